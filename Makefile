@@ -1,0 +1,40 @@
+# CelebVision: `make run` serves the app, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test worker bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changed.
+$(VENV)/.deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: $(VENV)/.deps requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.deps
+	$(BIN)/flask --app wsgi db upgrade
+	./scripts/serve
+
+test: $(VENV)/.deps-dev
+	./scripts/test-prereqs
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: $(VENV)/.deps
+	$(BIN)/flask --app wsgi worker --queue $(or $(QUEUE),style)
+
+bench: $(VENV)/.deps-dev
+	$(BIN)/python bench/classify_latency.py
+	$(BIN)/python bench/http_load.py
+	$(BIN)/python bench/input_pipeline.py
+	$(BIN)/python bench/style.py
+
+clean-venv:
+	rm -rf $(VENV)

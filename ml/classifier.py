@@ -1,0 +1,272 @@
+"""Classifier configs and models: a configurable custom CNN and transfer learning on a backbone.
+
+Models take RGB float images in 0..255 and normalise inside (a ``Normalize`` layer), so the
+saved ``model.keras`` needs no outside preprocessing beyond the resize and face crop of
+``ml.data.prepare_image``. The output is a softmax over the task's labels.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+
+from ml import data
+
+MODEL_DEFAULTS = {"type": "custom_cnn", "filters": [16, 32, 64], "convs_per_block": 1, "kernel_size": 3,
+                  "activation": "relu", "batchnorm": True, "batchnorm_momentum": 0.9, "dropout": 0.1, "l2": 0.0, "pooling": "flatten",
+                  "dense": [64], "dense_dropout": 0.3, "backbone": "vgg16", "weights": "hed",
+                  "output_layer": None, "fine_tune_layers": 0}
+TRAINING_DEFAULTS = {"epochs": 5, "frozen_epochs": 0, "batch_size": 32, "optimizer": "adam",
+                     "learning_rate": 1e-3, "fine_tune_learning_rate": 1e-5, "lr_schedule": None,
+                     "early_stopping": None, "class_weight": "balanced"}
+SECTIONS = {"data": data.DATA_DEFAULTS, "preprocessing": data.PREPROCESSING_DEFAULTS,
+            "augmentation": {}, "model": MODEL_DEFAULTS, "training": TRAINING_DEFAULTS}
+NORMALIZATION = {"vgg16": "caffe", "vgg19": "caffe", "inceptionv3": "symmetric", "mobilenetv2": "symmetric",
+                 "efficientnetb0": "none"}
+APPLICATIONS = {"vgg19": "VGG19", "inceptionv3": "InceptionV3", "efficientnetb0": "EfficientNetB0",
+                "mobilenetv2": "MobileNetV2"}
+
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def read_yaml(path) -> dict:
+    """Read a YAML config file, following its ``base:`` (a config it extends) recursively."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"A config must be a mapping. Received: config={config!r} from {path}")
+    return resolve_base(config, path.parent)
+
+
+def resolve_base(config: dict, folder: Path) -> dict:
+    """Merge ``config`` over the config its ``base:`` names (sections merged key by key)."""
+    if not config.get("base"):
+        return config
+    base = read_yaml(folder / config["base"])
+    merged = {**base, **{k: v for k, v in config.items() if k != "base"}}
+    for section in SECTIONS:
+        if isinstance(base.get(section), dict) and isinstance(config.get(section), dict):
+            merged[section] = {**base[section], **config[section]}
+    return merged
+
+
+def load_config(config) -> dict:
+    """Return a full classifier config from a dict or a YAML path, defaults filled in."""
+    if isinstance(config, (str, Path)):
+        config = read_yaml(config)
+    if not isinstance(config, dict):
+        raise ValueError(f"A config must be a mapping. Received: config={config!r}")
+    full = {"kind": "classifier", "name": "classifier", **resolve_base(copy.deepcopy(config), CONFIG_DIR)}
+    for section, defaults in SECTIONS.items():
+        given = full.get(section) or {}
+        if not isinstance(given, dict):
+            raise ValueError(f"config section {section!r} must be a mapping. Received: {section}={given!r}")
+        full[section] = {**defaults, **given}
+    return full
+
+
+def apply_overrides(config: dict, overrides: dict) -> dict:
+    """Return ``config`` with ``{"epochs": 3}`` or ``{"training.epochs": 3}`` style overrides applied."""
+    config = copy.deepcopy(config)
+    for key, value in overrides.items():
+        section, _, name = key.rpartition(".")
+        if not section:
+            found = [s for s in SECTIONS if name in config.get(s, {})]
+            if len(found) != 1:
+                raise ValueError(f"Unknown or ambiguous config key. Received: {key}={value!r}")
+            section = found[0]
+        if section not in SECTIONS:
+            raise ValueError(f"Unknown config section. Received: {key}={value!r}")
+        config.setdefault(section, {})[name] = value
+    return config
+
+
+@keras.saving.register_keras_serializable(package="celebvision")
+class Normalize(keras.layers.Layer):
+    """Map RGB 0..255 inputs to what a network expects (``unit``, ``symmetric``, ``caffe``, ``none``)."""
+
+    MODES = ("unit", "symmetric", "caffe", "none")
+
+    def __init__(self, mode: str = "unit", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}. Received: mode={mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "unit":
+            return x / 255.0
+        if self.mode == "symmetric":
+            return x / 127.5 - 1.0
+        if self.mode == "caffe":
+            return keras.ops.flip(x, axis=-1) - keras.ops.convert_to_tensor([103.939, 116.779, 123.68])
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def conv_block(x, filters: int, index: int, cfg: dict):
+    """Add one block: ``convs_per_block`` x (conv [+ batch norm]), max pooling, dropout."""
+    reg = keras.regularizers.L2(cfg["l2"]) if cfg["l2"] else None
+    for j in range(cfg["convs_per_block"]):
+        x = keras.layers.Conv2D(filters, cfg["kernel_size"], padding="same", activation=cfg["activation"],
+                                kernel_regularizer=reg, name=f"block{index}_conv{j + 1}")(x)
+        if cfg["batchnorm"]:
+            # 0.9 rather than Keras' 0.99: small retraining runs take few steps and the moving
+            # statistics must have settled by the end, or inference sees a different network.
+            x = keras.layers.BatchNormalization(momentum=cfg["batchnorm_momentum"], name=f"block{index}_bn{j + 1}")(x)
+    x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
+    return keras.layers.Dropout(cfg["dropout"], name=f"block{index}_dropout")(x) if cfg["dropout"] else x
+
+
+def classifier_head(x, num_classes: int, cfg: dict):
+    """Add pooling, dense layers and the float32 softmax output."""
+    pooling = {"flatten": keras.layers.Flatten, "avg": keras.layers.GlobalAveragePooling2D,
+               "max": keras.layers.GlobalMaxPooling2D}.get(cfg["pooling"])
+    if pooling is None:
+        raise ValueError(f"pooling must be flatten, avg or max. Received: pooling={cfg['pooling']!r}")
+    x = pooling(name="pool")(x)
+    reg = keras.regularizers.L2(cfg["l2"]) if cfg["l2"] else None
+    for i, units in enumerate(cfg["dense"] or []):
+        x = keras.layers.Dense(units, activation=cfg["activation"], kernel_regularizer=reg, name=f"dense{i + 1}")(x)
+        if cfg["dense_dropout"]:
+            x = keras.layers.Dropout(cfg["dense_dropout"], name=f"dense{i + 1}_dropout")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+
+
+def build_custom_cnn(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
+    """Build the custom CNN described by the ``model`` config section."""
+    inputs = keras.Input(input_shape, name="image")
+    x = Normalize("unit", name="normalize")(inputs)
+    for i, filters in enumerate(cfg["filters"]):
+        x = conv_block(x, int(filters), i + 1, cfg)
+    return keras.Model(inputs, classifier_head(x, num_classes, cfg), name="custom_cnn")
+
+
+def load_backbone(name: str, weights, input_shape: tuple) -> keras.Model:
+    """Return a fresh, trainable-copy backbone without its top (``weights``: hed, imagenet, None or a path)."""
+    name = name.lower()
+    if name == "vgg16":
+        from ml import backbones
+
+        shared = backbones.vgg16(weights=weights, input_shape=input_shape, include_top=False)
+        model = keras.models.clone_model(shared)
+        model.set_weights(shared.get_weights())
+        return model
+    if name not in APPLICATIONS:
+        raise ValueError(f"backbone must be one of {['vgg16', *APPLICATIONS]}. Received: backbone={name!r}")
+    if weights not in (None, "imagenet") and not Path(str(weights)).is_file():
+        raise ValueError(f"weights must be 'imagenet', None or a weights file. Received: weights={weights!r}")
+    app = getattr(keras.applications, APPLICATIONS[name])
+    return app(include_top=False, weights=None if weights is None else str(weights), input_shape=input_shape)
+
+
+def build_transfer(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
+    """Build a backbone (frozen, BN in inference mode) with a new classifier head."""
+    backbone = load_backbone(cfg["backbone"], cfg["weights"], input_shape)
+    if cfg["output_layer"]:
+        backbone = keras.Model(backbone.inputs, backbone.get_layer(cfg["output_layer"]).output,
+                               name=backbone.name)
+    backbone.trainable = False
+    inputs = keras.Input(input_shape, name="image")
+    x = Normalize(NORMALIZATION[cfg["backbone"].lower()], name="normalize")(inputs)
+    x = backbone(x, training=False)
+    head_cfg = {**cfg, "dropout": 0.0}
+    return keras.Model(inputs, classifier_head(x, num_classes, head_cfg), name=f"{cfg['backbone']}_transfer")
+
+
+def build_model(config: dict, num_classes: int) -> keras.Model:
+    """Build the classifier described by a full config for ``num_classes`` labels."""
+    if num_classes < 2:
+        raise ValueError(f"A classifier needs at least 2 labels. Received: num_classes={num_classes}")
+    size = config["preprocessing"]["image_size"]
+    input_shape = (int(size[0]), int(size[1]), 3)
+    kind = config["model"]["type"]
+    if kind == "custom_cnn":
+        return build_custom_cnn(config["model"], input_shape, num_classes)
+    if kind == "transfer":
+        return build_transfer(config["model"], input_shape, num_classes)
+    raise ValueError(f"model.type must be custom_cnn or transfer. Received: type={kind!r}")
+
+
+def unfreeze_top(model: keras.Model, n_layers: int) -> None:
+    """Make the last ``n_layers`` weight layers of the backbone trainable (BN layers stay frozen)."""
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    backbone.trainable = True
+    weighted = [layer for layer in backbone.layers if layer.weights]
+    for i, layer in enumerate(weighted):
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= len(weighted) - n_layers and not is_bn
+
+
+def compile_model(model: keras.Model, learning_rate: float, optimizer: str = "adam") -> None:
+    """Compile with sparse categorical cross-entropy and accuracy."""
+    opt = keras.optimizers.get(optimizer)
+    opt.learning_rate = float(learning_rate)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def build_phases(config: dict) -> list[dict]:
+    """Return the training phases: one for a CNN; frozen then fine-tuning of the top layers for transfer."""
+    t, m = config["training"], config["model"]
+    epochs = int(t["epochs"])
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1. Received: epochs={epochs}")
+    if m["type"] != "transfer" or not m["fine_tune_layers"]:
+        return [{"name": "train", "start": 0, "end": epochs, "lr": t["learning_rate"], "unfreeze": 0}]
+    frozen = min(epochs, int(t["frozen_epochs"]) or epochs)
+    phases = [{"name": "frozen", "start": 0, "end": frozen, "lr": t["learning_rate"], "unfreeze": 0}]
+    if epochs > frozen:
+        phases.append({"name": "finetune", "start": frozen, "end": epochs,
+                       "lr": t["fine_tune_learning_rate"], "unfreeze": int(m["fine_tune_layers"])})
+    return phases
+
+
+def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
+    """Return Keras class weights: ``balanced`` (inverse frequency), a {label index: w} dict, or None."""
+    if not setting:
+        return None
+    if isinstance(setting, dict):
+        return {int(k): float(v) for k, v in setting.items()}
+    if setting != "balanced":
+        raise ValueError(f"class_weight must be balanced, a mapping or null. Received: class_weight={setting!r}")
+    counts = np.bincount(labels, minlength=n_classes)
+    return {c: float(len(labels) / (n_classes * n)) for c, n in enumerate(counts) if n}
+
+
+def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int) -> list:
+    """Return the callbacks for ``training.lr_schedule`` (piecewise by epoch, cosine or plateau)."""
+    kind = (schedule or {}).get("type")
+    if kind is None:
+        return []
+    if kind == "piecewise":
+        bounds, values = schedule["boundaries"], schedule["values"]
+        if len(values) != len(bounds) + 1:
+            raise ValueError(f"piecewise needs one more value than boundaries. Received: lr_schedule={schedule}")
+        return [keras.callbacks.LearningRateScheduler(lambda e, lr: float(values[sum(e >= b for b in bounds)]))]
+    if kind == "cosine":
+        return [keras.callbacks.LearningRateScheduler(
+            lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs)))))]
+    if kind == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(factor=schedule.get("factor", 0.5),
+                                                  patience=schedule.get("patience", 2), min_lr=1e-6)]
+    raise ValueError(f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}")
+
+
+def early_stopping(setting: dict | None) -> list:
+    """Return an EarlyStopping callback for ``training.early_stopping`` (or none)."""
+    if not setting:
+        return []
+    return [keras.callbacks.EarlyStopping(monitor=setting.get("monitor", "val_loss"),
+                                          patience=setting.get("patience", 5),
+                                          restore_best_weights=setting.get("restore_best_weights", True))]

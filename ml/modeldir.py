@@ -1,0 +1,45 @@
+"""The self-describing model folder every trainer writes and every loader reads.
+
+A model folder holds the model file(s) and a ``meta.json`` that says what it is:
+``{"kind": "classifier" | "adain" | "cyclegan", "name": str, "created": iso-time,
+"config": {...}, ...}`` plus whatever the kind needs (labels, preprocessing, metrics).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+META_FILE = "meta.json"
+KINDS = ("classifier", "adain", "cyclegan")
+
+
+class ModelDirError(ValueError):
+    """A folder that is not a readable model folder."""
+
+
+def write_meta(model_dir: str | Path, meta: dict[str, Any]) -> Path:
+    """Write ``meta.json`` into ``model_dir`` (created if needed) and return its path."""
+    kind = meta.get("kind")
+    if kind not in KINDS:
+        raise ModelDirError(f"meta['kind'] must be one of {KINDS}. Received: kind={kind!r}")
+    meta = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **meta}
+    path = Path(model_dir) / META_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    return path
+
+
+def read_meta(model_dir: str | Path) -> dict[str, Any]:
+    """Read and check ``meta.json`` of ``model_dir``."""
+    path = Path(model_dir) / META_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelDirError(f"{model_dir} is not a model folder: no {META_FILE}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(f"{path} is unreadable: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
+        raise ModelDirError(f"{path} does not name a known model kind {KINDS}")
+    return meta

@@ -1,0 +1,289 @@
+"""Gatys et al. neural style transfer: content + Gram-matrix style + total-variation loss.
+
+Two entry points over the same losses and the same (offline, HED) VGG16 features:
+
+* ``tutorial_nst``: the TensorFlow tutorial's algorithm (Adam lr 0.02, 1000 steps at 512 px),
+  kept as the baseline the benchmark compares against.
+* ``stylize``: the fast path used by the product: coarse-to-fine (128 -> 256 -> 512 px),
+  L-BFGS-B on the pixels (bounded to 0..1, so no clipping), style Gram matrices cached per
+  style image, and each level stopped as soon as its loss stops falling.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import hashlib
+import time
+from typing import Callable
+
+import numpy as np
+
+from ml.errors import Cancelled, check_stop
+
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+CONTENT_LAYERS = ("block5_conv2",)
+# The tutorial's weights; ``strength`` scales STYLE_WEIGHT by 10**(DECADES * (2*strength - 1)).
+STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
+DEFAULT_STRENGTH_SCALE = 1.0  # style-weight multiplier at strength 0.5 (see docs/style.md)
+DECADES = 2.0
+# Evaluations per level of the pyramid (long side as a fraction of ``size``).
+PYRAMID = ((0.25, 150), (0.5, 60), (1.0, 25))
+MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
+
+Progress = Callable[[float, str], None]
+
+
+def resize_long_side(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
+    """Resize an RGB uint8/float image so its long side is ``size``; float32 RGB in 0..1 back."""
+    from PIL import Image
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(np.asarray(image, "float32") * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    new_h = max(multiple, int(round(h * scale / multiple)) * multiple)
+    new_w = max(multiple, int(round(w * scale / multiple)) * multiple)
+    pil = Image.fromarray(image[..., :3]).resize((new_w, new_h), Image.LANCZOS)
+    return np.asarray(pil, dtype="float32") / 255.0
+
+
+def to_uint8(image) -> np.ndarray:
+    """A float 0..1 image (optionally batched) as uint8 HxWx3."""
+    image = np.asarray(image)
+    if image.ndim == 4:
+        image = image[0]
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def gram_matrix(features):
+    """Gram matrix of (B, H, W, C) features divided by the number of positions -> (B, C, C)."""
+    import tensorflow as tf
+
+    shape = tf.shape(features)
+    positions = tf.cast(shape[1] * shape[2], features.dtype)
+    return tf.einsum("bijc,bijd->bcd", features, features) / positions
+
+
+@functools.lru_cache(maxsize=8)
+def feature_extractor(weights="hed", layers: tuple = STYLE_LAYERS + CONTENT_LAYERS):
+    """Keras model mapping caffe-preprocessed images to the listed layers' outputs (cached).
+
+    ``weights``: "hed" (offline VGG16), "imagenet" (VGG19, downloaded by Keras) or a VGG16
+    weights file.
+    """
+    import keras
+
+    from ml import backbones
+
+    vgg = backbones.vgg19("imagenet") if weights == "imagenet" else backbones.vgg16(weights)
+    return keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers])
+
+
+def features(extractor, image):
+    """Features of a (B, H, W, 3) RGB 0..1 image; a list, one per layer of the extractor."""
+    from ml.backbones import preprocess_vgg
+
+    out = extractor(preprocess_vgg(image * 255.0))
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def style_and_content_losses(feats, style_grams, content_feats):
+    """Mean squared Gram error over style layers and mean squared feature error over content."""
+    import tensorflow as tf
+
+    n_style = len(style_grams)
+    style = tf.add_n([tf.reduce_mean((gram_matrix(f) - g) ** 2)
+                      for f, g in zip(feats[:n_style], style_grams)]) / n_style
+    content = tf.add_n([tf.reduce_mean((f - c) ** 2)
+                        for f, c in zip(feats[n_style:], content_feats)]) / len(content_feats)
+    return style, content
+
+
+def tv_per_pixel(image):
+    """Total variation of a (1, H, W, 3) image, per pixel (resolution independent)."""
+    import tensorflow as tf
+
+    pixels = tf.cast(tf.shape(image)[1] * tf.shape(image)[2], image.dtype)
+    return tf.reduce_sum(tf.image.total_variation(image)) / pixels
+
+
+def strength_to_style_weight(strength: float) -> float:
+    """Map ``strength`` 0..1 to the style weight: log-linear, x100 less/more at the ends."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
+    return STYLE_WEIGHT * DEFAULT_STRENGTH_SCALE * 10.0 ** (DECADES * (2.0 * strength - 1.0))
+
+
+_GRAM_CACHE: collections.OrderedDict = collections.OrderedDict()
+
+
+def style_grams(style: np.ndarray, long_side: int, weights="hed", layers=STYLE_LAYERS):
+    """Gram matrices of the style image at ``long_side`` px, cached (LRU) by the image's hash."""
+    style = np.ascontiguousarray(style)
+    key = (hashlib.sha1(style.tobytes()).hexdigest(), style.shape, long_side, str(weights), layers)
+    if key in _GRAM_CACHE:
+        _GRAM_CACHE.move_to_end(key)
+        return _GRAM_CACHE[key]
+    extractor = feature_extractor(weights, tuple(layers))
+    grams = [gram_matrix(f) for f in features(extractor, resize_long_side(style, long_side)[None])]
+    _GRAM_CACHE[key] = grams
+    if len(_GRAM_CACHE) > 32:
+        _GRAM_CACHE.popitem(last=False)
+    return grams
+
+
+def _loss_and_grad_fn(extractor):
+    """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def loss_and_grad(image, grams, content_feats, loss_weights):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            style, content = style_and_content_losses(features(extractor, image), grams, content_feats)
+            tv = tv_per_pixel(image)
+            parts = tf.stack([style, content, tv])
+            total = tf.reduce_sum(parts * loss_weights)
+        return total, parts, tape.gradient(total, image)
+
+    return loss_and_grad
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_objective(weights):
+    """The cached extractor + compiled loss for the fast path."""
+    extractor = feature_extractor(weights, STYLE_LAYERS + CONTENT_LAYERS)
+    return extractor, _loss_and_grad_fn(extractor)
+
+
+class _Converged(Exception):
+    """Raised inside the L-BFGS objective when the loss has stopped falling."""
+
+
+def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval):
+    """Minimise one pyramid level with L-BFGS-B; returns (best image, parts, evaluations)."""
+    import scipy.optimize
+    import tensorflow as tf
+
+    shape = image.shape
+    best = {"loss": np.inf, "x": image.ravel().astype("float64"), "parts": None}
+    history = []
+
+    def fun(x):
+        total, parts, grad = fn(tf.constant(x.reshape(shape), tf.float32), *targets, loss_weights)
+        total = float(total)
+        history.append(total)
+        if total < best["loss"]:
+            best.update(loss=total, x=x.copy(), parts=parts.numpy())
+        on_eval()
+        old = history[-PATIENCE - 1] if len(history) > PATIENCE else None
+        if old is not None and (old - min(history[-PATIENCE:])) < MIN_IMPROVEMENT * abs(old):
+            raise _Converged
+        return total, grad.numpy().ravel().astype("float64")
+
+    bounds = scipy.optimize.Bounds(np.zeros(image.size), np.ones(image.size))
+    try:
+        scipy.optimize.minimize(fun, best["x"], jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20})
+    except _Converged:
+        pass
+    return best["x"].reshape(shape).astype("float32"), best["parts"], len(history)
+
+
+def _check_images(content, style) -> None:
+    """ValueError unless both are HxWx3 (or HxW) image arrays."""
+    for name, image in (("content", content), ("style", style)):
+        if image is None or np.asarray(image).ndim not in (2, 3) or min(np.asarray(image).shape[:2]) < 1:
+            shape = None if image is None else np.asarray(image).shape
+            raise ValueError(f"`{name}` must be an HxWx3 image array. Received: {name} of shape {shape}")
+
+
+def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size: int = 512,
+            progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+            weights="hed", *, pyramid=PYRAMID, tv_weight: float | None = None):
+    """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats)."""
+    import tensorflow as tf
+
+    _check_images(content, style)
+    style_weight = strength_to_style_weight(strength)
+    # As the tutorial at the output size: its TV term is a sum over that many pixels.
+    tv_weight = TUTORIAL_TV_WEIGHT * _pixels(content, size) if tv_weight is None else tv_weight
+    loss_weights = tf.constant([style_weight, CONTENT_WEIGHT, tv_weight], tf.float32)
+    extractor, fn = _fast_objective(weights)
+    levels = [(max(16, int(round(size * f))), n) for f, n in pyramid]
+    budget, done = sum(s * s * n for s, n in levels), [0.0]
+    start, image, steps, parts = time.perf_counter(), None, 0, None
+    for level, (side, max_evals) in enumerate(levels):
+        check_stop(should_stop)
+        content01 = resize_long_side(content, side)[None]
+        image = content01 if image is None else tf.image.resize(image, content01.shape[1:3]).numpy()
+        n_style = len(STYLE_LAYERS)
+        targets = (style_grams(style, side, weights), features(extractor, content01)[n_style:])
+
+        def on_eval(side=side, level=level):
+            check_stop(should_stop)
+            done[0] += side * side
+            if progress is not None:
+                progress(min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px")
+
+        image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval)
+        steps += evals
+        done[0] = sum(s * s * n for s, n in levels[: level + 1])
+    if progress is not None:
+        progress(1.0, "done")
+    return to_uint8(image), _stats(steps, start, parts, loss_weights.numpy())
+
+
+def _pixels(image: np.ndarray, size: int) -> int:
+    """Number of pixels of ``image`` once resized to long side ``size``."""
+    h, w = np.asarray(image).shape[:2]
+    return int(round(h * size / max(h, w))) * int(round(w * size / max(h, w)))
+
+
+def _stats(steps, start, parts, loss_weights) -> dict:
+    """The stats dict returned by both entry points."""
+    parts = np.asarray(parts, "float64") * np.asarray(loss_weights, "float64")
+    return {"steps": int(steps), "seconds": round(time.perf_counter() - start, 3),
+            "style_loss": float(parts[0]), "content_loss": float(parts[1]), "tv_loss": float(parts[2])}
+
+
+def tutorial_nst(content: np.ndarray, style: np.ndarray, size: int = 512, steps: int = 1000,
+                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                 weights="hed", learning_rate: float = 0.02):
+    """The TensorFlow tutorial's algorithm (the benchmark baseline); returns (image, stats)."""
+    import keras
+    import tensorflow as tf
+
+    _check_images(content, style)
+    layers = STYLE_LAYERS + CONTENT_LAYERS
+    extractor = feature_extractor(weights, layers)
+    content01 = resize_long_side(content, size)[None]
+    targets = (style_grams(style, size, weights), features(extractor, content01)[len(STYLE_LAYERS):])
+    # The tutorial's TV term sums over pixels; ours is per pixel, so scale it by the pixel count.
+    pixels = content01.shape[1] * content01.shape[2]
+    loss_weights = tf.constant([STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT * pixels], tf.float32)
+    fn = _loss_and_grad_fn(extractor)
+    image = tf.Variable(content01)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.99, epsilon=1e-1)
+
+    @tf.function
+    def train_step():
+        total, parts, grad = fn(image, *targets, loss_weights)
+        optimizer.apply_gradients([(grad, image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        return parts
+
+    start = time.perf_counter()
+    for step in range(steps):
+        check_stop(should_stop)
+        parts = train_step()
+        if progress is not None:
+            progress((step + 1) / steps, f"step {step + 1}/{steps}")
+    return to_uint8(image.numpy()), _stats(steps, start, parts.numpy(), loss_weights.numpy())
+
+
+__all__ = ["Cancelled", "stylize", "tutorial_nst", "strength_to_style_weight", "gram_matrix",
+           "resize_long_side", "to_uint8", "feature_extractor", "style_grams"]

@@ -1,0 +1,297 @@
+/* Stylize page: upload content + style, start a job, poll its progress, show and rate the result. */
+(function () {
+  "use strict";
+
+  const page = document.getElementById("stylize-page");
+  if (!page) return;
+  const $ = function (id) { return document.getElementById(id); };
+
+  const POLL_MS = 700;
+  const MAX_POLL_FAILURES = 8;
+  const STATUS_TEXT = {
+    queued: "Waiting in the queue…",
+    running: "Painting your picture…",
+    done: "Done",
+    failed: "Failed",
+  };
+  const STATUS_BADGE = { queued: "", running: "badge-primary", done: "badge-success", failed: "badge-danger" };
+  const STAR_CAPTIONS = ["", "Not for me", "Meh", "Okay", "Nice", "Love it"];
+
+  const form = $("stylize-form");
+  const methodSelect = $("method-select");
+  const sizeSelect = $("size-select");
+  const strength = $("strength-input");
+  const submit = $("stylize-submit");
+  const styleField = $("style-field");
+  const styleZoneEl = $("style-zone");
+
+  let styles = [];
+  let jobId = null;
+  let pollTimer = null;
+  let pollFailures = 0;
+  let stars = 0;
+  let submittedInputs = null; // object URLs of the inputs of the job started from this page
+
+  function onFileChosen(file) {
+    const tooLarge = CV.uploadTooLarge(file);
+    if (tooLarge) CV.showAlert(tooLarge); else CV.clearAlerts();
+    updateSubmit();
+  }
+  const contentZone = CV.setupDropzone($("content-zone"), onFileChosen);
+  const styleZone = CV.setupDropzone(styleZoneEl, onFileChosen);
+
+  function currentMethod() {
+    return styles.find(function (s) { return s.method === methodSelect.value; }) || null;
+  }
+
+  function needsStyle() {
+    const method = currentMethod();
+    return method ? method.needs_style_image !== false : true;
+  }
+
+  function updateSubmit() {
+    const ready = contentZone.file() && methodSelect.value && (!needsStyle() || styleZone.file());
+    submit.disabled = !ready || submit.classList.contains("is-busy") || isPolling();
+  }
+
+  function isPolling() { return pollTimer !== null; }
+
+  function applyMethod() {
+    const method = currentMethod();
+    $("method-description").textContent = method && method.description ? method.description : "";
+    const need = needsStyle();
+    const styleInput = $("style-input");
+    styleInput.disabled = !need;
+    styleZoneEl.classList.toggle("is-disabled", !need);
+    styleZoneEl.hidden = !need;
+    styleField.classList.toggle("is-disabled-field", !need);
+    $("style-not-needed").hidden = need;
+    updateSubmit();
+  }
+
+  function methodName(style) {
+    const names = { nst: "Classic (optimisation, any style)", adain: "Fast (AdaIN, any style)" };
+    let name = names[style.method] || CV.capitalize(CV.humanize(style.method));
+    if (!style.needs_style_image && !names[style.method]) name += " (built-in style)";
+    return name;
+  }
+
+  async function loadStyles() {
+    try {
+      styles = (await CV.api("GET", page.dataset.stylesUrl)) || [];
+    } catch (err) {
+      methodSelect.replaceChildren(new Option("Could not load methods", ""));
+      CV.showAlert(err.message);
+      return;
+    }
+    methodSelect.replaceChildren();
+    styles.forEach(function (style) {
+      const option = new Option(methodName(style), style.method);
+      option.dataset.testid = "method-option-" + style.method;
+      methodSelect.append(option);
+    });
+    const wanted = new URLSearchParams(window.location.search).get("method");
+    if (wanted && styles.some(function (s) { return s.method === wanted; })) methodSelect.value = wanted;
+    methodSelect.disabled = !styles.length;
+    applyMethod();
+  }
+
+  methodSelect.addEventListener("change", applyMethod);
+  strength.addEventListener("input", function () {
+    $("strength-value").textContent = Number(strength.value).toFixed(2);
+  });
+
+  /* ---------- job status ---------- */
+
+  function setProgress(status, progress) {
+    const bar = $("job-progress");
+    const value = status === "done" ? 1 : Math.max(0, Math.min(1, Number(progress) || 0));
+    bar.querySelector(".progress-fill").style.width = (value * 100).toFixed(1) + "%";
+    bar.setAttribute("aria-valuenow", Math.round(value * 100));
+    bar.classList.toggle("is-indeterminate", status === "queued");
+    bar.classList.toggle("is-done", status === "done");
+    bar.classList.toggle("is-failed", status === "failed");
+    $("job-percent").textContent = status === "queued" ? "" : Math.round(value * 100) + "%";
+  }
+
+  function renderStatus(job) {
+    const status = job.status || "queued";
+    const badge = $("job-status");
+    badge.textContent = status;
+    badge.className = "badge " + (STATUS_BADGE[status] || "");
+    badge.dataset.status = status;
+    $("job-status-text").textContent = STATUS_TEXT[status] || status;
+    setProgress(status, job.progress);
+    $("job-progress-block").hidden = status === "done";
+    const error = $("job-error");
+    if (status === "failed") {
+      error.textContent = job.error || "The stylization failed. Please try again with other pictures or settings.";
+      error.hidden = false;
+    } else {
+      error.hidden = true;
+    }
+    if (status === "done") renderDone(job);
+  }
+
+  function showFigure(figId, imgId, src) {
+    $(figId).hidden = !src;
+    if (src) $(imgId).src = src;
+  }
+
+  function renderDone(job) {
+    const url = job.result_url || ("/api/stylize/" + encodeURIComponent(job.id) + "/result");
+    $("result-image").src = url;
+    const link = $("download-link");
+    link.href = url;
+    link.setAttribute("download", "celebvision-" + job.id + ".png");
+    const inputs = submittedInputs || {};
+    showFigure("fig-content", "result-content", inputs.content || job.content_url || null);
+    showFigure("fig-style", "result-style", inputs.style || job.style_url || null);
+    $("job-seconds").textContent = typeof job.seconds === "number"
+      ? "Took " + (job.seconds < 10 ? job.seconds.toFixed(1) : Math.round(job.seconds)) + " s"
+      : "";
+    $("job-result").hidden = false;
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) clearTimeout(pollTimer);
+    pollTimer = null;
+    updateSubmit();
+  }
+
+  async function poll() {
+    let job;
+    try {
+      job = await CV.api("GET", "/api/stylize/" + encodeURIComponent(jobId));
+      pollFailures = 0;
+    } catch (err) {
+      pollFailures += 1;
+      if (err.status === 404 || pollFailures >= MAX_POLL_FAILURES) {
+        stopPolling();
+        CV.showAlert(err.status === 404 ? "There is no stylization #" + jobId + "." : err.message);
+        if (err.status === 404) $("job-card").hidden = true;
+        return;
+      }
+      pollTimer = setTimeout(poll, POLL_MS * Math.min(8, 2 ** pollFailures));
+      return;
+    }
+    renderStatus(job);
+    if (job.status === "done" || job.status === "failed") {
+      stopPolling();
+    } else {
+      pollTimer = setTimeout(poll, POLL_MS);
+    }
+  }
+
+  function watch(id) {
+    stopPolling();
+    jobId = id;
+    stars = 0;
+    renderStars(0);
+    $("rating-comment").value = "";
+    $("rating-comment").disabled = false;
+    $("rating-submit").hidden = false;
+    $("rating-thanks").hidden = true;
+    document.querySelectorAll("#stars .star").forEach(function (b) { b.disabled = false; });
+    $("job-id").textContent = "#" + id;
+    $("job-result").hidden = true;
+    $("job-card").hidden = false;
+    renderStatus({ id: id, status: "queued", progress: 0 });
+    pollTimer = setTimeout(poll, 0);
+    updateSubmit();
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const content = contentZone.file();
+    const style = needsStyle() ? styleZone.file() : null;
+    if (!content) { CV.showAlert("Choose your photo first."); return; }
+    if (needsStyle() && !style) { CV.showAlert("This method needs a style picture too."); return; }
+    const tooLarge = CV.uploadTooLarge(content) || (style && CV.uploadTooLarge(style));
+    if (tooLarge) { CV.showAlert(tooLarge); return; }
+    CV.clearAlerts();
+    const data = new FormData();
+    data.append("content", content, content.name);
+    if (style) data.append("style", style, style.name);
+    data.append("method", methodSelect.value);
+    data.append("strength", strength.value);
+    data.append("size", sizeSelect.value);
+    CV.setBusy(submit, true, "Uploading…");
+    try {
+      const job = await CV.api("POST", page.dataset.stylizeUrl, data);
+      submittedInputs = {
+        content: contentZone.image() && contentZone.image().src,
+        style: style && styleZone.image() ? styleZone.image().src : null,
+      };
+      history.pushState({ id: job.id }, "", page.dataset.pageUrl.replace(/\/$/, "") + "/" + job.id);
+      CV.setBusy(submit, false);
+      watch(job.id);
+      $("job-card").scrollIntoView({ behavior: "smooth", block: "start" });
+    } catch (err) {
+      CV.setBusy(submit, false);
+      CV.showAlert(err.message);
+    }
+    updateSubmit();
+  });
+
+  window.addEventListener("popstate", function () {
+    const match = window.location.pathname.match(/\/stylize\/(\d+)$/);
+    if (match) { watch(Number(match[1])); } else { stopPolling(); $("job-card").hidden = true; }
+  });
+
+  /* ---------- rating ---------- */
+
+  function renderStars(n, preview) {
+    document.querySelectorAll("#stars .star").forEach(function (button) {
+      const value = Number(button.dataset.stars);
+      button.classList.toggle("is-on", value <= n);
+      if (!preview) button.setAttribute("aria-checked", String(value === n));
+    });
+    $("rating-caption").textContent = n ? n + " / 5 · " + STAR_CAPTIONS[n] : "Pick 1 to 5 stars.";
+  }
+
+  document.querySelectorAll("#stars .star").forEach(function (button) {
+    const value = Number(button.dataset.stars);
+    button.addEventListener("click", function () {
+      stars = value;
+      renderStars(stars);
+      $("rating-submit").disabled = false;
+    });
+    button.addEventListener("mouseenter", function () { if (!button.disabled) renderStars(value, true); });
+    button.addEventListener("mouseleave", function () { renderStars(stars, true); });
+    button.addEventListener("keydown", function (event) {
+      const step = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      stars = Math.max(1, Math.min(5, (stars || value) + step));
+      renderStars(stars);
+      $("rating-submit").disabled = false;
+      document.querySelector('#stars .star[data-stars="' + stars + '"]').focus();
+    });
+  });
+
+  $("rating-form").addEventListener("submit", async function (event) {
+    event.preventDefault();
+    if (!stars) { CV.showAlert("Pick 1 to 5 stars first."); return; }
+    const button = $("rating-submit");
+    CV.setBusy(button, true, "Sending…");
+    const body = { stars: stars };
+    const comment = $("rating-comment").value.trim();
+    if (comment) body.comment = comment;
+    try {
+      await CV.api("POST", "/api/stylize/" + encodeURIComponent(jobId) + "/rating", body);
+      CV.clearAlerts();
+      button.hidden = true;
+      $("rating-comment").disabled = true;
+      document.querySelectorAll("#stars .star").forEach(function (b) { b.disabled = true; });
+      $("rating-thanks").hidden = false;
+    } catch (err) {
+      CV.showAlert(err.message);
+    } finally {
+      CV.setBusy(button, false);
+    }
+  });
+
+  loadStyles();
+  if (page.dataset.stylizationId) watch(Number(page.dataset.stylizationId));
+})();

@@ -1,0 +1,105 @@
+"""Fixtures: an app per test on a temporary SQLite database and storage directory."""
+from __future__ import annotations
+
+import base64
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.services import app_env
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def make_config(tmp_path, **overrides) -> dict:
+    """Config for an isolated app under `tmp_path`."""
+    instance = tmp_path / "instance"
+    config = {
+        "TESTING": True,
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'app.db'}",
+        "STORAGE_URL": f"file://{instance / 'storage'}",
+        "QUEUE_PATH": str(instance / "queue.db"),
+        "MODEL_CACHE_DIR": str(instance / "model-cache"),
+        "REDIS_URL": None,
+        "S3_ENDPOINT_URL": None,
+        "RATE_LIMIT_UPLOADS": "1000/minute",
+        "RATE_LIMIT_FEEDBACK": "1000/minute",
+    }
+    config.update(overrides)
+    return config
+
+
+def build_app(config: dict):
+    """Create the app and migrate its database with the real migrations."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def config(tmp_path):
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def app(config):
+    app = build_app(config)
+    yield app
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def env(app):
+    """Environment for subprocesses (workers, CLI) that must see this test's app."""
+    return app_env(app.config)
+
+
+@pytest.fixture
+def admin(app):
+    """An admin account and the HTTP Basic header that authenticates as it."""
+    from webapp.auth.access import create_or_reset_admin
+
+    with app.app_context():
+        create_or_reset_admin("root", "s3cret-pass")
+    token = base64.b64encode(b"root:s3cret-pass").decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def image_bytes(fmt: str = "JPEG", size=(96, 80), color=None, seed: int = 0, **save) -> bytes:
+    """A small picture in `fmt` (random texture unless `color` is given)."""
+    if color is None:
+        pixels = np.random.default_rng(seed).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+        im = PILImage.fromarray(pixels)
+    else:
+        im = PILImage.new("RGB", size, color)
+    out = io.BytesIO()
+    im.save(out, format=fmt, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+def jpeg():
+    return image_bytes("JPEG")

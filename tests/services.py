@@ -1,0 +1,119 @@
+"""Real services for tests: PostgreSQL, Redis, an S3 server (moto over HTTP), a job worker.
+
+PostgreSQL and Redis are used where they run on 127.0.0.1; without them the tests that need
+them skip with the reason, except under CI=true, where a missing service is a failure.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def port_open(host: str, port: int) -> bool:
+    """True when something listens on host:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or fail under CI=true) when `name` is not listening."""
+    if port_open(host, port):
+        return
+    message = f"{name} is not running on {host}:{port}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; CI must provide it")
+    pytest.skip(f"{message}; start it to run this test")
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_postgres_database() -> tuple[str, callable]:
+    """A new empty PostgreSQL database and a function that drops it."""
+    import psycopg
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"cv_test_{uuid.uuid4().hex[:10]}"
+    admin = PG_ADMIN_URL.replace("postgresql://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return admin.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def app_env(config: dict) -> dict:
+    """Environment variables that make a subprocess build the same app as `config`."""
+    env = dict(os.environ)
+    mapping = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL", "STORAGE_URL": "STORAGE_URL",
+               "S3_ENDPOINT_URL": "S3_ENDPOINT_URL", "REDIS_URL": "REDIS_URL", "QUEUE_PATH": "QUEUE_PATH",
+               "INSTANCE_DIR": "INSTANCE_PATH", "SECRET_KEY": "SECRET_KEY", "MODEL_CACHE_DIR": "MODEL_CACHE_DIR",
+               "TRAIN_CONFIG": "TRAIN_CONFIG"}
+    for key, var in mapping.items():
+        if config.get(key):
+            env[var] = str(config[key])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "4")
+    return env
+
+
+class Worker:
+    """A real `flask worker` process for one queue."""
+
+    def __init__(self, env: dict, queue: str, log: Path):
+        self.env, self.queue, self.log_path = env, queue, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Worker":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", self.queue],
+                                     cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash or the OOM killer does."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

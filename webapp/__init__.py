@@ -1,0 +1,73 @@
+"""CelebVision's web side: the Flask app factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import REPO_ROOT, load_config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: config from the environment, overridden by `config` (tests)."""
+    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
+                static_folder=str(REPO_ROOT / "static"), instance_relative_config=False)
+    app.config.update(load_config())
+    app.config.update(config or {})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _init_extensions(app)
+    _register_blueprints(app)
+    from .cli import register_cli
+
+    register_cli(app)
+    _ensure_env_admin(app)
+    return app
+
+
+def _ensure_env_admin(app: Flask) -> None:
+    """Create or reset the ADMIN_USERNAME account when ADMIN_USERNAME/ADMIN_PASSWORD are set."""
+    name, password = app.config.get("ADMIN_USERNAME"), app.config.get("ADMIN_PASSWORD")
+    if not (name and password):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .auth.access import create_or_reset_admin
+
+    with app.app_context():
+        try:
+            create_or_reset_admin(name, password)
+        except SQLAlchemyError as exc:  # not migrated yet, or another worker did it at the same moment
+            db.session.rollback()
+            app.logger.info("admin account from the environment not set now: %s", str(exc).splitlines()[0])
+
+
+def _init_extensions(app: Flask) -> None:
+    from .database import init_database
+    from .errors import register_error_handlers
+    from .jobs import JobQueue
+    from .security import register_security
+    from .storage import open_storage
+
+    init_database(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    app.extensions["storage"] = open_storage(app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"])
+    app.extensions["queue"] = JobQueue(app)
+    register_security(app)
+    register_error_handlers(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import jobs_handlers  # noqa: F401  (registers the job kinds)
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .ops import bp as ops_bp
+    from .pages import bp as pages_bp
+
+    csrf.exempt(api_bp)  # API: CSRF is checked in the admin API for cookie sessions only
+    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp):
+        app.register_blueprint(bp)

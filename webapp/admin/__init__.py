@@ -1,0 +1,6 @@
+"""The admin side: the console pages and /api/admin/*, all behind admin auth."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import api, views  # noqa: E402,F401

@@ -1,0 +1,6 @@
+"""The public JSON API under /api (CONTRACT.md section 3)."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from . import classify, style  # noqa: E402,F401

@@ -1,0 +1,33 @@
+"""Small helpers shared by the API views."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from ..errors import ApiError
+from ..uploads import ValidImage, read_upload
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 saying what was expected."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("Send a JSON object in the request body (Content-Type: application/json).")
+    return body
+
+
+def upload(field: str, *, required: bool = True) -> ValidImage | None:
+    """The validated image in multipart field `field`."""
+    return read_upload(request.files, field, max_pixels=current_app.config["MAX_IMAGE_PIXELS"],
+                       required=required)
+
+
+def get_or_404(model, ident: int, what: str):
+    """The row with primary key `ident`, or a 404 naming what was missing."""
+    from ..extensions import db
+
+    row = db.session.get(model, ident)
+    if row is None:
+        raise ApiError(f"No {what} with id {ident}.", 404)
+    return row

@@ -1,0 +1,6 @@
+"""Admin accounts: session login for the console, HTTP Basic for scripts."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

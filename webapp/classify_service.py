@@ -1,0 +1,78 @@
+"""Classification: the deployed model of a task answers; the request and answer are kept."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+
+from . import registry
+from .errors import ApiError
+from .extensions import db
+from .models import Classification, Feedback, ModelVersion, Task
+from .services import saving, store_image
+from .uploads import ValidImage
+
+_last_good: dict[str, tuple[ModelVersion, object]] = {}
+
+
+def find_task(name: str | None) -> Task:
+    """The named task, or the first one when no name is given; 404 when unknown."""
+    query = db.select(Task).order_by(Task.id)
+    task = db.session.scalar(query.where(Task.name == name) if name else query.limit(1))
+    if task is None:
+        raise ApiError(f"No task named {name!r}; GET /api/tasks lists them." if name else "No tasks exist yet.", 404)
+    return task
+
+
+def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
+    """The deployed version and its loaded model; the last good one if the new one fails."""
+    mv = registry.deployed(task.name)
+    if mv is None:
+        return None, None
+    try:
+        model = registry.load(mv)
+        _last_good[task.name] = (mv, model)
+        return mv, model
+    except registry.ModelRefused as exc:
+        current_app.logger.error("refusing to serve %s: %s", task.name, exc)
+        return _last_good.get(task.name, (None, None))
+
+
+def classify(task: Task, upload: ValidImage, client: str) -> Classification:
+    """Store the upload, run the deployed model (if any) and store the answer."""
+    mv, model = serving_model(task)
+    label = probs = box = latency = None
+    if model is not None:
+        started = time.perf_counter()
+        prediction = model.predict(upload.to_array())
+        latency = (time.perf_counter() - started) * 1000
+        label, probs = prediction.label, {k: float(v) for k, v in prediction.probabilities.items()}
+        box = [int(v) for v in prediction.face_box] if prediction.face_box is not None else None
+    with saving() as new_keys:
+        image = store_image(upload, new_keys)
+        row = Classification(task_id=task.id, image=image, model_version_id=mv.id if mv else None,
+                             label=label, probabilities=probs, face_box=box, latency_ms=latency, client=client)
+        db.session.add(row)
+    return row
+
+
+def describe(row: Classification) -> dict:
+    """The API's answer for a classification."""
+    probs = row.probabilities or {}
+    mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
+    return {"id": row.id, "task": row.task.name, "label": row.label,
+            "probability": probs.get(row.label) if row.label else None, "probabilities": probs,
+            "model_version": mv.version if mv else None, "face_box": row.face_box}
+
+
+def add_feedback(row: Classification, label: object, client: str) -> Feedback:
+    """Record the true label a person gave for a classification."""
+    labels = row.task.labels
+    if not isinstance(label, str) or label not in labels:
+        raise ApiError(f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}")
+    agrees = None if row.label is None else row.label == label
+    with saving():
+        fb = Feedback(classification_id=row.id, task_id=row.task_id, image_id=row.image_id,
+                      label=label, agrees=agrees, client=client)
+        db.session.add(fb)
+    return fb

@@ -1,0 +1,48 @@
+"""Flask CLI commands (CONTRACT.md section 4): admins, workers, data, retraining, models."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+
+data_cli = AppGroup("data", help="Import and export labelled images.")
+models_cli = AppGroup("models", help="List, register, promote and roll back model versions.")
+
+
+def fail(message: str) -> None:
+    """Stop with a one-line reason and exit status 2."""
+    raise click.ClickException(message)
+
+
+@click.command("create-admin")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin(name: str, password: str) -> None:
+    """Create an admin account, or reset its password."""
+    from .auth.access import create_or_reset_admin
+
+    try:
+        create_or_reset_admin(name, password)
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"Admin {name!r} is ready.")
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, type=click.Choice(["style", "train"]),
+              help="Queue to consume (repeatable); default: style.")
+def worker(queues: tuple[str, ...]) -> None:
+    """Run a job worker for a queue (Ctrl-C stops it cleanly)."""
+    from .jobs.worker import run_worker
+
+    run_worker(current_app._get_current_object(), queues[0] if queues else "style")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command to the app."""
+    from . import cli_data, cli_models  # noqa: F401  (they add commands to the groups)
+
+    for command in (create_admin, worker, data_cli, models_cli, cli_models.retrain):
+        app.cli.add_command(command)

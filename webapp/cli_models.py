@@ -1,0 +1,120 @@
+"""`flask retrain` and `flask models ...`."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from . import registry
+from .cli import fail, models_cli
+from .errors import ApiError
+from .extensions import db
+from .models import Job, ModelVersion, Task
+
+
+def _target_body(target: str) -> dict:
+    is_task = db.session.scalar(db.select(Task).where(Task.name == target)) is not None
+    return {"task": target} if is_task else {"style": target}
+
+
+def _wait(job_id: str) -> Job:
+    """Follow a job with a progress bar until it ends."""
+    with tqdm(total=100, desc="retrain", unit="%") as bar:
+        while True:
+            db.session.expire_all()
+            job = db.session.get(Job, job_id)
+            bar.update(int(job.progress * 100) - bar.n)
+            bar.set_postfix_str(job.status)
+            if job.status in ("done", "failed"):
+                return job
+            time.sleep(1.0)
+
+
+@click.command("retrain")
+@click.argument("target")
+@click.option("--wait", is_flag=True, help="Follow the job until it ends (a worker must be running).")
+def retrain(target: str, wait: bool) -> None:
+    """Queue a retrain of TARGET (a task, or a style model), the same job as the admin API."""
+    from .admin.api import retrain_target, start_retrain
+
+    body = _target_body(target)
+    try:
+        job = start_retrain(retrain_target(body), "cli", "task" if "task" in body else "style")
+    except ApiError as exc:
+        fail(exc.message + (f" (job {exc.extra['job_id']})" if "job_id" in exc.extra else ""))
+    click.echo(f"Queued job {job.id}")
+    if not wait:
+        return
+    job = _wait(job.id)
+    click.echo(f"Job {job.status}: {job.result or job.error}")
+    if job.status != "done":
+        raise SystemExit(1)
+
+
+@models_cli.command("list")
+@click.argument("target", required=False)
+def list_models(target: str | None) -> None:
+    """List model versions (of TARGET, or all)."""
+    query = db.select(ModelVersion).order_by(ModelVersion.target, ModelVersion.id)
+    rows = db.session.scalars(query.where(ModelVersion.target == target) if target else query).all()
+    if not rows:
+        click.echo("No model versions yet.")
+    for mv in rows:
+        current = registry.deployed(mv.target)
+        mark = "*" if current and current.id == mv.id else " "
+        metrics = ", ".join(f"{k}={v:.3f}" for k, v in (mv.metrics or {}).items() if isinstance(v, (int, float)))
+        click.echo(f"{mark} {mv.target:<16} {mv.version:<6} {mv.kind:<10} {mv.created:%Y-%m-%d %H:%M}  {metrics}")
+
+
+@models_cli.command("promote")
+@click.argument("target")
+@click.argument("version")
+def promote(target: str, version: str) -> None:
+    """Deploy VERSION of TARGET."""
+    try:
+        registry.promote(target, version, actor="cli", reason="promoted from the command line")
+    except ApiError as exc:
+        fail(exc.message)
+    db.session.commit()
+    click.echo(f"{target}: {version} deployed")
+
+
+@models_cli.command("rollback")
+@click.argument("target")
+def rollback(target: str) -> None:
+    """Deploy the version of TARGET that was deployed before the current one."""
+    try:
+        mv = registry.rollback(target, actor="cli")
+    except ApiError as exc:
+        fail(exc.message)
+    db.session.commit()
+    click.echo(f"{target}: rolled back to {mv.version}")
+
+
+@models_cli.command("register")
+@click.argument("target")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("--promote/--no-promote", "do_promote", default=True, help="Deploy it at once (default).")
+def register(target: str, model_dir: str, do_promote: bool) -> None:
+    """Add a model folder written by `python -m ml.train` as the next version of TARGET."""
+    from ml.modeldir import ModelDirError, read_meta
+
+    from .services import saving
+
+    try:
+        meta = read_meta(model_dir)
+    except ModelDirError as exc:
+        fail(str(exc))
+    with saving() as new_keys:
+        mv = registry.register_version(target, meta["kind"], Path(model_dir), new_keys, metrics=meta.get("metrics"),
+                                       config=meta.get("config"), created_by="cli")
+    click.echo(f"{target}: registered {mv.version}")
+    if do_promote:
+        try:
+            registry.promote(target, mv.version, actor="cli", reason="registered from the command line")
+        except ApiError as exc:
+            fail(exc.message)
+        db.session.commit()
+        click.echo(f"{target}: {mv.version} deployed")

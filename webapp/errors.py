@@ -1,0 +1,69 @@
+"""Errors a person can act on, turned into JSON (API) or HTML (pages) responses."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .storage import StorageUnavailable
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a message for the person who sent the request."""
+
+    def __init__(self, message: str, status: int = 400, **extra):
+        super().__init__(message)
+        self.message, self.status, self.extra = message, status, extra
+
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Log in as an admin to do this.",
+    403: "You are not allowed to do this.",
+    404: "Not found.",
+    405: "This method is not allowed here.",
+    413: "The upload is too large.",
+    429: "Too many requests; try again in a minute.",
+    500: "Something went wrong on our side; it has been logged.",
+    501: "Not implemented yet.",
+    503: "A service the app depends on is unavailable; try again shortly.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(message: str, status: int, **extra):
+    """A JSON `{"error": message}` response, or the HTML error page for browsers."""
+    if _wants_json():
+        response = jsonify({"error": message, **extra})
+        response.status_code = status
+        return response
+    return render_template("errors/error.html", code=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as JSON for the API, as a page for people; never a bare 500."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.message, exc.status, **exc.extra)
+
+    @app.errorhandler(StorageUnavailable)
+    def _storage_down(exc: StorageUnavailable):
+        app.logger.warning("storage unavailable: %s", exc)
+        return error_response("File storage is unavailable right now; nothing was saved. Try again shortly.", 503)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        if status == 413:
+            limit = app.config["MAX_UPLOAD_MB"]
+            return error_response(f"The upload is larger than {limit:g} MB; send a smaller image.", 413)
+        message = exc.description if status == 400 and exc.description else MESSAGES.get(status, exc.name)
+        return error_response(message, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(MESSAGES[500], 500)

@@ -1,0 +1,52 @@
+"""The job queue: Huey on SQLite by default, on Redis when REDIS_URL is set.
+
+Two queues: `style` (stylization) and `train` (retraining), so a GPU box can consume only
+`train` while CPU workers take `style`.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+QUEUES = ("style", "train")
+KIND_QUEUE = {"stylize": "style", "retrain": "train"}
+
+
+def queue_for_kind(kind: str) -> str:
+    """Which queue runs jobs of `kind`."""
+    return KIND_QUEUE[kind]
+
+
+class JobQueue:
+    """Enqueues job ids; `worker(name)` gives the Huey consumer that runs them."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.hueys = {name: self._make_huey(name) for name in QUEUES}
+        self._tasks = {name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()}
+
+    def _make_huey(self, name: str):
+        from huey import RedisHuey, SqliteHuey
+
+        qname = f"celebvision-{name}"
+        if self.app.config.get("REDIS_URL"):
+            return RedisHuey(qname, url=self.app.config["REDIS_URL"], results=False)
+        return SqliteHuey(qname, filename=self.app.config["QUEUE_PATH"], results=False, timeout=30)
+
+    def _run_job(self, job_id: str) -> None:
+        from .runner import execute_job
+
+        with self.app.app_context():
+            execute_job(job_id)
+
+    def enqueue(self, kind: str, job_id: str) -> None:
+        """Put `job_id` on the queue that runs jobs of `kind`."""
+        self._tasks[queue_for_kind(kind)](job_id)
+
+    def pending(self, name: str) -> int:
+        """How many jobs wait in queue `name`."""
+        return self.hueys[name].pending_count()
+
+    def check(self) -> None:
+        """Raise when the queue's storage cannot be reached (for /healthz)."""
+        for huey in self.hueys.values():
+            huey.pending_count()

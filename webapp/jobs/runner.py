@@ -1,0 +1,178 @@
+"""A job's life: created queued, run by a worker with progress and heartbeat, always ended."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import traceback
+import uuid
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import update
+
+from ..extensions import db
+from ..models import Job, utcnow
+
+HANDLERS: dict[str, Callable] = {}
+HEARTBEAT_SECONDS = 5.0
+
+
+class JobCancelled(Exception):
+    """The job was cancelled by a person."""
+
+
+def handler(kind: str):
+    """Register the function that runs jobs of `kind`: fn(job, ctx) -> result dict."""
+
+    def register(fn):
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def create_job(kind: str, *, target: str | None = None, params: dict | None = None,
+               created_by: str | None = None) -> Job:
+    """Add a queued Job row (committed by the caller, enqueued after the commit)."""
+    job = Job(id=str(uuid.uuid4()), kind=kind, target=target, params=params or {},
+              created_by=created_by, status="queued")
+    db.session.add(job)
+    return job
+
+
+def enqueue(job: Job) -> None:
+    """Hand a committed job to the queue."""
+    current_app.extensions["queue"].enqueue(job.kind, job.id)
+
+
+class JobContext:
+    """What a handler uses to report progress, log lines and learn of cancellation."""
+
+    def __init__(self, job_id: str, on_progress: Callable[[float], None] | None = None):
+        self.job_id = job_id
+        self.on_progress = on_progress
+        self._last_write = 0.0
+        self._cancel_checked = 0.0
+        self._cancelled = False
+
+    def _update(self, **values) -> None:
+        db.session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+        db.session.commit()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Record progress (0..1), at most a few writes a second; `message` goes to the log."""
+        if message:
+            self.log(message)
+        now = time.monotonic()
+        if now - self._last_write < 0.4 and fraction < 1.0:
+            return
+        self._last_write = now
+        fraction = float(min(max(fraction, 0.0), 1.0))
+        self._update(progress=fraction, heartbeat=utcnow())
+        if self.on_progress:
+            self.on_progress(fraction)
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log (the admin console shows its tail)."""
+        job = db.session.get(Job, self.job_id)
+        job.append_log(f"{dt.datetime.now():%H:%M:%S} {line}")
+        db.session.commit()
+
+    def should_stop(self) -> bool:
+        """True once someone asked to cancel the job (checked at most once a second)."""
+        now = time.monotonic()
+        if not self._cancelled and now - self._cancel_checked > 1.0:
+            self._cancel_checked = now
+            self._cancelled = bool(db.session.scalar(
+                db.select(Job.cancel_requested).where(Job.id == self.job_id)))
+        return self._cancelled
+
+
+def _heartbeat(app, job_id: str, stop: threading.Event) -> None:
+    """Mark the job alive while its handler runs, so a dead worker's jobs can be found."""
+    with app.app_context():
+        while not stop.wait(HEARTBEAT_SECONDS):
+            db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
+                               .values(heartbeat=utcnow()))
+            db.session.commit()
+        db.session.remove()
+
+
+def _claim(job_id: str) -> Job | None:
+    """Move a queued job to running; None when it is gone or already taken."""
+    claimed = db.session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued")
+        .values(status="running", started=utcnow(), heartbeat=utcnow(), attempts=Job.attempts + 1))
+    db.session.commit()
+    return db.session.get(Job, job_id) if claimed.rowcount == 1 else None
+
+
+def _finish(job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
+    db.session.rollback()
+    job = db.session.get(Job, job_id)
+    job.status, job.finished, job.result, job.error = status, utcnow(), result, error
+    if status == "done":
+        job.progress = 1.0
+    job.append_log(f"{dt.datetime.now():%H:%M:%S} {status}" + (f": {error}" if error else ""))
+    db.session.commit()
+
+
+def execute_job(job_id: str) -> None:
+    """Run one job in this worker; whatever happens, the job ends done or failed."""
+    job = _claim(job_id)
+    if job is None:
+        return
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(current_app._get_current_object(), job_id, stop),
+                            daemon=True)
+    beat.start()
+    try:
+        result = HANDLERS[job.kind](job, JobContext(job_id))
+        _finish(job_id, "done", result=result)
+    except JobCancelled:
+        _finish(job_id, "failed", error="Cancelled.")
+    except Exception as exc:
+        current_app.logger.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        _finish(job_id, "failed", error=_reason(exc))
+    finally:
+        stop.set()
+        beat.join(timeout=10)
+
+
+def _reason(exc: Exception) -> str:
+    """A one-line reason for a failed job."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:500]
+
+
+def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int = 2) -> list[str]:
+    """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
+    from .queue import KIND_QUEUE
+
+    kinds = [k for k, q in KIND_QUEUE.items() if q == queue_name]
+    cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
+    stale = db.session.scalars(db.select(Job).where(
+        Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)).all()
+    requeued = []
+    for job in stale:
+        job.append_log(f"{dt.datetime.now():%H:%M:%S} the worker stopped during attempt {job.attempts}")
+        if job.attempts < max_attempts and not job.cancel_requested:
+            job.status, job.progress = "queued", 0.0
+            requeued.append(job.id)
+        else:
+            job.status, job.finished = "failed", utcnow()
+            job.error = "The worker stopped while running this job; start it again."
+        _sync_stylization(job)
+    db.session.commit()
+    for job_id in requeued:
+        current_app.extensions["queue"].enqueue(db.session.get(Job, job_id).kind, job_id)
+    return [j.id for j in stale]
+
+
+def _sync_stylization(job: Job) -> None:
+    """Keep a stylization's own status in step with its job's."""
+    from ..models import Stylization
+
+    for st in db.session.scalars(db.select(Stylization).where(Stylization.job_id == job.id)):
+        st.status, st.progress, st.error = job.status, job.progress, job.error

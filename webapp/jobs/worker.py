@@ -1,0 +1,39 @@
+"""The job worker process: a Huey consumer plus recovery of jobs whose worker died."""
+from __future__ import annotations
+
+import os
+import threading
+
+from flask import Flask
+
+from ..extensions import db
+from .runner import recover_stale_jobs
+
+
+def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
+    """Every few seconds, requeue or fail jobs whose heartbeat stopped."""
+    while True:
+        with app.app_context():
+            try:
+                recover_stale_jobs(queue, stale)
+            except Exception:
+                app.logger.exception("job recovery pass failed")
+            finally:
+                db.session.remove()
+        if stop.wait(min(stale, 30.0)):
+            return
+
+
+def run_worker(app: Flask, queue: str) -> None:
+    """Consume `queue` until interrupted."""
+    stale = float(os.environ.get("JOB_STALE_SECONDS", "60"))
+    stop = threading.Event()
+    threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
+    huey = app.extensions["queue"].hueys[queue]
+    app.logger.info("worker consuming the %s queue", queue)
+    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
+                                    check_worker_health=True, initial_delay=0.1, max_delay=1.0)
+    try:
+        consumer.run()
+    finally:
+        stop.set()

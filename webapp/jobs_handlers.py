@@ -1,0 +1,80 @@
+"""What the job worker does for each job kind. Inputs come from storage, ml does the work."""
+from __future__ import annotations
+
+import io
+import time
+import uuid
+
+import numpy as np
+from PIL import Image as PILImage
+from sqlalchemy import update
+
+from . import registry
+from .extensions import db
+from .jobs.runner import JobCancelled, JobContext, handler
+from .models import Job, ModelVersion, Stylization, utcnow
+from .services import saving, storage
+
+
+def _pixels(key: str) -> np.ndarray:
+    with PILImage.open(io.BytesIO(storage().get(key))) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _mirror_progress(stylization_id: int):
+    def on_progress(fraction: float) -> None:
+        db.session.execute(update(Stylization).where(Stylization.id == stylization_id)
+                           .values(progress=fraction))
+        db.session.commit()
+
+    return on_progress
+
+
+def _set_status(row: Stylization, **values) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.commit()
+
+
+@handler("stylize")
+def run_stylization(job: Job, ctx: JobContext) -> dict:
+    """Render a stylization, store the PNG, then mark the row done (object before row)."""
+    from ml import stylize as ml_stylize
+
+    row = db.session.scalar(db.select(Stylization).where(Stylization.job_id == job.id))
+    ctx.on_progress = _mirror_progress(row.id)
+    _set_status(row, status="running", started=utcnow(), progress=0.0, error=None)
+    try:
+        started = time.perf_counter()
+        mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
+        model_dir = str(registry.local_dir(mv)) if mv else None
+        style = _pixels(row.style_image.storage_key) if row.style_image else None
+        kind = mv.kind if mv else "nst"
+        result = ml_stylize.run(_pixels(row.content_image.storage_key), style, method=kind,
+                                strength=row.params["strength"], size=row.params["size"], model_dir=model_dir,
+                                progress=ctx.progress, should_stop=ctx.should_stop)
+    except ml_stylize.Cancelled:
+        _set_status(row, status="failed", error="Cancelled.", finished=utcnow())
+        raise JobCancelled() from None
+    except Exception as exc:
+        db.session.rollback()
+        _set_status(row, status="failed", error=f"Stylization failed: {exc}", finished=utcnow())
+        raise
+    seconds = round(time.perf_counter() - started, 2)
+    key = f"results/{row.id}-{uuid.uuid4().hex[:12]}.png"
+    with saving() as new_keys:
+        storage().put(key, _png(result.image), content_type="image/png")
+        new_keys.append(key)
+        row.result_key, row.status, row.progress = key, "done", 1.0
+        row.seconds, row.stats, row.finished = seconds, _jsonable(result.stats), utcnow()
+    return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
+
+
+def _jsonable(stats: dict) -> dict:
+    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in (stats or {}).items()}

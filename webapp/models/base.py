@@ -1,0 +1,24 @@
+"""Shared column helpers."""
+import datetime as dt
+
+from sqlalchemy import DateTime
+from sqlalchemy.orm import mapped_column
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def created_column():
+    """A non-null creation timestamp set by Python (same on SQLite and PostgreSQL)."""
+    return mapped_column(DateTime(timezone=True), default=utcnow, nullable=False, index=True)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO-8601 text of a timestamp (SQLite returns naive datetimes; they are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat(timespec="seconds")

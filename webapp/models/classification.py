@@ -1,0 +1,89 @@
+"""Classification tasks, their training data, the answers given and the feedback received."""
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import created_column
+from .image import Image
+
+
+class Task(db.Model):
+    """A classification task such as `gender`: a name and its labels."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    labels: Mapped[list] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    face_crop: Mapped[bool] = mapped_column(default=True)
+    config: Mapped[Optional[str]] = mapped_column(String(255))
+    metric: Mapped[str] = mapped_column(String(32), default="accuracy")
+    created: Mapped[dt.datetime] = created_column()
+
+
+class TrainingExample(db.Model):
+    """A labelled image imported as a task's training data (CelebA, a folder, ...)."""
+
+    __tablename__ = "training_examples"
+    __table_args__ = (UniqueConstraint("task_id", "image_id", name="uq_example_task_image"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    label: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    split: Mapped[Optional[str]] = mapped_column(String(16))
+    created: Mapped[dt.datetime] = created_column()
+    image: Mapped[Image] = relationship()
+
+
+class Classification(db.Model):
+    """One classify request: the image, the model that answered, and its answer."""
+
+    __tablename__ = "classifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
+    label: Mapped[Optional[str]] = mapped_column(String(64))
+    probabilities: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    face_box: Mapped[Optional[list]] = mapped_column(JSON)
+    latency_ms: Mapped[Optional[float]]
+    client: Mapped[str] = mapped_column(String(64))
+    created: Mapped[dt.datetime] = created_column()
+    task: Mapped[Task] = relationship()
+    image: Mapped[Image] = relationship()
+
+
+class Feedback(db.Model):
+    """A person's statement of the true label of a classified image."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classification_id: Mapped[int] = mapped_column(ForeignKey("classifications.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    agrees: Mapped[Optional[bool]]
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    review: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    reviewed_by: Mapped[Optional[str]] = mapped_column(String(80))
+    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    created: Mapped[dt.datetime] = created_column()
+    classification: Mapped[Classification] = relationship()
+
+
+class HoldoutItem(db.Model):
+    """An image kept out of training to judge models of a task: frozen split or verified label."""
+
+    __tablename__ = "holdout_items"
+    __table_args__ = (UniqueConstraint("task_id", "image_id", name="uq_holdout_task_image"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    label: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # "split" | "verified"
+    created: Mapped[dt.datetime] = created_column()
+    image: Mapped[Image] = relationship()

@@ -1,0 +1,48 @@
+"""Style-transfer requests and their ratings."""
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import created_column
+from .image import Image
+
+
+class Stylization(db.Model):
+    """A content image rendered in a style: parameters, live status, result and timings."""
+
+    __tablename__ = "stylizations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    style_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"))
+    method: Mapped[str] = mapped_column(String(64))
+    model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    job_id: Mapped[Optional[str]] = mapped_column(ForeignKey("jobs.id"))
+    result_key: Mapped[Optional[str]] = mapped_column(String(255))
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    stats: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    seconds: Mapped[Optional[float]]
+    client: Mapped[str] = mapped_column(String(64))
+    created: Mapped[dt.datetime] = created_column()
+    started: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    content_image: Mapped[Image] = relationship(foreign_keys=[content_image_id])
+    style_image: Mapped[Optional[Image]] = relationship(foreign_keys=[style_image_id])
+
+
+class Rating(db.Model):
+    """1-5 stars and an optional comment on a stylization."""
+
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stylization_id: Mapped[int] = mapped_column(ForeignKey("stylizations.id"), index=True)
+    stars: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    client: Mapped[str] = mapped_column(String(64))
+    created: Mapped[dt.datetime] = created_column()
+    stylization: Mapped[Stylization] = relationship()

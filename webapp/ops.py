@@ -1,0 +1,38 @@
+"""Operations endpoints: /healthz and /metrics."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
+
+from .extensions import db
+
+bp = Blueprint("ops", __name__)
+
+
+def _probe(name: str, fn) -> str:
+    try:
+        fn()
+        return "ok"
+    except Exception as exc:
+        current_app.logger.warning("health check %s failed: %s", name, exc)
+        return f"down: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when database, storage and queue all answer; 503 naming the part that does not."""
+    parts = {
+        "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
+        "storage": _probe("storage", lambda: current_app.extensions["storage"].check()),
+        "queue": _probe("queue", lambda: current_app.extensions["queue"].check()),
+    }
+    ok = all(v == "ok" for v in parts.values())
+    return jsonify({"status": "ok" if ok else "degraded", **parts}), 200 if ok else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text format: counts of what users did, job states, queue depth."""
+    from .metrics import render
+
+    return Response(render(), mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,42 @@
+"""Views of the pages blueprint: each renders a template; the data comes from /api via JS."""
+from flask import render_template, url_for
+from werkzeug.routing import BuildError
+
+from webapp.pages import bp
+
+
+@bp.get("/")
+def index():
+    """Home: what CelebVision does and where to start."""
+    return render_template("pages/index.html")
+
+
+@bp.get("/classify")
+def classify():
+    """Upload a photo, get a label, say whether it was right."""
+    return render_template("pages/classify.html")
+
+
+@bp.get("/stylize")
+def stylize():
+    """Upload a content and a style photo and start a stylization."""
+    return render_template("pages/stylize.html", stylization_id=None)
+
+
+@bp.get("/stylize/<int:stylization_id>")
+def stylization(stylization_id: int):
+    """Watch or revisit one stylization by its id."""
+    return render_template("pages/stylize.html", stylization_id=stylization_id)
+
+
+@bp.app_context_processor
+def nav_helpers():
+    """Let templates link to endpoints that may not be registered yet (admin arrives later)."""
+
+    def optional_url(endpoint: str, fallback: str | None = None, **values) -> str | None:
+        try:
+            return url_for(endpoint, **values)
+        except BuildError:
+            return fallback
+
+    return {"optional_url": optional_url}

@@ -1,0 +1,152 @@
+"""Model registry: immutable versions in storage, checked by sha256, and the deploy pointer."""
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+import tempfile
+import threading
+from pathlib import Path
+
+from flask import current_app
+
+from .errors import ApiError
+from .extensions import db
+from .models import Deployment, ModelVersion
+from .services import storage
+
+_loaded: dict[int, object] = {}
+_lock = threading.Lock()
+
+
+class ModelRefused(Exception):
+    """A model version that cannot be served (corrupt, missing or unloadable)."""
+
+
+def _pack(model_dir: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path in sorted(model_dir.rglob("*")):
+            if path.is_file() and "backup" not in path.relative_to(model_dir).parts:
+                tar.add(path, arcname=path.relative_to(model_dir).as_posix())
+    return buf.getvalue()
+
+
+def next_version(target: str) -> str:
+    """The next version name of `target`: v1, v2, ..."""
+    count = db.session.scalar(db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == target))
+    return f"v{count + 1}"
+
+
+def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str], **fields) -> ModelVersion:
+    """Store `model_dir` as the next immutable version of `target` (object first, then row)."""
+    data = _pack(Path(model_dir))
+    sha = hashlib.sha256(data).hexdigest()
+    version = next_version(target)
+    key = f"models/{target}/{version}-{sha[:16]}.tar.gz"
+    storage().put(key, data, content_type="application/gzip")
+    new_keys.append(key)
+    mv = ModelVersion(target=target, version=version, kind=kind, storage_key=key, sha256=sha,
+                      size_bytes=len(data), **fields)
+    db.session.add(mv)
+    return mv
+
+
+def deployed(target: str) -> ModelVersion | None:
+    """The version of `target` being served now, if any."""
+    row = db.session.scalar(db.select(Deployment).where(Deployment.target == target)
+                            .order_by(Deployment.id.desc()).limit(1))
+    return row.model_version if row else None
+
+
+def local_dir(mv: ModelVersion) -> Path:
+    """The version unpacked in this machine's cache, after checking its sha256."""
+    root = Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
+    if (root / "meta.json").exists():
+        return root
+    try:
+        data = storage().get(mv.storage_key)
+    except KeyError:
+        raise ModelRefused(f"{mv.target} {mv.version}: its file is missing from storage") from None
+    if hashlib.sha256(data).hexdigest() != mv.sha256:
+        raise ModelRefused(f"{mv.target} {mv.version}: its file is corrupt (sha256 mismatch)")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=".unpack-"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        tmp.rename(root)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (root / "meta.json").exists():
+            raise
+    except tarfile.TarError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelRefused(f"{mv.target} {mv.version}: unreadable archive ({exc})") from None
+    return root
+
+
+def load(mv: ModelVersion):
+    """The loaded model object of a version, loaded once per process."""
+    with _lock:
+        if mv.id in _loaded:
+            return _loaded[mv.id]
+        path = local_dir(mv)
+        try:
+            model = _load_kind(mv.kind, path)
+        except ModelRefused:
+            raise
+        except Exception as exc:
+            raise ModelRefused(f"{mv.target} {mv.version} cannot be loaded: {exc}") from None
+        _loaded[mv.id] = model
+        return model
+
+
+def _load_kind(kind: str, path: Path):
+    if kind == "classifier":
+        from ml.inference import Classifier
+
+        return Classifier.load(path)
+    return path  # style models are loaded (and cached) by ml.stylize from their folder
+
+
+def promote(target: str, version: str, *, actor: str | None, action: str = "promote",
+            reason: str = "") -> ModelVersion:
+    """Point `target` at `version` after checking that it loads; refuse it otherwise."""
+    mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target,
+                                                         ModelVersion.version == version))
+    if mv is None:
+        raise ApiError(f"No version {version!r} of {target!r}.", 404)
+    try:
+        load(mv)
+    except ModelRefused as exc:
+        raise ApiError(f"Refused: {exc}. The deployed version keeps serving.", 409) from None
+    current = deployed(target)
+    db.session.add(Deployment(target=target, model_version_id=mv.id, action=action, actor=actor,
+                              previous_version_id=current.id if current else None, reason=reason))
+    return mv
+
+
+def rollback(target: str, *, actor: str | None) -> ModelVersion:
+    """Deploy the version that was deployed before the current one."""
+    rows = db.session.scalars(db.select(Deployment).where(Deployment.target == target)
+                              .order_by(Deployment.id.desc())).all()
+    if not rows or rows[0].previous_version_id is None:
+        raise ApiError(f"Nothing to roll back to for {target!r}.", 409)
+    previous = db.session.get(ModelVersion, rows[0].previous_version_id)
+    earlier = next((r for r in rows[1:] if r.model_version_id == previous.id), None)
+    db.session.add(Deployment(target=target, model_version_id=previous.id, action="rollback", actor=actor,
+                              previous_version_id=earlier.previous_version_id if earlier else None,
+                              reason=f"rolled back from {rows[0].model_version.version}"))
+    return previous
+
+
+def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
+    """The API's view of a version."""
+    from .models.base import iso
+
+    return {"version": mv.version, "created": iso(mv.created), "metrics": mv.metrics, "kind": mv.kind,
+            "deployed": mv.id == deployed_id, "sha256": mv.sha256, "size_bytes": mv.size_bytes,
+            "parent": mv.parent.version if mv.parent else None, "data_counts": mv.data_counts,
+            "created_by": mv.created_by, "job_id": mv.job_id}

@@ -1,0 +1,87 @@
+"""Storage in an S3 bucket (AWS or any S3-compatible server) through boto3."""
+from __future__ import annotations
+
+from .base import Storage, StorageError, StorageUnavailable, check_key
+
+
+def _client(endpoint_url: str | None):
+    import boto3  # lazily: the local default never needs it
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=20)
+    return boto3.client("s3", endpoint_url=endpoint_url, config=config)
+
+
+class S3Storage(Storage):
+    """Objects under `s3://bucket/prefix/`."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None):
+        if not bucket:
+            raise ValueError("STORAGE_URL s3:// needs a bucket name, e.g. s3://my-bucket/celebvision")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = _client(endpoint_url)
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _call(self, fn, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, **kwargs)
+        except ClientError:
+            raise
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"S3 is unreachable: {exc}") from exc
+
+    def put(self, key, data, content_type="application/octet-stream"):
+        self._call(self.client.put_object, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get(self, key):
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._call(self.client.get_object, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise StorageError(str(exc)) from exc
+
+    def exists(self, key):
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(self.client.head_object, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(str(exc)) from exc
+
+    def delete(self, key):
+        self._call(self.client.delete_object, Key=self._key(key))
+
+    def list(self, prefix=""):
+        full = self._key(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+        keys, token = [], None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = self._call(self.client.list_objects_v2, Prefix=full, **extra)
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                break
+            token = page["NextContinuationToken"]
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        return sorted(k[cut:] for k in keys)
+
+    def check(self):
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(self.client.head_bucket)
+        except ClientError as exc:
+            raise StorageUnavailable(f"S3 bucket {self.bucket!r} is not usable: {exc}") from exc
+
+    def __repr__(self):
+        return f"S3Storage({self.bucket!r}, {self.prefix!r})"

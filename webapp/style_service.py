@@ -1,0 +1,110 @@
+"""Stylization requests: validated, queued as jobs, their results served and rated."""
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from . import registry
+from .errors import ApiError
+from .extensions import db
+from .jobs.runner import create_job, enqueue
+from .models import ModelVersion, Rating, Stylization
+from .models.base import iso
+from .services import saving, store_image
+from .uploads import ValidImage
+
+NST_DESCRIPTION = ("Classic neural style transfer (Gatys et al.): optimises the picture until its "
+                   "VGG features match the content photo and the style photo's textures. Any style image.")
+ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
+
+
+def style_targets() -> list[tuple[str, ModelVersion]]:
+    """Deployed style models (AdaIN and fixed styles), by target name."""
+    targets = db.session.scalars(db.select(ModelVersion.target).where(ModelVersion.kind.in_(("adain", "cyclegan")))
+                                 .distinct().order_by(ModelVersion.target)).all()
+    found = [(t, registry.deployed(t)) for t in targets]
+    return [(t, mv) for t, mv in found if mv is not None]
+
+
+def list_methods() -> list[dict]:
+    """Every style method a user can pick now."""
+    methods = [{"method": "nst", "needs_style_image": True, "model_version": None,
+                "description": NST_DESCRIPTION}]
+    for target, mv in style_targets():
+        adain = mv.kind == "adain"
+        methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version,
+                        "description": ADAIN_DESCRIPTION if adain else
+                        f"Fixed style '{target}' (CycleGAN): no style image needed."})
+    return methods
+
+
+def _number(value, name: str, cast, low, high, default):
+    if value in (None, ""):
+        return default
+    try:
+        number = cast(value)
+    except (TypeError, ValueError):
+        raise ApiError(f"'{name}' must be a number from {low} to {high}. Received: {value!r}") from None
+    if not low <= number <= high:
+        raise ApiError(f"'{name}' must be from {low} to {high}. Received: {value!r}")
+    return number
+
+
+def parse_params(form) -> tuple[dict, dict]:
+    """The method entry and parameters of a stylize request, or a 400 naming the problem."""
+    name = form.get("method") or "nst"
+    methods = {m["method"]: m for m in list_methods()}
+    if name not in methods:
+        raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
+    cap = current_app.config["MAX_STYLE_SIZE"]
+    size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
+    strength = _number(form.get("strength"), "strength", float, 0.0, 1.0, 0.5)
+    return methods[name], {"strength": strength, "size": min(size, cap)}
+
+
+def create(method: dict, params: dict, content: ValidImage, style: ValidImage | None, client: str) -> Stylization:
+    """Store the inputs and a queued stylization job; hand the job to the queue."""
+    if method["needs_style_image"] and style is None:
+        raise ApiError(f"Method {method['method']!r} needs a style image: send it in the form field 'style'.")
+    mv = registry.deployed(method["method"]) if method["model_version"] else None
+    with saving() as new_keys:
+        content_row = store_image(content, new_keys)
+        style_row = store_image(style, new_keys) if style is not None and method["needs_style_image"] else None
+        job = create_job("stylize", target=method["method"], params=params)
+        row = Stylization(content_image=content_row, style_image=style_row, method=method["method"],
+                          model_version_id=mv.id if mv else None, params=params, job_id=job.id, client=client)
+        db.session.add(row)
+    try:
+        enqueue(job)
+    except Exception as exc:
+        current_app.logger.error("could not enqueue job %s: %s", job.id, exc)
+        job.status = row.status = "failed"
+        job.error = row.error = "The job queue is unavailable; try again shortly."
+        db.session.commit()
+        raise ApiError("The job queue is unavailable right now; try again shortly.", 503) from None
+    return row
+
+
+def describe(row: Stylization) -> dict:
+    """The API's view of a stylization."""
+    done = row.status == "done"
+    return {"id": row.id, "method": row.method, "status": row.status, "progress": round(row.progress, 4),
+            "result_url": url_for("api.stylize_result", stylization_id=row.id) if done else None,
+            "error": row.error, "seconds": row.seconds, "params": row.params,
+            "content_url": url_for("api.stylize_input", stylization_id=row.id, which="content"),
+            "style_url": url_for("api.stylize_input", stylization_id=row.id, which="style")
+            if row.style_image_id else None, "created": iso(row.created), "stats": row.stats}
+
+
+def rate(row: Stylization, body: dict, client: str) -> Rating:
+    """Store 1-5 stars and an optional comment on a finished stylization."""
+    stars, comment = body.get("stars"), body.get("comment") or ""
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise ApiError(f"'stars' must be a whole number from 1 to 5. Received: {stars!r}")
+    if not isinstance(comment, str) or len(comment) > 2000:
+        raise ApiError("'comment' must be text of at most 2000 characters.")
+    if row.status != "done":
+        raise ApiError("This picture is not finished yet; rate it once it is done.", 409)
+    with saving():
+        rating = Rating(stylization_id=row.id, stars=stars, comment=comment.strip(), client=client)
+        db.session.add(rating)
+    return rating

@@ -1,0 +1,117 @@
+"""Validation of uploaded images: JPEG, PNG and WebP only, re-encoded without metadata."""
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageOps
+
+from .errors import ApiError
+
+ALLOWED = ("JPEG", "PNG", "WEBP")
+ACCEPTED_TEXT = "JPEG, PNG or WebP"
+
+
+@dataclass(frozen=True)
+class ValidImage:
+    """An upload that passed validation: clean re-encoded bytes and their facts."""
+
+    data: bytes
+    format: str  # "jpeg" | "png" | "webp"
+    width: int
+    height: int
+    sha256: str
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == "jpeg" else self.format
+
+    def to_array(self) -> np.ndarray:
+        """RGB uint8 pixels."""
+        with PILImage.open(io.BytesIO(self.data)) as im:
+            return np.asarray(im.convert("RGB"))
+
+
+def _open(data: bytes, name: str) -> PILImage.Image:
+    """Open with the format allow-list; refuse anything else with a clear reason."""
+    try:
+        return PILImage.open(io.BytesIO(data), formats=ALLOWED)
+    except PILImage.DecompressionBombError:
+        raise ApiError(f"{name}: the image claims far too many pixels (a decompression bomb); "
+                       "send a normal photo.") from None
+    except Exception:
+        raise ApiError(f"{name}: not a {ACCEPTED_TEXT} image (or the file is damaged). "
+                       f"Send a {ACCEPTED_TEXT} file.") from None
+
+
+def _decode(im: PILImage.Image, name: str, max_pixels: int) -> PILImage.Image:
+    """Decode the first frame fully, refusing bombs and truncated files."""
+    width, height = im.size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise ApiError(f"{name}: {width}x{height} pixels is too large "
+                       f"(at most {max_pixels // 1_000_000} megapixels); send a smaller image.")
+    try:
+        im.seek(0)
+        im.load()
+    except Exception:
+        raise ApiError(f"{name}: the image data is truncated or corrupt; "
+                       "save it again from a photo app and retry.") from None
+    return im
+
+
+def _orient(im: PILImage.Image) -> PILImage.Image:
+    """Apply EXIF orientation; broken EXIF is ignored rather than fatal."""
+    try:
+        return ImageOps.exif_transpose(im) or im
+    except Exception:
+        return im
+
+
+def _reencode(im: PILImage.Image, fmt: str) -> bytes:
+    """Pixels only, in the upload's format: no EXIF, GPS, ICC or text chunks survive."""
+    if im.mode not in ("RGB", "RGBA", "L") or (fmt == "JPEG" and im.mode == "RGBA"):
+        im = im.convert("RGBA" if fmt != "JPEG" and "A" in im.getbands() else "RGB")
+    clean = PILImage.new(im.mode, im.size)
+    clean.paste(im)
+    out = io.BytesIO()
+    options = {"JPEG": {"quality": 92}, "PNG": {"optimize": False}, "WEBP": {"quality": 92}}[fmt]
+    clean.save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+def validate_image(data: bytes, *, name: str = "image", max_pixels: int = 40_000_000) -> ValidImage:
+    """Check `data` is an acceptable image; return it re-encoded, oriented and stripped."""
+    if not data:
+        raise ApiError(f"{name}: the file is empty. Send a {ACCEPTED_TEXT} image.")
+    with warnings.catch_warnings():
+        # Pillow warns about odd-but-readable files (bad APNG frame counts, EXIF): not errors.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        return _validate(data, name, max_pixels)
+
+
+def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
+    with _open(data, name) as im:
+        fmt = im.format
+        decoded = _decode(im, name, max_pixels)
+        try:
+            clean = _reencode(_orient(decoded), fmt)
+        except Exception:
+            raise ApiError(f"{name}: the image could not be processed; "
+                           "save it again from a photo app and retry.") from None
+    width, height = PILImage.open(io.BytesIO(clean)).size
+    return ValidImage(clean, fmt.lower(), width, height, hashlib.sha256(clean).hexdigest())
+
+
+def read_upload(files, field: str, *, max_pixels: int, required: bool = True) -> ValidImage | None:
+    """Validate the multipart file in `field`; None when optional and absent."""
+    storage = files.get(field)
+    if storage is None or not storage.filename and not storage.content_length:
+        if required:
+            raise ApiError(f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'.")
+        return None
+    return validate_image(storage.read(), name=field, max_pixels=max_pixels)
