@@ -96,10 +96,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def celeba_label_map(attribute: str, labels) -> dict[int, str]:
-    """Return the attribute-value -> label-name map (default ``{-1: not_x, 1: x}``)."""
+    """Return the attribute-value -> label-name map: ``{-1: not_x, 1: x}`` by default, or from
+    ``labels`` given as a {-1: name, 1: name} mapping or a [name for -1, name for 1] list."""
     if labels is None:
         name = attribute.lower()
         return {-1: f"not_{name}", 1: name}
+    if isinstance(labels, (list, tuple)) and len(labels) == 2:
+        return {-1: str(labels[0]), 1: str(labels[1])}
     if not isinstance(labels, dict) or len(labels) < 2:
         raise ValueError(f"CelebA labels must map -1/1 to names. Received: labels={labels!r}")
     return {int(k): str(v) for k, v in sorted(labels.items(), key=lambda kv: int(kv[0]))}
@@ -295,39 +298,35 @@ def _decoder(preprocessing: dict, skips: SkipCounter | None):
     return decode, size
 
 
-def _is_ok(image, label, ok):
-    """Keep the images that decoded."""
-    return ok
-
-
-def _drop_flag(image, label, ok):
-    """Drop the decode flag."""
-    return image, label
-
-
-def _to_float(images, labels):
+def _to_float(images, labels, weights):
     """Cast a uint8 batch to float32 (still 0..255)."""
     import tensorflow as tf
 
-    return tf.cast(images, tf.float32), labels
+    return tf.cast(images, tf.float32), labels, weights
 
 
 def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32, training: bool = False,
-                 augmentation: dict | None = None, seed: int = 0, cache=True, skips=None):
-    """Return a batched ``tf.data.Dataset`` of (float32 0..255 images, int labels)."""
+                 augmentation: dict | None = None, seed: int = 0, cache=True, skips=None, class_weight=None):
+    """Return a batched ``tf.data.Dataset`` of (float32 0..255 images, int labels, sample weights).
+
+    A file that fails to decode here becomes a black image of weight 0 (and is counted in
+    ``skips``): filtering it out would hide the data set's length from Keras. ``class_weight``
+    ({label index: weight}) is folded into the weights.
+    """
     import tensorflow as tf
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     decode, size = _decoder(preprocessing, skips)
+    per_class = [float((class_weight or {}).get(c, 1.0)) for c in range(len(samples.label_names))]
 
     def load(path, label):
         image, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool], stateful=False)
-        return tf.ensure_shape(image, (*size, 3)), label, ok
+        weight = tf.gather(tf.constant(per_class), label) * tf.cast(ok, tf.float32)
+        return tf.ensure_shape(image, (*size, 3)), label, weight
 
     ds = tf.data.Dataset.from_tensor_slices((list(samples.paths), samples.labels.astype("int32")))
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.filter(_is_ok).map(_drop_flag)
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
     if training:
@@ -335,5 +334,5 @@ def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32,
     ds = ds.batch(batch_size).map(_to_float)
     augmenter = build_augmenter(augmentation, seed) if training else None
     if augmenter is not None:
-        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda x, y, w: (augmenter(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -69,9 +69,10 @@ def predict_samples(model, samples: data.Samples, preprocessing: dict, batch_siz
     """Return (true labels, softmax probabilities) of ``model`` over ``samples`` (bad files skipped)."""
     ds = data.make_dataset(samples, preprocessing, batch_size=batch_size, cache=False)
     truths, probs = [], []
-    for x, y in ds:
-        probs.append(np.asarray(model(x, training=False)))
-        truths.append(y.numpy())
+    for x, y, w in ds:
+        keep = w.numpy() > 0
+        probs.append(np.asarray(model(x, training=False))[keep])
+        truths.append(y.numpy()[keep])
     if not probs:
         return np.zeros(0, np.int64), np.zeros((0, len(samples.label_names)))
     return np.concatenate(truths), np.concatenate(probs)

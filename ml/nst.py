@@ -27,7 +27,7 @@ STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
 DEFAULT_STRENGTH_SCALE = 1.0  # style-weight multiplier at strength 0.5 (see docs/style.md)
 DECADES = 2.0
 # Evaluations per level of the pyramid (long side as a fraction of ``size``).
-PYRAMID = ((0.25, 150), (0.5, 60), (1.0, 25))
+PYRAMID = ((0.25, 100), (0.5, 50), (1.0, 25))
 MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
 
 Progress = Callable[[float, str], None]
@@ -193,6 +193,14 @@ def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval):
     return best["x"].reshape(shape).astype("float32"), best["parts"], len(history)
 
 
+def _upsample_delta(image, coarse_content, content):
+    """Start a finer level from the sharp content plus the upsampled stylization change."""
+    import tensorflow as tf
+
+    delta = tf.image.resize(image - coarse_content, content.shape[1:3], method="bicubic")
+    return np.clip(content + delta.numpy(), 0.0, 1.0)
+
+
 def _check_images(content, style) -> None:
     """ValueError unless both are HxWx3 (or HxW) image arrays."""
     for name, image in (("content", content), ("style", style)):
@@ -215,11 +223,12 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
     extractor, fn = _fast_objective(weights)
     levels = [(max(16, int(round(size * f))), n) for f, n in pyramid]
     budget, done = sum(s * s * n for s, n in levels), [0.0]
-    start, image, steps, parts = time.perf_counter(), None, 0, None
+    start, image, coarse, steps, parts = time.perf_counter(), None, None, 0, None
     for level, (side, max_evals) in enumerate(levels):
         check_stop(should_stop)
         content01 = resize_long_side(content, side)[None]
-        image = content01 if image is None else tf.image.resize(image, content01.shape[1:3]).numpy()
+        image = content01 if image is None else _upsample_delta(image, coarse, content01)
+        coarse = content01
         n_style = len(STYLE_LAYERS)
         targets = (style_grams(style, side, weights), features(extractor, content01)[n_style:])
 

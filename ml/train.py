@@ -104,7 +104,7 @@ class HistoryLog(keras.callbacks.Callback):
         return {k: [self.records[e].get(k) for e in epochs] for k in keys}
 
 
-def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks, weights) -> None:
+def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> None:
     """Fit each phase; a finished phase leaves a weights file so a resumed run skips it."""
     t = config["training"]
     for phase in classifier.build_phases(config):
@@ -120,7 +120,7 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks, weig
                      *classifier.schedule_callbacks(t["lr_schedule"], phase["lr"], phase["end"]),
                      *classifier.early_stopping(t["early_stopping"])]
         model.fit(datasets[0], validation_data=datasets[1], epochs=phase["end"], initial_epoch=phase["start"],
-                  class_weight=weights, callbacks=callbacks, verbose=0)
+                  callbacks=callbacks, shuffle=False, verbose=0)
         model.save_weights(done)
 
 
@@ -170,9 +170,11 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     t, skips = config["training"], data.SkipCounter()
     progress(0.0, f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
                   f"{len(samples.skipped)} unreadable files skipped")
+    weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
     datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=int(t["batch_size"]),
                                   training=name == "train", augmentation=config["augmentation"], seed=seed,
-                                  skips=skips) if len(splits[name]) else None for name in ("train", "val")]
+                                  skips=skips, class_weight=weights if name == "train" else None)
+                if len(splits[name]) else None for name in ("train", "val")]
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     steps = -(-len(splits["train"]) // int(t["batch_size"]))
@@ -180,8 +182,7 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
     with device_strategy() as strategy, strategy.scope():
         model = classifier.build_model(config, len(samples.label_names))
-        weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
-        run_phases(model, config, datasets, checkpoints, callbacks, weights)
+        run_phases(model, config, datasets, checkpoints, callbacks)
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)
@@ -193,20 +194,24 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
 class ConsoleProgress:
     """A tqdm bar for the CLI that also prints every message except per-batch ones."""
 
-    def __enter__(self):
-        from tqdm import tqdm
+    bar = None
 
-        self.bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr)
+    def __enter__(self):
         return self
 
     def __call__(self, fraction: float, message: str):
+        if self.bar is None:  # opened on the first report, so an early error stays one line
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr)
         self.bar.n = int(1000 * fraction)
         self.bar.set_description_str(message.split(":")[0][:40], refresh=True)
         if " batch " not in message:
             self.bar.write(message, file=sys.stderr)
 
     def __exit__(self, *exc):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def parse_args(argv):

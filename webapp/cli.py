@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -17,6 +18,7 @@ def fail(message: str) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_admin(name: str, password: str) -> None:
@@ -31,6 +33,7 @@ def create_admin(name: str, password: str) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--queue", "queues", multiple=True, type=click.Choice(["style", "train"]),
               help="Queue to consume (repeatable); default: style.")
 def worker(queues: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from . import registry
@@ -33,6 +34,7 @@ def _wait(job_id: str) -> Job:
 
 
 @click.command("retrain")
+@with_appcontext
 @click.argument("target")
 @click.option("--wait", is_flag=True, help="Follow the job until it ends (a worker must be running).")
 def retrain(target: str, wait: bool) -> None:

@@ -23,7 +23,7 @@ def stylize():
     """Queue a stylization; answer at once with where to watch it."""
     method, params = service.parse_params(request.form)
     content = upload("content")
-    style = upload("style", required=method["needs_style_image"])
+    style = upload("style", required=False)
     row = service.create(method, params, content, style, client_fingerprint())
     return jsonify({"id": row.id, "status_url": f"/api/stylize/{row.id}"}), 202
 

@@ -1,0 +1,85 @@
+"""Import CelebA-layout data, retrain with a real worker, and classify held-out photos over the API."""
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.ml.conftest import _write_csv, jitter, lfw_rgb_images
+from tests.services import Worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def write_split_celeba(root):
+    """CelebA layout from 4 of every 5 LFW images (+ jittered copies); returns the 5th ones, held out."""
+    images, labels = lfw_rgb_images()
+    rng = np.random.default_rng(1)
+    folder = root / "img_align_celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    rows, parts, held_out = [], [], []
+    for i, (image, label) in enumerate(zip(images, labels)):
+        if i % 5 == 0:
+            held_out.append((image, "male" if label else "female"))
+            continue
+        for c in range(2):
+            name = f"{i:03d}{c}.jpg"
+            PILImage.fromarray(image if c == 0 else jitter(image, rng)).save(folder / name, quality=95)
+            rows.append([name, 1 if label else -1, -1])
+            parts.append([name, 0])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    rows.append(["broken.jpg", 1, -1])
+    _write_csv(root / "list_attr_celeba.csv", ["image_id", "Male", "Smiling"], rows)
+    _write_csv(root / "list_eval_partition.csv", ["image_id", "partition"], parts)
+    return held_out
+
+
+def jpeg(pixels) -> bytes:
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, format="JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_import_retrain_and_classify(app, client, runner, env, tmp_path):
+    held_out = write_split_celeba(tmp_path / "celeba")
+    result = runner.invoke(args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"])
+    assert result.exit_code == 0, result.output
+    counts = re.search(r"imported (\d+) images, (\d+) already present, (\d+) unreadable", result.output)
+    assert counts, result.output
+    imported, duplicates, unreadable = map(int, counts.groups())
+    assert imported + duplicates == 320 and imported > 300 and unreadable == 1  # same pixels stored once
+
+    worker = Worker(env, "train", tmp_path / "worker.log").start()
+    try:
+        result = runner.invoke(args=["retrain", "gender", "--wait"])
+        assert result.exit_code == 0, result.output + worker.output()
+    finally:
+        worker.stop()
+    assert "'promoted': True" in result.output
+
+    tasks = {t["name"]: t for t in client.get("/api/tasks").json}
+    assert tasks["gender"]["model_version"] == "v1"
+    assert tasks["gender"]["metrics"]["accuracy"] > 0.7
+
+    correct = 0
+    for pixels, truth in held_out:
+        body = client.post("/api/classify", data={"image": (io.BytesIO(jpeg(pixels)), "x.jpg"), "task": "gender"},
+                           content_type="multipart/form-data").json
+        assert body["model_version"] == "v1"
+        assert set(body["probabilities"]) == {"female", "male"}
+        assert abs(sum(body["probabilities"].values()) - 1) < 1e-4
+        assert body["probability"] == body["probabilities"][body["label"]]
+        correct += body["label"] == truth
+    assert correct / len(held_out) >= 0.75, f"held-out accuracy {correct}/{len(held_out)}"
+
+
+def test_import_bad_input_one_line_errors(runner, tmp_path):
+    result = runner.invoke(args=["data", "import-celeba", str(tmp_path), "--task", "gender"])
+    assert result.exit_code != 0 and "not a readable CelebA folder" in result.output
+    result = runner.invoke(args=["data", "import-celeba", str(tmp_path), "--task", "nope"])
+    assert result.exit_code != 0 and "No task named 'nope'" in result.output
+    (tmp_path / "pets" / "cat").mkdir(parents=True)
+    result = runner.invoke(args=["data", "import-folder", str(tmp_path / "pets"), "--task", "gender"])
+    assert result.exit_code != 0 and "unknown: ['cat']" in result.output
+    assert "Traceback" not in result.output
