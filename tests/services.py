@@ -67,7 +67,7 @@ def app_env(config: dict) -> dict:
     mapping = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL", "STORAGE_URL": "STORAGE_URL",
                "S3_ENDPOINT_URL": "S3_ENDPOINT_URL", "REDIS_URL": "REDIS_URL", "QUEUE_PATH": "QUEUE_PATH",
                "INSTANCE_DIR": "INSTANCE_PATH", "SECRET_KEY": "SECRET_KEY", "MODEL_CACHE_DIR": "MODEL_CACHE_DIR",
-               "TRAIN_CONFIG": "TRAIN_CONFIG"}
+               "TRAIN_CONFIG": "TRAIN_CONFIG", "QUEUE_PREFIX": "QUEUE_PREFIX"}
     for key, var in mapping.items():
         if config.get(key):
             env[var] = str(config[key])

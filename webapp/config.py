@@ -37,6 +37,7 @@ def load_config() -> dict:
         "STORAGE_URL": os.environ.get("STORAGE_URL") or f"file://{instance / 'storage'}",
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "QUEUE_PREFIX": os.environ.get("QUEUE_PREFIX", "celebvision"),
         "QUEUE_PATH": os.environ.get("QUEUE_PATH") or str(instance / "queue.db"),
         "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(instance / "model-cache"),
         "ADMIN_USERNAME": os.environ.get("ADMIN_USERNAME") or None,

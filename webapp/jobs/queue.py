@@ -27,7 +27,7 @@ class JobQueue:
     def _make_huey(self, name: str):
         from huey import RedisHuey, SqliteHuey
 
-        qname = f"celebvision-{name}"
+        qname = f"{self.app.config.get('QUEUE_PREFIX', 'celebvision')}-{name}"
         if self.app.config.get("REDIS_URL"):
             return RedisHuey(qname, url=self.app.config["REDIS_URL"], results=False)
         return SqliteHuey(qname, filename=self.app.config["QUEUE_PATH"], results=False, timeout=30)

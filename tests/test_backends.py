@@ -1,0 +1,69 @@
+"""The same product on PostgreSQL and with jobs going through Redis, over real connections."""
+import io
+import uuid
+
+import pytest
+
+from tests.conftest import build_app, image_bytes, make_config
+from tests.services import REDIS_URL, Worker, fresh_postgres_database, require_service, wait_for
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    url, drop = fresh_postgres_database()
+    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
+    yield app
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+def test_postgres_classify_and_feedback(pg_app):
+    client = pg_app.test_client()
+    assert {t["name"] for t in client.get("/api/tasks").json} >= {"gender", "smiling"}
+    body = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "a.jpg")},
+                       content_type="multipart/form-data").json
+    assert client.post(f"/api/classify/{body['id']}/feedback", json={"label": "male"}).status_code == 201
+    assert client.get("/healthz").json["database"] == "ok"
+
+
+def test_postgres_migrations_down_and_up(pg_app):
+    from flask_migrate import downgrade, upgrade
+
+    with pg_app.app_context():
+        downgrade(revision="base")
+        upgrade()
+    assert len(pg_app.test_client().get("/api/tasks").json) == 2
+
+
+@pytest.fixture
+def redis_app(tmp_path):
+    require_service("Redis", "127.0.0.1", 6379)
+    prefix = f"cvtest-{uuid.uuid4().hex[:8]}"
+    app = build_app(make_config(tmp_path, REDIS_URL=REDIS_URL, QUEUE_PREFIX=prefix))
+    yield app
+    import redis
+
+    conn = redis.Redis.from_url(REDIS_URL)
+    for key in conn.scan_iter(f"*{prefix}*"):
+        conn.delete(key)
+
+
+def test_jobs_go_through_redis(redis_app, admin, tmp_path):
+    from tests.services import app_env
+
+    client = redis_app.test_client()
+    job_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=admin).json["job_id"]
+    assert redis_app.extensions["queue"].pending("train") == 1
+    assert client.get("/healthz").json["queue"] == "ok"
+    worker = Worker(app_env(redis_app.config), "train", tmp_path / "w.log").start()
+    try:
+        job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+                       == "failed" and j, 60, message="the Redis worker to run the job")
+    finally:
+        worker.stop()
+    assert "Not enough labelled images" in job["error"]
+    assert redis_app.extensions["queue"].pending("train") == 0
