@@ -322,7 +322,7 @@ def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32,
 
     def load(path, label):
         image, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool], stateful=False)
-        weight = tf.gather(tf.constant(per_class), label) * tf.cast(ok, tf.float32)
+        weight = tf.gather(tf.constant(per_class), label) * tf.cast(tf.ensure_shape(ok, ()), tf.float32)
         return tf.ensure_shape(image, (*size, 3)), label, weight
 
     ds = tf.data.Dataset.from_tensor_slices((list(samples.paths), samples.labels.astype("int32")))

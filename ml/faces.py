@@ -11,7 +11,7 @@ import threading
 import cv2
 import numpy as np
 
-DETECT_SIZE = 160
+DETECT_SIZE = 128
 MIN_FACE_FRACTION = 0.12
 _local = threading.local()
 
@@ -52,7 +52,7 @@ def detect_face(image, detect_size: int = DETECT_SIZE) -> tuple[int, int, int, i
     min_face = max(24, int(side * MIN_FACE_FRACTION))
     if side < min_face:
         return None
-    found = _detector().detect_multi_scale(img=grey, scale_factor=1.15, step_ratio=1,
+    found = _detector().detect_multi_scale(img=grey, scale_factor=1.2, step_ratio=1,
                                            min_size=(min_face, min_face), max_size=(side, side))
     if not found:
         return None

@@ -24,16 +24,38 @@ class Labelled:
     verified: bool = False
 
 
-def _feedback_votes(task: Task) -> dict[int, Counter]:
-    """Per image, the votes for each label: one vote per client (its latest), rejected ones dropped."""
-    latest: dict[tuple[int, str], Feedback] = {}
-    rows = db.session.scalars(db.select(Feedback).where(Feedback.task_id == task.id, Feedback.review != "rejected")
+def _latest_votes(task: Task) -> dict[tuple[int, str], str]:
+    """One vote per (image, client): the client's latest label; rejected feedback dropped."""
+    rows = db.session.execute(db.select(Feedback.image_id, Feedback.client, Feedback.label)
+                              .where(Feedback.task_id == task.id, Feedback.review != "rejected")
                               .order_by(Feedback.id))
-    for fb in rows:
-        latest[(fb.image_id, fb.client)] = fb
+    return {(image_id, client): label for image_id, client, label in rows}
+
+
+def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[str, float]:
+    """How often each client agreed with the task's trusted labels (holdout / verified), smoothed.
+
+    A client who contradicts the trusted labels carries little weight when votes disagree, so one
+    client relabelling everything cannot outvote honest people.
+    """
+    trusted = {r.image_id: r.label for r in db.session.scalars(
+        db.select(HoldoutItem).where(HoldoutItem.task_id == task.id))}
+    trusted.update(_verified(task))
+    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (image_id, client), label in latest.items():
+        if image_id in trusted:
+            hits[client][0] += label == trusted[image_id]
+            hits[client][1] += 1
+    return {client: (agree + 1) / (seen + 2) for client, (agree, seen) in hits.items()}
+
+
+def _feedback_votes(task: Task) -> dict[int, Counter]:
+    """Per image, the reliability-weighted votes for each label (one vote per client)."""
+    latest = _latest_votes(task)
+    weight = client_reliability(task, latest)
     votes: dict[int, Counter] = defaultdict(Counter)
-    for (image_id, _), fb in latest.items():
-        votes[image_id][fb.label] += 1
+    for (image_id, client), label in latest.items():
+        votes[image_id][label] += weight.get(client, 0.5)
     return votes
 
 
@@ -52,25 +74,28 @@ def labelled_images(task: Task) -> list[Labelled]:
         out[ex.image_id] = Labelled(ex.image, ex.label, f"import:{ex.source}")
     for image_id, counter in votes.items():
         ranked = counter.most_common()
-        if image_id not in out and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        if image_id not in out and (len(ranked) == 1 or ranked[0][1] > ranked[1][1] + 1e-9):
             out[image_id] = Labelled(db.session.get(Image, image_id), ranked[0][0], "feedback")
         if image_id in out:
-            out[image_id].votes = dict(counter)
+            out[image_id].votes = {k: round(v, 3) for k, v in counter.items()}
     for image_id, label in verified.items():
         item = out.setdefault(image_id, Labelled(db.session.get(Image, image_id), label, "feedback"))
         item.label, item.verified = label, True
     return [out[k] for k in sorted(out)]
 
 
-def holdout(task: Task, items: list[Labelled]) -> dict[int, str]:
-    """The task's holdout {image_id: label}: verified labels once any exist, else a frozen split."""
-    verified = {x.image.id: x.label for x in items if x.verified}
+def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
+    """The task's holdout: verified labels once any exist, else a split frozen at the first retrain.
+
+    Its labels are the trusted ones, whatever later votes say about the same images.
+    """
+    verified = [x for x in items if x.verified]
     if verified:
         return verified
     rows = db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id)).all()
     if not rows:
         rows = _freeze_split(task, items)
-    return {r.image_id: r.label for r in rows}
+    return [Labelled(r.image, r.label, "holdout") for r in rows]
 
 
 def _freeze_split(task: Task, items: list[Labelled]) -> list[HoldoutItem]:

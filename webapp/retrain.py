@@ -74,10 +74,8 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
     from ml import evaluate as ml_evaluate
 
     items = datasets.labelled_images(task)
-    hold_ids = datasets.holdout(task, items)
-    hold_items = [x for x in items if x.image.id in hold_ids]
-    for item in hold_items:
-        item.label = hold_ids[item.image.id]
+    hold_items = datasets.holdout(task, items)
+    hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
     with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
         tmp = Path(tmp)

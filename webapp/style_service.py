@@ -27,13 +27,17 @@ def style_targets() -> list[tuple[str, ModelVersion]]:
 
 def list_methods() -> list[dict]:
     """Every style method a user can pick now."""
-    methods = [{"method": "nst", "needs_style_image": True, "model_version": None,
+    methods = [{"method": "nst", "needs_style_image": True, "model_version": None, "kind": "nst",
                 "description": NST_DESCRIPTION}]
     for target, mv in style_targets():
         adain = mv.kind == "adain"
-        methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version,
+        methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version, "kind": mv.kind,
                         "description": ADAIN_DESCRIPTION if adain else
                         f"Fixed style '{target}' (CycleGAN): no style image needed."})
+    from .style_prefs import learned_strength
+
+    for entry in methods:
+        entry["default_strength"] = learned_strength(entry["method"])["strength"]
     return methods
 
 
@@ -57,7 +61,11 @@ def parse_params(form) -> tuple[dict, dict]:
         raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
-    strength = _number(form.get("strength"), "strength", float, 0.0, 1.0, 0.5)
+    from .style_prefs import learned_strength
+
+    strength = form.get("strength")
+    strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
+                else learned_strength(name)["strength"])
     return methods[name], {"strength": strength, "size": min(size, cap)}
 
 

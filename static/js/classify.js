@@ -122,7 +122,7 @@
       const head = document.createElement("div");
       head.className = "prob-head";
       const name = document.createElement("span");
-      name.textContent = CV.humanize(label);
+      name.textContent = CV.capitalize(CV.humanize(label));
       const pct = document.createElement("span");
       pct.className = "pct";
       pct.textContent = CV.percent(p, 1);
@@ -163,7 +163,7 @@
     if (result.label === null || result.label === undefined) {
       $("feedback-question").textContent = "Which label is right for this photo?";
       labels.forEach(function (label) {
-        box.append(feedbackButton(CV.humanize(label), label, "btn-secondary", "feedback-label-" + label));
+        box.append(feedbackButton(CV.capitalize(CV.humanize(label)), label, "btn-secondary", "feedback-label-" + label));
       });
       return;
     }
@@ -187,9 +187,7 @@
       );
     }
     renderProbabilities(result);
-    $("model-version").textContent = result.model_version
-      ? "Model version " + result.model_version + (result.face_box ? "" : " · no face found, the whole photo was used")
-      : "";
+    $("model-version").textContent = result.model_version ? "Model version " + result.model_version : "";
     renderFeedback(result);
     showFaceBox(result.face_box);
     $("result-empty").hidden = true;

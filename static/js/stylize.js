@@ -30,6 +30,7 @@
   let pollTimer = null;
   let pollFailures = 0;
   let stars = 0;
+  let watchStarted = Date.now();
   let submittedInputs = null; // object URLs of the inputs of the job started from this page
 
   function onFileChosen(file) {
@@ -120,7 +121,7 @@
     badge.textContent = status;
     badge.className = "badge " + (STATUS_BADGE[status] || "");
     badge.dataset.status = status;
-    $("job-status-text").textContent = STATUS_TEXT[status] || status;
+    $("job-status-text").textContent = (STATUS_TEXT[status] || status) + elapsedText(job, status);
     setProgress(status, job.progress);
     $("job-progress-block").hidden = status === "done";
     const error = $("job-error");
@@ -131,6 +132,15 @@
       error.hidden = true;
     }
     if (status === "done") renderDone(job);
+  }
+
+  /* Seconds since the job was created (from the API when it says), shown while it waits or runs. */
+  function elapsedText(job, status) {
+    if (status !== "queued" && status !== "running") return "";
+    const created = job.created ? Date.parse(job.created) : NaN;
+    const since = isNaN(created) ? watchStarted : Math.min(created, Date.now());
+    const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
+    return seconds >= 2 ? " " + seconds + " s" : "";
   }
 
   function showFigure(figId, imgId, src) {
@@ -147,6 +157,7 @@
     const inputs = submittedInputs || {};
     showFigure("fig-content", "result-content", inputs.content || job.content_url || null);
     showFigure("fig-style", "result-style", inputs.style || job.style_url || null);
+    $("triptych").classList.toggle("no-inputs", $("fig-content").hidden && $("fig-style").hidden);
     $("job-seconds").textContent = typeof job.seconds === "number"
       ? "Took " + (job.seconds < 10 ? job.seconds.toFixed(1) : Math.round(job.seconds)) + " s"
       : "";
@@ -186,6 +197,7 @@
   function watch(id) {
     stopPolling();
     jobId = id;
+    watchStarted = Date.now();
     stars = 0;
     renderStars(0);
     $("rating-comment").value = "";

@@ -46,8 +46,12 @@ def retrain_target(body: dict) -> str:
         if db.session.scalar(db.select(Task).where(Task.name == body["task"])) is None:
             raise ApiError(f"No task named {body['task']!r}.", 404)
         return body["task"]
-    if isinstance(body.get("style"), str) and NAME.match(body["style"]):
-        return body["style"]
+    style = body.get("style")
+    if isinstance(style, str):
+        known = db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == style).limit(1))
+        if style != "adain" and known is None:
+            raise ApiError(f"No style model named {style!r}; register one first (flask models register).", 404)
+        return style
     raise ApiError('Send {"task": "<task name>"} or {"style": "adain" | "<fixed style>"}.')
 
 

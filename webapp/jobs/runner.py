@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 import traceback
@@ -15,7 +16,16 @@ from ..extensions import db
 from ..models import Job, utcnow
 
 HANDLERS: dict[str, Callable] = {}
-HEARTBEAT_SECONDS = 5.0
+
+
+def stale_seconds() -> float:
+    """After how long without a heartbeat a running job counts as abandoned by its worker."""
+    return float(os.environ.get("JOB_STALE_SECONDS", "60"))
+
+
+def heartbeat_seconds() -> float:
+    """Beat well inside the stale window, so a live job is never mistaken for a dead one."""
+    return min(5.0, stale_seconds() / 4)
 
 
 class JobCancelled(Exception):
@@ -92,7 +102,7 @@ class JobContext:
 def _heartbeat(app, job_id: str, stop: threading.Event) -> None:
     """Mark the job alive while its handler runs, so a dead worker's jobs can be found."""
     with app.app_context():
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while not stop.wait(heartbeat_seconds()):
             db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
                                .values(heartbeat=utcnow()))
             db.session.commit()

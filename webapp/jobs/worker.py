@@ -1,13 +1,12 @@
 """The job worker process: a Huey consumer plus recovery of jobs whose worker died."""
 from __future__ import annotations
 
-import os
 import threading
 
 from flask import Flask
 
 from ..extensions import db
-from .runner import recover_stale_jobs
+from .runner import recover_stale_jobs, stale_seconds
 
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
@@ -16,6 +15,10 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
         with app.app_context():
             try:
                 recover_stale_jobs(queue, stale)
+                if queue == "train":
+                    from ..schedules import run_due_schedules
+
+                    run_due_schedules()
             except Exception:
                 app.logger.exception("job recovery pass failed")
             finally:
@@ -26,7 +29,7 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
 
 def run_worker(app: Flask, queue: str) -> None:
     """Consume `queue` until interrupted."""
-    stale = float(os.environ.get("JOB_STALE_SECONDS", "60"))
+    stale = stale_seconds()
     stop = threading.Event()
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
     huey = app.extensions["queue"].hueys[queue]

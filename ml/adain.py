@@ -1,0 +1,244 @@
+"""AdaIN arbitrary style transfer (Huang & Belongie 2017) on the offline HED VGG16.
+
+Encoder: VGG16 relu1_1..relu4_1 (block1_conv1 .. block4_conv1, frozen). Decoder: its mirror
+with reflection padding and nearest-neighbour upsampling, and no sigmoid clamp (outputs are
+RGB 0..1 floats, clipped only when an image is made). Differences from the keras.io example
+that the reference implementation does not have (sigmoid output, zero padding) are avoided.
+"""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ml.errors import check_stop
+
+ENCODER_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+DEFAULTS = {"image_size": 256, "batch_size": 8, "steps": 20000, "learning_rate": 1e-4,
+            "style_weight": 10.0, "log_every": 100, "name": "adain"}
+DECODER_FILE = "decoder.weights.h5"
+
+
+def list_images(folder) -> list[Path]:
+    """Image files directly in ``folder``, sorted; ValueError if none."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if not files:
+        raise ValueError(f"No training images (jpg/png/webp/bmp) in {folder}. Received: folder={str(folder)!r}")
+    return files
+
+
+def random_crops(files, size: int, seed: int, scale=(0.0, 1.0)):
+    """tf.data of endless random ``size`` crops (short side resized to 1.15 x size) in ``scale``."""
+    import tensorflow as tf
+    from PIL import Image
+
+    rng = random.Random(seed)
+
+    def gen():
+        while True:
+            with Image.open(rng.choice(files)) as im:
+                im = im.convert("RGB")
+                short = int(size * 1.15)
+                im = im.resize((max(short, round(im.width * short / min(im.size))),
+                                max(short, round(im.height * short / min(im.size)))), Image.BICUBIC)
+                x, y = rng.randint(0, im.width - size), rng.randint(0, im.height - size)
+                crop = np.asarray(im.crop((x, y, x + size, y + size)), "float32") / 255.0
+            yield crop * (scale[1] - scale[0]) + scale[0]
+
+    spec = tf.TensorSpec((size, size, 3), tf.float32)
+    return tf.data.Dataset.from_generator(gen, output_signature=spec)
+
+
+def reflection_padding(pad: int):
+    """A layer that reflection-pads height and width by ``pad`` pixels."""
+    import keras
+
+    return keras.layers.Lambda(lambda x: keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]],
+                                                       mode="reflect"))
+
+
+def conv(filters: int, kernel: int = 3, activation="relu"):
+    """Reflection-padded 'valid' convolution, as in the reference decoder."""
+    import keras
+
+    return keras.Sequential([reflection_padding(kernel // 2),
+                             keras.layers.Conv2D(filters, kernel, activation=activation)])
+
+
+def get_encoder(weights="hed"):
+    """Frozen VGG16 up to relu4_1 mapping RGB 0..1 to the four relu*_1 feature maps."""
+    import keras
+
+    from ml import backbones
+
+    vgg = backbones.vgg16(weights)
+    vgg_part = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_LAYERS])
+    inputs = keras.Input((None, None, 3))
+    outputs = vgg_part(backbones.preprocess_vgg(inputs * 255.0))
+    return keras.Model(inputs, outputs, name="adain_encoder")
+
+
+def get_decoder():
+    """Mirror of the encoder: 512 x H/8 features -> RGB 0..1 image (unclamped)."""
+    import keras
+
+    up = lambda: keras.layers.UpSampling2D(2, interpolation="nearest")  # noqa: E731
+    layers = [conv(256), up(), conv(256), conv(256), conv(256), conv(128), up(),
+              conv(128), conv(64), up(), conv(64), conv(3, activation=None)]
+    return keras.Sequential([keras.Input((None, None, 512)), *layers], name="adain_decoder")
+
+
+def ada_in(content, style, eps: float = 1e-5):
+    """Adaptive instance normalisation: content features with the style's channel mean and std."""
+    import tensorflow as tf
+
+    c_mean, c_var = tf.nn.moments(content, axes=[1, 2], keepdims=True)
+    s_mean, s_var = tf.nn.moments(style, axes=[1, 2], keepdims=True)
+    return s_var ** 0.5 * (content - c_mean) / tf.sqrt(c_var + eps) + s_mean
+
+
+def make_trainer(encoder, decoder, style_weight: float):
+    """A keras.Model whose train_step trains ``decoder`` with AdaIN content + style losses."""
+    import keras
+    import tensorflow as tf
+
+    def mean_std(x):
+        mean, var = tf.nn.moments(x, axes=[1, 2])
+        return mean, tf.sqrt(var + 1e-5)
+
+    class Trainer(keras.Model):
+        """Decoder training: content loss at relu4_1, mean/std style loss at relu1_1..relu4_1."""
+
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.decoder = encoder, decoder
+            self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "content_loss", "style_loss")}
+
+        @property
+        def metrics(self):
+            return list(self.trackers.values())
+
+        def train_step(self, data):
+            content, style = data
+            style_feats = self.encoder(style)
+            target = ada_in(self.encoder(content)[-1], style_feats[-1])
+            with tf.GradientTape() as tape:
+                out_feats = self.encoder(self.decoder(target))
+                content_loss = tf.reduce_mean((out_feats[-1] - target) ** 2)
+                style_loss = 0.0
+                for o, s in zip(out_feats, style_feats):
+                    (om, osd), (sm, ssd) = mean_std(o), mean_std(s)
+                    style_loss += tf.reduce_mean((om - sm) ** 2) + tf.reduce_mean((osd - ssd) ** 2)
+                loss = content_loss + style_weight * style_loss
+            grads = tape.gradient(loss, self.decoder.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.decoder.trainable_variables))
+            for name, value in (("loss", loss), ("content_loss", content_loss), ("style_loss", style_loss)):
+                self.trackers[name].update_state(value)
+            return {n: t.result() for n, t in self.trackers.items()}
+
+    return Trainer()
+
+
+def progress_callback(total_steps: int, progress, should_stop):
+    """A Keras callback that reports progress per batch and stops training when asked."""
+    import keras
+
+    class Monitor(keras.callbacks.Callback):
+        """Calls ``progress(fraction, message)``; sets ``cancelled`` when ``should_stop()``."""
+
+        cancelled, step = False, 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if progress is not None:
+                shown = ", ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
+                progress(self.step / total_steps, f"step {self.step}/{total_steps} {shown}")
+            if should_stop is not None and should_stop():
+                self.cancelled, self.model.stop_training = True, True
+
+    return Monitor()
+
+
+def training_folders(config: dict, data_dir, keys=("content_dir", "style_dir"), names=("content", "style")):
+    """The training folders: config keys if given, else subfolders of ``data_dir``."""
+    return [Path(config.get(k) or Path(data_dir or ".") / n) for k, n in zip(keys, names)]
+
+
+def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, seed=0) -> dict:
+    """Train an AdaIN decoder on data_dir/content + data_dir/style; write a model folder; return a summary."""
+    import keras
+    import tensorflow as tf
+
+    from ml.modeldir import write_meta
+
+    cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+    content_dir, style_dir = training_folders(cfg, data_dir)
+    contents, styles = list_images(content_dir), list_images(style_dir)
+    keras.utils.set_random_seed(seed)
+    size, batch, steps = int(cfg["image_size"]), int(cfg["batch_size"]), int(cfg["steps"])
+    data = tf.data.Dataset.zip((random_crops(contents, size, seed), random_crops(styles, size, seed + 1)))
+    encoder, decoder = get_encoder(cfg.get("weights", "hed")), get_decoder()
+    trainer = make_trainer(encoder, decoder, float(cfg["style_weight"]))
+    trainer.compile(optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])))
+    monitor, start = progress_callback(steps, progress, should_stop), time.perf_counter()
+    history = trainer.fit(data.batch(batch).prefetch(2), epochs=1, steps_per_epoch=steps,
+                          callbacks=[monitor], verbose=0, shuffle=False)
+    check_stop(lambda: monitor.cancelled)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    decoder.save_weights(out_dir / DECODER_FILE)
+    metrics = {k: float(v[-1]) for k, v in history.history.items()}
+    summary = {"kind": "adain", "name": cfg["name"], "config": cfg, "metrics": metrics,
+               "steps": steps, "seconds": round(time.perf_counter() - start, 1),
+               "data": {"content_images": len(contents), "style_images": len(styles)},
+               "files": {"decoder": DECODER_FILE, "samples": "samples.png"}, "encoder": "vgg16-hed"}
+    write_meta(out_dir, summary)
+    _write_samples(AdaINStylizer(decoder, cfg.get("weights", "hed")), contents, styles, out_dir / "samples.png", size)
+    return summary
+
+
+def _write_samples(stylizer, contents, styles, path, size: int) -> None:
+    """A grid PNG: rows of (content, style, result) for up to three pairs."""
+    from PIL import Image
+
+    rows = []
+    for c_path, s_path in list(zip(contents, styles * len(contents)))[:3]:
+        c, s = (np.asarray(Image.open(p).convert("RGB")) for p in (c_path, s_path))
+        out = stylizer.stylize(c, s, size=size)
+        tiles = [np.asarray(Image.fromarray(t).resize(out.shape[1::-1])) for t in (c, s)] + [out]
+        rows.append(np.concatenate(tiles, axis=1))
+    width = min(r.shape[1] for r in rows)
+    Image.fromarray(np.concatenate([r[:, :width] for r in rows if r.shape[0] == rows[0].shape[0]], 0)).save(path)
+
+
+class AdaINStylizer:
+    """A trained AdaIN decoder with the offline encoder, ready to stylize with any style image."""
+
+    def __init__(self, decoder, weights="hed"):
+        self.decoder, self.encoder = decoder, get_encoder(weights)
+
+    @classmethod
+    def load(cls, model_dir) -> "AdaINStylizer":
+        """Load the decoder of an ``adain`` model folder."""
+        from ml.modeldir import ModelDirError, read_meta
+
+        meta = read_meta(model_dir)
+        if meta["kind"] != "adain":
+            raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not an 'adain' one")
+        decoder = get_decoder()
+        decoder.load_weights(Path(model_dir) / meta.get("files", {}).get("decoder", DECODER_FILE))
+        return cls(decoder, meta.get("config", {}).get("weights", "hed"))
+
+    def stylize(self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512):
+        """Stylize ``content`` like ``style``; ``strength`` (alpha) blends features with the content's."""
+        from ml.nst import resize_long_side, to_uint8
+
+        c = resize_long_side(content, size, multiple=8)[None]
+        s = resize_long_side(style, size, multiple=8)[None]
+        fc = self.encoder(c)[-1]
+        target = strength * ada_in(fc, self.encoder(s)[-1]) + (1.0 - strength) * fc
+        return to_uint8(np.asarray(self.decoder(target)))

@@ -1,0 +1,211 @@
+"""CycleGAN (Zhu et al. 2017) for fixed styles learnt from two unpaired folders (photos A, style B).
+
+ResNet generator, 70x70 PatchGAN discriminator, LSGAN + cycle + identity losses, instance norm
+as ``GroupNormalization(groups=-1)``. Only the photo-to-style generator is exported.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ml.adain import list_images, progress_callback, random_crops, reflection_padding
+from ml.errors import check_stop
+
+DEFAULTS = {"image_size": 256, "batch_size": 1, "epochs": 100, "steps_per_epoch": 1000,
+            "learning_rate": 2e-4, "base_filters": 64, "residual_blocks": 9, "disc_filters": 64,
+            "cycle_weight": 10.0, "identity_weight": 0.5, "style_name": "cyclegan", "samples": 4}
+GENERATOR_FILE = "generator.weights.h5"
+
+
+def instance_norm():
+    """Instance normalisation without tensorflow-addons."""
+    import keras
+
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
+
+
+def residual_block(x, filters: int):
+    """Two reflection-padded 3x3 convs with instance norm, added to the input."""
+    import keras
+
+    y = x
+    for i in range(2):
+        y = reflection_padding(1)(y)
+        y = keras.layers.Conv2D(filters, 3, use_bias=False)(y)
+        y = instance_norm()(y)
+        if i == 0:
+            y = keras.layers.ReLU()(y)
+    return keras.layers.Add()([x, y])
+
+
+def get_generator(base_filters: int = 64, residual_blocks: int = 9, name="generator"):
+    """ResNet generator: c7s1-64, d128, d256, R256 x n, u128, u64, c7s1-3 (tanh, -1..1)."""
+    import keras
+
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(base_filters, 7, use_bias=False)(reflection_padding(3)(inputs))
+    x = keras.layers.ReLU()(instance_norm()(x))
+    for mult in (2, 4):
+        x = keras.layers.Conv2D(base_filters * mult, 3, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.ReLU()(instance_norm()(x))
+    for _ in range(residual_blocks):
+        x = residual_block(x, base_filters * 4)
+    for mult in (2, 1):
+        x = keras.layers.Conv2DTranspose(base_filters * mult, 3, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.ReLU()(instance_norm()(x))
+    x = keras.layers.Conv2D(3, 7, activation="tanh")(reflection_padding(3)(x))
+    return keras.Model(inputs, x, name=name)
+
+
+def get_discriminator(filters: int = 64, name="discriminator"):
+    """PatchGAN: C64-C128-C256-C512 (4x4 convs, LeakyReLU 0.2, instance norm after the first)."""
+    import keras
+
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs))
+    for mult, stride in ((2, 2), (4, 2), (8, 1)):
+        x = keras.layers.Conv2D(filters * mult, 4, strides=stride, padding="same", use_bias=False)(x)
+        x = keras.layers.LeakyReLU(0.2)(instance_norm()(x))
+    x = keras.layers.Conv2D(1, 4, padding="same")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def make_cyclegan(cfg: dict):
+    """A keras.Model whose train_step does one CycleGAN update of both generators and critics."""
+    import keras
+    import tensorflow as tf
+
+    mse = lambda a, b: tf.reduce_mean((a - b) ** 2)  # noqa: E731  (LSGAN)
+    mae = lambda a, b: tf.reduce_mean(tf.abs(a - b))  # noqa: E731
+
+    class CycleGAN(keras.Model):
+        """G: A->B, F: B->A, D_A, D_B; loss trackers for each part."""
+
+        def __init__(self):
+            super().__init__()
+            gen = lambda n: get_generator(cfg["base_filters"], cfg["residual_blocks"], n)  # noqa: E731
+            self.gen_ab, self.gen_ba = gen("gen_ab"), gen("gen_ba")
+            self.disc_a = get_discriminator(cfg["disc_filters"], "disc_a")
+            self.disc_b = get_discriminator(cfg["disc_filters"], "disc_b")
+            names = ("gen_loss", "cycle_loss", "identity_loss", "disc_loss")
+            self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+
+        @property
+        def metrics(self):
+            return list(self.trackers.values())
+
+        def compile(self, gen_optimizer, disc_optimizer):
+            super().compile()
+            self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
+
+        def train_step(self, data):
+            real_a, real_b = data
+            with tf.GradientTape(persistent=True) as tape:
+                fake_b, fake_a = self.gen_ab(real_a, training=True), self.gen_ba(real_b, training=True)
+                cycle = mae(self.gen_ba(fake_b, training=True), real_a) + mae(self.gen_ab(fake_a, training=True), real_b)
+                identity = mae(self.gen_ab(real_b, training=True), real_b) + mae(self.gen_ba(real_a, training=True), real_a)
+                d_fake_b, d_fake_a = self.disc_b(fake_b, training=True), self.disc_a(fake_a, training=True)
+                adv = mse(d_fake_b, 1.0) + mse(d_fake_a, 1.0)
+                gen_loss = adv + cfg["cycle_weight"] * cycle + cfg["cycle_weight"] * cfg["identity_weight"] * identity
+                disc_loss = 0.5 * (mse(self.disc_b(real_b, training=True), 1.0) + mse(d_fake_b, 0.0)
+                                   + mse(self.disc_a(real_a, training=True), 1.0) + mse(d_fake_a, 0.0))
+            gens = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
+            discs = self.disc_a.trainable_variables + self.disc_b.trainable_variables
+            self.gen_optimizer.apply_gradients(zip(tape.gradient(gen_loss, gens), gens))
+            self.disc_optimizer.apply_gradients(zip(tape.gradient(disc_loss, discs), discs))
+            values = {"gen_loss": adv, "cycle_loss": cycle, "identity_loss": identity, "disc_loss": disc_loss}
+            for name, value in values.items():
+                self.trackers[name].update_state(value)
+            return {n: t.result() for n, t in self.trackers.items()}
+
+    return CycleGAN()
+
+
+def sample_writer(gen_ab, photos: list, out_dir: Path, size: int):
+    """A Keras callback that writes samples/epoch_NNN.png (photo | stylized) after each epoch."""
+    import keras
+
+    class Samples(keras.callbacks.Callback):
+        """Photo-to-style samples on fixed photos, one PNG per epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            _write_samples(FixedStyle(gen_ab), photos, out_dir / "samples" / f"epoch_{epoch + 1:03d}.png", size)
+
+    return Samples()
+
+
+def _write_samples(style, photos, path: Path, size: int) -> None:
+    """Rows of (photo, stylized) for the given photo files."""
+    from PIL import Image
+
+    rows = []
+    for p in photos:
+        photo = np.asarray(Image.open(p).convert("RGB").resize((size, size)))
+        rows.append(np.concatenate([photo, style.stylize(photo, 1.0, size)], axis=1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, seed=0) -> dict:
+    """Train on data_dir/A (photos) and data_dir/B (style); export the A->B generator; return a summary."""
+    import keras
+    import tensorflow as tf
+
+    from ml.adain import training_folders
+    from ml.modeldir import write_meta
+
+    cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+    dir_a, dir_b = training_folders(cfg, data_dir, ("a_dir", "b_dir"), ("A", "B"))
+    photos, styles = list_images(dir_a), list_images(dir_b)
+    keras.utils.set_random_seed(seed)
+    size, epochs, per_epoch = int(cfg["image_size"]), int(cfg["epochs"]), int(cfg["steps_per_epoch"])
+    data = tf.data.Dataset.zip((random_crops(photos, size, seed, (-1.0, 1.0)),
+                                random_crops(styles, size, seed + 1, (-1.0, 1.0))))
+    model = make_cyclegan(cfg)
+    lr = float(cfg["learning_rate"])
+    model.compile(keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5))
+    out_dir = Path(out_dir)
+    monitor = progress_callback(epochs * per_epoch, progress, should_stop)
+    samples = sample_writer(model.gen_ab, photos[: int(cfg["samples"])], out_dir, size)
+    start = time.perf_counter()
+    history = model.fit(data.batch(int(cfg["batch_size"])).prefetch(2), epochs=epochs, shuffle=False,
+                        steps_per_epoch=per_epoch, callbacks=[monitor, samples], verbose=0)
+    check_stop(lambda: monitor.cancelled)
+    model.gen_ab.save_weights(out_dir / GENERATOR_FILE)
+    summary = {"kind": "cyclegan", "name": str(cfg["style_name"]), "config": cfg,
+               "metrics": {k: float(v[-1]) for k, v in history.history.items()},
+               "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
+               "data": {"photos": len(photos), "style_images": len(styles)},
+               "files": {"generator": GENERATOR_FILE, "samples": "samples/"}}
+    write_meta(out_dir, summary)
+    return summary
+
+
+class FixedStyle:
+    """An exported photo-to-style generator: stylizes without a style image."""
+
+    def __init__(self, generator, name: str = "cyclegan"):
+        self.generator, self.name = generator, name
+
+    @classmethod
+    def load(cls, model_dir) -> "FixedStyle":
+        """Load the generator of a ``cyclegan`` model folder."""
+        from ml.modeldir import ModelDirError, read_meta
+
+        meta = read_meta(model_dir)
+        if meta["kind"] != "cyclegan":
+            raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not a 'cyclegan' one")
+        cfg = {**DEFAULTS, **meta.get("config", {})}
+        generator = get_generator(int(cfg["base_filters"]), int(cfg["residual_blocks"]))
+        generator.load_weights(Path(model_dir) / meta.get("files", {}).get("generator", GENERATOR_FILE))
+        return cls(generator, meta.get("name", "cyclegan"))
+
+    def stylize(self, content: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
+        """Photo -> style at long side ``size``; ``strength`` blends the result with the photo."""
+        from ml.nst import resize_long_side, to_uint8
+
+        photo = resize_long_side(content, size, multiple=4)[None]
+        styled = (np.asarray(self.generator(photo * 2.0 - 1.0)) + 1.0) / 2.0
+        return to_uint8(strength * styled + (1.0 - strength) * photo)

@@ -1,0 +1,65 @@
+"""Fast Gatys style transfer and the judge, on tiny images."""
+import numpy as np
+import pytest
+
+from ml import judge, nst
+from ml.errors import Cancelled
+
+SIZE = 48
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """A photo and a painting-like style image from scikit-image's bundled data."""
+    from skimage import data
+
+    return data.astronaut(), data.rocket()
+
+
+@pytest.fixture(scope="module")
+def results(pair):
+    """Stylized images at low, default and high strength."""
+    content, style = pair
+    return {s: nst.stylize(content, style, strength=s, size=SIZE, pyramid=((1.0, 30),)) for s in (0.1, 0.5, 0.9)}
+
+
+def test_stylize_moves_toward_the_style(pair, results):
+    content, style = pair
+    image, stats = results[0.5]
+    assert image.dtype == np.uint8 and max(image.shape[:2]) == SIZE and image.shape[2] == 3
+    assert judge.style_distance(image, style) < judge.style_distance(nst.resize_long_side(content, SIZE), style)
+    assert {"steps", "seconds", "style_loss", "content_loss", "tv_loss"} <= set(stats)
+
+
+def test_higher_strength_gives_lower_style_distance(pair, results):
+    content, style = pair
+    dists = [judge.style_distance(results[s][0], style) for s in (0.1, 0.5, 0.9)]
+    assert dists[0] > dists[1] > dists[2]
+    contents = [judge.content_distance(results[s][0], content) for s in (0.1, 0.9)]
+    assert contents[0] < contents[1]
+
+
+def test_progress_fractions_increase(pair):
+    seen = []
+    nst.stylize(*pair, size=32, progress=lambda f, m: seen.append(f), pyramid=((0.5, 5), (1.0, 5)))
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_should_stop_cancels(pair):
+    calls = []
+    with pytest.raises(Cancelled):
+        nst.stylize(*pair, size=32, should_stop=lambda: calls.append(1) or len(calls) > 3)
+
+
+def test_strength_maps_log_linearly_and_rejects_out_of_range():
+    weights = [nst.strength_to_style_weight(s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    ratios = np.diff(np.log10(weights))
+    np.testing.assert_allclose(ratios, ratios[0])
+    assert ratios[0] > 0
+    with pytest.raises(ValueError, match="strength"):
+        nst.strength_to_style_weight(1.5)
+
+
+def test_tutorial_runs_and_reports_stats(pair):
+    image, stats = nst.tutorial_nst(*pair, size=32, steps=2)
+    assert image.shape[2] == 3 and stats["steps"] == 2

@@ -1,0 +1,109 @@
+"""The reliability suite's helpers: the app as `make run` starts it, a trained model, row checks.
+
+The bench (bench/http_load.py) reuses them, so they live here rather than in conftest.py.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from tests.services import REPO, free_port
+
+GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
+
+
+class Gunicorn:
+    """`gunicorn --workers N wsgi:app`, as scripts/serve starts it, on a free port."""
+
+    def __init__(self, env: dict, log: Path, workers: int = 2, port: int | None = None):
+        self.env, self.log_path, self.workers = env, Path(log), workers
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> "Gunicorn":
+        """Start the server and wait until /healthz answers (any status: a dependency may be down)."""
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(GUNICORN), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+             "--timeout", "120", "--graceful-timeout", "10", "wsgi:app"],
+            cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
+            try:
+                requests.get(f"{self.url}/healthz", timeout=30)
+                return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.3)
+        self.stop()
+        raise AssertionError(f"gunicorn did not answer /healthz within {timeout}s:\n{self.output()[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM (what Ctrl-C in `make run` sends), then SIGKILL if it lingers."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> "Gunicorn":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def write_lfw_folder(root: Path, limit: int | None = None) -> Path:
+    """A folder-per-label data set (female/, male/) from skimage's LFW subset (labels are arbitrary)."""
+    from PIL import Image as PILImage
+
+    from tests.ml.conftest import lfw_rgb_images
+
+    images, labels = lfw_rgb_images()
+    for i, (image, label) in enumerate(zip(images, labels)):
+        if limit is not None and i % (200 // limit) != 0:
+            continue
+        folder = root / ("male" if label else "female")
+        folder.mkdir(parents=True, exist_ok=True)
+        PILImage.fromarray(image).save(folder / f"{i:03d}.jpg", quality=95)
+    return root
+
+
+def train_default_model(data_dir: Path, out_dir: Path, epochs: int = 1) -> Path:
+    """`python -m ml.train ml/configs/default.yaml` for `epochs` epochs; the model folder."""
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "ml.train", str(REPO / "ml/configs/default.yaml"),
+                    "--data", str(data_dir), "--out", str(out_dir), "--epochs", str(epochs)],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return out_dir
+
+
+def orphans_and_dangling(app) -> tuple[list[str], list[str]]:
+    """(objects under models/ and results/ no row names, rows whose object is missing)."""
+    from webapp.extensions import db
+    from webapp.models import Image, ModelVersion, Stylization
+
+    with app.app_context():
+        store = app.extensions["storage"]
+        named = {k for (k,) in db.session.execute(db.select(ModelVersion.storage_key))}
+        named |= {k for (k,) in db.session.execute(db.select(Stylization.result_key)) if k}
+        image_keys = [k for (k,) in db.session.execute(db.select(Image.storage_key))]
+        db.session.remove()
+    stored = set(store.list("models/")) | set(store.list("results/"))
+    dangling = sorted(k for k in named | set(image_keys) if not store.exists(k))
+    return sorted(stored - named), dangling

@@ -1,0 +1,105 @@
+"""`kill -9` of the job worker mid-training and mid-stylization: the job is retried or failed,
+nothing half-written is left, and the next job runs."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import yaml
+
+from tests.conftest import image_bytes
+from tests.reliability import orphans_and_dangling
+from tests.reliability.conftest import ADMIN, ADMIN_HEADER
+from tests.services import REPO, wait_for
+from tests.test_classify_loop import write_split_celeba
+
+pytestmark = pytest.mark.slow
+
+
+def short_training_config(path) -> str:
+    """The default classifier config with fewer epochs, so a retry finishes in seconds."""
+    config = yaml.safe_load((REPO / "ml/configs/default.yaml").read_text())
+    config["training"]["epochs"] = 4
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def with_admin(app):
+    from webapp.auth.access import create_or_reset_admin
+
+    with app.app_context():
+        create_or_reset_admin(*ADMIN)
+    return app.test_client()
+
+
+def job(client, job_id: str) -> dict:
+    return client.get(f"/api/admin/jobs/{job_id}", headers=ADMIN_HEADER).json
+
+
+def ended(get):
+    """A poll predicate: the body once its status is done or failed."""
+    return lambda: (body := get())["status"] in ("done", "failed") and body
+
+
+def test_kill_worker_during_training(migrated, job_worker, tmp_path):
+    app, env = migrated(TRAIN_CONFIG=short_training_config(tmp_path / "short.yaml"))
+    client = with_admin(app)
+    write_split_celeba(tmp_path / "celeba")
+    result = app.test_cli_runner().invoke(args=["data", "import-celeba", str(tmp_path / "celeba"),
+                                                "--task", "gender", "--limit", "120"])
+    assert result.exit_code == 0, result.output
+
+    worker = job_worker(env, "train")
+    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=ADMIN_HEADER).json["job_id"]
+    wait_for(lambda: job(client, job_id)["progress"] >= 0.15, 180, message="training to be under way")
+    worker.kill()
+    killed_at = job(client, job_id)
+    assert killed_at["status"] == "running" and killed_at["progress"] < 0.85, killed_at
+    assert orphans_and_dangling(app) == ([], [])
+    assert client.get("/api/admin/models/gender", headers=ADMIN_HEADER).json == []
+
+    job_worker(env, "train")
+    final = wait_for(ended(lambda: job(client, job_id)), 240, interval=0.5, message="the killed job to end")
+    assert "the worker stopped during attempt 1" in final["log_tail"]
+    versions = client.get("/api/admin/models/gender", headers=ADMIN_HEADER).json
+    if final["status"] == "done":  # retried from scratch: one whole version, not one and a half
+        assert [v["version"] for v in versions] == ["v1"] and final["result"]["model_version"] == "v1"
+    else:
+        assert versions == [] and "worker stopped" in final["error"]
+    assert orphans_and_dangling(app) == ([], [])
+
+    next_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=ADMIN_HEADER).json["job_id"]
+    after = wait_for(ended(lambda: job(client, next_id)), 120, message="the next job to run")
+    assert "Not enough labelled images" in (after["error"] or ""), after  # it ran: its handler judged the data
+
+
+def stylize(client, seed: int) -> int:
+    form = {"content": (io.BytesIO(image_bytes(seed=seed)), "c.jpg"),
+            "style": (io.BytesIO(image_bytes("PNG", seed=seed + 1)), "s.png"), "method": "nst", "size": "64"}
+    response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
+    assert response.status_code == 202, response.json
+    return response.json["id"]
+
+
+def test_kill_worker_during_stylization(migrated, job_worker):
+    app, env = migrated()
+    client = app.test_client()
+    status = lambda sid: client.get(f"/api/stylize/{sid}").json  # noqa: E731
+
+    worker = job_worker(env, "style")
+    first = stylize(client, 1)
+    wait_for(lambda: status(first)["progress"] > 0.05, 180, message="the stylization to be under way")
+    worker.kill()
+    assert status(first)["status"] == "running" and status(first)["result_url"] is None
+    second = stylize(client, 10)
+
+    job_worker(env, "style")
+    final = wait_for(ended(lambda: status(first)), 240, interval=0.5, message="the killed stylization to end")
+    if final["status"] == "done":
+        assert client.get(final["result_url"]).mimetype == "image/png"
+    else:
+        assert "worker stopped" in final["error"] and final["result_url"] is None
+    after = wait_for(ended(lambda: status(second)), 240, interval=0.5, message="the next stylization to run")
+    assert after["status"] == "done", after
+    assert client.get(after["result_url"]).status_code == 200
+    assert orphans_and_dangling(app) == ([], [])

@@ -1,0 +1,100 @@
+"""The whole loop over HTTP: a new task, user labels, retrain, promote, refuse or roll back."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.ml.conftest import jitter, lfw_rgb_images
+from tests.services import Worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def jpeg(pixels) -> bytes:
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, format="JPEG", quality=95)
+    return out.getvalue()
+
+
+def photos():
+    """LFW faces and non-faces with a jittered copy each: (jpeg bytes, true label)."""
+    images, labels = lfw_rgb_images(48)
+    rng = np.random.default_rng(3)
+    out = []
+    for image, label in zip(images, labels):
+        name = "face" if label else "other"
+        out += [(jpeg(image), name), (jpeg(jitter(image, rng)), name)]
+    order = np.random.default_rng(0).permutation(len(out))
+    return [out[i] for i in order]
+
+
+def label_photo(client, data, label, user):
+    headers = {"User-Agent": user}
+    body = client.post("/api/classify", data={"image": (io.BytesIO(data), "p.jpg"), "task": "faces"},
+                       content_type="multipart/form-data", headers=headers).json
+    response = client.post(f"/api/classify/{body['id']}/feedback", json={"label": label}, headers=headers)
+    assert response.status_code == 201
+    return body
+
+
+def retrain(client, admin):
+    response = client.post("/api/admin/retrain", json={"task": "faces"}, headers=admin)
+    assert response.status_code == 202, response.json
+    job_id = response.json["job_id"]
+    job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+                   in ("done", "failed") and j, 240, interval=1, message="the retrain job")
+    assert job["status"] == "done", job
+    return job["result"]
+
+
+def deployed(client):
+    return {t["name"]: t for t in client.get("/api/tasks").json}["faces"]["model_version"]
+
+
+def test_feedback_loop_over_http(app, client, admin, env, tmp_path):
+    response = client.post("/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin)
+    assert response.status_code == 201
+    data = photos()
+    for i, (jpg, label) in enumerate(data[:260]):
+        label_photo(client, jpg, label, f"user-{i % 3}")
+
+    worker = Worker(env, "train", tmp_path / "worker.log").start()
+    try:
+        first = retrain(client, admin)
+        assert first["promoted"] is True, first
+        assert first["compared_with"]["metrics"]["accuracy"] < first["metrics"]["accuracy"]
+        assert "baseline" in first["reason"]
+        assert deployed(client) == "v1"
+        answer = label_photo(client, data[300][0], data[300][1], "user-0")
+        assert answer["model_version"] == "v1" and answer["label"] in ("face", "other")
+
+        for i, (jpg, label) in enumerate(data[260:320]):
+            label_photo(client, jpg, label, f"user-{i % 3}")
+        second = retrain(client, admin)
+        assert second["model_version"] == "v2"
+        if second["promoted"]:
+            assert deployed(client) == "v2"
+            rolled = client.post("/api/admin/models/faces/rollback", headers=admin)
+            assert rolled.status_code == 200 and rolled.json["deployed"] == "v1"
+            assert deployed(client) == "v1"
+        else:
+            assert "worse" in second["reason"] and deployed(client) == "v1"
+        before = deployed(client)
+        before_acc = {m["version"]: m for m in client.get("/api/admin/models/faces", headers=admin).json}
+
+        # One client relabels everything it can see with the wrong answer.
+        for jpg, label in data[:320]:
+            label_photo(client, jpg, "other" if label == "face" else "face", "mallory")
+        third = retrain(client, admin)
+    finally:
+        worker.stop()
+    now = deployed(client)
+    if third["promoted"]:
+        assert third["metrics"]["accuracy"] >= third["compared_with"]["metrics"]["accuracy"]
+    else:
+        assert now == before
+    versions = {m["version"]: m for m in client.get("/api/admin/models/faces", headers=admin).json}
+    assert versions[now]["metrics"]["accuracy"] >= before_acc[before]["metrics"]["accuracy"] - 1e-9
+    audit = client.get("/api/admin/deployments?target=faces", headers=admin).json
+    assert audit[-1]["version"] == "v1" and audit[-1]["action"] == "auto"

@@ -1,0 +1,181 @@
+"""Admin API behind the console: overview, review queue, jobs, audit log, model files, schedules."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, jsonify, request
+
+from .. import registry, style_service
+from ..auth.access import admin_required, current_admin
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Classification, Deployment, Feedback, Image, Job, ModelVersion, Schedule, Task, utcnow
+from ..models.base import iso
+from ..services import storage
+from ..style_prefs import rating_distribution
+from ..api.helpers import json_body
+from . import bp
+from .api import describe_job
+
+PLOT_FILES = {"training_curve.png", "holdout/roc_curve.png", "holdout/confusion_matrix.png", "metrics.json"}
+
+
+def _per_day(rows) -> list[dict]:
+    days: dict[str, dict] = {}
+    for created, agrees in rows:
+        entry = days.setdefault(created.date().isoformat(), {"day": created.date().isoformat(), "n": 0, "agree": 0})
+        entry["n"] += 1
+        entry["agree"] += bool(agrees)
+    for entry in days.values():
+        entry["agreement"] = round(entry["agree"] / entry["n"], 4) if entry["n"] else None
+    return sorted(days.values(), key=lambda e: e["day"])
+
+
+def task_overview(task: Task, since: dt.datetime) -> dict:
+    """Feedback over time and the deployed model's live agreement with user labels."""
+    mv = registry.deployed(task.name)
+    feedback = db.session.execute(db.select(Feedback.created, Feedback.agrees)
+                                  .where(Feedback.task_id == task.id, Feedback.created >= since)).all()
+    live = []
+    if mv is not None:
+        live = db.session.execute(
+            db.select(Feedback.created, Feedback.agrees).join(Classification, Classification.id == Feedback.classification_id)
+            .where(Classification.model_version_id == mv.id, Feedback.agrees.is_not(None))).all()
+    pending = db.session.scalar(db.select(db.func.count(Feedback.id))
+                                .where(Feedback.task_id == task.id, Feedback.review == "pending"))
+    return {"name": task.name, "labels": task.labels, "model_version": mv.version if mv else None,
+            "metrics": {k: v for k, v in (mv.metrics or {}).items() if k != "holdout"} if mv else None,
+            "feedback_per_day": [{"day": d["day"], "n": d["n"]} for d in _per_day(feedback)],
+            "live_agreement": _per_day(live), "feedback_total": len(feedback), "pending_review": pending}
+
+
+@bp.get("/api/admin/overview")
+@admin_required
+def overview():
+    """Everything the dashboard draws."""
+    since = utcnow() - dt.timedelta(days=int(request.args.get("days", 30)))
+    tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
+    running = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
+    return jsonify({"tasks": tasks, "styles": rating_distribution(), "jobs_active": running,
+                    "style_methods": style_service.list_methods()})
+
+
+def _describe_feedback(fb: Feedback) -> dict:
+    cl = fb.classification
+    return {"id": fb.id, "task": cl.task.name, "label": fb.label, "predicted": cl.label, "agrees": fb.agrees,
+            "review": fb.review, "image_url": f"/api/admin/images/{fb.image_id}", "created": iso(fb.created),
+            "client": fb.client[:8], "reviewed_by": fb.reviewed_by, "labels": cl.task.labels}
+
+
+@bp.get("/api/admin/feedback")
+@admin_required
+def feedback_queue():
+    """The review queue: feedback by review state (default pending), oldest first."""
+    review = request.args.get("review", "pending")
+    query = db.select(Feedback).where(Feedback.review == review).order_by(Feedback.id).limit(
+        min(int(request.args.get("limit", 50)), 500))
+    if request.args.get("task"):
+        query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == request.args["task"])
+    return jsonify([_describe_feedback(fb) for fb in db.session.scalars(query)])
+
+
+@bp.post("/api/admin/feedback/<int:feedback_id>/review")
+@admin_required
+def review_feedback(feedback_id: int):
+    """Verify (optionally correcting the label) or reject a user's label."""
+    fb = db.session.get(Feedback, feedback_id)
+    if fb is None:
+        raise ApiError(f"No feedback with id {feedback_id}.", 404)
+    body = json_body()
+    verdict, label = body.get("verdict"), body.get("label", fb.label)
+    if verdict not in ("verified", "rejected"):
+        raise ApiError("'verdict' must be 'verified' or 'rejected'.")
+    if label not in fb.classification.task.labels:
+        raise ApiError(f"'label' must be one of {fb.classification.task.labels}.")
+    fb.review, fb.label, fb.reviewed_by, fb.reviewed_at = verdict, label, current_admin().username, utcnow()
+    db.session.commit()
+    return jsonify(_describe_feedback(fb))
+
+
+@bp.get("/api/admin/images/<int:image_id>")
+@admin_required
+def image(image_id: int):
+    """An uploaded image, for reviewing."""
+    row = db.session.get(Image, image_id)
+    if row is None:
+        raise ApiError(f"No image with id {image_id}.", 404)
+    return Response(storage().get(row.storage_key), mimetype=row.mimetype)
+
+
+@bp.get("/api/admin/jobs")
+@admin_required
+def list_jobs():
+    """Recent jobs, newest first."""
+    query = db.select(Job).order_by(Job.created.desc()).limit(min(int(request.args.get("limit", 50)), 500))
+    if request.args.get("kind"):
+        query = query.where(Job.kind == request.args["kind"])
+    return jsonify([describe_job(j) for j in db.session.scalars(query)])
+
+
+@bp.post("/api/admin/jobs/<job_id>/cancel")
+@admin_required
+def cancel_job(job_id: str):
+    """Ask a queued or running job to stop."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise ApiError(f"No job with id {job_id!r}.", 404)
+    if job.status in ("done", "failed"):
+        raise ApiError(f"Job {job_id} has already ended ({job.status}).", 409)
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.error, job.finished = "failed", "Cancelled.", utcnow()
+    db.session.commit()
+    return jsonify(describe_job(job)), 202
+
+
+@bp.get("/api/admin/deployments")
+@admin_required
+def deployments():
+    """The audit log: every move of every deploy pointer, newest first."""
+    query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
+    if request.args.get("target"):
+        query = query.where(Deployment.target == request.args["target"])
+    out = []
+    for row in db.session.scalars(query):
+        previous = db.session.get(ModelVersion, row.previous_version_id) if row.previous_version_id else None
+        out.append({"target": row.target, "version": row.model_version.version, "action": row.action,
+                    "actor": row.actor, "reason": row.reason, "created": iso(row.created),
+                    "previous": previous.version if previous else None})
+    return jsonify(out)
+
+
+@bp.get("/api/admin/targets")
+@admin_required
+def targets():
+    """Every retrainable target: tasks and style models, with what is deployed."""
+    names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
+    names += [t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names]
+    out = []
+    for name in names:
+        mv = registry.deployed(name)
+        count = db.session.scalar(db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == name))
+        out.append({"target": name, "deployed": mv.version if mv else None, "versions": count})
+    return jsonify(out)
+
+
+@bp.get("/api/admin/models/<target>/<version>/files/<path:name>")
+@admin_required
+def model_file(target: str, version: str, name: str):
+    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix)."""
+    if name not in PLOT_FILES:
+        raise ApiError(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.", 404)
+    mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target, ModelVersion.version == version))
+    if mv is None:
+        raise ApiError(f"No version {version!r} of {target!r}.", 404)
+    try:
+        path = registry.local_dir(mv) / name
+    except registry.ModelRefused as exc:
+        raise ApiError(str(exc), 409) from None
+    if not path.is_file():
+        raise ApiError(f"{target} {version} has no {name}.", 404)
+    return Response(path.read_bytes(), mimetype="application/json" if name.endswith(".json") else "image/png")

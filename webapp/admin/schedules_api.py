@@ -1,0 +1,61 @@
+"""Admin API for periodic retraining schedules."""
+from flask import jsonify
+
+from ..auth.access import admin_required, current_admin
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Schedule
+from ..models.base import iso
+from ..api.helpers import json_body
+from . import bp
+
+
+def describe(row: Schedule) -> dict:
+    """The API's view of a schedule."""
+    return {"target": row.target, "every_hours": row.every_hours, "enabled": row.enabled,
+            "last_run": iso(row.last_run), "last_job_id": row.last_job_id, "last_outcome": row.last_outcome}
+
+
+@bp.get("/api/admin/schedules")
+@admin_required
+def list_schedules():
+    """Every retraining schedule."""
+    return jsonify([describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))])
+
+
+@bp.put("/api/admin/schedules/<target>")
+@admin_required
+def set_schedule(target: str):
+    """Create or change the schedule of a target: {"every_hours": 24, "enabled": true}."""
+    from .api import retrain_target
+
+    body = json_body()
+    retrain_target({"task": target} if _is_task(target) else {"style": target})
+    hours = body.get("every_hours")
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0.05 <= hours <= 24 * 90:
+        raise ApiError("'every_hours' must be a number of hours from 0.05 to 2160.")
+    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
+    if row is None:
+        row = Schedule(target=target, every_hours=float(hours), created_by=current_admin().username)
+        db.session.add(row)
+    row.every_hours, row.enabled = float(hours), bool(body.get("enabled", True))
+    db.session.commit()
+    return jsonify(describe(row))
+
+
+@bp.delete("/api/admin/schedules/<target>")
+@admin_required
+def delete_schedule(target: str):
+    """Stop retraining a target periodically."""
+    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
+    if row is None:
+        raise ApiError(f"No schedule for {target!r}.", 404)
+    db.session.delete(row)
+    db.session.commit()
+    return jsonify({"deleted": target})
+
+
+def _is_task(target: str) -> bool:
+    from ..models import Task
+
+    return db.session.scalar(db.select(Task.id).where(Task.name == target)) is not None
