@@ -1,0 +1,136 @@
+"""The admin console's API: overview, review queue, jobs, schedules, learned style defaults."""
+import datetime as dt
+import io
+
+from tests.conftest import image_bytes
+
+
+def labelled(client, label="male", user="u1", seed=0, task="gender"):
+    headers = {"User-Agent": user}
+    cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
+                      content_type="multipart/form-data", headers=headers).json["id"]
+    client.post(f"/api/classify/{cid}/feedback", json={"label": label}, headers=headers)
+    return cid
+
+
+def test_overview_counts_feedback(client, admin):
+    for seed in range(3):
+        labelled(client, seed=seed)
+    body = client.get("/api/admin/overview", headers=admin).json
+    gender = {t["name"]: t for t in body["tasks"]}["gender"]
+    assert gender["feedback_total"] == 3 and gender["pending_review"] == 3
+    assert gender["feedback_per_day"][-1]["n"] == 3
+    assert body["styles"] == {} and any(m["method"] == "nst" for m in body["style_methods"])
+
+
+def test_review_queue_verify_and_reject(app, client, admin):
+    labelled(client, "male", seed=1)
+    labelled(client, "female", seed=2)
+    queue = client.get("/api/admin/feedback", headers=admin).json
+    assert [q["label"] for q in queue] == ["male", "female"]
+    assert client.get(queue[0]["image_url"], headers=admin).status_code == 200
+    assert client.get(queue[0]["image_url"]).status_code == 401
+    ok = client.post(f"/api/admin/feedback/{queue[0]['id']}/review", json={"verdict": "verified", "label": "female"},
+                     headers=admin)
+    assert ok.status_code == 200 and ok.json["label"] == "female" and ok.json["reviewed_by"] == "root"
+    client.post(f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "rejected"}, headers=admin)
+    assert client.get("/api/admin/feedback", headers=admin).json == []
+    bad = client.post(f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "maybe"}, headers=admin)
+    assert bad.status_code == 400
+
+    from webapp import datasets
+    from webapp.extensions import db
+    from webapp.models import Task
+
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        items = datasets.labelled_images(task)
+        assert [(x.label, x.verified) for x in items] == [("female", True)]  # rejected label is gone
+        assert [x.label for x in datasets.holdout(task, items)] == ["female"]  # verified labels are the holdout
+
+
+def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
+    from webapp import datasets
+    from webapp.extensions import db
+    from webapp.models import HoldoutItem, Task
+
+    cid = labelled(client, "male", user="alice", seed=5)
+    client.post(f"/api/classify/{cid}/feedback", json={"label": "female"}, headers={"User-Agent": "alice"})
+    client.post(f"/api/classify/{cid}/feedback", json={"label": "female"}, headers={"User-Agent": "alice"})
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        (item,) = datasets.labelled_images(task)
+        assert item.label == "female" and sum(item.votes.values()) == 0.5  # alice's latest vote counts once
+
+    trusted = labelled(client, "male", user="bob", seed=6)
+    labelled(client, "female", user="mallory", seed=6)  # contradicts a trusted label
+    disputed = labelled(client, "male", user="bob", seed=7)
+    client.post(f"/api/classify/{disputed}/feedback", json={"label": "female"}, headers={"User-Agent": "mallory"})
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        image_id = db.session.get(__import__("webapp.models", fromlist=["Classification"]).Classification, trusted).image_id
+        db.session.add(HoldoutItem(task_id=task.id, image_id=image_id, label="male", source="split"))
+        db.session.commit()
+        by_image = {x.image.id: x for x in datasets.labelled_images(task)}
+        disputed_image = db.session.get(__import__("webapp.models", fromlist=["Classification"]).Classification,
+                                        disputed).image_id
+        assert by_image[disputed_image].label == "male"  # bob agrees with trusted labels, mallory does not
+
+
+def test_schedule_crud_and_due_logic(app, client, admin):
+    bad = client.put("/api/admin/schedules/gender", json={"every_hours": -1}, headers=admin)
+    assert bad.status_code == 400
+    assert client.put("/api/admin/schedules/nope", json={"every_hours": 1}, headers=admin).status_code == 404
+    row = client.put("/api/admin/schedules/gender", json={"every_hours": 1}, headers=admin).json
+    assert row["every_hours"] == 1 and row["enabled"] and row["last_run"] is None
+
+    from webapp.extensions import db
+    from webapp.models import Job, Schedule, utcnow
+    from webapp.schedules import run_due_schedules
+
+    def age_last_run():
+        row = db.session.scalar(db.select(Schedule))
+        row.last_run = utcnow() - dt.timedelta(hours=2)
+        db.session.commit()
+
+    with app.app_context():
+        started = run_due_schedules()
+        assert len(started) == 1  # never ran: due
+        db.session.get(Job, started[0]).status = "done"
+        db.session.commit()
+        assert run_due_schedules() == []  # not due yet
+        age_last_run()
+        assert run_due_schedules() == []  # due, but no new feedback since the last run
+    listed = client.get("/api/admin/schedules", headers=admin).json
+    assert listed[0]["last_outcome"].startswith("skipped: no new feedback")
+    labelled(client)
+    with app.app_context():
+        age_last_run()
+        assert len(run_due_schedules()) == 1
+    assert client.delete("/api/admin/schedules/gender", headers=admin).status_code == 200
+
+
+def test_jobs_list_and_cancel(client, admin):
+    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).json["job_id"]
+    jobs = client.get("/api/admin/jobs", headers=admin).json
+    assert jobs[0]["id"] == job_id and jobs[0]["status"] == "queued"
+    cancelled = client.post(f"/api/admin/jobs/{job_id}/cancel", headers=admin)
+    assert cancelled.status_code == 202 and cancelled.json["status"] == "failed"
+    assert client.post(f"/api/admin/jobs/{job_id}/cancel", headers=admin).status_code == 409
+    assert client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).status_code == 202
+
+
+def test_learned_default_strength_from_ratings(app, client):
+    from webapp.extensions import db
+    from webapp.models import Image, Rating, Stylization
+
+    with app.app_context():
+        image = Image(sha256="0" * 64, storage_key="images/x.jpg", format="jpeg", width=1, height=1, size_bytes=1)
+        db.session.add(image)
+        for strength, stars in [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]:
+            st = Stylization(content_image=image, method="nst", params={"strength": strength, "size": 64},
+                             status="done", client="c")
+            db.session.add_all([st, Rating(stylization=st, stars=stars, client="c")])
+        db.session.commit()
+    nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]
+    assert nst["default_strength"] == 0.9
