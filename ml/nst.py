@@ -221,7 +221,7 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
     tv_weight = TUTORIAL_TV_WEIGHT * _pixels(content, size) if tv_weight is None else tv_weight
     loss_weights = tf.constant([style_weight, CONTENT_WEIGHT, tv_weight], tf.float32)
     extractor, fn = _fast_objective(weights)
-    levels = [(max(16, int(round(size * f))), n) for f, n in pyramid]
+    levels = [(max(32, int(round(size * f))), n) for f, n in pyramid]
     budget, done = sum(s * s * n for s, n in levels), [0.0]
     start, image, coarse, steps, parts = time.perf_counter(), None, None, 0, None
     for level, (side, max_evals) in enumerate(levels):

@@ -140,6 +140,7 @@
     const created = job.created ? Date.parse(job.created) : NaN;
     const since = isNaN(created) ? watchStarted : Math.min(created, Date.now());
     const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
+    if (status === "queued" && seconds >= 30) return " " + seconds + " s · other pictures are ahead of yours, or no worker is running";
     return seconds >= 2 ? " " + seconds + " s" : "";
   }
 

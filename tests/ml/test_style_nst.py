@@ -41,7 +41,7 @@ def test_higher_strength_gives_lower_style_distance(pair, results):
 
 def test_progress_fractions_increase(pair):
     seen = []
-    nst.stylize(*pair, size=32, progress=lambda f, m: seen.append(f), pyramid=((0.5, 5), (1.0, 5)))
+    nst.stylize(*pair, size=64, progress=lambda f, m: seen.append(f), pyramid=((0.5, 5), (1.0, 5)))
     assert seen and seen == sorted(seen) and seen[-1] == 1.0
 
 

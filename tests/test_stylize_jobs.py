@@ -1,0 +1,63 @@
+"""Stylization as a job: queued by the API, run by a real worker, watched, rated, downloaded."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.services import Worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def photo(name: str) -> bytes:
+    from skimage import data
+
+    out = io.BytesIO()
+    PILImage.fromarray(getattr(data, name)()).convert("RGB").resize((96, 96)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def submit(client, **fields):
+    form = {"content": (io.BytesIO(photo("astronaut")), "me.png"), "style": (io.BytesIO(photo("coffee")), "art.png"),
+            "size": "64", **fields}
+    response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
+    assert response.status_code == 202, response.json
+    return response.json["id"]
+
+
+def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_path):
+    sid = submit(client, strength="0.8")
+    worker = Worker(env, "style", tmp_path / "style.log").start()
+    seen = []
+    try:
+        def finished():
+            status = client.get(f"/api/stylize/{sid}").json
+            seen.append((status["status"], status["progress"]))
+            return status if status["status"] in ("done", "failed") else None
+
+        status = wait_for(finished, 180, interval=0.3, message="the stylization")
+    finally:
+        worker.stop()
+    assert status["status"] == "done", (status, worker.output()[-2000:])
+    assert status["seconds"] > 0 and status["error"] is None
+    assert any(s == "running" and 0 < p < 1 for s, p in seen), seen  # progress a person can watch
+    result = client.get(status["result_url"])
+    assert result.status_code == 200 and result.mimetype == "image/png"
+    picture = PILImage.open(io.BytesIO(result.data))
+    assert max(picture.size) == 64
+    content = np.asarray(PILImage.open(io.BytesIO(photo("astronaut"))).resize(picture.size), dtype=float)
+    assert np.abs(np.asarray(picture.convert("RGB"), dtype=float) - content).mean() > 5  # it changed
+    rated = client.post(f"/api/stylize/{sid}/rating", json={"stars": 5, "comment": "lovely"})
+    assert rated.status_code == 201
+    for bad in ({"stars": 0}, {"stars": 6}, {"stars": "5"}, {"stars": True}, {}):
+        assert client.post(f"/api/stylize/{sid}/rating", json=bad).status_code == 400
+
+
+def test_cancel_queued_stylization(client):
+    sid = submit(client)
+    response = client.post(f"/api/stylize/{sid}/cancel")
+    assert response.status_code == 202
+    status = client.get(f"/api/stylize/{sid}").json
+    assert status["status"] == "failed" and status["error"] == "Cancelled."
+    assert client.post(f"/api/stylize/{sid}/cancel").status_code == 409
