@@ -12,7 +12,7 @@ from .models import Classification, Feedback, ModelVersion, Task
 from .services import saving, store_image
 from .uploads import ValidImage
 
-_last_good: dict[str, tuple[ModelVersion, object]] = {}
+_last_good: dict[tuple[str, str], tuple[int, object]] = {}  # (database, task) -> (version id, model)
 
 
 def find_task(name: str | None) -> Task:
@@ -29,13 +29,17 @@ def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
     mv = registry.deployed(task.name)
     if mv is None:
         return None, None
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], task.name)
     try:
         model = registry.load(mv)
-        _last_good[task.name] = (mv, model)
+        _last_good[key] = (mv.id, model)
         return mv, model
     except registry.ModelRefused as exc:
-        current_app.logger.error("refusing to serve %s: %s", task.name, exc)
-        return _last_good.get(task.name, (None, None))
+        current_app.logger.error("refusing to serve %s %s: %s", task.name, mv.version, exc)
+        if key not in _last_good:
+            return None, None
+        good_id, model = _last_good[key]
+        return db.session.get(ModelVersion, good_id), model
 
 
 def classify(task: Task, upload: ValidImage, client: str) -> Classification:

@@ -16,7 +16,7 @@ from .extensions import db
 from .models import Deployment, ModelVersion
 from .services import storage
 
-_loaded: dict[int, object] = {}
+_loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
 _lock = threading.Lock()
 
 
@@ -90,8 +90,8 @@ def local_dir(mv: ModelVersion) -> Path:
 def load(mv: ModelVersion):
     """The loaded model object of a version, loaded once per process."""
     with _lock:
-        if mv.id in _loaded:
-            return _loaded[mv.id]
+        if mv.sha256 in _loaded:
+            return _loaded[mv.sha256]
         path = local_dir(mv)
         try:
             model = _load_kind(mv.kind, path)
@@ -99,7 +99,7 @@ def load(mv: ModelVersion):
             raise
         except Exception as exc:
             raise ModelRefused(f"{mv.target} {mv.version} cannot be loaded: {exc}") from None
-        _loaded[mv.id] = model
+        _loaded[mv.sha256] = model
         return model
 
 

@@ -100,7 +100,15 @@ def describe(row: Stylization) -> dict:
             "error": row.error, "seconds": row.seconds, "params": row.params,
             "content_url": url_for("api.stylize_input", stylization_id=row.id, which="content"),
             "style_url": url_for("api.stylize_input", stylization_id=row.id, which="style")
-            if row.style_image_id else None, "created": iso(row.created), "stats": row.stats}
+            if row.style_image_id else None, "created": iso(row.created), "stats": row.stats,
+            "rating": _latest_rating(row.id)}
+
+
+def _latest_rating(stylization_id: int) -> dict | None:
+    """The newest rating of a stylization, so a revisited page shows its stars."""
+    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == stylization_id)
+                               .order_by(Rating.id.desc()).limit(1))
+    return {"stars": rating.stars, "comment": rating.comment} if rating else None
 
 
 def rate(row: Stylization, body: dict, client: str) -> Rating:

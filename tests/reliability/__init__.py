@@ -4,13 +4,26 @@ The bench (bench/http_load.py) reuses them, so they live here rather than in con
 """
 from __future__ import annotations
 
+import base64
 import subprocess
 import time
 from pathlib import Path
 
-from tests.services import REPO, free_port
+from tests.services import REPO, app_env, free_port
 
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
+ADMIN = ("root", "s3cret-pass")
+ADMIN_HEADER = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()}
+
+
+def served_env(config: dict, **extra) -> dict:
+    """The environment `make run` would see for `config`, with rate limits raised so load is not refused."""
+    env = app_env(config)
+    env.update({"RATE_LIMIT_UPLOADS": "100000/minute", "RATE_LIMIT_FEEDBACK": "100000/minute",
+                "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "JOB_STALE_SECONDS": "3",
+                "MODEL_POLL_SECONDS": "0.5"})
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
 
 
 class Gunicorn:

@@ -1,26 +1,11 @@
 """Fixtures: the app served by real gunicorn and real job workers, torn down after each test."""
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from tests.conftest import build_app, make_config
-from tests.reliability import Gunicorn, train_default_model, write_lfw_folder
-from tests.services import Worker, app_env, fresh_postgres_database
-
-ADMIN = ("root", "s3cret-pass")
-ADMIN_HEADER = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()}
-
-
-def served_env(config: dict, **extra) -> dict:
-    """The environment `make run` would see for `config`, with limits raised so load is not refused."""
-    env = app_env(config)
-    env.update({"RATE_LIMIT_UPLOADS": "100000/minute", "RATE_LIMIT_FEEDBACK": "100000/minute",
-                "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "JOB_STALE_SECONDS": "3",
-                "MODEL_POLL_SECONDS": "0.5"})
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
+from tests.reliability import Gunicorn, served_env, train_default_model, write_lfw_folder
+from tests.services import Worker, fresh_postgres_database
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import image_bytes
-from tests.reliability.conftest import ADMIN_HEADER
+from tests.reliability import ADMIN_HEADER
 
 pytestmark = pytest.mark.slow
 

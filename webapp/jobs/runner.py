@@ -125,6 +125,8 @@ def _finish(job_id: str, status: str, result: dict | None = None, error: str | N
     if status == "done":
         job.progress = 1.0
     job.append_log(f"{dt.datetime.now():%H:%M:%S} {status}" + (f": {error}" if error else ""))
+    if status == "failed":
+        _sync_stylization(job)
     db.session.commit()
 
 
@@ -185,4 +187,6 @@ def _sync_stylization(job: Job) -> None:
     from ..models import Stylization
 
     for st in db.session.scalars(db.select(Stylization).where(Stylization.job_id == job.id)):
-        st.status, st.progress, st.error = job.status, job.progress, job.error
+        if st.status != "done":
+            st.status, st.error = job.status, st.error or job.error
+            st.progress = 0.0 if job.status == "queued" else st.progress

@@ -1,0 +1,43 @@
+/* Deploy audit log: every promotion and rollback, filterable by target. */
+(function () {
+  "use strict";
+  const A = window.CVAdmin, h = A.h;
+  const body = document.getElementById("audit-body");
+  const select = document.getElementById("audit-target");
+  const ACTION = { auto: "badge-primary", promote: "badge-success", rollback: "badge-warning" };
+
+  function row(d, i) {
+    return h("tr", { testid: "audit-row-" + i, "data-action": d.action, "data-target": d.target },
+      h("td", { class: "nowrap", text: A.fmtTime(d.created) }),
+      h("td", {}, h("a", { href: "/admin/models/" + encodeURIComponent(d.target), text: d.target })),
+      h("td", {}, h("strong", { text: d.version })),
+      h("td", {}, h("span", { class: "badge " + (ACTION[d.action] || ""), text: d.action })),
+      h("td", { text: d.previous || "—" }),
+      h("td", { text: d.actor || "—" }),
+      h("td", { class: "reason", text: d.reason || "" }));
+  }
+
+  async function load() {
+    const q = select.value ? "?target=" + encodeURIComponent(select.value) : "";
+    try {
+      const rows = await CV.api("GET", "/api/admin/deployments" + q);
+      body.replaceChildren.apply(body, rows.length ? rows.map(row) : [A.messageRow(7, "Nothing has been deployed yet.", "audit-empty")]);
+      document.getElementById("audit-count").textContent = rows.length + " entr" + (rows.length === 1 ? "y" : "ies");
+    } catch (err) { A.fail(err); }
+  }
+
+  select.addEventListener("change", function () {
+    history.replaceState(null, "", location.pathname + (select.value ? "?target=" + encodeURIComponent(select.value) : ""));
+    load();
+  });
+
+  async function init() {
+    try {
+      const targets = await CV.api("GET", "/api/admin/targets");
+      targets.forEach(function (t) { select.append(h("option", { value: t.target, text: t.target })); });
+      select.value = A.param("target");
+    } catch (err) { A.fail(err); }
+    load();
+  }
+  init();
+})();

@@ -1,0 +1,285 @@
+/* Models: the targets list; for one target its versions, plots, retrain, promote, rollback and schedule. */
+(function () {
+  "use strict";
+  const A = window.CVAdmin, h = A.h;
+  const root = document.getElementById("models");
+  const target = root.dataset.target;
+  const enc = encodeURIComponent;
+
+  // ---------- targets list (/admin/models) ----------
+
+  async function loadTargets() {
+    const body = document.getElementById("targets-body");
+    try {
+      const [targets, tasks] = await Promise.all([CV.api("GET", "/api/admin/targets"), CV.api("GET", "/api/tasks")]);
+      const taskNames = new Set(tasks.map(function (t) { return t.name; }));
+      body.replaceChildren.apply(body, targets.length ? targets.map(function (t) {
+        const href = "/admin/models/" + enc(t.target);
+        return h("tr", { testid: "target-row-" + t.target },
+          h("td", {}, h("a", { href: href, class: "strong-link", testid: "target-link-" + t.target, text: t.target })),
+          h("td", { text: taskNames.has(t.target) ? "classifier" : "style" }),
+          h("td", {}, t.deployed ? h("span", { class: "badge badge-success", text: t.deployed }) : h("span", { class: "muted", text: "none" })),
+          h("td", { class: "num", text: String(t.versions) }),
+          h("td", { class: "actions" }, h("a", { class: "btn btn-secondary btn-sm", href: href, text: "Open" })));
+      }) : [A.messageRow(5, "No targets yet: create a task first.")]);
+    } catch (err) { A.fail(err); }
+  }
+
+  if (!target) { loadTargets(); return; }
+
+  // ---------- one target (/admin/models/<target>) ----------
+
+  const base = "/api/admin/models/" + enc(target);
+  const retrainBtn = document.getElementById("retrain-btn");
+  const rollbackBtn = document.getElementById("rollback-btn");
+  let isTask = true;
+  let versions = [];
+  let selected = A.param("version");
+  let watching = null;
+
+  function dataSummary(c) {
+    if (!c) return "—";
+    const sum = function (o) { return Object.values(o || {}).reduce(function (a, b) { return a + b; }, 0); };
+    const parts = [];
+    if (c.train) parts.push(sum(c.train) + " train");
+    if (c.holdout) parts.push(sum(c.holdout) + " holdout");
+    if (c.feedback_labels !== undefined) parts.push(c.feedback_labels + " from feedback");
+    return parts.length ? parts.join(" · ") : Object.entries(c).map(function (e) { return e[0] + " " + JSON.stringify(e[1]); }).join(", ");
+  }
+
+  function versionRow(v) {
+    const m = v.metrics || {};
+    const isSel = v.version === selected;
+    const promote = v.deployed ? h("span", { class: "badge badge-success", text: "live" })
+      : h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "promote-" + v.version,
+        on: { click: function (e) { e.stopPropagation(); promote(v.version, e.currentTarget); } } },
+        h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { class: "btn-label", text: "Promote" }));
+    const row = h("tr", { class: "version-row" + (isSel ? " is-selected" : "") + (v.deployed ? " is-deployed" : ""), testid: "version-row-" + v.version },
+      h("td", {}, h("button", { type: "button", class: "link-like", testid: "select-" + v.version, "aria-pressed": String(isSel),
+        on: { click: function () { select(v.version); } } }, v.version),
+        v.deployed ? h("span", { class: "badge badge-success deployed-mark", testid: "deployed-" + v.version, text: "deployed" }) : null),
+      h("td", { class: "nowrap", text: A.fmtTime(v.created) }),
+      h("td", { class: "num", text: A.fmtMetric(m.accuracy) }),
+      h("td", { class: "num", text: A.fmtMetric(m.f1_macro) }),
+      h("td", { class: "num", text: A.fmtMetric(m.roc_auc) }),
+      h("td", { class: "small", text: dataSummary(v.data_counts) }),
+      h("td", { text: v.parent || "—" }),
+      h("td", { text: v.created_by || "—" }),
+      h("td", { class: "actions" }, promote));
+    return row;
+  }
+
+  function showPlots(v) {
+    const figures = Array.from(document.querySelectorAll("#plots figure"));
+    let pending = figures.length, shown = 0;
+    const none = document.getElementById("plots-none");
+    none.hidden = true;
+    figures.forEach(function (fig) {
+      const img = fig.querySelector("img");
+      fig.hidden = true;
+      img.onload = function () { fig.hidden = false; shown++; if (--pending === 0) none.hidden = shown > 0; };
+      img.onerror = function () { fig.hidden = true; if (--pending === 0) none.hidden = shown > 0; };
+      img.src = base + "/" + enc(v.version) + "/files/" + fig.dataset.plot;
+    });
+  }
+
+  function renderDetail() {
+    const v = versions.find(function (x) { return x.version === selected; });
+    const card = document.getElementById("version-detail");
+    card.hidden = !v;
+    if (!v) return;
+    document.getElementById("detail-title").textContent = "Version " + v.version;
+    document.getElementById("detail-badges").replaceChildren(v.deployed ? h("span", { class: "badge badge-success", text: "deployed" }) : "");
+    const m = v.metrics || {};
+    const numeric = Object.entries(m).filter(function (e) { return typeof e[1] === "number" && e[0] !== "n"; });
+    A.kvList(document.getElementById("detail-kv"), [
+      ["Kind", v.kind],
+      ["Holdout metrics", numeric.length ? h("span", { class: "metric-chips" }, numeric.map(function (e) {
+        return h("span", { class: "chip" }, h("span", { class: "muted", text: e[0].replace(/_/g, " ") + " " }), A.fmtMetric(e[1]));
+      })) : "—"],
+      ["Holdout size", m.n == null ? "—" : String(m.n)],
+      ["Data", dataSummary(v.data_counts)],
+      ["Parent", v.parent || "—"],
+      ["Created", A.fmtTime(v.created) + (v.created_by ? " by " + v.created_by : "")],
+      ["Job", v.job_id ? h("a", { href: "/admin/jobs/" + enc(v.job_id), class: "mono", text: v.job_id.slice(0, 8) }) : "—"],
+      ["Size", v.size_bytes ? CV.formatBytes(v.size_bytes) : "—"],
+      ["sha256", h("span", { class: "mono small break", text: v.sha256 || "—" })]]);
+    showPlots(v);
+  }
+
+  function select(version) {
+    selected = version;
+    const q = new URLSearchParams(location.search);
+    q.set("version", version);
+    history.replaceState(null, "", location.pathname + "?" + q);
+    renderVersions();
+    document.getElementById("version-detail").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+
+  function renderVersions() {
+    const body = document.getElementById("versions-body");
+    body.replaceChildren.apply(body, versions.length ? versions.map(versionRow)
+      : [A.messageRow(9, "No versions yet. Retrain to train the first model.", "versions-empty")]);
+    document.getElementById("versions-count").textContent = versions.length ? versions.length + " in all" : "";
+    const live = versions.find(function (v) { return v.deployed; });
+    const badge = document.getElementById("deployed-badge");
+    badge.hidden = false;
+    badge.className = "badge " + (live ? "badge-success" : "badge-warning");
+    badge.textContent = live ? "serving " + live.version : "nothing deployed";
+    rollbackBtn.disabled = !live || versions.length < 2;
+    renderDetail();
+  }
+
+  async function loadVersions() {
+    try {
+      versions = await CV.api("GET", base);
+      if (!versions.some(function (v) { return v.version === selected; })) {
+        const live = versions.find(function (v) { return v.deployed; });
+        selected = live ? live.version : (versions[0] ? versions[0].version : "");
+      }
+      renderVersions();
+    } catch (err) { A.fail(err); }
+  }
+
+  async function promote(version, button) {
+    CV.setBusy(button, true);
+    try {
+      const out = await CV.api("POST", base + "/" + enc(version) + "/promote");
+      CV.showAlert("Promoted: " + target + " now serves " + out.deployed + ".", "success");
+    } catch (err) {
+      CV.showAlert((err.status === 409 ? "Promotion refused: " : "") + err.message, "error");
+    }
+    CV.setBusy(button, false);
+    loadVersions();
+  }
+
+  rollbackBtn.addEventListener("click", async function () {
+    CV.setBusy(rollbackBtn, true);
+    try {
+      const out = await CV.api("POST", base + "/rollback");
+      CV.showAlert("Rolled back: " + target + " now serves " + out.deployed + ".", "success");
+    } catch (err) {
+      CV.showAlert((err.status === 409 ? "Rollback refused: " : "") + err.message, "error");
+    }
+    CV.setBusy(rollbackBtn, false);
+    loadVersions();
+  });
+
+  // ---------- retrain with live progress ----------
+
+  function watch(jobId) {
+    if (watching) watching.stop();
+    const panel = document.getElementById("retrain-live");
+    const bar = document.getElementById("retrain-progress");
+    panel.hidden = false;
+    document.getElementById("retrain-live-link").href = "/admin/jobs/" + enc(jobId);
+    watching = A.poll(async function () {
+      const job = await CV.api("GET", "/api/admin/jobs/" + enc(jobId));
+      A.setProgress(bar, job);
+      A.setStatus(document.getElementById("retrain-live-status"), job.status);
+      document.getElementById("retrain-live-pct").textContent = Math.round(job.progress * 100) + "%";
+      document.getElementById("retrain-live-msg").textContent = job.error || A.lastLine(job.log_tail) || job.status;
+      const active = A.isActive(job);
+      retrainBtn.disabled = active;
+      if (!active) finished(job);
+      return active;
+    }, 1000, 0);
+  }
+
+  function finished(job) {
+    const r = job.result || {};
+    if (job.status === "done" && r.promoted) {
+      A.notify("success", "Retrain done: " + r.model_version + " was promoted (" + r.reason + ").",
+        { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
+    } else if (job.status === "done") {
+      A.notify("warning", "Retrain done: " + r.model_version + " was not promoted: " + r.reason + ".",
+        { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
+    } else {
+      A.notify("error", "Retrain failed: " + (job.error || "see the log") + ".",
+        { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
+    }
+    selected = r.model_version || selected;
+    loadVersions();
+  }
+
+  async function activeRetrain() {
+    const jobs = await CV.api("GET", "/api/admin/jobs?kind=retrain&limit=100");
+    return jobs.find(function (j) { return j.target === target && A.isActive(j); });
+  }
+
+  retrainBtn.addEventListener("click", async function () {
+    CV.setBusy(retrainBtn, true, "Queuing…");
+    try {
+      const out = await CV.api("POST", "/api/admin/retrain", isTask ? { task: target } : { style: target });
+      CV.showAlert("Retrain of " + target + " queued.", "info");
+      CV.setBusy(retrainBtn, false);
+      watch(out.job_id);
+      return;
+    } catch (err) {
+      CV.setBusy(retrainBtn, false);
+      if (err.status !== 409) { A.fail(err); return; }
+      const busy = await activeRetrain().catch(function () { return null; });
+      A.notify("warning", err.message, busy ? { href: "/admin/jobs/" + enc(busy.id), text: "View that job", testid: "retrain-busy-link" } : null);
+      if (busy) watch(busy.id);
+    }
+  });
+
+  // ---------- schedule ----------
+
+  const form = document.getElementById("schedule-form");
+  const hours = document.getElementById("schedule-hours");
+  const enabled = document.getElementById("schedule-enabled");
+  const delBtn = document.getElementById("schedule-delete");
+
+  function renderSchedule(row) {
+    const state = document.getElementById("schedule-state");
+    delBtn.hidden = !row;
+    state.className = "badge " + (row && row.enabled ? "badge-success" : "");
+    state.textContent = row ? (row.enabled ? "every " + row.every_hours + " h" : "paused") : "not scheduled";
+    if (row) { hours.value = row.every_hours; enabled.checked = row.enabled; }
+    A.kvList(document.getElementById("schedule-kv"), row ? [
+      ["Last run", A.fmtTime(row.last_run), "schedule-last-run"],
+      ["Last outcome", row.last_outcome || "—", "schedule-last-outcome"],
+      ["Last job", row.last_job_id ? h("a", { href: "/admin/jobs/" + enc(row.last_job_id), class: "mono", text: row.last_job_id.slice(0, 8) }) : "—"]] : []);
+  }
+
+  async function loadSchedule() {
+    try {
+      const rows = await CV.api("GET", "/api/admin/schedules");
+      renderSchedule(rows.find(function (r) { return r.target === target; }) || null);
+    } catch (err) { A.fail(err); }
+  }
+
+  form.addEventListener("submit", async function (e) {
+    e.preventDefault();
+    const btn = form.querySelector("[type=submit]");
+    CV.setBusy(btn, true);
+    try {
+      const row = await CV.api("PUT", "/api/admin/schedules/" + enc(target), { every_hours: Number(hours.value), enabled: enabled.checked });
+      renderSchedule(row);
+      CV.showAlert(row.enabled ? "Schedule saved: " + target + " retrains every " + row.every_hours + " h when new feedback arrived."
+        : "Schedule saved but paused.", "success");
+    } catch (err) { A.fail(err); }
+    CV.setBusy(btn, false);
+  });
+
+  delBtn.addEventListener("click", async function () {
+    try {
+      await CV.api("DELETE", "/api/admin/schedules/" + enc(target));
+      renderSchedule(null);
+      CV.showAlert("Schedule removed: " + target + " only retrains when you ask.", "success");
+    } catch (err) { A.fail(err); }
+  });
+
+  async function init() {
+    try {
+      const tasks = await CV.api("GET", "/api/tasks");
+      isTask = tasks.some(function (t) { return t.name === target; });
+    } catch (err) { A.fail(err); }
+    await loadVersions();
+    loadSchedule();
+    const busy = await activeRetrain().catch(function () { return null; });
+    if (busy) watch(busy.id);
+  }
+  init();
+})();

@@ -1,0 +1,111 @@
+/* Review queue: verify (or correct) or reject users' labels; history of verified and rejected ones. */
+(function () {
+  "use strict";
+  const A = window.CVAdmin, h = A.h;
+  const list = document.getElementById("review-list");
+  const count = document.getElementById("review-count");
+  const taskSelect = document.getElementById("review-task");
+  const tabs = Array.from(document.querySelectorAll(".tab[data-review]"));
+  let state = "pending";
+
+  function human(label) { return CV.humanize(label); }
+
+  async function review(item, card, verdict, label) {
+    card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    try {
+      await CV.api("POST", "/api/admin/feedback/" + item.id + "/review", { verdict: verdict, label: label });
+      CV.showAlert(verdict === "verified" ? "Verified #" + item.id + " as “" + human(label) + "”: it now belongs to the holdout."
+        : "Rejected #" + item.id + ": it will not be used for training.", "success");
+      card.classList.add("is-leaving");
+      setTimeout(function () { card.remove(); updateCount(list.children.length); if (!list.children.length) load(); }, 200);
+    } catch (err) {
+      A.fail(err);
+      card.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    }
+  }
+
+  function actions(item, card) {
+    const row = h("div", { class: "btn-row review-actions" });
+    row.append(h("button", { type: "button", class: "btn btn-success btn-sm", testid: "review-verify-" + item.id,
+      on: { click: function () { review(item, card, "verified", item.label); } } }, "Verify"));
+    item.labels.filter(function (l) { return l !== item.label; }).forEach(function (other) {
+      row.append(h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "review-verify-as-" + item.id + "-" + other,
+        on: { click: function () { review(item, card, "verified", other); } } }, "Verify as " + human(other)));
+    });
+    row.append(h("button", { type: "button", class: "btn btn-danger btn-sm", testid: "review-reject-" + item.id,
+      on: { click: function () { review(item, card, "rejected", item.label); } } }, "Reject"));
+    return row;
+  }
+
+  function itemCard(item) {
+    const card = h("article", { class: "card review-item", testid: "review-item-" + item.id });
+    const img = h("img", { src: item.image_url, alt: "Photo labelled “" + human(item.label) + "”", loading: "lazy", width: "160", height: "160" });
+    img.addEventListener("error", function () { img.replaceWith(h("div", { class: "img-missing", text: "image unavailable" })); });
+    const agree = item.agrees === null ? null
+      : h("span", { class: "badge " + (item.agrees ? "badge-success" : "badge-warning"), text: item.agrees ? "agrees" : "disagrees" });
+    const facts = h("dl", { class: "kv small" });
+    A.kvList(facts, [
+      ["User says", h("strong", { testid: "review-label-" + item.id, text: human(item.label) })],
+      ["Model said", h("span", {}, h("span", { testid: "review-predicted-" + item.id, text: human(item.predicted) }), " ", agree)],
+      ["Task", item.task], ["When", A.fmtTime(item.created)], ["Client", h("span", { class: "mono", text: item.client })],
+      item.reviewed_by ? ["Reviewed by", item.reviewed_by] : null]);
+    card.append(h("div", { class: "review-body" }, h("div", { class: "review-img" }, img),
+      h("div", { class: "review-facts" }, h("div", { class: "row" }, h("span", { class: "muted small", text: "#" + item.id }),
+        item.review !== "pending" ? h("span", { class: "badge " + (item.review === "verified" ? "badge-success" : "badge-danger"), text: item.review }) : null),
+      facts)));
+    if (item.review === "pending") card.append(actions(item, card));
+    return card;
+  }
+
+  function updateCount(n) {
+    const what = { pending: "waiting for review", verified: "verified", rejected: "rejected" }[state];
+    count.textContent = n + " label" + (n === 1 ? "" : "s") + " " + what + (taskSelect.value ? " for " + taskSelect.value : "") +
+      (n >= 200 ? " (showing the first 200)" : "") + ".";
+  }
+
+  async function load() {
+    const q = new URLSearchParams({ review: state, limit: "200" });
+    if (taskSelect.value) q.set("task", taskSelect.value);
+    list.setAttribute("aria-busy", "true");
+    try {
+      const items = await CV.api("GET", "/api/admin/feedback?" + q);
+      list.replaceChildren.apply(list, items.length ? items.map(itemCard) : [h("div", { class: "card empty", testid: "review-empty",
+        text: state === "pending" ? "Nothing to review: every label has been looked at." : "No " + state + " labels yet." })]);
+      updateCount(items.length);
+    } catch (err) { A.fail(err); }
+    list.setAttribute("aria-busy", "false");
+  }
+
+  function syncUrl() {
+    const q = new URLSearchParams();
+    if (taskSelect.value) q.set("task", taskSelect.value);
+    if (state !== "pending") q.set("review", state);
+    history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
+  }
+
+  tabs.forEach(function (tab) {
+    tab.addEventListener("click", function () {
+      state = tab.dataset.review;
+      tabs.forEach(function (t) { t.setAttribute("aria-selected", String(t === tab)); });
+      syncUrl();
+      load();
+    });
+  });
+  taskSelect.addEventListener("change", function () { syncUrl(); load(); });
+
+  async function init() {
+    const wanted = A.param("task");
+    const initial = A.param("review");
+    if (["verified", "rejected"].indexOf(initial) >= 0) {
+      state = initial;
+      tabs.forEach(function (t) { t.setAttribute("aria-selected", String(t.dataset.review === state)); });
+    }
+    try {
+      const tasks = await CV.api("GET", "/api/tasks");
+      tasks.forEach(function (t) { taskSelect.append(h("option", { value: t.name, text: t.name })); });
+      if (wanted) taskSelect.value = wanted;
+    } catch (err) { A.fail(err); }
+    load();
+  }
+  init();
+})();
