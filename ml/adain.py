@@ -182,6 +182,8 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     size, batch, steps = int(cfg["image_size"]), int(cfg["batch_size"]), int(cfg["steps"])
     data = tf.data.Dataset.zip((random_crops(contents, size, seed), random_crops(styles, size, seed + 1)))
     encoder, decoder = get_encoder(cfg.get("weights", "hed")), get_decoder()
+    if cfg.get("init_decoder"):  # fine-tune an existing decoder (a model folder or a weights file)
+        decoder.load_weights(_decoder_file(cfg["init_decoder"]))
     trainer = make_trainer(encoder, decoder, float(cfg["style_weight"]))
     trainer.compile(optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])))
     monitor, start = progress_callback(steps, progress, should_stop), time.perf_counter()
@@ -199,6 +201,16 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     write_meta(out_dir, summary)
     _write_samples(AdaINStylizer(decoder, cfg.get("weights", "hed")), contents, styles, out_dir / "samples.png", size)
     return summary
+
+
+def _decoder_file(path) -> Path:
+    """The decoder weights of a model folder, or the path itself when it is a weights file."""
+    path = Path(path)
+    if path.is_dir():
+        from ml.modeldir import read_meta
+
+        return path / read_meta(path).get("files", {}).get("decoder", DECODER_FILE)
+    return path
 
 
 def _write_samples(stylizer, contents, styles, path, size: int) -> None:
@@ -230,7 +242,7 @@ class AdaINStylizer:
         if meta["kind"] != "adain":
             raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not an 'adain' one")
         decoder = get_decoder()
-        decoder.load_weights(Path(model_dir) / meta.get("files", {}).get("decoder", DECODER_FILE))
+        decoder.load_weights(_decoder_file(model_dir))
         return cls(decoder, meta.get("config", {}).get("weights", "hed"))
 
     def stylize(self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512):

@@ -61,8 +61,12 @@ def load_model(model_dir):
 
 def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", strength: float = 0.5,
         size: int = 512, model_dir=None, progress: Callable[[float, str], None] | None = None,
-        should_stop: Callable[[], bool] | None = None) -> StyleResult:
-    """Stylize ``content`` with ``method``: "nst", "adain" or a fixed style (a cyclegan model_dir)."""
+        should_stop: Callable[[], bool] | None = None, weights="hed") -> StyleResult:
+    """Stylize ``content`` with ``method``: "nst", "adain" or a fixed style (a cyclegan model_dir).
+
+    ``weights`` picks nst's feature network: "hed" (offline VGG16), "imagenet" (Keras' VGG19,
+    downloaded once) or a local weights file.
+    """
     import time
 
     from ml.errors import check_stop
@@ -72,7 +76,7 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
         from ml import nst
 
         image, stats = nst.stylize(content, style, strength=strength, size=size,
-                                   progress=progress, should_stop=should_stop)
+                                   progress=progress, should_stop=should_stop, weights=weights)
         return StyleResult(image, {"method": "nst", **stats})
     start = time.perf_counter()
     check_stop(should_stop)

@@ -49,6 +49,7 @@ def load_config() -> dict:
         "RATE_LIMIT_UPLOADS": os.environ.get("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": os.environ.get("RATE_LIMIT_FEEDBACK", "120/minute"),
         "STYLE_WEIGHTS": os.environ.get("STYLE_WEIGHTS", "hed"),
+        "STYLE_FINETUNE_STEPS": int(_float("STYLE_FINETUNE_STEPS", 200)),
         "TRAIN_CONFIG": os.environ.get("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
         "MODEL_POLL_SECONDS": _float("MODEL_POLL_SECONDS", 2.0),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

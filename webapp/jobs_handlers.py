@@ -6,6 +6,7 @@ import time
 import uuid
 
 import numpy as np
+from flask import current_app
 from PIL import Image as PILImage
 from sqlalchemy import update
 
@@ -58,7 +59,8 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
         kind = mv.kind if mv else "nst"
         result = ml_stylize.run(_pixels(row.content_image.storage_key), style, method=kind,
                                 strength=row.params["strength"], size=row.params["size"], model_dir=model_dir,
-                                progress=ctx.progress, should_stop=ctx.should_stop)
+                                progress=ctx.progress, should_stop=ctx.should_stop,
+                                weights=current_app.config["STYLE_WEIGHTS"])
     except ml_stylize.Cancelled:
         _set_status(row, status="failed", error="Cancelled.", finished=utcnow())
         raise JobCancelled() from None

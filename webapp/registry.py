@@ -60,17 +60,23 @@ def deployed(target: str) -> ModelVersion | None:
     return row.model_version if row else None
 
 
-def local_dir(mv: ModelVersion) -> Path:
-    """The version unpacked in this machine's cache, after checking its sha256."""
-    root = Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
-    if (root / "meta.json").exists():
-        return root
+def verified_bytes(mv: ModelVersion) -> bytes:
+    """The stored archive of a version, refused unless its sha256 matches the registry's."""
     try:
         data = storage().get(mv.storage_key)
     except KeyError:
         raise ModelRefused(f"{mv.target} {mv.version}: its file is missing from storage") from None
     if hashlib.sha256(data).hexdigest() != mv.sha256:
         raise ModelRefused(f"{mv.target} {mv.version}: its file is corrupt (sha256 mismatch)")
+    return data
+
+
+def local_dir(mv: ModelVersion) -> Path:
+    """The version unpacked in this machine's cache, after checking its sha256."""
+    root = Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
+    if (root / "meta.json").exists():
+        return root
+    data = verified_bytes(mv)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=".unpack-"))
     try:
@@ -119,6 +125,7 @@ def promote(target: str, version: str, *, actor: str | None, action: str = "prom
     if mv is None:
         raise ApiError(f"No version {version!r} of {target!r}.", 404)
     try:
+        verified_bytes(mv)  # even when the same content is loaded already, its own file must be sound
         load(mv)
     except ModelRefused as exc:
         raise ApiError(f"Refused: {exc}. The deployed version keeps serving.", 409) from None

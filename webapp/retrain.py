@@ -6,7 +6,6 @@ by the task's metric; the very first model must beat the majority-class baseline
 """
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from flask import current_app
 from . import datasets, registry
 from .errors import ApiError
 from .extensions import db
-from .jobs.runner import JobCancelled, JobContext, handler
+from .jobs.runner import JobCancelled, JobContext, workdir, handler
 from .models import Job, ModelVersion, Task
 from .services import saving
 
@@ -77,8 +76,7 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
     hold_items = datasets.holdout(task, items)
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
-    with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
-        tmp = Path(tmp)
+    with workdir(job.id) as tmp:
         ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
         train_counts = datasets.write_folder(train_items, tmp / "train")
         hold_counts = datasets.write_folder(hold_items, tmp / "holdout")

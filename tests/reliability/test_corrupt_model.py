@@ -1,6 +1,7 @@
 """A corrupt model file is refused at promotion, and the deployed version keeps serving."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,13 @@ from tests.conftest import image_bytes
 from tests.reliability import ADMIN_HEADER
 
 pytestmark = pytest.mark.slow
+
+
+def variant(model_dir: Path, out: Path) -> Path:
+    """The same model with a note added, so its archive (and sha256) differs from every other version."""
+    shutil.copytree(model_dir, out)
+    (out / "note.txt").write_text(out.name)
+    return out
 
 
 def register(app, model_dir: Path, promote: bool) -> str:
@@ -53,9 +61,10 @@ def classify(url: str) -> dict:
     return response.json()
 
 
-def test_corrupt_versions_refused_and_deployed_keeps_serving(trained_model, migrated, serve):
+def test_corrupt_versions_refused_and_deployed_keeps_serving(trained_model, migrated, serve, tmp_path):
     app, env = migrated()
-    assert [register(app, trained_model, promote=(n == 1)) for n in (1, 2, 3)] == ["v1", "v2", "v3"]
+    assert [register(app, variant(trained_model, tmp_path / f"m{n}"), promote=(n == 1))
+            for n in (1, 2, 3)] == ["v1", "v2", "v3"]
     corrupt_object(app, "v2")
     corrupt_cache(app, "v3")
     server = serve(env, workers=2)

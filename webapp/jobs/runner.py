@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import threading
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 from flask import current_app
@@ -150,6 +153,29 @@ def execute_job(job_id: str) -> None:
     finally:
         stop.set()
         beat.join(timeout=10)
+
+
+@contextmanager
+def workdir(job_id: str):
+    """A scratch folder for a job, removed when it ends (and by the worker if it was killed)."""
+    path = Path(current_app.config["INSTANCE_DIR"]) / "jobs" / job_id
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def clean_workdirs() -> None:
+    """Remove scratch folders left by jobs that are no longer running (a SIGKILLed worker)."""
+    root = Path(current_app.config["INSTANCE_DIR"]) / "jobs"
+    if not root.is_dir():
+        return
+    running = set(db.session.scalars(db.select(Job.id).where(Job.status == "running")))
+    for path in root.iterdir():
+        if path.name not in running:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _reason(exc: Exception) -> str:

@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 
 from ..extensions import db
-from .runner import recover_stale_jobs, stale_seconds
+from .runner import clean_workdirs, recover_stale_jobs, stale_seconds
 
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
@@ -15,6 +15,7 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
         with app.app_context():
             try:
                 recover_stale_jobs(queue, stale)
+                clean_workdirs()
                 if queue == "train":
                     from ..schedules import run_due_schedules
 

@@ -50,12 +50,12 @@
   function versionRow(v) {
     const m = v.metrics || {};
     const isSel = v.version === selected;
-    const promote = v.deployed ? h("span", { class: "badge badge-success", text: "live" })
+    const promote = v.deployed ? h("span", { class: "muted small", text: "serving" })
       : h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "promote-" + v.version,
         on: { click: function (e) { e.stopPropagation(); promote(v.version, e.currentTarget); } } },
         h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { class: "btn-label", text: "Promote" }));
     const row = h("tr", { class: "version-row" + (isSel ? " is-selected" : "") + (v.deployed ? " is-deployed" : ""), testid: "version-row-" + v.version },
-      h("td", {}, h("button", { type: "button", class: "link-like", testid: "select-" + v.version, "aria-pressed": String(isSel),
+      h("td", { class: "nowrap" }, h("button", { type: "button", class: "link-like", testid: "select-" + v.version, "aria-pressed": String(isSel),
         on: { click: function () { select(v.version); } } }, v.version),
         v.deployed ? h("span", { class: "badge badge-success deployed-mark", testid: "deployed-" + v.version, text: "deployed" }) : null),
       h("td", { class: "nowrap", text: A.fmtTime(v.created) }),
