@@ -231,7 +231,43 @@ class AdaINStylizer:
     """A trained AdaIN decoder with the offline encoder, ready to stylize with any style image."""
 
     def __init__(self, decoder, weights="hed"):
+        import tensorflow as tf
+
         self.decoder, self.encoder = decoder, get_encoder(weights)
+        spec = tf.TensorSpec([1, None, None, 3], tf.float32)
+        stat = tf.TensorSpec([1, 1, 1, 512], tf.float32)
+        # Compiled once per process: eager calls cost more than the convolutions at small sizes.
+        self._style_stats = tf.function(self._stats, input_signature=[spec])
+        self._render = tf.function(self._forward, input_signature=[spec, stat, stat, tf.TensorSpec([], tf.float32)])
+        self._cache: dict[str, tuple] = {}
+
+    def _stats(self, image):
+        import tensorflow as tf
+
+        mean, var = tf.nn.moments(self.encoder(image)[-1], axes=[1, 2], keepdims=True)
+        return mean, tf.sqrt(var + 1e-5)
+
+    def _forward(self, content, s_mean, s_std, alpha):
+        import tensorflow as tf
+
+        fc = self.encoder(content)[-1]
+        c_mean, c_var = tf.nn.moments(fc, axes=[1, 2], keepdims=True)
+        target = s_std * (fc - c_mean) / tf.sqrt(c_var + 1e-5) + s_mean
+        return self.decoder(alpha * target + (1.0 - alpha) * fc)
+
+    def style_stats(self, style: np.ndarray, size: int):
+        """Channel mean and std of the style's relu4_1 features, cached per style image and size."""
+        import hashlib
+
+        from ml.nst import resize_long_side
+
+        key = hashlib.sha1(style.tobytes() + str((style.shape, size)).encode()).hexdigest()
+        if key not in self._cache:
+            if len(self._cache) > 32:
+                self._cache.pop(next(iter(self._cache)))
+            s = resize_long_side(style, size, multiple=8)[None].astype(np.float32)
+            self._cache[key] = self._style_stats(s)
+        return self._cache[key]
 
     @classmethod
     def load(cls, model_dir) -> "AdaINStylizer":
@@ -249,8 +285,6 @@ class AdaINStylizer:
         """Stylize ``content`` like ``style``; ``strength`` (alpha) blends features with the content's."""
         from ml.nst import resize_long_side, to_uint8
 
-        c = resize_long_side(content, size, multiple=8)[None]
-        s = resize_long_side(style, size, multiple=8)[None]
-        fc = self.encoder(c)[-1]
-        target = strength * ada_in(fc, self.encoder(s)[-1]) + (1.0 - strength) * fc
-        return to_uint8(np.asarray(self.decoder(target)))
+        c = resize_long_side(content, size, multiple=8)[None].astype(np.float32)
+        mean, std = self.style_stats(style, size)
+        return to_uint8(np.asarray(self._render(c, mean, std, np.float32(strength))))

@@ -65,6 +65,7 @@ class LiveServer:
     admin_username: str = "admin"
     admin_password: str = "browser-admin-pass"
     command: list[str] = field(default_factory=lambda: ["./scripts/serve"])
+    migrate: bool = True  # `make run` migrates by itself
     proc: subprocess.Popen | None = None
 
     def __post_init__(self):
@@ -130,7 +131,8 @@ class LiveServer:
             return False
 
     def start(self, timeout: float = 90) -> "LiveServer":
-        self.flask("db", "upgrade", timeout=120)
+        if self.migrate:
+            self.flask("db", "upgrade", timeout=120)
         self._log = open(self.log_path, "ab")
         # Its own session = its own process group, as a terminal's foreground job is.
         self.proc = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=self._log,
@@ -143,9 +145,9 @@ class LiveServer:
                 self.stop()
                 raise AssertionError(f"/healthz not 200 after {timeout}s:\n{self.log()[-4000:]}")
             time.sleep(0.3)
-        # Both job workers are up once they show in the process group (they start with the server).
-        wait_for(lambda: sum("worker --queue" in m for m in group_members(self.proc.pid)) == 2, 30,
-                 message="both job workers")
+        # Both job workers say when they consume their queue.
+        wait_for(lambda: all(f"worker consuming the {q} queue" in self.log() for q in ("style", "train")),
+                 60, interval=0.3, message="both job workers to consume their queues:\n" + self.log()[-2000:])
         return self
 
     def interrupt(self, timeout: float = 30) -> list[str]:
@@ -321,6 +323,20 @@ def save_screenshot(page, name: str, full_page: bool = True) -> Path | None:
         return path
     except Exception:  # noqa: BLE001 - a screenshot is a courtesy, not the test
         return None
+
+
+def save_readme_screenshot(page, name: str) -> Path:
+    """A full-page screenshot plus NAME-small.png, reduced to 256 colours so it fits in the repo
+    (docs/screenshot.png is a copy of one of these; scripts/screenshot makes it)."""
+    from PIL import Image
+
+    path = save_screenshot(page, name)
+    assert path, "could not take the screenshot"
+    small = path.with_name(path.stem + "-small.png")
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) \
+            .save(small, optimize=True)
+    return small
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

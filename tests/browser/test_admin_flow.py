@@ -49,11 +49,20 @@ def write_folder(images: dict[str, list[bytes]], root: Path) -> Path:
     return root
 
 
+def mirrored(blob: bytes) -> bytes:
+    """The picture flipped left to right: a new upload, not a copy of an imported image."""
+    from PIL import Image, ImageOps
+
+    out = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(blob))).save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
 def user_feedback(server, task: str, images: dict[str, list[bytes]]) -> None:
     """Six users' photos classified by the deployed model and labelled by them (one label is wrong)."""
     cases = [(images["face"][5], "face"), (images["face"][40], "face"), (images["face"][70], "not_face"),
              (images["not_face"][3], "not_face"), (images["not_face"][50], "not_face"), (images["not_face"][90], "not_face")]
-    for n, (blob, label) in enumerate(cases):
+    for n, (blob, label) in enumerate((mirrored(b), label) for b, label in cases):
         answer = requests.post(server.url("/api/classify"), data={"task": task}, timeout=30,
                                files={"image": (f"user{n}.jpg", blob, "image/jpeg")})
         assert answer.status_code == 200, answer.text

@@ -7,13 +7,16 @@ and the API's own message when the upload is not a picture.
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, drop_file, file_payload, picture, save_screenshot
+from tests.browser.conftest import (LiveServer, drop_file, file_payload, group_members, picture,
+                                    save_readme_screenshot)
+from tests.services import REPO, free_port, port_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -127,8 +130,6 @@ def test_classify_with_a_trained_model_and_correct_it(page, live_server, gender_
       const fills = [...document.querySelectorAll('#prob-list .prob-fill')];
       return fills.length === 2 && fills.every(f => f.style.width !== '');
     }""")
-    widths = page.locator("#prob-list .prob-bar").evaluate_all(
-        "bars => bars.map(b => b.querySelector('.prob-fill').getBoundingClientRect().width / b.getBoundingClientRect().width)")
     page.wait_for_timeout(600)  # the fill animates to its width
     widths = page.locator("#prob-list .prob-bar").evaluate_all(
         "bars => bars.map(b => b.querySelector('.prob-fill').getBoundingClientRect().width / b.getBoundingClientRect().width)")
@@ -142,14 +143,14 @@ def test_classify_with_a_trained_model_and_correct_it(page, live_server, gender_
     assert photo["x"] <= face["x"] and face["x"] + face["width"] <= photo["x"] + photo["width"] + 1
     assert photo["y"] <= face["y"] and face["y"] + face["height"] <= photo["y"] + photo["height"] + 1
     x, y, w, h = result["face_box"]
-    assert abs(face["width"] / photo["width"] - w / 512) < 0.02 and abs(face["x"] - photo["x"] - x / 512 * photo["width"]) < 3
+    natural = page.get_by_test_id("classify-preview").evaluate("i => i.naturalWidth")
+    assert abs(face["width"] / photo["width"] - w / natural) < 0.02
+    assert abs(face["x"] - photo["x"] - x / natural * photo["width"]) < 3
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    save_screenshot(page, "classify-result")  # the README screenshot's source
     expect(page.get_by_test_id("feedback-right")).to_have_text("Right")
     assert give_feedback(page, f"feedback-wrong-{other}") == {"agrees": False}
     expect(page.get_by_test_id(f"feedback-wrong-{other}")).to_have_attribute("aria-pressed", "true")
-    save_screenshot(page, "classify-result-feedback")
+    save_readme_screenshot(page, "classify-result")  # docs/screenshot.png comes from here (scripts/screenshot)
     assert feedback_stored(live_server, result["id"]) == [(other, 0)]
 
 
@@ -175,3 +176,30 @@ def test_a_file_that_is_not_a_picture_shows_the_api_message(page, live_server, u
     classify(page)
     expect(page.get_by_test_id("no-model")).to_be_visible()
     expect(page.get_by_test_id("alert-area").get_by_role("alert")).to_have_count(0)
+
+
+def test_make_run_stops_cleanly_on_ctrl_c(tmp_path):
+    """`make run` serves pages and starts both job workers; Ctrl-C (SIGINT to the terminal's
+    process group) stops every one of them, frees the port, and prints no traceback."""
+    # `make run` itself, told not to (re)install requirements (`-o`: a test never reaches PyPI);
+    # the script it runs when the project's venv is somewhere else.
+    with_make = (REPO / ".venv" / "bin" / "flask").exists() and shutil.which("make")
+    command = ["make", "--no-print-directory", "-o", ".venv/.deps", "run"] if with_make else ["./scripts/serve"]
+    server = LiveServer(tmp_path, free_port(), command=command, migrate=not with_make).start()
+    try:
+        assert "Classify a photo" in requests.get(server.url("/classify"), timeout=10).text
+        members = group_members(server.proc.pid)
+        assert sum("gunicorn" in m for m in members) == 3, members  # master + WEB_CONCURRENCY=2
+        assert sum("worker --queue style" in m for m in members) == 1, members
+        assert sum("worker --queue train" in m for m in members) == 1, members
+    finally:
+        left = server.stop()
+    assert not left, "still running after Ctrl-C:\n" + "\n".join(left)
+    assert server.proc.returncode is not None
+    assert not port_open("127.0.0.1", server.port), "the port is still taken after Ctrl-C"
+    log = server.log()
+    assert "Traceback" not in log, log[-3000:]
+    if with_make:
+        assert "./scripts/serve" in log, log[-3000:]  # make ran the same script
+    assert "Handling signal: int" in log and "Shutting down: Master" in log, log[-3000:]  # gunicorn
+    assert log.count("Consumer exiting.") == 2, log[-3000:]  # both job workers, not killed mid-way

@@ -149,7 +149,7 @@
 
   // ---------- charts: inline SVG, sized by viewBox so they scale with their card ----------
 
-  const W = 520, H = 200, PAD = { l: 40, r: 12, t: 12, b: 34 };
+  const W = 520, H = 200, PAD = { l: 54, r: 12, t: 12, b: 34 };
 
   function niceMax(v) {
     if (v <= 5) return Math.max(1, Math.ceil(v));

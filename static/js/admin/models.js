@@ -50,7 +50,7 @@
   function versionRow(v) {
     const m = v.metrics || {};
     const isSel = v.version === selected;
-    const promote = v.deployed ? h("span", { class: "muted small", text: "serving" })
+    const action = v.deployed ? h("span", { class: "muted small", text: "serving" })
       : h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "promote-" + v.version,
         on: { click: function (e) { e.stopPropagation(); promote(v.version, e.currentTarget); } } },
         h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { class: "btn-label", text: "Promote" }));
@@ -65,7 +65,7 @@
       h("td", { class: "small", text: dataSummary(v.data_counts) }),
       h("td", { text: v.parent || "—" }),
       h("td", { text: v.created_by || "—" }),
-      h("td", { class: "actions" }, promote));
+      h("td", { class: "actions" }, action));
     return row;
   }
 
