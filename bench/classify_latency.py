@@ -10,6 +10,11 @@ crop, resize and the model; "model" is the network alone on one prepared image.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+
 import argparse
 import tempfile
 import time

@@ -9,6 +9,11 @@ later epochs read the cache. Augmentation is off in both, so the loaders are com
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+
 import argparse
 import tempfile
 import time

@@ -9,6 +9,11 @@ shorter run). Fidelity is ml.judge's style and content distances (lower is close
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+
 import argparse
 import platform
 import time

@@ -30,16 +30,18 @@ def _ensure_env_admin(app: Flask) -> None:
     name, password = app.config.get("ADMIN_USERNAME"), app.config.get("ADMIN_PASSWORD")
     if not (name and password):
         return
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import IntegrityError
 
     from .auth.access import create_or_reset_admin
 
     with app.app_context():
+        if not inspect(db.engine).has_table("users"):
+            return  # not migrated yet (e.g. during `flask db upgrade`); the next start does it
         try:
             create_or_reset_admin(name, password)
-        except SQLAlchemyError as exc:  # not migrated yet, or another worker did it at the same moment
+        except IntegrityError:  # another process created the same account at the same moment
             db.session.rollback()
-            app.logger.info("admin account from the environment not set now: %s", str(exc).splitlines()[0])
 
 
 def _init_extensions(app: Flask) -> None:

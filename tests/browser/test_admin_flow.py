@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LABELS = ["face", "not_face"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-RETRAIN_TIMEOUT = 240_000  # ms; a retrain of 200 tiny images takes 30-60 s on 2 CPU cores
+RETRAIN_TIMEOUT = 240_000  # ms; a retrain of 200 tiny images takes 15-60 s on 2 CPU cores
+DEPLOY_TIMEOUT = 45_000  # ms; promote and rollback load the model in the web worker first
 
 
 def face_images() -> dict[str, list[bytes]]:
@@ -205,13 +206,13 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     serving = deployed_version(page)
     other = v1 if serving == v2 else v2
     page.get_by_test_id(f"promote-{other}").click()
-    expect(page.get_by_test_id("alert")).to_contain_text(f"now serves {other}")
+    expect(page.get_by_test_id("alert")).to_contain_text(f"now serves {other}", timeout=DEPLOY_TIMEOUT)
     expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {other}")
     page.get_by_test_id(f"select-{other}").click()
     expect(page.get_by_test_id("version-detail")).to_contain_text(f"Version {other}")
     save_screenshot(page, "admin-models", full_page=True)
     page.get_by_test_id("rollback-button").click()
-    expect(page.get_by_test_id("alert")).to_contain_text(f"Rolled back: {task} now serves {serving}")
+    expect(page.get_by_test_id("alert")).to_contain_text(f"Rolled back: {task} now serves {serving}", timeout=DEPLOY_TIMEOUT)
     expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {serving}")
     page.set_viewport_size(PHONE)
     save_screenshot(page, "admin-models-phone", full_page=True)

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..jobs.runner import create_job, enqueue
 from ..models import Job, ModelVersion, Task
 from ..models.base import iso
-from ..api.helpers import json_body
+from ..api.helpers import get_or_404, json_body
 from . import bp
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -89,9 +89,7 @@ def describe_job(job: Job) -> dict:
 @admin_required
 def job_status(job_id: str):
     """Status, progress, log tail and result of a job."""
-    job = db.session.get(Job, job_id)
-    if job is None:
-        raise ApiError(f"No job with id {job_id!r}.", 404)
+    job = get_or_404(Job, job_id, "job")
     return jsonify(describe_job(job))
 
 

@@ -13,7 +13,7 @@ from ..models import Classification, Deployment, Feedback, Image, Job, ModelVers
 from ..models.base import iso
 from ..services import storage
 from ..style_prefs import rating_distribution
-from ..api.helpers import json_body
+from ..api.helpers import get_or_404, json_body
 from . import bp
 from .api import describe_job
 
@@ -83,9 +83,7 @@ def feedback_queue():
 @admin_required
 def review_feedback(feedback_id: int):
     """Verify (optionally correcting the label) or reject a user's label."""
-    fb = db.session.get(Feedback, feedback_id)
-    if fb is None:
-        raise ApiError(f"No feedback with id {feedback_id}.", 404)
+    fb = get_or_404(Feedback, feedback_id, "feedback")
     body = json_body()
     verdict, label = body.get("verdict"), body.get("label", fb.label)
     if verdict not in ("verified", "rejected"):
@@ -101,9 +99,7 @@ def review_feedback(feedback_id: int):
 @admin_required
 def image(image_id: int):
     """An uploaded image, for reviewing."""
-    row = db.session.get(Image, image_id)
-    if row is None:
-        raise ApiError(f"No image with id {image_id}.", 404)
+    row = get_or_404(Image, image_id, "image")
     return Response(storage().get(row.storage_key), mimetype=row.mimetype)
 
 
@@ -121,9 +117,7 @@ def list_jobs():
 @admin_required
 def cancel_job(job_id: str):
     """Ask a queued or running job to stop."""
-    job = db.session.get(Job, job_id)
-    if job is None:
-        raise ApiError(f"No job with id {job_id!r}.", 404)
+    job = get_or_404(Job, job_id, "job")
     if job.status in ("done", "failed"):
         raise ApiError(f"Job {job_id} has already ended ({job.status}).", 409)
     job.cancel_requested = True

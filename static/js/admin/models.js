@@ -58,13 +58,13 @@
       h("td", { class: "nowrap" }, h("button", { type: "button", class: "link-like", testid: "select-" + v.version, "aria-pressed": String(isSel),
         on: { click: function () { select(v.version); } } }, v.version),
         v.deployed ? h("span", { class: "badge badge-success deployed-mark", testid: "deployed-" + v.version, text: "deployed" }) : null),
-      h("td", { class: "nowrap", text: A.fmtTime(v.created) }),
+      h("td", { class: "nowrap opt", text: A.fmtTime(v.created) }),
       h("td", { class: "num", text: A.fmtMetric(m.accuracy) }),
-      h("td", { class: "num", text: A.fmtMetric(m.f1_macro) }),
+      h("td", { class: "num opt", text: A.fmtMetric(m.f1_macro) }),
       h("td", { class: "num", text: A.fmtMetric(m.roc_auc) }),
-      h("td", { class: "small", text: dataSummary(v.data_counts) }),
-      h("td", { text: v.parent || "—" }),
-      h("td", { text: v.created_by || "—" }),
+      h("td", { class: "small opt", text: dataSummary(v.data_counts) }),
+      h("td", { class: "opt", text: v.parent || "—" }),
+      h("td", { class: "opt", text: v.created_by || "—" }),
       h("td", { class: "actions" }, action));
     return row;
   }
@@ -142,7 +142,7 @@
   }
 
   async function promote(version, button) {
-    CV.setBusy(button, true);
+    CV.setBusy(button, true, "Promoting…");
     try {
       const out = await CV.api("POST", base + "/" + enc(version) + "/promote");
       CV.showAlert("Promoted: " + target + " now serves " + out.deployed + ".", "success");
@@ -154,7 +154,7 @@
   }
 
   rollbackBtn.addEventListener("click", async function () {
-    CV.setBusy(rollbackBtn, true);
+    CV.setBusy(rollbackBtn, true, "Rolling back…");
     try {
       const out = await CV.api("POST", base + "/rollback");
       CV.showAlert("Rolled back: " + target + " now serves " + out.deployed + ".", "success");
