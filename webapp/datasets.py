@@ -49,14 +49,16 @@ def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[s
     return {client: (agree + 1) / (seen + 2) for client, (agree, seen) in hits.items()}
 
 
-def _feedback_votes(task: Task) -> dict[int, Counter]:
-    """Per image, the reliability-weighted votes for each label (one vote per client)."""
+def _feedback_votes(task: Task) -> tuple[dict[int, Counter], dict[int, Counter]]:
+    """Per image, the reliability-weighted votes for each label and the plain counts (one per client)."""
     latest = _latest_votes(task)
     weight = client_reliability(task, latest)
-    votes: dict[int, Counter] = defaultdict(Counter)
+    weighted: dict[int, Counter] = defaultdict(Counter)
+    counts: dict[int, Counter] = defaultdict(Counter)
     for (image_id, client), label in latest.items():
-        votes[image_id][label] += weight.get(client, 0.5)
-    return votes
+        weighted[image_id][label] += weight.get(client, 0.5)
+        counts[image_id][label] += 1
+    return weighted, counts
 
 
 def _verified(task: Task) -> dict[int, str]:
@@ -68,7 +70,7 @@ def _verified(task: Task) -> dict[int, str]:
 
 def labelled_images(task: Task) -> list[Labelled]:
     """Every image of `task` with a label: verified > imported > majority of feedback votes (ties dropped)."""
-    verified, votes = _verified(task), _feedback_votes(task)
+    verified, (votes, counts) = _verified(task), _feedback_votes(task)
     out: dict[int, Labelled] = {}
     for ex in db.session.scalars(db.select(TrainingExample).where(TrainingExample.task_id == task.id)):
         out[ex.image_id] = Labelled(ex.image, ex.label, f"import:{ex.source}")
@@ -77,7 +79,7 @@ def labelled_images(task: Task) -> list[Labelled]:
         if image_id not in out and (len(ranked) == 1 or ranked[0][1] > ranked[1][1] + 1e-9):
             out[image_id] = Labelled(db.session.get(Image, image_id), ranked[0][0], "feedback")
         if image_id in out:
-            out[image_id].votes = {k: round(v, 3) for k, v in counter.items()}
+            out[image_id].votes = dict(counts[image_id])
     for image_id, label in verified.items():
         item = out.setdefault(image_id, Labelled(db.session.get(Image, image_id), label, "feedback"))
         item.label, item.verified = label, True

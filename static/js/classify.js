@@ -150,7 +150,7 @@
     button.textContent = text;
     button.dataset.label = label;
     button.dataset.testid = testid;
-    button.addEventListener("click", function () { sendFeedback(lastResult && lastResult.label, button); });
+    button.addEventListener("click", function () { sendFeedback(label, button); });
     return button;
   }
 
