@@ -87,17 +87,19 @@ def labelled_images(task: Task) -> list[Labelled]:
 
 
 def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
-    """The task's holdout: verified labels once any exist, else a split frozen at the first retrain.
+    """The task's holdout: the split frozen at the first retrain plus every verified label.
 
-    Its labels are the trusted ones, whatever later votes say about the same images.
+    Its labels are the trusted ones (an admin's verdict wins), whatever later votes say about the
+    same images. Unreviewed feedback never enters it.
     """
-    verified = [x for x in items if x.verified]
-    if verified:
-        return verified
     rows = db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id)).all()
     if not rows:
-        rows = _freeze_split(task, items)
-    return [Labelled(r.image, r.label, "holdout") for r in rows]
+        rows = _freeze_split(task, [x for x in items if not x.verified])
+    held = {r.image_id: Labelled(r.image, r.label, "holdout") for r in rows}
+    for item in items:
+        if item.verified:
+            held[item.image.id] = item
+    return list(held.values())
 
 
 def _freeze_split(task: Task, items: list[Labelled]) -> list[HoldoutItem]:

@@ -21,10 +21,11 @@
 
   /** An Error carrying the HTTP status and the API's message. */
   class ApiError extends Error {
-    constructor(message, status) {
+    constructor(message, status, data) {
       super(message);
       this.name = "ApiError";
       this.status = status;
+      this.data = data || null;  // the whole JSON body, e.g. a 409's job_id
     }
   }
 
@@ -55,7 +56,7 @@
     if (!response.ok) {
       const message = (data && typeof data.error === "string" && data.error) ||
         FALLBACK_MESSAGES[response.status] || ("Request failed (HTTP " + response.status + ").");
-      throw new ApiError(message, response.status);
+      throw new ApiError(message, response.status, data);
     }
     return data;
   }

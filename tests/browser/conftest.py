@@ -330,6 +330,8 @@ def save_readme_screenshot(page, name: str) -> Path:
     (docs/screenshot.png is a copy of one of these; scripts/screenshot makes it)."""
     from PIL import Image
 
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky header is drawn where the page was scrolled
+    page.wait_for_timeout(300)
     path = save_screenshot(page, name)
     assert path, "could not take the screenshot"
     small = path.with_name(path.stem + "-small.png")

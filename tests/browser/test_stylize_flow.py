@@ -30,7 +30,7 @@ def progress_reading(page) -> dict:
     }""")
 
 
-def watch_progress(page, timeout: float = 240) -> list[dict]:
+def watch_progress(page, timeout: float = 480) -> list[dict]:
     """Sample the progress bar as the user would watch it, until the result is shown."""
     readings, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:

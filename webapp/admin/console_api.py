@@ -17,7 +17,7 @@ from ..api.helpers import get_or_404, json_body
 from . import bp
 from .api import describe_job
 
-PLOT_FILES = {"training_curve.png", "holdout/roc_curve.png", "holdout/confusion_matrix.png", "metrics.json"}
+PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
 
 
 def _per_day(rows) -> list[dict]:
