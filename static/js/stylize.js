@@ -163,6 +163,18 @@
       ? "Took " + (job.seconds < 10 ? job.seconds.toFixed(1) : Math.round(job.seconds)) + " s"
       : "";
     $("job-result").hidden = false;
+    if (job.rating) showRated(job.rating.stars, job.rating.comment);
+  }
+
+  /** Lock the rating widget on the stars given (just now, or on an earlier visit). */
+  function showRated(n, comment) {
+    stars = n;
+    renderStars(n);
+    $("rating-submit").hidden = true;
+    $("rating-comment").value = comment || "";
+    $("rating-comment").disabled = true;
+    document.querySelectorAll("#stars .star").forEach(function (b) { b.disabled = true; });
+    $("rating-thanks").hidden = false;
   }
 
   function stopPolling() {
@@ -294,10 +306,7 @@
     try {
       await CV.api("POST", "/api/stylize/" + encodeURIComponent(jobId) + "/rating", body);
       CV.clearAlerts();
-      button.hidden = true;
-      $("rating-comment").disabled = true;
-      document.querySelectorAll("#stars .star").forEach(function (b) { b.disabled = true; });
-      $("rating-thanks").hidden = false;
+      showRated(stars, comment);
     } catch (err) {
       CV.showAlert(err.message);
     } finally {

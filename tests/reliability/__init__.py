@@ -40,7 +40,7 @@ class Gunicorn:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(GUNICORN), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--graceful-timeout", "10", "wsgi:app"],
+             "--timeout", "120", "--graceful-timeout", "10", "--no-control-socket", "wsgi:app"],
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready(timeout)
         return self
