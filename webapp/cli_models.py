@@ -22,6 +22,7 @@ def _target_body(target: str) -> dict:
 
 def _wait(job_id: str) -> Job:
     """Follow a job with a progress bar until it ends."""
+    started, hinted = time.monotonic(), False
     with tqdm(total=100, desc="retrain", unit="%") as bar:
         while True:
             db.session.expire_all()
@@ -30,6 +31,10 @@ def _wait(job_id: str) -> Job:
             bar.set_postfix_str(job.status)
             if job.status in ("done", "failed"):
                 return job
+            if job.status == "queued" and not hinted and time.monotonic() - started > 15:
+                hinted = True
+                bar.write("Still queued: is a train worker running? (`make run` starts one; or "
+                          "`flask --app wsgi worker --queue train`). Ctrl-C stops waiting; the job stays queued.")
             time.sleep(1.0)
 
 
