@@ -144,3 +144,13 @@ def test_stylize_queued_then_result_404_until_done(client):
     assert client.get(f"/api/stylize/{sid}/result").status_code == 404
     assert client.post(f"/api/stylize/{sid}/rating", json={"stars": 4}).status_code == 409
     assert client.get(f"/api/stylize/{sid}/content").status_code == 200
+
+
+def test_rate_limit_shared_by_worker_processes(tmp_path):
+    """Two app instances (as two gunicorn workers) count one client's requests together."""
+    from tests.conftest import build_app, make_config
+
+    config = make_config(tmp_path, RATE_LIMIT_UPLOADS="3/minute")
+    first, second = build_app(config).test_client(), build_app(config).test_client()
+    codes = [classify(client).status_code for client in (first, second, first, second)]
+    assert codes == [200, 200, 200, 429]

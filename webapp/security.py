@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 import time
 from functools import wraps
+from pathlib import Path
 
 from flask import Flask, current_app, request
 
@@ -27,28 +29,50 @@ def _parse(limit: str) -> tuple[int, int]:
 
 
 class RateLimiter:
-    """Fixed-window counters per (client, bucket): in Redis when configured, else in process."""
+    """Fixed-window counters per (client, bucket), shared by every worker process.
 
-    def __init__(self, redis_url: str | None = None):
-        self._local: dict[tuple[str, str, int], int] = {}
-        self._lock = threading.Lock()
-        self._redis = None
+    In Redis when configured (all machines share it); otherwise in a small SQLite file in the
+    instance folder, which every gunicorn worker on this machine shares.
+    """
+
+    def __init__(self, redis_url: str | None = None, path: str | None = None):
+        self._redis = self._path = None
+        self._local = threading.local()
         if redis_url:
             import redis
 
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=2)
+        else:
+            self._path = path
 
     def hit(self, client: str, bucket: str, limit: str) -> bool:
         """Count one request; False when the client is over `limit` (e.g. '60/minute')."""
         count, seconds = _parse(limit)
         window = int(time.time() // seconds)
+        key = f"rl:{bucket}:{client}:{window}"
         if self._redis is not None:
-            return self._hit_redis(f"rl:{bucket}:{client}:{window}", count, seconds)
-        with self._lock:
-            key = (client, bucket, window)
-            self._local = {k: v for k, v in self._local.items() if k[2] >= window - 1}
-            self._local[key] = self._local.get(key, 0) + 1
-            return self._local[key] <= count
+            return self._hit_redis(key, count, seconds)
+        return self._hit_sqlite(key, window * seconds, seconds) <= count
+
+    def _db(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT PRIMARY KEY, n INTEGER, start INTEGER)")
+            self._local.conn = conn
+        return conn
+
+    def _hit_sqlite(self, key: str, start: int, seconds: int) -> int:
+        try:
+            conn = self._db()
+            n = conn.execute("INSERT INTO hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
+                             "RETURNING n", (key, start)).fetchone()[0]
+            if n == 1:  # first hit of a window: forget windows long gone
+                conn.execute("DELETE FROM hits WHERE start < ?", (start - 2 * seconds,))
+            return n
+        except sqlite3.Error:  # a rate limiter outage must not take the product down
+            return 0
 
     def _hit_redis(self, key: str, count: int, seconds: int) -> bool:
         try:
@@ -78,7 +102,9 @@ def rate_limited(bucket: str, config_key: str):
 
 def register_security(app: Flask) -> None:
     """Install the rate limiter and the headers every response carries."""
-    app.extensions["rate_limiter"] = RateLimiter(app.config.get("REDIS_URL"))
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.extensions["rate_limiter"] = RateLimiter(app.config.get("REDIS_URL"),
+                                                 str(Path(app.config["INSTANCE_DIR"]) / "ratelimit.db"))
 
     @app.after_request
     def _headers(response):
