@@ -28,6 +28,7 @@ def submit(client, **fields):
 
 def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_path):
     sid = submit(client, strength="0.8")
+    long_one = submit(client, size="256")
     worker = Worker(env, "style", tmp_path / "style.log").start()
     seen = []
     try:
@@ -37,6 +38,12 @@ def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_p
             return status if status["status"] in ("done", "failed") else None
 
         status = wait_for(finished, 180, interval=0.3, message="the stylization")
+        wait_for(lambda: client.get(f"/api/stylize/{long_one}").json["progress"] > 0, 120,
+                 message="the second stylization to start")
+        assert client.post(f"/api/stylize/{long_one}/cancel").status_code == 202  # cancel while it runs
+        cancelled = wait_for(lambda: (s := client.get(f"/api/stylize/{long_one}").json)["status"] == "failed" and s,
+                             60, message="the running stylization to stop")
+        assert cancelled["error"] == "Cancelled." and cancelled["result_url"] is None
     finally:
         worker.stop()
     assert status["status"] == "done", (status, worker.output()[-2000:])
