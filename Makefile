@@ -35,6 +35,7 @@ bench: $(VENV)/.deps-dev
 	$(BIN)/python bench/http_load.py
 	$(BIN)/python bench/input_pipeline.py
 	$(BIN)/python bench/style.py
+	$(BIN)/python bench/style_api.py
 
 clean-venv:
 	rm -rf $(VENV)
