@@ -76,6 +76,18 @@ def app_env(config: dict) -> dict:
     return env
 
 
+def terminate(proc: subprocess.Popen | None, wait: float = 15) -> None:
+    """SIGTERM (what Ctrl-C in `make run` leads to), then SIGKILL if the process lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 class Worker:
     """A real `flask worker` process for one queue."""
 
@@ -96,12 +108,7 @@ class Worker:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.proc)
         self.log.close()
 
     def output(self) -> str:

@@ -14,12 +14,7 @@ from . import registry
 from .extensions import db
 from .jobs.runner import JobCancelled, JobContext, handler
 from .models import Job, ModelVersion, Stylization, utcnow
-from .services import saving, storage
-
-
-def _pixels(key: str) -> np.ndarray:
-    with PILImage.open(io.BytesIO(storage().get(key))) as im:
-        return np.asarray(im.convert("RGB"))
+from .services import load_pixels, saving, storage
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -55,9 +50,9 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
         started = time.perf_counter()
         mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
         model_dir = str(registry.local_dir(mv)) if mv else None
-        style = _pixels(row.style_image.storage_key) if row.style_image else None
+        style = load_pixels(row.style_image.storage_key) if row.style_image else None
         kind = mv.kind if mv else "nst"
-        result = ml_stylize.run(_pixels(row.content_image.storage_key), style, method=kind,
+        result = ml_stylize.run(load_pixels(row.content_image.storage_key), style, method=kind,
                                 strength=row.params["strength"], size=row.params["size"], model_dir=model_dir,
                                 progress=ctx.progress, should_stop=ctx.should_stop,
                                 weights=current_app.config["STYLE_WEIGHTS"])

@@ -61,3 +61,14 @@ def store_image(upload: ValidImage, new_keys: list[str]) -> Image:
         new_keys.remove(key) if key in new_keys else None
         return db.session.scalar(db.select(Image).where(Image.sha256 == upload.sha256))
     return image
+
+
+def load_pixels(key: str):
+    """The stored image under `key` as RGB uint8 pixels."""
+    import io
+
+    import numpy as np
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(storage().get(key))) as im:
+        return np.asarray(im.convert("RGB"))

@@ -20,7 +20,7 @@ from .errors import ApiError
 from .extensions import db
 from .jobs.runner import JobCancelled, JobContext, workdir
 from .models import Image, Job, Rating, Stylization
-from .services import saving, storage
+from .services import load_pixels, saving, storage
 
 MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 
@@ -56,12 +56,7 @@ def _write(image_ids: list[int], folder: Path, copies: dict[int, int] | None = N
 
 
 def _pixels(image_id: int) -> np.ndarray:
-    import io
-
-    from PIL import Image as PILImage
-
-    with PILImage.open(io.BytesIO(storage().get(db.session.get(Image, image_id).storage_key))) as im:
-        return np.asarray(im.convert("RGB"))
+    return load_pixels(db.session.get(Image, image_id).storage_key)
 
 
 def judge_set(contents: list[int], styles: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.services import REPO, app_env, free_port
+from tests.services import REPO, app_env, free_port, terminate
 
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 ADMIN = ("root", "s3cret-pass")
@@ -62,13 +62,7 @@ class Gunicorn:
 
     def stop(self) -> None:
         """SIGTERM (what Ctrl-C in `make run` sends), then SIGKILL if it lingers."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        terminate(self.proc, wait=20)
         if getattr(self, "log", None):
             self.log.close()
 
