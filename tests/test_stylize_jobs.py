@@ -68,3 +68,20 @@ def test_cancel_queued_stylization(client):
     status = client.get(f"/api/stylize/{sid}").json
     assert status["status"] == "failed" and status["error"] == "Cancelled."
     assert client.post(f"/api/stylize/{sid}/cancel").status_code == 409
+
+
+def test_job_log_keeps_summaries_and_skips_repeated_batch_lines(app):
+    from webapp.extensions import db
+    from webapp.jobs.runner import JobContext, create_job
+
+    with app.app_context():
+        job = create_job("retrain", target="gender")
+        db.session.commit()
+        ctx = JobContext(job.id)
+        for epoch in (1, 2):
+            for batch in range(1, 51):
+                ctx.progress(0.01 * batch, f"epoch {epoch}/2 batch {batch}/50")
+            ctx.progress(0.5 * epoch, f"epoch {epoch}/2: loss=0.{epoch}")
+        lines = db.session.get(type(job), job.id).log.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "epoch 1/2 batch 1/50", "epoch 1/2: loss=0.1", "epoch 2/2 batch 1/50", "epoch 2/2: loss=0.2"]

@@ -7,6 +7,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from flask import current_app
@@ -17,6 +18,8 @@ from .models import Deployment, ModelVersion
 from .services import storage
 
 _loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
+_refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
+REFUSAL_SECONDS = 60.0
 _lock = threading.Lock()
 
 
@@ -93,18 +96,25 @@ def local_dir(mv: ModelVersion) -> Path:
     return root
 
 
-def load(mv: ModelVersion):
-    """The loaded model object of a version, loaded once per process."""
+def load(mv: ModelVersion, *, retry: bool = False):
+    """The loaded model object of a version, loaded once per process.
+
+    A refusal is remembered for a minute, so requests meeting a broken deployed version do not
+    each download and unpack it again; `retry` (an admin's promote) checks afresh.
+    """
     with _lock:
         if mv.sha256 in _loaded:
             return _loaded[mv.sha256]
-        path = local_dir(mv)
+        refused = _refused.get(mv.storage_key)
+        if refused and not retry and time.monotonic() < refused[0]:
+            raise ModelRefused(refused[1])
         try:
-            model = _load_kind(mv.kind, path)
-        except ModelRefused:
-            raise
+            model = _load_kind(mv.kind, local_dir(mv))
         except Exception as exc:
-            raise ModelRefused(f"{mv.target} {mv.version} cannot be loaded: {exc}") from None
+            reason = str(exc) if isinstance(exc, ModelRefused) else f"{mv.target} {mv.version} cannot be loaded: {exc}"
+            _refused[mv.storage_key] = (time.monotonic() + REFUSAL_SECONDS, reason)
+            raise ModelRefused(reason) from None
+        _refused.pop(mv.storage_key, None)
         _loaded[mv.sha256] = model
         return model
 
@@ -126,7 +136,7 @@ def promote(target: str, version: str, *, actor: str | None, action: str = "prom
         raise ApiError(f"No version {version!r} of {target!r}.", 404)
     try:
         verified_bytes(mv)  # even when the same content is loaded already, its own file must be sound
-        load(mv)
+        load(mv, retry=True)
     except ModelRefused as exc:
         raise ApiError(f"Refused: {exc}. The deployed version keeps serving.", 409) from None
     current = deployed(target)

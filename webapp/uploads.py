@@ -99,11 +99,12 @@ def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
         fmt = im.format
         decoded = _decode(im, name, max_pixels)
         try:
-            clean = _reencode(_orient(decoded), fmt)
+            upright = _orient(decoded)
+            clean = _reencode(upright, fmt)
         except Exception:
             raise ApiError(f"{name}: the image could not be processed; "
                            "save it again from a photo app and retry.") from None
-    width, height = PILImage.open(io.BytesIO(clean)).size
+    width, height = upright.size
     return ValidImage(clean, fmt.lower(), width, height, hashlib.sha256(clean).hexdigest())
 
 

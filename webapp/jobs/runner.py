@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import threading
 import time
@@ -19,6 +20,7 @@ from ..extensions import db
 from ..models import Job, utcnow
 
 HANDLERS: dict[str, Callable] = {}
+LOG_REPEAT_SECONDS = 5.0
 
 
 def stale_seconds() -> float:
@@ -66,6 +68,7 @@ class JobContext:
         self.job_id = job_id
         self.on_progress = on_progress
         self._last_write = 0.0
+        self._last_line: tuple[str, float] = ("", 0.0)  # shape of the last logged message, when
         self._cancel_checked = 0.0
         self._cancelled = False
 
@@ -74,10 +77,18 @@ class JobContext:
         db.session.commit()
 
     def progress(self, fraction: float, message: str = "") -> None:
-        """Record progress (0..1), at most a few writes a second; `message` goes to the log."""
-        if message:
-            self.log(message)
+        """Record progress (0..1), at most a few writes a second; `message` goes to the log.
+
+        Trainers report every batch; a message that differs from the last logged one only in
+        its numbers ("epoch 1/8 batch 3/5") is logged at most every few seconds, so the log tail
+        keeps the epoch summaries and the training loop is not slowed by a write per batch.
+        """
         now = time.monotonic()
+        if message:
+            shape = re.sub(r"\d+(\.\d+)?", "#", message)
+            if shape != self._last_line[0] or now - self._last_line[1] >= LOG_REPEAT_SECONDS:
+                self._last_line = (shape, now)
+                self.log(message)
         if now - self._last_write < 0.4 and fraction < 1.0:
             return
         self._last_write = now
