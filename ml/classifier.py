@@ -196,7 +196,11 @@ def build_model(config: dict, num_classes: int) -> keras.Model:
         return build_custom_cnn(config["model"], input_shape, num_classes)
     if kind == "transfer":
         return build_transfer(config["model"], input_shape, num_classes)
-    raise ValueError(f"model.type must be custom_cnn or transfer. Received: type={kind!r}")
+    if kind == "features":
+        from ml import features
+
+        return features.build_features_model(config, num_classes)
+    raise ValueError(f"model.type must be custom_cnn, transfer or features. Received: type={kind!r}")
 
 
 def unfreeze_top(model: keras.Model, n_layers: int) -> None:

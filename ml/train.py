@@ -32,8 +32,12 @@ def read_kind(config) -> tuple[str, dict]:
     return config.get("kind", "classifier"), config
 
 
-def train(config, data_dir, out_dir, *, progress=None, should_stop=None, seed: int = 0, **overrides) -> dict:
-    """Train the model a config describes on ``data_dir``, write a model folder to ``out_dir``; return its summary."""
+def train(config, data_dir, out_dir, *, progress=None, should_stop=None, seed: int = 0, feature_cache=None,
+          **overrides) -> dict:
+    """Train the model a config describes on ``data_dir``, write a model folder to ``out_dir``; return its summary.
+
+    ``feature_cache``: a folder where ``model.type: features`` keeps backbone features between runs.
+    """
     kind, config = read_kind(config)
     if kind in OTHER_KINDS:
         import importlib
@@ -44,6 +48,11 @@ def train(config, data_dir, out_dir, *, progress=None, should_stop=None, seed: i
     if kind != "classifier":
         raise ValueError(f"kind must be one of {('classifier', *OTHER_KINDS)}. Received: kind={kind!r}")
     config = classifier.apply_overrides(classifier.load_config(config), overrides)
+    if config["model"]["type"] == "features":
+        from ml import features
+
+        return features.train_features_classifier(config, data_dir, Path(out_dir), progress or (lambda f, m: None),
+                                                   should_stop, seed, feature_cache)
     return train_classifier(config, data_dir, Path(out_dir), progress or (lambda f, m: None), should_stop, seed)
 
 
