@@ -134,3 +134,36 @@ def test_learned_default_strength_from_ratings(app, client):
         db.session.commit()
     nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]
     assert nst["default_strength"] == 0.9
+
+
+def test_review_queue_most_informative_first(app, client, admin):
+    labelled(client, "male", user="u1", seed=1)
+    labelled(client, "male", user="u1", seed=2)
+    labelled(client, "male", user="u2", seed=3)
+    labelled(client, "female", user="u3", seed=3)  # same photo, the voters disagree
+    from webapp.extensions import db
+    from webapp.models import Feedback
+
+    with app.app_context():  # as if a deployed model had answered: sure of the first label, doubting the second
+        first, second = db.session.scalars(db.select(Feedback).order_by(Feedback.id)).all()[:2]
+        first.classification.probabilities = {"male": 0.9, "female": 0.1}
+        second.classification.probabilities = {"male": 0.05, "female": 0.95}
+        db.session.commit()
+    oldest = client.get("/api/admin/feedback?task=gender", headers=admin).json
+    ranked = client.get("/api/admin/feedback?task=gender&order=informative", headers=admin).json
+    assert [q["id"] for q in oldest] == sorted(q["id"] for q in oldest)
+    assert [q["informativeness"]["score"] for q in ranked] == sorted((q["informativeness"]["score"] for q in ranked),
+                                                                     reverse=True)
+    assert ranked[0]["informativeness"]["disagreement"] == 1.0 and ranked[-1]["label"] == "male"
+    assert {q["id"] for q in ranked} == {q["id"] for q in oldest}
+    scores = {q["id"]: q["informativeness"] for q in ranked}
+    assert max(s["doubt"] for s in scores.values()) == 0.95 and min(s["doubt"] for s in scores.values()) == 0.1
+    bad = client.get("/api/admin/feedback?order=best", headers=admin)
+    assert bad.status_code == 400 and "order" in bad.json["error"]
+
+
+def test_dashboard_estimates_labels_needed(client, admin):
+    labelled(client, "male", seed=1)
+    gender = {t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]}["gender"]
+    est = gender["labels_needed"]
+    assert est["have"] == 1 and est["needed"] >= 9 and "majority-class baseline" in est["explanation"]

@@ -54,6 +54,11 @@ def _majority_baseline(hold: Counter) -> dict:
     return {"accuracy": max(hold.values()) / sum(hold.values()), "n": sum(hold.values()), "baseline": "majority"}
 
 
+def feature_cache_dir() -> Path:
+    """Where retrains keep backbone features of images they have seen (by content hash), per worker machine."""
+    return Path(current_app.config["MODEL_CACHE_DIR"]) / "features"
+
+
 def _train(task: Task, job: Job, ctx: JobContext, train_dir: Path, out_dir: Path) -> dict:
     from ml import train as ml_train
 
@@ -62,7 +67,7 @@ def _train(task: Task, job: Job, ctx: JobContext, train_dir: Path, out_dir: Path
                  "preprocessing.face_crop": bool(task.face_crop)}
     try:
         return ml_train.train(config, train_dir, out_dir, progress=lambda f, m: ctx.progress(0.1 + 0.75 * f, m),
-                              should_stop=ctx.should_stop, seed=0, **overrides)
+                              should_stop=ctx.should_stop, seed=0, feature_cache=feature_cache_dir(), **overrides)
     except ml_train.Cancelled:
         raise JobCancelled() from None
 

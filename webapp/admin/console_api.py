@@ -14,7 +14,7 @@ from ..models.base import iso
 from ..services import storage
 from ..style_prefs import rating_distribution
 from ..api.helpers import get_or_404, json_body
-from . import bp
+from . import bp, learning
 from .api import describe_job
 
 PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
@@ -46,7 +46,8 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
     return {"name": task.name, "labels": task.labels, "model_version": mv.version if mv else None,
             "metrics": {k: v for k, v in (mv.metrics or {}).items() if k != "holdout"} if mv else None,
             "feedback_per_day": [{"day": d["day"], "n": d["n"]} for d in _per_day(feedback)],
-            "live_agreement": _per_day(live), "feedback_total": len(feedback), "pending_review": pending}
+            "live_agreement": _per_day(live), "feedback_total": len(feedback), "pending_review": pending,
+            "labels_needed": learning.labels_needed(task)}
 
 
 @bp.get("/api/admin/overview")
@@ -67,16 +68,28 @@ def _describe_feedback(fb: Feedback) -> dict:
             "client": fb.client[:8], "reviewed_by": fb.reviewed_by, "labels": cl.task.labels}
 
 
+INFORMATIVE_POOL = 5000  # the newest pending labels ranked by `informative`; beyond that, oldest first
+
+
 @bp.get("/api/admin/feedback")
 @admin_required
 def feedback_queue():
-    """The review queue: feedback by review state (default pending), oldest first."""
-    review = request.args.get("review", "pending")
-    query = db.select(Feedback).where(Feedback.review == review).order_by(Feedback.id).limit(
-        min(int(request.args.get("limit", 50)), 500))
+    """The review queue: feedback by review state (default pending), oldest first or most informative first."""
+    review, order = request.args.get("review", "pending"), request.args.get("order", "oldest")
+    if order not in learning.ORDERS:
+        raise ApiError(f"'order' must be one of {list(learning.ORDERS)}. Received: order={order!r}")
+    limit = min(int(request.args.get("limit", 50)), 500)
+    query = db.select(Feedback).where(Feedback.review == review)
     if request.args.get("task"):
         query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == request.args["task"])
-    return jsonify([_describe_feedback(fb) for fb in db.session.scalars(query)])
+    if order == "oldest":
+        rows = list(db.session.scalars(query.order_by(Feedback.id).limit(limit)))
+        scores = learning.informativeness(rows)
+    else:
+        pool = list(db.session.scalars(query.order_by(Feedback.id.desc()).limit(INFORMATIVE_POOL)))
+        scores = learning.informativeness(pool)
+        rows = sorted(pool, key=lambda fb: (-scores[fb.id]["score"], fb.id))[:limit]
+    return jsonify([{**_describe_feedback(fb), "informativeness": scores[fb.id]} for fb in rows])
 
 
 @bp.post("/api/admin/feedback/<int:feedback_id>/review")

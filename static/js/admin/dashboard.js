@@ -23,6 +23,17 @@
     return href ? h("a", { class: "stat stat-link", href: href }, body) : h("div", { class: "stat" }, body);
   }
 
+  /** How many more labels before a retrain is likely promoted; the reasoning in the tooltip and below. */
+  function labelsNeeded(t) {
+    const est = t.labels_needed;
+    if (!est) return null;
+    const text = est.needed === null ? "More labels may not beat the deployed model (" + est.have + " labels now)"
+      : est.needed === 0 ? "Enough labels for a retrain that is likely promoted (" + est.have + " now)"
+      : "About " + est.needed + " more label" + (est.needed === 1 ? "" : "s") + " before a retrain is likely promoted (" + est.have + " now)";
+    return h("details", { class: "small labels-needed", testid: "task-labels-needed-" + t.name },
+      h("summary", { title: est.explanation, text: text }), h("p", { class: "muted", text: est.explanation }));
+  }
+
   function taskCard(t) {
     const m = t.metrics || {};
     const deployed = t.model_version
@@ -48,7 +59,7 @@
     return h("article", { class: "card task-card", testid: "task-card-" + t.name },
       h("div", { class: "card-title" }, h("h3", { text: t.name }), deployed, h("span", { class: "spacer" }), pending),
       h("p", { class: "small muted labels-line" }, "Labels: ", t.labels.join(", ")),
-      metrics, feedback, agreement);
+      metrics, labelsNeeded(t), feedback, agreement);
   }
 
   function starBars(stars) {

@@ -5,6 +5,7 @@
   const list = document.getElementById("review-list");
   const count = document.getElementById("review-count");
   const taskSelect = document.getElementById("review-task");
+  const orderSelect = document.getElementById("review-order");
   const tabs = Array.from(document.querySelectorAll(".tab[data-review]"));
   let state = "pending";
 
@@ -47,6 +48,9 @@
     A.kvList(facts, [
       ["User says", h("strong", { testid: "review-label-" + item.id, text: human(item.label) })],
       ["Model said", h("span", {}, h("span", { testid: "review-predicted-" + item.id, text: human(item.predicted) }), " ", agree)],
+      item.informativeness ? ["Informative", h("span", { testid: "review-score-" + item.id,
+        title: "model doubt " + item.informativeness.doubt.toFixed(2) + " + voter disagreement " + item.informativeness.disagreement.toFixed(2),
+        text: item.informativeness.score.toFixed(2) })] : null,
       ["Task", item.task], ["When", A.fmtTime(item.created)], ["Client", h("span", { class: "mono", text: item.client })],
       item.reviewed_by ? ["Reviewed by", item.reviewed_by] : null]);
     card.append(h("div", { class: "review-body" }, h("div", { class: "review-img" }, img),
@@ -64,7 +68,7 @@
   }
 
   async function load() {
-    const q = new URLSearchParams({ review: state, limit: "200" });
+    const q = new URLSearchParams({ review: state, limit: "200", order: orderSelect.value });
     if (taskSelect.value) q.set("task", taskSelect.value);
     list.setAttribute("aria-busy", "true");
     try {
@@ -80,6 +84,7 @@
     const q = new URLSearchParams();
     if (taskSelect.value) q.set("task", taskSelect.value);
     if (state !== "pending") q.set("review", state);
+    if (orderSelect.value !== "oldest") q.set("order", orderSelect.value);
     history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
   }
 
@@ -92,10 +97,12 @@
     });
   });
   taskSelect.addEventListener("change", function () { syncUrl(); load(); });
+  orderSelect.addEventListener("change", function () { syncUrl(); load(); });
 
   async function init() {
     const wanted = A.param("task");
     const initial = A.param("review");
+    if (A.param("order") === "informative") orderSelect.value = "informative";
     if (["verified", "rejected"].indexOf(initial) >= 0) {
       state = initial;
       tabs.forEach(function (t) { t.setAttribute("aria-selected", String(t.dataset.review === state)); });
