@@ -133,12 +133,14 @@ def _prepare(paths, preprocessing: dict) -> tuple[list[np.ndarray], list[bool]]:
     return images, [img is not None for img in images]
 
 
-def compute_features(extractor, images: list[np.ndarray], cache: FeatureCache, progress=None) -> np.ndarray:
+def compute_features(extractor, images: list[np.ndarray], cache: FeatureCache, progress=None,
+                     should_stop=None) -> np.ndarray:
     """Features of each uint8 image, from the cache where seen before; returns (N, F) float32."""
     keys = [cache.key(img) for img in images]
     vectors = [cache.get(k) for k in keys]
     missing = [i for i, v in enumerate(vectors) if v is None]
     for start in range(0, len(missing), FEATURE_BATCH):
+        _check(should_stop)
         chunk = missing[start:start + FEATURE_BATCH]
         batch = np.stack([images[i] for i in chunk]).astype(np.float32)
         out = np.asarray(extractor(batch, training=False))
@@ -197,7 +199,7 @@ def train_features_classifier(config: dict, data_dir, out: Path, progress, shoul
     images, labels = augmented(images, labels, config["augmentation"])
     extractor = build_extractor(config)
     cache = FeatureCache(feature_cache, backbone_id(config))
-    x = compute_features(extractor, images, cache, lambda f, m: progress(0.05 + 0.6 * f, m))
+    x = compute_features(extractor, images, cache, lambda f, m: progress(0.05 + 0.6 * f, m), should_stop)
     progress(0.7, f"training the head on {len(x)} feature vectors")
     head, history = fit_head(config, x, labels, len(samples.label_names), seed, should_stop)
     model = full_model(extractor, head)

@@ -62,7 +62,7 @@ def test_should_stop_cancels_and_leaves_no_model(celeba_dir, tmp_path):
 @pytest.mark.slow
 def test_killed_cli_run_resumes_from_its_checkpoint(celeba_dir, tmp_path):
     out = tmp_path / "model"
-    cmd = [sys.executable, "-m", "ml.train", str(CONFIGS / "default.yaml"), "--data", str(celeba_dir),
+    cmd = [sys.executable, "-m", "ml.train", str(CONFIGS / "small_cnn.yaml"), "--data", str(celeba_dir),
            "--out", str(out), "--epochs", "4", "--set", "data.attribute=Male", "--set", "preprocessing.image_size=[32,32]"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def short_training_config(path) -> str:
-    """The default classifier config with fewer epochs, so a retry finishes in seconds."""
-    config = yaml.safe_load((REPO / "ml/configs/default.yaml").read_text())
+    """The small CNN config with fewer epochs (its epochs are long enough to kill the worker in one), so a retry finishes in seconds."""
+    config = yaml.safe_load((REPO / "ml/configs/small_cnn.yaml").read_text())
     config["training"]["epochs"] = 4
     path.write_text(yaml.safe_dump(config))
     return str(path)
