@@ -157,6 +157,7 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     expect(card.get_by_test_id(f"task-pending-{task}")).to_contain_text("6 labels to review")
     assert card.get_by_test_id(f"chart-feedback-{task}").locator("rect.bar").count() == 30
     expect(card.get_by_test_id(f"chart-agreement-{task}").locator("circle.dot")).to_have_count(1)
+    expect(card.get_by_test_id(f"task-labels-needed-{task}")).to_contain_text(re.compile("likely promoted|may not beat"))
     save_screenshot(page, "admin-dashboard", full_page=True)
     page.set_viewport_size(PHONE)
     save_screenshot(page, "admin-dashboard-phone", full_page=True)
@@ -179,6 +180,13 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     page.get_by_test_id(f"review-reject-{ids[3]}").click()
     expect(page.get_by_test_id(f"review-item-{ids[3]}")).to_have_count(0)
     expect(page.get_by_test_id("review-count")).to_contain_text("3 labels waiting for review")
+    page.get_by_test_id("review-order").select_option("informative")  # the labels the model doubts most first
+    expect(page).to_have_url(re.compile("order=informative"))
+    expect(page.get_by_test_id("review-list")).to_have_attribute("data-order", "informative")
+    expect(items).to_have_count(3)
+    shown = [i.get_attribute("data-testid").rsplit("-", 1)[1] for i in items.all()]
+    scores = [float(page.get_by_test_id(f"review-score-{i}").inner_text()) for i in shown]
+    assert scores == sorted(scores, reverse=True) and set(shown) == {ids[1], ids[4], ids[5]}
     save_screenshot(page, "admin-review", full_page=True)
     page.get_by_test_id("review-tab-verified").click()
     expect(items).to_have_count(2)

@@ -76,6 +76,7 @@
       list.replaceChildren.apply(list, items.length ? items.map(itemCard) : [h("div", { class: "card empty", testid: "review-empty",
         text: state === "pending" ? "Nothing to review: every label has been looked at." : "No " + state + " labels yet." })]);
       updateCount(items.length);
+      list.dataset.order = q.get("order");
     } catch (err) { A.fail(err); }
     list.setAttribute("aria-busy", "false");
   }
