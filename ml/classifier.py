@@ -122,8 +122,8 @@ def conv_block(x, filters: int, index: int, cfg: dict):
         x = keras.layers.Conv2D(filters, cfg["kernel_size"], padding="same", activation=cfg["activation"],
                                 kernel_regularizer=reg, name=f"block{index}_conv{j + 1}")(x)
         if cfg["batchnorm"]:
-            # 0.9 rather than Keras' 0.99: small retraining runs take few steps and the moving
-            # statistics must have settled by the end, or inference sees a different network.
+            # The moving statistics only serve the per-epoch validation metrics (0.9: they follow
+            # a short run); ml.batchnorm.calibrate sets the served ones exactly after training.
             x = keras.layers.BatchNormalization(momentum=cfg["batchnorm_momentum"], name=f"block{index}_bn{j + 1}")(x)
     x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
     return keras.layers.Dropout(cfg["dropout"], name=f"block{index}_dropout")(x) if cfg["dropout"] else x

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import yaml
 
-from ml import classifier, data, evaluate, modeldir
+from ml import batchnorm, classifier, data, evaluate, modeldir
 from ml.errors import Cancelled, check_stop
 
 __all__ = ["train", "main", "Cancelled"]
@@ -133,22 +133,6 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> N
         model.save_weights(done)
 
 
-def recalibrate_batchnorm(model, dataset, passes: int = 3) -> None:
-    """Refresh batch-norm moving statistics on un-augmented training images.
-
-    During training they track augmented batches while the weights still move; on short CPU
-    runs that leaves them stale, and a model that ranks images well (ROC-AUC 0.99) answers with
-    a shifted threshold (accuracy 0.59 on its own training images, measured). Forward passes in
-    training mode, with no weight update, fix that (0.99 on the same run).
-    """
-    if not any(isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
-               for layer in model._flatten_layers()):
-        return
-    for _ in range(passes):
-        for images, *_ in dataset:
-            model(images, training=True)
-
-
 def split_metrics(model, config: dict, splits: dict) -> dict:
     """Return metrics on the validation and test splits, plus a summary on the best held-out one."""
     metrics = {}
@@ -208,9 +192,10 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     with device_strategy() as strategy, strategy.scope():
         model = classifier.build_model(config, len(samples.label_names))
         run_phases(model, config, datasets, checkpoints, callbacks)
-        progress(0.95, "recalibrating batch-norm statistics on the training images")
-        recalibrate_batchnorm(model, data.make_dataset(splits["train"], config["preprocessing"],
-                                                       batch_size=int(t["batch_size"]), skips=skips))
+        if batchnorm.calibrated_layers(model):
+            progress(0.95, "measuring batch-norm statistics on the training images")
+            batchnorm.calibrate(model, data.make_dataset(splits["train"], config["preprocessing"],
+                                                         batch_size=int(t["batch_size"]), skips=skips))
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)
