@@ -40,6 +40,7 @@ def load_config() -> dict:
         "QUEUE_PREFIX": os.environ.get("QUEUE_PREFIX", "celebvision"),
         "QUEUE_PATH": os.environ.get("QUEUE_PATH") or str(instance / "queue.db"),
         "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(instance / "model-cache"),
+        "PRETRAINED_CACHE_DIR": os.environ.get("PRETRAINED_CACHE_DIR") or None,
         "ADMIN_USERNAME": os.environ.get("ADMIN_USERNAME") or None,
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
         "MAX_UPLOAD_MB": max_mb,

@@ -46,7 +46,8 @@ def pretrained_dir(target: str) -> Path:
     """The converted pretrained model folder of `target` (converted on first call per machine)."""
     from ml.fast_style import pretrained_model_dir
 
-    return Path(pretrained_model_dir(target, Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"))
+    cache = current_app.config.get("PRETRAINED_CACHE_DIR") or Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"
+    return Path(pretrained_model_dir(target, cache))
 
 
 def ensure(target: str) -> ModelVersion:
@@ -60,8 +61,11 @@ def ensure(target: str) -> ModelVersion:
         return mv
     new_keys: list[str] = []
     try:
-        mv = registry.register_version(target, target, folder, new_keys, created_by="pretrained",
-                                       metrics=None, config={"source": SOURCE})
+        from ml.modeldir import read_meta
+
+        config = {"source": SOURCE, **({"presets": read_meta(folder).get("presets")} if target == "preset" else {})}
+        mv = registry.register_version(target, target, folder, new_keys, version="v1", created_by="pretrained",
+                                       metrics=None, config=config)
         db.session.flush()  # a concurrent registrar's v1 makes this fail on the unique constraint
         registry.promote(target, mv.version, actor="system", action="bootstrap", reason=SOURCE)
         db.session.commit()
