@@ -7,7 +7,6 @@ its `finished`, per method and output size, over the most recent finished jobs.
 from __future__ import annotations
 
 import statistics
-import time
 from collections import defaultdict
 
 from .extensions import db
@@ -15,8 +14,6 @@ from .models import Stylization
 
 RECENT = 500
 PER_SIZE = 50
-CACHE_SECONDS = 5.0
-_cache: dict[str, tuple[float, dict]] = {}
 
 
 def _seconds(created, finished) -> float | None:
@@ -29,10 +26,6 @@ def _seconds(created, finished) -> float | None:
 
 def expected_waits() -> dict[str, dict[str, dict]]:
     """{method: {size: {"seconds": median wait, "jobs": n}}} from the recent finished jobs."""
-    key = str(db.engine.url)
-    cached = _cache.get(key)
-    if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]
     rows = db.session.execute(
         db.select(Stylization.method, Stylization.params, Stylization.created, Stylization.finished)
         .where(Stylization.status == "done").order_by(Stylization.id.desc()).limit(RECENT))
@@ -44,6 +37,4 @@ def expected_waits() -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = defaultdict(dict)
     for (method, size), values in waits.items():
         out[method][str(size)] = {"seconds": round(statistics.median(values), 2), "jobs": len(values)}
-    result = dict(out)
-    _cache[key] = (time.monotonic(), result)
-    return result
+    return dict(out)

@@ -57,6 +57,7 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     expect(page.get_by_test_id("expected-wait")).to_contain_text("Expected wait")
     submit = page.get_by_test_id("stylize-submit")
     expect(submit).to_be_enabled()
+    save_screenshot(page, "stylize-preset-chosen")
 
     started = time.monotonic()
     with page.expect_response(lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST") as answer:
