@@ -174,7 +174,13 @@ class ArbitraryStylizer:
         predictor, transformer = nets.build_predictor(), nets.build_transformer()
         predictor.load_weights(Path(model_dir) / files["predictor"])
         transformer.load_weights(Path(model_dir) / files["transformer"])
-        return cls(predictor, transformer, meta)
+        return cls(predictor, transformer, meta).warm()
+
+    def warm(self) -> "ArbitraryStylizer":
+        """Trace both compiled networks once, so the first real request does not pay for it."""
+        vector = np.asarray(self._predict(np.zeros((1, STYLE_SIZE, STYLE_SIZE, 3), np.float32)))[0]
+        self.render(np.zeros((64, 64, 3), np.float32), vector)
+        return self
 
     def style_vector(self, style: np.ndarray) -> np.ndarray:
         """The 100-number style vector of a picture (its centre square at 256 px), cached per picture."""
@@ -225,7 +231,9 @@ class PresetStylizer:
         meta = _check_kind(model_dir, "preset")
         model = nets.build_transformer(**nets.PRESET_ARCH)
         model.load_weights(Path(model_dir) / {**FILES, **meta.get("files", {})}["preset"])
-        return cls(model, meta)
+        stylizer = cls(model, meta)
+        stylizer.render(np.zeros((64, 64, 3), np.float32), 0)  # trace once, before the first request
+        return stylizer
 
     def render(self, image: np.ndarray, preset: int) -> np.ndarray:
         """The network on a float 0..1 HxWx3 picture at its own size, in style ``preset``."""
