@@ -1,7 +1,12 @@
 """The one entry point for style transfer, used by the web app's job worker and the CLI.
 
-    python -m ml.stylize CONTENT [STYLE] -o OUT.png [--method nst|adain|NAME] [--size N]
-                         [--strength S] [--model-dir DIR]
+    python -m ml.stylize CONTENT [STYLE] -o OUT.png [--method arbitrary|preset|nst|adain|NAME]
+                         [--preset ID] [--size N] [--strength S] [--model-dir DIR]
+
+Methods: ``arbitrary`` (pretrained fast network, any style picture; the default), ``preset``
+(26 fixed styles, ``--preset ID``), ``nst`` (optimisation, minutes on a CPU), ``adain`` and fixed
+CycleGAN styles (a trained model folder). Without ``--model-dir``, ``arbitrary`` and ``preset``
+use the pretrained folder converted once into ``~/.cache/celebvision``.
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from ml.errors import Cancelled
 
 MAX_SIZE = 2048
 MIN_SIZE = 32
+PRETRAINED = ("arbitrary", "preset")
+DEFAULT_CACHE = Path.home() / ".cache" / "celebvision"
 _MODELS: dict = {}
 
 
@@ -28,7 +35,7 @@ class StyleResult:
     stats: dict = field(default_factory=dict)
 
 
-def check_args(content, style, method: str, strength: float, size: int, model_dir) -> None:
+def check_args(content, style, method: str, strength: float, size: int, model_dir, preset=None) -> None:
     """Raise ValueError with a clear message on bad arguments."""
     if content is None or np.asarray(content).ndim not in (2, 3):
         raise ValueError("`content` must be an HxWx3 image array. Received: content=None or wrong shape")
@@ -36,14 +43,16 @@ def check_args(content, style, method: str, strength: float, size: int, model_di
         raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
     if not MIN_SIZE <= int(size) <= MAX_SIZE:
         raise ValueError(f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels. Received: size={size}")
-    if method in ("nst", "adain") and style is None:
+    if method in ("nst", "adain", "arbitrary") and style is None:
         raise ValueError(f"Method {method!r} needs a style image. Received: style=None")
-    if method != "nst" and model_dir is None:
+    if method == "preset" and (preset is None or isinstance(preset, bool) or not isinstance(preset, (int, np.integer))):
+        raise ValueError(f"Method 'preset' needs a preset id (an integer). Received: preset={preset!r}")
+    if method not in ("nst",) + PRETRAINED and model_dir is None:
         raise ValueError(f"Method {method!r} needs a trained model folder. Received: model_dir=None")
 
 
 def load_model(model_dir):
-    """The AdaINStylizer or FixedStyle of ``model_dir``, loaded once per process."""
+    """The stylizer of ``model_dir`` (by its kind), loaded once per process."""
     from ml.modeldir import read_meta
 
     key = str(Path(model_dir).resolve())
@@ -53,6 +62,10 @@ def load_model(model_dir):
             from ml.adain import AdaINStylizer as loader
         elif kind == "cyclegan":
             from ml.cyclegan import FixedStyle as loader
+        elif kind == "arbitrary":
+            from ml.fast_style import ArbitraryStylizer as loader
+        elif kind == "preset":
+            from ml.fast_style import PresetStylizer as loader
         else:
             raise ValueError(f"{model_dir} holds a {kind!r} model, not a style model")
         _MODELS[key] = loader.load(model_dir)
@@ -61,9 +74,11 @@ def load_model(model_dir):
 
 def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", strength: float = 0.5,
         size: int = 512, model_dir=None, progress: Callable[[float, str], None] | None = None,
-        should_stop: Callable[[], bool] | None = None, weights="hed") -> StyleResult:
-    """Stylize ``content`` with ``method``: "nst", "adain" or a fixed style (a cyclegan model_dir).
+        should_stop: Callable[[], bool] | None = None, weights="hed", preset: int | None = None) -> StyleResult:
+    """Stylize ``content`` with ``method``: "arbitrary", "preset", "nst", "adain" or a fixed style.
 
+    ``model_dir`` is a model folder of the method's kind ("arbitrary" and "preset" default to
+    the pretrained folder in DEFAULT_CACHE); ``preset`` the fixed style's id for "preset".
     ``weights`` picks nst's feature network: "hed" (offline VGG16), "imagenet" (Keras' VGG19,
     downloaded once) or a local weights file.
     """
@@ -71,7 +86,7 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
 
     from ml.errors import check_stop
 
-    check_args(content, style, method, strength, size, model_dir)
+    check_args(content, style, method, strength, size, model_dir, preset)
     if method == "nst":
         from ml import nst
 
@@ -80,10 +95,19 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
         return StyleResult(image, {"method": "nst", **stats})
     start = time.perf_counter()
     check_stop(should_stop)
+    if model_dir is None:
+        from ml.fast_style import pretrained_model_dir
+
+        model_dir = pretrained_model_dir(method, DEFAULT_CACHE, progress)
     model = load_model(model_dir)
+    kind = type(model).__name__
+    if method in PRETRAINED and kind != {"arbitrary": "ArbitraryStylizer", "preset": "PresetStylizer"}[method]:
+        raise ValueError(f"Method {method!r} needs an {method!r} model folder. Received: model_dir={str(model_dir)!r}")
     if progress is not None:
         progress(0.1, "model loaded")
-    if hasattr(model, "encoder"):
+    if method == "preset":
+        image = model.stylize(content, preset, strength=strength, size=size)
+    elif kind in ("ArbitraryStylizer", "AdaINStylizer"):
         image = model.stylize(content, style, strength=strength, size=size)
     else:
         image = model.stylize(content, strength=strength, size=size)
@@ -109,7 +133,8 @@ def parse_args(argv):
     parser.add_argument("content")
     parser.add_argument("style", nargs="?")
     parser.add_argument("-o", "--out", required=True)
-    parser.add_argument("--method", default="nst", help="nst, adain or a fixed style's name")
+    parser.add_argument("--method", default="arbitrary", help="arbitrary, preset, nst, adain or a fixed style's name")
+    parser.add_argument("--preset", type=int, help="the fixed style's id (0..25) for --method preset")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--strength", type=float, default=None)
     parser.add_argument("--model-dir")
@@ -130,7 +155,8 @@ def main(argv=None) -> int:
                 bar.set_postfix_str(message)
                 bar.update(round(fraction * 100) - bar.n)
 
-            result = run(content, style, args.method, strength, args.size, args.model_dir, progress)
+            result = run(content, style, args.method, strength, args.size, args.model_dir, progress,
+                         preset=args.preset)
         from PIL import Image
 
         Image.fromarray(result.image).save(args.out)

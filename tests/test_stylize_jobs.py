@@ -20,7 +20,7 @@ def photo(name: str) -> bytes:
 
 def submit(client, **fields):
     form = {"content": (io.BytesIO(photo("astronaut")), "me.png"), "style": (io.BytesIO(photo("coffee")), "art.png"),
-            "size": "64", **fields}
+            "size": "64", "method": "nst", **fields}  # the optimising method: progress a person can watch
     response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
     assert response.status_code == 202, response.json
     return response.json["id"]

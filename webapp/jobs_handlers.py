@@ -48,14 +48,14 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
     _set_status(row, status="running", started=utcnow(), progress=0.0, error=None)
     try:
         started = time.perf_counter()
-        mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
+        mv = _model_version(row)
         model_dir = str(registry.local_dir(mv)) if mv else None
         style = load_pixels(row.style_image.storage_key) if row.style_image else None
         kind = mv.kind if mv else "nst"
         result = ml_stylize.run(load_pixels(row.content_image.storage_key), style, method=kind,
                                 strength=row.params["strength"], size=row.params["size"], model_dir=model_dir,
                                 progress=ctx.progress, should_stop=ctx.should_stop,
-                                weights=current_app.config["STYLE_WEIGHTS"])
+                                weights=current_app.config["STYLE_WEIGHTS"], **_method_kwargs(row))
     except ml_stylize.Cancelled:
         _set_status(row, status="failed", error="Cancelled.", finished=utcnow())
         raise JobCancelled() from None
@@ -71,6 +71,23 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
         row.result_key, row.status, row.progress = key, "done", 1.0
         row.seconds, row.stats, row.finished = seconds, _jsonable(result.stats), utcnow()
     return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
+
+
+def _model_version(row: Stylization) -> ModelVersion | None:
+    """The model a stylization runs with; a built-in network is registered and loaded on first use
+    (normally the worker's warm-up has done both already)."""
+    from . import style_builtin
+
+    if row.method in style_builtin.BUILTIN:
+        deployed, _ = style_builtin.serving(row.method)
+        if row.model_version_id is None:
+            row.model_version_id = deployed.id
+            db.session.commit()
+    return db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
+
+
+def _method_kwargs(row: Stylization) -> dict:
+    return {"preset": int(row.params["preset"])} if row.method == "preset" else {}
 
 
 def _jsonable(stats: dict) -> dict:

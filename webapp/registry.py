@@ -42,11 +42,12 @@ def next_version(target: str) -> str:
     return f"v{count + 1}"
 
 
-def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str], **fields) -> ModelVersion:
-    """Store `model_dir` as the next immutable version of `target` (object first, then row)."""
+def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str], version: str | None = None,
+                     **fields) -> ModelVersion:
+    """Store `model_dir` as the next (or the given) immutable version of `target` (object first, then row)."""
     data = _pack(Path(model_dir))
     sha = hashlib.sha256(data).hexdigest()
-    version = next_version(target)
+    version = version or next_version(target)
     key = f"models/{target}/{version}-{sha[:16]}.tar.gz"
     storage().put(key, data, content_type="application/gzip")
     new_keys.append(key)

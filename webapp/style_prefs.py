@@ -45,5 +45,7 @@ def rating_distribution() -> dict[str, dict]:
         entry["n"] += 1
     for method, entry in out.items():
         entry["mean"] = round(sum(int(k) * v for k, v in entry["stars"].items()) / entry["n"], 2)
-        entry["default_strength"] = learned_strength(method)
+        from .style_builtin import default_strength
+
+        entry["default_strength"] = learned_strength(method, default_strength(method))
     return out

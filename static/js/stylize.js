@@ -7,6 +7,8 @@
   const $ = function (id) { return document.getElementById(id); };
 
   const POLL_MS = 700;
+  const FAST_POLL_MS = 120;     // the fast methods finish in about a second: look often at first
+  const FAST_POLL_FOR_MS = 6000;
   const MAX_POLL_FAILURES = 8;
   const STATUS_TEXT = {
     queued: "Waiting in the queue…",
@@ -26,6 +28,8 @@
   const styleZoneEl = $("style-zone");
 
   let styles = [];
+  let chosenPreset = null;      // {id, name, thumbnail_url} while a ready-made style is picked
+  let strengthTouched = false;  // the user moved the slider: keep their value across methods
   let jobId = null;
   let pollTimer = null;
   let pollFailures = 0;
@@ -60,18 +64,153 @@
   function applyMethod() {
     const method = currentMethod();
     $("method-description").textContent = method && method.description ? method.description : "";
+    syncGallery();
+    if (method && !strengthTouched && typeof method.default_strength === "number") {
+      strength.value = method.default_strength;
+      $("strength-value").textContent = Number(strength.value).toFixed(2);
+    }
+    showExpectedWait();
     const need = needsStyle();
     const styleInput = $("style-input");
     styleInput.disabled = !need;
     styleZoneEl.classList.toggle("is-disabled", !need);
     styleZoneEl.hidden = !need;
     styleField.classList.toggle("is-disabled-field", !need);
-    $("style-not-needed").hidden = need;
+    const isPreset = methodSelect.value === "preset";
+    $("style-not-needed").hidden = need || isPreset;
+    $("chosen-preset").hidden = !isPreset;
+    $("style-field-label").textContent = isPreset ? "Ready-made style" : "Style picture";
     updateSubmit();
   }
 
+  /* ---------- the style gallery: "your own style picture" or one of the ready-made presets ---------- */
+
+  function presetList() {
+    const entry = styles.find(function (s) { return s.method === "preset"; });
+    return entry && entry.presets ? entry.presets : [];
+  }
+
+  function tile(preset) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "style-tile";
+    button.setAttribute("role", "radio");
+    button.setAttribute("aria-checked", "false");
+    button.dataset.choice = String(preset.id);
+    button.dataset.testid = "style-tile-" + preset.id;
+    const art = document.createElement("span");
+    art.className = "style-tile-art";
+    const img = document.createElement("img");
+    img.alt = "";
+    img.loading = "lazy";
+    img.addEventListener("error", function () { img.remove(); }); // not rendered yet: the plain tile stays
+    img.src = preset.thumbnail_url;
+    art.append(img);
+    const name = document.createElement("span");
+    name.className = "style-tile-name";
+    name.textContent = preset.name;
+    button.title = preset.name;
+    button.append(art, name);
+    button.addEventListener("click", function () { choosePreset(preset); });
+    return button;
+  }
+
+  function buildGallery() {
+    const gallery = $("style-gallery");
+    gallery.querySelectorAll(".style-tile:not(.style-tile-own)").forEach(function (t) { t.remove(); });
+    const presets = presetList();
+    presets.forEach(function (p) { gallery.append(tile(p)); });
+    const note = $("presets-note");
+    const hasPresetMethod = styles.some(function (s) { return s.method === "preset"; });
+    note.hidden = presets.length > 0 || !hasPresetMethod;
+    note.textContent = "The ready-made styles are being prepared by the style worker; reload in a minute.";
+  }
+
+  function choosePreset(preset) {
+    chosenPreset = preset;
+    $("chosen-preset-image").src = preset.thumbnail_url;
+    $("chosen-preset-image").alt = "The sample photo in the style " + preset.name;
+    $("chosen-preset-name").textContent = preset.name;
+    methodSelect.value = "preset";
+    applyMethod();
+  }
+
+  function chooseOwn() {
+    if (!needsStyle() || methodSelect.value === "preset") {
+      const fallback = styles.find(function (s) { return s.method === "arbitrary"; }) ||
+        styles.find(function (s) { return s.needs_style_image; });
+      if (fallback) methodSelect.value = fallback.method;
+    }
+    applyMethod();
+  }
+
+  /* The gallery shows what the method select says: a preset tile, "your own", or neither (a fixed style). */
+  function syncGallery() {
+    if (methodSelect.value === "preset" && !chosenPreset && presetList().length) {
+      chosenPreset = presetList()[0];
+      $("chosen-preset-image").src = chosenPreset.thumbnail_url;
+      $("chosen-preset-name").textContent = chosenPreset.name;
+    }
+    const selected = methodSelect.value === "preset" && chosenPreset ? String(chosenPreset.id)
+      : needsStyle() ? "own" : null;
+    $("style-gallery").querySelectorAll(".style-tile").forEach(function (t) {
+      const on = t.dataset.choice === selected;
+      t.classList.toggle("is-selected", on);
+      t.setAttribute("aria-checked", String(on));
+    });
+  }
+
+  $("style-gallery").querySelector(".style-tile-own").addEventListener("click", chooseOwn);
+
+  /* ---------- the expected wait, from what past jobs of this method and size took here ---------- */
+
+  function secondsText(seconds) {
+    if (seconds < 10) return seconds.toFixed(1) + " s";
+    if (seconds < 120) return Math.round(seconds) + " s";
+    return Math.round(seconds / 60) + " min";
+  }
+
+  /* After a job, the waits include it: refresh them without touching the user's choices. */
+  async function refreshWaits() {
+    try {
+      const fresh = (await CV.api("GET", page.dataset.stylesUrl)) || [];
+      fresh.forEach(function (f) {
+        const known = styles.find(function (s) { return s.method === f.method; });
+        if (known) known.expected_seconds = f.expected_seconds;
+      });
+      showExpectedWait();
+    } catch (err) { /* the old figures stay */ }
+  }
+
+  function showExpectedWait() {
+    const method = currentMethod();
+    const out = $("expected-wait");
+    if (!method) { out.textContent = ""; return; }
+    const table = method.expected_seconds || {};
+    const size = Number(sizeSelect.value);
+    const exact = table[String(size)];
+    if (exact) {
+      out.textContent = "Expected wait: about " + secondsText(exact.seconds) + " (median of " + exact.jobs +
+        " job" + (exact.jobs === 1 ? "" : "s") + " here at " + size + " px).";
+      return;
+    }
+    const known = Object.keys(table).map(Number);
+    if (known.length) {
+      const near = known.reduce(function (a, b) { return Math.abs(b - size) < Math.abs(a - size) ? b : a; });
+      const estimate = table[String(near)].seconds * Math.max(0.25, Math.pow(size / near, 2));
+      out.textContent = "Expected wait: roughly " + secondsText(estimate) + " (scaled from " + table[String(near)].jobs +
+        " job" + (table[String(near)].jobs === 1 ? "" : "s") + " here at " + near + " px).";
+      return;
+    }
+    out.textContent = method.method === "nst" ? "Expected wait: minutes on a CPU (no jobs timed here yet)."
+      : "Expected wait: no jobs of this method timed here yet.";
+  }
+
   function methodName(style) {
-    const names = { nst: "Classic (optimisation, any style)", adain: "Fast (AdaIN, any style)" };
+    const names = {
+      arbitrary: "Fast: any style picture", preset: "Fast: a ready-made style", nst: "Classic: minutes on a CPU",
+      adain: "Fast (AdaIN, any style)",
+    };
     let name = names[style.method] || CV.capitalize(CV.humanize(style.method));
     if (!style.needs_style_image && !names[style.method]) name += " (built-in style)";
     return name;
@@ -91,14 +230,18 @@
       option.dataset.testid = "method-option-" + style.method;
       methodSelect.append(option);
     });
+    buildGallery();
     const wanted = new URLSearchParams(window.location.search).get("method");
     if (wanted && styles.some(function (s) { return s.method === wanted; })) methodSelect.value = wanted;
+    else if (styles.some(function (s) { return s.method === "arbitrary"; })) methodSelect.value = "arbitrary";
     methodSelect.disabled = !styles.length;
     applyMethod();
   }
 
   methodSelect.addEventListener("change", applyMethod);
+  sizeSelect.addEventListener("change", showExpectedWait);
   strength.addEventListener("input", function () {
+    strengthTouched = true;
     $("strength-value").textContent = Number(strength.value).toFixed(2);
   });
 
@@ -202,8 +345,9 @@
     renderStatus(job);
     if (job.status === "done" || job.status === "failed") {
       stopPolling();
+      if (job.status === "done") refreshWaits();
     } else {
-      pollTimer = setTimeout(poll, POLL_MS);
+      pollTimer = setTimeout(poll, Date.now() - watchStarted < FAST_POLL_FOR_MS ? FAST_POLL_MS : POLL_MS);
     }
   }
 
@@ -239,6 +383,10 @@
     data.append("content", content, content.name);
     if (style) data.append("style", style, style.name);
     data.append("method", methodSelect.value);
+    if (methodSelect.value === "preset") {
+      if (!chosenPreset) { CV.showAlert("Pick one of the ready-made styles first."); return; }
+      data.append("preset", chosenPreset.id);
+    }
     data.append("strength", strength.value);
     data.append("size", sizeSelect.value);
     CV.setBusy(submit, true, "Uploading…");

@@ -47,8 +47,10 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     page.goto("/stylize")
     method = page.get_by_test_id("method-select")
     expect(method).to_be_enabled()
-    expect(method).to_have_value("nst")  # works with no trained model
-    expect(page.get_by_test_id("method-description")).not_to_be_empty()
+    expect(method).to_have_value("arbitrary")  # the fast pretrained network is the default
+    method.select_option("nst")  # the classic method: a progress bar to watch
+    expect(page.get_by_test_id("method-description")).to_contain_text("minutes on a CPU")
+    expect(page.get_by_test_id("strength-value")).to_have_text("0.50")  # nst's own default
     submit = page.get_by_test_id("stylize-submit")
     expect(submit).to_be_disabled()
 

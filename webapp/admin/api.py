@@ -49,10 +49,12 @@ def retrain_target(body: dict) -> str:
     style = body.get("style")
     if isinstance(style, str):
         known = db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == style).limit(1))
-        if style != "adain" and known is None:
+        if style == "preset":
+            raise ApiError("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
+        if style not in ("adain", "arbitrary") and known is None:
             raise ApiError(f"No style model named {style!r}; register one first (flask models register).", 404)
         return style
-    raise ApiError('Send {"task": "<task name>"} or {"style": "adain" | "<fixed style>"}.')
+    raise ApiError('Send {"task": "<task name>"} or {"style": "arbitrary" | "adain" | "<fixed style>"}.')
 
 
 def start_retrain(target: str, actor: str, kind_hint: str = "task") -> Job:

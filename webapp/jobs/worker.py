@@ -28,15 +28,30 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
             return
 
 
+def poll_settings(app: Flask) -> dict:
+    """How the idle consumer looks for work: a short fixed interval, never a growing back-off.
+
+    Huey's default back-off let an idle worker sleep up to its maximum between looks, which a
+    one-second stylization waited for on top of its own work. On SQLite a look at an empty queue
+    is one indexed read; on Redis the dequeue itself blocks until a job arrives.
+    """
+    interval = float(app.config.get("QUEUE_POLL_SECONDS", 0.05))
+    return {"initial_delay": interval, "max_delay": interval, "backoff": 1.0}
+
+
 def run_worker(app: Flask, queue: str) -> None:
     """Consume `queue` until interrupted."""
     stale = stale_seconds()
     stop = threading.Event()
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
     huey = app.extensions["queue"].hueys[queue]
+    if queue == "style":
+        from ..style_builtin import start_warmup
+
+        start_warmup(app)  # load the fast networks now, not on the first user's job
     app.logger.info("worker consuming the %s queue", queue)
     consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
-                                    check_worker_health=True, initial_delay=0.1, max_delay=1.0)
+                                    check_worker_health=True, **poll_settings(app))
     try:
         consumer.run()
     finally:

