@@ -125,7 +125,9 @@ def format_table(metrics: dict) -> str:
     """Return the metrics as a plain-text table."""
     auc = metrics["roc_auc"]
     lines = [f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  f1_macro={metrics['f1_macro']:.4f}  "
-             f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}",
+             f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}"
+             + (f"  best_threshold_accuracy={metrics['best_threshold_accuracy']:.4f}"
+                if metrics.get("best_threshold_accuracy") is not None else ""),
              f"{'label':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
     for name, m in metrics["per_class"].items():
         lines.append(f"{name:<20}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
