@@ -160,11 +160,11 @@ def plot(summary, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=100)
     for config in dict.fromkeys(r["config"] for r in summary):
         pts = sorted((r for r in summary if r["config"] == config), key=lambda r: r["labels"])
         x = [r["labels"] for r in pts]
-        ax.plot(x, [r["mean"] for r in pts], marker="o", label=f"{config}: {CONFIGS[config][1]}")
+        ax.plot(x, [r["mean"] for r in pts], marker="o", label=f"{config}: {CONFIGS[config][1]} ({min(r['seeds'] for r in pts)} seeds)")
         ax.fill_between(x, [r["min"] for r in pts], [r["max"] for r in pts], alpha=0.2)
     ax.set_xscale("log", base=2)
     ax.set_xticks([r["labels"] for r in summary if r["config"] == summary[0]["config"]],
@@ -172,11 +172,10 @@ def plot(summary, path: Path) -> None:
     ax.axhline(0.95, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("labels the model was trained on")
     ax.set_ylabel("accuracy, 40 held-out photos")
-    ax.set_title(f"LFW subset face / non-face: mean and min-max over {summary[0]['seeds']} seeds", fontsize=10)
+    ax.set_title("LFW subset face / non-face: mean and min-max over seeds", fontsize=10)
     ax.set_ylim(0.4, 1.02)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    fig.savefig(path, bbox_inches="tight")
 
 
 def tables(curve_summary, verify_summary) -> str:
