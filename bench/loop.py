@@ -1,7 +1,7 @@
 """The feedback loop's learning curve, simulated on scikit-image's LFW subset (face / non-face).
 
     python bench/loop.py [--seeds 5] [--sizes 20 40 80 160] [--configs default small_cnn vgg16_transfer]
-                         [--out docs/learning_curve.png] [--json docs/learning_curve.json]
+                         [--out docs/learning_curve.png] [--json OUT.json] [--start-seed 0] [--merge EARLIER.json ...]
 
 A fixed held-out set (40 images, 20 per label) judges every model; each point trains a config
 through ``ml.train.train`` exactly as the web retrain does (folder per label, no test split,
@@ -11,7 +11,9 @@ Then the review queue's ordering: a model trained on 20 clean labels is deployed
 more photos, 20% of them wrongly; an admin verifies k of those 80 (a wrong label is corrected),
 chosen by the queue's ``informative`` order (the deployed model's doubt about the user's label)
 or at random; the default config is retrained and judged on the same held-out set.
-Prints Markdown tables and writes a PNG plot and a JSON file of every number.
+Prints Markdown tables and writes a PNG plot and a JSON file of every number. ``--merge`` adds the
+rows of earlier runs (a later row with the same config, size and seed wins), so the slow configs'
+seeds can run separately: ``--configs`` with no names only merges and plots.
 """
 from __future__ import annotations
 
@@ -158,11 +160,11 @@ def plot(summary, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=100)
     for config in dict.fromkeys(r["config"] for r in summary):
         pts = sorted((r for r in summary if r["config"] == config), key=lambda r: r["labels"])
         x = [r["labels"] for r in pts]
-        ax.plot(x, [r["mean"] for r in pts], marker="o", label=f"{config}: {CONFIGS[config][1]}")
+        ax.plot(x, [r["mean"] for r in pts], marker="o", label=f"{config}: {CONFIGS[config][1]} ({min(r['seeds'] for r in pts)} seeds)")
         ax.fill_between(x, [r["min"] for r in pts], [r["max"] for r in pts], alpha=0.2)
     ax.set_xscale("log", base=2)
     ax.set_xticks([r["labels"] for r in summary if r["config"] == summary[0]["config"]],
@@ -170,11 +172,10 @@ def plot(summary, path: Path) -> None:
     ax.axhline(0.95, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("labels the model was trained on")
     ax.set_ylabel("accuracy, 40 held-out photos")
-    ax.set_title(f"LFW subset face / non-face: mean and min-max over {summary[0]['seeds']} seeds", fontsize=10)
+    ax.set_title("LFW subset face / non-face: mean and min-max over seeds", fontsize=10)
     ax.set_ylim(0.4, 1.02)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    fig.savefig(path, bbox_inches="tight")
 
 
 def tables(curve_summary, verify_summary) -> str:
@@ -192,24 +193,40 @@ def tables(curve_summary, verify_summary) -> str:
     return "\n".join(lines)
 
 
+def merged(files, key: str, rows: list[dict], ident: list[str]) -> list[dict]:
+    """Rows of earlier runs' JSON files then this run's, one per identity (the latest wins), in a stable order."""
+    out = {}
+    for row in [r for f in files for r in json.loads(Path(f).read_text())[key]] + rows:
+        out[tuple(row[k] for k in ident)] = row
+    order = {name: i for i, name in enumerate(CONFIGS)}
+    return sorted(out.values(), key=lambda r: tuple(order.get(r[k], r[k]) if k == "config" else r[k] for k in ident))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds start-seed .. seeds-1")
+    parser.add_argument("--start-seed", type=int, default=0)
+    parser.add_argument("--merge", type=Path, nargs="*", default=[], help="JSON files of earlier runs to include")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 40, 80, 160])
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--verify-k", type=int, default=16, help="labels verified in the ordering experiment (0: skip)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "learning_curve.png")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.start_seed, args.seeds))
+    rows, vrows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_lfw(work / "lfw")
         held, pool = split_pool(work / "lfw")
         held_dir = write_set([(f, f.parent.name) for f in held], work / "held")
         cache = work / "features"
-        rows = curve(args.configs, args.sizes, seeds, pool, held_dir, work, cache)
-        vrows = verification(seeds, pool, held_dir, work, cache, args.verify_k) if args.verify_k else []
+        if args.configs:
+            rows = curve(args.configs, args.sizes, seeds, pool, held_dir, work, cache)
+        if args.verify_k:
+            vrows = verification(seeds, pool, held_dir, work, cache, args.verify_k)
+    rows, vrows = merged(args.merge, "rows", rows, ["config", "labels", "seed"]), \
+        merged(args.merge, "verification_rows", vrows, ["order", "k", "seed"])
     curve_summary, verify_summary = summarise(rows, ["config", "labels"]), summarise(vrows, ["order", "k"])
     plot(curve_summary, args.out)
     if args.json:

@@ -166,4 +166,15 @@ def test_dashboard_estimates_labels_needed(client, admin):
     labelled(client, "male", seed=1)
     gender = {t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]}["gender"]
     est = gender["labels_needed"]
-    assert est["have"] == 1 and est["needed"] >= 9 and "majority-class baseline" in est["explanation"]
+    assert est["have"] == 1 and est["needed"] >= 9 and "significantly better" in est["explanation"]
+
+
+def test_labels_needed_follows_the_gate_and_the_learning_curve():
+    from webapp.admin import learning
+
+    assert learning.expected_p_value(0.5, 40, 2) > 0.05          # a coin toss never passes
+    assert learning.expected_p_value(0.975, 40, 2) < 0.001
+    small, large = (learning.expected_p_value(0.9, m, 2) for m in (6, 30))
+    assert small > learning.ALPHA > large                       # a bigger holdout shows the same gain
+    total = learning._first_model_labels(0, 0, 2)
+    assert 20 < total < 200 and learning._first_model_labels(total + 5, 0, 2) == total + 5
