@@ -21,6 +21,7 @@ from ml.errors import check_stop
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block4_conv2",)
+EAGER_STEPS = 20  # runs this short train eagerly (no trace)
 CALIBRATION_BATCHES = 4  # batches of the starting network whose mean losses set the loss scales
 
 
@@ -58,8 +59,8 @@ def _crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     return im[top:top + size, left:left + size]
 
 
-def _step_functions(transformer, optimizer):
-    """Compiled (losses, train step) functions over batches of (content, style vector, Gram targets)."""
+def _step_functions(transformer, optimizer, compile_step: bool):
+    """(losses, train step) over batches of (content, style vectors, Gram targets)."""
     import tensorflow as tf
 
     from ml.nst import feature_extractor, features, style_and_content_losses
@@ -72,7 +73,6 @@ def _step_functions(transformer, optimizer):
         out = transformer([content, vectors], training=True)
         return style_and_content_losses(features(extractor, out), grams, target)
 
-    @tf.function(reduce_retracing=True)
     def train_step(content, vectors, grams, scale):
         with tf.GradientTape() as tape:
             style, content_loss = losses(content, vectors, grams)
@@ -81,7 +81,8 @@ def _step_functions(transformer, optimizer):
         optimizer.apply_gradients(zip(grads, transformer.trainable_variables))
         return style, content_loss
 
-    return tf.function(losses, reduce_retracing=True), train_step
+    # Tracing the step costs as much as tens of eager steps on a CPU: only long runs compile it.
+    return losses, tf.function(train_step, reduce_retracing=True) if compile_step else train_step
 
 
 def finetune_arbitrary(base_dir, pairs, out_dir, steps: int = 200, size: int = 256, progress=None,
@@ -105,7 +106,8 @@ def finetune_arbitrary(base_dir, pairs, out_dir, steps: int = 200, size: int = 2
     base = ArbitraryStylizer.load(base_dir)
     vectors = np.stack([base.style_vector(style) for _, style, _ in pairs]).astype(np.float32)
     p = np.array([w for _, _, w in pairs]) / sum(w for _, _, w in pairs)
-    losses, train_step = _step_functions(base.transformer, keras.optimizers.Adam(learning_rate))
+    losses, train_step = _step_functions(base.transformer, keras.optimizers.Adam(learning_rate),
+                                         compile_step=int(steps) > EAGER_STEPS)
 
     def batch():
         idx = rng.choice(len(pairs), size=int(batch_size), p=p)
