@@ -52,7 +52,7 @@ def config(tmp_path, pretrained_cache):
 def env(app, pretrained_cache):
     from tests.services import app_env
 
-    return {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
+    return {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache), "STYLE_WARMUP": "1"}
 
 
 def styles(client) -> dict:
