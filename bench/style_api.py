@@ -7,9 +7,9 @@ Default: the product started exactly as `make run` starts it (scripts/serve: gun
 style and train workers, SQLite, the embedded Huey queue) on a free port in a temporary
 instance. Once the style worker says its networks are warm, five different photos
 (scikit-image's astronaut, chelsea, coffee, rocket, motorcycle, each scaled to 512 px) are
-stylized one after another by `arbitrary` (style: the immunohistochemistry picture), by
-`preset`, and by `arbitrary` at 1024 px; the client polls the status every 50 ms, as the page
-does at first. Rows: median and range of the client's wall time and of the worker's own timing.
+stylized one after another, each after 3 s of idle (as a person picks the next picture), by
+`arbitrary` (style: the immunohistochemistry picture), by `preset`, and by `arbitrary` at
+1024 px; the client polls the status every 50 ms (the page polls every 120 ms at first). Rows: median and range of the client's wall time and of the worker's own timing.
 
 `--nst`: one stylization called directly (`ml.stylize.run`) vs through the API with a real
 `flask worker --queue style` (skimage astronaut in the style of coffee).
@@ -113,12 +113,12 @@ def served(rows_of) -> None:
 
 
 def phases(server, status_url: str) -> tuple[float, float]:
-    """(queue pickup: job created -> started, in the worker: started -> finished) from the database."""
+    """(queue pickup: request stored -> job claimed, in the worker: claimed -> picture stored) from the database."""
     import datetime as dt
 
     sid = status_url.rstrip("/").rsplit("/", 1)[-1]
     created, started, finished = server.sql(
-        "SELECT j.created, j.started, j.finished FROM stylizations s JOIN jobs j ON j.id = s.job_id "
+        "SELECT s.created, j.started, s.finished FROM stylizations s JOIN jobs j ON j.id = s.job_id "
         "WHERE CAST(s.id AS TEXT) = ? OR s.id = ?", sid, sid)[0]
     t = [dt.datetime.fromisoformat(str(v)) for v in (created, started, finished)]
     return (t[1] - t[0]).total_seconds(), (t[2] - t[1]).total_seconds()
@@ -147,6 +147,7 @@ def post_to_done(server, http, fields: dict, files: dict) -> tuple[float, float]
 
 
 PHASES: list[tuple[float, float]] = []
+PAUSE = 3.0
 
 
 def fast_rows(server, http) -> None:
@@ -161,6 +162,7 @@ def fast_rows(server, http) -> None:
         walls, works = [], []
         PHASES.clear()
         for name in FIVE:
+            time.sleep(PAUSE)  # a person picks the next picture: the worker sits idle meanwhile
             files = {"content": (f"{name}.jpg", jpeg(name, 512), "image/jpeg")}
             if method == "arbitrary":
                 files["style"] = ("ihc.jpg", style, "image/jpeg")
@@ -177,8 +179,10 @@ def main() -> None:
     parser.add_argument("--nst", action="store_true", help="the nst comparison (direct vs API) instead")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--strength", type=float, default=0.5)
+    parser.add_argument("--pause", type=float, default=PAUSE, help="idle seconds before each request (default 3)")
     args = parser.parse_args()
     if not args.nst:
+        globals()["PAUSE"] = args.pause
         served(fast_rows)
         return
     arrays, encoded = photos()

@@ -73,6 +73,9 @@ def app_env(config: dict) -> dict:
             env[var] = str(config[key])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "4")
+    # A style worker warms the pretrained fast networks at start (conversion, thumbnails): only the
+    # tests of those networks want that work (tests/test_fast_styles.py turns it on).
+    env.setdefault("STYLE_WARMUP", "0")
     return env
 
 

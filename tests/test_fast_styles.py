@@ -52,7 +52,7 @@ def config(tmp_path, pretrained_cache):
 def env(app, pretrained_cache):
     from tests.services import app_env
 
-    return {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
+    return {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache), "STYLE_WARMUP": "1"}
 
 
 def styles(client) -> dict:
@@ -132,72 +132,38 @@ def test_gate_promotes_only_when_not_worse():
 
 # ---------------------------------------------------------------- with the networks
 
-def test_pretrained_versions_register_once_even_when_processes_race(app, env):
-    """Two processes register both networks at the same moment: one v1 each, deployed."""
-    script = ("from webapp import create_app\nfrom webapp.style_builtin import ensure\napp = create_app()\n"
-              "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
-    assert {o[0].strip().splitlines()[-1] for o in outputs} == {"v1 v1"}
-    from webapp.extensions import db
-    from webapp.models import Deployment, ModelVersion
-
-    with app.app_context():
-        rows = db.session.execute(db.select(ModelVersion.target, ModelVersion.version, ModelVersion.created_by)).all()
-        assert sorted(rows) == [("arbitrary", "v1", "pretrained"), ("preset", "v1", "pretrained")]
-        assert db.session.scalar(db.select(db.func.count(Deployment.id))) == 2
-        keys = {mv.storage_key for mv in db.session.scalars(db.select(ModelVersion))}
-        from webapp.services import storage
-
-        assert all(storage().exists(k) for k in keys)  # a losing racer never deleted the winner's file
-    listed = styles(app.test_client())
-    assert listed["arbitrary"]["model_version"] == "v1" and listed["preset"]["model_version"] == "v1"
-
-
-def test_fast_methods_through_the_worker_with_thumbnails_and_waits(app, client, env, tmp_path):
-    arbitrary = post(client, size="128").json["id"]
-    preset_before_names = post(client, style=None, method="preset", preset="5", size="128").json["id"]
+def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_back(app, client, admin, env,
+                                                                                      tmp_path):
+    """Stylize with both fast methods through a real worker (presets' thumbnails appear, waits are
+    counted), rate the pictures, retrain arbitrary on a train worker, then roll back to v1."""
+    pictures = [("astronaut", "coffee", 5), ("chelsea", "immunohistochemistry", 4), ("rocket", "coffee", 1),
+                ("coffee", "chelsea", None)]
+    ids = [post(client, content, style, size="128").json["id"] for content, style, _ in pictures]
+    preset_id = post(client, style=None, method="preset", preset="5", size="128").json["id"]
     worker = Worker(env, "style", tmp_path / "style.log").start()
     try:
         done = {}
-        for sid in (arbitrary, preset_before_names):
+        for sid in ids + [preset_id]:
             done[sid] = wait_for(lambda: (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
                                  and s, 600, interval=0.2, message="a fast stylization")
             assert done[sid]["status"] == "done", (done[sid], worker.output()[-3000:])
-        presets = wait_for(lambda: len(styles(client)["preset"]["presets"]) == 26 and styles(client)["preset"]["presets"],
-                           60, message="the preset names")
-        thumb = presets[7]["thumbnail_url"]
-        image = wait_for(lambda: (r := client.get(thumb)).status_code == 200 and r, 120, interval=0.5,
-                         message="the preset thumbnails")
+        presets = styles(client)["preset"]["presets"]
+        assert len(presets) == 26 and presets[7]["name"]
+        image = wait_for(lambda: (r := client.get(presets[7]["thumbnail_url"])).status_code == 200 and r, 120,
+                         interval=0.5, message="the preset thumbnails")
     finally:
         worker.stop()
     assert image.mimetype == "image/jpeg" and PILImage.open(io.BytesIO(image.data)).size == (160, 160)
     assert client.get("/api/styles/preset/26/thumbnail.jpg").status_code == 404
-    for sid, status in done.items():
-        result = PILImage.open(io.BytesIO(client.get(status["result_url"]).data)).convert("RGB")
-        assert max(result.size) == 128
-        photo = np.asarray(PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize(result.size), float)
-        assert np.abs(np.asarray(result, float) - photo).mean() > 10, status  # visibly repainted
-    assert {s["method"] for s in done.values()} == {"arbitrary", "preset"}
+    photo = np.asarray(PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize((128, 128)), float)
+    for sid in (ids[0], preset_id):
+        result = PILImage.open(io.BytesIO(client.get(done[sid]["result_url"]).data)).convert("RGB")
+        assert result.size == (128, 128)
+        assert np.abs(np.asarray(result, float) - photo).mean() > 10, done[sid]  # visibly repainted
+    assert done[preset_id]["method"] == "preset" and done[ids[0]]["method"] == "arbitrary"
     listed = styles(client)
-    assert listed["arbitrary"]["expected_seconds"]["128"]["jobs"] == 1
+    assert listed["arbitrary"]["expected_seconds"]["128"]["jobs"] == 4
     assert listed["preset"]["expected_seconds"]["128"]["seconds"] > 0
-
-
-def test_arbitrary_retrain_from_ratings_promotes_or_refuses_and_rolls_back_to_v1(app, client, admin, env, tmp_path):
-    pictures = [("astronaut", "coffee", 5), ("chelsea", "immunohistochemistry", 4), ("rocket", "coffee", 1),
-                ("coffee", "chelsea", None)]
-    ids = [post(client, content, style, size="64").json["id"] for content, style, _ in pictures]
-    worker = Worker(env, "style", tmp_path / "style.log").start()
-    try:
-        for sid in ids:
-            status = wait_for(lambda: (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
-                              and s, 600, message="a stylization to rate")
-            assert status["status"] == "done", (status, worker.output()[-3000:])
-    finally:
-        worker.stop()
     for sid, (_, _, stars) in zip(ids, pictures):
         if stars:
             assert client.post(f"/api/stylize/{sid}/rating", json={"stars": stars}).status_code == 201
@@ -226,3 +192,27 @@ def test_arbitrary_retrain_from_ratings_promotes_or_refuses_and_rolls_back_to_v1
     versions = {v["version"]: v for v in client.get("/api/admin/models/arbitrary", headers=admin).json}
     assert versions["v1"]["deployed"] and not versions["v2"]["deployed"] and versions["v2"]["parent"] == "v1"
     assert styles(client)["arbitrary"]["model_version"] == "v1"
+
+
+def test_pretrained_versions_register_once_even_when_processes_race(app, env):
+    """Two processes register both networks at the same moment: one v1 each, deployed."""
+    script = ("from webapp import create_app\nfrom webapp.style_builtin import ensure\napp = create_app()\n"
+              "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
+    assert {o[0].strip().splitlines()[-1] for o in outputs} == {"v1 v1"}
+    from webapp.extensions import db
+    from webapp.models import Deployment, ModelVersion
+
+    with app.app_context():
+        rows = db.session.execute(db.select(ModelVersion.target, ModelVersion.version, ModelVersion.created_by)).all()
+        assert sorted(rows) == [("arbitrary", "v1", "pretrained"), ("preset", "v1", "pretrained")]
+        assert db.session.scalar(db.select(db.func.count(Deployment.id))) == 2
+        keys = {mv.storage_key for mv in db.session.scalars(db.select(ModelVersion))}
+        from webapp.services import storage
+
+        assert all(storage().exists(k) for k in keys)  # a losing racer never deleted the winner's file
+    listed = styles(app.test_client())
+    assert listed["arbitrary"]["model_version"] == "v1" and listed["preset"]["model_version"] == "v1"

@@ -53,6 +53,7 @@ def load_config() -> dict:
         "STYLE_FINETUNE_STEPS": int(_float("STYLE_FINETUNE_STEPS", 200)),
         "TRAIN_CONFIG": os.environ.get("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
         "QUEUE_POLL_SECONDS": _float("QUEUE_POLL_SECONDS", 0.05),
+        "STYLE_WARMUP": os.environ.get("STYLE_WARMUP", "1") != "0",
         "STYLE_FINETUNE_SIZE": int(_float("STYLE_FINETUNE_SIZE", 256)),
         "STYLE_JUDGE_SIZE": int(_float("STYLE_JUDGE_SIZE", 256)),
         "MODEL_POLL_SECONDS": _float("MODEL_POLL_SECONDS", 2.0),

@@ -232,8 +232,8 @@ def judged(model_dir: Path, pairs, size: int) -> dict:
     from ml.fast_style_train import judge_arbitrary
 
     found = judge_arbitrary(model_dir, pairs, size=size)
-    out = {k: float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v for k, v in found.items()}
-    out["score"] = out["style_ratio"] + out["content"]
+    out = {k: v.item() if isinstance(v, np.generic) else v for k, v in found.items()}
+    out["score"] = float(out["style_ratio"]) + float(out["content"])
     return out
 
 

@@ -75,8 +75,8 @@
     styleInput.disabled = !need;
     styleZoneEl.classList.toggle("is-disabled", !need);
     styleZoneEl.hidden = !need;
-    styleField.classList.toggle("is-disabled-field", !need);
     const isPreset = methodSelect.value === "preset";
+    styleField.classList.toggle("is-disabled-field", !need && !isPreset);
     $("style-not-needed").hidden = need || isPreset;
     $("chosen-preset").hidden = !isPreset;
     $("style-field-label").textContent = isPreset ? "Ready-made style" : "Style picture";

@@ -89,6 +89,9 @@ class LiveServer:
             "ADMIN_USERNAME": self.admin_username,
             "ADMIN_PASSWORD": self.admin_password,
             "JOB_STALE_SECONDS": "30",
+            "STYLE_FINETUNE_STEPS": "2",  # a style retrain in the browser tests: a few steps on tiny pictures
+            "STYLE_FINETUNE_SIZE": "64",
+            "STYLE_JUDGE_SIZE": "64",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONUNBUFFERED": "1",
         })

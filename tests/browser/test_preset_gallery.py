@@ -4,6 +4,7 @@ phone-sized screen."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -105,3 +106,46 @@ def test_stylize_page_fits_a_phone(page, live_server):
     submit = page.get_by_test_id("stylize-submit").bounding_box()
     assert submit["x"] >= 0 and submit["x"] + submit["width"] <= 390, submit
     save_screenshot(page, "stylize-phone")
+
+
+def rated_pair(live_server, content: str, style: str, stars: int) -> None:
+    """A user's arbitrary stylization of `content` in the style of `style`, rated `stars`."""
+    files = {"content": ("c.jpg", picture(content, max_side=128), "image/jpeg"),
+             "style": ("s.jpg", picture(style, max_side=128), "image/jpeg")}
+    answer = requests.post(live_server.url("/api/stylize"), files=files, data={"size": "128"}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    url = live_server.url(answer.json()["status_url"])
+    status = wait_for(lambda: (s := requests.get(url, timeout=10).json())["status"] in ("done", "failed") and s, 120,
+                      message="a user's stylization")
+    assert status["status"] == "done", status
+    rating = requests.post(url + "/rating", json={"stars": stars}, timeout=10)
+    assert rating.status_code == 201, rating.text
+
+
+def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_server):
+    presets_ready(live_server)  # the style worker has registered the pretrained networks as v1
+    rated_pair(live_server, "coffee", "immunohistochemistry", 5)
+    rated_pair(live_server, "rocket", "chelsea", 4)
+    page = admin_page
+    page.goto("/admin/models")
+    expect(page.get_by_test_id("target-row-arbitrary")).to_be_visible()
+    page.get_by_test_id("target-link-arbitrary").click()
+    expect(page.get_by_test_id("deployed-v1")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/api/admin/retrain")) as queued:
+        page.get_by_test_id("retrain-button").click()
+    assert queued.value.status == 202, queued.value.text()
+    expect(page.get_by_test_id("retrain-live")).to_be_visible()
+    expect(page.get_by_test_id("retrain-live-status")).to_have_text(re.compile("done|failed"), timeout=300_000)
+    job = requests.get(live_server.url(f"/api/admin/jobs/{queued.value.json()['job_id']}"),
+                       auth=live_server.admin_auth, timeout=10).json()
+    assert job["status"] == "done", job
+    result = job["result"]
+    expect(page.get_by_test_id("alert")).to_contain_text(result["reason"][:40])
+    expect(page.get_by_test_id("version-row-v2")).to_be_visible()
+    if not result["promoted"]:
+        page.get_by_test_id("promote-v2").click()
+    expect(page.get_by_test_id("deployed-v2")).to_be_visible()
+    page.get_by_test_id("rollback-button").click()
+    expect(page.get_by_test_id("deployed-v1")).to_be_visible()
+    listed = {s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()}
+    assert listed["arbitrary"]["model_version"] == "v1"

@@ -45,7 +45,7 @@ def run_worker(app: Flask, queue: str) -> None:
     stop = threading.Event()
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
     huey = app.extensions["queue"].hueys[queue]
-    if queue == "style":
+    if queue == "style" and app.config.get("STYLE_WARMUP", True):
         from ..style_builtin import start_warmup
 
         start_warmup(app)  # load the fast networks now, not on the first user's job

@@ -74,6 +74,11 @@
     let pending = figures.length, shown = 0;
     const none = document.getElementById("plots-none");
     none.hidden = true;
+    if (v.kind && v.kind !== "classifier") {  // style models have no training curve, ROC or confusion matrix
+      figures.forEach(function (fig) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); });
+      none.hidden = false;
+      return;
+    }
     figures.forEach(function (fig) {
       const img = fig.querySelector("img");
       fig.hidden = true;
