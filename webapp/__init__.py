@@ -50,7 +50,9 @@ def _init_extensions(app: Flask) -> None:
     from .jobs import JobQueue
     from .security import register_security
     from .storage import open_storage
+    from .validation import register_validation
 
+    register_validation(app)
     init_database(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)

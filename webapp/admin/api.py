@@ -28,8 +28,8 @@ def create_task():
     name, labels = body.get("name"), body.get("labels")
     if not isinstance(name, str) or not NAME.match(name):
         raise ApiError("'name' must be lowercase letters, digits, '_' or '-', starting with a letter.")
-    if (not isinstance(labels, list) or len(labels) < 2 or len(set(labels)) != len(labels)
-            or not all(isinstance(x, str) and NAME.match(x) for x in labels)):
+    if (not isinstance(labels, list) or len(labels) < 2
+            or not all(isinstance(x, str) and NAME.match(x) for x in labels) or len(set(labels)) != len(labels)):
         raise ApiError("'labels' must be a list of at least 2 distinct lowercase names, e.g. ['cat', 'dog'].")
     if db.session.scalar(db.select(Task).where(Task.name == name)):
         raise ApiError(f"A task named {name!r} already exists.", 409)

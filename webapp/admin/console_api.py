@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from .. import registry, style_service
 from ..auth.access import admin_required, current_admin
@@ -14,6 +14,7 @@ from ..models.base import iso
 from ..services import storage
 from ..style_prefs import rating_distribution
 from ..api.helpers import get_or_404, json_body
+from ..validation import query_int, query_str
 from . import bp
 from .api import describe_job
 
@@ -53,7 +54,7 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
 @admin_required
 def overview():
     """Everything the dashboard draws."""
-    since = utcnow() - dt.timedelta(days=int(request.args.get("days", 30)))
+    since = utcnow() - dt.timedelta(days=query_int("days", 30, 1, 3650))
     tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     running = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
     return jsonify({"tasks": tasks, "styles": rating_distribution(), "jobs_active": running,
@@ -71,11 +72,11 @@ def _describe_feedback(fb: Feedback) -> dict:
 @admin_required
 def feedback_queue():
     """The review queue: feedback by review state (default pending), oldest first."""
-    review = request.args.get("review", "pending")
+    review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
     query = db.select(Feedback).where(Feedback.review == review).order_by(Feedback.id).limit(
-        min(int(request.args.get("limit", 50)), 500))
-    if request.args.get("task"):
-        query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == request.args["task"])
+        query_int("limit", 50, 1, 500))
+    if task := query_str("task"):
+        query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == task)
     return jsonify([_describe_feedback(fb) for fb in db.session.scalars(query)])
 
 
@@ -107,9 +108,9 @@ def image(image_id: int):
 @admin_required
 def list_jobs():
     """Recent jobs, newest first."""
-    query = db.select(Job).order_by(Job.created.desc()).limit(min(int(request.args.get("limit", 50)), 500))
-    if request.args.get("kind"):
-        query = query.where(Job.kind == request.args["kind"])
+    query = db.select(Job).order_by(Job.created.desc()).limit(query_int("limit", 50, 1, 500))
+    if kind := query_str("kind"):
+        query = query.where(Job.kind == kind)
     return jsonify([describe_job(j) for j in db.session.scalars(query)])
 
 
@@ -132,8 +133,8 @@ def cancel_job(job_id: str):
 def deployments():
     """The audit log: every move of every deploy pointer, newest first."""
     query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
-    if request.args.get("target"):
-        query = query.where(Deployment.target == request.args["target"])
+    if target := query_str("target"):
+        query = query.where(Deployment.target == target)
     out = []
     for row in db.session.scalars(query):
         previous = db.session.get(ModelVersion, row.previous_version_id) if row.previous_version_id else None
