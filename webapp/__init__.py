@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from . import jobs_handlers, retrain  # noqa: F401  (they register the job kinds)
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .apidocs import bp as apidocs_bp
     from .auth import bp as auth_bp
     from .ops import bp as ops_bp
     from .pages import bp as pages_bp
@@ -76,5 +77,5 @@ def _register_blueprints(app: Flask) -> None:
     # routes check the CSRF token themselves (webapp.auth.access.current_admin).
     csrf.exempt(api_bp)
     csrf.exempt(admin_bp)
-    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp):
+    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp, apidocs_bp):
         app.register_blueprint(bp)

@@ -53,7 +53,15 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
 @bp.get("/api/admin/overview")
 @admin_required
 def overview():
-    """Everything the dashboard draws."""
+    """Everything the dashboard draws.
+    ---
+    get:
+      summary: Dashboard data
+      parameters:
+        - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 3650, default: 30}, description: "Feedback of the last N days."}
+      responses:
+        200: {description: "Per task and per style method.", content: {application/json: {schema: Overview}}}
+    """
     since = utcnow() - dt.timedelta(days=query_int("days", 30, 1, 3650))
     tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     running = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
@@ -71,7 +79,17 @@ def _describe_feedback(fb: Feedback) -> dict:
 @bp.get("/api/admin/feedback")
 @admin_required
 def feedback_queue():
-    """The review queue: feedback by review state (default pending), oldest first."""
+    """The review queue: feedback by review state (default pending), oldest first.
+    ---
+    get:
+      summary: The review queue
+      parameters:
+        - {name: review, in: query, schema: {type: string, enum: [pending, verified, rejected], default: pending}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}, description: "At most this many."}
+        - {name: task, in: query, schema: {type: string, maxLength: 200}, description: "Only this task."}
+      responses:
+        200: {description: "Feedback, oldest first.", content: {application/json: {schema: {type: array, items: FeedbackItem}}}}
+    """
     review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
     query = db.select(Feedback).where(Feedback.review == review).order_by(Feedback.id).limit(
         query_int("limit", 50, 1, 500))
@@ -83,7 +101,14 @@ def feedback_queue():
 @bp.post("/api/admin/feedback/<int:feedback_id>/review")
 @admin_required
 def review_feedback(feedback_id: int):
-    """Verify (optionally correcting the label) or reject a user's label."""
+    """Verify (optionally correcting the label) or reject a user's label.
+    ---
+    post:
+      summary: Verify or reject a user's label
+      requestBody: {required: true, content: {application/json: {schema: ReviewRequest}}}
+      responses:
+        200: {description: "The reviewed feedback.", content: {application/json: {schema: FeedbackItem}}}
+    """
     fb = get_or_404(Feedback, feedback_id, "feedback")
     body = json_body()
     verdict, label = body.get("verdict"), body.get("label", fb.label)
@@ -99,7 +124,13 @@ def review_feedback(feedback_id: int):
 @bp.get("/api/admin/images/<int:image_id>")
 @admin_required
 def image(image_id: int):
-    """An uploaded image, for reviewing."""
+    """An uploaded image, for reviewing.
+    ---
+    get:
+      summary: An uploaded image
+      responses:
+        200: {description: "The image.", content: {image/*: {schema: {type: string, format: binary}}}}
+    """
     row = get_or_404(Image, image_id, "image")
     return Response(storage().get(row.storage_key), mimetype=row.mimetype)
 
@@ -107,7 +138,16 @@ def image(image_id: int):
 @bp.get("/api/admin/jobs")
 @admin_required
 def list_jobs():
-    """Recent jobs, newest first."""
+    """Recent jobs, newest first.
+    ---
+    get:
+      summary: Recent jobs, newest first
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}, description: "At most this many."}
+        - {name: kind, in: query, schema: {type: string, maxLength: 200}, description: "Only jobs of this kind (retrain, stylize)."}
+      responses:
+        200: {description: "Jobs.", content: {application/json: {schema: {type: array, items: Job}}}}
+    """
     query = db.select(Job).order_by(Job.created.desc()).limit(query_int("limit", 50, 1, 500))
     if kind := query_str("kind"):
         query = query.where(Job.kind == kind)
@@ -117,7 +157,14 @@ def list_jobs():
 @bp.post("/api/admin/jobs/<job_id>/cancel")
 @admin_required
 def cancel_job(job_id: str):
-    """Ask a queued or running job to stop."""
+    """Ask a queued or running job to stop.
+    ---
+    post:
+      summary: Cancel a job
+      responses:
+        202: {description: "Cancelled, or asked to stop.", content: {application/json: {schema: Job}}}
+        409: Conflict
+    """
     job = get_or_404(Job, job_id, "job")
     if job.status in ("done", "failed"):
         raise ApiError(f"Job {job_id} has already ended ({job.status}).", 409)
@@ -131,7 +178,15 @@ def cancel_job(job_id: str):
 @bp.get("/api/admin/deployments")
 @admin_required
 def deployments():
-    """The audit log: every move of every deploy pointer, newest first."""
+    """The audit log: every move of every deploy pointer, newest first.
+    ---
+    get:
+      summary: The deploy audit log
+      parameters:
+        - {name: target, in: query, schema: {type: string, maxLength: 200}, description: "Only this target."}
+      responses:
+        200: {description: "Deploy pointer moves, newest first.", content: {application/json: {schema: {type: array, items: Deployment}}}}
+    """
     query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
     if target := query_str("target"):
         query = query.where(Deployment.target == target)
@@ -147,7 +202,13 @@ def deployments():
 @bp.get("/api/admin/targets")
 @admin_required
 def targets():
-    """Every retrainable target: tasks and style models, with what is deployed."""
+    """Every retrainable target: tasks and style models, with what is deployed.
+    ---
+    get:
+      summary: Retrainable targets
+      responses:
+        200: {description: "Tasks and style models.", content: {application/json: {schema: {type: array, items: Target}}}}
+    """
     names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     names += [t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names]
     out = []
@@ -161,7 +222,14 @@ def targets():
 @bp.get("/api/admin/models/<target>/<version>/files/<path:name>")
 @admin_required
 def model_file(target: str, version: str, name: str):
-    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix)."""
+    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix).
+    ---
+    get:
+      summary: A plot or the metrics file of a model version
+      responses:
+        200: {description: "The file.", content: {image/png: {schema: {type: string, format: binary}}, application/json: {schema: {type: object}}}}
+        409: Conflict
+    """
     if name not in PLOT_FILES:
         raise ApiError(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.", 404)
     mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target, ModelVersion.version == version))
