@@ -38,7 +38,7 @@ def stylize():
     content = upload("content")
     style = upload("style", required=False)
     row = service.create(method, params, content, style, client_fingerprint())
-    return jsonify({"id": row.id, "status_url": f"/api/stylize/{row.id}"}), 202
+    return jsonify({"id": str(row.id), "status_url": f"/api/stylize/{row.id}"}), 202
 
 
 @bp.get("/stylize/<int:stylization_id>")

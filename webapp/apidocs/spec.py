@@ -90,6 +90,7 @@ class Conventions(BasePlugin):
                 responses.setdefault(status, name)
             responses.setdefault("default", {"description": "Any other error.",
                                              "content": {"application/json": {"schema": "Error"}}})
+            op["responses"] = dict(sorted(responses.items(), key=lambda kv: (kv[0] == "default", str(kv[0]))))
 
 
 def build_spec(app: Flask) -> dict:
