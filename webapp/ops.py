@@ -26,7 +26,9 @@ def healthz():
       summary: Health of the database, storage and queue
       responses:
         200: {description: "All parts answer.", content: {application/json: {schema: Health}}}
-        503: {description: "A part is down; its entry says why.", content: {application/json: {schema: Health}}}
+        503:
+          description: "A part is down; its entry says why."
+          content: {application/json: {schema: Health}}
     """
     parts = {
         "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
@@ -44,7 +46,9 @@ def metrics():
     get:
       summary: Prometheus metrics
       responses:
-        200: {description: "Prometheus text format.", content: {text/plain: {schema: {type: string}}}}
+        200:
+          description: "Prometheus text format."
+          content: {text/plain: {schema: {type: string}}}
     """
     from .metrics import render
 

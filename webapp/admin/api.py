@@ -86,7 +86,9 @@ def retrain():
       responses:
         202: {description: "Queued.", content: {application/json: {schema: RetrainAccepted}}}
         404: NotFound
-        409: {description: "A retrain of the same target is queued or running; job_id names it.", content: {application/json: {schema: {allOf: [{$ref: "#/components/schemas/Error"}, {type: object, properties: {job_id: {type: string}}}]}}}}
+        409:
+          description: "A retrain of the same target is queued or running; job_id names it."
+          content: {application/json: {schema: Busy}}
     """
     body = json_body()
     target = retrain_target(body)
@@ -124,7 +126,9 @@ def list_models(target: str):
     get:
       summary: Versions of a target, newest first
       responses:
-        200: {description: "Every version.", content: {application/json: {schema: {type: array, items: ModelVersion}}}}
+        200:
+          description: "Every version."
+          content: {application/json: {schema: {type: array, items: ModelVersion}}}
     """
     current = registry.deployed(target)
     rows = db.session.scalars(db.select(ModelVersion).where(ModelVersion.target == target)
@@ -158,7 +162,9 @@ def rollback(target: str):
     post:
       summary: Deploy the previously deployed version again
       responses:
-        200: {description: "The version now deployed.", content: {application/json: {schema: Deployed}}}
+        200:
+          description: "The version now deployed."
+          content: {application/json: {schema: Deployed}}
         409: {description: "Nothing to roll back to.", content: {application/json: {schema: Error}}}
     """
     mv = registry.rollback(target, actor=_actor())

@@ -58,9 +58,14 @@ def overview():
     get:
       summary: Dashboard data
       parameters:
-        - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 3650, default: 30}, description: "Feedback of the last N days."}
+        - name: days
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 3650, default: 30}
+          description: Feedback of the last N days.
       responses:
-        200: {description: "Per task and per style method.", content: {application/json: {schema: Overview}}}
+        200:
+          description: "Per task and per style method."
+          content: {application/json: {schema: Overview}}
     """
     since = utcnow() - dt.timedelta(days=query_int("days", 30, 1, 3650))
     tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
@@ -85,10 +90,15 @@ def feedback_queue():
       summary: The review queue
       parameters:
         - {name: review, in: query, schema: {type: string, enum: [pending, verified, rejected], default: pending}}
-        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}, description: "At most this many."}
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 500, default: 50}
+          description: At most this many.
         - {name: task, in: query, schema: {type: string, maxLength: 200}, description: "Only this task."}
       responses:
-        200: {description: "Feedback, oldest first.", content: {application/json: {schema: {type: array, items: FeedbackItem}}}}
+        200:
+          description: "Feedback, oldest first."
+          content: {application/json: {schema: {type: array, items: FeedbackItem}}}
     """
     review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
     query = db.select(Feedback).where(Feedback.review == review).order_by(Feedback.id).limit(
@@ -107,7 +117,9 @@ def review_feedback(feedback_id: int):
       summary: Verify or reject a user's label
       requestBody: {required: true, content: {application/json: {schema: ReviewRequest}}}
       responses:
-        200: {description: "The reviewed feedback.", content: {application/json: {schema: FeedbackItem}}}
+        200:
+          description: "The reviewed feedback."
+          content: {application/json: {schema: FeedbackItem}}
     """
     fb = get_or_404(Feedback, feedback_id, "feedback")
     body = json_body()
@@ -129,7 +141,9 @@ def image(image_id: int):
     get:
       summary: An uploaded image
       responses:
-        200: {description: "The image.", content: {image/*: {schema: {type: string, format: binary}}}}
+        200:
+          description: "The image."
+          content: {image/*: {schema: {type: string, format: binary}}}
     """
     row = get_or_404(Image, image_id, "image")
     return Response(storage().get(row.storage_key), mimetype=row.mimetype)
@@ -143,10 +157,18 @@ def list_jobs():
     get:
       summary: Recent jobs, newest first
       parameters:
-        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}, description: "At most this many."}
-        - {name: kind, in: query, schema: {type: string, maxLength: 200}, description: "Only jobs of this kind (retrain, stylize)."}
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 500, default: 50}
+          description: At most this many.
+        - name: kind
+          in: query
+          schema: {type: string, maxLength: 200}
+          description: Only jobs of this kind (retrain, stylize).
       responses:
-        200: {description: "Jobs.", content: {application/json: {schema: {type: array, items: Job}}}}
+        200:
+          description: "Jobs."
+          content: {application/json: {schema: {type: array, items: Job}}}
     """
     query = db.select(Job).order_by(Job.created.desc()).limit(query_int("limit", 50, 1, 500))
     if kind := query_str("kind"):
@@ -162,7 +184,9 @@ def cancel_job(job_id: str):
     post:
       summary: Cancel a job
       responses:
-        202: {description: "Cancelled, or asked to stop.", content: {application/json: {schema: Job}}}
+        202:
+          description: "Cancelled, or asked to stop."
+          content: {application/json: {schema: Job}}
         409: Conflict
     """
     job = get_or_404(Job, job_id, "job")
@@ -185,7 +209,9 @@ def deployments():
       parameters:
         - {name: target, in: query, schema: {type: string, maxLength: 200}, description: "Only this target."}
       responses:
-        200: {description: "Deploy pointer moves, newest first.", content: {application/json: {schema: {type: array, items: Deployment}}}}
+        200:
+          description: "Deploy pointer moves, newest first."
+          content: {application/json: {schema: {type: array, items: Deployment}}}
     """
     query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
     if target := query_str("target"):
@@ -207,7 +233,9 @@ def targets():
     get:
       summary: Retrainable targets
       responses:
-        200: {description: "Tasks and style models.", content: {application/json: {schema: {type: array, items: Target}}}}
+        200:
+          description: "Tasks and style models."
+          content: {application/json: {schema: {type: array, items: Target}}}
     """
     names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     names += [t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names]
@@ -227,7 +255,9 @@ def model_file(target: str, version: str, name: str):
     get:
       summary: A plot or the metrics file of a model version
       responses:
-        200: {description: "The file.", content: {image/png: {schema: {type: string, format: binary}}, application/json: {schema: {type: object}}}}
+        200:
+          description: "The file."
+          content: {image/png: {schema: {type: string, format: binary}}, application/json: {schema: {type: object}}}
         409: Conflict
     """
     if name not in PLOT_FILES:

@@ -24,7 +24,9 @@ def list_schedules():
     get:
       summary: Retraining schedules
       responses:
-        200: {description: "Every schedule.", content: {application/json: {schema: {type: array, items: Schedule}}}}
+        200:
+          description: "Every schedule."
+          content: {application/json: {schema: {type: array, items: Schedule}}}
     """
     return jsonify([describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))])
 
@@ -64,7 +66,9 @@ def delete_schedule(target: str):
     delete:
       summary: Stop retraining a target periodically
       responses:
-        200: {description: "Deleted.", content: {application/json: {schema: {type: object, required: [deleted], properties: {deleted: {type: string}}}}}}
+        200:
+          description: "Deleted."
+          content: {application/json: {schema: Deleted}}
     """
     row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
     if row is None:

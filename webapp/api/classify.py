@@ -16,7 +16,9 @@ def list_tasks():
     get:
       summary: List the classification tasks
       responses:
-        200: {description: "Every task.", content: {application/json: {schema: {type: array, items: Task}}}}
+        200:
+          description: "Every task."
+          content: {application/json: {schema: {type: array, items: Task}}}
     """
     out = []
     for task in db.session.scalars(db.select(Task).order_by(Task.id)):
@@ -36,7 +38,9 @@ def classify():
       description: Without a deployed model the upload is kept and the answer has label null.
       requestBody: {required: true, content: {multipart/form-data: {schema: ClassifyUpload}}}
       responses:
-        200: {description: "The model's answer.", content: {application/json: {schema: Classification}}}
+        200:
+          description: "The model's answer."
+          content: {application/json: {schema: Classification}}
         404: NotFound
     """
     task = service.find_task(request.form.get("task") or None)

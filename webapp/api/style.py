@@ -18,7 +18,9 @@ def list_styles():
     get:
       summary: List the style methods
       responses:
-        200: {description: "Every method a user can pick now.", content: {application/json: {schema: {type: array, items: StyleMethod}}}}
+        200:
+          description: "Every method a user can pick now."
+          content: {application/json: {schema: {type: array, items: StyleMethod}}}
     """
     return jsonify(service.list_methods())
 
@@ -32,7 +34,9 @@ def stylize():
       summary: Restyle a photo (queued)
       requestBody: {required: true, content: {multipart/form-data: {schema: StylizeUpload}}}
       responses:
-        202: {description: "Queued; poll status_url.", content: {application/json: {schema: StylizeAccepted}}}
+        202:
+          description: "Queued; poll status_url."
+          content: {application/json: {schema: StylizeAccepted}}
     """
     method, params = service.parse_params(request.form)
     content = upload("content")
@@ -66,7 +70,11 @@ def stylize_result(stylization_id: int):
     get:
       summary: The finished picture
       responses:
-        200: {description: "The picture.", content: {image/png: {schema: {type: string, format: binary}}, image/jpeg: {schema: {type: string, format: binary}}}}
+        200:
+          description: "The picture."
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            image/jpeg: {schema: {type: string, format: binary}}
     """
     row = get_or_404(Stylization, stylization_id, "stylization")
     if row.status != "done" or not row.result_key:
@@ -81,7 +89,9 @@ def stylize_input(stylization_id: int, which: str):
     get:
       summary: An input picture of a stylization (its uploader or an admin)
       responses:
-        200: {description: "The picture.", content: {image/*: {schema: {type: string, format: binary}}}}
+        200:
+          description: "The picture."
+          content: {image/*: {schema: {type: string, format: binary}}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
     """
     row = get_or_404(Stylization, stylization_id, "stylization")
@@ -116,7 +126,9 @@ def cancel(stylization_id: int):
     post:
       summary: Cancel a stylization (its uploader or an admin)
       responses:
-        202: {description: "Cancelled, or asked to stop.", content: {application/json: {schema: Stylization}}}
+        202:
+          description: "Cancelled, or asked to stop."
+          content: {application/json: {schema: Stylization}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
         409: Conflict
     """

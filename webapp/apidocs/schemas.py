@@ -29,6 +29,7 @@ def _object(required: list[str], **properties) -> dict:
 
 SCHEMAS: dict[str, dict] = {
     "Error": _object(["error"], error={"type": "string", "description": "What went wrong and what to do about it."}),
+    "Busy": _object(["error", "job_id"], error=STRING, job_id={"type": "string", "description": "The job in the way."}),
     # ---------------------------------------------------------------- classification
     "Task": _object(["name", "labels", "model_version", "metrics"], name=STRING,
                     labels={"type": "array", "items": STRING}, description=STRING,
@@ -43,7 +44,8 @@ SCHEMAS: dict[str, dict] = {
     "ClassifyUpload": _object(["image"], image={"type": "string", "format": "binary",
                                                 "description": "A JPEG, PNG or WebP photo."},
                               task={**NAME, "description": "Task name (GET /api/tasks); default the first task."}),
-    "FeedbackRequest": _object(["label"], label={"type": "string", "description": "The true label, one of the task's labels."}),
+    "FeedbackRequest": _object(["label"], label={"type": "string",
+                                                 "description": "The true label, one of the task's labels."}),
     "FeedbackResult": _object(["agrees"], agrees=_nullable({"type": "boolean", "description":
                                                           "Whether the model's answer was right; null without one."})),
     # ---------------------------------------------------------------- style transfer
@@ -61,7 +63,8 @@ SCHEMAS: dict[str, dict] = {
         preset={"type": "integer", "description": "With method `preset`: the preset id."},
         strength={"type": "number", "minimum": 0, "maximum": 1,
                   "description": "How strongly to apply the style; default learned from ratings."},
-        size={"type": "integer", "minimum": 64, "description": "Longest side in px; default 512, capped by the server."}),
+        size={"type": "integer", "minimum": 64,
+              "description": "Longest side in px; default 512, capped by the server."}),
     "StylizeAccepted": _object(["id", "status_url"], id=OPAQUE_ID, status_url=STRING),
     "Stylization": _object(
         ["id", "method", "status", "progress", "result_url", "error", "seconds"], id=OPAQUE_ID, method=STRING,
@@ -107,6 +110,7 @@ SCHEMAS: dict[str, dict] = {
     "Schedule": _object(["target", "every_hours", "enabled"], target=STRING, every_hours={"type": "number"},
                         enabled={"type": "boolean"}, last_run=WHEN, last_job_id=_nullable(STRING),
                         last_outcome=_nullable(STRING)),
+    "Deleted": _object(["deleted"], deleted=STRING),
     "ScheduleRequest": _object(["every_hours"], every_hours={"type": "number", "minimum": 0.05, "maximum": 2160},
                                enabled={"type": "boolean"}),
     # ---------------------------------------------------------------- operations
@@ -116,7 +120,8 @@ SCHEMAS: dict[str, dict] = {
 
 
 def _error(description: str, retry_after: bool = False) -> dict:
-    response = {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    response = {"description": description,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     if retry_after:
         response["headers"] = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                                "schema": {"type": "integer"}}}
