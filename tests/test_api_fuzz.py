@@ -42,12 +42,10 @@ def served(tmp_path_factory, request):
     statuses: dict[int, int] = {}
     for _, status in SENT:
         statuses[status] = statuses.get(status, 0) + 1
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"schemathesis sent {len(SENT)} requests to {len({op for op, _ in SENT})} "
-                            f"operations; statuses {dict(sorted(statuses.items()))}")
-        for op in sorted({op for op, _ in SENT}):
-            reporter.write_line(f"  {op}: {sum(1 for o, _ in SENT if o == op)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # the count belongs in the test log
+        print(f"\nschemathesis sent {len(SENT)} requests to {len({op for op, _ in SENT})} operations; "
+              f"statuses {dict(sorted(statuses.items()))}")
     assert "Traceback" not in server.output(), server.output()[-3000:]
 
 
