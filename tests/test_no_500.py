@@ -126,6 +126,15 @@ def test_failed_database_commit_is_503(pg_app):
     assert response.status_code == 201
 
 
+def test_values_postgresql_cannot_store_are_400(pg_app):
+    client = pg_app.app.test_client()
+    response = client.post("/api/admin/tasks", headers=pg_app.header,
+                           json={"name": "pets", "labels": ["cat", "dog"], "description": "a\u0000b"})
+    assert_error(response, 400, "NUL character")
+    assert client.get("/api/admin/jobs/a%00b", headers=pg_app.header).status_code == 400
+    assert client.get("/api/tasks").status_code == 200  # the session was rolled back, nothing is stuck
+
+
 @pytest.fixture
 def pg_app(tmp_path):
     """An app on a fresh PostgreSQL database whose statements give up after 300 ms waiting for a lock."""
