@@ -109,6 +109,17 @@ def test_nul_characters_are_not_a_500(client, admin):
 
 # ------------------------------------------------------------------ outages: 503 with a message
 
+def test_local_storage_failure_is_503(app, client):
+    """A file where the images folder should be: writes fail with an OSError, answered as 503."""
+    from pathlib import Path
+
+    root = Path(app.config["STORAGE_URL"][len("file://"):])
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "images").write_bytes(b"not a folder")
+    response = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=9)), "a.jpg")})
+    assert_error(response, 503, "storage is unavailable", "nothing was saved")
+
+
 def test_failed_database_commit_is_503(pg_app):
     """Another session holds the tasks table; the commit cannot get its lock and gives up."""
     import psycopg

@@ -55,10 +55,11 @@ def feedback(classification_id: int):
     """Record the true label of a classified photo.
     ---
     post:
-      summary: Give the true label of a classified photo
+      summary: Give the true label of a classified photo (its uploader or an admin)
       requestBody: {required: true, content: {application/json: {schema: FeedbackRequest}}}
       responses:
         201: {description: "Recorded.", content: {application/json: {schema: FeedbackResult}}}
+        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
     """
     row = get_or_404(Classification, classification_id, "classification")
     body = json_body()
