@@ -18,14 +18,20 @@ from .errors import ApiError
 JSON_MAX_BYTES = 1024 * 1024  # far above any real body (the largest is a 2000-character rating comment)
 JSON_MAX_DEPTH = 16
 ID_MAX = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRINGS = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
 def _nesting(text: str) -> int:
     """How deeply arrays and objects nest in `text` (JSON), without recursing."""
     brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
-    return max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
+    deepest = 0
+    for depth in accumulate(1 if c in "[{" else -1 for c in brackets):
+        if depth > deepest:
+            deepest = depth
+            if deepest > JSON_MAX_DEPTH:
+                break  # deep enough to refuse; no need to read on
+    return deepest
 
 
 def json_body() -> dict[str, Any]:
