@@ -25,7 +25,7 @@ def test_classify_without_model_keeps_upload(client):
     assert response.status_code == 200
     body = response.json
     assert body["label"] is None and body["model_version"] is None and body["face_box"] is None
-    assert body["task"] == "smiling" and isinstance(body["id"], int)
+    assert body["task"] == "smiling" and isinstance(body["id"], str)
 
 
 def test_default_task_is_first(client):

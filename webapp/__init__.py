@@ -50,7 +50,9 @@ def _init_extensions(app: Flask) -> None:
     from .jobs import JobQueue
     from .security import register_security
     from .storage import open_storage
+    from .validation import register_validation
 
+    register_validation(app)
     init_database(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
@@ -66,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from . import jobs_handlers, retrain  # noqa: F401  (they register the job kinds)
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .apidocs import bp as apidocs_bp
     from .auth import bp as auth_bp
     from .ops import bp as ops_bp
     from .pages import bp as pages_bp
@@ -74,5 +77,5 @@ def _register_blueprints(app: Flask) -> None:
     # routes check the CSRF token themselves (webapp.auth.access.current_admin).
     csrf.exempt(api_bp)
     csrf.exempt(admin_bp)
-    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp):
+    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp, apidocs_bp):
         app.register_blueprint(bp)

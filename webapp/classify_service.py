@@ -64,7 +64,7 @@ def describe(row: Classification) -> dict:
     """The API's answer for a classification."""
     probs = row.probabilities or {}
     mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
-    return {"id": row.id, "task": row.task.name, "label": row.label,
+    return {"id": str(row.id), "task": row.task.name, "label": row.label,
             "probability": probs.get(row.label) if row.label else None, "probabilities": probs,
             "model_version": mv.version if mv else None, "face_box": row.face_box}
 

@@ -1,10 +1,16 @@
 """Errors a person can act on, turned into JSON (API) or HTML (pages) responses."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
+from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from .storage import StorageUnavailable
+from .storage import StorageError
+
+# Database errors that say the database cannot serve now (down, locked, out of connections),
+# not that the request or the code is wrong.
+DATABASE_DOWN = (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError, sa.TimeoutError,
+                 sa.PendingRollbackError)
 
 
 class ApiError(Exception):
@@ -49,10 +55,26 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return error_response(exc.message, exc.status, **exc.extra)
 
-    @app.errorhandler(StorageUnavailable)
-    def _storage_down(exc: StorageUnavailable):
-        app.logger.warning("storage unavailable: %s", exc)
-        return error_response("File storage is unavailable right now; nothing was saved. Try again shortly.", 503)
+    @app.errorhandler(StorageError)
+    def _storage_down(exc: StorageError):
+        app.logger.warning("storage failed on %s %s: %s", request.method, request.path, exc)
+        return _retry_later("File storage is unavailable right now; nothing was saved. Try again shortly.")
+
+    @app.errorhandler(sa.DataError)
+    def _bad_value(exc: sa.DataError):
+        _rollback()
+        app.logger.info("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response("A value in the request cannot be stored (too long, out of range or "
+                              "containing a NUL character); correct it and retry.", 400)
+
+    @app.errorhandler(sa.IntegrityError)
+    def _conflict(exc: sa.IntegrityError):
+        _rollback()
+        app.logger.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response("This conflicts with a change made at the same moment; retry the request.", 409)
+
+    for error in DATABASE_DOWN:
+        app.register_error_handler(error, _database_down)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -63,7 +85,33 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description if status == 400 and exc.description else MESSAGES.get(status, exc.name)
         return error_response(message, status)
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        return error_response("The request nests too deeply to be read; send a flatter one.", 400)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(MESSAGES[500], 500)
+
+
+def _rollback() -> None:
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the session is discarded at teardown anyway
+        pass
+
+
+def _retry_later(message: str, seconds: int = 30):
+    """A 503 that tells clients when to try again."""
+    response = make_response(error_response(message, 503))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _database_down(exc: Exception):
+    _rollback()
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    return _retry_later("The database is unavailable right now; nothing was saved. Try again shortly.")

@@ -20,7 +20,16 @@ def _probe(name: str, fn) -> str:
 
 @bp.get("/healthz")
 def healthz():
-    """200 when database, storage and queue all answer; 503 naming the part that does not."""
+    """200 when database, storage and queue all answer; 503 naming the part that does not.
+    ---
+    get:
+      summary: Health of the database, storage and queue
+      responses:
+        200: {description: "All parts answer.", content: {application/json: {schema: Health}}}
+        503:
+          description: "A part is down; its entry says why."
+          content: {application/json: {schema: Health}}
+    """
     parts = {
         "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
         "storage": _probe("storage", lambda: current_app.extensions["storage"].check()),
@@ -32,7 +41,15 @@ def healthz():
 
 @bp.get("/metrics")
 def metrics():
-    """Prometheus text format: counts of what users did, job states, queue depth."""
+    """Prometheus text format: counts of what users did, job states, queue depth.
+    ---
+    get:
+      summary: Prometheus metrics
+      responses:
+        200:
+          description: "Prometheus text format."
+          content: {text/plain: {schema: {type: string}}}
+    """
     from .metrics import render
 
     return Response(render(), mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -95,7 +95,7 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
 def describe(row: Stylization) -> dict:
     """The API's view of a stylization."""
     done = row.status == "done"
-    return {"id": row.id, "method": row.method, "status": row.status, "progress": round(row.progress, 4),
+    return {"id": str(row.id), "method": row.method, "status": row.status, "progress": round(row.progress, 4),
             "result_url": url_for("api.stylize_result", stylization_id=row.id) if done else None,
             "error": row.error, "seconds": row.seconds, "params": row.params,
             "content_url": url_for("api.stylize_input", stylization_id=row.id, which="content"),

@@ -23,13 +23,21 @@ def _actor() -> str:
 @bp.post("/api/admin/tasks")
 @admin_required
 def create_task():
-    """Create a classification task with its labels."""
+    """Create a classification task with its labels.
+    ---
+    post:
+      summary: Create a classification task
+      requestBody: {required: true, content: {application/json: {schema: TaskRequest}}}
+      responses:
+        201: {description: "Created.", content: {application/json: {schema: Task}}}
+        409: Conflict
+    """
     body = json_body()
     name, labels = body.get("name"), body.get("labels")
     if not isinstance(name, str) or not NAME.match(name):
         raise ApiError("'name' must be lowercase letters, digits, '_' or '-', starting with a letter.")
-    if (not isinstance(labels, list) or len(labels) < 2 or len(set(labels)) != len(labels)
-            or not all(isinstance(x, str) and NAME.match(x) for x in labels)):
+    if (not isinstance(labels, list) or len(labels) < 2
+            or not all(isinstance(x, str) and NAME.match(x) for x in labels) or len(set(labels)) != len(labels)):
         raise ApiError("'labels' must be a list of at least 2 distinct lowercase names, e.g. ['cat', 'dog'].")
     if db.session.scalar(db.select(Task).where(Task.name == name)):
         raise ApiError(f"A task named {name!r} already exists.", 409)
@@ -72,7 +80,18 @@ def start_retrain(target: str, actor: str, kind_hint: str = "task") -> Job:
 @bp.post("/api/admin/retrain")
 @admin_required
 def retrain():
-    """Queue a retrain job."""
+    """Queue a retrain job.
+    ---
+    post:
+      summary: Retrain a task or a style model (queued)
+      requestBody: {required: true, content: {application/json: {schema: RetrainRequest}}}
+      responses:
+        202: {description: "Queued.", content: {application/json: {schema: RetrainAccepted}}}
+        404: NotFound
+        409:
+          description: "A retrain of the same target is queued or running; job_id names it."
+          content: {application/json: {schema: Busy}}
+    """
     body = json_body()
     target = retrain_target(body)
     job = start_retrain(target, _actor(), "task" if "task" in body else "style")
@@ -90,7 +109,13 @@ def describe_job(job: Job) -> dict:
 @bp.get("/api/admin/jobs/<job_id>")
 @admin_required
 def job_status(job_id: str):
-    """Status, progress, log tail and result of a job."""
+    """Status, progress, log tail and result of a job.
+    ---
+    get:
+      summary: A job's status, progress, log tail and result
+      responses:
+        200: {description: "The job.", content: {application/json: {schema: Job}}}
+    """
     job = get_or_404(Job, job_id, "job")
     return jsonify(describe_job(job))
 
@@ -98,7 +123,15 @@ def job_status(job_id: str):
 @bp.get("/api/admin/models/<target>")
 @admin_required
 def list_models(target: str):
-    """Every version of a target, newest first."""
+    """Every version of a target, newest first.
+    ---
+    get:
+      summary: Versions of a target, newest first
+      responses:
+        200:
+          description: "Every version."
+          content: {application/json: {schema: {type: array, items: ModelVersion}}}
+    """
     current = registry.deployed(target)
     rows = db.session.scalars(db.select(ModelVersion).where(ModelVersion.target == target)
                               .order_by(ModelVersion.id.desc())).all()
@@ -110,7 +143,14 @@ def list_models(target: str):
 @bp.post("/api/admin/models/<target>/<version>/promote")
 @admin_required
 def promote(target: str, version: str):
-    """Deploy a version of a target."""
+    """Deploy a version of a target.
+    ---
+    post:
+      summary: Deploy a version
+      responses:
+        200: {description: "Now deployed.", content: {application/json: {schema: Deployed}}}
+        409: Conflict
+    """
     mv = registry.promote(target, version, actor=_actor(), reason="promoted by an admin")
     db.session.commit()
     return jsonify({"target": target, "deployed": mv.version})
@@ -119,7 +159,16 @@ def promote(target: str, version: str):
 @bp.post("/api/admin/models/<target>/rollback")
 @admin_required
 def rollback(target: str):
-    """Deploy the version that was deployed before the current one."""
+    """Deploy the version that was deployed before the current one.
+    ---
+    post:
+      summary: Deploy the previously deployed version again
+      responses:
+        200:
+          description: "The version now deployed."
+          content: {application/json: {schema: Deployed}}
+        409: {description: "Nothing to roll back to.", content: {application/json: {schema: Error}}}
+    """
     mv = registry.rollback(target, actor=_actor())
     db.session.commit()
     return jsonify({"target": target, "deployed": mv.version})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from .. import registry, style_service
 from ..auth.access import admin_required, current_admin
@@ -14,6 +14,7 @@ from ..models.base import iso
 from ..services import storage
 from ..style_prefs import rating_distribution
 from ..api.helpers import get_or_404, json_body
+from ..validation import query_int, query_str
 from . import bp, learning
 from .api import describe_job
 
@@ -53,8 +54,21 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
 @bp.get("/api/admin/overview")
 @admin_required
 def overview():
-    """Everything the dashboard draws."""
-    since = utcnow() - dt.timedelta(days=int(request.args.get("days", 30)))
+    """Everything the dashboard draws.
+    ---
+    get:
+      summary: Dashboard data
+      parameters:
+        - name: days
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 3650, default: 30}
+          description: Feedback of the last N days.
+      responses:
+        200:
+          description: "Per task and per style method."
+          content: {application/json: {schema: Overview}}
+    """
+    since = utcnow() - dt.timedelta(days=query_int("days", 30, 1, 3650))
     tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     running = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
     return jsonify({"tasks": tasks, "styles": rating_distribution(), "jobs_active": running,
@@ -74,14 +88,32 @@ INFORMATIVE_POOL = 5000  # the newest pending labels ranked by `informative`; be
 @bp.get("/api/admin/feedback")
 @admin_required
 def feedback_queue():
-    """The review queue: feedback by review state (default pending), oldest first or most informative first."""
-    review, order = request.args.get("review", "pending"), request.args.get("order", "oldest")
-    if order not in learning.ORDERS:
-        raise ApiError(f"'order' must be one of {list(learning.ORDERS)}. Received: order={order!r}")
-    limit = min(int(request.args.get("limit", 50)), 500)
+    """The review queue: feedback by review state (default pending), oldest first or most informative first.
+    ---
+    get:
+      summary: The review queue
+      parameters:
+        - {name: review, in: query, schema: {type: string, enum: [pending, verified, rejected], default: pending}}
+        - name: order
+          in: query
+          schema: {type: string, enum: [oldest, informative], default: oldest}
+          description: "oldest first, or the labels that would teach the model most first."
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 500, default: 50}
+          description: At most this many.
+        - {name: task, in: query, schema: {type: string, maxLength: 200}, description: "Only this task."}
+      responses:
+        200:
+          description: "Feedback in the order asked for."
+          content: {application/json: {schema: {type: array, items: FeedbackItem}}}
+    """
+    review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
+    order = query_str("order", "oldest", choices=tuple(learning.ORDERS))
+    limit = query_int("limit", 50, 1, 500)
     query = db.select(Feedback).where(Feedback.review == review)
-    if request.args.get("task"):
-        query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == request.args["task"])
+    if task := query_str("task"):
+        query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == task)
     if order == "oldest":
         rows = list(db.session.scalars(query.order_by(Feedback.id).limit(limit)))
         scores = learning.informativeness(rows)
@@ -95,7 +127,16 @@ def feedback_queue():
 @bp.post("/api/admin/feedback/<int:feedback_id>/review")
 @admin_required
 def review_feedback(feedback_id: int):
-    """Verify (optionally correcting the label) or reject a user's label."""
+    """Verify (optionally correcting the label) or reject a user's label.
+    ---
+    post:
+      summary: Verify or reject a user's label
+      requestBody: {required: true, content: {application/json: {schema: ReviewRequest}}}
+      responses:
+        200:
+          description: "The reviewed feedback."
+          content: {application/json: {schema: FeedbackItem}}
+    """
     fb = get_or_404(Feedback, feedback_id, "feedback")
     body = json_body()
     verdict, label = body.get("verdict"), body.get("label", fb.label)
@@ -111,7 +152,15 @@ def review_feedback(feedback_id: int):
 @bp.get("/api/admin/images/<int:image_id>")
 @admin_required
 def image(image_id: int):
-    """An uploaded image, for reviewing."""
+    """An uploaded image, for reviewing.
+    ---
+    get:
+      summary: An uploaded image
+      responses:
+        200:
+          description: "The image."
+          content: {image/*: {schema: {type: string, format: binary}}}
+    """
     row = get_or_404(Image, image_id, "image")
     return Response(storage().get(row.storage_key), mimetype=row.mimetype)
 
@@ -119,17 +168,43 @@ def image(image_id: int):
 @bp.get("/api/admin/jobs")
 @admin_required
 def list_jobs():
-    """Recent jobs, newest first."""
-    query = db.select(Job).order_by(Job.created.desc()).limit(min(int(request.args.get("limit", 50)), 500))
-    if request.args.get("kind"):
-        query = query.where(Job.kind == request.args["kind"])
+    """Recent jobs, newest first.
+    ---
+    get:
+      summary: Recent jobs, newest first
+      parameters:
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 500, default: 50}
+          description: At most this many.
+        - name: kind
+          in: query
+          schema: {type: string, maxLength: 200}
+          description: Only jobs of this kind (retrain, stylize).
+      responses:
+        200:
+          description: "Jobs."
+          content: {application/json: {schema: {type: array, items: Job}}}
+    """
+    query = db.select(Job).order_by(Job.created.desc()).limit(query_int("limit", 50, 1, 500))
+    if kind := query_str("kind"):
+        query = query.where(Job.kind == kind)
     return jsonify([describe_job(j) for j in db.session.scalars(query)])
 
 
 @bp.post("/api/admin/jobs/<job_id>/cancel")
 @admin_required
 def cancel_job(job_id: str):
-    """Ask a queued or running job to stop."""
+    """Ask a queued or running job to stop.
+    ---
+    post:
+      summary: Cancel a job
+      responses:
+        202:
+          description: "Cancelled, or asked to stop."
+          content: {application/json: {schema: Job}}
+        409: Conflict
+    """
     job = get_or_404(Job, job_id, "job")
     if job.status in ("done", "failed"):
         raise ApiError(f"Job {job_id} has already ended ({job.status}).", 409)
@@ -143,10 +218,20 @@ def cancel_job(job_id: str):
 @bp.get("/api/admin/deployments")
 @admin_required
 def deployments():
-    """The audit log: every move of every deploy pointer, newest first."""
+    """The audit log: every move of every deploy pointer, newest first.
+    ---
+    get:
+      summary: The deploy audit log
+      parameters:
+        - {name: target, in: query, schema: {type: string, maxLength: 200}, description: "Only this target."}
+      responses:
+        200:
+          description: "Deploy pointer moves, newest first."
+          content: {application/json: {schema: {type: array, items: Deployment}}}
+    """
     query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
-    if request.args.get("target"):
-        query = query.where(Deployment.target == request.args["target"])
+    if target := query_str("target"):
+        query = query.where(Deployment.target == target)
     out = []
     for row in db.session.scalars(query):
         previous = db.session.get(ModelVersion, row.previous_version_id) if row.previous_version_id else None
@@ -159,7 +244,15 @@ def deployments():
 @bp.get("/api/admin/targets")
 @admin_required
 def targets():
-    """Every retrainable target: tasks and style models, with what is deployed."""
+    """Every retrainable target: tasks and style models, with what is deployed.
+    ---
+    get:
+      summary: Retrainable targets
+      responses:
+        200:
+          description: "Tasks and style models."
+          content: {application/json: {schema: {type: array, items: Target}}}
+    """
     names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
     names += [t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names]
     out = []
@@ -173,7 +266,16 @@ def targets():
 @bp.get("/api/admin/models/<target>/<version>/files/<path:name>")
 @admin_required
 def model_file(target: str, version: str, name: str):
-    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix)."""
+    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix).
+    ---
+    get:
+      summary: A plot or the metrics file of a model version
+      responses:
+        200:
+          description: "The file."
+          content: {image/png: {schema: {type: string, format: binary}}, application/json: {schema: {type: object}}}
+        409: Conflict
+    """
     if name not in PLOT_FILES:
         raise ApiError(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.", 404)
     mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target, ModelVersion.version == version))

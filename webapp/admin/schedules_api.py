@@ -19,14 +19,29 @@ def describe(row: Schedule) -> dict:
 @bp.get("/api/admin/schedules")
 @admin_required
 def list_schedules():
-    """Every retraining schedule."""
+    """Every retraining schedule.
+    ---
+    get:
+      summary: Retraining schedules
+      responses:
+        200:
+          description: "Every schedule."
+          content: {application/json: {schema: {type: array, items: Schedule}}}
+    """
     return jsonify([describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))])
 
 
 @bp.put("/api/admin/schedules/<target>")
 @admin_required
 def set_schedule(target: str):
-    """Create or change the schedule of a target: {"every_hours": 24, "enabled": true}."""
+    """Create or change the schedule of a target: {"every_hours": 24, "enabled": true}.
+    ---
+    put:
+      summary: Retrain a target periodically
+      requestBody: {required: true, content: {application/json: {schema: ScheduleRequest}}}
+      responses:
+        200: {description: "The schedule.", content: {application/json: {schema: Schedule}}}
+    """
     from .api import retrain_target
 
     body = json_body()
@@ -46,7 +61,15 @@ def set_schedule(target: str):
 @bp.delete("/api/admin/schedules/<target>")
 @admin_required
 def delete_schedule(target: str):
-    """Stop retraining a target periodically."""
+    """Stop retraining a target periodically.
+    ---
+    delete:
+      summary: Stop retraining a target periodically
+      responses:
+        200:
+          description: "Deleted."
+          content: {application/json: {schema: Deleted}}
+    """
     row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
     if row is None:
         raise ApiError(f"No schedule for {target!r}.", 404)

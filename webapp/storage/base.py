@@ -10,6 +10,8 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 class StorageError(Exception):
     """A storage operation failed."""
 
+    code: str | None = None  # the backend's own error code, when it gave one (e.g. S3's "NoSuchBucket")
+
 
 class StorageUnavailable(StorageError):
     """The storage backend cannot be reached right now; retrying later may work."""

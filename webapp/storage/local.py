@@ -20,14 +20,19 @@ class LocalStorage(Storage):
 
     def put(self, key, data, content_type="application/octet-stream"):
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:  # disk full, read-only, a file where a folder should be
+            raise StorageUnavailable(f"cannot write {key} under {self.root}: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StorageUnavailable(f"cannot write {key} under {self.root}: {exc}") from exc
             raise
 
     def get(self, key):
@@ -35,6 +40,8 @@ class LocalStorage(Storage):
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise KeyError(key) from None
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot read {key} under {self.root}: {exc}") from exc
 
     def exists(self, key):
         return self._path(key).is_file()

@@ -1,7 +1,7 @@
 """Storage in an S3 bucket (AWS or any S3-compatible server) through boto3."""
 from __future__ import annotations
 
-from .base import Storage, StorageError, StorageUnavailable, check_key
+from .base import Storage, StorageUnavailable, check_key
 
 
 def _client(endpoint_url: str | None):
@@ -26,12 +26,15 @@ class S3Storage(Storage):
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _call(self, fn, **kwargs):
+        """Call S3; any refusal or outage leaves as StorageUnavailable carrying S3's error code."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return fn(Bucket=self.bucket, **kwargs)
-        except ClientError:
-            raise
+        except ClientError as exc:
+            error = StorageUnavailable(f"S3 refused {fn.__name__} on bucket {self.bucket!r}: {exc}")
+            error.code = exc.response.get("Error", {}).get("Code")
+            raise error from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"S3 is unreachable: {exc}") from exc
 
@@ -39,25 +42,21 @@ class S3Storage(Storage):
         self._call(self.client.put_object, Key=self._key(key), Body=data, ContentType=content_type)
 
     def get(self, key):
-        from botocore.exceptions import ClientError
-
         try:
             return self._call(self.client.get_object, Key=self._key(key))["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        except StorageUnavailable as exc:
+            if exc.code in ("NoSuchKey", "404"):
                 raise KeyError(key) from None
-            raise StorageError(str(exc)) from exc
+            raise
 
     def exists(self, key):
-        from botocore.exceptions import ClientError
-
         try:
             self._call(self.client.head_object, Key=self._key(key))
             return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        except StorageUnavailable as exc:
+            if exc.code in ("404", "NoSuchKey", "NotFound"):
                 return False
-            raise StorageError(str(exc)) from exc
+            raise
 
     def delete(self, key):
         self._call(self.client.delete_object, Key=self._key(key))
@@ -76,12 +75,7 @@ class S3Storage(Storage):
         return sorted(k[cut:] for k in keys)
 
     def check(self):
-        from botocore.exceptions import ClientError
-
-        try:
-            self._call(self.client.head_bucket)
-        except ClientError as exc:
-            raise StorageUnavailable(f"S3 bucket {self.bucket!r} is not usable: {exc}") from exc
+        self._call(self.client.head_bucket)
 
     def __repr__(self):
         return f"S3Storage({self.bucket!r}, {self.prefix!r})"

@@ -1,0 +1,75 @@
+"""The OpenAPI document flattened into what the /api/docs page lists (no script needed to read it)."""
+from __future__ import annotations
+
+from .spec import METHODS
+
+
+def type_of(schema: dict | None) -> str:
+    """A short human reading of a JSON schema: `string`, `array of Task`, `integer 1..5 | null`."""
+    if not schema:
+        return "any"
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    kind = schema.get("type", "object")
+    if kind == "array":
+        text = f"array of {type_of(schema.get('items'))}"
+    elif "enum" in schema:
+        text = " | ".join(repr(v) for v in schema["enum"])
+    else:
+        text = f"{kind} ({schema['format']})" if "format" in schema else kind
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None or high is not None:
+            text += f" {'' if low is None else low}..{'' if high is None else high}"
+    return text + (" | null" if schema.get("nullable") else "")
+
+
+def fields(schema: dict, components: dict) -> list[dict]:
+    """The properties of an object schema (following a $ref) as rows of name, type, required, description."""
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    required = set(schema.get("required", []))
+    return [{"name": name, "type": type_of(prop), "required": name in required,
+             "description": prop.get("description", "")}
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def _content(content: dict) -> list[dict]:
+    return [{"media": media, "type": type_of(body.get("schema"))} for media, body in (content or {}).items()]
+
+
+def _operation(path: str, method: str, op: dict, doc: dict) -> dict:
+    components = doc["components"]
+    responses = []
+    for status, response in op.get("responses", {}).items():
+        if "$ref" in response:
+            response = components["responses"][response["$ref"].rsplit("/", 1)[-1]]
+        responses.append({"status": status, "description": response.get("description", ""),
+                          "content": _content(response.get("content"))})
+    body = op.get("requestBody", {}).get("content", {})
+    return {"id": op.get("operationId", f"{method}-{path}").replace(".", "-"), "method": method.upper(),
+            "path": path, "summary": op.get("summary", ""), "description": op.get("description", ""),
+            "admin": "security" in op,
+            "parameters": [{"name": p["name"], "in": p["in"], "type": type_of(p.get("schema")),
+                            "required": p.get("required", False), "description": p.get("description", "")}
+                           for p in op.get("parameters", [])],
+            "body": [{"media": media, "fields": fields(b.get("schema", {}), components["schemas"])}
+                     for media, b in body.items()],
+            "responses": responses}
+
+
+def reference(doc: dict) -> dict:
+    """Operations grouped by tag, and the named schemas, ready for the template."""
+    groups = {tag["name"]: {"name": tag["name"], "description": tag.get("description", ""), "operations": []}
+              for tag in doc.get("tags", [])}
+    for path, item in doc["paths"].items():
+        for method in [m for m in METHODS if m in item]:
+            op = item[method]
+            tag = (op.get("tags") or ["operations"])[0]
+            groups.setdefault(tag, {"name": tag, "description": "", "operations": []})
+            groups[tag]["operations"].append(_operation(path, method, op, doc))
+    schemas = [{"name": name, "description": schema.get("description", ""),
+                "fields": fields(schema, doc["components"]["schemas"])}
+               for name, schema in doc["components"]["schemas"].items()]
+    return {"title": doc["info"]["title"], "version": doc["info"]["version"],
+            "description": doc["info"].get("description", ""),
+            "groups": [g for g in groups.values() if g["operations"]], "schemas": schemas}
