@@ -1,7 +1,8 @@
 """Retraining a task's classifier from imported data and feedback, behind a promotion gate.
 
-The candidate and the deployed model are judged on the same holdout (verified labels, or a
-frozen split nobody can change afterwards). The candidate goes live only if it is not worse
+The candidate and the deployed model are judged on the same holdout: trusted labels only
+(admin-verified, or a frozen split of imported data) whenever any exist; the result says what
+the holdout is made of. The candidate goes live only if it is not worse
 by the task's metric; the very first model must beat the majority-class baseline.
 """
 from __future__ import annotations
@@ -72,8 +73,12 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
     from ml import data as ml_data
     from ml import evaluate as ml_evaluate
 
-    items = datasets.labelled_images(task)
+    disputed: list[int] = []
+    items = datasets.labelled_images(task, disputed)
     hold_items = datasets.holdout(task, items)
+    holdout_info = datasets.composition(hold_items)
+    if not holdout_info["trusted"]:
+        ctx.log(holdout_info["warning"])
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
     with workdir(job.id) as tmp:
@@ -90,7 +95,8 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
                     else _majority_baseline(hold_counts))
         promoted, reason = _decide(task, candidate, current, compared)
         counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
-                  "feedback_labels": sum(1 for x in train_items if x.source == "feedback")}
+                  "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
+                  "disputed_left_out": len(disputed)}
         with saving() as new_keys:
             mv = registry.register_version(task.name, "classifier", tmp / "model", new_keys,
                                            metrics={**_summary(candidate), "holdout": candidate},
@@ -105,7 +111,7 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
             promoted, reason = False, exc.message
     return {"model_version": mv.version, "metrics": _summary(candidate), "promoted": promoted, "reason": reason,
             "compared_with": {"model_version": current.version if current else None, "metrics": _summary(compared)},
-            "data_counts": counts}
+            "data_counts": counts, "holdout": holdout_info}
 
 
 @handler("retrain")

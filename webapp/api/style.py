@@ -5,10 +5,11 @@ from .. import style_service as service
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Stylization
-from ..security import client_fingerprint, rate_limited
+from ..identity import owner_id, require_owner, voter_id
+from ..security import rate_limited
 from ..services import storage
 from . import bp
-from .helpers import get_or_404, json_body, upload
+from .helpers import json_body, public_or_404, upload
 
 
 @bp.get("/styles")
@@ -21,17 +22,22 @@ def list_styles():
 @rate_limited("upload", "RATE_LIMIT_UPLOADS")
 def stylize():
     """Queue a stylization; answer at once with where to watch it."""
+    service.check_queue_cap(voter_id())
     method, params = service.parse_params(request.form)
     content = upload("content")
     style = upload("style", required=False)
-    row = service.create(method, params, content, style, client_fingerprint())
-    return jsonify({"id": row.id, "status_url": f"/api/stylize/{row.id}"}), 202
+    row = service.create(method, params, content, style, voter_id(), owner_id(create=True))
+    return jsonify({"id": row.public_id, "status_url": f"/api/stylize/{row.public_id}"}), 202
 
 
-@bp.get("/stylize/<int:stylization_id>")
-def stylize_status(stylization_id: int):
-    """Status, progress and result link of a stylization."""
-    return jsonify(service.describe(get_or_404(Stylization, stylization_id, "stylization")))
+def _find(stylization_id: str) -> Stylization:
+    return public_or_404(Stylization, stylization_id, "stylization")
+
+
+@bp.get("/stylize/<stylization_id>")
+def stylize_status(stylization_id: str):
+    """Status, progress and result link of a stylization (anyone holding its id: a share link)."""
+    return jsonify(service.describe(_find(stylization_id)))
 
 
 def _image_response(key: str, mimetype: str) -> Response:
@@ -40,40 +46,45 @@ def _image_response(key: str, mimetype: str) -> Response:
     return response
 
 
-@bp.get("/stylize/<int:stylization_id>/result")
-def stylize_result(stylization_id: int):
+@bp.get("/stylize/<stylization_id>/result")
+def stylize_result(stylization_id: str):
     """The finished picture (PNG); 404 until it is done."""
-    row = get_or_404(Stylization, stylization_id, "stylization")
+    row = _find(stylization_id)
     if row.status != "done" or not row.result_key:
-        raise ApiError(f"Stylization {stylization_id} is {row.status}; the result exists once it is done.", 404)
+        raise ApiError(f"This stylization is {row.status}; the result exists once it is done.", 404)
     return _image_response(row.result_key, "image/png")
 
 
-@bp.get("/stylize/<int:stylization_id>/<any(content, style):which>")
-def stylize_input(stylization_id: int, which: str):
-    """One of the stylization's input pictures."""
-    row = get_or_404(Stylization, stylization_id, "stylization")
+@bp.get("/stylize/<stylization_id>/<any(content, style):which>")
+def stylize_input(stylization_id: str, which: str):
+    """One of the stylization's input pictures (its uploader or an admin only)."""
+    row = _find(stylization_id)
+    require_owner(row, "see the pictures it was made from")
     image = row.content_image if which == "content" else row.style_image
     if image is None:
-        raise ApiError(f"Stylization {stylization_id} has no {which} image.", 404)
-    return _image_response(image.storage_key, image.mimetype)
+        raise ApiError(f"This stylization has no {which} image.", 404)
+    response = _image_response(image.storage_key, image.mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-@bp.post("/stylize/<int:stylization_id>/rating")
+@bp.post("/stylize/<stylization_id>/rating")
 @rate_limited("feedback", "RATE_LIMIT_FEEDBACK")
-def rate(stylization_id: int):
-    """Rate a finished stylization 1-5 stars."""
-    row = get_or_404(Stylization, stylization_id, "stylization")
-    rating = service.rate(row, json_body(), client_fingerprint())
-    return jsonify({"id": rating.id, "stars": rating.stars}), 201
+def rate(stylization_id: str):
+    """Rate a finished stylization 1-5 stars (its uploader or an admin; one rating per address)."""
+    row = _find(stylization_id)
+    require_owner(row, "rate it")
+    rating = service.rate(row, json_body(), voter_id())
+    return jsonify({"stars": rating.stars, "comment": rating.comment}), 201
 
 
-@bp.post("/stylize/<int:stylization_id>/cancel")
-def cancel(stylization_id: int):
-    """Ask the worker to stop a queued or running stylization."""
-    row = get_or_404(Stylization, stylization_id, "stylization")
+@bp.post("/stylize/<stylization_id>/cancel")
+def cancel(stylization_id: str):
+    """Ask the worker to stop a queued or running stylization (its uploader or an admin only)."""
+    row = _find(stylization_id)
+    require_owner(row, "cancel it")
     if row.status in ("done", "failed"):
-        raise ApiError(f"Stylization {stylization_id} has already ended ({row.status}).", 409)
+        raise ApiError(f"This stylization has already ended ({row.status}).", 409)
     job = db.session.get(Job, row.job_id)
     job.cancel_requested = True
     if job.status == "queued":
