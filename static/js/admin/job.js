@@ -29,8 +29,13 @@
       links.push(h("a", { class: "btn btn-secondary btn-sm", href: "/admin/models/" + encodeURIComponent(job.target) +
         (r.model_version ? "?version=" + encodeURIComponent(r.model_version) : ""), testid: "job-open-model", text: "Open in Models" }));
     }
+    const hold = r.holdout || null;
+    const holdNote = hold ? h("span", { class: "small" + (hold.trusted ? " muted" : ""), testid: "job-holdout",
+      text: "Holdout: " + hold.n + " images (" + Object.entries(hold.sources || {}).map(function (p) {
+        return p[1] + " " + p[0].replace(/_/g, " ");
+      }).join(", ") + ")." + (hold.warning ? " " + hold.warning : "") }) : null;
     box.replaceChildren(h("div", { class: "outcome-text" }, h("strong", { class: "outcome-title", testid: "job-outcome-title", text: title }),
-      h("span", { testid: "job-outcome-reason", text: text || "" })), h("div", { class: "outcome-links" }, links));
+      h("span", { testid: "job-outcome-reason", text: text || "" }), holdNote), h("div", { class: "outcome-links" }, links));
   }
 
   function renderCompare(job) {
