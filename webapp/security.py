@@ -62,7 +62,7 @@ class RateLimiter:
         try:
             if self._redis is not None:
                 return int(self._redis.get(key) or 0)
-            row = self._db().execute("SELECT n FROM hits WHERE key = ?", (key,)).fetchone()
+            row = self._db().execute("SELECT n FROM window_hits WHERE key = ?", (key,)).fetchone()
             return row[0] if row else 0
         except Exception:  # a rate limiter outage must not take the product down
             return 0
@@ -75,17 +75,18 @@ class RateLimiter:
             touch_private(self._path)
             conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT PRIMARY KEY, n INTEGER, start INTEGER)")
+            # Windows of different lengths (minute, hour) share the table: each row keeps its own end.
+            conn.execute("CREATE TABLE IF NOT EXISTS window_hits (key TEXT PRIMARY KEY, n INTEGER, ends INTEGER)")
             self._local.conn = conn
         return conn
 
     def _hit_sqlite(self, key: str, start: int, seconds: int) -> int:
         try:
             conn = self._db()
-            n = conn.execute("INSERT INTO hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
-                             "RETURNING n", (key, start)).fetchone()[0]
-            if n == 1:  # first hit of a window: forget windows long gone
-                conn.execute("DELETE FROM hits WHERE start < ?", (start - 2 * seconds,))
+            n = conn.execute("INSERT INTO window_hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
+                             "RETURNING n", (key, start + seconds)).fetchone()[0]
+            if n == 1:  # first hit of a window: forget windows that have ended
+                conn.execute("DELETE FROM window_hits WHERE ends < ?", (int(time.time()),))
             return n
         except sqlite3.Error:  # a rate limiter outage must not take the product down
             return 0
