@@ -118,9 +118,10 @@ def create_or_reset_admin(username: str, password: str) -> User:
         raise ValueError("An admin needs a username and a non-empty password.")
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, is_admin=True)
+        user = User(username=username, is_admin=True, password_hash="")
         db.session.add(user)
-    user.set_password(password)
+    if not user.password_hash or not user.check_password(password):
+        user.set_password(password)  # a changed password revokes the sessions opened with the old one
     user.is_admin = True
     db.session.commit()
     return user
