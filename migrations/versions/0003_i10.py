@@ -1,5 +1,8 @@
 """Ownership and voter identity: opaque public ids, upload owners, one rating per client, session nonces.
 
+Plain ADD COLUMN and CREATE INDEX only: on SQLite a batch table rebuild would drop tables that
+other rows point at (foreign keys are on). NOT NULL is added where the database can alter it.
+
 Revision ID: 0003_i10
 Revises: 0002_schedules
 """
@@ -19,47 +22,36 @@ OWNED = ("classifications", "stylizations")
 def _backfill(table: str, column: str, make) -> None:
     """Give every existing row its own random value."""
     conn = op.get_bind()
-    rows = conn.execute(sa.text(f"SELECT id FROM {table}")).fetchall()
-    for (row_id,) in rows:
+    for (row_id,) in conn.execute(sa.text(f"SELECT id FROM {table}")).fetchall():
         conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": make(), "id": row_id})
 
 
-def _dedupe_ratings() -> None:
-    """Keep only the newest rating per (stylization, client) before the unique constraint."""
-    op.execute("DELETE FROM ratings WHERE id NOT IN "
-               "(SELECT MAX(id) FROM ratings GROUP BY stylization_id, client)")
+def _not_null(table: str, column: str, type_) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column(table, column, existing_type=type_, nullable=False)
 
 
 def upgrade():
     for table in OWNED:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("public_id", sa.String(32), nullable=True))
-            batch.add_column(sa.Column("owner", sa.String(64), nullable=True))
+        op.add_column(table, sa.Column("public_id", sa.String(32), nullable=True))
+        op.add_column(table, sa.Column("owner", sa.String(64), nullable=True))
         _backfill(table, "public_id", lambda: secrets.token_urlsafe(16))
-        with op.batch_alter_table(table) as batch:
-            batch.alter_column("public_id", existing_type=sa.String(32), nullable=False)
-            batch.create_index(f"ix_{table}_public_id", ["public_id"], unique=True)
-    with op.batch_alter_table("stylizations") as batch:
-        batch.create_index("ix_stylizations_client", ["client"], unique=False)
-    _dedupe_ratings()
-    with op.batch_alter_table("ratings") as batch:
-        batch.create_unique_constraint("uq_rating_stylization_client", ["stylization_id", "client"])
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("session_nonce", sa.String(32), nullable=True))
+        _not_null(table, "public_id", sa.String(32))
+        op.create_index(f"ix_{table}_public_id", table, ["public_id"], unique=True)
+    op.create_index("ix_stylizations_client", "stylizations", ["client"], unique=False)
+    # one rating per (stylization, client): keep the newest of any duplicates
+    op.execute("DELETE FROM ratings WHERE id NOT IN (SELECT MAX(id) FROM ratings GROUP BY stylization_id, client)")
+    op.create_index("uq_rating_stylization_client", "ratings", ["stylization_id", "client"], unique=True)
+    op.add_column("users", sa.Column("session_nonce", sa.String(32), nullable=True))
     _backfill("users", "session_nonce", lambda: secrets.token_hex(16))
-    with op.batch_alter_table("users") as batch:
-        batch.alter_column("session_nonce", existing_type=sa.String(32), nullable=False)
+    _not_null("users", "session_nonce", sa.String(32))
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("session_nonce")
-    with op.batch_alter_table("ratings") as batch:
-        batch.drop_constraint("uq_rating_stylization_client", type_="unique")
-    with op.batch_alter_table("stylizations") as batch:
-        batch.drop_index("ix_stylizations_client")
+    op.drop_column("users", "session_nonce")
+    op.drop_index("uq_rating_stylization_client", table_name="ratings")
+    op.drop_index("ix_stylizations_client", table_name="stylizations")
     for table in OWNED:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_index(f"ix_{table}_public_id")
-            batch.drop_column("owner")
-            batch.drop_column("public_id")
+        op.drop_index(f"ix_{table}_public_id", table_name=table)
+        op.drop_column(table, "owner")
+        op.drop_column(table, "public_id")

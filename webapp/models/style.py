@@ -2,7 +2,7 @@
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,7 +41,7 @@ class Rating(db.Model):
     """1-5 stars and an optional comment on a stylization: one per client address."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("stylization_id", "client", name="uq_rating_stylization_client"),)
+    __table_args__ = (Index("uq_rating_stylization_client", "stylization_id", "client", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     stylization_id: Mapped[int] = mapped_column(ForeignKey("stylizations.id"), index=True)
     stars: Mapped[int]
