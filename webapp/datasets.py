@@ -40,7 +40,9 @@ class Labelled:
     @property
     def kind(self) -> str:
         """Where the label comes from, as the retrain result reports it."""
-        return "admin_verified" if self.verified else ("unreviewed_feedback" if self.source == "feedback" else "imported")
+        if self.verified:
+            return "admin_verified"
+        return "unreviewed_feedback" if self.source == "feedback" else "imported"
 
 
 def _latest_votes(task: Task) -> dict[tuple[int, str], str]:

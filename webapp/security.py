@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .config import make_private_dir
 from .errors import ApiError
 from .identity import CLIENT_COOKIE, client_address, set_client_cookie
 
@@ -138,8 +139,8 @@ def rate_limited(bucket: str, config_key: str):
 
 
 def _same_origin(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.netloc.lower() == request.host.lower() and parts.scheme == request.scheme
+    # The host decides: behind a TLS proxy without PROXY_COUNT the scheme seen here is http.
+    return urlsplit(value).netloc.lower() == request.host.lower()
 
 
 def check_same_origin() -> None:
@@ -173,7 +174,7 @@ def _private(path: str) -> bool:
 
 def register_security(app: Flask) -> None:
     """Install the rate limiter and the headers every response carries."""
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(app.config["INSTANCE_DIR"]))
     app.extensions["rate_limiter"] = RateLimiter(app.config.get("REDIS_URL"),
                                                  str(Path(app.config["INSTANCE_DIR"]) / "ratelimit.db"))
 
@@ -189,7 +190,8 @@ def register_security(app: Flask) -> None:
         if _private(request.path):
             response.headers["Cache-Control"] = "no-store"
         if app.config.get("HSTS_SECONDS") and request.is_secure:
-            response.headers["Strict-Transport-Security"] = f"max-age={int(app.config['HSTS_SECONDS'])}; includeSubDomains"
+            hsts = int(app.config["HSTS_SECONDS"])
+            response.headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
         set_client_cookie(response)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
