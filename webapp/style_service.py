@@ -1,6 +1,8 @@
 """Stylization requests: validated, queued as jobs, their results served and rated."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
 
@@ -8,11 +10,12 @@ from . import registry
 from .errors import ApiError
 from .extensions import db
 from .jobs.runner import create_job, enqueue
-from .models import ModelVersion, Rating, Stylization
+from .models import ModelVersion, Rating, Stylization, utcnow
 from .models.base import iso
 from .services import saving, store_image
 from .uploads import ValidImage
 
+QUEUE_CAP_HOURS = 6
 NST_DESCRIPTION = ("Classic neural style transfer (Gatys et al.): optimises the picture until its "
                    "VGG features match the content photo and the style photo's textures. Any style image.")
 ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
@@ -75,8 +78,9 @@ def check_queue_cap(client: str) -> None:
     from .security import too_many
 
     cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
+    since = utcnow() - dt.timedelta(hours=QUEUE_CAP_HOURS)  # a job stuck longer than that blocks nobody
     waiting = db.session.scalar(db.select(db.func.count(Stylization.id)).where(
-        Stylization.client == client, Stylization.status.in_(("queued", "running"))))
+        Stylization.client == client, Stylization.status.in_(("queued", "running")), Stylization.created >= since))
     if waiting >= cap:
         raise too_many(f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
                        "wait for one to finish.", 15)
