@@ -85,7 +85,13 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
         ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
         train_counts = datasets.write_folder(train_items, tmp / "train")
         hold_counts = datasets.write_folder(hold_items, tmp / "holdout")
-        _check_counts(task, train_counts, hold_counts)
+        try:
+            _check_counts(task, train_counts, hold_counts)
+        except ValueError as exc:
+            if not disputed:
+                raise
+            raise ValueError(f"{exc} {len(disputed)} images were left out because their votes disagree: "
+                             "verify some in the review queue.") from None
         _train(task, job, ctx, tmp / "train", tmp / "model")
         ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
         samples = ml_data.read_folder(tmp / "holdout", list(task.labels), 0.0, 0.0)
