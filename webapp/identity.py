@@ -70,7 +70,7 @@ def set_client_cookie(response) -> None:
 def is_owner(row) -> bool:
     """True when this request comes from the uploader of `row` (a Classification or Stylization)."""
     mine = owner_id()
-    return bool(mine and row.owner and secrets.compare_digest(mine, row.owner))
+    return bool(mine and row.owner and secrets.compare_digest(mine.encode(), row.owner.encode()))
 
 
 def require_owner(row, action: str) -> None:

@@ -25,7 +25,7 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not nonce or len(user_id) > 18:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not secrets.compare_digest(user.session_nonce, nonce):
+    if user is None or not secrets.compare_digest(user.session_nonce.encode(), nonce.encode()):
         return None
     return user
 
