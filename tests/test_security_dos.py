@@ -26,14 +26,15 @@ def test_large_pixel_counts_refused_cheaply(client):
 
 def test_pixel_cap_is_configurable(tmp_path):
     app = build_app(make_config(tmp_path, MAX_IMAGE_PIXELS=1000))
-    response = app.test_client().post("/api/classify", data={"image": (io.BytesIO(image_bytes(size=(40, 40))), "p.jpg")},
+    picture = image_bytes(size=(40, 40))
+    response = app.test_client().post("/api/classify", data={"image": (io.BytesIO(picture), "p.jpg")},
                                       content_type="multipart/form-data")
     assert response.status_code == 400 and "40x40" in response.json["error"]
 
 
 def stylize(client, address: str, agent: str = "x"):
-    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=2)), "s.png"),
-              "size": "1024"}
+    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
+              "style": (io.BytesIO(image_bytes(seed=2)), "s.png"), "size": "1024"}
     return client.post("/api/stylize", data=fields, content_type="multipart/form-data",
                        headers={"User-Agent": agent}, environ_base={"REMOTE_ADDR": address})
 

@@ -8,7 +8,8 @@ from tests.conftest import image_bytes
 
 
 def stylize(client, **extra):
-    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=2)), "s.png")}
+    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
+              "style": (io.BytesIO(image_bytes(seed=2)), "s.png")}
     response = client.post("/api/stylize", data=fields, content_type="multipart/form-data", **extra)
     assert response.status_code == 202, response.json
     return response.json["id"]
@@ -100,8 +101,9 @@ def test_same_origin_browser_and_cookieless_scripts_still_work(app, client):
     sid = stylize(client, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
     assert client.post(f"/api/stylize/{sid}/cancel", headers={"Origin": "http://localhost"}).status_code == 202
     script = app.test_client(use_cookies=False)  # no cookies: nobody can act through it, no check needed
-    assert script.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
-                       content_type="multipart/form-data", headers={"Origin": "https://elsewhere.example"}).status_code == 200
+    answer = script.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
+                         content_type="multipart/form-data", headers={"Origin": "https://elsewhere.example"})
+    assert answer.status_code == 200
 
 
 def test_share_page_takes_the_opaque_id(client):

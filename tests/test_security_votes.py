@@ -29,7 +29,8 @@ def test_one_attacker_with_many_user_agents_cannot_relabel_honest_photos(app):
     honest = [upload_and_label(app.test_client(), seed, "female", **at(f"10.0.1.{seed}")) for seed in range(12)]
     mallory = app.test_client()
     for cid in honest:  # the honest users' own classifications: not hers to label
-        assert mallory.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, **at("10.6.6.6")).status_code == 403
+        refused = mallory.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, **at("10.6.6.6"))
+        assert refused.status_code == 403
     for seed in range(12):  # so she uploads the same photos herself, from 3 browsers and fresh cookies
         for agent in ("firefox", "chrome", "curl"):
             upload_and_label(app.test_client(), seed, "male", headers={"User-Agent": agent}, **at("10.6.6.6"))
@@ -112,8 +113,8 @@ def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_truste
 
 
 def stylization_done(app, strength: float, owner_client, address: str) -> str:
-    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=2)), "s.png"),
-              "strength": str(strength)}
+    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
+              "style": (io.BytesIO(image_bytes(seed=2)), "s.png"), "strength": str(strength)}
     sid = owner_client.post("/api/stylize", data=fields, content_type="multipart/form-data", **at(address)).json["id"]
     from webapp.extensions import db
     from webapp.models import Stylization
