@@ -29,6 +29,7 @@ def make_config(tmp_path, **overrides) -> dict:
         "S3_ENDPOINT_URL": None,
         "RATE_LIMIT_UPLOADS": "1000/minute",
         "RATE_LIMIT_FEEDBACK": "1000/minute",
+        "MAX_QUEUED_PER_CLIENT": 100,  # every test client shares one address; the cap has its own test
     }
     config.update(overrides)
     return config

@@ -5,11 +5,15 @@ import io
 from tests.conftest import image_bytes
 
 
+def address(user: str) -> dict:
+    """The request environment of `user`'s machine: one voter per client address."""
+    return {"REMOTE_ADDR": "10.1.%d.%d" % divmod(sum(map(ord, user)) * 7919 % 65000, 256)}
+
+
 def labelled(client, label="male", user="u1", seed=0, task="gender"):
-    headers = {"User-Agent": user}
     cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
-                      content_type="multipart/form-data", headers=headers).json["id"]
-    client.post(f"/api/classify/{cid}/feedback", json={"label": label}, headers=headers)
+                      content_type="multipart/form-data", environ_base=address(user)).json["id"]
+    client.post(f"/api/classify/{cid}/feedback", json={"label": label}, environ_base=address(user))
     return cid
 
 
@@ -52,11 +56,12 @@ def test_review_queue_verify_and_reject(app, client, admin):
 def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
     from webapp import datasets
     from webapp.extensions import db
-    from webapp.models import HoldoutItem, Task
+    from webapp.models import Classification, Task, TrainingExample
 
     cid = labelled(client, "male", user="alice", seed=5)
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "female"}, headers={"User-Agent": "alice"})
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "female"}, headers={"User-Agent": "alice"})
+    for agent in ("alice-phone", "alice-laptop"):  # new user agents, same address: still one voter
+        client.post(f"/api/classify/{cid}/feedback", json={"label": "female"},
+                    headers={"User-Agent": agent}, environ_base=address("alice"))
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
         (item,) = datasets.labelled_images(task)
@@ -65,15 +70,14 @@ def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
     trusted = labelled(client, "male", user="bob", seed=6)
     labelled(client, "female", user="mallory", seed=6)  # contradicts a trusted label
     disputed = labelled(client, "male", user="bob", seed=7)
-    client.post(f"/api/classify/{disputed}/feedback", json={"label": "female"}, headers={"User-Agent": "mallory"})
+    labelled(client, "female", user="mallory", seed=7)  # the same photo, uploaded and labelled by mallory
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
-        image_id = db.session.get(__import__("webapp.models", fromlist=["Classification"]).Classification, trusted).image_id
-        db.session.add(HoldoutItem(task_id=task.id, image_id=image_id, label="male", source="split"))
+        image_id = db.session.scalar(db.select(Classification.image_id).where(Classification.public_id == trusted))
+        db.session.add(TrainingExample(task_id=task.id, image_id=image_id, label="male", source="import"))
         db.session.commit()
         by_image = {x.image.id: x for x in datasets.labelled_images(task)}
-        disputed_image = db.session.get(__import__("webapp.models", fromlist=["Classification"]).Classification,
-                                        disputed).image_id
+        disputed_image = db.session.scalar(db.select(Classification.image_id).where(Classification.public_id == disputed))
         assert by_image[disputed_image].label == "male"  # bob agrees with trusted labels, mallory does not
 
 
@@ -127,10 +131,11 @@ def test_learned_default_strength_from_ratings(app, client):
     with app.app_context():
         image = Image(sha256="0" * 64, storage_key="images/x.jpg", format="jpeg", width=1, height=1, size_bytes=1)
         db.session.add(image)
-        for strength, stars in [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]:
+        ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]
+        for n, (strength, stars) in enumerate(ratings):  # six different people
             st = Stylization(content_image=image, method="nst", params={"strength": strength, "size": 64},
-                             status="done", client="c")
-            db.session.add_all([st, Rating(stylization=st, stars=stars, client="c")])
+                             status="done", client=f"c{n}")
+            db.session.add_all([st, Rating(stylization=st, stars=stars, client=f"c{n}")])
         db.session.commit()
     nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]
     assert nst["default_strength"] == 0.9

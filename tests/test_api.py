@@ -25,7 +25,7 @@ def test_classify_without_model_keeps_upload(client):
     assert response.status_code == 200
     body = response.json
     assert body["label"] is None and body["model_version"] is None and body["face_box"] is None
-    assert body["task"] == "smiling" and isinstance(body["id"], str)
+    assert body["task"] == "smiling" and isinstance(body["id"], str) and len(body["id"]) >= 22
 
 
 def test_default_task_is_first(client):
@@ -64,10 +64,10 @@ def test_feedback_unknown_id_404(client):
     assert response.status_code == 404
 
 
-def test_feedback_stored_with_fingerprint(app, client):
+def test_feedback_stored_per_client_address(app, client):
     cid = classify(client).json["id"]
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, headers={"User-Agent": "a"})
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, headers={"User-Agent": "b"})
+    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     from webapp.extensions import db
     from webapp.models import Feedback
 
@@ -75,7 +75,7 @@ def test_feedback_stored_with_fingerprint(app, client):
         rows = db.session.scalars(db.select(Feedback)).all()
         assert [r.label for r in rows] == ["male", "male"]
         assert len({r.client for r in rows}) == 2  # different clients, salted hashes
-        assert all(len(r.client) == 32 and "127.0.0.1" not in r.client for r in rows)
+        assert all(len(r.client) == 32 and "10.0.0" not in r.client for r in rows)
 
 
 def test_unknown_api_route_is_json_404(client):
@@ -100,7 +100,11 @@ def test_uploads_rate_limited_per_client(tmp_path):
     assert "Too many requests" in classify(client).json["error"]
     other = classify(client, task=None)
     assert other.status_code == 429
-    assert app.test_client().post("/api/classify", data={}, headers={"User-Agent": "someone else"},
+    # a new user agent and no cookies is still the same address: still limited, told when to retry
+    again = app.test_client().post("/api/classify", data={}, headers={"User-Agent": "someone else"},
+                                   content_type="multipart/form-data")
+    assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 61
+    assert app.test_client().post("/api/classify", data={}, environ_base={"REMOTE_ADDR": "10.9.9.9"},
                                   content_type="multipart/form-data").status_code == 400
 
 

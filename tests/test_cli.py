@@ -19,10 +19,10 @@ def test_create_admin_then_basic_auth_works(client, runner):
 
 def test_export_writes_folders_and_manifest(client, runner, tmp_path):
     for seed, label, user in [(1, "male", "a"), (2, "female", "a"), (2, "female", "b"), (3, "male", "a")]:
-        headers = {"User-Agent": user}
+        where = {"REMOTE_ADDR": f"10.0.0.{ord(user)}"}  # one voter per client address
         cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "x.jpg")},
-                          content_type="multipart/form-data", headers=headers).json["id"]
-        client.post(f"/api/classify/{cid}/feedback", json={"label": label}, headers=headers)
+                          content_type="multipart/form-data", environ_base=where).json["id"]
+        client.post(f"/api/classify/{cid}/feedback", json={"label": label}, environ_base=where)
     result = runner.invoke(args=["data", "export", str(tmp_path / "out"), "--task", "gender"])
     assert result.exit_code == 0, result.output
     root = tmp_path / "out" / "gender"

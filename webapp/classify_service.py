@@ -8,7 +8,7 @@ from flask import current_app
 from . import registry
 from .errors import ApiError
 from .extensions import db
-from .models import Classification, Feedback, ModelVersion, Task
+from .models import Classification, Feedback, ModelVersion, Task, utcnow
 from .services import saving, store_image
 from .uploads import ValidImage
 
@@ -42,7 +42,7 @@ def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
         return db.session.get(ModelVersion, good_id), model
 
 
-def classify(task: Task, upload: ValidImage, client: str) -> Classification:
+def classify(task: Task, upload: ValidImage, client: str, owner: str | None = None) -> Classification:
     """Store the upload, run the deployed model (if any) and store the answer."""
     mv, model = serving_model(task)
     label = probs = box = latency = None
@@ -55,7 +55,8 @@ def classify(task: Task, upload: ValidImage, client: str) -> Classification:
     with saving() as new_keys:
         image = store_image(upload, new_keys)
         row = Classification(task_id=task.id, image=image, model_version_id=mv.id if mv else None,
-                             label=label, probabilities=probs, face_box=box, latency_ms=latency, client=client)
+                             label=label, probabilities=probs, face_box=box, latency_ms=latency, client=client,
+                             owner=owner)
         db.session.add(row)
     return row
 
@@ -64,13 +65,18 @@ def describe(row: Classification) -> dict:
     """The API's answer for a classification."""
     probs = row.probabilities or {}
     mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
-    return {"id": str(row.id), "task": row.task.name, "label": row.label,
+    return {"id": row.public_id, "task": row.task.name, "label": row.label,
             "probability": probs.get(row.label) if row.label else None, "probabilities": probs,
             "model_version": mv.version if mv else None, "face_box": row.face_box}
 
 
 def add_feedback(row: Classification, label: object, client: str) -> Feedback:
-    """Record the true label a person gave for a classification."""
+    """Record the true label a person gave for a classification.
+
+    An admin's own label is trusted at once (verified by them); anyone else's waits for review.
+    """
+    from .auth.access import current_admin
+
     labels = row.task.labels
     if not isinstance(label, str) or label not in labels:
         raise ApiError(f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}")
@@ -78,5 +84,8 @@ def add_feedback(row: Classification, label: object, client: str) -> Feedback:
     with saving():
         fb = Feedback(classification_id=row.id, task_id=row.task_id, image_id=row.image_id,
                       label=label, agrees=agrees, client=client)
+        admin = current_admin()
+        if admin is not None:
+            fb.review, fb.reviewed_by, fb.reviewed_at = "verified", admin.username, utcnow()
         db.session.add(fb)
     return fb

@@ -14,11 +14,41 @@ def _secret_key(instance: Path) -> str:
         return os.environ["SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
+        make_private_dir(instance)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        write_private(tmp, secrets.token_hex(32))
         os.replace(tmp, path)  # atomic: concurrent workers agree on one key
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # a key others can read lets them forge sessions
     return path.read_text().strip()
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and parents) readable by this user only when it does not exist yet."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to a new file created with mode 0600 (never readable by others, not even briefly)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def touch_private(path: str | Path) -> None:
+    """Create an empty file with mode 0600 if missing (SQLite then keeps those permissions)."""
+    path = Path(path)
+    make_private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = (os.environ.get(name) or "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
 
 
 def _float(name: str, default: float) -> float:
@@ -45,10 +75,17 @@ def load_config() -> dict:
         "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
         "MAX_UPLOAD_MB": max_mb,
         "MAX_CONTENT_LENGTH": int(max_mb * 1024 * 1024),
-        "MAX_IMAGE_PIXELS": int(_float("MAX_IMAGE_PIXELS", 40_000_000)),
+        # 16 MP holds a 12 MP phone photo; every model here works at <= 1024 px, and a 40 MP
+        # RGBA image costs seconds and ~0.5 GB of a web worker to decode.
+        "MAX_IMAGE_PIXELS": int(_float("MAX_IMAGE_PIXELS", 16_000_000)),
+        "MAX_QUEUED_PER_CLIENT": int(_float("MAX_QUEUED_PER_CLIENT", 3)),
         "MAX_STYLE_SIZE": int(_float("MAX_STYLE_SIZE", 1024)),
         "RATE_LIMIT_UPLOADS": os.environ.get("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": os.environ.get("RATE_LIMIT_FEEDBACK", "120/minute"),
+        "RATE_LIMIT_LOGIN": os.environ.get("RATE_LIMIT_LOGIN", "10/minute"),
+        "RATE_LIMIT_LOGIN_USER": os.environ.get("RATE_LIMIT_LOGIN_USER", "30/hour"),
+        "PROXY_COUNT": int(_float("PROXY_COUNT", 0)),
+        "HSTS_SECONDS": int(_float("HSTS_SECONDS", 0)),
         "STYLE_WEIGHTS": os.environ.get("STYLE_WEIGHTS", "hed"),
         "STYLE_FINETUNE_STEPS": int(_float("STYLE_FINETUNE_STEPS", 200)),
         "TRAIN_CONFIG": os.environ.get("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
@@ -61,4 +98,6 @@ def load_config() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SECURE_COOKIES"),
+        "REMEMBER_COOKIE_SECURE": _flag("SECURE_COOKIES"),
     }

@@ -1,12 +1,11 @@
 """Database set-up: SQLite in WAL mode with a busy timeout; PostgreSQL URLs as written."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .config import touch_private
 from .extensions import db
 
 
@@ -29,7 +28,9 @@ def init_database(app: Flask) -> None:
     url = _normalise(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = url[len("sqlite:///"):].split("?")[0]
+        if path and path != ":memory:":
+            touch_private(path)  # user data: readable by this account only
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

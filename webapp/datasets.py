@@ -1,7 +1,12 @@
-"""A task's labelled images: imported examples plus feedback resolved by vote, and its holdout."""
+"""A task's labelled images: imported examples plus feedback resolved by vote, and its holdout.
+
+Trust: imported data and admin-verified labels (including an admin's own feedback) are trusted;
+unreviewed feedback is not. A voter is a client address, with one vote per image (its latest).
+Images whose votes tie or nearly tie are disputed and left out of training.
+"""
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +16,10 @@ from .models import Feedback, HoldoutItem, Image, Task, TrainingExample
 from .services import storage
 
 HOLDOUT_SHARE = 0.2
+AGREEMENT = 2 / 3  # share of the (weighted) votes the winning label needs; less is a dispute
+UNTRUSTED_WARNING = ("No trusted labels yet (imported data or admin-verified labels): this holdout is unreviewed "
+                     "user feedback, which anyone could have poisoned. Verify a sample of labels in the review "
+                     "queue (/admin/review) before trusting this comparison.")
 
 
 @dataclass
@@ -23,6 +32,18 @@ class Labelled:
     votes: dict[str, int] = field(default_factory=dict)
     verified: bool = False
 
+    @property
+    def trusted(self) -> bool:
+        """Imported data or an admin's verdict, never unreviewed feedback alone."""
+        return self.verified or self.source != "feedback"
+
+    @property
+    def kind(self) -> str:
+        """Where the label comes from, as the retrain result reports it."""
+        if self.verified:
+            return "admin_verified"
+        return "unreviewed_feedback" if self.source == "feedback" else "imported"
+
 
 def _latest_votes(task: Task) -> dict[tuple[int, str], str]:
     """One vote per (image, client): the client's latest label; rejected feedback dropped."""
@@ -33,13 +54,13 @@ def _latest_votes(task: Task) -> dict[tuple[int, str], str]:
 
 
 def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[str, float]:
-    """How often each client agreed with the task's trusted labels (holdout / verified), smoothed.
+    """How often each client agreed with the task's trusted labels (imported / verified), smoothed.
 
     A client who contradicts the trusted labels carries little weight when votes disagree, so one
     client relabelling everything cannot outvote honest people.
     """
-    trusted = {r.image_id: r.label for r in db.session.scalars(
-        db.select(HoldoutItem).where(HoldoutItem.task_id == task.id))}
+    trusted = dict(db.session.execute(db.select(TrainingExample.image_id, TrainingExample.label)
+                                      .where(TrainingExample.task_id == task.id)).all())
     trusted.update(_verified(task))
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for (image_id, client), label in latest.items():
@@ -68,16 +89,29 @@ def _verified(task: Task) -> dict[int, str]:
     return {fb.image_id: fb.label for fb in rows}
 
 
-def labelled_images(task: Task) -> list[Labelled]:
-    """Every image of `task` with a label: verified > imported > majority of feedback votes (ties dropped)."""
+def _clear_winner(counter: Counter) -> str | None:
+    """The label holding at least AGREEMENT of the votes, or None when the image is disputed."""
+    ranked, total = counter.most_common(), sum(counter.values())
+    if not ranked or total <= 0:
+        return None
+    return ranked[0][0] if ranked[0][1] >= AGREEMENT * total - 1e-9 else None
+
+
+def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Labelled]:
+    """Every image of `task` with a label: verified > imported > a clear majority of feedback votes.
+
+    Images whose votes tie or nearly tie are left out (their ids appended to `disputed`).
+    """
     verified, (votes, counts) = _verified(task), _feedback_votes(task)
     out: dict[int, Labelled] = {}
     for ex in db.session.scalars(db.select(TrainingExample).where(TrainingExample.task_id == task.id)):
         out[ex.image_id] = Labelled(ex.image, ex.label, f"import:{ex.source}")
     for image_id, counter in votes.items():
-        ranked = counter.most_common()
-        if image_id not in out and (len(ranked) == 1 or ranked[0][1] > ranked[1][1] + 1e-9):
-            out[image_id] = Labelled(db.session.get(Image, image_id), ranked[0][0], "feedback")
+        winner = _clear_winner(counter)
+        if image_id not in out and winner is not None:
+            out[image_id] = Labelled(db.session.get(Image, image_id), winner, "feedback")
+        elif image_id not in out and image_id not in verified and disputed is not None:
+            disputed.append(image_id)
         if image_id in out:
             out[image_id].votes = dict(counts[image_id])
     for image_id, label in verified.items():
@@ -87,36 +121,54 @@ def labelled_images(task: Task) -> list[Labelled]:
 
 
 def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
-    """The task's holdout: the split frozen at the first retrain plus every verified label.
+    """The task's holdout, from trusted labels only whenever any exist.
 
-    Its labels are the trusted ones (an admin's verdict wins), whatever later votes say about the
-    same images. Unreviewed feedback never enters it.
+    Trusted: a split of the imported data frozen at the first retrain (nobody can change it
+    afterwards) plus every admin-verified label. Only when no trusted label exists at all is a
+    deterministic share of the feedback used, never frozen, and `composition` says so.
     """
-    rows = db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id)).all()
+    trusted = {x.image.id: x for x in items if x.trusted}
+    if not trusted:
+        return _split(task, items)
+    rows = [r for r in db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id))
+            if r.image_id in trusted]  # rows frozen from feedback by older versions no longer count
     if not rows:
-        rows = _freeze_split(task, [x for x in items if not x.verified])
-    held = {r.image_id: Labelled(r.image, r.label, "holdout") for r in rows}
-    for item in items:
+        imported = [x for x in trusted.values() if not x.verified]
+        rows = [HoldoutItem(task_id=task.id, image_id=x.image.id, label=x.label, source="split")
+                for x in _split(task, imported)]
+        db.session.add_all(rows)
+        db.session.commit()
+    held = {r.image_id: Labelled(r.image, r.label, "import:holdout") for r in rows}
+    for item in trusted.values():
         if item.verified:
             held[item.image.id] = item
     return list(held.values())
 
 
-def _freeze_split(task: Task, items: list[Labelled]) -> list[HoldoutItem]:
-    """Pick a stratified share of the current data as the holdout and keep it for good."""
+def composition(items: list[Labelled]) -> dict:
+    """What a holdout is made of: its size, label counts, label sources and whether it is trusted."""
+    trusted = bool(items) and all(x.trusted for x in items)
+    out = {"n": len(items), "trusted": trusted, "labels": dict(Counter(x.label for x in items)),
+           "sources": dict(Counter(x.kind for x in items))}
+    if not trusted:
+        out["warning"] = UNTRUSTED_WARNING
+    return out
+
+
+def _rank(task: Task, item: Labelled) -> str:
+    return hashlib.sha256(f"holdout:{task.name}:{item.image.sha256}".encode()).hexdigest()
+
+
+def _split(task: Task, items: list[Labelled]) -> list[Labelled]:
+    """A stratified share of `items`, chosen by content hash so the same images stay in it."""
     by_label: dict[str, list[Labelled]] = defaultdict(list)
     for item in items:
         by_label[item.label].append(item)
-    rng = random.Random(f"holdout:{task.name}")
-    rows = []
+    chosen = []
     for label in sorted(by_label):
-        group = sorted(by_label[label], key=lambda x: x.image.sha256)
-        rng.shuffle(group)
-        for item in group[:max(1, round(len(group) * HOLDOUT_SHARE))] if len(group) >= 3 else []:
-            rows.append(HoldoutItem(task_id=task.id, image_id=item.image.id, label=item.label, source="split"))
-    db.session.add_all(rows)
-    db.session.commit()
-    return rows
+        group = sorted(by_label[label], key=lambda x: _rank(task, x))
+        chosen += group[:max(1, round(len(group) * HOLDOUT_SHARE))] if len(group) >= 3 else []
+    return chosen
 
 
 def write_folder(items: list[Labelled], root: Path) -> Counter:

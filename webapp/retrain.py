@@ -1,7 +1,8 @@
 """Retraining a task's classifier from imported data and feedback, behind a promotion gate.
 
-The candidate and the deployed model are judged on the same holdout (verified labels, or a
-frozen split nobody can change afterwards), image by image: a paired test (exact McNemar) on
+The candidate and the deployed model are judged on the same holdout: trusted labels only
+(admin-verified, or a frozen split of imported data) whenever any exist; the result says what
+the holdout is made of. They are compared image by image: a paired test (exact McNemar) on
 the images exactly one of them gets right. The very first model must be significantly better
 than the majority-class baseline; a later one must not be significantly worse than the
 deployed one. A few dozen holdout images cannot show a small gain, so a first model that is
@@ -135,15 +136,25 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
 
 def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
     """Train a candidate for `task`, judge it against the deployed model, promote or refuse."""
-    items = datasets.labelled_images(task)
+    disputed: list[int] = []
+    items = datasets.labelled_images(task, disputed)
     hold_items = datasets.holdout(task, items)
+    holdout_info = datasets.composition(hold_items)
+    if not holdout_info["trusted"]:
+        ctx.log(holdout_info["warning"])
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
     with workdir(job.id) as tmp:
         ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
         train_counts = datasets.write_folder(train_items, tmp / "train")
         hold_counts = datasets.write_folder(hold_items, tmp / "holdout")
-        _check_counts(task, train_counts, hold_counts)
+        try:
+            _check_counts(task, train_counts, hold_counts)
+        except ValueError as exc:
+            if not disputed:
+                raise
+            raise ValueError(f"{exc} {len(disputed)} images were left out because their votes disagree: "
+                             "verify some in the review queue.") from None
         _train(task, job, ctx, tmp / "train", tmp / "model")
         ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
         current = registry.deployed(task.name)
@@ -152,7 +163,8 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
         for warning in warnings:
             ctx.log(f"warning: {warning}")
         counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
-                  "feedback_labels": sum(1 for x in train_items if x.source == "feedback")}
+                  "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
+                  "disputed_left_out": len(disputed)}
         with saving() as new_keys:
             mv = registry.register_version(task.name, "classifier", tmp / "model", new_keys,
                                            metrics={**_summary(candidate), "holdout": candidate, "gate": test},
@@ -167,7 +179,8 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
             promoted, reason = False, exc.message
     return {"model_version": mv.version, "metrics": _summary(candidate), "promoted": promoted, "reason": reason,
             "compared_with": {"model_version": current.version if current else None, "metrics": _summary(compared)},
-            "gate": test, "holdout_size": test["n"], "warnings": warnings, "data_counts": counts}
+            "gate": test, "holdout_size": test["n"], "warnings": warnings, "data_counts": counts,
+            "holdout": holdout_info}
 
 
 @handler("retrain")

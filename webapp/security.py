@@ -1,25 +1,27 @@
-"""Client fingerprints, per-client rate limits and security headers."""
+"""Per-address rate limits, the same-origin guard and the headers every response carries."""
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 import time
 from functools import wraps
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from urllib.parse import urlsplit
 
+from flask import Flask, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import make_private_dir
 from .errors import ApiError
+from .identity import CLIENT_COOKIE, client_address, set_client_cookie
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-def client_fingerprint() -> str:
-    """A salted hash of the client's address and user agent: stable per client, not reversible."""
-    raw = f"{current_app.secret_key}|{request.remote_addr}|{request.user_agent.string}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+PRIVATE_PREFIXES = ("/admin", "/api/admin", "/login", "/logout")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _parse(limit: str) -> tuple[int, int]:
@@ -54,22 +56,38 @@ class RateLimiter:
             return self._hit_redis(key, count, seconds)
         return self._hit_sqlite(key, window * seconds, seconds) <= count
 
+    def peek(self, client: str, bucket: str, limit: str) -> int:
+        """How many hits `client` has in `bucket`'s current window, without counting one."""
+        _, seconds = _parse(limit)
+        key = f"rl:{bucket}:{client}:{int(time.time() // seconds)}"
+        try:
+            if self._redis is not None:
+                return int(self._redis.get(key) or 0)
+            row = self._db().execute("SELECT n FROM window_hits WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else 0
+        except Exception:  # a rate limiter outage must not take the product down
+            return 0
+
     def _db(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            from .config import touch_private
+
+            touch_private(self._path)
             conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT PRIMARY KEY, n INTEGER, start INTEGER)")
+            # Windows of different lengths (minute, hour) share the table: each row keeps its own end.
+            conn.execute("CREATE TABLE IF NOT EXISTS window_hits (key TEXT PRIMARY KEY, n INTEGER, ends INTEGER)")
             self._local.conn = conn
         return conn
 
     def _hit_sqlite(self, key: str, start: int, seconds: int) -> int:
         try:
             conn = self._db()
-            n = conn.execute("INSERT INTO hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
-                             "RETURNING n", (key, start)).fetchone()[0]
-            if n == 1:  # first hit of a window: forget windows long gone
-                conn.execute("DELETE FROM hits WHERE start < ?", (start - 2 * seconds,))
+            n = conn.execute("INSERT INTO window_hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
+                             "RETURNING n", (key, start + seconds)).fetchone()[0]
+            if n == 1:  # first hit of a window: forget windows that have ended
+                conn.execute("DELETE FROM window_hits WHERE ends < ?", (int(time.time()),))
             return n
         except sqlite3.Error:  # a rate limiter outage must not take the product down
             return 0
@@ -84,15 +102,35 @@ class RateLimiter:
             return True
 
 
+def seconds_left(limit: str) -> int:
+    """Seconds until the current window of `limit` ends (what Retry-After should say)."""
+    _, seconds = _parse(limit)
+    return max(1, int(seconds - time.time() % seconds) + 1)
+
+
+def too_many(message: str, retry_after: int) -> ApiError:
+    """A 429 whose response carries `Retry-After: retry_after`."""
+    g.retry_after = int(retry_after)
+    return ApiError(f"{message} Try again in {int(retry_after)} s.", 429, retry_after=int(retry_after))
+
+
+def limiter() -> RateLimiter:
+    """The app's rate limiter."""
+    return current_app.extensions["rate_limiter"]
+
+
 def rate_limited(bucket: str, config_key: str):
-    """Decorator: answer 429 when this client exceeds the configured limit for `bucket`."""
+    """Decorator: answer 429 when this client address exceeds the configured limit for `bucket`.
+
+    Counted per address (not per user agent or cookie, which a client can change at will).
+    """
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            limiter: RateLimiter = current_app.extensions["rate_limiter"]
-            if not limiter.hit(client_fingerprint(), bucket, current_app.config[config_key]):
-                raise ApiError("Too many requests from you; wait a minute and try again.", 429)
+            limit = current_app.config[config_key]
+            if not limiter().hit(client_address(), bucket, limit):
+                raise too_many("Too many requests from your address.", seconds_left(limit))
             return view(*args, **kwargs)
 
         return wrapper
@@ -100,14 +138,61 @@ def rate_limited(bucket: str, config_key: str):
     return decorate
 
 
+def _same_origin(value: str) -> bool:
+    # The host decides: behind a TLS proxy without PROXY_COUNT the scheme seen here is http.
+    return urlsplit(value).netloc.lower() == request.host.lower()
+
+
+def check_same_origin() -> None:
+    """Refuse a state-changing request that carries our cookies but comes from another site.
+
+    Browsers say where a request comes from (Sec-Fetch-Site, Origin, Referer); scripts send none
+    of these and are let through: they hold their own cookies, so nobody can act for them.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    cookies = request.cookies
+    if CLIENT_COOKIE not in cookies and current_app.config.get("SESSION_COOKIE_NAME", "session") not in cookies:
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    referer = request.headers.get("Referer")
+    if site is not None:
+        ok = site in ("same-origin", "none")
+    elif origin is not None:
+        ok = origin != "null" and _same_origin(origin)
+    else:
+        ok = referer is None or _same_origin(referer)
+    if not ok:
+        raise ApiError("Cross-site request refused: use CelebVision's own pages (or a script without "
+                       "browser cookies) to do this.", 403)
+
+
+def _private(path: str) -> bool:
+    return path.startswith(PRIVATE_PREFIXES) or bool(g.get("private"))
+
+
 def register_security(app: Flask) -> None:
     """Install the rate limiter and the headers every response carries."""
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(app.config["INSTANCE_DIR"]))
     app.extensions["rate_limiter"] = RateLimiter(app.config.get("REDIS_URL"),
                                                  str(Path(app.config["INSTANCE_DIR"]) / "ratelimit.db"))
 
+    if app.config.get("PROXY_COUNT"):
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    app.before_request(check_same_origin)
+
     @app.after_request
     def _headers(response):
+        if response.status_code == 429:
+            response.headers.setdefault("Retry-After", str(g.get("retry_after", 60)))
+        if _private(request.path):
+            response.headers["Cache-Control"] = "no-store"
+        if app.config.get("HSTS_SECONDS") and request.is_secure:
+            hsts = int(app.config["HSTS_SECONDS"])
+            response.headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
+        set_client_cookie(response)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("X-Frame-Options", "DENY")

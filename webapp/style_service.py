@@ -1,17 +1,21 @@
 """Stylization requests: validated, queued as jobs, their results served and rated."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, url_for
+from sqlalchemy.exc import IntegrityError
 
 from . import registry
 from .errors import ApiError
 from .extensions import db
 from .jobs.runner import create_job, enqueue
-from .models import ModelVersion, Rating, Stylization
+from .models import ModelVersion, Rating, Stylization, utcnow
 from .models.base import iso
 from .services import saving, store_image
 from .uploads import ValidImage
 
+QUEUE_CAP_HOURS = 6
 NST_DESCRIPTION = ("Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
                    "its VGG features match your photo and the style picture's textures. Any style image.")
 ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
@@ -69,7 +73,21 @@ def parse_params(form) -> tuple[dict, dict]:
     return methods[name], {"strength": strength, "size": min(size, cap), **method_params(methods[name], form)}
 
 
-def create(method: dict, params: dict, content: ValidImage, style: ValidImage | None, client: str) -> Stylization:
+def check_queue_cap(client: str) -> None:
+    """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running."""
+    from .security import too_many
+
+    cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
+    since = utcnow() - dt.timedelta(hours=QUEUE_CAP_HOURS)  # a job stuck longer than that blocks nobody
+    waiting = db.session.scalar(db.select(db.func.count(Stylization.id)).where(
+        Stylization.client == client, Stylization.status.in_(("queued", "running")), Stylization.created >= since))
+    if waiting >= cap:
+        raise too_many(f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
+                       "wait for one to finish.", 15)
+
+
+def create(method: dict, params: dict, content: ValidImage, style: ValidImage | None, client: str,
+           owner: str | None = None) -> Stylization:
     """Store the inputs and a queued stylization job; hand the job to the queue."""
     if method["needs_style_image"] and style is None:
         raise ApiError(f"Method {method['method']!r} needs a style image: send it in the form field 'style'.")
@@ -79,7 +97,8 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
         style_row = store_image(style, new_keys) if style is not None and method["needs_style_image"] else None
         job = create_job("stylize", target=method["method"], params=params)
         row = Stylization(content_image=content_row, style_image=style_row, method=method["method"],
-                          model_version_id=mv.id if mv else None, params=params, job_id=job.id, client=client)
+                          model_version_id=mv.id if mv else None, params=params, job_id=job.id, client=client,
+                          owner=owner)
         db.session.add(row)
     try:
         enqueue(job)
@@ -93,21 +112,23 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
 
 
 def describe(row: Stylization) -> dict:
-    """The API's view of a stylization."""
-    done = row.status == "done"
-    return {"id": str(row.id), "method": row.method, "status": row.status, "progress": round(row.progress, 4),
-            "result_url": url_for("api.stylize_result", stylization_id=row.id) if done else None,
-            "error": row.error, "seconds": row.seconds, "params": row.params,
-            "content_url": url_for("api.stylize_input", stylization_id=row.id, which="content"),
-            "style_url": url_for("api.stylize_input", stylization_id=row.id, which="style")
-            if row.style_image_id else None, "created": iso(row.created), "stats": row.stats,
-            "rating": _latest_rating(row.id)}
+    """The API's view of a stylization; input pictures and ratings only for its uploader."""
+    from .identity import is_owner, voter_id
+
+    done, pid, mine = row.status == "done", row.public_id, is_owner(row)
+    return {"id": pid, "method": row.method, "status": row.status, "progress": round(row.progress, 4),
+            "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
+            "error": row.error, "seconds": row.seconds, "params": row.params, "yours": mine,
+            "content_url": url_for("api.stylize_input", stylization_id=pid, which="content") if mine else None,
+            "style_url": url_for("api.stylize_input", stylization_id=pid, which="style")
+            if mine and row.style_image_id else None, "created": iso(row.created), "stats": row.stats,
+            "rating": _client_rating(row.id, voter_id()) if mine else None}
 
 
-def _latest_rating(stylization_id: int) -> dict | None:
-    """The newest rating of a stylization, so a revisited page shows its stars."""
-    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == stylization_id)
-                               .order_by(Rating.id.desc()).limit(1))
+def _client_rating(stylization_id: int, client: str) -> dict | None:
+    """This client's rating of a stylization, so a revisited page shows its stars."""
+    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == stylization_id,
+                                                       Rating.client == client))
     return {"stars": rating.stars, "comment": rating.comment} if rating else None
 
 
@@ -120,7 +141,13 @@ def rate(row: Stylization, body: dict, client: str) -> Rating:
         raise ApiError("'comment' must be text of at most 2000 characters.")
     if row.status != "done":
         raise ApiError("This picture is not finished yet; rate it once it is done.", 409)
-    with saving():
-        rating = Rating(stylization_id=row.id, stars=stars, comment=comment.strip(), client=client)
-        db.session.add(rating)
+    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == row.id, Rating.client == client))
+    try:
+        with saving():  # one rating per client address: a second one replaces the first
+            if rating is None:
+                rating = Rating(stylization_id=row.id, client=client)
+                db.session.add(rating)
+            rating.stars, rating.comment = stars, comment.strip()
+    except IntegrityError:  # the same client rated twice at the same moment
+        raise ApiError("Your rating crossed another one from you; send it again.", 409) from None
     return rating

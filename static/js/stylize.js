@@ -306,6 +306,8 @@
       ? "Took " + (job.seconds < 10 ? job.seconds.toFixed(1) : Math.round(job.seconds)) + " s"
       : "";
     $("job-result").hidden = false;
+    // Only the person who made it rates it; a shared link shows the picture alone.
+    $("rating-form").hidden = job.yours === false;
     if (job.rating) showRated(job.rating.stars, job.rating.comment);
   }
 
@@ -335,7 +337,7 @@
       pollFailures += 1;
       if (err.status === 404 || pollFailures >= MAX_POLL_FAILURES) {
         stopPolling();
-        CV.showAlert(err.status === 404 ? "There is no stylization #" + jobId + "." : err.message);
+        CV.showAlert(err.status === 404 ? "There is no stylization with this link; check that it was copied whole." : err.message);
         if (err.status === 404) $("job-card").hidden = true;
         return;
       }
@@ -463,5 +465,5 @@
   });
 
   loadStyles();
-  if (page.dataset.stylizationId) watch(Number(page.dataset.stylizationId));
+  if (page.dataset.stylizationId) watch(page.dataset.stylizationId);
 })();

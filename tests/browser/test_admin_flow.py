@@ -64,11 +64,12 @@ def user_feedback(server, task: str, images: dict[str, list[bytes]]) -> None:
     cases = [(images["face"][5], "face"), (images["face"][40], "face"), (images["face"][70], "not_face"),
              (images["not_face"][3], "not_face"), (images["not_face"][50], "not_face"), (images["not_face"][90], "not_face")]
     for n, (blob, label) in enumerate((mirrored(b), label) for b, label in cases):
-        answer = requests.post(server.url("/api/classify"), data={"task": task}, timeout=30,
-                               files={"image": (f"user{n}.jpg", blob, "image/jpeg")})
+        user = requests.Session()  # keeps the uploader cookie: only the uploader may label a photo
+        answer = user.post(server.url("/api/classify"), data={"task": task}, timeout=30,
+                           files={"image": (f"user{n}.jpg", blob, "image/jpeg")})
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_version"], "the deployed model must answer"
-        fb = requests.post(server.url(f"/api/classify/{answer.json()['id']}/feedback"), json={"label": label}, timeout=10)
+        fb = user.post(server.url(f"/api/classify/{answer.json()['id']}/feedback"), json={"label": label}, timeout=10)
         assert fb.status_code == 201, fb.text
 
 

@@ -38,8 +38,9 @@ def open_classify(page, task: str | None = None):
         expect(page.get_by_test_id("task-select")).to_have_value(task)
 
 
-def feedback_stored(live_server, classification_id: int) -> list[tuple]:
-    return live_server.sql("SELECT label, agrees FROM feedback WHERE classification_id = ?", classification_id)
+def feedback_stored(live_server, classification_id: str) -> list[tuple]:
+    return live_server.sql("SELECT f.label, f.agrees FROM feedback f JOIN classifications c ON c.id = f.classification_id "
+                           "WHERE c.public_id = ?", classification_id)
 
 
 def classify(page) -> dict:

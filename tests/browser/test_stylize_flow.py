@@ -78,7 +78,7 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
         submit.click()
     assert answer.value.status == 202, answer.value.text()
     job_id = answer.value.json()["id"]
-    params = json.loads(live_server.sql("SELECT params FROM stylizations WHERE id = ?", job_id)[0][0])
+    params = json.loads(live_server.sql("SELECT params FROM stylizations WHERE public_id = ?", job_id)[0][0])
     assert params["size"] == int(smallest) and params["strength"] == pytest.approx(0.7), params
     expect(page).to_have_url(re.compile(rf"/stylize/{job_id}$"))
     expect(page.get_by_test_id("job-card")).to_be_visible()
@@ -127,8 +127,8 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(page.get_by_test_id("rating-thanks")).to_be_visible()
     expect(page.get_by_test_id("rating-submit")).to_be_hidden()
     expect(page.get_by_test_id("star-5")).to_be_disabled()
-    assert live_server.sql("SELECT stars, comment FROM ratings WHERE stylization_id = ?", job_id) == \
-        [(4, "Love the fur on the suit")]
+    assert live_server.sql("SELECT r.stars, r.comment FROM ratings r JOIN stylizations s ON s.id = r.stylization_id "
+                           "WHERE s.public_id = ?", job_id) == [(4, "Love the fur on the suit")]
 
     # its own address shows it again, later, in a fresh tab
     again = page.context.new_page()
@@ -140,7 +140,9 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
                                 arg=testid)
     assert again.get_by_test_id("download-link").get_attribute("href").endswith(f"/api/stylize/{job_id}/result")
     status = requests.get(live_server.url(f"/api/stylize/{job_id}"), timeout=10).json()
-    assert status["rating"] == {"stars": 4, "comment": "Love the fur on the suit"}
+    # a stranger holding the link sees the result, not the input photos or the uploader's rating
+    assert status["status"] == "done" and status["result_url"]
+    assert status["rating"] is None and status["content_url"] is None and status["yours"] is False
     print(f"stylization {job_id}: {status['seconds']} s in the worker; bar readings "
           f"{[r['value'] for r in running]}")
     # the rating already given is shown, not offered again

@@ -40,9 +40,9 @@ def db_counts(app) -> dict:
         count = lambda model: db.session.scalar(db.select(db.func.count()).select_from(model))  # noqa: E731
         per_classification = Counter(db.session.scalars(db.select(Feedback.classification_id)))
         out = {"classifications": count(Classification), "feedback": count(Feedback), "images": count(Image),
-               "classification_ids": set(db.session.scalars(db.select(Classification.id))),
+               "classification_ids": set(db.session.scalars(db.select(Classification.public_id))),
                "feedback_per_classification": per_classification,
-               "clients": len(set(db.session.scalars(db.select(Classification.client))))}
+               "owners": len(set(db.session.scalars(db.select(Classification.owner))))}
         db.session.remove()
     return out
 
@@ -69,7 +69,7 @@ def test_fifty_concurrent_clients_lose_and_duplicate_nothing(database, migrated,
     assert rows["feedback"] == len(answered)
     assert set(rows["feedback_per_classification"].values()) == {1}
     assert rows["images"] == CLIENTS * ROUNDS + 1, "the shared picture must be stored once, every other once each"
-    assert rows["clients"] == CLIENTS
+    assert rows["owners"] == CLIENTS  # each session's cookie made it the owner of its own uploads
     orphans, dangling = orphans_and_dangling(app)
     assert dangling == [], f"rows point at missing objects: {dangling[:5]}"
     assert "Traceback" not in server.output()

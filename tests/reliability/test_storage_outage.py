@@ -89,6 +89,7 @@ def test_s3_outage_answers_503_and_service_resumes(s3, migrated, serve):
 
     with app.app_context():
         for r in answers:
-            key = db.session.get(Classification, r.json()["id"]).image.storage_key
+            row = db.session.scalar(db.select(Classification).where(Classification.public_id == r.json()["id"]))
+            key = row.image.storage_key
             assert app.extensions["storage"].exists(key), f"{key} answered 200 but is not stored"
         db.session.remove()

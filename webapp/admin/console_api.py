@@ -9,7 +9,8 @@ from .. import registry, style_service
 from ..auth.access import admin_required, current_admin
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Classification, Deployment, Feedback, Image, Job, ModelVersion, Schedule, Task, utcnow
+from ..models import (Classification, Deployment, Feedback, Image, Job, ModelVersion, Schedule, Task, TrainingExample,
+                      utcnow)
 from ..models.base import iso
 from ..services import storage
 from ..style_prefs import rating_distribution
@@ -44,11 +45,14 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
             .where(Classification.model_version_id == mv.id, Feedback.agrees.is_not(None))).all()
     pending = db.session.scalar(db.select(db.func.count(Feedback.id))
                                 .where(Feedback.task_id == task.id, Feedback.review == "pending"))
+    trusted = (db.session.scalar(db.select(db.func.count(TrainingExample.id)).where(TrainingExample.task_id == task.id))
+               + db.session.scalar(db.select(db.func.count(Feedback.id))
+                                   .where(Feedback.task_id == task.id, Feedback.review == "verified")))
     return {"name": task.name, "labels": task.labels, "model_version": mv.version if mv else None,
             "metrics": {k: v for k, v in (mv.metrics or {}).items() if k != "holdout"} if mv else None,
             "feedback_per_day": [{"day": d["day"], "n": d["n"]} for d in _per_day(feedback)],
             "live_agreement": _per_day(live), "feedback_total": len(feedback), "pending_review": pending,
-            "labels_needed": learning.labels_needed(task)}
+            "labels_needed": learning.labels_needed(task), "trusted_labels": trusted}
 
 
 @bp.get("/api/admin/overview")

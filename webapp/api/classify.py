@@ -4,9 +4,10 @@ from flask import jsonify, request
 from .. import classify_service as service
 from ..extensions import db
 from ..models import Classification, Task
-from ..security import client_fingerprint, rate_limited
+from ..identity import owner_id, require_owner, voter_id
+from ..security import rate_limited
 from . import bp
-from .helpers import get_or_404, json_body, upload
+from .helpers import json_body, public_or_404, upload
 
 
 @bp.get("/tasks")
@@ -45,14 +46,14 @@ def classify():
     """
     task = service.find_task(request.form.get("task") or None)
     image = upload("image")
-    row = service.classify(task, image, client_fingerprint())
+    row = service.classify(task, image, voter_id(), owner_id(create=True))
     return jsonify(service.describe(row))
 
 
-@bp.post("/classify/<int:classification_id>/feedback")
+@bp.post("/classify/<classification_id>/feedback")
 @rate_limited("feedback", "RATE_LIMIT_FEEDBACK")
-def feedback(classification_id: int):
-    """Record the true label of a classified photo.
+def feedback(classification_id: str):
+    """Record the true label of a classified photo (its uploader or an admin only).
     ---
     post:
       summary: Give the true label of a classified photo (its uploader or an admin)
@@ -61,7 +62,8 @@ def feedback(classification_id: int):
         201: {description: "Recorded.", content: {application/json: {schema: FeedbackResult}}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
     """
-    row = get_or_404(Classification, classification_id, "classification")
+    row = public_or_404(Classification, classification_id, "classification")
+    require_owner(row, "say what this photo shows")
     body = json_body()
-    fb = service.add_feedback(row, body.get("label"), client_fingerprint())
+    fb = service.add_feedback(row, body.get("label"), voter_id())
     return jsonify({"agrees": fb.agrees}), 201

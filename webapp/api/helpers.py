@@ -22,3 +22,15 @@ def get_or_404(model, ident: int, what: str):
     if row is None:
         raise ApiError(f"No {what} with id {ident}.", 404)
     return row
+
+
+def public_or_404(model, public_id: str, what: str):
+    """The row whose opaque public id is `public_id`, or a 404 naming what was missing."""
+    from ..extensions import db
+
+    row = None
+    if 10 <= len(public_id) <= 32:
+        row = db.session.scalar(db.select(model).where(model.public_id == public_id))
+    if row is None:
+        raise ApiError(f"No {what} with id {public_id[:40]!r}; check the link.", 404)
+    return row

@@ -5,10 +5,11 @@ from .. import style_service as service
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Stylization
-from ..security import client_fingerprint, rate_limited
+from ..identity import owner_id, require_owner, voter_id
+from ..security import rate_limited
 from ..services import storage
 from . import bp
-from .helpers import get_or_404, json_body, upload
+from .helpers import json_body, public_or_404, upload
 
 
 @bp.get("/styles")
@@ -38,23 +39,28 @@ def stylize():
           description: "Queued; poll status_url."
           content: {application/json: {schema: StylizeAccepted}}
     """
+    service.check_queue_cap(voter_id())
     method, params = service.parse_params(request.form)
     content = upload("content")
     style = upload("style", required=False)
-    row = service.create(method, params, content, style, client_fingerprint())
-    return jsonify({"id": str(row.id), "status_url": f"/api/stylize/{row.id}"}), 202
+    row = service.create(method, params, content, style, voter_id(), owner_id(create=True))
+    return jsonify({"id": row.public_id, "status_url": f"/api/stylize/{row.public_id}"}), 202
 
 
-@bp.get("/stylize/<int:stylization_id>")
-def stylize_status(stylization_id: int):
-    """Status, progress and result link of a stylization.
+def _find(stylization_id: str) -> Stylization:
+    return public_or_404(Stylization, stylization_id, "stylization")
+
+
+@bp.get("/stylize/<stylization_id>")
+def stylize_status(stylization_id: str):
+    """Status, progress and result link of a stylization (anyone holding its id: a share link).
     ---
     get:
       summary: Status and progress of a stylization
       responses:
         200: {description: "Its state.", content: {application/json: {schema: Stylization}}}
     """
-    return jsonify(service.describe(get_or_404(Stylization, stylization_id, "stylization")))
+    return jsonify(service.describe(_find(stylization_id)))
 
 
 def _image_response(key: str, mimetype: str) -> Response:
@@ -63,8 +69,8 @@ def _image_response(key: str, mimetype: str) -> Response:
     return response
 
 
-@bp.get("/stylize/<int:stylization_id>/result")
-def stylize_result(stylization_id: int):
+@bp.get("/stylize/<stylization_id>/result")
+def stylize_result(stylization_id: str):
     """The finished picture (PNG); 404 until it is done.
     ---
     get:
@@ -76,15 +82,15 @@ def stylize_result(stylization_id: int):
             image/png: {schema: {type: string, format: binary}}
             image/jpeg: {schema: {type: string, format: binary}}
     """
-    row = get_or_404(Stylization, stylization_id, "stylization")
+    row = _find(stylization_id)
     if row.status != "done" or not row.result_key:
-        raise ApiError(f"Stylization {stylization_id} is {row.status}; the result exists once it is done.", 404)
+        raise ApiError(f"This stylization is {row.status}; the result exists once it is done.", 404)
     return _image_response(row.result_key, "image/png")
 
 
-@bp.get("/stylize/<int:stylization_id>/<any(content, style):which>")
-def stylize_input(stylization_id: int, which: str):
-    """One of the stylization's input pictures.
+@bp.get("/stylize/<stylization_id>/<any(content, style):which>")
+def stylize_input(stylization_id: str, which: str):
+    """One of the stylization's input pictures (its uploader or an admin only).
     ---
     get:
       summary: An input picture of a stylization (its uploader or an admin)
@@ -94,34 +100,38 @@ def stylize_input(stylization_id: int, which: str):
           content: {image/*: {schema: {type: string, format: binary}}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
     """
-    row = get_or_404(Stylization, stylization_id, "stylization")
+    row = _find(stylization_id)
+    require_owner(row, "see the pictures it was made from")
     image = row.content_image if which == "content" else row.style_image
     if image is None:
-        raise ApiError(f"Stylization {stylization_id} has no {which} image.", 404)
-    return _image_response(image.storage_key, image.mimetype)
+        raise ApiError(f"This stylization has no {which} image.", 404)
+    response = _image_response(image.storage_key, image.mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-@bp.post("/stylize/<int:stylization_id>/rating")
+@bp.post("/stylize/<stylization_id>/rating")
 @rate_limited("feedback", "RATE_LIMIT_FEEDBACK")
-def rate(stylization_id: int):
-    """Rate a finished stylization 1-5 stars.
+def rate(stylization_id: str):
+    """Rate a finished stylization 1-5 stars (its uploader or an admin; one rating per address).
     ---
     post:
-      summary: Rate a finished stylization
+      summary: Rate a finished stylization (its uploader or an admin; a second rating replaces the first)
       requestBody: {required: true, content: {application/json: {schema: RatingRequest}}}
       responses:
         201: {description: "Recorded.", content: {application/json: {schema: Rating}}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
         409: Conflict
     """
-    row = get_or_404(Stylization, stylization_id, "stylization")
-    rating = service.rate(row, json_body(), client_fingerprint())
-    return jsonify({"id": rating.id, "stars": rating.stars}), 201
+    row = _find(stylization_id)
+    require_owner(row, "rate it")
+    rating = service.rate(row, json_body(), voter_id())
+    return jsonify({"stars": rating.stars, "comment": rating.comment}), 201
 
 
-@bp.post("/stylize/<int:stylization_id>/cancel")
-def cancel(stylization_id: int):
-    """Ask the worker to stop a queued or running stylization.
+@bp.post("/stylize/<stylization_id>/cancel")
+def cancel(stylization_id: str):
+    """Ask the worker to stop a queued or running stylization (its uploader or an admin only).
     ---
     post:
       summary: Cancel a stylization (its uploader or an admin)
@@ -132,9 +142,10 @@ def cancel(stylization_id: int):
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
         409: Conflict
     """
-    row = get_or_404(Stylization, stylization_id, "stylization")
+    row = _find(stylization_id)
+    require_owner(row, "cancel it")
     if row.status in ("done", "failed"):
-        raise ApiError(f"Stylization {stylization_id} has already ended ({row.status}).", 409)
+        raise ApiError(f"This stylization has already ended ({row.status}).", 409)
     job = db.session.get(Job, row.job_id)
     job.cancel_requested = True
     if job.status == "queued":

@@ -1,30 +1,77 @@
 """Who is an admin: a logged-in session or HTTP Basic credentials."""
 from __future__ import annotations
 
-from functools import wraps
+import secrets
+from functools import lru_cache, wraps
 
-from flask import request
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import ApiError
 from ..extensions import db, login_manager
+from ..identity import client_address
 from ..models import User
+from ..security import limiter, seconds_left, too_many
+
+_UNSET = object()
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The user a session names, only while its nonce is current (logout and password change rotate it)."""
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit() or not nonce or len(user_id) > 18:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_nonce.encode(), nonce.encode()):
+        return None
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def _guards(username: str) -> list[tuple[str, str, str]]:
+    """(key, bucket, limit) of the failed-login counters that apply: per address and per user name."""
+    config = current_app.config
+    return [(client_address(), "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
+            (username[:80].lower(), "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"])]
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The admin these credentials name, or None; 429 once an address or a user name failed too often.
+
+    Every path (login form, HTTP Basic) comes here. An unknown user name costs the same password
+    hash as a known one, so timing does not tell whether the name exists.
+    """
+    guards = _guards(username)
+    for key, bucket, limit in guards:
+        count, _ = limit.split("/", 1)
+        if limiter().peek(key, bucket, limit) >= int(count):
+            raise too_many("Too many failed logins from your address or for this user name.", seconds_left(limit))
+    user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is not None and ok and user.is_admin:
+        return user
+    for key, bucket, limit in guards:
+        limiter().hit(key, bucket, limit)
+    return None
 
 
 def basic_auth_user() -> User | None:
-    """The admin named by valid HTTP Basic credentials, if any."""
+    """The admin named by valid HTTP Basic credentials, if any (once per request)."""
+    cached = g.get("_basic_user", _UNSET)
+    if cached is not _UNSET:
+        return cached
     auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username:
-        return None
-    user = db.session.scalar(db.select(User).where(User.username == auth.username))
-    if user is None or not user.is_admin or not user.check_password(auth.password or ""):
-        return None
+    user = None
+    if auth is not None and auth.type == "basic" and auth.username:
+        user = authenticate(auth.username, auth.password or "")
+    g._basic_user = user
     return user
 
 
@@ -71,9 +118,10 @@ def create_or_reset_admin(username: str, password: str) -> User:
         raise ValueError("An admin needs a username and a non-empty password.")
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, is_admin=True)
+        user = User(username=username, is_admin=True, password_hash="")
         db.session.add(user)
-    user.set_password(password)
+    if not user.password_hash or not user.check_password(password):
+        user.set_password(password)  # a changed password revokes the sessions opened with the old one
     user.is_admin = True
     db.session.commit()
     return user

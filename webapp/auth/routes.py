@@ -1,18 +1,30 @@
 """Login and logout pages."""
-from flask import redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from urllib.parse import urlsplit
+
+from flask import redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db
-from ..models import User
 from ..security import rate_limited
 from . import bp
+from .access import authenticate
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.dashboard")
+    """Only same-site paths are followed after login; anything else goes to the dashboard.
+
+    Browsers drop tabs and newlines and read a backslash as a slash, so `/\\t/evil.example` or
+    `/\\evil.example` would leave the site: such characters are refused, not cleaned.
+    """
+    fallback = url_for("admin.dashboard")
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return fallback
+    if any(ch <= " " or ch == "\x7f" or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return fallback
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -21,8 +33,8 @@ def login():
     """Admin login form."""
     error = None
     if request.method == "POST":
-        user = db.session.scalar(db.select(User).where(User.username == request.form.get("username", "")))
-        if user and user.is_admin and user.check_password(request.form.get("password", "")):
+        user = authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         error = "Wrong username or password."
@@ -31,6 +43,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the admin session."""
+    """End the admin session; copies of its cookie stop working too."""
+    if current_user.is_authenticated:
+        current_user.revoke_sessions()
+        db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("pages.index"))

@@ -30,6 +30,9 @@ class JobQueue:
         qname = f"{self.app.config.get('QUEUE_PREFIX', 'celebvision')}-{name}"
         if self.app.config.get("REDIS_URL"):
             return RedisHuey(qname, url=self.app.config["REDIS_URL"], results=False)
+        from ..config import touch_private
+
+        touch_private(self.app.config["QUEUE_PATH"])
         return SqliteHuey(qname, filename=self.app.config["QUEUE_PATH"], results=False, timeout=30)
 
     def _run_job(self, job_id: str) -> None:

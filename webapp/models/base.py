@@ -1,7 +1,8 @@
 """Shared column helpers."""
 import datetime as dt
+import secrets
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.orm import mapped_column
 
 
@@ -22,3 +23,13 @@ def iso(value: dt.datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.isoformat(timespec="seconds")
+
+
+def new_public_id() -> str:
+    """An opaque id for URLs: 128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def public_id_column():
+    """The id users see in URLs; the integer primary key never leaves the server."""
+    return mapped_column(String(32), unique=True, index=True, default=new_public_id, nullable=False)

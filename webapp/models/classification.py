@@ -6,7 +6,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import created_column
+from .base import created_column, public_id_column
 from .image import Image
 
 
@@ -44,6 +44,7 @@ class Classification(db.Model):
 
     __tablename__ = "classifications"
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = public_id_column()
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
@@ -51,7 +52,8 @@ class Classification(db.Model):
     probabilities: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     face_box: Mapped[Optional[list]] = mapped_column(JSON)
     latency_ms: Mapped[Optional[float]]
-    client: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))  # voter: hash of the client address
+    owner: Mapped[Optional[str]] = mapped_column(String(64))  # hash of the uploader's cookie token
     created: Mapped[dt.datetime] = created_column()
     task: Mapped[Task] = relationship()
     image: Mapped[Image] = relationship()

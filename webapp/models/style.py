@@ -2,11 +2,11 @@
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import created_column
+from .base import created_column, public_id_column
 from .image import Image
 
 
@@ -15,6 +15,7 @@ class Stylization(db.Model):
 
     __tablename__ = "stylizations"
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = public_id_column()
     content_image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     style_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"))
     method: Mapped[str] = mapped_column(String(64))
@@ -27,7 +28,8 @@ class Stylization(db.Model):
     error: Mapped[Optional[str]] = mapped_column(Text)
     stats: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     seconds: Mapped[Optional[float]]
-    client: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
+    owner: Mapped[Optional[str]] = mapped_column(String(64))  # hash of the uploader's cookie token
     created: Mapped[dt.datetime] = created_column()
     started: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     finished: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
@@ -36,9 +38,10 @@ class Stylization(db.Model):
 
 
 class Rating(db.Model):
-    """1-5 stars and an optional comment on a stylization."""
+    """1-5 stars and an optional comment on a stylization: one per client address."""
 
     __tablename__ = "ratings"
+    __table_args__ = (Index("uq_rating_stylization_client", "stylization_id", "client", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     stylization_id: Mapped[int] = mapped_column(ForeignKey("stylizations.id"), index=True)
     stars: Mapped[int]

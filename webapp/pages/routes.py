@@ -23,9 +23,9 @@ def stylize():
     return render_template("pages/stylize.html", stylization_id=None)
 
 
-@bp.get("/stylize/<int:stylization_id>")
-def stylization(stylization_id: int):
-    """Watch or revisit one stylization by its id."""
+@bp.get("/stylize/<stylization_id>")
+def stylization(stylization_id: str):
+    """Watch or revisit one stylization by its opaque id (the page is its share link)."""
     return render_template("pages/stylize.html", stylization_id=stylization_id)
 
 

@@ -30,10 +30,15 @@
         (r.model_version ? "?version=" + encodeURIComponent(r.model_version) : ""), testid: "job-open-model", text: "Open in Models" }));
     }
     const warnings = (job.kind === "retrain" && Array.isArray(r.warnings)) ? r.warnings : [];
+    const hold = r.holdout || null;
+    const holdNote = hold ? h("span", { class: "small" + (hold.trusted ? " muted" : ""), testid: "job-holdout",
+      text: "Holdout: " + hold.n + " images (" + Object.entries(hold.sources || {}).map(function (p) {
+        return p[1] + " " + p[0].replace(/_/g, " ");
+      }).join(", ") + ")." + (hold.warning ? " " + hold.warning : "") }) : null;
     box.replaceChildren(h("div", { class: "outcome-text" }, h("strong", { class: "outcome-title", testid: "job-outcome-title", text: title }),
       h("span", { testid: "job-outcome-reason", text: text || "" }),
-      warnings.map(function (w) { return h("span", { class: "outcome-flag", testid: "job-outcome-warning", text: "Warning: " + w }); })),
-      h("div", { class: "outcome-links" }, links));
+      warnings.map(function (w) { return h("span", { class: "outcome-flag", testid: "job-outcome-warning", text: "Warning: " + w }); }),
+      holdNote), h("div", { class: "outcome-links" }, links));
   }
 
   function renderCompare(job) {
