@@ -11,7 +11,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_i10"
+revision = "0003_ownership"
 down_revision = "0002_schedules"
 branch_labels = None
 depends_on = None
