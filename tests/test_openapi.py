@@ -106,7 +106,7 @@ def test_path_parameters_typed_from_the_url_rules(doc):
     assert which["schema"]["enum"] == ["content", "style"]
     listed = doc["paths"]["/api/admin/feedback"]["get"]["parameters"]
     types = {p["name"]: p["schema"]["type"] for p in listed}
-    assert types == {"review": "string", "limit": "integer", "task": "string"}
+    assert types == {"review": "string", "order": "string", "limit": "integer", "task": "string"}
 
 
 def test_docs_page_lists_every_operation_without_inline_code(client, doc):

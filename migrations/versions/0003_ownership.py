@@ -3,7 +3,7 @@
 Plain ADD COLUMN and CREATE INDEX only: on SQLite a batch table rebuild would drop tables that
 other rows point at (foreign keys are on). NOT NULL is added where the database can alter it.
 
-Revision ID: 0003_i10
+Revision ID: 0003_ownership
 Revises: 0002_schedules
 """
 import secrets

@@ -9,7 +9,16 @@ from . import bp
 
 @bp.get("/styles/preset/<int:preset_id>/thumbnail.jpg")
 def preset_thumbnail(preset_id: int):
-    """A preset style's thumbnail (JPEG); 404 while the style worker has not rendered it yet."""
+    """A preset style's thumbnail (JPEG); 404 while the style worker has not rendered it yet.
+    ---
+    get:
+      summary: A preset style's thumbnail (the sample photo painted in that style)
+      responses:
+        200:
+          description: "The thumbnail."
+          content: {image/jpeg: {schema: {type: string, format: binary}}}
+        404: NotFound
+    """
     mv = registry.deployed("preset")
     if mv is None or preset_id not in style_builtin.preset_ids(mv):
         raise ApiError(f"No preset style {preset_id} (yet): GET /api/styles lists them.", 404)
