@@ -194,8 +194,33 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
     assert styles(client)["arbitrary"]["model_version"] == "v1"
 
 
-def test_pretrained_versions_register_once_even_when_processes_race(app, env):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def racing_app(request, tmp_path, pretrained_cache):
+    """An app on SQLite or on a fresh PostgreSQL database."""
+    from tests.conftest import build_app, make_config
+    from tests.services import fresh_postgres_database
+
+    overrides = {"PRETRAINED_CACHE_DIR": str(pretrained_cache)}
+    drop = None
+    if request.param == "postgresql":
+        url, drop = fresh_postgres_database()
+        overrides["SQLALCHEMY_DATABASE_URI"] = url
+    app = build_app(make_config(tmp_path, **overrides))
+    yield app
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+    if drop:
+        drop()
+
+
+def test_pretrained_versions_register_once_even_when_processes_race(racing_app, pretrained_cache):
     """Two processes register both networks at the same moment: one v1 each, deployed."""
+    from tests.services import app_env
+
+    app = racing_app
+    env = {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
     script = ("from webapp import create_app\nfrom webapp.style_builtin import ensure\napp = create_app()\n"
               "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n")
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,

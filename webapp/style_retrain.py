@@ -187,12 +187,14 @@ def rating_weight(stars: list[int]) -> float:
 
 
 def pair_weights() -> dict[tuple[int, int], float]:
-    """Every (content image, style image) pair users stylized (most recent first), with its weight."""
+    """Every (content image, style image) pair users stylized successfully (the most recent
+    ARBITRARY_RECENT_PAIRS), with its weight. Ratings of any method count: they say whether
+    people liked that photo in that style."""
     stars: dict[tuple[int, int], list[int]] = {}
     rows = db.session.execute(
         db.select(Stylization.content_image_id, Stylization.style_image_id, Rating.stars)
         .join(Rating, Rating.stylization_id == Stylization.id, isouter=True)
-        .where(Stylization.style_image_id.is_not(None)).order_by(Stylization.id.desc()))
+        .where(Stylization.style_image_id.is_not(None), Stylization.status == "done").order_by(Stylization.id.desc()))
     for content_id, style_id, given in rows:
         pair = (content_id, style_id)
         if pair not in stars and len(stars) >= ARBITRARY_RECENT_PAIRS:
