@@ -410,8 +410,8 @@
   });
 
   window.addEventListener("popstate", function () {
-    const match = window.location.pathname.match(/\/stylize\/(\d+)$/);
-    if (match) { watch(Number(match[1])); } else { stopPolling(); $("job-card").hidden = true; }
+    const match = window.location.pathname.match(/\/stylize\/([A-Za-z0-9_-]+)$/);
+    if (match) { watch(match[1]); } else { stopPolling(); $("job-card").hidden = true; }
   });
 
   /* ---------- rating ---------- */
