@@ -72,7 +72,7 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     seconds = time.monotonic() - started
     print(f"preset stylization {job_id}: result on the page {seconds:.2f} s after the click")
     assert seconds < 15, seconds  # about a second on a quiet machine; generous under test load
-    method, params = live_server.sql("SELECT method, params FROM stylizations WHERE id = ?", job_id)[0]
+    method, params = live_server.sql("SELECT method, params FROM stylizations WHERE public_id = ?", job_id)[0]
     assert method == "preset" and json.loads(params)["preset"] == 3
     size = page.get_by_test_id("result-image").evaluate("i => Math.max(i.naturalWidth, i.naturalHeight)")
     assert size == 512
@@ -112,13 +112,14 @@ def rated_pair(live_server, content: str, style: str, stars: int) -> None:
     """A user's arbitrary stylization of `content` in the style of `style`, rated `stars`."""
     files = {"content": ("c.jpg", picture(content, max_side=128), "image/jpeg"),
              "style": ("s.jpg", picture(style, max_side=128), "image/jpeg")}
-    answer = requests.post(live_server.url("/api/stylize"), files=files, data={"size": "128"}, timeout=30)
+    user = requests.Session()  # keeps the uploader cookie: only the uploader may rate
+    answer = user.post(live_server.url("/api/stylize"), files=files, data={"size": "128"}, timeout=30)
     assert answer.status_code == 202, answer.text
     url = live_server.url(answer.json()["status_url"])
     status = wait_for(lambda: (s := requests.get(url, timeout=10).json())["status"] in ("done", "failed") and s, 120,
                       message="a user's stylization")
     assert status["status"] == "done", status
-    rating = requests.post(url + "/rating", json={"stars": stars}, timeout=10)
+    rating = user.post(url + "/rating", json={"stars": stars}, timeout=10)
     assert rating.status_code == 201, rating.text
 
 
