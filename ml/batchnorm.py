@@ -43,24 +43,26 @@ def calibrate(model: keras.Model, dataset) -> int:
 def input_moments(probe: keras.Model, dataset, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the per-channel mean and biased variance of ``probe``'s output over ``dataset`` (inference mode).
 
-    Batches are merged with Chan's parallel formula in float64, so the result does not depend on
-    the batch size and does not lose precision on large data.
+    Each batch is reduced where it was computed (only per-channel vectors come back); batches
+    are merged with Chan's parallel formula in float64, so the result does not depend on the
+    batch size and keeps its precision on large data.
     """
     count, mean, m2 = 0, None, None
     for images, _, weights in dataset:
-        keep = np.asarray(weights) > 0
-        if not keep.any():
+        keep = np.flatnonzero(np.asarray(weights) > 0)
+        if not len(keep):
             continue
-        x = np.asarray(probe(images, training=False), dtype=np.float64)[keep]
-        x = np.moveaxis(x, axis % x.ndim, -1).reshape(-1, x.shape[axis % x.ndim])
-        batch_mean, n = x.mean(axis=0), len(x)
-        batch_m2 = ((x - batch_mean) ** 2).sum(axis=0)
+        x = keras.ops.cast(probe(images, training=False), "float32")
+        x = x if len(keep) == x.shape[0] else keras.ops.take(x, keep, axis=0)
+        axes = [i for i in range(len(x.shape)) if i != axis % len(x.shape)]
+        batch_mean, batch_var = (np.asarray(v, dtype=np.float64) for v in keras.ops.moments(x, axes))
+        n = int(np.prod([x.shape[i] for i in axes]))
         if mean is None:
-            count, mean, m2 = n, batch_mean, batch_m2
+            count, mean, m2 = n, batch_mean, batch_var * n
             continue
         total, delta = count + n, batch_mean - mean
         mean = mean + delta * n / total
-        m2 = m2 + batch_m2 + delta ** 2 * count * n / total
+        m2 = m2 + batch_var * n + delta ** 2 * count * n / total
         count = total
     if mean is None:
         raise ValueError("Cannot calibrate batch normalization on an empty data set. Received: 0 usable images")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -33,6 +34,44 @@ def roc_auc(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
+def best_threshold_accuracy(is_positive: np.ndarray, scores: np.ndarray) -> tuple[float, float | None]:
+    """Return (the highest accuracy of calling ``scores >= t`` positive over all t, that t; None: none positive).
+
+    A model whose argmax accuracy is far below this ranks well but decides badly: its threshold
+    is in the wrong place (stale batch-norm statistics did that once, issue 14).
+    """
+    is_positive, scores = np.asarray(is_positive, dtype=bool), np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    pos = is_positive[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores[order])), len(scores) - 1]
+    # Calling the top k positive: right = positives among them + negatives after them.
+    right = np.cumsum(pos)[last_of_tie] + (~pos).sum() - np.cumsum(~pos)[last_of_tie]
+    right = np.r_[(~pos).sum(), right]  # k = 0: everything called negative
+    best = int(np.argmax(right))
+    threshold = None if best == 0 else float(scores[order][last_of_tie[best - 1]])
+    return float(right[best] / max(1, len(scores))), threshold
+
+
+def mcnemar_exact(candidate_right, compared_right, alternative: str = "better") -> dict:
+    """Exact McNemar test: is the candidate ``better`` (or ``worse``) than the compared model on the same images?
+
+    Only discordant images count: ``b`` the candidate alone gets right, ``c`` the compared one
+    alone. Without a difference each is a coin flip, so b ~ Binomial(b + c, 1/2); the one-sided
+    p-value is P(B >= b) for ``better`` and P(B <= b) for ``worse``, summed exactly.
+    """
+    ours, theirs = np.asarray(candidate_right, dtype=bool), np.asarray(compared_right, dtype=bool)
+    if ours.shape != theirs.shape or ours.ndim != 1:
+        raise ValueError(f"Paired outcomes must be two 1-D arrays of one length. Received: shapes={ours.shape}, "
+                         f"{theirs.shape}")
+    if alternative not in ("better", "worse"):
+        raise ValueError(f"alternative must be 'better' or 'worse'. Received: alternative={alternative!r}")
+    b, c = int((ours & ~theirs).sum()), int((~ours & theirs).sum())
+    tail = b if alternative == "better" else c
+    p = sum(math.comb(b + c, k) for k in range(tail, b + c + 1)) / 2 ** (b + c)
+    return {"test": "exact McNemar (one-sided binomial on discordant pairs)", "alternative": f"candidate {alternative}",
+            "n": int(len(ours)), "candidate_only_right": b, "compared_only_right": c, "p_value": float(p)}
+
+
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
     """Return the n x n confusion matrix (rows: true label, columns: predicted label)."""
     matrix = np.zeros((n, n), dtype=np.int64)
@@ -51,8 +90,12 @@ def metrics_from_predictions(y_true, probs, labels) -> dict:
     recall = np.divide(tp, cm.sum(axis=1), out=np.zeros_like(tp), where=cm.sum(axis=1) > 0)
     f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp),
                    where=(precision + recall) > 0)
+    best = {}
     if len(labels) == 2:
         auc = roc_auc(y_true == 1, probs[:, 1])
+        if len(y_true):
+            acc, threshold = best_threshold_accuracy(y_true == 1, probs[:, 1])
+            best = {"best_threshold_accuracy": acc, "best_threshold": threshold}
     else:
         aucs = [roc_auc(y_true == c, probs[:, c]) for c in range(len(labels))]
         aucs = [a for a in aucs if a is not None]
@@ -61,7 +104,7 @@ def metrics_from_predictions(y_true, probs, labels) -> dict:
                  for name, p, r, f, s in zip(labels, precision, recall, f1, cm.sum(axis=1))}
     return {"n": int(len(y_true)), "accuracy": float(tp.sum() / max(1, len(y_true))),
             "precision_macro": float(precision.mean()), "recall_macro": float(recall.mean()),
-            "f1_macro": float(f1.mean()), "roc_auc": auc, "per_class": per_class,
+            "f1_macro": float(f1.mean()), "roc_auc": auc, **best, "per_class": per_class,
             "labels": list(labels), "confusion_matrix": cm.tolist()}
 
 
@@ -82,7 +125,9 @@ def format_table(metrics: dict) -> str:
     """Return the metrics as a plain-text table."""
     auc = metrics["roc_auc"]
     lines = [f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  f1_macro={metrics['f1_macro']:.4f}  "
-             f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}",
+             f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}"
+             + (f"  best_threshold_accuracy={metrics['best_threshold_accuracy']:.4f}"
+                if metrics.get("best_threshold_accuracy") is not None else ""),
              f"{'label':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
     for name, m in metrics["per_class"].items():
         lines.append(f"{name:<20}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
@@ -162,8 +207,8 @@ def write_report(y_true, probs, labels, out_dir) -> dict:
     return metrics
 
 
-def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") -> dict:
-    """Evaluate a model folder on a data folder's ``split`` (or on given Samples); write a report to ``out_dir``."""
+def predict_dir(model_dir, data_dir_or_samples, split: str = "test"):
+    """Return (true labels, probabilities, label names) of a model folder on a data folder's ``split`` or on Samples."""
     from ml.inference import Classifier
 
     clf = Classifier.load(model_dir)
@@ -174,10 +219,15 @@ def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") 
         samples = data.load_samples(samples, data_cfg).split(split)
     if len(samples) == 0:
         raise data.DataError(f"no images in the {split!r} split of the data")
-    y_true, probs = predict_samples(clf.model, samples, clf.preprocessing)
+    return (*predict_samples(clf.model, samples, clf.preprocessing), clf.labels)
+
+
+def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") -> dict:
+    """Evaluate a model folder on a data folder's ``split`` (or on given Samples); write a report to ``out_dir``."""
+    y_true, probs, labels = predict_dir(model_dir, data_dir_or_samples, split)
     if out_dir is None:
-        return metrics_from_predictions(y_true, probs, clf.labels)
-    return write_report(y_true, probs, clf.labels, out_dir)
+        return metrics_from_predictions(y_true, probs, labels)
+    return write_report(y_true, probs, labels, out_dir)
 
 
 def main(argv=None) -> int:

@@ -83,3 +83,45 @@ def test_import_bad_input_one_line_errors(runner, tmp_path):
     result = runner.invoke(args=["data", "import-folder", str(tmp_path / "pets"), "--task", "gender"])
     assert result.exit_code != 0 and "unknown: ['cat']" in result.output
     assert "Traceback" not in result.output
+
+
+def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env, tmp_path):
+    """Issue 14: a new user's CelebA folder (140/30/30, test partition removed) -> import -> retrain -> classify.
+
+    The served model used to rank its holdout almost perfectly yet answer the unseen photos at
+    chance (stale batch-norm statistics). The 30 unseen photos must be answered well, and over
+    HTTP exactly as `ml.evaluate` scores the same model on the same photos (within one image).
+    """
+    from ml import data, evaluate
+    from tests.ml.conftest import write_lfw_celeba
+    from webapp import registry
+    from webapp.extensions import db
+    from webapp.models import ModelVersion
+
+    unseen = write_lfw_celeba(tmp_path / "celeba")
+    result = runner.invoke(args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"])
+    assert result.exit_code == 0 and "imported 170 images" in result.output, result.output
+    worker = Worker(env, "train", tmp_path / "worker.log").start()
+    try:
+        result = runner.invoke(args=["retrain", "gender", "--wait"])
+        assert result.exit_code == 0, result.output + worker.output()
+    finally:
+        worker.stop()
+    assert "'promoted': True" in result.output and "significantly better than the majority" in result.output
+
+    served = []
+    for jpg, truth in unseen:
+        body = client.post("/api/classify", data={"image": (io.BytesIO(jpg), "x.jpg"), "task": "gender"},
+                           content_type="multipart/form-data").json
+        assert body["model_version"] == "v1"
+        served.append(body["label"] == truth)
+    for i, (jpg, truth) in enumerate(unseen):
+        (tmp_path / "unseen" / truth).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "unseen" / truth / f"{i:02d}.jpg").write_bytes(jpg)
+    with app.app_context():
+        model_dir = registry.local_dir(db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == "v1")))
+    offline = evaluate.evaluate(model_dir, data.read_folder(tmp_path / "unseen", ["female", "male"], 0.0, 0.0))
+
+    assert offline["n"] == len(served) == 30
+    assert sum(served) >= 24, f"served {sum(served)}/30 right (chance is 15)"
+    assert abs(sum(served) - round(offline["accuracy"] * 30)) <= 1, (sum(served), offline["accuracy"])

@@ -1,14 +1,18 @@
 """Retraining a task's classifier from imported data and feedback, behind a promotion gate.
 
 The candidate and the deployed model are judged on the same holdout (verified labels, or a
-frozen split nobody can change afterwards). The candidate goes live only if it is not worse
-by the task's metric; the very first model must beat the majority-class baseline.
+frozen split nobody can change afterwards), image by image: a paired test (exact McNemar) on
+the images exactly one of them gets right. The very first model must be significantly better
+than the majority-class baseline; a later one must not be significantly worse than the
+deployed one. A few dozen holdout images cannot show a small gain, so a first model that is
+only slightly above the baseline is refused until there is more labelled data.
 """
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from flask import current_app
 
 from . import datasets, registry
@@ -19,7 +23,9 @@ from .models import Job, ModelVersion, Task
 from .services import saving
 
 MIN_PER_LABEL = 4
-SUMMARY_KEYS = ("n", "accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc")
+ALPHA = 0.05  # one-sided significance level of the gate's paired test
+THRESHOLD_GAP = 0.1  # accuracy this far below the best-threshold accuracy flags a threshold problem
+SUMMARY_KEYS = ("n", "accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "best_threshold_accuracy")
 
 
 def _summary(metrics: dict) -> dict:
@@ -36,22 +42,57 @@ def _check_counts(task: Task, train: Counter, hold: Counter) -> None:
         raise ValueError(f"The holdout of {task.name!r} is empty; import or label a few more images.")
 
 
-def _decide(task: Task, candidate: dict, current: ModelVersion | None, compared: dict) -> tuple[bool, str]:
+def paired_gate(candidate_right, compared_right, first: bool) -> tuple[bool, dict]:
+    """The promotion decision from per-image right/wrong of the candidate and of what it is compared with.
+
+    A first model must be significantly better than the majority-class baseline; a later one
+    must not be significantly worse than the deployed one (exact McNemar, one-sided, ALPHA).
+    """
+    from ml.evaluate import mcnemar_exact
+
+    test = {**mcnemar_exact(candidate_right, compared_right, "better" if first else "worse"), "alpha": ALPHA}
+    significant = test["p_value"] < ALPHA
+    return (significant if first else not significant), test
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _reason(task: Task, promoted: bool, test: dict, candidate: dict, compared: dict,
+            current: ModelVersion | None) -> str:
+    """One sentence an admin can act on: the verdict, the metric, and the test behind it."""
     metric = task.metric
-    new, old = candidate.get(metric), compared.get(metric)
-    if new is None or old is None:
-        return False, f"{metric} could not be computed on the holdout"
+    versus = f"deployed {current.version}" if current else "the majority-class baseline"
+    evidence = (f"{metric} {_fmt(candidate.get(metric))} vs {_fmt(compared.get(metric))}; of {test['n']} holdout "
+                f"images it alone gets {test['candidate_only_right']} right, {versus} alone "
+                f"{test['compared_only_right']}; exact McNemar one-sided p={test['p_value']:.3g} "
+                f"{'<' if test['p_value'] < ALPHA else '>='} {ALPHA}")
     if current is None:
-        ok = new > old
-        return ok, (f"first model: {metric} {new:.3f} beats the majority-class baseline {old:.3f}" if ok else
-                    f"first model: {metric} {new:.3f} does not beat the majority-class baseline {old:.3f}")
-    ok = new >= old
-    return ok, (f"{metric} {new:.3f} is not worse than deployed {current.version}'s {old:.3f}" if ok else
-                f"{metric} {new:.3f} is worse than deployed {current.version}'s {old:.3f}; {current.version} stays")
+        verdict = "significantly better than" if promoted else "not significantly better than"
+        advice = "" if promoted else "; label more images (a larger holdout shows smaller gains)"
+        return f"first model: {verdict} {versus} ({evidence}){advice}"
+    verdict = "not significantly worse than" if promoted else "significantly worse than"
+    return f"{verdict} {versus} ({evidence})" + ("" if promoted else f"; {current.version} stays")
 
 
-def _majority_baseline(hold: Counter) -> dict:
-    return {"accuracy": max(hold.values()) / sum(hold.values()), "n": sum(hold.values()), "baseline": "majority"}
+def threshold_warnings(metrics: dict) -> list[str]:
+    """A warning when the model ranks the holdout well but its decisions are far worse than its scores allow."""
+    best, accuracy = metrics.get("best_threshold_accuracy"), metrics.get("accuracy")
+    if best is None or accuracy is None or best - accuracy < THRESHOLD_GAP:
+        return []
+    return [f"threshold problem: accuracy {accuracy:.3f} is far below the {best:.3f} the same scores reach with "
+            f"the best threshold (ROC-AUC {_fmt(metrics.get('roc_auc'))}): the model ranks images well but decides "
+            "badly; its preprocessing or batch-norm statistics differ between training and serving"]
+
+
+def _majority(y_true: np.ndarray, labels: list[str]) -> tuple[np.ndarray, dict]:
+    """Per-image right/wrong and the metrics of always answering the holdout's most common label."""
+    from ml.evaluate import metrics_from_predictions
+
+    majority = int(np.bincount(y_true, minlength=len(labels)).argmax())
+    metrics = metrics_from_predictions(y_true, np.eye(len(labels))[np.full(len(y_true), majority)], labels)
+    return y_true == majority, {**metrics, "baseline": "majority"}
 
 
 def feature_cache_dir() -> Path:
@@ -72,11 +113,28 @@ def _train(task: Task, job: Job, ctx: JobContext, train_dir: Path, out_dir: Path
         raise JobCancelled() from None
 
 
-def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
-    """Train a candidate for `task`, judge it against the deployed model, promote or refuse."""
+def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, dict, bool, dict]:
+    """Candidate and compared metrics on the holdout, the gate's decision and its test."""
     from ml import data as ml_data
     from ml import evaluate as ml_evaluate
 
+    samples = ml_data.read_folder(tmp / "holdout", list(task.labels), 0.0, 0.0)
+    y_true, probs, labels = ml_evaluate.predict_dir(tmp / "model", samples)
+    candidate = ml_evaluate.write_report(y_true, probs, labels, tmp / "model" / "holdout")
+    if current is None:
+        compared_right, compared = _majority(y_true, labels)
+    else:
+        their_y, their_probs, their_labels = ml_evaluate.predict_dir(registry.local_dir(current), samples)
+        if not np.array_equal(their_y, y_true):
+            raise ValueError(f"{current.version} and the candidate did not read the same holdout images")
+        compared_right = their_probs.argmax(axis=1) == their_y
+        compared = ml_evaluate.metrics_from_predictions(their_y, their_probs, their_labels)
+    promoted, test = paired_gate(probs.argmax(axis=1) == y_true, compared_right, first=current is None)
+    return candidate, compared, promoted, test
+
+
+def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
+    """Train a candidate for `task`, judge it against the deployed model, promote or refuse."""
     items = datasets.labelled_images(task)
     hold_items = datasets.holdout(task, items)
     hold_ids = {x.image.id for x in hold_items}
@@ -88,17 +146,16 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
         _check_counts(task, train_counts, hold_counts)
         _train(task, job, ctx, tmp / "train", tmp / "model")
         ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
-        samples = ml_data.read_folder(tmp / "holdout", list(task.labels), 0.0, 0.0)
-        candidate = ml_evaluate.evaluate(tmp / "model", samples, tmp / "model" / "holdout")
         current = registry.deployed(task.name)
-        compared = (ml_evaluate.evaluate(registry.local_dir(current), samples) if current
-                    else _majority_baseline(hold_counts))
-        promoted, reason = _decide(task, candidate, current, compared)
+        candidate, compared, promoted, test = _judge(task, tmp, current)
+        reason, warnings = _reason(task, promoted, test, candidate, compared, current), threshold_warnings(candidate)
+        for warning in warnings:
+            ctx.log(f"warning: {warning}")
         counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
                   "feedback_labels": sum(1 for x in train_items if x.source == "feedback")}
         with saving() as new_keys:
             mv = registry.register_version(task.name, "classifier", tmp / "model", new_keys,
-                                           metrics={**_summary(candidate), "holdout": candidate},
+                                           metrics={**_summary(candidate), "holdout": candidate, "gate": test},
                                            config=None, data_counts=counts, parent_id=current.id if current else None,
                                            created_by=job.created_by, job_id=job.id)
         ctx.log(f"registered {mv.version}: {reason}")
@@ -110,7 +167,7 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
             promoted, reason = False, exc.message
     return {"model_version": mv.version, "metrics": _summary(candidate), "promoted": promoted, "reason": reason,
             "compared_with": {"model_version": current.version if current else None, "metrics": _summary(compared)},
-            "data_counts": counts}
+            "gate": test, "holdout_size": test["n"], "warnings": warnings, "data_counts": counts}
 
 
 @handler("retrain")

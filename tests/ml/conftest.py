@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
@@ -53,6 +54,51 @@ def write_celeba(root: Path, nested: bool = True, copies: int = 2, corrupt: bool
     _write_csv(root / "list_attr_celeba.csv", ["image_id", "Male", "Smiling", "Young"], rows)
     _write_csv(root / "list_eval_partition.csv", ["image_id", "partition"], parts)
     return root
+
+
+ATTRIBUTES = ("5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
+              "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
+              "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard "
+              "Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair "
+              "Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
+
+
+def write_lfw_celeba(root: Path, seed: int = 0, sizes=(140, 30, 30)) -> list[tuple[bytes, str]]:
+    """Write a CelebA-layout folder as a new user would make one, without its test partition.
+
+    100 LFW faces as ``Male=1``, 100 non-faces as ``Male=-1``; 25x25 grey upscaled bicubic to
+    178x218 RGB JPEG; all 40 attributes; a shuffled train/val/test partition of ``sizes``.
+    Returns the test photos as (JPEG bytes, ``male``/``female``), never written to ``root``.
+    """
+    import cv2
+    from PIL import Image
+    from skimage.data import lfw_subset
+
+    rng = np.random.default_rng(seed)
+    grey = (lfw_subset() * 255).astype(np.uint8)
+    order = rng.permutation(len(grey))
+    partition = np.zeros(len(grey), dtype=int)
+    partition[order[sizes[0]:sizes[0] + sizes[1]]] = 1
+    partition[order[sizes[0] + sizes[1]:sum(sizes)]] = 2
+    folder = root / "img_align_celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    attrs, parts, test = [], [], []
+    for i, g in enumerate(grey):
+        big = cv2.resize(g, (178, 218), interpolation=cv2.INTER_CUBIC)
+        buf = io.BytesIO()
+        Image.fromarray(np.repeat(big[..., None], 3, axis=-1)).save(buf, format="JPEG", quality=95)
+        male = 1 if i < 100 else -1
+        if partition[i] == 2:
+            test.append((buf.getvalue(), "male" if male == 1 else "female"))
+            continue
+        name = f"{i + 1:06d}.jpg"
+        (folder / name).write_bytes(buf.getvalue())
+        row = {a: int(rng.choice([-1, 1])) for a in ATTRIBUTES}
+        attrs.append([name, *[male if a == "Male" else row[a] for a in ATTRIBUTES]])
+        parts.append([name, int(partition[i])])
+    _write_csv(root / "list_attr_celeba.csv", ["image_id", *ATTRIBUTES], attrs)
+    _write_csv(root / "list_eval_partition.csv", ["image_id", "partition"], parts)
+    return test
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]):

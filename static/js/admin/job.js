@@ -29,8 +29,11 @@
       links.push(h("a", { class: "btn btn-secondary btn-sm", href: "/admin/models/" + encodeURIComponent(job.target) +
         (r.model_version ? "?version=" + encodeURIComponent(r.model_version) : ""), testid: "job-open-model", text: "Open in Models" }));
     }
+    const warnings = (job.kind === "retrain" && Array.isArray(r.warnings)) ? r.warnings : [];
     box.replaceChildren(h("div", { class: "outcome-text" }, h("strong", { class: "outcome-title", testid: "job-outcome-title", text: title }),
-      h("span", { testid: "job-outcome-reason", text: text || "" })), h("div", { class: "outcome-links" }, links));
+      h("span", { testid: "job-outcome-reason", text: text || "" }),
+      warnings.map(function (w) { return h("span", { class: "outcome-flag", testid: "job-outcome-warning", text: "Warning: " + w }); })),
+      h("div", { class: "outcome-links" }, links));
   }
 
   function renderCompare(job) {

@@ -188,11 +188,12 @@
 
   function finished(job) {
     const r = job.result || {};
+    const warned = (r.warnings || []).length ? " Warning: " + r.warnings.join(" ") : "";
     if (job.status === "done" && r.promoted) {
-      A.notify("success", "Retrain done: " + r.model_version + " was promoted (" + r.reason + ").",
+      A.notify("success", "Retrain done: " + r.model_version + " was promoted (" + r.reason + ")." + warned,
         { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
     } else if (job.status === "done") {
-      A.notify("warning", "Retrain done: " + r.model_version + " was not promoted: " + r.reason + ".",
+      A.notify("warning", "Retrain done: " + r.model_version + " was not promoted: " + r.reason + "." + warned,
         { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
     } else {
       A.notify("error", "Retrain failed: " + (job.error || "see the log") + ".",
