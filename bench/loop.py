@@ -185,7 +185,7 @@ def tables(curve_summary, verify_summary) -> str:
         lines.append(f"| `{r['config']}` | {r['labels']} | {r['mean']:.3f} | {r['min']:.3f}-{r['max']:.3f} | "
                      f"{r['std']:.3f} | {r['seconds']:.0f} |")
     if verify_summary:
-        lines += ["", "| verified labels chosen | k | wrong labels found (of ~16) | accuracy mean | min-max |",
+        lines += ["", "| verified labels chosen | k | wrong labels among them | accuracy mean | min-max |",
                   "|---|---|---|---|---|"]
         for r in verify_summary:
             lines.append(f"| {r['order']} | {r['k']} | {r['wrong_found']:.1f} | {r['mean']:.3f} | "

@@ -4,8 +4,8 @@ The review queue's ``informative`` order ranks a pending label by how much verif
 the deployed model's doubt about the user's label (1 - the probability it gave that label when
 the photo was classified: 0.5 for a coin toss, near 1 when it firmly said otherwise, so wrong
 labels and hard photos come first) plus the disagreement between the people who labelled the
-same photo. Measured in ``bench/loop.py``: verifying 16 of 80 user labels (20% of them wrong)
-in this order found most of the wrong ones, at random about a fifth of them.
+same photo. Measured in ``bench/loop.py`` (5 seeds): verifying 16 of 80 user labels (15 of them
+wrong on average) in this order found 12.8 of the wrong ones, at random 3.6.
 """
 from __future__ import annotations
 
