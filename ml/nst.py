@@ -295,8 +295,8 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
             if progress is not None:
                 progress(min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px")
 
-        if style_weight == 0.0 and tv_weight == 0.0:
-            continue  # nothing to optimise: the photo is the answer
+        if style_weight == 0.0:
+            continue  # no style asked for: the photo is the answer
         image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval)
         steps += evals
         done[0] = sum(s * s * n for s, n in levels[: level + 1])
