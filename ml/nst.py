@@ -4,9 +4,12 @@ Two entry points over the same losses and the same (offline, HED) VGG16 features
 
 * ``tutorial_nst``: the TensorFlow tutorial's algorithm (Adam lr 0.02, 1000 steps at 512 px),
   kept as the baseline the benchmark compares against.
-* ``stylize``: the fast path used by the product: L-BFGS-B on the pixels (bounded to 0..1, so
-  no clipping) instead of 1000 Adam steps, optionally coarse-to-fine (``pyramid``), style Gram
-  matrices cached per style image, and each level stopped as soon as its loss stops falling.
+* ``stylize``: the fast path used by the product: it starts from the pretrained ``arbitrary``
+  network's picture (``initial_image``), and minimises layer-balanced losses
+  (``normalized_losses``) with L-BFGS-B on the pixels (bounded to 0..1, so no clipping) instead
+  of 1000 Adam steps, optionally coarse-to-fine (``pyramid``), style Gram matrices cached per
+  style image, each level stopped as soon as its loss stops falling. ``strength`` is calibrated
+  on ml/judge.py (bench/style_calibrate.py, docs/style.md).
 """
 from __future__ import annotations
 
