@@ -94,7 +94,9 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
         from ml import nst
 
         if init == "arbitrary" and init_model_dir is None:
-            init_model_dir = _pretrained_or_none("arbitrary", progress)
+            # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
+            say = None if progress is None else (lambda fraction, message: progress(0.05 * fraction, message))
+            init_model_dir = _pretrained_or_none("arbitrary", say)
         image, stats = nst.stylize(content, style, strength=strength, size=size, progress=progress,
                                    should_stop=should_stop, weights=weights, init=init,
                                    init_model_dir=init_model_dir)
