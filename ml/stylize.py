@@ -74,13 +74,16 @@ def load_model(model_dir):
 
 def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", strength: float = 0.5,
         size: int = 512, model_dir=None, progress: Callable[[float, str], None] | None = None,
-        should_stop: Callable[[], bool] | None = None, weights="hed", preset: int | None = None) -> StyleResult:
+        should_stop: Callable[[], bool] | None = None, weights="hed", preset: int | None = None,
+        init: str = "arbitrary", init_model_dir=None) -> StyleResult:
     """Stylize ``content`` with ``method``: "arbitrary", "preset", "nst", "adain" or a fixed style.
 
     ``model_dir`` is a model folder of the method's kind ("arbitrary" and "preset" default to
     the pretrained folder in DEFAULT_CACHE); ``preset`` the fixed style's id for "preset".
     ``weights`` picks nst's feature network: "hed" (offline VGG16), "imagenet" (Keras' VGG19,
-    downloaded once) or a local weights file.
+    downloaded once) or a local weights file. ``init`` is nst's start ("arbitrary": the fast
+    network's picture from ``init_model_dir``, by default the pretrained folder in DEFAULT_CACHE;
+    "content": the photo); without a usable folder nst starts from the photo and says so in stats.
     """
     import time
 
@@ -90,8 +93,13 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
     if method == "nst":
         from ml import nst
 
-        image, stats = nst.stylize(content, style, strength=strength, size=size,
-                                   progress=progress, should_stop=should_stop, weights=weights)
+        if init == "arbitrary" and init_model_dir is None:
+            # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
+            say = None if progress is None else (lambda fraction, message: progress(0.05 * fraction, message))
+            init_model_dir = _pretrained_or_none("arbitrary", say)
+        image, stats = nst.stylize(content, style, strength=strength, size=size, progress=progress,
+                                   should_stop=should_stop, weights=weights, init=init,
+                                   init_model_dir=init_model_dir)
         return StyleResult(image, {"method": "nst", **stats})
     start = time.perf_counter()
     check_stop(should_stop)
@@ -114,6 +122,16 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
     if progress is not None:
         progress(1.0, "done")
     return StyleResult(image, {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)})
+
+
+def _pretrained_or_none(kind: str, progress=None):
+    """The pretrained ``kind`` folder in DEFAULT_CACHE, or None when the wheel is missing."""
+    from ml.fast_style import pretrained_model_dir
+
+    try:
+        return pretrained_model_dir(kind, DEFAULT_CACHE, progress)
+    except (ValueError, OSError):
+        return None
 
 
 def read_image(path) -> np.ndarray:

@@ -17,26 +17,57 @@ def pair():
 
 
 @pytest.fixture(scope="module")
-def results(pair):
-    """Stylized images at low, default and high strength."""
+def results(pair, pretrained_dirs):
+    """Stylized images at strength 0, 0.5 (the default) and 1, started from the arbitrary network."""
     content, style = pair
-    return {s: nst.stylize(content, style, strength=s, size=SIZE, pyramid=((1.0, 30),)) for s in (0.1, 0.5, 0.9)}
+    return {s: nst.stylize(content, style, strength=s, size=SIZE, init_model_dir=pretrained_dirs["arbitrary"],
+                           pyramid=((1.0, 20),)) for s in (0.0, 0.5, 1.0)}
 
 
 def test_stylize_moves_toward_the_style(pair, results):
     content, style = pair
     image, stats = results[0.5]
     assert image.dtype == np.uint8 and max(image.shape[:2]) == SIZE and image.shape[2] == 3
-    assert judge.style_distance(image, style) < judge.style_distance(nst.resize_long_side(content, SIZE), style)
-    assert {"steps", "seconds", "style_loss", "content_loss", "tv_loss"} <= set(stats)
+    photo = nst.to_uint8(nst.resize_long_side(content, SIZE))
+    assert judge.style_distance(image, style) < 0.5 * judge.style_distance(photo, style)
+    assert {"steps", "seconds", "style_loss", "content_loss", "tv_loss", "init"} <= set(stats)
+    assert stats["init"].startswith("arbitrary")
+
+
+def test_strength_zero_gives_back_the_photo(pair, results):
+    photo = nst.to_uint8(nst.resize_long_side(pair[0], SIZE))
+    image, stats = results[0.0]
+    assert np.abs(image.astype(int) - photo).mean() < 3 and stats["init"] == "content"
 
 
 def test_higher_strength_gives_lower_style_distance(pair, results):
     content, style = pair
-    dists = [judge.style_distance(results[s][0], style) for s in (0.1, 0.5, 0.9)]
+    dists = [judge.style_distance(results[s][0], style) for s in (0.0, 0.5, 1.0)]
     assert dists[0] > dists[1] > dists[2]
-    contents = [judge.content_distance(results[s][0], content) for s in (0.1, 0.9)]
+    contents = [judge.content_distance(results[s][0], content) for s in (0.0, 1.0)]
     assert contents[0] < contents[1]
+
+
+def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, results):
+    content, style = pair
+    from_photo, _ = nst.stylize(content, style, strength=0.5, size=SIZE, init="content", pyramid=((1.0, 20),))
+    assert judge.style_distance(results[0.5][0], style) < judge.style_distance(from_photo, style)
+
+
+def test_missing_arbitrary_model_falls_back_to_the_photo_with_a_note(pair, tmp_path):
+    image, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=None)
+    assert stats["init"].startswith("content") and "not available" in stats["init"]
+    _, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=tmp_path)
+    assert stats["init"].startswith("content") and "could not be used" in stats["init"]
+    with pytest.raises(ValueError, match="init"):
+        nst.stylize(*pair, size=32, init="noise")
+
+
+def test_run_passes_the_arbitrary_folder_to_nst(pair, pretrained_dirs):
+    from ml import stylize
+
+    result = stylize.run(*pair, "nst", 1.0, 32, init_model_dir=pretrained_dirs["arbitrary"])
+    assert result.stats["method"] == "nst" and result.stats["init"] == "arbitrary x1"
 
 
 def test_progress_fractions_increase(pair):
@@ -52,7 +83,8 @@ def test_should_stop_cancels(pair):
 
 
 def test_strength_maps_log_linearly_and_rejects_out_of_range():
-    weights = [nst.strength_to_style_weight(s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert nst.strength_to_style_weight(0.0) == 0.0
+    weights = [nst.strength_to_style_weight(s) for s in (0.25, 0.5, 0.75, 1.0)]
     ratios = np.diff(np.log10(weights))
     np.testing.assert_allclose(ratios, ratios[0])
     assert ratios[0] > 0
