@@ -4,17 +4,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
-from .extensions import db
-
-data_cli = AppGroup("data", help="Import and export labelled images.")
-models_cli = AppGroup("models", help="List, register, promote and roll back model versions.")
-
-
-def fail(message: str) -> None:
-    """Stop with a one-line reason and exit status 2."""
-    raise click.ClickException(message)
+from . import cli_data, cli_models  # they add their commands to the groups
+from .cli_groups import data_cli, fail, models_cli
 
 
 @click.command("create-admin")
@@ -45,7 +37,5 @@ def worker(queues: tuple[str, ...]) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command to the app."""
-    from . import cli_data, cli_models  # noqa: F401  (they add commands to the groups)
-
     for command in (create_admin, worker, data_cli, models_cli, cli_models.retrain):
         app.cli.add_command(command)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import datasets
-from .cli import data_cli, fail
+from .cli_groups import data_cli, fail
 from .extensions import db
 from .models import Task
 

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from . import registry
-from .cli import fail, models_cli
+from .cli_groups import fail, models_cli
 from .errors import ApiError
 from .extensions import db
 from .models import Job, ModelVersion, Task

@@ -71,14 +71,3 @@ def is_owner(row) -> bool:
     """True when this request comes from the uploader of `row` (a Classification or Stylization)."""
     mine = owner_id()
     return bool(mine and row.owner and secrets.compare_digest(mine.encode(), row.owner.encode()))
-
-
-def require_owner(row, action: str) -> None:
-    """403 unless the uploader of `row` or an admin makes this request."""
-    from .auth.access import current_admin
-
-    if is_owner(row) or current_admin() is not None:
-        g.private = True
-        return
-    raise ApiError(f"Only the person who uploaded this picture (or an admin) can {action}; "
-                   "use the browser or cookie jar you uploaded it with.", 403)

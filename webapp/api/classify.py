@@ -4,7 +4,8 @@ from flask import jsonify, request
 from .. import classify_service as service
 from ..extensions import db
 from ..models import Classification, Task
-from ..identity import owner_id, require_owner, voter_id
+from ..auth.access import require_owner
+from ..identity import owner_id, voter_id
 from ..security import rate_limited
 from . import bp
 from .helpers import json_body, public_or_404, upload

@@ -5,7 +5,8 @@ from .. import style_service as service
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Stylization
-from ..identity import owner_id, require_owner, voter_id
+from ..auth.access import require_owner
+from ..identity import owner_id, voter_id
 from ..security import rate_limited
 from ..services import storage
 from . import bp

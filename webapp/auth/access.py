@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import ApiError
 from ..extensions import db, login_manager
-from ..identity import client_address
+from ..identity import client_address, is_owner
 from ..models import User
 from ..security import limiter, seconds_left, too_many
 
@@ -125,3 +125,12 @@ def create_or_reset_admin(username: str, password: str) -> User:
     user.is_admin = True
     db.session.commit()
     return user
+
+
+def require_owner(row, action: str) -> None:
+    """403 unless the uploader of `row` or an admin makes this request."""
+    if is_owner(row) or current_admin() is not None:
+        g.private = True
+        return
+    raise ApiError(f"Only the person who uploaded this picture (or an admin) can {action}; "
+                   "use the browser or cookie jar you uploaded it with.", 403)

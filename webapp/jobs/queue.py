@@ -7,13 +7,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-QUEUES = ("style", "train")
-KIND_QUEUE = {"stylize": "style", "retrain": "train"}
-
-
-def queue_for_kind(kind: str) -> str:
-    """Which queue runs jobs of `kind`."""
-    return KIND_QUEUE[kind]
+from .kinds import QUEUES, queue_for_kind
+from .runner import execute_job
 
 
 class JobQueue:
@@ -36,8 +31,6 @@ class JobQueue:
         return SqliteHuey(qname, filename=self.app.config["QUEUE_PATH"], results=False, timeout=30)
 
     def _run_job(self, job_id: str) -> None:
-        from .runner import execute_job
-
         with self.app.app_context():
             execute_job(job_id)
 

@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Job, utcnow
+from .kinds import KIND_QUEUE
 
 HANDLERS: dict[str, Callable] = {}
 LOG_REPEAT_SECONDS = 5.0
@@ -197,8 +198,6 @@ def _reason(exc: Exception) -> str:
 
 def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int = 2) -> list[str]:
     """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
-    from .queue import KIND_QUEUE
-
     kinds = [k for k, q in KIND_QUEUE.items() if q == queue_name]
     cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
     stale = db.session.scalars(db.select(Job).where(

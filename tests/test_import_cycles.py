@@ -1,0 +1,60 @@
+"""webapp/ has no import cycles, function-local imports included (they hide cycles, not remove them)."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "webapp"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The webapp modules `path` imports anywhere in its body."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            stem = ".".join(base + ([node.module] if node.module else []))
+            targets = [f"{stem}.{a.name}" for a in node.names] + [stem]
+        else:
+            continue
+        found |= {t for t in targets if t in modules}
+    # A module always runs its parent packages' __init__ first; importing from them is no cycle.
+    ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+    return found - {name} - ancestors
+
+
+def _graph() -> dict[str, set[str]]:
+    paths = {_module(p): p for p in ROOT.rglob("*.py")}
+    return {name: _imports(path, name, set(paths)) for name, path in paths.items()}
+
+
+def _cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in graph[node]:
+            if nxt == start:
+                return path + [start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, path + [nxt]))
+    return None
+
+
+def test_graph_sees_local_imports():
+    graph = _graph()
+    assert "webapp.jobs.runner" in graph["webapp.jobs.queue"]  # a top-level import
+    assert "webapp.jobs.worker" in graph["webapp.cli"]  # a function-local one
+
+
+def test_no_import_cycles_in_webapp():
+    graph = _graph()
+    cycles = [c for m in sorted(graph) if (c := _cycle_from(m, graph))]
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
