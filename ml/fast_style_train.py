@@ -19,8 +19,10 @@ import numpy as np
 
 from ml.errors import check_stop
 
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-CONTENT_LAYERS = ("block4_conv2",)
+from ml.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS
+
+STYLE_LAYERS = JUDGE_STYLE_LAYERS  # the judge's layers; the gate's independence is its fixed, unseen pairs
+CONTENT_LAYERS = (JUDGE_CONTENT_LAYER,)
 EAGER_STEPS = 20  # runs this short train eagerly (no trace)
 CALIBRATION_BATCHES = 4  # batches of the starting network whose mean losses set the loss scales
 

@@ -309,12 +309,6 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
     return to_uint8(image), {**stats, "init": started_from, "style_weight": float(style_weight)}
 
 
-def _pixels(image: np.ndarray, size: int) -> int:
-    """Number of pixels of ``image`` once resized to long side ``size``."""
-    h, w = np.asarray(image).shape[:2]
-    return int(round(h * size / max(h, w))) * int(round(w * size / max(h, w)))
-
-
 def _stats(steps, start, parts, loss_weights) -> dict:
     """The stats dict returned by both entry points."""
     parts = np.asarray(parts, "float64") * np.asarray(loss_weights, "float64")

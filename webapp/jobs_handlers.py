@@ -87,7 +87,18 @@ def _model_version(row: Stylization) -> ModelVersion | None:
 
 
 def _method_kwargs(row: Stylization) -> dict:
-    return {"preset": int(row.params["preset"])} if row.method == "preset" else {}
+    """`preset` for the preset network; for `nst`, the deployed `arbitrary` network to start from
+    (the one this worker already holds warm, not a second copy converted into another cache)."""
+    if row.method == "preset":
+        return {"preset": int(row.params["preset"])}
+    if row.method == "nst":
+        from . import style_builtin
+
+        try:
+            return {"init_model_dir": str(registry.local_dir(style_builtin.ensure("arbitrary")))}
+        except (ValueError, OSError) as exc:  # nst then starts from the photo and says so
+            current_app.logger.warning("nst without the arbitrary start: %s", exc)
+    return {}
 
 
 def _jsonable(stats: dict) -> dict:

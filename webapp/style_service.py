@@ -30,7 +30,14 @@ def style_targets() -> list[tuple[str, ModelVersion]]:
 
 
 def list_methods() -> list[dict]:
-    """Every style method a user can pick now."""
+    """Every style method a user can pick now, with its default strength and expected waits."""
+    from .style_methods import add_defaults_and_waits
+
+    return add_defaults_and_waits(_method_entries())
+
+
+def _method_entries() -> list[dict]:
+    """Every style method a user can pick now: what it is and which version serves it."""
     from .style_methods import builtin_methods
 
     methods = builtin_methods() + [{"method": "nst", "needs_style_image": True, "model_version": None,
@@ -40,9 +47,7 @@ def list_methods() -> list[dict]:
         methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version, "kind": mv.kind,
                         "description": ADAIN_DESCRIPTION if adain else
                         f"Fixed style '{target}' (CycleGAN): no style image needed."})
-    from .style_methods import add_defaults_and_waits
-
-    return add_defaults_and_waits(methods)
+    return methods
 
 
 def _number(value, name: str, cast, low, high, default):
@@ -60,16 +65,18 @@ def _number(value, name: str, cast, low, high, default):
 def parse_params(form) -> tuple[dict, dict]:
     """The method entry and parameters of a stylize request, or a 400 naming the problem."""
     name = form.get("method") or "arbitrary"
-    methods = {m["method"]: m for m in list_methods()}
+    methods = {m["method"]: m for m in _method_entries()}  # no catalogue-wide defaults: one method is used
     if name not in methods:
         raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
+    from . import style_builtin
     from .style_methods import method_params
+    from .style_prefs import learned_strength
 
     strength = form.get("strength")
     strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
-                else methods[name]["default_strength"])
+                else learned_strength(name, style_builtin.default_strength(name))["strength"])
     return methods[name], {"strength": strength, "size": min(size, cap), **method_params(methods[name], form)}
 
 

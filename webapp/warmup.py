@@ -10,23 +10,36 @@ import threading
 from flask import Flask
 
 
-def _warm(app: Flask) -> None:
+def in_background(app: Flask, work, name: str) -> threading.Thread:
+    """Run `work()` in `app`'s context in a daemon thread; a failure is logged, never raised.
+
+    A cold start is slower, never broken: whatever `work` warms is loaded on first use instead.
+    """
+    def run() -> None:
+        from .extensions import db
+
+        with app.app_context():
+            try:
+                work()
+            except Exception:
+                app.logger.exception("%s failed; models load on first use instead", name)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_classifiers() -> None:
     from . import classify_service
     from .extensions import db
     from .models import Task
 
-    with app.app_context():
-        try:
-            for task in db.session.scalars(db.select(Task)).all():
-                classify_service.serving_model(task)
-        except Exception:  # a cold start is slower, never broken
-            app.logger.exception("model warm-up failed; models load on first use instead")
-        finally:
-            db.session.remove()
+    for task in db.session.scalars(db.select(Task)).all():
+        classify_service.serving_model(task)
 
 
 def start(app: Flask) -> threading.Thread:
-    """Warm `app`'s models in a daemon thread."""
-    thread = threading.Thread(target=_warm, args=(app,), name="model-warmup", daemon=True)
-    thread.start()
-    return thread
+    """Warm `app`'s deployed classifiers in a daemon thread."""
+    return in_background(app, _warm_classifiers, "model-warmup")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Response, jsonify
+from sqlalchemy.orm import selectinload
 
 from .. import registry, style_service
 from ..auth.access import admin_required, current_admin
@@ -115,7 +116,8 @@ def feedback_queue():
     review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
     order = query_str("order", "oldest", choices=tuple(learning.ORDERS))
     limit = query_int("limit", 50, 1, 500)
-    query = db.select(Feedback).where(Feedback.review == review)
+    query = db.select(Feedback).where(Feedback.review == review).options(  # one query, not one per row
+        selectinload(Feedback.classification).selectinload(Classification.task))
     if task := query_str("task"):
         query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == task)
     if order == "oldest":
