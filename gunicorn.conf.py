@@ -3,6 +3,6 @@
 
 def post_worker_init(worker):
     """Each web worker loads the deployed models in the background as soon as it starts."""
-    from webapp import warmup
+    from webapp.classification import warmup
 
     warmup.start(worker.wsgi)

@@ -41,7 +41,7 @@ def flask(env: dict, *args: str, timeout: float = 900) -> str:
 
 def job_result(app) -> dict:
     """The latest retrain job's result and its model folder (deployed or not)."""
-    from webapp import registry
+    from webapp.registry import versions as registry
     from webapp.extensions import db
     from webapp.models import Job, ModelVersion
 

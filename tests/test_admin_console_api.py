@@ -42,7 +42,7 @@ def test_review_queue_verify_and_reject(app, client, admin):
     bad = client.post(f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "maybe"}, headers=admin)
     assert bad.status_code == 400
 
-    from webapp import datasets
+    from webapp.classification import datasets
     from webapp.extensions import db
     from webapp.models import Task
 
@@ -54,7 +54,7 @@ def test_review_queue_verify_and_reject(app, client, admin):
 
 
 def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
-    from webapp import datasets
+    from webapp.classification import datasets
     from webapp.extensions import db
     from webapp.models import Classification, Task, TrainingExample
 
@@ -90,7 +90,7 @@ def test_schedule_crud_and_due_logic(app, client, admin):
 
     from webapp.extensions import db
     from webapp.models import Job, Schedule, utcnow
-    from webapp.schedules import run_due_schedules
+    from webapp.registry.schedules import run_due_schedules
 
     def age_last_run():
         row = db.session.scalar(db.select(Schedule))
@@ -175,7 +175,7 @@ def test_dashboard_estimates_labels_needed(client, admin):
 
 
 def test_labels_needed_follows_the_gate_and_the_learning_curve():
-    from webapp.admin import learning
+    from webapp.classification import learning
 
     assert learning.expected_p_value(0.5, 40, 2) > 0.05          # a coin toss never passes
     assert learning.expected_p_value(0.975, 40, 2) < 0.001

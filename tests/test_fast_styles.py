@@ -117,7 +117,7 @@ def test_queue_is_polled_at_a_short_fixed_interval(app):
 def test_gate_promotes_only_when_not_worse():
     from types import SimpleNamespace
 
-    from webapp.style_retrain import decide_arbitrary, rating_weight
+    from webapp.style.retrain import decide_arbitrary, rating_weight
 
     v1 = SimpleNamespace(version="v1")
     deployed = {"style_ratio": 0.10, "content": 0.50, "score": 0.60, "n": 3}
@@ -221,7 +221,7 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
 
     app = racing_app
     env = {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
-    script = ("from webapp import create_app\nfrom webapp.style_builtin import ensure\napp = create_app()\n"
+    script = ("from webapp import create_app\nfrom webapp.style.builtin import ensure\napp = create_app()\n"
               "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n")
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -236,7 +236,7 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
         assert sorted(rows) == [("arbitrary", "v1", "pretrained"), ("preset", "v1", "pretrained")]
         assert db.session.scalar(db.select(db.func.count(Deployment.id))) == 2
         keys = {mv.storage_key for mv in db.session.scalars(db.select(ModelVersion))}
-        from webapp.services import storage
+        from webapp.storage.service import storage
 
         assert all(storage().exists(k) for k in keys)  # a losing racer never deleted the winner's file
     listed = styles(app.test_client())

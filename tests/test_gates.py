@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from ml.evaluate import best_threshold_accuracy, mcnemar_exact, metrics_from_predictions
-from webapp import retrain, style_retrain
+from webapp.classification import retrain
+from webapp.style import retrain as style_retrain
 
 TASK = SimpleNamespace(metric="accuracy")
 DEPLOYED = SimpleNamespace(version="v1")

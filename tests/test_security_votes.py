@@ -24,7 +24,7 @@ def gender(app):
 
 
 def test_one_attacker_with_many_user_agents_cannot_relabel_honest_photos(app):
-    from webapp import datasets
+    from webapp.classification import datasets
 
     honest = [upload_and_label(app.test_client(), seed, "female", **at(f"10.0.1.{seed}")) for seed in range(12)]
     mallory = app.test_client()
@@ -42,7 +42,7 @@ def test_one_attacker_with_many_user_agents_cannot_relabel_honest_photos(app):
 
 
 def test_clear_majority_wins_and_near_tie_is_left_out(app):
-    from webapp import datasets
+    from webapp.classification import datasets
 
     for n, label in enumerate(["female", "female", "male"]):  # 2 of 3: clear
         upload_and_label(app.test_client(), 1, label, **at(f"10.0.2.{n}"))
@@ -57,7 +57,7 @@ def test_clear_majority_wins_and_near_tie_is_left_out(app):
 
 def test_behind_a_proxy_the_forwarded_address_is_the_voter(tmp_path):
     from tests.conftest import build_app, make_config
-    from webapp import datasets
+    from webapp.classification import datasets
 
     direct = build_app(make_config(tmp_path / "a"))  # PROXY_COUNT=0: X-Forwarded-For is the client's own claim
     for n in range(3):
@@ -72,7 +72,7 @@ def test_behind_a_proxy_the_forwarded_address_is_the_voter(tmp_path):
 
 
 def test_poisoned_feedback_never_enters_the_holdout_when_trusted_labels_exist(app):
-    from webapp import datasets
+    from webapp.classification import datasets
     from webapp.extensions import db
     from webapp.models import Classification, TrainingExample
 
@@ -94,7 +94,7 @@ def test_poisoned_feedback_never_enters_the_holdout_when_trusted_labels_exist(ap
 
 
 def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_trusted(app, client, admin):
-    from webapp import datasets
+    from webapp.classification import datasets
 
     for seed in range(12):
         upload_and_label(app.test_client(), seed, "female" if seed % 2 else "male", **at(f"10.0.5.{seed}"))

@@ -90,7 +90,7 @@ def test_exif_orientation_applied_and_metadata_stripped(app, client):
     assert response.status_code == 200
     from webapp.extensions import db
     from webapp.models import Image
-    from webapp.services import storage
+    from webapp.storage.service import storage
 
     with app.app_context():
         row = db.session.scalars(db.select(Image)).one()

@@ -5,8 +5,8 @@ import logging
 
 from flask import Flask
 
-from .config import REPO_ROOT, load_config
-from .extensions import csrf, db, login_manager, migrate
+from webapp.config import REPO_ROOT, load_config
+from webapp.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _init_extensions(app)
     _register_blueprints(app)
-    from .cli import register_cli
+    from webapp.cli.commands import register_cli
 
     register_cli(app)
     _ensure_env_admin(app)
@@ -33,7 +33,7 @@ def _ensure_env_admin(app: Flask) -> None:
     from sqlalchemy import inspect
     from sqlalchemy.exc import IntegrityError
 
-    from .auth.access import create_or_reset_admin
+    from webapp.auth.access import create_or_reset_admin
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
@@ -45,12 +45,12 @@ def _ensure_env_admin(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from .database import init_database
-    from .errors import register_error_handlers
-    from .jobs import JobQueue
-    from .security import register_security
-    from .storage import open_storage
-    from .validation import register_validation
+    from webapp.database import init_database
+    from webapp.web.errors import register_error_handlers
+    from webapp.jobs import JobQueue
+    from webapp.web.security import register_security
+    from webapp.storage import open_storage
+    from webapp.web.validation import register_validation
 
     register_validation(app)
     init_database(app)
@@ -65,13 +65,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import jobs_handlers, retrain  # noqa: F401  (they register the job kinds)
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
-    from .apidocs import bp as apidocs_bp
-    from .auth import bp as auth_bp
-    from .ops import bp as ops_bp
-    from .pages import bp as pages_bp
+    from webapp.style import render as jobs_handlers
+    from webapp.classification import retrain  # noqa: F401  (they register the job kinds)
+    from webapp.admin import bp as admin_bp
+    from webapp.api import bp as api_bp
+    from webapp.apidocs import bp as apidocs_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.ops.routes import bp as ops_bp
+    from webapp.pages import bp as pages_bp
 
     # The JSON APIs answer scripts without cookies; for an admin's cookie session the admin
     # routes check the CSRF token themselves (webapp.auth.access.current_admin).

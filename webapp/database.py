@@ -5,8 +5,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .config import touch_private
-from .extensions import db
+from webapp.config import touch_private
+from webapp.extensions import db
 
 
 def _normalise(url: str) -> str:

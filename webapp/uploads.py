@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from .errors import ApiError
+from webapp.web.errors import ApiError
 
 ALLOWED = ("JPEG", "PNG", "WEBP")
 ACCEPTED_TEXT = "JPEG, PNG or WebP"

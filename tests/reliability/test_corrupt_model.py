@@ -43,7 +43,7 @@ def corrupt_object(app, version: str) -> None:
 
 def corrupt_cache(app, version: str) -> None:
     """Unpack the version into this machine's model cache, then truncate its weights there."""
-    from webapp import registry
+    from webapp.registry import versions as registry
     from webapp.extensions import db
     from webapp.models import ModelVersion
 

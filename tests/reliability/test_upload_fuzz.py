@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import build_app, image_bytes, make_config
-from webapp.errors import ApiError
+from webapp.web.errors import ApiError
 from webapp.uploads import validate_image
 
 SEEDS = [image_bytes("JPEG", size=(40, 32)), image_bytes("PNG", size=(24, 20)), image_bytes("WEBP", size=(32, 24)),

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import api, console_api, schedules_api, views  # noqa: E402,F401
+from webapp.admin import api, console_api, schedules_api, views  # noqa: E402,F401

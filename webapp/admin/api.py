@@ -3,15 +3,15 @@ import re
 
 from flask import jsonify
 
-from .. import registry
-from ..auth.access import admin_required, current_admin
-from ..errors import ApiError
-from ..extensions import db
-from ..jobs.runner import create_job, enqueue
-from ..models import Job, ModelVersion, Task
-from ..models.base import iso
-from ..api.helpers import get_or_404, json_body
-from . import bp
+from webapp.registry import versions as registry
+from webapp.auth.access import admin_required, current_admin
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.jobs.runner import create_job, enqueue
+from webapp.models import Job, ModelVersion, Task
+from webapp.models.base import iso
+from webapp.web.requests import get_or_404, json_body
+from webapp.admin import bp
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 

@@ -6,19 +6,31 @@ import datetime as dt
 from flask import Response, jsonify
 from sqlalchemy.orm import selectinload
 
-from .. import registry, style_service
-from ..auth.access import admin_required, current_admin
-from ..errors import ApiError
-from ..extensions import db
-from ..models import (Classification, Deployment, Feedback, Image, Job, ModelVersion, Schedule, Task, TrainingExample,
-                      utcnow)
-from ..models.base import iso
-from ..services import storage
-from ..style_prefs import rating_distribution
-from ..api.helpers import get_or_404, json_body
-from ..validation import query_int, query_str
-from . import bp, learning
-from .api import describe_job
+from webapp.registry import versions as registry
+from webapp.style import service as style_service
+from webapp.auth.access import admin_required, current_admin
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import (
+    Classification,
+    Deployment,
+    Feedback,
+    Image,
+    Job,
+    ModelVersion,
+    Schedule,
+    Task,
+    TrainingExample,
+    utcnow,
+)
+from webapp.models.base import iso
+from webapp.storage.service import storage
+from webapp.style.prefs import rating_distribution
+from webapp.web.requests import get_or_404, json_body
+from webapp.web.validation import query_int, query_str
+from webapp.admin import bp
+from webapp.classification import learning
+from webapp.admin.api import describe_job
 
 PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
 

@@ -1,13 +1,13 @@
 """Admin API for periodic retraining schedules."""
 from flask import jsonify
 
-from ..auth.access import admin_required, current_admin
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Schedule
-from ..models.base import iso
-from ..api.helpers import json_body
-from . import bp
+from webapp.auth.access import admin_required, current_admin
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Schedule
+from webapp.models.base import iso
+from webapp.web.requests import json_body
+from webapp.admin import bp
 
 
 def describe(row: Schedule) -> dict:
@@ -42,7 +42,7 @@ def set_schedule(target: str):
       responses:
         200: {description: "The schedule.", content: {application/json: {schema: Schedule}}}
     """
-    from .api import retrain_target
+    from webapp.admin.api import retrain_target
 
     body = json_body()
     retrain_target({"task": target} if _is_task(target) else {"style": target})
@@ -79,6 +79,6 @@ def delete_schedule(target: str):
 
 
 def _is_task(target: str) -> bool:
-    from ..models import Task
+    from webapp.models import Task
 
     return db.session.scalar(db.select(Task.id).where(Task.name == target)) is not None

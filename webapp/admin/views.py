@@ -2,7 +2,7 @@
 from flask import render_template
 from flask_login import login_required
 
-from . import bp
+from webapp.admin import bp
 
 
 @bp.get("/admin")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import classify, style, style_presets  # noqa: E402,F401
+from webapp.api import classify, style, style_presets  # noqa: E402,F401

@@ -1,14 +1,14 @@
 """Classification endpoints."""
 from flask import jsonify, request
 
-from .. import classify_service as service
-from ..extensions import db
-from ..models import Classification, Task
-from ..auth.access import require_owner
-from ..identity import owner_id, voter_id
-from ..security import rate_limited
-from . import bp
-from .helpers import json_body, public_or_404, upload
+from webapp.classification import service
+from webapp.extensions import db
+from webapp.models import Classification, Task
+from webapp.auth.access import require_owner
+from webapp.web.identity import owner_id, voter_id
+from webapp.web.security import rate_limited
+from webapp.api import bp
+from webapp.web.requests import json_body, public_or_404, upload
 
 
 @bp.get("/tasks")

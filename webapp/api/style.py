@@ -1,16 +1,16 @@
 """Style-transfer endpoints."""
 from flask import Response, jsonify, request
 
-from .. import style_service as service
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Job, Stylization
-from ..auth.access import require_owner
-from ..identity import owner_id, voter_id
-from ..security import rate_limited
-from ..services import storage
-from . import bp
-from .helpers import json_body, public_or_404, upload
+from webapp.style import service
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Job, Stylization
+from webapp.auth.access import require_owner
+from webapp.web.identity import owner_id, voter_id
+from webapp.web.security import rate_limited
+from webapp.storage.service import storage
+from webapp.api import bp
+from webapp.web.requests import json_body, public_or_404, upload
 
 
 @bp.get("/styles")

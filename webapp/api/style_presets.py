@@ -1,10 +1,11 @@
 """The preset styles' thumbnails: the sample photo painted in each, rendered once by the style worker."""
 from flask import Response
 
-from .. import registry, style_builtin
-from ..errors import ApiError
-from ..services import storage
-from . import bp
+from webapp.registry import versions as registry
+from webapp.style import builtin as style_builtin
+from webapp.web.errors import ApiError
+from webapp.storage.service import storage
+from webapp.api import bp
 
 
 @bp.get("/styles/preset/<int:preset_id>/thumbnail.jpg")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from .spec import build_spec
+from webapp.apidocs.spec import build_spec
 
 bp = Blueprint("apidocs", __name__)
 
@@ -40,6 +40,6 @@ def docs():
           description: An HTML page listing every route, its parameters and answers.
           content: {text/html: {schema: {type: string}}}
     """
-    from .reference import reference
+    from webapp.apidocs.reference import reference
 
     return render_template("apidocs/docs.html", api=reference(openapi_document()))

@@ -1,7 +1,7 @@
 """The OpenAPI document flattened into what the /api/docs page lists (no script needed to read it)."""
 from __future__ import annotations
 
-from .spec import METHODS
+from webapp.apidocs.spec import METHODS
 
 
 def type_of(schema: dict | None) -> str:

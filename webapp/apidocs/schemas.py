@@ -6,7 +6,7 @@ carry more fields than listed.
 """
 from __future__ import annotations
 
-from ..validation import ID_MAX, JSON_MAX_DEPTH
+from webapp.web.validation import ID_MAX, JSON_MAX_DEPTH
 
 
 def _nullable(schema: dict) -> dict:

@@ -14,7 +14,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
 
-from . import schemas
+from webapp.apidocs import schemas
 
 _YAML_START = re.compile(r"^\s*---\s*$", re.MULTILINE)
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -9,11 +9,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import ApiError
-from ..extensions import db, login_manager
-from ..identity import client_address, is_owner
-from ..models import User
-from ..security import limiter, seconds_left, too_many
+from webapp.web.errors import ApiError
+from webapp.extensions import db, login_manager
+from webapp.web.identity import client_address, is_owner
+from webapp.models import User
+from webapp.web.security import limiter, seconds_left, too_many
 
 _UNSET = object()
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .kinds import QUEUES, queue_for_kind
-from .runner import execute_job
+from webapp.jobs.kinds import QUEUES, queue_for_kind
+from webapp.jobs.runner import execute_job
 
 
 class JobQueue:
@@ -25,7 +25,7 @@ class JobQueue:
         qname = f"{self.app.config.get('QUEUE_PREFIX', 'celebvision')}-{name}"
         if self.app.config.get("REDIS_URL"):
             return RedisHuey(qname, url=self.app.config["REDIS_URL"], results=False)
-        from ..config import touch_private
+        from webapp.config import touch_private
 
         touch_private(self.app.config["QUEUE_PATH"])
         return SqliteHuey(qname, filename=self.app.config["QUEUE_PATH"], results=False, timeout=30)

@@ -16,9 +16,9 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import update
 
-from ..extensions import db
-from ..models import Job, utcnow
-from .kinds import KIND_QUEUE
+from webapp.extensions import db
+from webapp.models import Job, utcnow
+from webapp.jobs.kinds import KIND_QUEUE
 
 HANDLERS: dict[str, Callable] = {}
 LOG_REPEAT_SECONDS = 5.0
@@ -220,7 +220,7 @@ def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int 
 
 def _sync_stylization(job: Job) -> None:
     """Keep a stylization's own status in step with its job's."""
-    from ..models import Stylization
+    from webapp.models import Stylization
 
     for st in db.session.scalars(db.select(Stylization).where(Stylization.job_id == job.id)):
         if st.status != "done":

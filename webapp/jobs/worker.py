@@ -5,8 +5,8 @@ import threading
 
 from flask import Flask
 
-from ..extensions import db
-from .runner import clean_workdirs, recover_stale_jobs, stale_seconds
+from webapp.extensions import db
+from webapp.jobs.runner import clean_workdirs, recover_stale_jobs, stale_seconds
 
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
@@ -17,7 +17,7 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
                 recover_stale_jobs(queue, stale)
                 clean_workdirs()
                 if queue == "train":
-                    from ..schedules import run_due_schedules
+                    from webapp.registry.schedules import run_due_schedules
 
                     run_due_schedules()
             except Exception:
@@ -46,7 +46,7 @@ def run_worker(app: Flask, queue: str) -> None:
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
     huey = app.extensions["queue"].hueys[queue]
     if queue == "style" and app.config.get("STYLE_WARMUP", True):
-        from ..style_builtin import start_warmup
+        from webapp.style.builtin import start_warmup
 
         start_warmup(app)  # load the fast networks now, not on the first user's job
     app.logger.info("worker consuming the %s queue", queue)

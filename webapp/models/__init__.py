@@ -1,12 +1,12 @@
 """The product's data model: what users uploaded, what the models answered, what people said."""
-from .base import utcnow
-from .classification import Classification, Feedback, HoldoutItem, Task, TrainingExample
-from .image import Image
-from .job import Job
-from .registry import Deployment, ModelVersion
-from .schedule import Schedule
-from .style import Rating, Stylization
-from .user import User
+from webapp.models.base import utcnow
+from webapp.models.classification import Classification, Feedback, HoldoutItem, Task, TrainingExample
+from webapp.models.image import Image
+from webapp.models.job import Job
+from webapp.models.registry import Deployment, ModelVersion
+from webapp.models.schedule import Schedule
+from webapp.models.style import Rating, Stylization
+from webapp.models.user import User
 
 __all__ = [
     "Classification", "Deployment", "Feedback", "HoldoutItem", "Image", "Job", "ModelVersion", "Rating", "Schedule",

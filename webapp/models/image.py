@@ -4,8 +4,8 @@ import datetime as dt
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import created_column
+from webapp.extensions import db
+from webapp.models.base import created_column
 
 
 class Image(db.Model):

@@ -5,8 +5,8 @@ from typing import Any, Optional
 from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import created_column
+from webapp.extensions import db
+from webapp.models.base import created_column
 
 LOG_LIMIT = 20_000
 

@@ -5,8 +5,8 @@ from typing import Any, Optional
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import created_column
+from webapp.extensions import db
+from webapp.models.base import created_column
 
 
 class ModelVersion(db.Model):

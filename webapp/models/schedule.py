@@ -5,8 +5,8 @@ from typing import Optional
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import created_column
+from webapp.extensions import db
+from webapp.models.base import created_column
 
 
 class Schedule(db.Model):

@@ -5,9 +5,9 @@ from typing import Any, Optional
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import created_column, public_id_column
-from .image import Image
+from webapp.extensions import db
+from webapp.models.base import created_column, public_id_column
+from webapp.models.image import Image
 
 
 class Stylization(db.Model):

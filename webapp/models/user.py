@@ -7,8 +7,8 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from .base import created_column
+from webapp.extensions import db
+from webapp.models.base import created_column
 
 
 class User(UserMixin, db.Model):

@@ -5,7 +5,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .base import Storage, StorageUnavailable, check_key
+from webapp.storage.base import Storage, StorageUnavailable, check_key
 
 
 class LocalStorage(Storage):

@@ -1,7 +1,7 @@
 """Storage in an S3 bucket (AWS or any S3-compatible server) through boto3."""
 from __future__ import annotations
 
-from .base import Storage, StorageUnavailable, check_key
+from webapp.storage.base import Storage, StorageUnavailable, check_key
 
 
 def _client(endpoint_url: str | None):

@@ -14,7 +14,7 @@ import secrets
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .errors import ApiError
+from webapp.web.errors import ApiError
 
 CLIENT_COOKIE = "cv_client"
 COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -1,8 +1,9 @@
 """The fast methods in GET /api/styles and POST /api/stylize: entries, defaults, the preset field."""
 from __future__ import annotations
 
-from . import registry, style_builtin
-from .errors import ApiError
+from webapp.registry import versions as registry
+from webapp.style import builtin as style_builtin
+from webapp.web.errors import ApiError
 
 PRESET_COUNT = 26  # the preset network's styles, valid ids before its names are registered
 
@@ -24,8 +25,8 @@ def builtin_methods() -> list[dict]:
 def add_defaults_and_waits(methods: list[dict]) -> list[dict]:
     """Each entry's default strength (learned from ratings, else the method's own) and the waits
     past jobs of it had here, per output size."""
-    from .style_prefs import learned_strength
-    from .style_timing import expected_waits
+    from webapp.style.prefs import learned_strength
+    from webapp.style.timing import expected_waits
 
     waits = expected_waits()
     for entry in methods:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from .extensions import db
-from .models import Stylization
+from webapp.extensions import db
+from webapp.models import Stylization
 
 RECENT = 500
 PER_SIZE = 50

@@ -6,14 +6,14 @@ import datetime as dt
 from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
 
-from . import registry
-from .errors import ApiError
-from .extensions import db
-from .jobs.runner import create_job, enqueue
-from .models import ModelVersion, Rating, Stylization, utcnow
-from .models.base import iso
-from .services import saving, store_image
-from .uploads import ValidImage
+from webapp.registry import versions as registry
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.jobs.runner import create_job, enqueue
+from webapp.models import ModelVersion, Rating, Stylization, utcnow
+from webapp.models.base import iso
+from webapp.storage.service import saving, store_image
+from webapp.uploads import ValidImage
 
 QUEUE_CAP_HOURS = 6
 NST_DESCRIPTION = ("Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
@@ -31,14 +31,14 @@ def style_targets() -> list[tuple[str, ModelVersion]]:
 
 def list_methods() -> list[dict]:
     """Every style method a user can pick now, with its default strength and expected waits."""
-    from .style_methods import add_defaults_and_waits
+    from webapp.style.methods import add_defaults_and_waits
 
     return add_defaults_and_waits(_method_entries())
 
 
 def _method_entries() -> list[dict]:
     """Every style method a user can pick now: what it is and which version serves it."""
-    from .style_methods import builtin_methods
+    from webapp.style.methods import builtin_methods
 
     methods = builtin_methods() + [{"method": "nst", "needs_style_image": True, "model_version": None,
                                     "kind": "nst", "description": NST_DESCRIPTION}]
@@ -70,9 +70,9 @@ def parse_params(form) -> tuple[dict, dict]:
         raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
-    from . import style_builtin
-    from .style_methods import method_params
-    from .style_prefs import learned_strength
+    from webapp.style import builtin as style_builtin
+    from webapp.style.methods import method_params
+    from webapp.style.prefs import learned_strength
 
     strength = form.get("strength")
     strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
@@ -82,7 +82,7 @@ def parse_params(form) -> tuple[dict, dict]:
 
 def check_queue_cap(client: str) -> None:
     """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running."""
-    from .security import too_many
+    from webapp.web.security import too_many
 
     cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
     since = utcnow() - dt.timedelta(hours=QUEUE_CAP_HOURS)  # a job stuck longer than that blocks nobody
@@ -120,7 +120,7 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
 
 def describe(row: Stylization) -> dict:
     """The API's view of a stylization; input pictures and ratings only for its uploader."""
-    from .identity import is_owner, voter_id
+    from webapp.web.identity import is_owner, voter_id
 
     done, pid, mine = row.status == "done", row.public_id, is_owner(row)
     return {"id": pid, "method": row.method, "status": row.status, "progress": round(row.progress, 4),

@@ -24,13 +24,13 @@ import numpy as np
 import yaml
 from flask import current_app
 
-from . import registry
-from .config import REPO_ROOT
-from .errors import ApiError
-from .extensions import db
-from .jobs.runner import JobCancelled, JobContext, workdir
-from .models import Image, Job, Rating, Stylization
-from .services import load_pixels, saving, storage
+from webapp.registry import versions as registry
+from webapp.config import REPO_ROOT
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.jobs.runner import JobCancelled, JobContext, workdir
+from webapp.models import Image, Job, Rating, Stylization
+from webapp.storage.service import load_pixels, saving, storage
 
 MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 
@@ -257,7 +257,7 @@ def retrain_arbitrary(job: Job, ctx: JobContext) -> dict:
     from ml.errors import Cancelled
     from ml.fast_style_train import finetune_arbitrary
 
-    from .style_builtin import ensure
+    from webapp.style.builtin import ensure
 
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}

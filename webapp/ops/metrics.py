@@ -5,8 +5,8 @@ from flask import current_app
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from .extensions import db
-from .models import Classification, Feedback, Image, Job, Rating, Stylization, Task
+from webapp.extensions import db
+from webapp.models import Classification, Feedback, Image, Job, Rating, Stylization, Task
 
 
 def _grouped(column, *group):

@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from ..extensions import db
-from ..models import Feedback, HoldoutItem, Task, TrainingExample
-from .. import datasets, registry, retrain
+from webapp.extensions import db
+from webapp.models import Feedback, HoldoutItem, Task, TrainingExample
+from webapp.classification import datasets
+from webapp.registry import versions as registry
+from webapp.classification import retrain
 
 ORDERS = ("oldest", "informative")
 # Accuracy on 40 held-out photos against the number of training labels for the default config

@@ -16,7 +16,7 @@ def in_background(app: Flask, work, name: str) -> threading.Thread:
     A cold start is slower, never broken: whatever `work` warms is loaded on first use instead.
     """
     def run() -> None:
-        from .extensions import db
+        from webapp.extensions import db
 
         with app.app_context():
             try:
@@ -32,9 +32,9 @@ def in_background(app: Flask, work, name: str) -> threading.Thread:
 
 
 def _warm_classifiers() -> None:
-    from . import classify_service
-    from .extensions import db
-    from .models import Task
+    from webapp.classification import service as classify_service
+    from webapp.extensions import db
+    from webapp.models import Task
 
     for task in db.session.scalars(db.select(Task)).all():
         classify_service.serving_model(task)

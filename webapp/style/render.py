@@ -10,11 +10,11 @@ from flask import current_app
 from PIL import Image as PILImage
 from sqlalchemy import update
 
-from . import registry
-from .extensions import db
-from .jobs.runner import JobCancelled, JobContext, handler
-from .models import Job, ModelVersion, Stylization, utcnow
-from .services import load_pixels, saving, storage
+from webapp.registry import versions as registry
+from webapp.extensions import db
+from webapp.jobs.runner import JobCancelled, JobContext, handler
+from webapp.models import Job, ModelVersion, Stylization, utcnow
+from webapp.storage.service import load_pixels, saving, storage
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -76,7 +76,7 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
 def _model_version(row: Stylization) -> ModelVersion | None:
     """The model a stylization runs with; a built-in network is registered and loaded on first use
     (normally the worker's warm-up has done both already)."""
-    from . import style_builtin
+    from webapp.style import builtin as style_builtin
 
     if row.method in style_builtin.BUILTIN:
         deployed, _ = style_builtin.serving(row.method)
@@ -92,7 +92,7 @@ def _method_kwargs(row: Stylization) -> dict:
     if row.method == "preset":
         return {"preset": int(row.params["preset"])}
     if row.method == "nst":
-        from . import style_builtin
+        from webapp.style import builtin as style_builtin
 
         try:
             return {"init_model_dir": str(registry.local_dir(style_builtin.ensure("arbitrary")))}

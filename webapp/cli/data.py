@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from . import datasets
-from .cli_groups import data_cli, fail
-from .extensions import db
-from .models import Task
+from webapp.classification import datasets
+from webapp.cli.groups import data_cli, fail
+from webapp.extensions import db
+from webapp.models import Task
 
 
 def _tasks(name: str | None) -> list[Task]:
@@ -51,10 +51,10 @@ def _import(task: Task, samples, source: str) -> None:
     """Store each readable image once and label it for `task`; bad files are counted, not fatal."""
     from tqdm import tqdm
 
-    from .errors import ApiError
-    from .models import TrainingExample
-    from .services import saving, store_image
-    from .uploads import validate_image
+    from webapp.web.errors import ApiError
+    from webapp.models import TrainingExample
+    from webapp.storage.service import saving, store_image
+    from webapp.uploads import validate_image
 
     added = skipped = dup = 0
     for path, label_index in tqdm(list(zip(samples.paths, samples.labels)), desc=f"import {task.name}", unit="img"):

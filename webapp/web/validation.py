@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter
 
-from .errors import ApiError
+from webapp.web.errors import ApiError
 
 JSON_MAX_BYTES = 1024 * 1024  # far above any real body (the largest is a 2000-character rating comment)
 JSON_MAX_DEPTH = 16

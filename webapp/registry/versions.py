@@ -12,10 +12,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from .errors import ApiError
-from .extensions import db
-from .models import Deployment, ModelVersion
-from .services import storage
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Deployment, ModelVersion
+from webapp.storage.service import storage
 
 _loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
@@ -162,7 +162,7 @@ def rollback(target: str, *, actor: str | None) -> ModelVersion:
 
 def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
     """The API's view of a version."""
-    from .models.base import iso
+    from webapp.models.base import iso
 
     return {"version": mv.version, "created": iso(mv.created), "metrics": mv.metrics, "kind": mv.kind,
             "deployed": mv.id == deployed_id, "sha256": mv.sha256, "size_bytes": mv.size_bytes,

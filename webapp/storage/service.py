@@ -6,10 +6,10 @@ from contextlib import contextmanager
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .extensions import db
-from .models import Image
-from .storage import Storage
-from .uploads import ValidImage
+from webapp.extensions import db
+from webapp.models import Image
+from webapp.storage import Storage
+from webapp.uploads import ValidImage
 
 
 def storage() -> Storage:

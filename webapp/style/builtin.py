@@ -20,11 +20,11 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import registry
-from .extensions import db
-from .models import ModelVersion
-from .services import storage
-from .warmup import in_background
+from webapp.registry import versions as registry
+from webapp.extensions import db
+from webapp.models import ModelVersion
+from webapp.storage.service import storage
+from webapp.classification.warmup import in_background
 
 BUILTIN = ("arbitrary", "preset")
 DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}

@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 
-from . import datasets, registry
-from .errors import ApiError
-from .extensions import db
-from .jobs.runner import JobCancelled, JobContext, workdir, handler
-from .models import Job, ModelVersion, Task
-from .services import saving
+from webapp.classification import datasets
+from webapp.registry import versions as registry
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.jobs.runner import JobCancelled, JobContext, workdir, handler
+from webapp.models import Job, ModelVersion, Task
+from webapp.storage.service import saving
 
 MIN_PER_LABEL = 4
 ALPHA = 0.05  # one-sided significance level of the gate's paired test
@@ -189,6 +190,6 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
     task = db.session.scalar(db.select(Task).where(Task.name == job.target))
     if task is not None:
         return retrain_task(task, job, ctx)
-    from .style_retrain import retrain_style
+    from webapp.style.retrain import retrain_style
 
     return retrain_style(job.target, job, ctx)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .extensions import db
-from .models import Rating, Stylization
+from webapp.extensions import db
+from webapp.models import Rating, Stylization
 
 BINS = 5
 MIN_CLIENTS = 5
@@ -60,7 +60,7 @@ def rating_distribution() -> dict[str, dict]:
         entry["n"] += 1
     for method, entry in out.items():
         entry["mean"] = round(sum(int(k) * v for k, v in entry["stars"].items()) / entry["n"], 2)
-        from .style_builtin import default_strength
+        from webapp.style.builtin import default_strength
 
         entry["default_strength"] = learned_strength(method, default_strength(method))
     return out

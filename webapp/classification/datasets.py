@@ -11,9 +11,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .extensions import db
-from .models import Feedback, HoldoutItem, Image, Task, TrainingExample
-from .services import storage
+from webapp.extensions import db
+from webapp.models import Feedback, HoldoutItem, Image, Task, TrainingExample
+from webapp.storage.service import storage
 
 HOLDOUT_SHARE = 0.2
 AGREEMENT = 2 / 3  # share of the (weighted) votes the winning label needs; less is a dispute

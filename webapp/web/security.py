@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import make_private_dir
-from .errors import ApiError
-from .identity import CLIENT_COOKIE, client_address, set_client_cookie
+from webapp.config import make_private_dir
+from webapp.web.errors import ApiError
+from webapp.web.identity import CLIENT_COOKIE, client_address, set_client_cookie
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -71,7 +71,7 @@ class RateLimiter:
     def _db(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            from .config import touch_private
+            from webapp.config import touch_private
 
             touch_private(self._path)
             conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)

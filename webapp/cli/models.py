@@ -8,11 +8,11 @@ import click
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from . import registry
-from .cli_groups import fail, models_cli
-from .errors import ApiError
-from .extensions import db
-from .models import Job, ModelVersion, Task
+from webapp.registry import versions as registry
+from webapp.cli.groups import fail, models_cli
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Job, ModelVersion, Task
 
 
 def _target_body(target: str) -> dict:
@@ -44,7 +44,7 @@ def _wait(job_id: str) -> Job:
 @click.option("--wait", is_flag=True, help="Follow the job until it ends (a worker must be running).")
 def retrain(target: str, wait: bool) -> None:
     """Queue a retrain of TARGET (a task, or a style model), the same job as the admin API."""
-    from .admin.api import retrain_target, start_retrain
+    from webapp.admin.api import retrain_target, start_retrain
 
     body = _target_body(target)
     try:
@@ -108,7 +108,7 @@ def register(target: str, model_dir: str, do_promote: bool) -> None:
     """Add a model folder written by `python -m ml.train` as the next version of TARGET."""
     from ml.modeldir import ModelDirError, read_meta
 
-    from .services import saving
+    from webapp.storage.service import saving
 
     try:
         meta = read_meta(model_dir)

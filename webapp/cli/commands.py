@@ -5,8 +5,9 @@ import click
 from flask.cli import with_appcontext
 from flask import Flask, current_app
 
-from . import cli_data, cli_models  # they add their commands to the groups
-from .cli_groups import data_cli, fail, models_cli
+from webapp.cli import data as cli_data
+from webapp.cli import models as cli_models  # they add their commands to the groups
+from webapp.cli.groups import data_cli, fail, models_cli
 
 
 @click.command("create-admin")
@@ -15,7 +16,7 @@ from .cli_groups import data_cli, fail, models_cli
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_admin(name: str, password: str) -> None:
     """Create an admin account, or reset its password."""
-    from .auth.access import create_or_reset_admin
+    from webapp.auth.access import create_or_reset_admin
 
     try:
         create_or_reset_admin(name, password)
@@ -30,7 +31,7 @@ def create_admin(name: str, password: str) -> None:
               help="Queue to consume (repeatable); default: style.")
 def worker(queues: tuple[str, ...]) -> None:
     """Run a job worker for a queue (Ctrl-C stops it cleanly)."""
-    from .jobs.worker import run_worker
+    from webapp.jobs.worker import run_worker
 
     run_worker(current_app._get_current_object(), queues[0] if queues else "style")
 

@@ -5,12 +5,12 @@ import time
 
 from flask import current_app
 
-from . import registry
-from .errors import ApiError
-from .extensions import db
-from .models import Classification, Feedback, ModelVersion, Task, utcnow
-from .services import saving, store_image
-from .uploads import ValidImage
+from webapp.registry import versions as registry
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Classification, Feedback, ModelVersion, Task, utcnow
+from webapp.storage.service import saving, store_image
+from webapp.uploads import ValidImage
 
 _last_good: dict[tuple[str, str], tuple[int, object]] = {}  # (database, task) -> (version id, model)
 
@@ -75,7 +75,7 @@ def add_feedback(row: Classification, label: object, client: str) -> Feedback:
 
     An admin's own label is trusted at once (verified by them); anyone else's waits for review.
     """
-    from .auth.access import current_admin
+    from webapp.auth.access import current_admin
 
     labels = row.task.labels
     if not isinstance(label, str) or label not in labels:

@@ -5,7 +5,7 @@ from flask import Flask, current_app, jsonify, make_response, render_template, r
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from .storage import StorageError
+from webapp.storage import StorageError
 
 # Database errors that say the database cannot serve now (down, locked, out of connections),
 # not that the request or the code is wrong.
@@ -96,7 +96,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _rollback() -> None:
-    from .extensions import db
+    from webapp.extensions import db
 
     try:
         db.session.rollback()

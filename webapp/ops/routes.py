@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
-from .extensions import db
+from webapp.extensions import db
 
 bp = Blueprint("ops", __name__)
 
@@ -50,6 +50,6 @@ def metrics():
           description: "Prometheus text format."
           content: {text/plain: {schema: {type: string}}}
     """
-    from .metrics import render
+    from webapp.ops.metrics import render
 
     return Response(render(), mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -5,9 +5,9 @@ import datetime as dt
 
 from flask import current_app
 
-from .errors import ApiError
-from .extensions import db
-from .models import Feedback, Rating, Schedule, Stylization, Task, utcnow
+from webapp.web.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Feedback, Rating, Schedule, Stylization, Task, utcnow
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -33,7 +33,7 @@ def is_due(schedule: Schedule, now: dt.datetime) -> bool:
 
 def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
     """Start the retrains that are due; return the job ids started."""
-    from .admin.api import start_retrain
+    from webapp.admin.api import start_retrain
 
     now, started = now or utcnow(), []
     for schedule in db.session.scalars(db.select(Schedule).where(Schedule.enabled.is_(True))).all():

@@ -1,0 +1,1 @@
+"""Classification: tasks, serving, datasets from feedback, retraining."""

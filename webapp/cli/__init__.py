@@ -1,0 +1,1 @@
+"""The `flask` command line: one module per command group."""

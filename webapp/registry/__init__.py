@@ -1,0 +1,1 @@
+"""The model registry: versions, deployments, targets, the promotion gate, schedules."""

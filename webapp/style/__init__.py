@@ -1,0 +1,1 @@
+"""Style transfer: methods, serving, rendering jobs, preferences, retraining."""

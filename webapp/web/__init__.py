@@ -1,0 +1,1 @@
+"""Request plumbing shared by the blueprints: errors, identity, limits, validation."""
