@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from webapp.web.errors import ApiError
+from webapp.exceptions import Invalid
 
 ALLOWED = ("JPEG", "PNG", "WEBP")
 ACCEPTED_TEXT = "JPEG, PNG or WebP"
@@ -41,10 +41,10 @@ def _open(data: bytes, name: str) -> PILImage.Image:
     try:
         return PILImage.open(io.BytesIO(data), formats=ALLOWED)
     except PILImage.DecompressionBombError:
-        raise ApiError(f"{name}: the image claims far too many pixels (a decompression bomb); "
+        raise Invalid(f"{name}: the image claims far too many pixels (a decompression bomb); "
                        "send a normal photo.") from None
     except Exception:
-        raise ApiError(f"{name}: not a {ACCEPTED_TEXT} image (or the file is damaged). "
+        raise Invalid(f"{name}: not a {ACCEPTED_TEXT} image (or the file is damaged). "
                        f"Send a {ACCEPTED_TEXT} file.") from None
 
 
@@ -52,13 +52,13 @@ def _decode(im: PILImage.Image, name: str, max_pixels: int) -> PILImage.Image:
     """Decode the first frame fully, refusing bombs and truncated files."""
     width, height = im.size
     if width < 1 or height < 1 or width * height > max_pixels:
-        raise ApiError(f"{name}: {width}x{height} pixels is too large "
+        raise Invalid(f"{name}: {width}x{height} pixels is too large "
                        f"(at most {max_pixels // 1_000_000} megapixels); send a smaller image.")
     try:
         im.seek(0)
         im.load()
     except Exception:
-        raise ApiError(f"{name}: the image data is truncated or corrupt; "
+        raise Invalid(f"{name}: the image data is truncated or corrupt; "
                        "save it again from a photo app and retry.") from None
     return im
 
@@ -86,7 +86,7 @@ def _reencode(im: PILImage.Image, fmt: str) -> bytes:
 def validate_image(data: bytes, *, name: str = "image", max_pixels: int = 40_000_000) -> ValidImage:
     """Check `data` is an acceptable image; return it re-encoded, oriented and stripped."""
     if not data:
-        raise ApiError(f"{name}: the file is empty. Send a {ACCEPTED_TEXT} image.")
+        raise Invalid(f"{name}: the file is empty. Send a {ACCEPTED_TEXT} image.")
     with warnings.catch_warnings():
         # Pillow warns about odd-but-readable files (bad APNG frame counts, EXIF): not errors.
         warnings.simplefilter("ignore")
@@ -102,7 +102,7 @@ def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
             upright = _orient(decoded)
             clean = _reencode(upright, fmt)
         except Exception:
-            raise ApiError(f"{name}: the image could not be processed; "
+            raise Invalid(f"{name}: the image could not be processed; "
                            "save it again from a photo app and retry.") from None
     width, height = upright.size
     return ValidImage(clean, fmt.lower(), width, height, hashlib.sha256(clean).hexdigest())
@@ -113,6 +113,6 @@ def read_upload(files, field: str, *, max_pixels: int, required: bool = True) ->
     storage = files.get(field)
     if storage is None or not storage.filename and not storage.content_length:
         if required:
-            raise ApiError(f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'.")
+            raise Invalid(f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'.")
         return None
     return validate_image(storage.read(), name=field, max_pixels=max_pixels)

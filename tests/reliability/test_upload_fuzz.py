@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import build_app, image_bytes, make_config
-from webapp.web.errors import ApiError
+from webapp.exceptions import Invalid
+from webapp.web.errors import status_of
 from webapp.uploads import validate_image
 
 SEEDS = [image_bytes("JPEG", size=(40, 32)), image_bytes("PNG", size=(24, 20)), image_bytes("WEBP", size=(32, 24)),
@@ -49,8 +50,8 @@ any_upload = st.one_of(st.binary(max_size=4096), mangled_images())
 def test_validator_accepts_or_refuses_with_a_reason(data):
     try:
         image = validate_image(data, max_pixels=4_000_000)
-    except ApiError as exc:
-        assert exc.status == 400 and exc.message
+    except Invalid as exc:
+        assert status_of(exc) == 400 and exc.message
         return
     assert image.format in ("jpeg", "png", "webp") and image.width >= 1 and image.height >= 1
     again = validate_image(image.data)  # what we keep is itself a valid upload of the same picture

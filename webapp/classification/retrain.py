@@ -18,7 +18,7 @@ from flask import current_app
 
 from webapp.classification import datasets
 from webapp.registry import versions as registry
-from webapp.web.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext, workdir, handler
 from webapp.models import Job, ModelVersion, Task
@@ -176,7 +176,7 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
         try:
             registry.promote(task.name, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
             db.session.commit()
-        except ApiError as exc:
+        except DomainError as exc:
             promoted, reason = False, exc.message
     return {"model_version": mv.version, "metrics": _summary(candidate), "promoted": promoted, "reason": reason,
             "compared_with": {"model_version": current.version if current else None, "metrics": _summary(compared)},

@@ -6,7 +6,7 @@ import time
 from flask import current_app
 
 from webapp.registry import versions as registry
-from webapp.web.errors import ApiError
+from webapp.exceptions import Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import Classification, Feedback, ModelVersion, Task, utcnow
 from webapp.storage.service import saving, store_image
@@ -20,7 +20,7 @@ def find_task(name: str | None) -> Task:
     query = db.select(Task).order_by(Task.id)
     task = db.session.scalar(query.where(Task.name == name) if name else query.limit(1))
     if task is None:
-        raise ApiError(f"No task named {name!r}; GET /api/tasks lists them." if name else "No tasks exist yet.", 404)
+        raise NotFound(f"No task named {name!r}; GET /api/tasks lists them." if name else "No tasks exist yet.")
     return task
 
 
@@ -79,7 +79,7 @@ def add_feedback(row: Classification, label: object, client: str) -> Feedback:
 
     labels = row.task.labels
     if not isinstance(label, str) or label not in labels:
-        raise ApiError(f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}")
+        raise Invalid(f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}")
     agrees = None if row.label is None else row.label == label
     with saving():
         fb = Feedback(classification_id=row.id, task_id=row.task_id, image_id=row.image_id,

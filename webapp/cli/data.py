@@ -51,7 +51,7 @@ def _import(task: Task, samples, source: str) -> None:
     """Store each readable image once and label it for `task`; bad files are counted, not fatal."""
     from tqdm import tqdm
 
-    from webapp.web.errors import ApiError
+    from webapp.exceptions import DomainError
     from webapp.models import TrainingExample
     from webapp.storage.service import saving, store_image
     from webapp.uploads import validate_image
@@ -60,7 +60,7 @@ def _import(task: Task, samples, source: str) -> None:
     for path, label_index in tqdm(list(zip(samples.paths, samples.labels)), desc=f"import {task.name}", unit="img"):
         try:
             upload = validate_image(Path(path).read_bytes(), name=Path(path).name)
-        except (ApiError, OSError):
+        except (DomainError, OSError):
             skipped += 1
             continue
         label = samples.label_names[int(label_index)]

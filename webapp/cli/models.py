@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from webapp.registry import versions as registry
 from webapp.cli.groups import fail, models_cli
-from webapp.web.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.models import Job, ModelVersion, Task
 
@@ -49,7 +49,7 @@ def retrain(target: str, wait: bool) -> None:
     body = _target_body(target)
     try:
         job = start_retrain(retrain_target(body), "cli", "task" if "task" in body else "style")
-    except ApiError as exc:
+    except DomainError as exc:
         fail(exc.message + (f" (job {exc.extra['job_id']})" if "job_id" in exc.extra else ""))
     click.echo(f"Queued job {job.id}")
     if not wait:
@@ -82,7 +82,7 @@ def promote(target: str, version: str) -> None:
     """Deploy VERSION of TARGET."""
     try:
         registry.promote(target, version, actor="cli", reason="promoted from the command line")
-    except ApiError as exc:
+    except DomainError as exc:
         fail(exc.message)
     db.session.commit()
     click.echo(f"{target}: {version} deployed")
@@ -94,7 +94,7 @@ def rollback(target: str) -> None:
     """Deploy the version of TARGET that was deployed before the current one."""
     try:
         mv = registry.rollback(target, actor="cli")
-    except ApiError as exc:
+    except DomainError as exc:
         fail(exc.message)
     db.session.commit()
     click.echo(f"{target}: rolled back to {mv.version}")
@@ -121,7 +121,7 @@ def register(target: str, model_dir: str, do_promote: bool) -> None:
     if do_promote:
         try:
             registry.promote(target, mv.version, actor="cli", reason="registered from the command line")
-        except ApiError as exc:
+        except DomainError as exc:
             fail(exc.message)
         db.session.commit()
         click.echo(f"{target}: {mv.version} deployed")

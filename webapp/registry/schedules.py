@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask import current_app
 
-from webapp.web.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.models import Feedback, Rating, Schedule, Stylization, Task, utcnow
 
@@ -50,7 +50,7 @@ def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
             job = start_retrain(schedule.target, f"schedule:{schedule.target}", "task" if is_task else "style")
             schedule.last_job_id, schedule.last_outcome = job.id, f"started a retrain ({fresh} new since last run)"
             started.append(job.id)
-        except ApiError as exc:
+        except DomainError as exc:
             schedule.last_outcome = f"skipped: {exc.message}"
         db.session.commit()
         current_app.logger.info("schedule %s: %s", schedule.target, schedule.last_outcome)

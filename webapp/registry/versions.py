@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from webapp.web.errors import ApiError
+from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
 from webapp.models import Deployment, ModelVersion
 from webapp.storage.service import storage
@@ -134,12 +134,12 @@ def promote(target: str, version: str, *, actor: str | None, action: str = "prom
     mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target,
                                                          ModelVersion.version == version))
     if mv is None:
-        raise ApiError(f"No version {version!r} of {target!r}.", 404)
+        raise NotFound(f"No version {version!r} of {target!r}.")
     try:
         verified_bytes(mv)  # even when the same content is loaded already, its own file must be sound
         load(mv, retry=True)
     except ModelRefused as exc:
-        raise ApiError(f"Refused: {exc}. The deployed version keeps serving.", 409) from None
+        raise Conflict(f"Refused: {exc}. The deployed version keeps serving.") from None
     current = deployed(target)
     db.session.add(Deployment(target=target, model_version_id=mv.id, action=action, actor=actor,
                               previous_version_id=current.id if current else None, reason=reason))
@@ -151,7 +151,7 @@ def rollback(target: str, *, actor: str | None) -> ModelVersion:
     rows = db.session.scalars(db.select(Deployment).where(Deployment.target == target)
                               .order_by(Deployment.id.desc())).all()
     if not rows or rows[0].previous_version_id is None:
-        raise ApiError(f"Nothing to roll back to for {target!r}.", 409)
+        raise Conflict(f"Nothing to roll back to for {target!r}.")
     previous = db.session.get(ModelVersion, rows[0].previous_version_id)
     earlier = next((r for r in rows[1:] if r.model_version_id == previous.id), None)
     db.session.add(Deployment(target=target, model_version_id=previous.id, action="rollback", actor=actor,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from webapp.registry import versions as registry
 from webapp.style import builtin as style_builtin
-from webapp.web.errors import ApiError
+from webapp.exceptions import Invalid
 
 PRESET_COUNT = 26  # the preset network's styles, valid ids before its names are registered
 
@@ -41,18 +41,18 @@ def method_params(method: dict, form) -> dict:
     value = form.get("preset")
     if method["method"] != "preset":
         if value not in (None, ""):
-            raise ApiError(f"'preset' goes with method 'preset' only; method {method['method']!r} does not take it.")
+            raise Invalid(f"'preset' goes with method 'preset' only; method {method['method']!r} does not take it.")
         return {}
     known = {p["id"]: p["name"] for p in method.get("presets") or []}
     ids = sorted(known) or list(range(PRESET_COUNT))
     if value in (None, ""):
-        raise ApiError(f"Method 'preset' needs 'preset': the id of one of the ready-made styles, {ids[0]} to {ids[-1]} "
+        raise Invalid(f"Method 'preset' needs 'preset': the id of one of the ready-made styles, {ids[0]} to {ids[-1]} "
                        "(GET /api/styles lists them).")
     try:
         preset = int(value)
     except (TypeError, ValueError):
-        raise ApiError(f"'preset' must be a style id from {ids[0]} to {ids[-1]}. Received: {value!r}") from None
+        raise Invalid(f"'preset' must be a style id from {ids[0]} to {ids[-1]}. Received: {value!r}") from None
     if preset not in ids or str(preset) != str(value).strip():
-        raise ApiError(f"There is no preset style {value!r}; choose an id from {ids[0]} to {ids[-1]} "
+        raise Invalid(f"There is no preset style {value!r}; choose an id from {ids[0]} to {ids[-1]} "
                        "(GET /api/styles lists them).")
     return {"preset": preset}

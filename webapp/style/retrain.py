@@ -26,7 +26,7 @@ from flask import current_app
 
 from webapp.registry import versions as registry
 from webapp.config import REPO_ROOT
-from webapp.web.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext, workdir
 from webapp.models import Image, Job, Rating, Stylization
@@ -130,7 +130,7 @@ def _register_and_promote(target: str, model_dir: Path, job: Job, current, candi
         try:
             registry.promote(target, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
             db.session.commit()
-        except ApiError as exc:
+        except DomainError as exc:
             promoted, reason = False, exc.message
     return {"model_version": mv.version, "metrics": candidate, "promoted": promoted, "reason": reason,
             "compared_with": {"model_version": current.version if current else None, "metrics": compared},

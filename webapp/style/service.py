@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
 
 from webapp.registry import versions as registry
-from webapp.web.errors import ApiError
+from webapp.exceptions import Conflict, Invalid, Unavailable
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue
 from webapp.models import ModelVersion, Rating, Stylization, utcnow
@@ -56,9 +56,9 @@ def _number(value, name: str, cast, low, high, default):
     try:
         number = cast(value)
     except (TypeError, ValueError):
-        raise ApiError(f"'{name}' must be a number from {low} to {high}. Received: {value!r}") from None
+        raise Invalid(f"'{name}' must be a number from {low} to {high}. Received: {value!r}") from None
     if not low <= number <= high:
-        raise ApiError(f"'{name}' must be from {low} to {high}. Received: {value!r}")
+        raise Invalid(f"'{name}' must be from {low} to {high}. Received: {value!r}")
     return number
 
 
@@ -67,7 +67,7 @@ def parse_params(form) -> tuple[dict, dict]:
     name = form.get("method") or "arbitrary"
     methods = {m["method"]: m for m in _method_entries()}  # no catalogue-wide defaults: one method is used
     if name not in methods:
-        raise ApiError(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
+        raise Invalid(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
     from webapp.style import builtin as style_builtin
@@ -97,7 +97,7 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
            owner: str | None = None) -> Stylization:
     """Store the inputs and a queued stylization job; hand the job to the queue."""
     if method["needs_style_image"] and style is None:
-        raise ApiError(f"Method {method['method']!r} needs a style image: send it in the form field 'style'.")
+        raise Invalid(f"Method {method['method']!r} needs a style image: send it in the form field 'style'.")
     mv = registry.deployed(method["method"]) if method["model_version"] else None
     with saving() as new_keys:
         content_row = store_image(content, new_keys)
@@ -114,7 +114,7 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
         job.status = row.status = "failed"
         job.error = row.error = "The job queue is unavailable; try again shortly."
         db.session.commit()
-        raise ApiError("The job queue is unavailable right now; try again shortly.", 503) from None
+        raise Unavailable("The job queue is unavailable right now; try again shortly.") from None
     return row
 
 
@@ -143,11 +143,11 @@ def rate(row: Stylization, body: dict, client: str) -> Rating:
     """Store 1-5 stars and an optional comment on a finished stylization."""
     stars, comment = body.get("stars"), body.get("comment") or ""
     if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-        raise ApiError(f"'stars' must be a whole number from 1 to 5. Received: {stars!r}")
+        raise Invalid(f"'stars' must be a whole number from 1 to 5. Received: {stars!r}")
     if not isinstance(comment, str) or len(comment) > 2000:
-        raise ApiError("'comment' must be text of at most 2000 characters.")
+        raise Invalid("'comment' must be text of at most 2000 characters.")
     if row.status != "done":
-        raise ApiError("This picture is not finished yet; rate it once it is done.", 409)
+        raise Conflict("This picture is not finished yet; rate it once it is done.")
     rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == row.id, Rating.client == client))
     try:
         with saving():  # one rating per client address: a second one replaces the first
@@ -156,5 +156,5 @@ def rate(row: Stylization, body: dict, client: str) -> Rating:
                 db.session.add(rating)
             rating.stars, rating.comment = stars, comment.strip()
     except IntegrityError:  # the same client rated twice at the same moment
-        raise ApiError("Your rating crossed another one from you; send it again.", 409) from None
+        raise Conflict("Your rating crossed another one from you; send it again.") from None
     return rating

@@ -5,6 +5,7 @@ from flask import Flask, current_app, jsonify, make_response, render_template, r
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
+from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
 from webapp.storage import StorageError
 
 # Database errors that say the database cannot serve now (down, locked, out of connections),
@@ -19,6 +20,15 @@ class ApiError(Exception):
     def __init__(self, message: str, status: int = 400, **extra):
         super().__init__(message)
         self.message, self.status, self.extra = message, status, extra
+
+
+# The one mapping from domain refusals to HTTP statuses.
+STATUS = {Invalid: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain refusal (its nearest mapped class; 400 otherwise)."""
+    return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
 
 
 MESSAGES = {
@@ -54,6 +64,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.message, exc.status, **exc.extra)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return error_response(exc.message, status_of(exc), **exc.extra)
 
     @app.errorhandler(StorageError)
     def _storage_down(exc: StorageError):

@@ -1,0 +1,30 @@
+"""What domain code raises when it refuses something: one class per meaning, no HTTP in sight.
+
+Services, jobs and the CLI raise and catch these; `webapp.web.errors` is the one place that turns
+them into HTTP statuses (`STATUS`), and the CLI prints their message.
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal with a message the person who asked can act on; `extra` is machine-readable detail."""
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.message, self.extra = message, extra
+
+
+class Invalid(DomainError):
+    """The input is wrong (a bad value, a missing field, an image that cannot be read)."""
+
+
+class NotFound(DomainError):
+    """What the input names does not exist."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (already running, nothing to roll back to, ...)."""
+
+
+class Unavailable(DomainError):
+    """A service the operation needs (the job queue) is down; trying again later may work."""
