@@ -58,3 +58,22 @@ def test_no_import_cycles_in_webapp():
     graph = _graph()
     cycles = [c for m in sorted(graph) if (c := _cycle_from(m, graph))]
     assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def _blueprint_modules() -> set[str]:
+    """Modules that define routes: they create a Blueprint or decorate views with one."""
+    found = set()
+    for path in ROOT.rglob("*.py"):
+        source = path.read_text()
+        if "Blueprint(" in source or "@bp." in source:
+            found.add(_module(path))
+    return found
+
+
+def test_blueprints_are_imported_by_the_app_factory_only():
+    graph, blueprints = _graph(), _blueprint_modules()
+    assert {"webapp.api", "webapp.admin.api", "webapp.ops.routes"} <= blueprints  # the rule sees them
+    package = lambda m: m.rsplit(".", 1)[0] if m.count(".") > 1 else m  # noqa: E731
+    wrong = sorted(f"{m} imports {b}" for m, deps in graph.items() if m != "webapp"
+                   for b in deps & blueprints if package(b) != package(m) and not b.startswith(m + "."))
+    assert wrong == [], "services must not depend on views: " + "; ".join(wrong)

@@ -65,8 +65,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.style import render as jobs_handlers
-    from webapp.classification import retrain  # noqa: F401  (they register the job kinds)
     from webapp.admin import bp as admin_bp
     from webapp.api import bp as api_bp
     from webapp.apidocs import bp as apidocs_bp

@@ -3,13 +3,13 @@ import re
 
 from flask import jsonify
 
+from webapp.registry import targets
 from webapp.registry import versions as registry
 from webapp.auth.access import admin_required, current_admin
 from webapp.web.errors import ApiError
 from webapp.extensions import db
-from webapp.jobs.runner import create_job, enqueue
+from webapp.jobs.runner import describe_job
 from webapp.models import Job, ModelVersion, Task
-from webapp.models.base import iso
 from webapp.web.requests import get_or_404, json_body
 from webapp.admin import bp
 
@@ -48,35 +48,6 @@ def create_task():
     return jsonify({"name": task.name, "labels": task.labels, "model_version": None, "metrics": None}), 201
 
 
-def retrain_target(body: dict) -> str:
-    """The registry target a retrain request names (a task, or a style model)."""
-    if isinstance(body.get("task"), str):
-        if db.session.scalar(db.select(Task).where(Task.name == body["task"])) is None:
-            raise ApiError(f"No task named {body['task']!r}.", 404)
-        return body["task"]
-    style = body.get("style")
-    if isinstance(style, str):
-        known = db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == style).limit(1))
-        if style == "preset":
-            raise ApiError("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
-        if style not in ("adain", "arbitrary") and known is None:
-            raise ApiError(f"No style model named {style!r}; register one first (flask models register).", 404)
-        return style
-    raise ApiError('Send {"task": "<task name>"} or {"style": "arbitrary" | "adain" | "<fixed style>"}.')
-
-
-def start_retrain(target: str, actor: str, kind_hint: str = "task") -> Job:
-    """Queue a retrain of `target`, or 409 with the id of the one already queued or running."""
-    busy = db.session.scalar(db.select(Job).where(Job.kind == "retrain", Job.target == target,
-                                                  Job.status.in_(("queued", "running"))))
-    if busy is not None:
-        raise ApiError(f"A retrain of {target!r} is already {busy.status}.", 409, job_id=busy.id)
-    job = create_job("retrain", target=target, params={"target_type": kind_hint}, created_by=actor)
-    db.session.commit()
-    enqueue(job)
-    return job
-
-
 @bp.post("/api/admin/retrain")
 @admin_required
 def retrain():
@@ -92,18 +63,8 @@ def retrain():
           description: "A retrain of the same target is queued or running; job_id names it."
           content: {application/json: {schema: Busy}}
     """
-    body = json_body()
-    target = retrain_target(body)
-    job = start_retrain(target, _actor(), "task" if "task" in body else "style")
+    job = targets.start_retrain(targets.from_request(json_body()), _actor())
     return jsonify({"job_id": job.id}), 202
-
-
-def describe_job(job: Job) -> dict:
-    """The API's view of a job."""
-    return {"id": job.id, "kind": job.kind, "target": job.target, "status": job.status,
-            "progress": round(job.progress, 4), "log_tail": job.log_tail(), "result": job.result,
-            "error": job.error, "created": iso(job.created), "started": iso(job.started),
-            "finished": iso(job.finished), "created_by": job.created_by}
 
 
 @bp.get("/api/admin/jobs/<job_id>")

@@ -30,7 +30,7 @@ from webapp.web.requests import get_or_404, json_body
 from webapp.web.validation import query_int, query_str
 from webapp.admin import bp
 from webapp.classification import learning
-from webapp.admin.api import describe_job
+from webapp.jobs.runner import describe_job
 
 PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
 

@@ -5,6 +5,7 @@ from webapp.auth.access import admin_required, current_admin
 from webapp.web.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Schedule
+from webapp.registry import targets
 from webapp.models.base import iso
 from webapp.web.requests import json_body
 from webapp.admin import bp
@@ -42,10 +43,8 @@ def set_schedule(target: str):
       responses:
         200: {description: "The schedule.", content: {application/json: {schema: Schedule}}}
     """
-    from webapp.admin.api import retrain_target
-
     body = json_body()
-    retrain_target({"task": target} if _is_task(target) else {"style": target})
+    targets.from_request({"task" if targets.is_task(target) else "style": target})
     hours = body.get("every_hours")
     if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0.05 <= hours <= 24 * 90:
         raise ApiError("'every_hours' must be a number of hours from 0.05 to 2160.")
@@ -76,9 +75,3 @@ def delete_schedule(target: str):
     db.session.delete(row)
     db.session.commit()
     return jsonify({"deleted": target})
-
-
-def _is_task(target: str) -> bool:
-    from webapp.models import Task
-
-    return db.session.scalar(db.select(Task.id).where(Task.name == target)) is not None

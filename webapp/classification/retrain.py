@@ -10,6 +10,7 @@ only slightly above the baseline is refused until there is more labelled data.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from pathlib import Path
 
@@ -18,11 +19,10 @@ from flask import current_app
 
 from webapp.classification import datasets
 from webapp.registry import versions as registry
-from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.jobs.runner import JobCancelled, JobContext, workdir, handler
-from webapp.models import Job, ModelVersion, Task
-from webapp.storage.service import saving
+from webapp.jobs.runner import JobCancelled, JobContext
+from webapp.models import Feedback, Job, ModelVersion, Task
+from webapp.registry.kinds import Candidate
 
 MIN_PER_LABEL = 4
 ALPHA = 0.05  # one-sided significance level of the gate's paired test
@@ -135,8 +135,12 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
     return candidate, compared, promoted, test
 
 
-def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
-    """Train a candidate for `task`, judge it against the deployed model, promote or refuse."""
+def _task(target: str) -> Task | None:
+    return db.session.scalar(db.select(Task).where(Task.name == target))
+
+
+def _train_candidate(task: Task, job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | None) -> Candidate:
+    """Train a candidate for `task` from its labelled images and judge it on the holdout."""
     disputed: list[int] = []
     items = datasets.labelled_images(task, disputed)
     hold_items = datasets.holdout(task, items)
@@ -145,51 +149,52 @@ def retrain_task(task: Task, job: Job, ctx: JobContext) -> dict:
         ctx.log(holdout_info["warning"])
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
-    with workdir(job.id) as tmp:
-        ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
-        train_counts = datasets.write_folder(train_items, tmp / "train")
-        hold_counts = datasets.write_folder(hold_items, tmp / "holdout")
-        try:
-            _check_counts(task, train_counts, hold_counts)
-        except ValueError as exc:
-            if not disputed:
-                raise
-            raise ValueError(f"{exc} {len(disputed)} images were left out because their votes disagree: "
-                             "verify some in the review queue.") from None
-        _train(task, job, ctx, tmp / "train", tmp / "model")
-        ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
-        current = registry.deployed(task.name)
-        candidate, compared, promoted, test = _judge(task, tmp, current)
-        reason, warnings = _reason(task, promoted, test, candidate, compared, current), threshold_warnings(candidate)
-        for warning in warnings:
-            ctx.log(f"warning: {warning}")
-        counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
-                  "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
-                  "disputed_left_out": len(disputed)}
-        with saving() as new_keys:
-            mv = registry.register_version(task.name, "classifier", tmp / "model", new_keys,
-                                           metrics={**_summary(candidate), "holdout": candidate, "gate": test},
-                                           config=None, data_counts=counts, parent_id=current.id if current else None,
-                                           created_by=job.created_by, job_id=job.id)
-        ctx.log(f"registered {mv.version}: {reason}")
-    if promoted:
-        try:
-            registry.promote(task.name, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
-            db.session.commit()
-        except DomainError as exc:
-            promoted, reason = False, exc.message
-    return {"model_version": mv.version, "metrics": _summary(candidate), "promoted": promoted, "reason": reason,
-            "compared_with": {"model_version": current.version if current else None, "metrics": _summary(compared)},
-            "gate": test, "holdout_size": test["n"], "warnings": warnings, "data_counts": counts,
-            "holdout": holdout_info}
+    ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
+    train_counts = datasets.write_folder(train_items, tmp / "train")
+    hold_counts = datasets.write_folder(hold_items, tmp / "holdout")
+    try:
+        _check_counts(task, train_counts, hold_counts)
+    except ValueError as exc:
+        if not disputed:
+            raise
+        raise ValueError(f"{exc} {len(disputed)} images were left out because their votes disagree: "
+                         "verify some in the review queue.") from None
+    _train(task, job, ctx, tmp / "train", tmp / "model")
+    ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
+    candidate, compared, passed, test = _judge(task, tmp, current)
+    reason, warnings = _reason(task, passed, test, candidate, compared, current), threshold_warnings(candidate)
+    for warning in warnings:
+        ctx.log(f"warning: {warning}")
+    counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
+              "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
+              "disputed_left_out": len(disputed)}
+    return Candidate(model_dir=tmp / "model", metrics={**_summary(candidate), "holdout": candidate, "gate": test},
+                     compared=compared, passed=passed, reason=reason, data_counts=counts,
+                     summary=_summary(candidate), compared_summary=_summary(compared),
+                     extra={"gate": test, "holdout_size": test["n"], "warnings": warnings, "holdout": holdout_info})
 
 
-@handler("retrain")
-def run_retrain(job: Job, ctx: JobContext) -> dict:
-    """Dispatch a retrain job to its target's trainer."""
-    task = db.session.scalar(db.select(Task).where(Task.name == job.target))
-    if task is not None:
-        return retrain_task(task, job, ctx)
-    from webapp.style.retrain import retrain_style
+class ClassifierKind:
+    """A classification task's model: trained from imported data and feedback, gated by a paired test."""
 
-    return retrain_style(job.target, job, ctx)
+    name, label = "classifier", "task"
+
+    def owns(self, target: str) -> bool:
+        return _task(target) is not None
+
+    def check_request(self, target: str) -> None:
+        return None
+
+    def deployed(self, target: str) -> ModelVersion | None:
+        return registry.deployed(target)
+
+    def new_feedback_since(self, target: str, since: dt.datetime | None) -> int:
+        query = (db.select(db.func.count(Feedback.id)).join(Task, Task.id == Feedback.task_id)
+                 .where(Task.name == target))
+        return db.session.scalar(query.where(Feedback.created > since) if since else query)
+
+    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+        return _train_candidate(_task(target), job, ctx, workdir, current)
+
+
+CLASSIFIER = ClassifierKind()

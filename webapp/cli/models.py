@@ -8,16 +8,12 @@ import click
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
+from webapp.registry import targets
 from webapp.registry import versions as registry
 from webapp.cli.groups import fail, models_cli
 from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.models import Job, ModelVersion, Task
-
-
-def _target_body(target: str) -> dict:
-    is_task = db.session.scalar(db.select(Task).where(Task.name == target)) is not None
-    return {"task": target} if is_task else {"style": target}
 
 
 def _wait(job_id: str) -> Job:
@@ -44,11 +40,9 @@ def _wait(job_id: str) -> Job:
 @click.option("--wait", is_flag=True, help="Follow the job until it ends (a worker must be running).")
 def retrain(target: str, wait: bool) -> None:
     """Queue a retrain of TARGET (a task, or a style model), the same job as the admin API."""
-    from webapp.admin.api import retrain_target, start_retrain
-
-    body = _target_body(target)
     try:
-        job = start_retrain(retrain_target(body), "cli", "task" if "task" in body else "style")
+        job = targets.start_retrain(targets.from_request({"task" if targets.is_task(target) else "style": target}),
+                                    "cli")
     except DomainError as exc:
         fail(exc.message + (f" (job {exc.extra['job_id']})" if "job_id" in exc.extra else ""))
     click.echo(f"Queued job {job.id}")

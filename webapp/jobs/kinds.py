@@ -1,9 +1,34 @@
-"""Which queue runs which kind of job: `style` (stylization) and `train` (retraining)."""
+"""Every kind of job, declared in one place: the queue that runs it and the function that does it.
+
+Handlers are named, not imported, so `webapp.jobs` depends on no domain package; the runner
+imports a handler the first time a job of its kind runs. A new kind of job is one line here.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class JobKind:
+    queue: str  # which worker queue runs it
+    handler: str  # "module:function", called as fn(job, ctx) -> result dict
+
 
 QUEUES = ("style", "train")
-KIND_QUEUE = {"stylize": "style", "retrain": "train"}
+KINDS = {
+    "stylize": JobKind("style", "webapp.style.render:run_stylization"),
+    "retrain": JobKind("train", "webapp.registry.gate:run_retrain"),
+}
 
 
 def queue_for_kind(kind: str) -> str:
     """Which queue runs jobs of `kind`."""
-    return KIND_QUEUE[kind]
+    return KINDS[kind].queue
+
+
+def handler_for(kind: str) -> Callable:
+    """The function that runs jobs of `kind`."""
+    module, name = KINDS[kind].handler.split(":")
+    return getattr(importlib.import_module(module), name)

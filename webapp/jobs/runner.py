@@ -18,9 +18,9 @@ from sqlalchemy import update
 
 from webapp.extensions import db
 from webapp.models import Job, utcnow
-from webapp.jobs.kinds import KIND_QUEUE
+from webapp.models.base import iso
+from webapp.jobs.kinds import KINDS, handler_for
 
-HANDLERS: dict[str, Callable] = {}
 LOG_REPEAT_SECONDS = 5.0
 
 
@@ -38,16 +38,6 @@ class JobCancelled(Exception):
     """The job was cancelled by a person."""
 
 
-def handler(kind: str):
-    """Register the function that runs jobs of `kind`: fn(job, ctx) -> result dict."""
-
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
-
-
 def create_job(kind: str, *, target: str | None = None, params: dict | None = None,
                created_by: str | None = None) -> Job:
     """Add a queued Job row (committed by the caller, enqueued after the commit)."""
@@ -55,6 +45,14 @@ def create_job(kind: str, *, target: str | None = None, params: dict | None = No
               created_by=created_by, status="queued")
     db.session.add(job)
     return job
+
+
+def describe_job(job: Job) -> dict:
+    """The API's view of a job."""
+    return {"id": job.id, "kind": job.kind, "target": job.target, "status": job.status,
+            "progress": round(job.progress, 4), "log_tail": job.log_tail(), "result": job.result,
+            "error": job.error, "created": iso(job.created), "started": iso(job.started),
+            "finished": iso(job.finished), "created_by": job.created_by}
 
 
 def enqueue(job: Job) -> None:
@@ -155,7 +153,7 @@ def execute_job(job_id: str) -> None:
                             daemon=True)
     beat.start()
     try:
-        result = HANDLERS[job.kind](job, JobContext(job_id))
+        result = handler_for(job.kind)(job, JobContext(job_id))
         _finish(job_id, "done", result=result)
     except JobCancelled:
         _finish(job_id, "failed", error="Cancelled.")
@@ -198,7 +196,7 @@ def _reason(exc: Exception) -> str:
 
 def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int = 2) -> list[str]:
     """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
-    kinds = [k for k, q in KIND_QUEUE.items() if q == queue_name]
+    kinds = [k for k, spec in KINDS.items() if spec.queue == queue_name]
     cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
     stale = db.session.scalars(db.select(Job).where(
         Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)).all()

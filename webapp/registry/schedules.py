@@ -7,7 +7,8 @@ from flask import current_app
 
 from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.models import Feedback, Rating, Schedule, Stylization, Task, utcnow
+from webapp.models import Schedule, utcnow
+from webapp.registry import targets
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -16,13 +17,8 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def new_feedback_since(target: str, since: dt.datetime | None) -> int:
     """How many labels (task) or ratings (style model) arrived after `since`."""
-    task = db.session.scalar(db.select(Task).where(Task.name == target))
-    if task is not None:
-        query = db.select(db.func.count(Feedback.id)).where(Feedback.task_id == task.id)
-        return db.session.scalar(query.where(Feedback.created > since) if since else query)
-    query = (db.select(db.func.count(Rating.id)).join(Stylization, Stylization.id == Rating.stylization_id)
-             .where(Stylization.method == target))
-    return db.session.scalar(query.where(Rating.created > since) if since else query)
+    kind = targets.resolve_or_none(target)
+    return kind.new_feedback_since(target, since) if kind else 0
 
 
 def is_due(schedule: Schedule, now: dt.datetime) -> bool:
@@ -33,8 +29,6 @@ def is_due(schedule: Schedule, now: dt.datetime) -> bool:
 
 def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
     """Start the retrains that are due; return the job ids started."""
-    from webapp.admin.api import start_retrain
-
     now, started = now or utcnow(), []
     for schedule in db.session.scalars(db.select(Schedule).where(Schedule.enabled.is_(True))).all():
         if not is_due(schedule, now):
@@ -45,9 +39,8 @@ def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
             schedule.last_outcome = "skipped: no new feedback since the last run"
             db.session.commit()
             continue
-        is_task = db.session.scalar(db.select(Task.id).where(Task.name == schedule.target)) is not None
         try:
-            job = start_retrain(schedule.target, f"schedule:{schedule.target}", "task" if is_task else "style")
+            job = targets.start_retrain(schedule.target, f"schedule:{schedule.target}")
             schedule.last_job_id, schedule.last_outcome = job.id, f"started a retrain ({fresh} new since last run)"
             started.append(job.id)
         except DomainError as exc:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
@@ -20,6 +21,7 @@ from webapp.storage.service import storage
 _loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
 REFUSAL_SECONDS = 60.0
+VERSION_ATTEMPTS = 5
 _lock = threading.Lock()
 
 
@@ -37,24 +39,51 @@ def _pack(model_dir: Path) -> bytes:
 
 
 def next_version(target: str) -> str:
-    """The next version name of `target`: v1, v2, ..."""
-    count = db.session.scalar(db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == target))
-    return f"v{count + 1}"
+    """The next version name of `target`: one above the highest vN it has (v1 for the first)."""
+    names = db.session.scalars(db.select(ModelVersion.version).where(ModelVersion.target == target)).all()
+    numbers = [int(name[1:]) for name in names if name[:1] == "v" and name[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1}"
 
 
 def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str], version: str | None = None,
                      **fields) -> ModelVersion:
-    """Store `model_dir` as the next (or the given) immutable version of `target` (object first, then row)."""
+    """Store `model_dir` as the next (or the given) immutable version of `target` (object first, then row).
+
+    The row is flushed at once: (target, version) is unique, so two processes registering the
+    same target at the same moment cannot both get the same version; the loser takes the next
+    number. With an explicit `version` the IntegrityError is the caller's to handle.
+    """
     data = _pack(Path(model_dir))
     sha = hashlib.sha256(data).hexdigest()
-    version = version or next_version(target)
-    key = f"models/{target}/{version}-{sha[:16]}.tar.gz"
-    storage().put(key, data, content_type="application/gzip")
-    new_keys.append(key)
-    mv = ModelVersion(target=target, version=version, kind=kind, storage_key=key, sha256=sha,
-                      size_bytes=len(data), **fields)
-    db.session.add(mv)
-    return mv
+    for _attempt in range(VERSION_ATTEMPTS):
+        name = version or next_version(target)
+        key = f"models/{target}/{name}-{sha[:16]}.tar.gz"
+        storage().put(key, data, content_type="application/gzip")
+        new_keys.append(key)
+        mv = ModelVersion(target=target, version=name, kind=kind, storage_key=key, sha256=sha,
+                          size_bytes=len(data), **fields)
+        try:
+            with db.session.begin_nested():
+                db.session.add(mv)
+        except IntegrityError:
+            if version is not None:
+                raise
+            new_keys.remove(key)
+            if not _referenced(key):  # the winner may have stored the same bytes under the same key
+                storage().delete(key)
+            continue
+        return mv
+    raise Conflict(f"Could not find a free version name for {target!r}; other registrations keep taking it. "
+                   "Try again.")
+
+
+def _referenced(key: str) -> bool:
+    return db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.storage_key == key).limit(1)) is not None
+
+
+def has_versions(target: str) -> bool:
+    """True when the registry holds at least one version of `target`."""
+    return db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == target).limit(1)) is not None
 
 
 def deployed(target: str) -> ModelVersion | None:

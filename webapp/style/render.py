@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from webapp.registry import versions as registry
 from webapp.extensions import db
-from webapp.jobs.runner import JobCancelled, JobContext, handler
+from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Job, ModelVersion, Stylization, utcnow
 from webapp.storage.service import load_pixels, saving, storage
 
@@ -38,7 +38,6 @@ def _set_status(row: Stylization, **values) -> None:
     db.session.commit()
 
 
-@handler("stylize")
 def run_stylization(job: Job, ctx: JobContext) -> dict:
     """Render a stylization, store the PNG, then mark the row done (object before row)."""
     from ml import stylize as ml_stylize

@@ -15,6 +15,7 @@ is not worse than the deployed one on its fixed pairs, with the reason in the jo
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from collections import defaultdict
@@ -26,11 +27,12 @@ from flask import current_app
 
 from webapp.registry import versions as registry
 from webapp.config import REPO_ROOT
-from webapp.exceptions import DomainError
+from webapp.exceptions import Invalid
 from webapp.extensions import db
-from webapp.jobs.runner import JobCancelled, JobContext, workdir
-from webapp.models import Image, Job, Rating, Stylization
-from webapp.storage.service import load_pixels, saving, storage
+from webapp.jobs.runner import JobCancelled, JobContext
+from webapp.models import Image, Job, ModelVersion, Rating, Stylization
+from webapp.registry.kinds import Candidate
+from webapp.storage.service import load_pixels, storage
 
 MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 
@@ -118,59 +120,31 @@ def _config(current, tmp: Path) -> dict:
     return config
 
 
-def _register_and_promote(target: str, model_dir: Path, job: Job, current, candidate: dict, compared: dict,
-                          promoted: bool, reason: str, counts: dict) -> dict:
-    """The gate's common end for every style model: register the candidate as the next version,
-    deploy it only when it passed, and say why in the job's result."""
-    with saving() as new_keys:
-        mv = registry.register_version(target, target, model_dir, new_keys, metrics=candidate,
-                                       data_counts=counts, parent_id=current.id if current else None,
-                                       created_by=job.created_by, job_id=job.id)
-    if promoted:
-        try:
-            registry.promote(target, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
-            db.session.commit()
-        except DomainError as exc:
-            promoted, reason = False, exc.message
-    return {"model_version": mv.version, "metrics": candidate, "promoted": promoted, "reason": reason,
-            "compared_with": {"model_version": current.version if current else None, "metrics": compared},
-            "data_counts": counts}
-
-
-def retrain_style(target: str, job: Job, ctx: JobContext) -> dict:
-    """Fine-tune a style model from user images and ratings; promote only if it is not worse."""
+def _train_adain(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | None) -> Candidate:
+    """Fine-tune the AdaIN decoder from user images and ratings and judge it on the fixed pairs."""
     from ml import train as ml_train
 
-    if target == "arbitrary":
-        return retrain_arbitrary(job, ctx)
-    if target == "preset":
-        raise ValueError("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
-    if target != "adain":
-        raise ValueError(f"{target!r} is a fixed style: retrain it with `python -m ml.train ml/configs/cyclegan.yaml` "
-                         "and add it with `flask models register`.")
     weights, contents = style_weights(), content_images()
     styles = sorted(i for i, w in weights.items() if w > 0)
     if len(contents) < MIN_CONTENT or len(styles) < MIN_STYLES:
         raise ValueError(f"Not enough user images to retrain adain: need {MIN_CONTENT} content photos and "
                          f"{MIN_STYLES} liked style images, have {len(contents)} and {len(styles)}.")
-    current = registry.deployed("adain")
-    with workdir(job.id) as tmp:
-        _write(contents, tmp / "data" / "content")
-        _write(styles, tmp / "data" / "style", weights)
-        ctx.progress(0.05, f"fine-tuning on {len(contents)} photos and {len(styles)} styles (weighted by rating)")
-        try:
-            ml_train.train(_config(current, tmp), tmp / "data", tmp / "model", seed=0, should_stop=ctx.should_stop,
-                           progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m))
-        except ml_train.Cancelled:
-            raise JobCancelled() from None
-        ctx.progress(0.88, "judging the candidate and the deployed decoder on the fixed pairs")
-        pairs = judge_set(contents, sorted(weights))
-        candidate = fidelity(tmp / "model", pairs)
-        compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(pairs)
-        promoted, reason = _decide(candidate, current, compared)
-        counts = {"content": len(contents), "styles": len(styles), "style_copies": sum(weights[s] for s in styles)}
-        return _register_and_promote("adain", tmp / "model", job, current, candidate, compared, promoted, reason,
-                                     counts)
+    _write(contents, tmp / "data" / "content")
+    _write(styles, tmp / "data" / "style", weights)
+    ctx.progress(0.05, f"fine-tuning on {len(contents)} photos and {len(styles)} styles (weighted by rating)")
+    try:
+        ml_train.train(_config(current, tmp), tmp / "data", tmp / "model", seed=0, should_stop=ctx.should_stop,
+                       progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m))
+    except ml_train.Cancelled:
+        raise JobCancelled() from None
+    ctx.progress(0.88, "judging the candidate and the deployed decoder on the fixed pairs")
+    pairs = judge_set(contents, sorted(weights))
+    candidate = fidelity(tmp / "model", pairs)
+    compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(pairs)
+    passed, reason = _decide(candidate, current, compared)
+    counts = {"content": len(contents), "styles": len(styles), "style_copies": sum(weights[s] for s in styles)}
+    return Candidate(model_dir=tmp / "model", metrics=candidate, compared=compared, passed=passed, reason=reason,
+                     data_counts=counts)
 
 
 # ---------------------------------------------------------------- arbitrary (the pretrained fast network)
@@ -252,12 +226,10 @@ def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, st
                 f"pairs ({detail})" + ("" if ok else f"; {current.version} stays"))
 
 
-def retrain_arbitrary(job: Job, ctx: JobContext) -> dict:
-    """Fine-tune the deployed arbitrary network on rated user pairs; promote only if not worse."""
+def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion) -> Candidate:
+    """Fine-tune the deployed arbitrary network on rated user pairs and judge it on the fixed pairs."""
     from ml.errors import Cancelled
     from ml.fast_style_train import finetune_arbitrary
-
-    from webapp.style.builtin import ensure
 
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}
@@ -265,32 +237,99 @@ def retrain_arbitrary(job: Job, ctx: JobContext) -> dict:
         raise ValueError(f"Not enough rated pictures to retrain arbitrary: need {ARBITRARY_MIN_PAIRS} (photo, style "
                          f"picture) pairs that users did not rate 1-2 stars, have {len(drawn)} "
                          f"({len(weights) - len(drawn)} left out for low ratings).")
-    current = ensure("arbitrary")
     size = int(current_app.config.get("STYLE_FINETUNE_SIZE", 256))
     judge_size = int(current_app.config.get("STYLE_JUDGE_SIZE", 256))
     steps = int(current_app.config.get("STYLE_FINETUNE_STEPS", 200))
     ctx.progress(0.02, f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)")
     shrunk = functools.lru_cache(maxsize=None)(lambda image: _shrunk(image, 2 * size))  # read each picture once
     pairs = [(shrunk(c), shrunk(s), w) for (c, s), w in drawn.items()]
-    with workdir(job.id) as tmp:
-        ctx.progress(0.05, f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)")
-        try:
-            stats = finetune_arbitrary(registry.local_dir(current), pairs, tmp / "model", steps=steps, size=size,
-                                       progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
-                                       should_stop=ctx.should_stop)
-        except Cancelled:
-            raise JobCancelled() from None
-        ctx.progress(0.88, f"judging the candidate and deployed {current.version} on the fixed pairs")
-        fixed = judge_pairs_fixed(judge_size)
-        candidate = judged(tmp / "model", fixed, judge_size)
-        compared = judged(registry.local_dir(current), fixed, judge_size)
-        promoted, reason = decide_arbitrary(candidate, current, compared)
-        ctx.log(reason)
-        counts = {"pairs": len(pairs), "left_out_low_rating": len(weights) - len(drawn),
-                  "draw_weights": {str(w): sum(1 for x in drawn.values() if x == w) for w in sorted(set(drawn.values()))},
-                  "steps": steps, "size": size}
-        result = _register_and_promote("arbitrary", tmp / "model", job, current, candidate, compared, promoted,
-                                       reason, counts)
-    result["training"] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in (stats or {}).items()
-                          if isinstance(v, (int, float, str, np.generic))}
-    return result
+    ctx.progress(0.05, f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)")
+    try:
+        stats = finetune_arbitrary(registry.local_dir(current), pairs, tmp / "model", steps=steps, size=size,
+                                   progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
+                                   should_stop=ctx.should_stop)
+    except Cancelled:
+        raise JobCancelled() from None
+    ctx.progress(0.88, f"judging the candidate and deployed {current.version} on the fixed pairs")
+    fixed = judge_pairs_fixed(judge_size)
+    candidate = judged(tmp / "model", fixed, judge_size)
+    compared = judged(registry.local_dir(current), fixed, judge_size)
+    passed, reason = decide_arbitrary(candidate, current, compared)
+    ctx.log(reason)
+    counts = {"pairs": len(pairs), "left_out_low_rating": len(weights) - len(drawn),
+              "draw_weights": {str(w): sum(1 for x in drawn.values() if x == w) for w in sorted(set(drawn.values()))},
+              "steps": steps, "size": size}
+    training = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in (stats or {}).items()
+                if isinstance(v, (int, float, str, np.generic))}
+    return Candidate(model_dir=tmp / "model", metrics=candidate, compared=compared, passed=passed, reason=reason,
+                     data_counts=counts, extra={"training": training})
+
+
+# ---------------------------------------------------------------- the style model kinds
+
+def _ratings_since(target: str, since: dt.datetime | None) -> int:
+    query = (db.select(db.func.count(Rating.id)).join(Stylization, Stylization.id == Rating.stylization_id)
+             .where(Stylization.method == target))
+    return db.session.scalar(query.where(Rating.created > since) if since else query)
+
+
+class _StyleKind:
+    label = "style"
+
+    def check_request(self, target: str) -> None:
+        return None
+
+    def deployed(self, target: str) -> ModelVersion | None:
+        return registry.deployed(target)
+
+    def new_feedback_since(self, target: str, since: dt.datetime | None) -> int:
+        return _ratings_since(target, since)
+
+
+class ArbitraryKind(_StyleKind):
+    """The pretrained arbitrary-style network: fine-tuned on rated user pairs, judged on fixed package pairs."""
+
+    name = "arbitrary"
+
+    def owns(self, target: str) -> bool:
+        return target == "arbitrary"
+
+    def deployed(self, target: str) -> ModelVersion:
+        from webapp.style.builtin import ensure
+
+        return ensure(target)  # registers the pretrained weights as v1 on first use
+
+    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+        return _train_arbitrary(job, ctx, workdir, current)
+
+
+class AdainKind(_StyleKind):
+    """The AdaIN decoder: fine-tuned on users' photos and liked styles, judged on the earliest images."""
+
+    name = "adain"
+
+    def owns(self, target: str) -> bool:
+        return target == "adain"
+
+    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+        return _train_adain(job, ctx, workdir, current)
+
+
+class FixedStyleKind(_StyleKind):
+    """Models that learn nothing from ratings: the 26-style preset network and CycleGAN styles."""
+
+    name = "cyclegan"
+
+    def owns(self, target: str) -> bool:
+        return target == "preset" or registry.has_versions(target)
+
+    def check_request(self, target: str) -> None:
+        if target == "preset":
+            raise Invalid("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
+
+    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+        raise Invalid(f"{target!r} is a fixed style: retrain it with `python -m ml.train ml/configs/cyclegan.yaml` "
+                      "and add it with `flask models register`.")
+
+
+ARBITRARY, ADAIN, FIXED_STYLE = ArbitraryKind(), AdainKind(), FixedStyleKind()
