@@ -4,7 +4,7 @@ from flask import jsonify, request
 from webapp.classification import service
 from webapp.extensions import db
 from webapp.models import Classification, Task
-from webapp.auth.access import require_owner
+from webapp.auth.access import current_admin, require_owner
 from webapp.web.identity import owner_id, voter_id
 from webapp.web.security import rate_limited
 from webapp.api import bp
@@ -66,5 +66,6 @@ def feedback(classification_id: str):
     row = public_or_404(Classification, classification_id, "classification")
     require_owner(row, "say what this photo shows")
     body = json_body()
-    fb = service.add_feedback(row, body.get("label"), voter_id())
+    admin = current_admin()
+    fb = service.add_feedback(row, body.get("label"), voter_id(), reviewer=admin.username if admin else None)
     return jsonify({"agrees": fb.agrees}), 201
