@@ -1,7 +1,7 @@
 """The same storage tests against the local directory and a real S3 server over HTTP."""
 import pytest
 
-from webapp.storage import StorageUnavailable, open_storage
+from webapp.storage import StorageError, StorageUnavailable, open_storage
 from tests.services import free_port
 
 
@@ -82,3 +82,13 @@ def test_s3_unreachable_is_storage_unavailable(monkeypatch):
 def test_unknown_scheme_refused():
     with pytest.raises(ValueError, match="file:// or s3://"):
         open_storage("ftp://host/x")
+
+
+def test_s3_refusal_is_a_storage_error_not_an_outage(moto_endpoint, monkeypatch):
+    for var, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(var, value)
+    store = open_storage("s3://no-such-bucket/p", endpoint_url=moto_endpoint)
+    with pytest.raises(StorageError) as refused:
+        store.put("a.bin", b"x")
+    assert not isinstance(refused.value, StorageUnavailable)  # retrying will not help: fix the configuration
+    assert refused.value.code == "NoSuchBucket" and "no-such-bucket" in str(refused.value)

@@ -1,7 +1,12 @@
 """Storage in an S3 bucket (AWS or any S3-compatible server) through boto3."""
 from __future__ import annotations
 
-from webapp.storage.base import Storage, StorageUnavailable, check_key
+from webapp.storage.base import Storage, StorageError, StorageUnavailable, check_key
+
+# S3 error codes that say "not now" (throttling, server trouble) rather than "never" (no such
+# bucket, access denied): only these are StorageUnavailable, which a caller may retry.
+TRANSIENT = {"500", "502", "503", "504", "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
+             "Throttling", "ThrottlingException", "RequestLimitExceeded"}
 
 
 def _client(endpoint_url: str | None):
@@ -26,14 +31,17 @@ class S3Storage(Storage):
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _call(self, fn, **kwargs):
-        """Call S3; any refusal or outage leaves as StorageUnavailable carrying S3's error code."""
+        """Call S3. An outage or throttling leaves as StorageUnavailable, a refusal (missing bucket or
+        key, access denied) as StorageError; both carry S3's error code."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return fn(Bucket=self.bucket, **kwargs)
         except ClientError as exc:
-            error = StorageUnavailable(f"S3 refused {fn.__name__} on bucket {self.bucket!r}: {exc}")
-            error.code = exc.response.get("Error", {}).get("Code")
+            code = str(exc.response.get("Error", {}).get("Code"))
+            kind = StorageUnavailable if code in TRANSIENT else StorageError
+            error = kind(f"S3 refused {fn.__name__} on bucket {self.bucket!r}: {exc}")
+            error.code = code
             raise error from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"S3 is unreachable: {exc}") from exc
@@ -44,7 +52,7 @@ class S3Storage(Storage):
     def get(self, key):
         try:
             return self._call(self.client.get_object, Key=self._key(key))["Body"].read()
-        except StorageUnavailable as exc:
+        except StorageError as exc:
             if exc.code in ("NoSuchKey", "404"):
                 raise KeyError(key) from None
             raise
@@ -53,7 +61,7 @@ class S3Storage(Storage):
         try:
             self._call(self.client.head_object, Key=self._key(key))
             return True
-        except StorageUnavailable as exc:
+        except StorageError as exc:
             if exc.code in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise

@@ -6,7 +6,7 @@ from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
-from webapp.storage import StorageError
+from webapp.storage import StorageError, StorageUnavailable
 
 # Database errors that say the database cannot serve now (down, locked, out of connections),
 # not that the request or the code is wrong.
@@ -71,7 +71,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StorageError)
     def _storage_down(exc: StorageError):
-        app.logger.warning("storage failed on %s %s: %s", request.method, request.path, exc)
+        # An outage is a warning; a refusal (no such bucket, access denied) is a configuration error.
+        log = app.logger.warning if isinstance(exc, StorageUnavailable) else app.logger.error
+        log("storage failed on %s %s: %s", request.method, request.path, exc)
         return _retry_later("File storage is unavailable right now; nothing was saved. Try again shortly.")
 
     @app.errorhandler(sa.DataError)
