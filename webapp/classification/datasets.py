@@ -45,12 +45,17 @@ class Labelled:
         return "unreviewed_feedback" if self.source == "feedback" else "imported"
 
 
-def _latest_votes(task: Task) -> dict[tuple[int, str], str]:
-    """One vote per (image, client): the client's latest label; rejected feedback dropped."""
-    rows = db.session.execute(db.select(Feedback.image_id, Feedback.client, Feedback.label)
-                              .where(Feedback.task_id == task.id, Feedback.review != "rejected")
-                              .order_by(Feedback.id))
-    return {(image_id, client): label for image_id, client, label in rows}
+def latest_votes(task_id: int, image_ids: set[int] | None = None) -> dict[tuple[int, str], str]:
+    """One vote per (image, client): the client's latest label; rejected feedback dropped.
+
+    Restricted to `image_ids` when given. The one definition of a vote: the retrain's labels and
+    the review queue's disagreement both count these.
+    """
+    query = (db.select(Feedback.image_id, Feedback.client, Feedback.label)
+             .where(Feedback.task_id == task_id, Feedback.review != "rejected").order_by(Feedback.id))
+    if image_ids is not None:
+        query = query.where(Feedback.image_id.in_(image_ids))
+    return {(image_id, client): label for image_id, client, label in db.session.execute(query)}
 
 
 def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[str, float]:
@@ -72,7 +77,7 @@ def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[s
 
 def _feedback_votes(task: Task) -> tuple[dict[int, Counter], dict[int, Counter]]:
     """Per image, the reliability-weighted votes for each label and the plain counts (one per client)."""
-    latest = _latest_votes(task)
+    latest = latest_votes(task.id)
     weight = client_reliability(task, latest)
     weighted: dict[int, Counter] = defaultdict(Counter)
     counts: dict[int, Counter] = defaultdict(Counter)

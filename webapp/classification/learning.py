@@ -13,7 +13,7 @@ import math
 from collections import Counter, defaultdict
 
 from webapp.extensions import db
-from webapp.models import Feedback, HoldoutItem, Task, TrainingExample
+from webapp.models import Feedback, HoldoutItem, Task
 from webapp.classification import datasets
 from webapp.registry import versions as registry
 from webapp.classification import retrain
@@ -33,12 +33,8 @@ def _doubt(fb: Feedback) -> float:
 
 def _disagreement(task_id: int, image_ids: set[int]) -> dict[int, float]:
     """Per image, 0 when every voter gave the same label, up to 1 when the votes split evenly."""
-    rows = db.session.execute(db.select(Feedback.image_id, Feedback.client, Feedback.label)
-                              .where(Feedback.task_id == task_id, Feedback.image_id.in_(image_ids),
-                                     Feedback.review != "rejected").order_by(Feedback.id)).all()
-    latest = {(image_id, client): label for image_id, client, label in rows}
     votes: dict[int, Counter] = defaultdict(Counter)
-    for (image_id, _), label in latest.items():
+    for (image_id, _), label in datasets.latest_votes(task_id, image_ids).items():
         votes[image_id][label] += 1
     out = {}
     for image_id, counter in votes.items():
@@ -63,16 +59,8 @@ def informativeness(feedback: list[Feedback]) -> dict[int, dict]:
 
 
 def _label_counts(task: Task) -> Counter:
-    """Images per label the next retrain can use: imported examples plus photos users labelled."""
-    counts: Counter = Counter(dict(db.session.execute(
-        db.select(TrainingExample.label, db.func.count(TrainingExample.id))
-        .where(TrainingExample.task_id == task.id).group_by(TrainingExample.label)).all()))
-    imported = set(db.session.scalars(db.select(TrainingExample.image_id).where(TrainingExample.task_id == task.id)))
-    latest = dict(db.session.execute(db.select(Feedback.image_id, Feedback.label)
-                                     .where(Feedback.task_id == task.id, Feedback.review != "rejected")
-                                     .order_by(Feedback.id)).all())
-    counts.update(label for image_id, label in latest.items() if image_id not in imported)
-    return counts
+    """Images per label the next retrain can use: exactly what it would train and hold out on."""
+    return Counter(item.label for item in datasets.labelled_images(task))
 
 
 def curve_accuracy(n_train: int, n_labels: int) -> float:
