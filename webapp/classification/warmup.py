@@ -9,33 +9,13 @@ import threading
 
 from flask import Flask
 
-
-def in_background(app: Flask, work, name: str) -> threading.Thread:
-    """Run `work()` in `app`'s context in a daemon thread; a failure is logged, never raised.
-
-    A cold start is slower, never broken: whatever `work` warms is loaded on first use instead.
-    """
-    def run() -> None:
-        from webapp.extensions import db
-
-        with app.app_context():
-            try:
-                work()
-            except Exception:
-                app.logger.exception("%s failed; models load on first use instead", name)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread
+from webapp.classification import service as classify_service
+from webapp.extensions import db
+from webapp.jobs.background import in_background
+from webapp.models import Task
 
 
 def _warm_classifiers() -> None:
-    from webapp.classification import service as classify_service
-    from webapp.extensions import db
-    from webapp.models import Task
-
     for task in db.session.scalars(db.select(Task)).all():
         classify_service.serving_model(task)
 

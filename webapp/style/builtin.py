@@ -24,7 +24,7 @@ from webapp.registry import versions as registry
 from webapp.extensions import db
 from webapp.models import ModelVersion
 from webapp.storage.service import storage
-from webapp.classification.warmup import in_background
+from webapp.jobs.background import in_background
 
 BUILTIN = ("arbitrary", "preset")
 DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}

@@ -5,6 +5,7 @@ from flask import Flask, current_app, jsonify, make_response, render_template, r
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
+from webapp.extensions import db
 from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
 from webapp.storage import StorageError, StorageUnavailable
 
@@ -112,8 +113,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _rollback() -> None:
-    from webapp.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the connection may be gone; the session is discarded at teardown anyway

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from webapp.extensions import db
 from webapp.web.errors import ApiError
 from webapp.uploads import ValidImage, read_upload
 from webapp.web.validation import json_body  # noqa: F401  (the one JSON body parser, re-exported for the views)
@@ -16,8 +17,6 @@ def upload(field: str, *, required: bool = True) -> ValidImage | None:
 
 def get_or_404(model, ident: int, what: str):
     """The row with primary key `ident`, or a 404 naming what was missing."""
-    from webapp.extensions import db
-
     row = db.session.get(model, ident)
     if row is None:
         raise ApiError(f"No {what} with id {ident}.", 404)
@@ -26,8 +25,6 @@ def get_or_404(model, ident: int, what: str):
 
 def public_or_404(model, public_id: str, what: str):
     """The row whose opaque public id is `public_id`, or a 404 naming what was missing."""
-    from webapp.extensions import db
-
     row = None
     if 10 <= len(public_id) <= 32:
         row = db.session.scalar(db.select(model).where(model.public_id == public_id))
