@@ -158,3 +158,9 @@ def test_rate_limit_shared_by_worker_processes(tmp_path):
     first, second = build_app(config).test_client(), build_app(config).test_client()
     codes = [classify(client).status_code for client in (first, second, first, second)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_favicon_is_the_logo(client):
+    """Browsers ask for /favicon.ico on pages without a <head> (the OpenAPI JSON); a 404 there is console noise."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml" and b"<svg" in response.data

@@ -1,5 +1,5 @@
 """Views of the pages blueprint: each renders a template; the data comes from /api via JS."""
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from werkzeug.routing import BuildError
 
 from webapp.pages import bp
@@ -9,6 +9,12 @@ from webapp.pages import bp
 def index():
     """Home: what CelebVision does and where to start."""
     return render_template("pages/index.html")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The logo, for browsers that ask for /favicon.ico on pages without a <head> (JSON, images)."""
+    return current_app.send_static_file("img/logo.svg")
 
 
 @bp.get("/classify")
