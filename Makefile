@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test worker bench clean-venv
+.PHONY: run test lint format worker bench clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,18 @@ run: $(VENV)/.deps
 	$(BIN)/flask --app wsgi db upgrade
 	./scripts/serve
 
-test: $(VENV)/.deps-dev
+test: lint
 	./scripts/test-prereqs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and formatting (ruff, configured in pyproject.toml); `make format` fixes what it can.
+lint: $(VENV)/.deps-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.deps-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 worker: $(VENV)/.deps
 	$(BIN)/flask --app wsgi worker --queue $(or $(QUEUE),style)
