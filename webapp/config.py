@@ -93,7 +93,7 @@ def load_config() -> dict:
         "STYLE_WARMUP": os.environ.get("STYLE_WARMUP", "1") != "0",
         "STYLE_FINETUNE_SIZE": int(_float("STYLE_FINETUNE_SIZE", 256)),
         "STYLE_JUDGE_SIZE": int(_float("STYLE_JUDGE_SIZE", 256)),
-        "MODEL_POLL_SECONDS": _float("MODEL_POLL_SECONDS", 2.0),
+        "JOB_STALE_SECONDS": _float("JOB_STALE_SECONDS", 60),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -34,7 +34,6 @@ class TrainingExample(db.Model):
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     label: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32))
-    split: Mapped[Optional[str]] = mapped_column(String(16))
     created: Mapped[dt.datetime] = created_column()
     image: Mapped[Image] = relationship()
 
