@@ -3,7 +3,10 @@ after a crash) tells the user the same thing through GET /api/stylize/<id>."""
 import datetime as dt
 import io
 
-from tests.conftest import image_bytes
+import pytest
+
+from tests.conftest import build_app, image_bytes, make_config
+from tests.services import fresh_postgres_database
 
 
 def submit(client) -> str:
@@ -86,3 +89,57 @@ def test_metrics_count_stylizations_by_their_jobs_status(app, client, admin):
     assert 'celebvision_stylizations{method="nst",status="failed"} 1.0' in text, text
     assert 'celebvision_stylizations{method="nst",status="queued"} 1.0' in text
     assert waiting
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request, tmp_path):
+    """The app on SQLite and on PostgreSQL (the migration must run on both)."""
+    if request.param == "sqlite":
+        yield build_app(make_config(tmp_path))
+        return
+    url, drop = fresh_postgres_database()
+    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
+    yield app
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+def test_migration_keeps_what_users_were_told(any_db_app):
+    """Rows written before 0004 (state on both rows) read the same after it, and back."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
+    app = any_db_app
+    with app.app_context():
+        downgrade(revision="0003_ownership")
+        db.session.execute(text("INSERT INTO images (id, sha256, storage_key, format, width, height, size_bytes, "
+                                "created) VALUES (1, :sha, 'images/x.jpg', 'jpeg', 1, 1, 1, :now)"),
+                           {"sha": "0" * 64, "now": dt.datetime.now(dt.timezone.utc)})
+        # a finished one, one whose worker died after storing the result, one cancelled while queued
+        for n, (job_status, row_status, key) in enumerate(
+                [("done", "done", "results/a.png"), ("running", "done", "results/b.png"), ("failed", "queued", None)]):
+            db.session.execute(text("INSERT INTO jobs (id, kind, status, progress, log, attempts, cancel_requested, "
+                                    "created) VALUES (:id, 'stylize', :s, 0.5, '', 1, false, :now)"),
+                               {"id": f"job{n}", "s": job_status, "now": dt.datetime.now(dt.timezone.utc)})
+            db.session.execute(text(
+                "INSERT INTO stylizations (public_id, content_image_id, method, params, status, progress, job_id, "
+                "result_key, client, created) VALUES (:pid, 1, 'nst', '{}', :s, 0.5, :job, :key, 'c', :now)"),
+                {"pid": f"migrated-{n:04d}", "s": row_status, "job": f"job{n}", "key": key, "now": dt.datetime.now(dt.timezone.utc)})
+        db.session.commit()
+        upgrade()
+    client = app.test_client()
+    states = [client.get(f"/api/stylize/migrated-{n:04d}").json for n in range(3)]
+    assert [s["status"] for s in states] == ["done", "done", "failed"], states
+    assert states[1]["result_url"] and states[2]["result_url"] is None  # its stored picture is offered
+    with app.app_context():
+        downgrade(revision="0003_ownership")
+        assert db.session.execute(text("SELECT status FROM stylizations ORDER BY id")).scalars().all() == [
+            "done", "done", "failed"]
+        db.session.commit()  # end the read before the migration alters the table
+        upgrade()
