@@ -1,4 +1,5 @@
-"""Configuration, read from the environment in one place (CONTRACT.md section 2)."""
+"""Configuration: every setting is read from the environment here, typed, with its default
+(the README's configuration table lists each one)."""
 from __future__ import annotations
 
 import os

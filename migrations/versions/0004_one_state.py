@@ -1,5 +1,6 @@
 """One source of truth for a stylization's state: its job. Drop the stylization's own copy
-(status, progress, error) and the never-used training_examples.split.
+(status, progress, error), the never-used training_examples.split, and holdout_items.source
+(always "split": verified labels join a holdout live, they are never stored in it).
 
 Before the drop, a stylization whose result was stored (status done) while its job did not end
 done (the worker died between the two writes) gives its job that state, so no finished picture
@@ -25,9 +26,11 @@ def upgrade():
     for column in ("status", "progress", "error"):
         op.drop_column("stylizations", column)
     op.drop_column("training_examples", "split")
+    op.drop_column("holdout_items", "source")
 
 
 def downgrade():
+    op.add_column("holdout_items", sa.Column("source", sa.String(16), nullable=False, server_default="split"))
     op.add_column("training_examples", sa.Column("split", sa.String(16), nullable=True))
     op.add_column("stylizations", sa.Column("status", sa.String(16), nullable=False, server_default="queued"))
     op.add_column("stylizations", sa.Column("progress", sa.Double(), nullable=False, server_default="0"))
