@@ -3,8 +3,6 @@ from flask import Response, jsonify, request
 
 from webapp.style import service
 from webapp.web.errors import ApiError
-from webapp.extensions import db
-from webapp.jobs.runner import request_cancel
 from webapp.models import Stylization
 from webapp.auth.access import require_owner
 from webapp.web.identity import owner_id, voter_id
@@ -146,8 +144,5 @@ def cancel(stylization_id: str):
     """
     row = _find(stylization_id)
     require_owner(row, "cancel it")
-    if row.status in ("done", "failed"):
-        raise ApiError(f"This stylization has already ended ({row.status}).", 409)
-    request_cancel(row.job)
-    db.session.commit()
+    service.cancel(row)
     return jsonify(service.describe(row)), 202

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.registry import versions as registry
 from webapp.exceptions import Conflict, Invalid, Unavailable
 from webapp.extensions import db
-from webapp.jobs.runner import create_job, enqueue
+from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.models import ModelVersion, Rating, Stylization, utcnow
 from webapp.models.base import iso
 from webapp.storage.service import saving, store_image
@@ -116,6 +116,15 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
         db.session.commit()
         raise Unavailable("The job queue is unavailable right now; try again shortly.") from None
     return row
+
+
+def cancel(row: Stylization) -> None:
+    """Stop a queued or running stylization: its job ends failed, "Cancelled." (a running one when
+    the worker next checks)."""
+    if row.status in ("done", "failed"):
+        raise Conflict(f"This stylization has already ended ({row.status}).")
+    request_cancel(row.job)
+    db.session.commit()
 
 
 def describe(row: Stylization) -> dict:
