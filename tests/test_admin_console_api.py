@@ -126,6 +126,7 @@ def test_jobs_list_and_cancel(client, admin):
 
 def test_learned_default_strength_from_ratings(app, client):
     from webapp.extensions import db
+    from webapp.jobs.runner import create_job
     from webapp.models import Image, Rating, Stylization
 
     with app.app_context():
@@ -133,8 +134,10 @@ def test_learned_default_strength_from_ratings(app, client):
         db.session.add(image)
         ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]
         for n, (strength, stars) in enumerate(ratings):  # six different people
+            job = create_job("stylize", target="nst")
+            job.status = "done"
             st = Stylization(content_image=image, method="nst", params={"strength": strength, "size": 64},
-                             status="done", client=f"c{n}")
+                             job=job, client=f"c{n}")
             db.session.add_all([st, Rating(stylization=st, stars=stars, client=f"c{n}")])
         db.session.commit()
     nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]

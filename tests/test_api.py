@@ -1,4 +1,4 @@
-"""The public API as a client sees it (CONTRACT.md section 3), with no model deployed."""
+"""The public API as a client sees it (the routes /api/docs describes), with no model deployed."""
 import io
 
 import pytest

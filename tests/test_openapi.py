@@ -1,4 +1,4 @@
-"""/api/openapi.json describes the whole HTTP API as CONTRACT.md section 3 states it; /api/docs shows it."""
+"""/api/openapi.json describes every route of the HTTP API; /api/docs shows it."""
 from __future__ import annotations
 
 import re

@@ -53,6 +53,6 @@ def test_queued_jobs_per_client_are_capped(tmp_path):
 
     with app.app_context():  # once one of hers is done she may queue another
         row = db.session.scalars(db.select(Stylization).order_by(Stylization.id)).first()
-        row.status = "done"
+        row.job.status = "done"  # as the worker ends it
         db.session.commit()
     assert stylize(app.test_client(), "10.6.6.6").status_code == 202

@@ -29,7 +29,7 @@ def finish(app, sid):
 
     with app.app_context():
         row = db.session.scalar(db.select(Stylization).where(Stylization.public_id == sid))
-        row.status, row.result_key = "done", row.content_image.storage_key
+        row.job.status, row.result_key = "done", row.content_image.storage_key
         db.session.commit()
 
 

@@ -121,7 +121,7 @@ def stylization_done(app, strength: float, owner_client, address: str) -> str:
 
     with app.app_context():
         row = db.session.scalar(db.select(Stylization).where(Stylization.public_id == sid))
-        row.status = "done"
+        row.job.status = "done"  # as the worker ends it
         db.session.commit()
     return sid
 

@@ -1,4 +1,5 @@
-"""Configuration, read from the environment in one place (CONTRACT.md section 2)."""
+"""Configuration: every setting is read from the environment here, typed, with its default
+(the README's configuration table lists each one)."""
 from __future__ import annotations
 
 import os
@@ -56,48 +57,70 @@ def _float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def _int(name: str, default: int) -> int:
+    return int(_float(name, default))
+
+
+def _text(name: str, default: str | None = None) -> str | None:
+    """The variable's value; `default` when it is unset or empty."""
+    return os.environ.get(name) or default
+
+
+# Config keys set from an environment variable of another name (the README lists the variable).
+VARIABLE_OF = {"INSTANCE_DIR": "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+               "MAX_CONTENT_LENGTH": "MAX_UPLOAD_MB", "SESSION_COOKIE_SECURE": "SECURE_COOKIES",
+               "REMEMBER_COOKIE_SECURE": "SECURE_COOKIES"}
+# Settings of Flask and its extensions fixed here, not read from the environment.
+FIXED = ("SQLALCHEMY_ENGINE_OPTIONS", "WTF_CSRF_TIME_LIMIT", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE")
+
+
 def load_config() -> dict:
-    """Build the Flask config mapping from environment variables and safe defaults."""
-    instance = Path(os.environ.get("INSTANCE_PATH", REPO_ROOT / "instance"))
+    """Build the Flask config mapping from environment variables and their defaults.
+
+    The one place settings and their defaults live: the rest of the app reads
+    `current_app.config["KEY"]`, never the environment and never a default of its own.
+    """
+    instance = Path(_text("INSTANCE_PATH", str(REPO_ROOT / "instance")))
     max_mb = _float("MAX_UPLOAD_MB", 10)
+    secure_cookies = _flag("SECURE_COOKIES")
     return {
         "INSTANCE_DIR": str(instance),
         "SECRET_KEY": _secret_key(instance),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}",
-        "STORAGE_URL": os.environ.get("STORAGE_URL") or f"file://{instance / 'storage'}",
-        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "QUEUE_PREFIX": os.environ.get("QUEUE_PREFIX", "celebvision"),
-        "QUEUE_PATH": os.environ.get("QUEUE_PATH") or str(instance / "queue.db"),
-        "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(instance / "model-cache"),
-        "PRETRAINED_CACHE_DIR": os.environ.get("PRETRAINED_CACHE_DIR") or None,
-        "ADMIN_USERNAME": os.environ.get("ADMIN_USERNAME") or None,
-        "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
+        "SQLALCHEMY_DATABASE_URI": _text("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
+        "STORAGE_URL": _text("STORAGE_URL", f"file://{instance / 'storage'}"),
+        "S3_ENDPOINT_URL": _text("S3_ENDPOINT_URL"),
+        "REDIS_URL": _text("REDIS_URL"),
+        "QUEUE_PREFIX": _text("QUEUE_PREFIX", "celebvision"),
+        "QUEUE_PATH": _text("QUEUE_PATH", str(instance / "queue.db")),
+        "QUEUE_POLL_SECONDS": _float("QUEUE_POLL_SECONDS", 0.05),
+        "JOB_STALE_SECONDS": _float("JOB_STALE_SECONDS", 60),
+        "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
+        "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),
+        "ADMIN_USERNAME": _text("ADMIN_USERNAME"),
+        "ADMIN_PASSWORD": _text("ADMIN_PASSWORD"),
         "MAX_UPLOAD_MB": max_mb,
         "MAX_CONTENT_LENGTH": int(max_mb * 1024 * 1024),
         # 16 MP holds a 12 MP phone photo; every model here works at <= 1024 px, and a 40 MP
         # RGBA image costs seconds and ~0.5 GB of a web worker to decode.
-        "MAX_IMAGE_PIXELS": int(_float("MAX_IMAGE_PIXELS", 16_000_000)),
-        "MAX_QUEUED_PER_CLIENT": int(_float("MAX_QUEUED_PER_CLIENT", 3)),
-        "MAX_STYLE_SIZE": int(_float("MAX_STYLE_SIZE", 1024)),
-        "RATE_LIMIT_UPLOADS": os.environ.get("RATE_LIMIT_UPLOADS", "60/minute"),
-        "RATE_LIMIT_FEEDBACK": os.environ.get("RATE_LIMIT_FEEDBACK", "120/minute"),
-        "RATE_LIMIT_LOGIN": os.environ.get("RATE_LIMIT_LOGIN", "10/minute"),
-        "RATE_LIMIT_LOGIN_USER": os.environ.get("RATE_LIMIT_LOGIN_USER", "30/hour"),
-        "PROXY_COUNT": int(_float("PROXY_COUNT", 0)),
-        "HSTS_SECONDS": int(_float("HSTS_SECONDS", 0)),
-        "STYLE_WEIGHTS": os.environ.get("STYLE_WEIGHTS", "hed"),
-        "STYLE_FINETUNE_STEPS": int(_float("STYLE_FINETUNE_STEPS", 200)),
-        "TRAIN_CONFIG": os.environ.get("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
-        "QUEUE_POLL_SECONDS": _float("QUEUE_POLL_SECONDS", 0.05),
-        "STYLE_WARMUP": os.environ.get("STYLE_WARMUP", "1") != "0",
-        "STYLE_FINETUNE_SIZE": int(_float("STYLE_FINETUNE_SIZE", 256)),
-        "STYLE_JUDGE_SIZE": int(_float("STYLE_JUDGE_SIZE", 256)),
-        "MODEL_POLL_SECONDS": _float("MODEL_POLL_SECONDS", 2.0),
+        "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 16_000_000),
+        "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
+        "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
+        "RATE_LIMIT_UPLOADS": _text("RATE_LIMIT_UPLOADS", "60/minute"),
+        "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
+        "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),
+        "RATE_LIMIT_LOGIN_USER": _text("RATE_LIMIT_LOGIN_USER", "30/hour"),
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        "HSTS_SECONDS": _int("HSTS_SECONDS", 0),
+        "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
+        "STYLE_WEIGHTS": _text("STYLE_WEIGHTS", "hed"),
+        "STYLE_WARMUP": _text("STYLE_WARMUP", "1") != "0",
+        "STYLE_FINETUNE_STEPS": _int("STYLE_FINETUNE_STEPS", 200),
+        "STYLE_FINETUNE_SIZE": _int("STYLE_FINETUNE_SIZE", 256),
+        "STYLE_JUDGE_SIZE": _int("STYLE_JUDGE_SIZE", 256),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _flag("SECURE_COOKIES"),
-        "REMEMBER_COOKIE_SECURE": _flag("SECURE_COOKIES"),
     }

@@ -31,7 +31,7 @@ def init_database(app: Flask) -> None:
         path = url[len("sqlite:///"):].split("?")[0]
         if path and path != ":memory:":
             touch_private(path)  # user data: readable by this account only
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)

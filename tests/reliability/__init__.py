@@ -21,8 +21,7 @@ def served_env(config: dict, **extra) -> dict:
     env = app_env(config)
     env.update({"RATE_LIMIT_UPLOADS": "100000/minute", "RATE_LIMIT_FEEDBACK": "100000/minute",
                 "MAX_QUEUED_PER_CLIENT": "100000",
-                "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "JOB_STALE_SECONDS": "3",
-                "MODEL_POLL_SECONDS": "0.5"})
+                "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "JOB_STALE_SECONDS": "3"})
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -30,7 +30,7 @@ from webapp.web.requests import get_or_404, json_body
 from webapp.web.validation import query_int, query_str
 from webapp.admin import bp
 from webapp.classification import learning
-from webapp.jobs.runner import describe_job
+from webapp.jobs.runner import describe_job, request_cancel
 
 PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
 
@@ -226,9 +226,7 @@ def cancel_job(job_id: str):
     job = get_or_404(Job, job_id, "job")
     if job.status in ("done", "failed"):
         raise ApiError(f"Job {job_id} has already ended ({job.status}).", 409)
-    job.cancel_requested = True
-    if job.status == "queued":
-        job.status, job.error, job.finished = "failed", "Cancelled.", utcnow()
+    request_cancel(job)
     db.session.commit()
     return jsonify(describe_job(job)), 202
 

@@ -1,4 +1,4 @@
-"""The public JSON API under /api (CONTRACT.md section 3)."""
+"""The public JSON API under /api (every route is described at /api/docs)."""
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -3,8 +3,7 @@ from flask import Response, jsonify, request
 
 from webapp.style import service
 from webapp.web.errors import ApiError
-from webapp.extensions import db
-from webapp.models import Job, Stylization
+from webapp.models import Stylization
 from webapp.auth.access import require_owner
 from webapp.web.identity import owner_id, voter_id
 from webapp.web.security import rate_limited
@@ -145,12 +144,5 @@ def cancel(stylization_id: str):
     """
     row = _find(stylization_id)
     require_owner(row, "cancel it")
-    if row.status in ("done", "failed"):
-        raise ApiError(f"This stylization has already ended ({row.status}).", 409)
-    job = db.session.get(Job, row.job_id)
-    job.cancel_requested = True
-    if job.status == "queued":
-        job.status = row.status = "failed"
-        job.error = row.error = "Cancelled."
-    db.session.commit()
+    service.cancel(row)
     return jsonify(service.describe(row)), 202

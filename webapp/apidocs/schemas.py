@@ -1,4 +1,4 @@
-"""Reusable OpenAPI components: the JSON shapes of CONTRACT.md section 3, named once.
+"""Reusable OpenAPI components: the JSON shapes the HTTP API answers with, named once.
 
 Routes point at them by name from their docstrings (`schema: Classification`); apispec turns
 the names into `$ref`s. A shape's `required` list is what every answer carries; answers may

@@ -139,7 +139,7 @@ def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
             if r.image_id in trusted]  # rows frozen from feedback by older versions no longer count
     if not rows:
         imported = [x for x in trusted.values() if not x.verified]
-        rows = [HoldoutItem(task_id=task.id, image_id=x.image.id, label=x.label, source="split")
+        rows = [HoldoutItem(task_id=task.id, image_id=x.image.id, label=x.label)
                 for x in _split(task, imported)]
         db.session.add_all(rows)
         db.session.commit()

@@ -1,4 +1,4 @@
-"""Flask CLI commands (CONTRACT.md section 4): admins, workers, data, retraining, models."""
+"""Flask CLI commands (`flask --help` lists them): admins, workers, data, retraining, models."""
 from __future__ import annotations
 
 import click

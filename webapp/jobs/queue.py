@@ -22,7 +22,7 @@ class JobQueue:
     def _make_huey(self, name: str):
         from huey import RedisHuey, SqliteHuey
 
-        qname = f"{self.app.config.get('QUEUE_PREFIX', 'celebvision')}-{name}"
+        qname = f"{self.app.config['QUEUE_PREFIX']}-{name}"
         if self.app.config.get("REDIS_URL"):
             return RedisHuey(qname, url=self.app.config["REDIS_URL"], results=False)
         from webapp.config import touch_private

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import threading
@@ -26,7 +25,7 @@ LOG_REPEAT_SECONDS = 5.0
 
 def stale_seconds() -> float:
     """After how long without a heartbeat a running job counts as abandoned by its worker."""
-    return float(os.environ.get("JOB_STALE_SECONDS", "60"))
+    return float(current_app.config["JOB_STALE_SECONDS"])
 
 
 def heartbeat_seconds() -> float:
@@ -138,8 +137,6 @@ def _finish(job_id: str, status: str, result: dict | None = None, error: str | N
     if status == "done":
         job.progress = 1.0
     job.append_log(f"{dt.datetime.now():%H:%M:%S} {status}" + (f": {error}" if error else ""))
-    if status == "failed":
-        _sync_stylization(job)
     db.session.commit()
 
 
@@ -209,18 +206,15 @@ def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int 
         else:
             job.status, job.finished = "failed", utcnow()
             job.error = "The worker stopped while running this job; start it again."
-        _sync_stylization(job)
     db.session.commit()
     for job_id in requeued:
         current_app.extensions["queue"].enqueue(db.session.get(Job, job_id).kind, job_id)
     return [j.id for j in stale]
 
 
-def _sync_stylization(job: Job) -> None:
-    """Keep a stylization's own status in step with its job's."""
-    from webapp.models import Stylization
-
-    for st in db.session.scalars(db.select(Stylization).where(Stylization.job_id == job.id)):
-        if st.status != "done":
-            st.status, st.error = job.status, st.error or job.error
-            st.progress = 0.0 if job.status == "queued" else st.progress
+def request_cancel(job: Job) -> None:
+    """Ask a queued or running job to stop (committed by the caller): a queued job ends now,
+    failed with "Cancelled."; a running one when its handler next checks `should_stop`."""
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.error, job.finished = "failed", "Cancelled.", utcnow()

@@ -6,7 +6,7 @@ import threading
 from flask import Flask
 
 from webapp.extensions import db
-from webapp.jobs.runner import clean_workdirs, recover_stale_jobs, stale_seconds
+from webapp.jobs.runner import clean_workdirs, recover_stale_jobs
 
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
@@ -35,17 +35,17 @@ def poll_settings(app: Flask) -> dict:
     one-second stylization waited for on top of its own work. On SQLite a look at an empty queue
     is one indexed read; on Redis the dequeue itself blocks until a job arrives.
     """
-    interval = float(app.config.get("QUEUE_POLL_SECONDS", 0.05))
+    interval = app.config["QUEUE_POLL_SECONDS"]
     return {"initial_delay": interval, "max_delay": interval, "backoff": 1.0}
 
 
 def run_worker(app: Flask, queue: str) -> None:
     """Consume `queue` until interrupted."""
-    stale = stale_seconds()
+    stale = app.config["JOB_STALE_SECONDS"]
     stop = threading.Event()
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
     huey = app.extensions["queue"].hueys[queue]
-    if queue == "style" and app.config.get("STYLE_WARMUP", True):
+    if queue == "style" and app.config["STYLE_WARMUP"]:
         from webapp.style.builtin import start_warmup
 
         start_warmup(app)  # load the fast networks now, not on the first user's job

@@ -34,7 +34,6 @@ class TrainingExample(db.Model):
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     label: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32))
-    split: Mapped[Optional[str]] = mapped_column(String(16))
     created: Mapped[dt.datetime] = created_column()
     image: Mapped[Image] = relationship()
 
@@ -78,7 +77,9 @@ class Feedback(db.Model):
 
 
 class HoldoutItem(db.Model):
-    """An image kept out of training to judge models of a task: frozen split or verified label."""
+    """An image of the split of a task's imported data frozen at its first retrain, kept out of
+    training to judge its models. (Admin-verified labels join the holdout as they stand at each
+    retrain, the newest verdict per image: see classification.datasets.holdout.)"""
 
     __tablename__ = "holdout_items"
     __table_args__ = (UniqueConstraint("task_id", "image_id", name="uq_holdout_task_image"),)
@@ -86,6 +87,5 @@ class HoldoutItem(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     label: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(16))  # "split" | "verified"
     created: Mapped[dt.datetime] = created_column()
     image: Mapped[Image] = relationship()

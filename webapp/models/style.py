@@ -2,16 +2,24 @@
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.models.base import created_column, public_id_column
 from webapp.models.image import Image
+from webapp.models.job import Job
 
 
 class Stylization(db.Model):
-    """A content image rendered in a style: parameters, live status, result and timings."""
+    """A content image rendered in a style: parameters, result and render timings.
+
+    Its state (status, progress, error) is its job's and only its job's: the worker, a cancel
+    (the uploader's or an admin's) and the recovery of a dead worker's jobs all write the Job row,
+    so every reader sees the same answer. `status` also works in queries
+    (`Stylization.status == "done"`) as a subquery on the job.
+    """
 
     __tablename__ = "stylizations"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -21,11 +29,8 @@ class Stylization(db.Model):
     method: Mapped[str] = mapped_column(String(64))
     model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    progress: Mapped[float] = mapped_column(default=0.0)
     job_id: Mapped[Optional[str]] = mapped_column(ForeignKey("jobs.id"))
     result_key: Mapped[Optional[str]] = mapped_column(String(255))
-    error: Mapped[Optional[str]] = mapped_column(Text)
     stats: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     seconds: Mapped[Optional[float]]
     client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
@@ -35,6 +40,27 @@ class Stylization(db.Model):
     finished: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     content_image: Mapped[Image] = relationship(foreign_keys=[content_image_id])
     style_image: Mapped[Optional[Image]] = relationship(foreign_keys=[style_image_id])
+    job: Mapped[Optional[Job]] = relationship()
+
+    @hybrid_property
+    def status(self) -> str:
+        """queued | running | done | failed: its job's status."""
+        return self.job.status if self.job is not None else "failed"
+
+    @status.inplace.expression
+    @classmethod
+    def _status_expression(cls):
+        return select(Job.status).where(Job.id == cls.job_id).scalar_subquery()
+
+    @property
+    def progress(self) -> float:
+        """0..1, its job's progress."""
+        return self.job.progress if self.job is not None else 0.0
+
+    @property
+    def error(self) -> Optional[str]:
+        """Why it failed (its job's error), else None."""
+        return self.job.error if self.job is not None else "This stylization has no job."
 
 
 class Rating(db.Model):

@@ -26,7 +26,9 @@ class DatabaseCollector:
                            db.select(Task.name, Feedback.agrees, db.func.count(Feedback.id))
                            .join(Task, Task.id == Feedback.task_id).group_by(Task.name, Feedback.agrees)).all())
         yield self._by("celebvision_stylizations", "Stylizations per method and status",
-                       ["method", "status"], _grouped(Stylization.id, Stylization.method, Stylization.status))
+                       ["method", "status"], db.session.execute(  # a stylization's status is its job's
+                           db.select(Stylization.method, Job.status, db.func.count(Stylization.id))
+                           .join(Job, Job.id == Stylization.job_id).group_by(Stylization.method, Job.status)).all())
         yield self._by("celebvision_ratings", "Ratings per star count", ["stars"],
                        _grouped(Rating.id, Rating.stars))
         yield self._by("celebvision_jobs", "Jobs per kind and status", ["kind", "status"],

@@ -1,6 +1,5 @@
 """Views of the pages blueprint: each renders a template; the data comes from /api via JS."""
-from flask import current_app, render_template, url_for
-from werkzeug.routing import BuildError
+from flask import current_app, render_template
 
 from webapp.pages import bp
 
@@ -33,16 +32,3 @@ def stylize():
 def stylization(stylization_id: str):
     """Watch or revisit one stylization by its opaque id (the page is its share link)."""
     return render_template("pages/stylize.html", stylization_id=stylization_id)
-
-
-@bp.app_context_processor
-def nav_helpers():
-    """Let templates link to endpoints that may not be registered yet (admin arrives later)."""
-
-    def optional_url(endpoint: str, fallback: str | None = None, **values) -> str | None:
-        try:
-            return url_for(endpoint, **values)
-        except BuildError:
-            return fallback
-
-    return {"optional_url": optional_url}

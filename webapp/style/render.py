@@ -8,7 +8,6 @@ import uuid
 import numpy as np
 from flask import current_app
 from PIL import Image as PILImage
-from sqlalchemy import update
 
 from webapp.registry import versions as registry
 from webapp.extensions import db
@@ -23,30 +22,16 @@ def _png(pixels: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _mirror_progress(stylization_id: int):
-    def on_progress(fraction: float) -> None:
-        db.session.execute(update(Stylization).where(Stylization.id == stylization_id)
-                           .values(progress=fraction))
-        db.session.commit()
-
-    return on_progress
-
-
-def _set_status(row: Stylization, **values) -> None:
-    for name, value in values.items():
-        setattr(row, name, value)
-    db.session.commit()
-
-
 def run_stylization(job: Job, ctx: JobContext) -> dict:
-    """Render a stylization, store the PNG, then mark the row done (object before row)."""
+    """Render a stylization and store the PNG before the row's result key and timings (object
+    before row). Its status, progress and error are its job's: the runner writes them."""
     from ml import stylize as ml_stylize
 
     row = db.session.scalar(db.select(Stylization).where(Stylization.job_id == job.id))
-    ctx.on_progress = _mirror_progress(row.id)
-    _set_status(row, status="running", started=utcnow(), progress=0.0, error=None)
+    row.started, row.finished = utcnow(), None
+    db.session.commit()
+    started = time.perf_counter()
     try:
-        started = time.perf_counter()
         mv = _model_version(row)
         model_dir = str(registry.local_dir(mv)) if mv else None
         style = load_pixels(row.style_image.storage_key) if row.style_image else None
@@ -56,20 +41,20 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
                                 progress=ctx.progress, should_stop=ctx.should_stop,
                                 weights=current_app.config["STYLE_WEIGHTS"], **_method_kwargs(row))
     except ml_stylize.Cancelled:
-        _set_status(row, status="failed", error="Cancelled.", finished=utcnow())
         raise JobCancelled() from None
-    except Exception as exc:
-        db.session.rollback()
-        _set_status(row, status="failed", error=f"Stylization failed: {exc}", finished=utcnow())
-        raise
+    except Exception as exc:  # the runner logs the traceback and ends the job failed with this reason
+        raise StylizationFailed(f"Stylization failed: {exc or type(exc).__name__}") from exc
     seconds = round(time.perf_counter() - started, 2)
     key = f"results/{row.id}-{uuid.uuid4().hex[:12]}.png"
     with saving() as new_keys:
         storage().put(key, _png(result.image), content_type="image/png")
         new_keys.append(key)
-        row.result_key, row.status, row.progress = key, "done", 1.0
-        row.seconds, row.stats, row.finished = seconds, _jsonable(result.stats), utcnow()
+        row.result_key, row.seconds, row.stats, row.finished = key, seconds, _jsonable(result.stats), utcnow()
     return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
+
+
+class StylizationFailed(Exception):
+    """A render failed; its message is what the user is told."""
 
 
 def _model_version(row: Stylization) -> ModelVersion | None:

@@ -113,7 +113,7 @@ def _decide(candidate: dict, current, compared: dict) -> tuple[bool, str]:
 
 def _config(current, tmp: Path) -> dict:
     config = yaml.safe_load((REPO_ROOT / "ml" / "configs" / "adain.yaml").read_text())
-    config.update({"steps": int(current_app.config.get("STYLE_FINETUNE_STEPS", 200)), "image_size": 128,
+    config.update({"steps": current_app.config["STYLE_FINETUNE_STEPS"], "image_size": 128,
                    "batch_size": 4, "learning_rate": 5e-5})
     if current is not None:
         config["init_decoder"] = str(registry.local_dir(current))
@@ -237,9 +237,9 @@ def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion
         raise ValueError(f"Not enough rated pictures to retrain arbitrary: need {ARBITRARY_MIN_PAIRS} (photo, style "
                          f"picture) pairs that users did not rate 1-2 stars, have {len(drawn)} "
                          f"({len(weights) - len(drawn)} left out for low ratings).")
-    size = int(current_app.config.get("STYLE_FINETUNE_SIZE", 256))
-    judge_size = int(current_app.config.get("STYLE_JUDGE_SIZE", 256))
-    steps = int(current_app.config.get("STYLE_FINETUNE_STEPS", 200))
+    size = current_app.config["STYLE_FINETUNE_SIZE"]
+    judge_size = current_app.config["STYLE_JUDGE_SIZE"]
+    steps = current_app.config["STYLE_FINETUNE_STEPS"]
     ctx.progress(0.02, f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)")
     shrunk = functools.lru_cache(maxsize=None)(lambda image: _shrunk(image, 2 * size))  # read each picture once
     pairs = [(shrunk(c), shrunk(s), w) for (c, s), w in drawn.items()]

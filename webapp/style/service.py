@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.registry import versions as registry
 from webapp.exceptions import Conflict, Invalid, Unavailable
 from webapp.extensions import db
-from webapp.jobs.runner import create_job, enqueue
+from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.models import ModelVersion, Rating, Stylization, utcnow
 from webapp.models.base import iso
 from webapp.storage.service import saving, store_image
@@ -104,18 +104,27 @@ def create(method: dict, params: dict, content: ValidImage, style: ValidImage | 
         style_row = store_image(style, new_keys) if style is not None and method["needs_style_image"] else None
         job = create_job("stylize", target=method["method"], params=params)
         row = Stylization(content_image=content_row, style_image=style_row, method=method["method"],
-                          model_version_id=mv.id if mv else None, params=params, job_id=job.id, client=client,
+                          model_version_id=mv.id if mv else None, params=params, job=job, client=client,
                           owner=owner)
         db.session.add(row)
     try:
         enqueue(job)
     except Exception as exc:
         current_app.logger.error("could not enqueue job %s: %s", job.id, exc)
-        job.status = row.status = "failed"
-        job.error = row.error = "The job queue is unavailable; try again shortly."
+        job.status, job.finished = "failed", utcnow()
+        job.error = "The job queue is unavailable; try again shortly."
         db.session.commit()
         raise Unavailable("The job queue is unavailable right now; try again shortly.") from None
     return row
+
+
+def cancel(row: Stylization) -> None:
+    """Stop a queued or running stylization: its job ends failed, "Cancelled." (a running one when
+    the worker next checks)."""
+    if row.status in ("done", "failed"):
+        raise Conflict(f"This stylization has already ended ({row.status}).")
+    request_cancel(row.job)
+    db.session.commit()
 
 
 def describe(row: Stylization) -> dict:

@@ -152,7 +152,7 @@ def check_same_origin() -> None:
     if request.method in SAFE_METHODS:
         return
     cookies = request.cookies
-    if CLIENT_COOKIE not in cookies and current_app.config.get("SESSION_COOKIE_NAME", "session") not in cookies:
+    if CLIENT_COOKIE not in cookies and current_app.config["SESSION_COOKIE_NAME"] not in cookies:
         return
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")

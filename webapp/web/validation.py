@@ -10,7 +10,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from webapp.web.errors import ApiError
@@ -36,7 +36,7 @@ def _nesting(text: str) -> int:
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; 413 when larger than JSON_MAX_BYTES, 400 when not an object."""
-    limit = current_app.config.get("JSON_MAX_BYTES", JSON_MAX_BYTES)
+    limit = JSON_MAX_BYTES
     too_large = ApiError(f"The JSON body is larger than {limit // 1024} KB; send a smaller one.", 413)
     if (request.content_length or 0) > limit:
         raise too_large
