@@ -28,3 +28,11 @@ class Conflict(DomainError):
 
 class Unavailable(DomainError):
     """A service the operation needs (the job queue) is down; trying again later may work."""
+
+
+class TooMany(DomainError):
+    """This client has too much under way; `retry_after` seconds from now it may ask again."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(f"{message} Try again in {int(retry_after)} s.", retry_after=int(retry_after))
+        self.retry_after = int(retry_after)

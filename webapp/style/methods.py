@@ -4,6 +4,8 @@ from __future__ import annotations
 from webapp.registry import versions as registry
 from webapp.style import builtin as style_builtin
 from webapp.exceptions import Invalid
+from webapp.style.prefs import learned_strength
+from webapp.style.timing import expected_waits
 
 PRESET_COUNT = 26  # the preset network's styles, valid ids before its names are registered
 
@@ -25,9 +27,6 @@ def builtin_methods() -> list[dict]:
 def add_defaults_and_waits(methods: list[dict]) -> list[dict]:
     """Each entry's default strength (learned from ratings, else the method's own) and the waits
     past jobs of it had here, per output size."""
-    from webapp.style.prefs import learned_strength
-    from webapp.style.timing import expected_waits
-
     waits = expected_waits()
     for entry in methods:
         entry["default_strength"] = learned_strength(entry["method"],

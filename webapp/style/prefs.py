@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from webapp.extensions import db
 from webapp.models import Rating, Stylization
+from webapp.style.builtin import default_strength
 
 BINS = 5
 MIN_CLIENTS = 5
@@ -60,7 +61,5 @@ def rating_distribution() -> dict[str, dict]:
         entry["n"] += 1
     for method, entry in out.items():
         entry["mean"] = round(sum(int(k) * v for k, v in entry["stars"].items()) / entry["n"], 2)
-        from webapp.style.builtin import default_strength
-
         entry["default_strength"] = learned_strength(method, default_strength(method))
     return out

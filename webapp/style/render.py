@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Job, ModelVersion, Stylization, utcnow
 from webapp.storage.service import load_pixels, saving, storage
+from webapp.style import builtin as style_builtin
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -60,8 +61,6 @@ class StylizationFailed(Exception):
 def _model_version(row: Stylization) -> ModelVersion | None:
     """The model a stylization runs with; a built-in network is registered and loaded on first use
     (normally the worker's warm-up has done both already)."""
-    from webapp.style import builtin as style_builtin
-
     if row.method in style_builtin.BUILTIN:
         deployed, _ = style_builtin.serving(row.method)
         if row.model_version_id is None:
@@ -76,8 +75,6 @@ def _method_kwargs(row: Stylization) -> dict:
     if row.method == "preset":
         return {"preset": int(row.params["preset"])}
     if row.method == "nst":
-        from webapp.style import builtin as style_builtin
-
         try:
             return {"init_model_dir": str(registry.local_dir(style_builtin.ensure("arbitrary")))}
         except (ValueError, OSError) as exc:  # nst then starts from the photo and says so

@@ -33,6 +33,7 @@ from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Image, Job, ModelVersion, Rating, Stylization
 from webapp.registry.kinds import Candidate
 from webapp.storage.service import load_pixels, storage
+from webapp.style.builtin import ensure
 
 MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 
@@ -295,8 +296,6 @@ class ArbitraryKind(_StyleKind):
         return target == "arbitrary"
 
     def deployed(self, target: str) -> ModelVersion:
-        from webapp.style.builtin import ensure
-
         return ensure(target)  # registers the pretrained weights as v1 on first use
 
     def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:

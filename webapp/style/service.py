@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from webapp.registry import versions as registry
-from webapp.exceptions import Conflict, Invalid, Unavailable
+from webapp.exceptions import Conflict, Invalid, TooMany, Unavailable
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.models import ModelVersion, Rating, Stylization, utcnow
-from webapp.models.base import iso
 from webapp.storage.service import saving, store_image
 from webapp.uploads import ValidImage
+from webapp.style.methods import add_defaults_and_waits
+from webapp.style.methods import builtin_methods
+from webapp.style import builtin as style_builtin
+from webapp.style.methods import method_params
+from webapp.style.prefs import learned_strength
 
 QUEUE_CAP_HOURS = 6
 NST_DESCRIPTION = ("Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
@@ -31,15 +35,11 @@ def style_targets() -> list[tuple[str, ModelVersion]]:
 
 def list_methods() -> list[dict]:
     """Every style method a user can pick now, with its default strength and expected waits."""
-    from webapp.style.methods import add_defaults_and_waits
-
     return add_defaults_and_waits(_method_entries())
 
 
 def _method_entries() -> list[dict]:
     """Every style method a user can pick now: what it is and which version serves it."""
-    from webapp.style.methods import builtin_methods
-
     methods = builtin_methods() + [{"method": "nst", "needs_style_image": True, "model_version": None,
                                     "kind": "nst", "description": NST_DESCRIPTION}]
     for target, mv in style_targets():
@@ -70,9 +70,6 @@ def parse_params(form) -> tuple[dict, dict]:
         raise Invalid(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
-    from webapp.style import builtin as style_builtin
-    from webapp.style.methods import method_params
-    from webapp.style.prefs import learned_strength
 
     strength = form.get("strength")
     strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
@@ -82,14 +79,12 @@ def parse_params(form) -> tuple[dict, dict]:
 
 def check_queue_cap(client: str) -> None:
     """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running."""
-    from webapp.web.security import too_many
-
     cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
     since = utcnow() - dt.timedelta(hours=QUEUE_CAP_HOURS)  # a job stuck longer than that blocks nobody
     waiting = db.session.scalar(db.select(db.func.count(Stylization.id)).where(
         Stylization.client == client, Stylization.status.in_(("queued", "running")), Stylization.created >= since))
     if waiting >= cap:
-        raise too_many(f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
+        raise TooMany(f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
                        "wait for one to finish.", 15)
 
 
@@ -125,27 +120,6 @@ def cancel(row: Stylization) -> None:
         raise Conflict(f"This stylization has already ended ({row.status}).")
     request_cancel(row.job)
     db.session.commit()
-
-
-def describe(row: Stylization) -> dict:
-    """The API's view of a stylization; input pictures and ratings only for its uploader."""
-    from webapp.web.identity import is_owner, voter_id
-
-    done, pid, mine = row.status == "done", row.public_id, is_owner(row)
-    return {"id": pid, "method": row.method, "status": row.status, "progress": round(row.progress, 4),
-            "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
-            "error": row.error, "seconds": row.seconds, "params": row.params, "yours": mine,
-            "content_url": url_for("api.stylize_input", stylization_id=pid, which="content") if mine else None,
-            "style_url": url_for("api.stylize_input", stylization_id=pid, which="style")
-            if mine and row.style_image_id else None, "created": iso(row.created), "stats": row.stats,
-            "rating": _client_rating(row.id, voter_id()) if mine else None}
-
-
-def _client_rating(stylization_id: int, client: str) -> dict | None:
-    """This client's rating of a stylization, so a revisited page shows its stars."""
-    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == stylization_id,
-                                                       Rating.client == client))
-    return {"stars": rating.stars, "comment": rating.comment} if rating else None
 
 
 def rate(row: Stylization, body: dict, client: str) -> Rating:

@@ -1,12 +1,12 @@
 """Errors a person can act on, turned into JSON (API) or HTML (pages) responses."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
-from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
+from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, TooMany, Unavailable
 from webapp.storage import StorageError, StorageUnavailable
 
 # Database errors that say the database cannot serve now (down, locked, out of connections),
@@ -24,7 +24,7 @@ class ApiError(Exception):
 
 
 # The one mapping from domain refusals to HTTP statuses.
-STATUS = {Invalid: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
+STATUS = {Invalid: 400, NotFound: 404, Conflict: 409, TooMany: 429, Unavailable: 503}
 
 
 def status_of(exc: DomainError) -> int:
@@ -68,6 +68,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        if isinstance(exc, TooMany):
+            g.retry_after = exc.retry_after  # the security layer turns it into Retry-After
         return error_response(exc.message, status_of(exc), **exc.extra)
 
     @app.errorhandler(StorageError)
