@@ -1,4 +1,5 @@
 """Fixtures: an app per test on a temporary SQLite database and storage directory."""
+
 from __future__ import annotations
 
 import base64

@@ -3,6 +3,7 @@
 PostgreSQL and Redis are used where they run on 127.0.0.1; without them the tests that need
 them skip with the reason, except under CI=true, where a missing service is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,10 +65,18 @@ def fresh_postgres_database() -> tuple[str, callable]:
 def app_env(config: dict) -> dict:
     """Environment variables that make a subprocess build the same app as `config`."""
     env = dict(os.environ)
-    mapping = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL", "STORAGE_URL": "STORAGE_URL",
-               "S3_ENDPOINT_URL": "S3_ENDPOINT_URL", "REDIS_URL": "REDIS_URL", "QUEUE_PATH": "QUEUE_PATH",
-               "INSTANCE_DIR": "INSTANCE_PATH", "SECRET_KEY": "SECRET_KEY", "MODEL_CACHE_DIR": "MODEL_CACHE_DIR",
-               "TRAIN_CONFIG": "TRAIN_CONFIG", "QUEUE_PREFIX": "QUEUE_PREFIX"}
+    mapping = {
+        "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+        "STORAGE_URL": "STORAGE_URL",
+        "S3_ENDPOINT_URL": "S3_ENDPOINT_URL",
+        "REDIS_URL": "REDIS_URL",
+        "QUEUE_PATH": "QUEUE_PATH",
+        "INSTANCE_DIR": "INSTANCE_PATH",
+        "SECRET_KEY": "SECRET_KEY",
+        "MODEL_CACHE_DIR": "MODEL_CACHE_DIR",
+        "TRAIN_CONFIG": "TRAIN_CONFIG",
+        "QUEUE_PREFIX": "QUEUE_PREFIX",
+    }
     for key, var in mapping.items():
         if config.get(key):
             env[var] = str(config[key])
@@ -98,10 +107,15 @@ class Worker:
         self.env, self.queue, self.log_path = env, queue, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", self.queue],
-                                     cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", self.queue],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     def kill(self) -> None:

@@ -1,4 +1,5 @@
 """Admin endpoints: 401 without an admin, and what they do with one."""
+
 import pytest
 
 ADMIN_ROUTES = [
@@ -26,15 +27,26 @@ def test_wrong_password_is_401(client, admin):
 
 
 def test_create_task(client, admin):
-    response = client.post("/api/admin/tasks", json={"name": "glasses", "labels": ["no", "yes"]}, headers=admin)
+    response = client.post(
+        "/api/admin/tasks", json={"name": "glasses", "labels": ["no", "yes"]}, headers=admin
+    )
     assert response.status_code == 201
     assert any(t["name"] == "glasses" for t in client.get("/api/tasks").json)
-    again = client.post("/api/admin/tasks", json={"name": "glasses", "labels": ["no", "yes"]}, headers=admin)
+    again = client.post(
+        "/api/admin/tasks", json={"name": "glasses", "labels": ["no", "yes"]}, headers=admin
+    )
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize("body", [{"name": "x", "labels": ["a"]}, {"name": "Bad Name", "labels": ["a", "b"]},
-                                  {"name": "ok", "labels": ["a", "a"]}, {"labels": ["a", "b"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "x", "labels": ["a"]},
+        {"name": "Bad Name", "labels": ["a", "b"]},
+        {"name": "ok", "labels": ["a", "a"]},
+        {"labels": ["a", "b"]},
+    ],
+)
 def test_create_task_bad_input(client, admin, body):
     response = client.post("/api/admin/tasks", json=body, headers=admin)
     assert response.status_code == 400
@@ -59,7 +71,9 @@ def test_retrain_twice_is_409_with_job_id(client, admin):
 
 
 def test_retrain_unknown_task_404(client, admin):
-    assert client.post("/api/admin/retrain", json={"task": "nope"}, headers=admin).status_code == 404
+    assert (
+        client.post("/api/admin/retrain", json={"task": "nope"}, headers=admin).status_code == 404
+    )
     assert client.post("/api/admin/retrain", json={}, headers=admin).status_code == 400
 
 
@@ -69,19 +83,31 @@ def test_session_login_then_admin_api_needs_csrf(client, admin):
     import re
 
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
-    response = client.post("/login", data={"username": "root", "password": "s3cret-pass", "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "root", "password": "s3cret-pass", "csrf_token": token}
+    )
     assert response.status_code == 302
     assert client.get("/api/admin/models/gender").status_code == 200
     no_token = client.post("/api/admin/tasks", json={"name": "hats", "labels": ["a", "b"]})
     assert no_token.status_code == 400 and "CSRF" in no_token.json["error"]
-    ok = client.post("/api/admin/tasks", json={"name": "hats", "labels": ["a", "b"]}, headers={"X-CSRFToken": token})
+    ok = client.post(
+        "/api/admin/tasks",
+        json={"name": "hats", "labels": ["a", "b"]},
+        headers={"X-CSRFToken": token},
+    )
     assert ok.status_code == 201
 
 
 def test_login_wrong_password(client, admin):
     import re
 
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data).group(1).decode()
-    response = client.post("/login", data={"username": "root", "password": "nope", "csrf_token": token})
+    token = (
+        re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data)
+        .group(1)
+        .decode()
+    )
+    response = client.post(
+        "/login", data={"username": "root", "password": "nope", "csrf_token": token}
+    )
     assert response.status_code == 401
     assert b"Wrong username or password" in response.data

@@ -1,4 +1,5 @@
 """The admin console's API: overview, review queue, jobs, schedules, learned style defaults."""
+
 import datetime as dt
 import io
 
@@ -7,12 +8,16 @@ from tests.conftest import image_bytes
 
 def address(user: str) -> dict:
     """The request environment of `user`'s machine: one voter per client address."""
-    return {"REMOTE_ADDR": "10.1.%d.%d" % divmod(sum(map(ord, user)) * 7919 % 65000, 256)}
+    return {"REMOTE_ADDR": "10.1.{}.{}".format(*divmod(sum(map(ord, user)) * 7919 % 65000, 256))}
 
 
 def labelled(client, label="male", user="u1", seed=0, task="gender"):
-    cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
-                      content_type="multipart/form-data", environ_base=address(user)).json["id"]
+    cid = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
+        content_type="multipart/form-data",
+        environ_base=address(user),
+    ).json["id"]
     client.post(f"/api/classify/{cid}/feedback", json={"label": label}, environ_base=address(user))
     return cid
 
@@ -34,12 +39,21 @@ def test_review_queue_verify_and_reject(app, client, admin):
     assert [q["label"] for q in queue] == ["male", "female"]
     assert client.get(queue[0]["image_url"], headers=admin).status_code == 200
     assert client.get(queue[0]["image_url"]).status_code == 401
-    ok = client.post(f"/api/admin/feedback/{queue[0]['id']}/review", json={"verdict": "verified", "label": "female"},
-                     headers=admin)
-    assert ok.status_code == 200 and ok.json["label"] == "female" and ok.json["reviewed_by"] == "root"
-    client.post(f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "rejected"}, headers=admin)
+    ok = client.post(
+        f"/api/admin/feedback/{queue[0]['id']}/review",
+        json={"verdict": "verified", "label": "female"},
+        headers=admin,
+    )
+    assert (
+        ok.status_code == 200 and ok.json["label"] == "female" and ok.json["reviewed_by"] == "root"
+    )
+    client.post(
+        f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "rejected"}, headers=admin
+    )
     assert client.get("/api/admin/feedback", headers=admin).json == []
-    bad = client.post(f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "maybe"}, headers=admin)
+    bad = client.post(
+        f"/api/admin/feedback/{queue[1]['id']}/review", json={"verdict": "maybe"}, headers=admin
+    )
     assert bad.status_code == 400
 
     from webapp.classification import datasets
@@ -49,8 +63,12 @@ def test_review_queue_verify_and_reject(app, client, admin):
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
         items = datasets.labelled_images(task)
-        assert [(x.label, x.verified) for x in items] == [("female", True)]  # rejected label is gone
-        assert [x.label for x in datasets.holdout(task, items)] == ["female"]  # verified labels are the holdout
+        assert [(x.label, x.verified) for x in items] == [
+            ("female", True)
+        ]  # rejected label is gone
+        assert [x.label for x in datasets.holdout(task, items)] == [
+            "female"
+        ]  # verified labels are the holdout
 
 
 def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
@@ -60,31 +78,50 @@ def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
 
     cid = labelled(client, "male", user="alice", seed=5)
     for agent in ("alice-phone", "alice-laptop"):  # new user agents, same address: still one voter
-        client.post(f"/api/classify/{cid}/feedback", json={"label": "female"},
-                    headers={"User-Agent": agent}, environ_base=address("alice"))
+        client.post(
+            f"/api/classify/{cid}/feedback",
+            json={"label": "female"},
+            headers={"User-Agent": agent},
+            environ_base=address("alice"),
+        )
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
         (item,) = datasets.labelled_images(task)
-        assert item.label == "female" and item.votes == {"female": 1}  # alice's latest vote counts, once
+        assert item.label == "female" and item.votes == {
+            "female": 1
+        }  # alice's latest vote counts, once
 
     trusted = labelled(client, "male", user="bob", seed=6)
     labelled(client, "female", user="mallory", seed=6)  # contradicts a trusted label
     disputed = labelled(client, "male", user="bob", seed=7)
-    labelled(client, "female", user="mallory", seed=7)  # the same photo, uploaded and labelled by mallory
+    labelled(
+        client, "female", user="mallory", seed=7
+    )  # the same photo, uploaded and labelled by mallory
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
-        image_id = db.session.scalar(db.select(Classification.image_id).where(Classification.public_id == trusted))
-        db.session.add(TrainingExample(task_id=task.id, image_id=image_id, label="male", source="import"))
+        image_id = db.session.scalar(
+            db.select(Classification.image_id).where(Classification.public_id == trusted)
+        )
+        db.session.add(
+            TrainingExample(task_id=task.id, image_id=image_id, label="male", source="import")
+        )
         db.session.commit()
         by_image = {x.image.id: x for x in datasets.labelled_images(task)}
-        disputed_image = db.session.scalar(db.select(Classification.image_id).where(Classification.public_id == disputed))
-        assert by_image[disputed_image].label == "male"  # bob agrees with trusted labels, mallory does not
+        disputed_image = db.session.scalar(
+            db.select(Classification.image_id).where(Classification.public_id == disputed)
+        )
+        assert (
+            by_image[disputed_image].label == "male"
+        )  # bob agrees with trusted labels, mallory does not
 
 
 def test_schedule_crud_and_due_logic(app, client, admin):
     bad = client.put("/api/admin/schedules/gender", json={"every_hours": -1}, headers=admin)
     assert bad.status_code == 400
-    assert client.put("/api/admin/schedules/nope", json={"every_hours": 1}, headers=admin).status_code == 404
+    assert (
+        client.put("/api/admin/schedules/nope", json={"every_hours": 1}, headers=admin).status_code
+        == 404
+    )
     row = client.put("/api/admin/schedules/gender", json={"every_hours": 1}, headers=admin).json
     assert row["every_hours"] == 1 and row["enabled"] and row["last_run"] is None
 
@@ -115,13 +152,17 @@ def test_schedule_crud_and_due_logic(app, client, admin):
 
 
 def test_jobs_list_and_cancel(client, admin):
-    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).json["job_id"]
+    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).json[
+        "job_id"
+    ]
     jobs = client.get("/api/admin/jobs", headers=admin).json
     assert jobs[0]["id"] == job_id and jobs[0]["status"] == "queued"
     cancelled = client.post(f"/api/admin/jobs/{job_id}/cancel", headers=admin)
     assert cancelled.status_code == 202 and cancelled.json["status"] == "failed"
     assert client.post(f"/api/admin/jobs/{job_id}/cancel", headers=admin).status_code == 409
-    assert client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).status_code == 202
+    assert (
+        client.post("/api/admin/retrain", json={"task": "gender"}, headers=admin).status_code == 202
+    )
 
 
 def test_learned_default_strength_from_ratings(app, client):
@@ -130,14 +171,26 @@ def test_learned_default_strength_from_ratings(app, client):
     from webapp.models import Image, Rating, Stylization
 
     with app.app_context():
-        image = Image(sha256="0" * 64, storage_key="images/x.jpg", format="jpeg", width=1, height=1, size_bytes=1)
+        image = Image(
+            sha256="0" * 64,
+            storage_key="images/x.jpg",
+            format="jpeg",
+            width=1,
+            height=1,
+            size_bytes=1,
+        )
         db.session.add(image)
         ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]
         for n, (strength, stars) in enumerate(ratings):  # six different people
             job = create_job("stylize", target="nst")
             job.status = "done"
-            st = Stylization(content_image=image, method="nst", params={"strength": strength, "size": 64},
-                             job=job, client=f"c{n}")
+            st = Stylization(
+                content_image=image,
+                method="nst",
+                params={"strength": strength, "size": 64},
+                job=job,
+                client=f"c{n}",
+            )
             db.session.add_all([st, Rating(stylization=st, stars=stars, client=f"c{n}")])
         db.session.commit()
     nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]
@@ -152,7 +205,9 @@ def test_review_queue_most_informative_first(app, client, admin):
     from webapp.extensions import db
     from webapp.models import Feedback
 
-    with app.app_context():  # as if a deployed model had answered: sure of the first label, doubting the second
+    with (
+        app.app_context()
+    ):  # as if a deployed model had answered: sure of the first label, doubting the second
         first, second = db.session.scalars(db.select(Feedback).order_by(Feedback.id)).all()[:2]
         first.classification.probabilities = {"male": 0.9, "female": 0.1}
         second.classification.probabilities = {"male": 0.05, "female": 0.95}
@@ -160,19 +215,25 @@ def test_review_queue_most_informative_first(app, client, admin):
     oldest = client.get("/api/admin/feedback?task=gender", headers=admin).json
     ranked = client.get("/api/admin/feedback?task=gender&order=informative", headers=admin).json
     assert [q["id"] for q in oldest] == sorted(q["id"] for q in oldest)
-    assert [q["informativeness"]["score"] for q in ranked] == sorted((q["informativeness"]["score"] for q in ranked),
-                                                                     reverse=True)
+    assert [q["informativeness"]["score"] for q in ranked] == sorted(
+        (q["informativeness"]["score"] for q in ranked), reverse=True
+    )
     assert ranked[0]["informativeness"]["disagreement"] == 1.0 and ranked[-1]["label"] == "male"
     assert {q["id"] for q in ranked} == {q["id"] for q in oldest}
     scores = {q["id"]: q["informativeness"] for q in ranked}
-    assert max(s["doubt"] for s in scores.values()) == 0.95 and min(s["doubt"] for s in scores.values()) == 0.1
+    assert (
+        max(s["doubt"] for s in scores.values()) == 0.95
+        and min(s["doubt"] for s in scores.values()) == 0.1
+    )
     bad = client.get("/api/admin/feedback?order=best", headers=admin)
     assert bad.status_code == 400 and "order" in bad.json["error"]
 
 
 def test_dashboard_estimates_labels_needed(client, admin):
     labelled(client, "male", seed=1)
-    gender = {t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]}["gender"]
+    gender = {t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]}[
+        "gender"
+    ]
     est = gender["labels_needed"]
     assert est["have"] == 1 and est["needed"] >= 9 and "significantly better" in est["explanation"]
 
@@ -180,9 +241,9 @@ def test_dashboard_estimates_labels_needed(client, admin):
 def test_labels_needed_follows_the_gate_and_the_learning_curve():
     from webapp.classification import learning
 
-    assert learning.expected_p_value(0.5, 40, 2) > 0.05          # a coin toss never passes
+    assert learning.expected_p_value(0.5, 40, 2) > 0.05  # a coin toss never passes
     assert learning.expected_p_value(0.975, 40, 2) < 0.001
     small, large = (learning.expected_p_value(0.9, m, 2) for m in (6, 30))
-    assert small > learning.ALPHA > large                       # a bigger holdout shows the same gain
+    assert small > learning.ALPHA > large  # a bigger holdout shows the same gain
     total = learning._first_model_labels(0, 0, 2)
     assert 20 < total < 200 and learning._first_model_labels(total + 5, 0, 2) == total + 5

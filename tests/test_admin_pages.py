@@ -1,16 +1,31 @@
 """The admin console pages: each renders for a logged-in admin and sends everyone else to /login."""
+
 import re
 
 import pytest
 
-PAGES = ["/admin", "/admin/review", "/admin/models", "/admin/models/gender", "/admin/jobs",
-         "/admin/jobs/0123abcd", "/admin/audit", "/admin/tasks"]
+PAGES = [
+    "/admin",
+    "/admin/review",
+    "/admin/models",
+    "/admin/models/gender",
+    "/admin/jobs",
+    "/admin/jobs/0123abcd",
+    "/admin/audit",
+    "/admin/tasks",
+]
 
 
 def log_in(client) -> None:
     """Log in as the `admin` fixture's account through the login form."""
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data).group(1).decode()
-    response = client.post("/login", data={"username": "root", "password": "s3cret-pass", "csrf_token": token})
+    token = (
+        re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data)
+        .group(1)
+        .decode()
+    )
+    response = client.post(
+        "/login", data={"username": "root", "password": "s3cret-pass", "csrf_token": token}
+    )
     assert response.status_code == 302
 
 

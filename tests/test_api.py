@@ -1,4 +1,5 @@
 """The public API as a client sees it (the routes /api/docs describes), with no model deployed."""
+
 import io
 
 import pytest
@@ -66,8 +67,16 @@ def test_feedback_unknown_id_404(client):
 
 def test_feedback_stored_per_client_address(app, client):
     cid = classify(client).json["id"]
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
-    client.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    client.post(
+        f"/api/classify/{cid}/feedback",
+        json={"label": "male"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    client.post(
+        f"/api/classify/{cid}/feedback",
+        json={"label": "male"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
     from webapp.extensions import db
     from webapp.models import Feedback
 
@@ -101,11 +110,24 @@ def test_uploads_rate_limited_per_client(tmp_path):
     other = classify(client, task=None)
     assert other.status_code == 429
     # a new user agent and no cookies is still the same address: still limited, told when to retry
-    again = app.test_client().post("/api/classify", data={}, headers={"User-Agent": "someone else"},
-                                   content_type="multipart/form-data")
+    again = app.test_client().post(
+        "/api/classify",
+        data={},
+        headers={"User-Agent": "someone else"},
+        content_type="multipart/form-data",
+    )
     assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 61
-    assert app.test_client().post("/api/classify", data={}, environ_base={"REMOTE_ADDR": "10.9.9.9"},
-                                  content_type="multipart/form-data").status_code == 400
+    assert (
+        app.test_client()
+        .post(
+            "/api/classify",
+            data={},
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+            content_type="multipart/form-data",
+        )
+        .status_code
+        == 400
+    )
 
 
 def test_styles_always_lists_nst(client):
@@ -118,10 +140,22 @@ def test_stylize_validation(client):
     content = (io.BytesIO(image_bytes()), "c.jpg")
     cases = [
         ({"content": content}, "needs a style image"),
-        ({"content": (io.BytesIO(image_bytes()), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=1)), "s.jpg"),
-          "strength": "2"}, "'strength' must be from 0"),
-        ({"content": (io.BytesIO(image_bytes()), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=1)), "s.jpg"),
-          "size": "big"}, "'size' must be a number"),
+        (
+            {
+                "content": (io.BytesIO(image_bytes()), "c.jpg"),
+                "style": (io.BytesIO(image_bytes(seed=1)), "s.jpg"),
+                "strength": "2",
+            },
+            "'strength' must be from 0",
+        ),
+        (
+            {
+                "content": (io.BytesIO(image_bytes()), "c.jpg"),
+                "style": (io.BytesIO(image_bytes(seed=1)), "s.jpg"),
+                "size": "big",
+            },
+            "'size' must be a number",
+        ),
         ({"content": (io.BytesIO(image_bytes()), "c.jpg"), "method": "picasso"}, "Unknown method"),
         ({"style": (io.BytesIO(image_bytes()), "s.jpg")}, "form field 'content'"),
     ]
@@ -138,7 +172,10 @@ def test_stylize_unknown_ids_404(client):
 
 
 def test_stylize_queued_then_result_404_until_done(client):
-    fields = {"content": (io.BytesIO(image_bytes()), "c.jpg"), "style": (io.BytesIO(image_bytes(seed=2)), "s.png")}
+    fields = {
+        "content": (io.BytesIO(image_bytes()), "c.jpg"),
+        "style": (io.BytesIO(image_bytes(seed=2)), "s.png"),
+    }
     response = client.post("/api/stylize", data=fields, content_type="multipart/form-data")
     assert response.status_code == 202
     sid = response.json["id"]
@@ -163,4 +200,8 @@ def test_rate_limit_shared_by_worker_processes(tmp_path):
 def test_favicon_is_the_logo(client):
     """Browsers ask for /favicon.ico on pages without a <head> (the OpenAPI JSON); a 404 there is console noise."""
     response = client.get("/favicon.ico")
-    assert response.status_code == 200 and response.mimetype == "image/svg+xml" and b"<svg" in response.data
+    assert (
+        response.status_code == 200
+        and response.mimetype == "image/svg+xml"
+        and b"<svg" in response.data
+    )

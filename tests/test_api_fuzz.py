@@ -5,6 +5,7 @@ what the description says (status, content type, headers, JSON body).
 No job worker runs, uploads are rate-limited and stylizations capped at 64 px, so fuzzing the
 upload routes cannot start heavy work. FUZZ_EXAMPLES sets the examples per route (default 12).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,15 +14,24 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.conftest import build_app, make_config
 from tests.reliability import ADMIN, Gunicorn, served_env
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 SENT: list[tuple[str, int]] = []
 
 
@@ -35,7 +45,9 @@ def served(tmp_path_factory, request):
     app = build_app(config)  # migrates the database
     with app.app_context():
         db.engine.dispose()
-    env = served_env(config, RATE_LIMIT_UPLOADS="60/minute", RATE_LIMIT_FEEDBACK="600/minute", MAX_STYLE_SIZE=64)
+    env = served_env(
+        config, RATE_LIMIT_UPLOADS="60/minute", RATE_LIMIT_FEEDBACK="600/minute", MAX_STYLE_SIZE=64
+    )
     server = Gunicorn(env, root / "gunicorn.log", workers=2).start()
     yield server
     server.stop()
@@ -44,8 +56,10 @@ def served(tmp_path_factory, request):
         statuses[status] = statuses.get(status, 0) + 1
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled():  # the count belongs in the test log
-        print(f"\nschemathesis sent {len(SENT)} requests to {len({op for op, _ in SENT})} operations; "
-              f"statuses {dict(sorted(statuses.items()))}")
+        print(
+            f"\nschemathesis sent {len(SENT)} requests to {len({op for op, _ in SENT})} operations; "
+            f"statuses {dict(sorted(statuses.items()))}"
+        )
     assert "Traceback" not in server.output(), server.output()[-3000:]
 
 
@@ -64,7 +78,9 @@ def described_api() -> dict:
 
 DOCUMENT = described_api()
 # Valid and invalid requests; credentials come from the admin session, not from generated headers.
-CONFIG = schemathesis.Config.from_dict({"generation": {"mode": "all", "with-security-parameters": False}})
+CONFIG = schemathesis.Config.from_dict(
+    {"generation": {"mode": "all", "with-security-parameters": False}}
+)
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
@@ -85,8 +101,12 @@ def admin_session(served):
     session = requests.Session()
     form = session.get(f"{served.url}/login", timeout=30).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    answer = session.post(f"{served.url}/login", data={"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token},
-                          allow_redirects=False, timeout=30)
+    answer = session.post(
+        f"{served.url}/login",
+        data={"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert answer.status_code == 302, answer.text[:500]
     session.headers["X-CSRFToken"] = token
     return session
@@ -95,14 +115,21 @@ def admin_session(served):
 def test_admin_basic_auth(served):
     import requests
 
-    assert requests.get(f"{served.url}/api/admin/targets", auth=ADMIN, timeout=30).status_code == 200
+    assert (
+        requests.get(f"{served.url}/api/admin/targets", auth=ADMIN, timeout=30).status_code == 200
+    )
     answer = requests.get(f"{served.url}/api/admin/targets", auth=(ADMIN[0], "wrong"), timeout=30)
     assert answer.status_code == 401 and "error" in answer.json()
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_answers_as_described(case, served, admin_session):
     response = case.call(base_url=served.url, session=admin_session, timeout=60)
     SENT.append((case.operation.label, response.status_code))

@@ -1,4 +1,5 @@
 """The same product on PostgreSQL and with jobs going through Redis, over real connections."""
+
 import io
 import uuid
 
@@ -24,9 +25,15 @@ def pg_app(tmp_path):
 def test_postgres_classify_and_feedback(pg_app):
     client = pg_app.test_client()
     assert {t["name"] for t in client.get("/api/tasks").json} >= {"gender", "smiling"}
-    body = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "a.jpg")},
-                       content_type="multipart/form-data").json
-    assert client.post(f"/api/classify/{body['id']}/feedback", json={"label": "male"}).status_code == 201
+    body = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes()), "a.jpg")},
+        content_type="multipart/form-data",
+    ).json
+    assert (
+        client.post(f"/api/classify/{body['id']}/feedback", json={"label": "male"}).status_code
+        == 201
+    )
     assert client.get("/healthz").json["database"] == "ok"
 
 
@@ -56,13 +63,22 @@ def test_jobs_go_through_redis(redis_app, admin, tmp_path):
     from tests.services import app_env
 
     client = redis_app.test_client()
-    job_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=admin).json["job_id"]
+    job_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=admin).json[
+        "job_id"
+    ]
     assert redis_app.extensions["queue"].pending("train") == 1
     assert client.get("/healthz").json["queue"] == "ok"
     worker = Worker(app_env(redis_app.config), "train", tmp_path / "w.log").start()
     try:
-        job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                       == "failed" and j, 60, message="the Redis worker to run the job")
+        job = wait_for(
+            lambda: (
+                (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+                == "failed"
+                and j
+            ),
+            60,
+            message="the Redis worker to run the job",
+        )
     finally:
         worker.stop()
     assert "Not enough labelled images" in job["error"]

@@ -1,4 +1,5 @@
 """The Flask command line: admins, export, models; one-line errors for a user's mistakes."""
+
 import csv
 import io
 
@@ -18,19 +19,35 @@ def test_create_admin_then_basic_auth_works(client, runner):
 
 
 def test_export_writes_folders_and_manifest(client, runner, tmp_path):
-    for seed, label, user in [(1, "male", "a"), (2, "female", "a"), (2, "female", "b"), (3, "male", "a")]:
+    for seed, label, user in [
+        (1, "male", "a"),
+        (2, "female", "a"),
+        (2, "female", "b"),
+        (3, "male", "a"),
+    ]:
         where = {"REMOTE_ADDR": f"10.0.0.{ord(user)}"}  # one voter per client address
-        cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "x.jpg")},
-                          content_type="multipart/form-data", environ_base=where).json["id"]
+        cid = client.post(
+            "/api/classify",
+            data={"image": (io.BytesIO(image_bytes(seed=seed)), "x.jpg")},
+            content_type="multipart/form-data",
+            environ_base=where,
+        ).json["id"]
         client.post(f"/api/classify/{cid}/feedback", json={"label": label}, environ_base=where)
     result = runner.invoke(args=["data", "export", str(tmp_path / "out"), "--task", "gender"])
     assert result.exit_code == 0, result.output
     root = tmp_path / "out" / "gender"
-    assert len(list((root / "male").glob("*.jpg"))) == 2 and len(list((root / "female").glob("*.jpg"))) == 1
+    assert (
+        len(list((root / "male").glob("*.jpg"))) == 2
+        and len(list((root / "female").glob("*.jpg"))) == 1
+    )
     rows = list(csv.DictReader((root / "manifest.csv").open()))
     assert {r["label"] for r in rows} == {"male", "female"} and len(rows) == 3
     female = [r for r in rows if r["label"] == "female"][0]
-    assert female["source"] == "feedback" and female["verified"] == "0" and female["votes"] == "female:2"
+    assert (
+        female["source"] == "feedback"
+        and female["verified"] == "0"
+        and female["votes"] == "female:2"
+    )
     assert (root / female["path"]).is_file()
 
 

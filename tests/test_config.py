@@ -1,4 +1,5 @@
 """Every setting is read through webapp/config.py, with its default there, and listed in the README."""
+
 import ast
 import re
 from pathlib import Path
@@ -7,7 +8,12 @@ from webapp import config
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBAPP = ROOT / "webapp"
-READERS = {"_flag", "_float", "_int", "_text"}  # config.py's typed readers: their first argument is a variable
+READERS = {
+    "_flag",
+    "_float",
+    "_int",
+    "_text",
+}  # config.py's typed readers: their first argument is a variable
 
 
 def readme_variables() -> set[str]:
@@ -27,10 +33,14 @@ def environment_reads(path: Path) -> set[str]:
             fn = node.func
             dotted = ast.unparse(fn)
             if dotted in ("os.environ.get", "os.getenv", "environ.get") or (
-                    path.name == "config.py" and isinstance(fn, ast.Name) and fn.id in READERS):
+                path.name == "config.py" and isinstance(fn, ast.Name) and fn.id in READERS
+            ):
                 names.add(node.args[0].value)
-        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ") \
-                and isinstance(node.slice, ast.Constant):
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) in ("os.environ", "environ")
+            and isinstance(node.slice, ast.Constant)
+        ):
             names.add(node.slice.value)
     return names
 
@@ -43,8 +53,11 @@ def shell_reads(path: Path) -> set[str]:
 def test_every_config_key_is_listed_in_the_readme(monkeypatch, tmp_path):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     listed = readme_variables()
-    missing = [key for key in config.load_config()
-               if key not in config.FIXED and config.VARIABLE_OF.get(key, key) not in listed]
+    missing = [
+        key
+        for key in config.load_config()
+        if key not in config.FIXED and config.VARIABLE_OF.get(key, key) not in listed
+    ]
     assert not missing, f"settings missing from the README's configuration table: {missing}"
 
 
@@ -54,8 +67,11 @@ def test_the_readme_lists_only_variables_something_reads():
 
 
 def test_the_environment_is_read_only_in_config():
-    outside = {str(path.relative_to(ROOT)): names for path in sorted(WEBAPP.rglob("*.py"))
-               if path.name != "config.py" and (names := environment_reads(path))}
+    outside = {
+        str(path.relative_to(ROOT)): names
+        for path in sorted(WEBAPP.rglob("*.py"))
+        if path.name != "config.py" and (names := environment_reads(path))
+    }
     assert not outside, f"read these through current_app.config (webapp/config.py): {outside}"
 
 
@@ -65,9 +81,16 @@ def test_no_setting_has_a_second_default():
     found = []
     for path in sorted(WEBAPP.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                    and ast.unparse(node.func.value).endswith("config") and len(node.args) == 2
-                    and isinstance(node.args[0], ast.Constant)):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.args[0].value}"
-                             + ("" if node.args[0].value in keys else " (not a setting load_config defines)"))
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and ast.unparse(node.func.value).endswith("config")
+                and len(node.args) == 2
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.args[0].value}"
+                    + ("" if node.args[0].value in keys else " (not a setting load_config defines)")
+                )
     assert not found, found

@@ -1,10 +1,10 @@
 """The pretrained fast style methods in the product: listed from the first start, registered as
 v1 once, stylizing through the real worker, their presets shown, and `arbitrary` retrained from
 ratings behind the judge's gate with a rollback to v1."""
+
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 
@@ -52,7 +52,11 @@ def config(tmp_path, pretrained_cache):
 def env(app, pretrained_cache):
     from tests.services import app_env
 
-    return {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache), "STYLE_WARMUP": "1"}
+    return {
+        **app_env(app.config),
+        "PRETRAINED_CACHE_DIR": str(pretrained_cache),
+        "STYLE_WARMUP": "1",
+    }
 
 
 def styles(client) -> dict:
@@ -63,11 +67,14 @@ def styles(client) -> dict:
 
 # ---------------------------------------------------------------- the API, before any worker ran
 
+
 def test_fresh_install_lists_fast_methods_with_honest_descriptions(client):
     listed = client.get("/api/styles").json
     assert [s["method"] for s in listed][:3] == ["arbitrary", "preset", "nst"]
     by = {s["method"]: s for s in listed}
-    assert by["arbitrary"]["needs_style_image"] is True and by["preset"]["needs_style_image"] is False
+    assert (
+        by["arbitrary"]["needs_style_image"] is True and by["preset"]["needs_style_image"] is False
+    )
     assert "minutes on a CPU" in by["nst"]["description"]
     assert by["arbitrary"]["default_strength"] == 1.0 and by["nst"]["default_strength"] == 0.5
     assert isinstance(by["preset"]["presets"], list)
@@ -127,35 +134,65 @@ def test_gate_promotes_only_when_not_worse():
     assert ok and "not worse than deployed v1" in reason
     ok, reason = decide_arbitrary(worse, v1, deployed)
     assert not ok and "worse than deployed v1" in reason and "v1 stays" in reason
-    assert [rating_weight(s) for s in ([], [5], [4, 5], [3], [2, 3], [2], [1, 2])] == [1, 3, 3, 1, 1, 0, 0]
+    assert [rating_weight(s) for s in ([], [5], [4, 5], [3], [2, 3], [2], [1, 2])] == [
+        1,
+        3,
+        3,
+        1,
+        1,
+        0,
+        0,
+    ]
 
 
 # ---------------------------------------------------------------- with the networks
 
-def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_back(app, client, admin, env,
-                                                                                      tmp_path):
+
+def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_back(
+    app, client, admin, env, tmp_path
+):
     """Stylize with both fast methods through a real worker (presets' thumbnails appear, waits are
     counted), rate the pictures, retrain arbitrary on a train worker, then roll back to v1."""
-    pictures = [("astronaut", "coffee", 5), ("chelsea", "immunohistochemistry", 4), ("rocket", "coffee", 1),
-                ("coffee", "chelsea", None)]
+    pictures = [
+        ("astronaut", "coffee", 5),
+        ("chelsea", "immunohistochemistry", 4),
+        ("rocket", "coffee", 1),
+        ("coffee", "chelsea", None),
+    ]
     ids = [post(client, content, style, size="128").json["id"] for content, style, _ in pictures]
     preset_id = post(client, style=None, method="preset", preset="5", size="128").json["id"]
     worker = Worker(env, "style", tmp_path / "style.log").start()
     try:
         done = {}
         for sid in ids + [preset_id]:
-            done[sid] = wait_for(lambda: (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
-                                 and s, 600, interval=0.2, message="a fast stylization")
+            done[sid] = wait_for(
+                lambda sid=sid: (
+                    (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
+                    and s
+                ),
+                600,
+                interval=0.2,
+                message="a fast stylization",
+            )
             assert done[sid]["status"] == "done", (done[sid], worker.output()[-3000:])
         presets = styles(client)["preset"]["presets"]
         assert len(presets) == 26 and presets[7]["name"]
-        image = wait_for(lambda: (r := client.get(presets[7]["thumbnail_url"])).status_code == 200 and r, 120,
-                         interval=0.5, message="the preset thumbnails")
+        image = wait_for(
+            lambda: (r := client.get(presets[7]["thumbnail_url"])).status_code == 200 and r,
+            120,
+            interval=0.5,
+            message="the preset thumbnails",
+        )
     finally:
         worker.stop()
-    assert image.mimetype == "image/jpeg" and PILImage.open(io.BytesIO(image.data)).size == (160, 160)
+    assert image.mimetype == "image/jpeg" and PILImage.open(io.BytesIO(image.data)).size == (
+        160,
+        160,
+    )
     assert client.get("/api/styles/preset/26/thumbnail.jpg").status_code == 404
-    photo = np.asarray(PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize((128, 128)), float)
+    photo = np.asarray(
+        PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize((128, 128)), float
+    )
     for sid in (ids[0], preset_id):
         result = PILImage.open(io.BytesIO(client.get(done[sid]["result_url"]).data)).convert("RGB")
         assert result.size == (128, 128)
@@ -166,14 +203,31 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
     assert listed["preset"]["expected_seconds"]["128"]["seconds"] > 0
     for sid, (_, _, stars) in zip(ids, pictures):
         if stars:
-            assert client.post(f"/api/stylize/{sid}/rating", json={"stars": stars}).status_code == 201
+            assert (
+                client.post(f"/api/stylize/{sid}/rating", json={"stars": stars}).status_code == 201
+            )
 
-    env = {**env, "STYLE_FINETUNE_STEPS": "2", "STYLE_FINETUNE_SIZE": "64", "STYLE_JUDGE_SIZE": "64"}
-    job_id = client.post("/api/admin/retrain", json={"style": "arbitrary"}, headers=admin).json["job_id"]
+    env = {
+        **env,
+        "STYLE_FINETUNE_STEPS": "2",
+        "STYLE_FINETUNE_SIZE": "64",
+        "STYLE_JUDGE_SIZE": "64",
+    }
+    job_id = client.post("/api/admin/retrain", json={"style": "arbitrary"}, headers=admin).json[
+        "job_id"
+    ]
     trainer = Worker(env, "train", tmp_path / "train.log").start()
     try:
-        job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                       in ("done", "failed") and j, 600, interval=1, message="the arbitrary retrain")
+        job = wait_for(
+            lambda: (
+                (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+                in ("done", "failed")
+                and j
+            ),
+            600,
+            interval=1,
+            message="the arbitrary retrain",
+        )
     finally:
         trainer.stop()
     assert job["status"] == "done", (job, trainer.output()[-3000:])
@@ -182,15 +236,25 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
     assert result["data_counts"]["pairs"] == 3 and result["data_counts"]["left_out_low_rating"] == 1
     candidate, deployed = result["metrics"], result["compared_with"]["metrics"]
     assert result["promoted"] == (candidate["score"] <= deployed["score"] + 1e-9), result
-    assert ("not worse" in result["reason"]) == result["promoted"] and "fixed pairs" in result["reason"]
+    assert ("not worse" in result["reason"]) == result["promoted"] and "fixed pairs" in result[
+        "reason"
+    ]
     assert styles(client)["arbitrary"]["model_version"] == ("v2" if result["promoted"] else "v1")
 
     if not result["promoted"]:  # an admin may still deploy it by hand
-        assert client.post("/api/admin/models/arbitrary/v2/promote", headers=admin).status_code == 200
+        assert (
+            client.post("/api/admin/models/arbitrary/v2/promote", headers=admin).status_code == 200
+        )
     rolled = client.post("/api/admin/models/arbitrary/rollback", headers=admin)
     assert rolled.status_code == 200 and rolled.json["deployed"] == "v1"
-    versions = {v["version"]: v for v in client.get("/api/admin/models/arbitrary", headers=admin).json}
-    assert versions["v1"]["deployed"] and not versions["v2"]["deployed"] and versions["v2"]["parent"] == "v1"
+    versions = {
+        v["version"]: v for v in client.get("/api/admin/models/arbitrary", headers=admin).json
+    }
+    assert (
+        versions["v1"]["deployed"]
+        and not versions["v2"]["deployed"]
+        and versions["v2"]["parent"] == "v1"
+    )
     assert styles(client)["arbitrary"]["model_version"] == "v1"
 
 
@@ -221,10 +285,21 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
 
     app = racing_app
     env = {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
-    script = ("from webapp import create_app\nfrom webapp.style.builtin import ensure\napp = create_app()\n"
-              "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    script = (
+        "from webapp import create_app\nfrom webapp.style.builtin import ensure\napp = create_app()\n"
+        "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
     assert {o[0].strip().splitlines()[-1] for o in outputs} == {"v1 v1"}
@@ -232,12 +307,18 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
     from webapp.models import Deployment, ModelVersion
 
     with app.app_context():
-        rows = db.session.execute(db.select(ModelVersion.target, ModelVersion.version, ModelVersion.created_by)).all()
+        rows = db.session.execute(
+            db.select(ModelVersion.target, ModelVersion.version, ModelVersion.created_by)
+        ).all()
         assert sorted(rows) == [("arbitrary", "v1", "pretrained"), ("preset", "v1", "pretrained")]
         assert db.session.scalar(db.select(db.func.count(Deployment.id))) == 2
         keys = {mv.storage_key for mv in db.session.scalars(db.select(ModelVersion))}
         from webapp.storage.service import storage
 
-        assert all(storage().exists(k) for k in keys)  # a losing racer never deleted the winner's file
+        assert all(
+            storage().exists(k) for k in keys
+        )  # a losing racer never deleted the winner's file
     listed = styles(app.test_client())
-    assert listed["arbitrary"]["model_version"] == "v1" and listed["preset"]["model_version"] == "v1"
+    assert (
+        listed["arbitrary"]["model_version"] == "v1" and listed["preset"]["model_version"] == "v1"
+    )

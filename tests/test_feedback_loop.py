@@ -1,4 +1,5 @@
 """The whole loop over HTTP: a new task, user labels, retrain, promote, refuse or roll back."""
+
 import io
 
 import numpy as np
@@ -30,10 +31,18 @@ def photos():
 
 
 def label_photo(client, data, label, user):
-    where = {"REMOTE_ADDR": ADDRESSES.setdefault(user, f"10.0.0.{len(ADDRESSES) + 1}")}  # a voter is an address
-    body = client.post("/api/classify", data={"image": (io.BytesIO(data), "p.jpg"), "task": "faces"},
-                       content_type="multipart/form-data", environ_base=where).json
-    response = client.post(f"/api/classify/{body['id']}/feedback", json={"label": label}, environ_base=where)
+    where = {
+        "REMOTE_ADDR": ADDRESSES.setdefault(user, f"10.0.0.{len(ADDRESSES) + 1}")
+    }  # a voter is an address
+    body = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(data), "p.jpg"), "task": "faces"},
+        content_type="multipart/form-data",
+        environ_base=where,
+    ).json
+    response = client.post(
+        f"/api/classify/{body['id']}/feedback", json={"label": label}, environ_base=where
+    )
     assert response.status_code == 201
     return body
 
@@ -45,8 +54,16 @@ def retrain(client, admin, may_fail=False):
     response = client.post("/api/admin/retrain", json={"task": "faces"}, headers=admin)
     assert response.status_code == 202, response.json
     job_id = response.json["job_id"]
-    job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                   in ("done", "failed") and j, 240, interval=1, message="the retrain job")
+    job = wait_for(
+        lambda: (
+            (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+            in ("done", "failed")
+            and j
+        ),
+        240,
+        interval=1,
+        message="the retrain job",
+    )
     if may_fail and job["status"] == "failed":
         return job
     assert job["status"] == "done", job
@@ -58,7 +75,9 @@ def deployed(client):
 
 
 def test_feedback_loop_over_http(app, client, admin, env, tmp_path):
-    response = client.post("/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin)
+    response = client.post(
+        "/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin
+    )
     assert response.status_code == 201
     data = photos()
     for i, (jpg, label) in enumerate(data[:260]):
@@ -94,16 +113,25 @@ def test_feedback_loop_over_http(app, client, admin, env, tmp_path):
     finally:
         worker.stop()
     now = deployed(client)
-    if "error" in third and third.get("status") == "failed":  # every photo is now one vote against one
+    if (
+        "error" in third and third.get("status") == "failed"
+    ):  # every photo is now one vote against one
         assert "votes disagree" in third["error"] and now == before
     else:
-        gate = third["gate"]  # a paired test on the same holdout decides (issue 14), not a raw comparison
-        assert gate["n"] == third["holdout_size"] == third["metrics"]["n"] and gate["alternative"] == "candidate worse"
+        gate = third[
+            "gate"
+        ]  # a paired test on the same holdout decides (issue 14), not a raw comparison
+        assert (
+            gate["n"] == third["holdout_size"] == third["metrics"]["n"]
+            and gate["alternative"] == "candidate worse"
+        )
         if third["promoted"]:
             assert gate["p_value"] >= 0.05 and "not significantly worse" in third["reason"]
         else:
             assert now == before and gate["p_value"] < 0.05
     versions = {m["version"]: m for m in client.get("/api/admin/models/faces", headers=admin).json}
-    assert versions[now]["metrics"]["gate"]["test"].startswith("exact McNemar")  # the models list shows the test
+    assert versions[now]["metrics"]["gate"]["test"].startswith(
+        "exact McNemar"
+    )  # the models list shows the test
     audit = client.get("/api/admin/deployments?target=faces", headers=admin).json
     assert audit[-1]["version"] == "v1" and audit[-1]["action"] == "auto"

@@ -1,4 +1,5 @@
 """The default retrain config learns a new task from few user labels, through the real retrain job."""
+
 import time
 
 import numpy as np
@@ -14,7 +15,9 @@ UNSEEN = 40
 
 
 def test_default_config_learns_face_other_from_80_labels(app, client, admin, env, tmp_path):
-    response = client.post("/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin)
+    response = client.post(
+        "/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin
+    )
     assert response.status_code == 201
     images, labels = lfw_rgb_images(64)
     order = np.random.default_rng(12).permutation(len(images))

@@ -1,4 +1,5 @@
 """The promotion gates: a paired test on one holdout decides; a threshold problem is flagged."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,7 +13,9 @@ TASK = SimpleNamespace(metric="accuracy")
 DEPLOYED = SimpleNamespace(version="v1")
 
 
-def outcomes(both: int, only_new: int, only_old: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
+def outcomes(
+    both: int, only_new: int, only_old: int, neither: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-image right/wrong of a candidate and of what it is compared with."""
     new = [1] * both + [1] * only_new + [0] * only_old + [0] * neither
     old = [1] * both + [0] * only_new + [1] * only_old + [0] * neither
@@ -22,9 +25,11 @@ def outcomes(both: int, only_new: int, only_old: int, neither: int) -> tuple[np.
 def test_mcnemar_is_the_exact_binomial_tail_on_discordant_pairs():
     test = mcnemar_exact(*outcomes(20, 6, 1, 3), "better")
     assert (test["n"], test["candidate_only_right"], test["compared_only_right"]) == (30, 6, 1)
-    assert test["p_value"] == pytest.approx((1 + 7) / 2 ** 7)  # P(B >= 6), B ~ Binomial(7, 1/2)
+    assert test["p_value"] == pytest.approx((1 + 7) / 2**7)  # P(B >= 6), B ~ Binomial(7, 1/2)
     assert mcnemar_exact(*outcomes(20, 6, 1, 3), "worse")["p_value"] == pytest.approx(127 / 128)
-    assert mcnemar_exact(*outcomes(9, 0, 0, 1), "better")["p_value"] == 1.0  # no discordant image: no evidence
+    assert (
+        mcnemar_exact(*outcomes(9, 0, 0, 1), "better")["p_value"] == 1.0
+    )  # no discordant image: no evidence
     with pytest.raises(ValueError, match="Received"):
         mcnemar_exact([True], [True, False])
 
@@ -38,7 +43,9 @@ def test_first_model_barely_above_the_baseline_on_a_few_dozen_images_is_refused(
     promoted, test = retrain.paired_gate(new_right, baseline_right, first=True)
     assert new_right.mean() == pytest.approx(21 / 34) and not promoted and test["p_value"] >= 0.05
     reason = retrain._reason(TASK, promoted, test, {"accuracy": 21 / 34}, baseline, None)
-    assert reason.startswith("first model: not significantly better than the majority-class baseline")
+    assert reason.startswith(
+        "first model: not significantly better than the majority-class baseline"
+    )
     assert "p=" in reason and "label more images" in reason
 
 
@@ -63,7 +70,11 @@ def test_best_threshold_accuracy_and_the_threshold_warning():
     scores = np.array([0.05, 0.1, 0.2, 0.3, 0.35, 0.45])  # ranked perfectly, all below 0.5
     assert best_threshold_accuracy(y == 1, scores) == (1.0, 0.3)
     metrics = metrics_from_predictions(y, np.c_[1 - scores, scores], ["female", "male"])
-    assert metrics["accuracy"] == 0.5 and metrics["best_threshold_accuracy"] == 1.0 and metrics["roc_auc"] == 1.0
+    assert (
+        metrics["accuracy"] == 0.5
+        and metrics["best_threshold_accuracy"] == 1.0
+        and metrics["roc_auc"] == 1.0
+    )
     (warning,) = retrain.threshold_warnings(metrics)
     assert "threshold problem" in warning and "0.500" in warning and "1.000" in warning
     good = metrics_from_predictions(y, np.c_[1 - scores - 0.3, scores + 0.3], ["female", "male"])

@@ -1,4 +1,5 @@
 """webapp/ has no import cycles, function-local imports included (they hide cycles, not remove them)."""
+
 import ast
 from pathlib import Path
 
@@ -72,8 +73,17 @@ def _blueprint_modules() -> set[str]:
 
 def test_blueprints_are_imported_by_the_app_factory_only():
     graph, blueprints = _graph(), _blueprint_modules()
-    assert {"webapp.api", "webapp.admin.api", "webapp.ops.routes"} <= blueprints  # the rule sees them
+    assert {
+        "webapp.api",
+        "webapp.admin.api",
+        "webapp.ops.routes",
+    } <= blueprints  # the rule sees them
     package = lambda m: m.rsplit(".", 1)[0] if m.count(".") > 1 else m  # noqa: E731
-    wrong = sorted(f"{m} imports {b}" for m, deps in graph.items() if m != "webapp"
-                   for b in deps & blueprints if package(b) != package(m) and not b.startswith(m + "."))
+    wrong = sorted(
+        f"{m} imports {b}"
+        for m, deps in graph.items()
+        if m != "webapp"
+        for b in deps & blueprints
+        if package(b) != package(m) and not b.startswith(m + ".")
+    )
     assert wrong == [], "services must not depend on views: " + "; ".join(wrong)

@@ -1,4 +1,5 @@
 """/api/openapi.json describes every route of the HTTP API; /api/docs shows it."""
+
 from __future__ import annotations
 
 import re
@@ -24,31 +25,59 @@ def json_schema(op, status):
 
 
 def test_every_api_route_is_documented(app):
-    assert undocumented_routes(app) == [], "add an OpenAPI block (--- YAML) to these views' docstrings"
+    assert undocumented_routes(app) == [], (
+        "add an OpenAPI block (--- YAML) to these views' docstrings"
+    )
 
 
 def test_description_loads_as_openapi_3_with_every_contract_route(doc):
     import schemathesis
 
     assert doc["openapi"].startswith("3.") and doc["info"]["title"]
-    expected = {"/api/tasks": "get", "/api/classify": "post", "/api/classify/{classification_id}/feedback": "post",
-                "/api/styles": "get", "/api/stylize": "post", "/api/stylize/{stylization_id}": "get",
-                "/api/stylize/{stylization_id}/result": "get", "/api/stylize/{stylization_id}/rating": "post",
-                "/api/admin/tasks": "post", "/api/admin/retrain": "post", "/api/admin/jobs/{job_id}": "get",
-                "/api/admin/models/{target}": "get", "/api/admin/models/{target}/{version}/promote": "post",
-                "/api/admin/models/{target}/rollback": "post", "/healthz": "get", "/metrics": "get"}
+    expected = {
+        "/api/tasks": "get",
+        "/api/classify": "post",
+        "/api/classify/{classification_id}/feedback": "post",
+        "/api/styles": "get",
+        "/api/stylize": "post",
+        "/api/stylize/{stylization_id}": "get",
+        "/api/stylize/{stylization_id}/result": "get",
+        "/api/stylize/{stylization_id}/rating": "post",
+        "/api/admin/tasks": "post",
+        "/api/admin/retrain": "post",
+        "/api/admin/jobs/{job_id}": "get",
+        "/api/admin/models/{target}": "get",
+        "/api/admin/models/{target}/{version}/promote": "post",
+        "/api/admin/models/{target}/rollback": "post",
+        "/healthz": "get",
+        "/metrics": "get",
+    }
     for path, method in expected.items():
         assert method in doc["paths"].get(path, {}), f"{method.upper()} {path} is not described"
     loaded = list(schemathesis.openapi.from_dict(doc).get_all_operations())
-    assert loaded and all(result.ok() for result in loaded)  # every $ref resolves, every operation is usable
+    assert loaded and all(
+        result.ok() for result in loaded
+    )  # every $ref resolves, every operation is usable
 
 
 def test_contract_shapes(doc):
     classification = schema_of(doc, "Classification")
     assert classification["properties"]["id"]["type"] == "string"  # opaque ids
-    assert set(classification["required"]) >= {"id", "task", "label", "probability", "probabilities",
-                                                "model_version", "face_box"}
-    assert schema_of(doc, "Stylization")["properties"]["status"]["enum"] == ["queued", "running", "done", "failed"]
+    assert set(classification["required"]) >= {
+        "id",
+        "task",
+        "label",
+        "probability",
+        "probabilities",
+        "model_version",
+        "face_box",
+    }
+    assert schema_of(doc, "Stylization")["properties"]["status"]["enum"] == [
+        "queued",
+        "running",
+        "done",
+        "failed",
+    ]
     assert schema_of(doc, "StylizeAccepted")["properties"]["id"]["type"] == "string"
     presets = schema_of(doc, "StyleMethod")["properties"]["presets"]
     assert presets["items"] == {"$ref": "#/components/schemas/Preset"}
@@ -58,7 +87,11 @@ def test_contract_shapes(doc):
     assert upload["properties"]["content"]["format"] == "binary"
     error = schema_of(doc, "Error")
     assert error["required"] == ["error"] and error["properties"]["error"]["type"] == "string"
-    assert schema_of(doc, "RatingRequest")["properties"]["stars"] == {"type": "integer", "minimum": 1, "maximum": 5}
+    assert schema_of(doc, "RatingRequest")["properties"]["stars"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 5,
+    }
 
 
 def test_uploads_are_multipart_and_may_be_refused(doc):
@@ -69,7 +102,9 @@ def test_uploads_are_multipart_and_may_be_refused(doc):
             assert status in op["responses"], f"{path} does not document {status}"
     too_many = doc["components"]["responses"]["TooManyRequests"]
     assert "Retry-After" in too_many["headers"]
-    assert too_many["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert too_many["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
 
 
 def test_every_error_is_the_error_schema(doc):
@@ -78,18 +113,29 @@ def test_every_error_is_the_error_schema(doc):
             for status, response in op["responses"].items():
                 if status.startswith(("4", "5")) or status == "default":
                     if "$ref" in response:
-                        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+                        response = doc["components"]["responses"][
+                            response["$ref"].rsplit("/", 1)[-1]
+                        ]
                     schema = response["content"]["application/json"]["schema"]
                     if "$ref" in schema:
                         schema = schema_of(doc, schema["$ref"].rsplit("/", 1)[-1])
-                    assert "error" in schema.get("required", []) or path == "/healthz", (method, path, status)
+                    assert "error" in schema.get("required", []) or path == "/healthz", (
+                        method,
+                        path,
+                        status,
+                    )
 
 
 def test_admin_routes_need_admin_auth(doc):
     schemes = doc["components"]["securitySchemes"]
     assert (schemes["basicAuth"]["type"], schemes["basicAuth"]["scheme"]) == ("http", "basic")
     assert schemes["cookieAuth"]["in"] == "cookie"
-    admin = [(p, m, op) for p, item in doc["paths"].items() if p.startswith("/api/admin") for m, op in item.items()]
+    admin = [
+        (p, m, op)
+        for p, item in doc["paths"].items()
+        if p.startswith("/api/admin")
+        for m, op in item.items()
+    ]
     assert len(admin) >= 18
     for path, method, op in admin:
         assert op["security"] == [{"basicAuth": []}, {"cookieAuth": []}], (method, path)
@@ -115,7 +161,10 @@ def test_docs_page_lists_every_operation_without_inline_code(client, doc):
     html = response.get_data(as_text=True)
     for path, item in doc["paths"].items():
         for method in item:
-            assert re.search(rf">{method.upper()}</span> <code>{re.escape(path)}</code>", html), (method, path)
+            assert re.search(rf">{method.upper()}</span> <code>{re.escape(path)}</code>", html), (
+                method,
+                path,
+            )
     assert "/api/openapi.json" in html and "Schemas" in html
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline scripts
     assert " style=" not in html and "<style" not in html  # no inline styles

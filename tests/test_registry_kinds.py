@@ -1,4 +1,5 @@
 """The registry's one pipeline: any model kind retrains through the same gate; version names never collide."""
+
 import json
 
 import pytest
@@ -40,8 +41,14 @@ class EchoKind:
         (model / "meta.json").write_text(json.dumps({"kind": "echo", "name": "echo"}))
         ctx.progress(0.5, "trained")
         verdict = "passes" if self.passed else "fails"
-        return Candidate(model_dir=model, metrics={"score": 1.0}, compared={"score": 2.0}, passed=self.passed,
-                         reason=f"echo {verdict}", data_counts={"pairs": 3})
+        return Candidate(
+            model_dir=model,
+            metrics={"score": 1.0},
+            compared={"score": 2.0},
+            passed=self.passed,
+            reason=f"echo {verdict}",
+            data_counts={"pairs": 3},
+        )
 
 
 @pytest.mark.parametrize("passed", [True, False])
@@ -66,7 +73,9 @@ def test_a_new_model_kind_retrains_through_the_gate(app, client, admin, monkeypa
 def test_unknown_targets_and_fixed_presets_are_refused_before_queueing(app, client, admin):
     unknown = client.post("/api/admin/retrain", json={"style": "nonesuch"}, headers=admin)
     assert unknown.status_code == 404 and "nonesuch" in unknown.json["error"]
-    task_named_as_style = client.post("/api/admin/retrain", json={"task": "arbitrary"}, headers=admin)
+    task_named_as_style = client.post(
+        "/api/admin/retrain", json={"task": "arbitrary"}, headers=admin
+    )
     assert task_named_as_style.status_code == 404
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Job.id))) == 0
@@ -88,7 +97,9 @@ def test_version_is_one_above_the_highest_not_the_count(app, folder):
     with app.app_context():
         _register("echo", folder)
         second = _register("echo", folder)
-        db.session.delete(db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == "v1")))
+        db.session.delete(
+            db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == "v1"))
+        )
         db.session.commit()
         assert second.version == "v2" and _register("echo", folder).version == "v3"
 
@@ -111,7 +122,9 @@ def _dispose(app):
         db.engine.dispose()
 
 
-def test_a_version_taken_meanwhile_moves_to_the_next_and_leaves_no_object(any_db_app, folder, monkeypatch):
+def test_a_version_taken_meanwhile_moves_to_the_next_and_leaves_no_object(
+    any_db_app, folder, monkeypatch
+):
     app = any_db_app
     with app.app_context():
         _register("echo", folder)
@@ -128,8 +141,12 @@ def test_a_version_taken_meanwhile_moves_to_the_next_and_leaves_no_object(any_db
         monkeypatch.setattr(versions, "next_version", racing)
         mv = _register("echo", folder)
         assert (calls, mv.version) == (["v2"], "v3")
-        rows = db.session.scalars(db.select(ModelVersion.storage_key).where(ModelVersion.target == "echo")).all()
+        rows = db.session.scalars(
+            db.select(ModelVersion.storage_key).where(ModelVersion.target == "echo")
+        ).all()
         assert len(rows) == 3 and len(set(rows)) == 3
-        assert set(storage().list("models/echo/")) == set(rows)  # the winner's object kept, no orphan
+        assert set(storage().list("models/echo/")) == set(
+            rows
+        )  # the winner's object kept, no orphan
         with pytest.raises(IntegrityError):  # an explicit name is the caller's to handle
             _register("echo", folder, version="v1")

@@ -1,4 +1,5 @@
 """Attacks on admin accounts: guessing passwords, open redirects, stolen cookies, readable secrets."""
+
 import base64
 import re
 import statistics
@@ -15,7 +16,9 @@ def basic(user: str, password: str) -> dict:
 
 @pytest.fixture
 def strict_app(tmp_path):
-    app = build_app(make_config(tmp_path, RATE_LIMIT_LOGIN="3/minute", RATE_LIMIT_LOGIN_USER="5/hour"))
+    app = build_app(
+        make_config(tmp_path, RATE_LIMIT_LOGIN="3/minute", RATE_LIMIT_LOGIN_USER="5/hour")
+    )
     from webapp.auth.access import create_or_reset_admin
 
     with app.app_context():
@@ -31,23 +34,40 @@ def login_form(client, username="root", password="s3cret-pass", next_url=None, *
     page = client.get("/login", **extra)
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
     url = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"username": username, "password": password, "csrf_token": token}, **extra)
+    return client.post(
+        url, data={"username": username, "password": password, "csrf_token": token}, **extra
+    )
 
 
 def test_basic_auth_guessing_is_limited_per_address(strict_app):
     client = strict_app.test_client()
-    codes = [client.get("/api/admin/jobs", headers=basic("root", f"guess{i}"), **at("10.6.6.6")).status_code
-             for i in range(4)]
+    codes = [
+        client.get(
+            "/api/admin/jobs", headers=basic("root", f"guess{i}"), **at("10.6.6.6")
+        ).status_code
+        for i in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
     locked = client.get("/api/admin/jobs", headers=basic("root", "s3cret-pass"), **at("10.6.6.6"))
-    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0  # even the right password now
-    assert client.get("/api/admin/jobs", headers=basic("root", "s3cret-pass"), **at("10.0.0.1")).status_code == 200
+    assert (
+        locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    )  # even the right password now
+    assert (
+        client.get(
+            "/api/admin/jobs", headers=basic("root", "s3cret-pass"), **at("10.0.0.1")
+        ).status_code
+        == 200
+    )
 
 
 def test_guessing_one_user_name_from_many_addresses_is_limited(strict_app):
     client = strict_app.test_client()
-    codes = [client.get("/api/admin/jobs", headers=basic("root", "nope"), **at(f"10.7.0.{i}")).status_code
-             for i in range(6)]
+    codes = [
+        client.get(
+            "/api/admin/jobs", headers=basic("root", "nope"), **at(f"10.7.0.{i}")
+        ).status_code
+        for i in range(6)
+    ]
     assert codes == [401] * 5 + [429]
 
 
@@ -55,7 +75,9 @@ def test_login_form_limit_ignores_user_agent(strict_app):
     codes = []
     for agent in ("a", "b", "c", "d"):
         client = strict_app.test_client()
-        codes.append(login_form(client, password="wrong", headers={"User-Agent": agent}).status_code)
+        codes.append(
+            login_form(client, password="wrong", headers={"User-Agent": agent}).status_code
+        )
     assert codes == [401, 401, 401, 429]
 
 
@@ -64,17 +86,32 @@ def test_unknown_user_name_costs_as_much_as_a_wrong_password(app, admin):
 
     def timed(user):
         started = time.perf_counter()
-        answer = client.get("/api/admin/jobs", headers=basic(user, "wrong"), **at(f"10.8.0.{len(user)}"))
+        answer = client.get(
+            "/api/admin/jobs", headers=basic(user, "wrong"), **at(f"10.8.0.{len(user)}")
+        )
         assert answer.status_code == 401
         return time.perf_counter() - started
 
     known = statistics.median(timed("root") for _ in range(3))
     unknown = statistics.median(timed("nobody-here") for _ in range(3))
-    assert unknown > 0.5 * known, (known, unknown)  # a password hash either way: timing does not tell
+    assert unknown > 0.5 * known, (
+        known,
+        unknown,
+    )  # a password hash either way: timing does not tell
 
 
-@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example",
-                                    "javascript:alert(1)", "/%0d%0a/evil.example", "evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%09/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "javascript:alert(1)",
+        "/%0d%0a/evil.example",
+        "evil.example",
+    ],
+)
 def test_next_never_leaves_the_site(app, admin, target):
     response = login_form(app.test_client(), next_url=target)
     assert response.status_code == 302 and response.headers["Location"] == "/admin"
@@ -126,7 +163,7 @@ def test_secret_key_and_database_are_private(tmp_path, monkeypatch):
     config._secret_key(old)
     assert (old / "secret_key").stat().st_mode & 0o777 == 0o600
 
-    app = build_app(make_config(tmp_path / "fresh"))
+    build_app(make_config(tmp_path / "fresh"))  # a first start creates the private files
     instance = tmp_path / "fresh" / "instance"
     for name in ("app.db", "queue.db"):
         assert (instance / name).stat().st_mode & 0o077 == 0, name
@@ -139,16 +176,28 @@ def test_admin_responses_are_not_cached(app, client, admin):
 
 
 def test_deployment_settings_secure_cookies_hsts(tmp_path):
-    app = build_app(make_config(tmp_path, SESSION_COOKIE_SECURE=True, HSTS_SECONDS=31536000, PROXY_COUNT=1))
+    app = build_app(
+        make_config(tmp_path, SESSION_COOKIE_SECURE=True, HSTS_SECONDS=31536000, PROXY_COUNT=1)
+    )
     client = app.test_client()
-    behind_tls = client.post("/api/classify", data={}, content_type="multipart/form-data",
-                             headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.9"})
+    behind_tls = client.post(
+        "/api/classify",
+        data={},
+        content_type="multipart/form-data",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.9"},
+    )
     assert behind_tls.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     from io import BytesIO
 
     from tests.conftest import image_bytes
 
-    uploaded = client.post("/api/classify", data={"image": (BytesIO(image_bytes()), "p.jpg")},
-                           content_type="multipart/form-data", headers={"X-Forwarded-Proto": "https"})
+    uploaded = client.post(
+        "/api/classify",
+        data={"image": (BytesIO(image_bytes()), "p.jpg")},
+        content_type="multipart/form-data",
+        headers={"X-Forwarded-Proto": "https"},
+    )
     assert "Secure" in uploaded.headers["Set-Cookie"]
-    assert "Strict-Transport-Security" not in client.get("/api/tasks").headers  # plain HTTP: no HSTS
+    assert (
+        "Strict-Transport-Security" not in client.get("/api/tasks").headers
+    )  # plain HTTP: no HSTS

@@ -1,4 +1,5 @@
 """Attacks on other people's uploads: guessing ids, reading inputs, cancelling, rating, cross-site posts."""
+
 import io
 import re
 
@@ -8,16 +9,22 @@ from tests.conftest import image_bytes
 
 
 def stylize(client, **extra):
-    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
-              "style": (io.BytesIO(image_bytes(seed=2)), "s.png")}
+    fields = {
+        "content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
+        "style": (io.BytesIO(image_bytes(seed=2)), "s.png"),
+    }
     response = client.post("/api/stylize", data=fields, content_type="multipart/form-data", **extra)
     assert response.status_code == 202, response.json
     return response.json["id"]
 
 
 def classify(client, **extra):
-    response = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=3)), "p.jpg")},
-                           content_type="multipart/form-data", **extra)
+    response = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes(seed=3)), "p.jpg")},
+        content_type="multipart/form-data",
+        **extra,
+    )
     assert response.status_code == 200, response.json
     return response.json["id"]
 
@@ -39,7 +46,10 @@ def test_ids_are_opaque_and_sequential_guesses_find_nothing(client):
     for guess in ("1", "2", "3", "99999999999999999999"):
         assert client.get(f"/api/stylize/{guess}").status_code == 404
         assert client.get(f"/api/stylize/{guess}/content").status_code == 404
-        assert client.post(f"/api/classify/{guess}/feedback", json={"label": "male"}).status_code == 404
+        assert (
+            client.post(f"/api/classify/{guess}/feedback", json={"label": "male"}).status_code
+            == 404
+        )
     status = client.get(f"/api/stylize/{ids[0]}").json
     assert status["id"] == ids[0] and ids[0] in status["content_url"]
 
@@ -53,7 +63,9 @@ def test_stranger_cannot_read_inputs_cancel_or_rate(app, client):
     assert refused.status_code == 403 and "uploaded" in refused.json["error"]
     assert client.get(f"/api/stylize/{sid}").json["status"] == "queued"  # still alive
     shared = stranger.get(f"/api/stylize/{sid}").json  # the share link shows status, not the inputs
-    assert shared["content_url"] is None and shared["style_url"] is None and shared["yours"] is False
+    assert (
+        shared["content_url"] is None and shared["style_url"] is None and shared["yours"] is False
+    )
 
     finish(app, sid)
     assert stranger.post(f"/api/stylize/{sid}/rating", json={"stars": 1}).status_code == 403
@@ -68,7 +80,12 @@ def test_stranger_cannot_label_someone_elses_photo(app, client, admin):
     stranger = app.test_client()
     assert stranger.post(f"/api/classify/{cid}/feedback", json={"label": "male"}).status_code == 403
     assert client.post(f"/api/classify/{cid}/feedback", json={"label": "female"}).status_code == 201
-    assert stranger.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, headers=admin).status_code == 201
+    assert (
+        stranger.post(
+            f"/api/classify/{cid}/feedback", json={"label": "male"}, headers=admin
+        ).status_code
+        == 201
+    )
 
 
 def test_admin_may_read_inputs(app, client, admin):
@@ -77,8 +94,11 @@ def test_admin_may_read_inputs(app, client, admin):
 
 
 def test_uploader_cookie_is_signed_httponly_lax(app, client):
-    response = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
+        content_type="multipart/form-data",
+    )
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("cv_client=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     cid = response.json["id"]
@@ -88,8 +108,15 @@ def test_uploader_cookie_is_signed_httponly_lax(app, client):
     assert forger.post(f"/api/classify/{cid}/feedback", json={"label": "male"}).status_code == 403
 
 
-@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
-                                     {"Origin": "null"}, {"Referer": "https://evil.example/page"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+    ],
+)
 def test_cross_site_requests_cannot_act_for_the_uploader(app, client, headers):
     sid = stylize(client)
     refused = client.post(f"/api/stylize/{sid}/cancel", headers=headers)
@@ -99,10 +126,21 @@ def test_cross_site_requests_cannot_act_for_the_uploader(app, client, headers):
 
 def test_same_origin_browser_and_cookieless_scripts_still_work(app, client):
     sid = stylize(client, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
-    assert client.post(f"/api/stylize/{sid}/cancel", headers={"Origin": "http://localhost"}).status_code == 202
-    script = app.test_client(use_cookies=False)  # no cookies: nobody can act through it, no check needed
-    answer = script.post("/api/classify", data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
-                         content_type="multipart/form-data", headers={"Origin": "https://elsewhere.example"})
+    assert (
+        client.post(
+            f"/api/stylize/{sid}/cancel", headers={"Origin": "http://localhost"}
+        ).status_code
+        == 202
+    )
+    script = app.test_client(
+        use_cookies=False
+    )  # no cookies: nobody can act through it, no check needed
+    answer = script.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes()), "p.jpg")},
+        content_type="multipart/form-data",
+        headers={"Origin": "https://elsewhere.example"},
+    )
     assert answer.status_code == 200
 
 

@@ -1,4 +1,5 @@
 """Attacks on the labels and ratings: extra user agents, cookies and repeat ratings must not buy votes."""
+
 import io
 
 from tests.conftest import image_bytes
@@ -9,8 +10,12 @@ def at(address: str) -> dict:
 
 
 def upload_and_label(client, seed: int, label: str, **extra) -> str:
-    cid = client.post("/api/classify", data={"image": (io.BytesIO(image_bytes(seed=seed)), "p.jpg")},
-                      content_type="multipart/form-data", **extra).json["id"]
+    cid = client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(image_bytes(seed=seed)), "p.jpg")},
+        content_type="multipart/form-data",
+        **extra,
+    ).json["id"]
     response = client.post(f"/api/classify/{cid}/feedback", json={"label": label}, **extra)
     assert response.status_code == 201, response.json
     return cid
@@ -26,18 +31,29 @@ def gender(app):
 def test_one_attacker_with_many_user_agents_cannot_relabel_honest_photos(app):
     from webapp.classification import datasets
 
-    honest = [upload_and_label(app.test_client(), seed, "female", **at(f"10.0.1.{seed}")) for seed in range(12)]
+    honest = [
+        upload_and_label(app.test_client(), seed, "female", **at(f"10.0.1.{seed}"))
+        for seed in range(12)
+    ]
     mallory = app.test_client()
     for cid in honest:  # the honest users' own classifications: not hers to label
-        refused = mallory.post(f"/api/classify/{cid}/feedback", json={"label": "male"}, **at("10.6.6.6"))
+        refused = mallory.post(
+            f"/api/classify/{cid}/feedback", json={"label": "male"}, **at("10.6.6.6")
+        )
         assert refused.status_code == 403
-    for seed in range(12):  # so she uploads the same photos herself, from 3 browsers and fresh cookies
+    for seed in range(
+        12
+    ):  # so she uploads the same photos herself, from 3 browsers and fresh cookies
         for agent in ("firefox", "chrome", "curl"):
-            upload_and_label(app.test_client(), seed, "male", headers={"User-Agent": agent}, **at("10.6.6.6"))
+            upload_and_label(
+                app.test_client(), seed, "male", headers={"User-Agent": agent}, **at("10.6.6.6")
+            )
     with app.app_context():
         disputed: list[int] = []
         items = datasets.labelled_images(gender(app), disputed)
-        assert not any(x.label == "male" for x in items)  # her votes count once per photo, never win
+        assert not any(
+            x.label == "male" for x in items
+        )  # her votes count once per photo, never win
         assert len(disputed) == 12 and not items  # one against one: disputed, left out of training
 
 
@@ -59,12 +75,20 @@ def test_behind_a_proxy_the_forwarded_address_is_the_voter(tmp_path):
     from tests.conftest import build_app, make_config
     from webapp.classification import datasets
 
-    direct = build_app(make_config(tmp_path / "a"))  # PROXY_COUNT=0: X-Forwarded-For is the client's own claim
+    direct = build_app(
+        make_config(tmp_path / "a")
+    )  # PROXY_COUNT=0: X-Forwarded-For is the client's own claim
     for n in range(3):
-        upload_and_label(direct.test_client(), 1, "male", headers={"X-Forwarded-For": f"10.0.0.{n}"})
-    proxied = build_app(make_config(tmp_path / "b", PROXY_COUNT=1))  # one trusted proxy reports the address
+        upload_and_label(
+            direct.test_client(), 1, "male", headers={"X-Forwarded-For": f"10.0.0.{n}"}
+        )
+    proxied = build_app(
+        make_config(tmp_path / "b", PROXY_COUNT=1)
+    )  # one trusted proxy reports the address
     for n in range(3):
-        upload_and_label(proxied.test_client(), 1, "male", headers={"X-Forwarded-For": f"10.0.0.{n}"})
+        upload_and_label(
+            proxied.test_client(), 1, "male", headers={"X-Forwarded-For": f"10.0.0.{n}"}
+        )
     for app, voters in ((direct, 1), (proxied, 3)):
         with app.app_context():
             (item,) = datasets.labelled_images(gender(app))
@@ -77,11 +101,21 @@ def test_poisoned_feedback_never_enters_the_holdout_when_trusted_labels_exist(ap
     from webapp.models import Classification, TrainingExample
 
     for seed in range(10):  # imported data: trusted
-        cid = upload_and_label(app.test_client(), seed, "female" if seed % 2 else "male", **at("10.0.4.1"))
+        cid = upload_and_label(
+            app.test_client(), seed, "female" if seed % 2 else "male", **at("10.0.4.1")
+        )
         with app.app_context():
-            row = db.session.scalar(db.select(Classification).where(Classification.public_id == cid))
-            db.session.add(TrainingExample(task_id=row.task_id, image_id=row.image_id,
-                                           label="female" if seed % 2 else "male", source="celeba"))
+            row = db.session.scalar(
+                db.select(Classification).where(Classification.public_id == cid)
+            )
+            db.session.add(
+                TrainingExample(
+                    task_id=row.task_id,
+                    image_id=row.image_id,
+                    label="female" if seed % 2 else "male",
+                    source="celeba",
+                )
+            )
             db.session.commit()
     for seed in range(100, 130):  # unreviewed feedback from one address
         upload_and_label(app.test_client(), seed, "male", **at("10.6.6.6"))
@@ -90,22 +124,34 @@ def test_poisoned_feedback_never_enters_the_holdout_when_trusted_labels_exist(ap
         hold = datasets.holdout(gender(app), items)
         info = datasets.composition(hold)
         assert hold and all(x.trusted for x in hold)
-        assert info["trusted"] and info["sources"] == {"imported": len(hold)} and "warning" not in info
+        assert (
+            info["trusted"] and info["sources"] == {"imported": len(hold)} and "warning" not in info
+        )
 
 
-def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_trusted(app, client, admin):
+def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_trusted(
+    app, client, admin
+):
     from webapp.classification import datasets
 
     for seed in range(12):
-        upload_and_label(app.test_client(), seed, "female" if seed % 2 else "male", **at(f"10.0.5.{seed}"))
+        upload_and_label(
+            app.test_client(), seed, "female" if seed % 2 else "male", **at(f"10.0.5.{seed}")
+        )
     with app.app_context():
-        info = datasets.composition(datasets.holdout(gender(app), datasets.labelled_images(gender(app))))
+        info = datasets.composition(
+            datasets.holdout(gender(app), datasets.labelled_images(gender(app)))
+        )
         assert info["n"] > 0 and not info["trusted"] and "review queue" in info["warning"]
         assert info["sources"] == {"unreviewed_feedback": info["n"]}
-    gender_card = {t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]}["gender"]
+    gender_card = {
+        t["name"]: t for t in client.get("/api/admin/overview", headers=admin).json["tasks"]
+    }["gender"]
     assert gender_card["trusted_labels"] == 0  # the dashboard asks an admin to verify a sample
 
-    upload_and_label(app.test_client(), 50, "male", headers=admin)  # an admin's own label is trusted at once
+    upload_and_label(
+        app.test_client(), 50, "male", headers=admin
+    )  # an admin's own label is trusted at once
     with app.app_context():
         hold = datasets.holdout(gender(app), datasets.labelled_images(gender(app)))
         assert [x.kind for x in hold] == ["admin_verified"]
@@ -113,9 +159,14 @@ def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_truste
 
 
 def stylization_done(app, strength: float, owner_client, address: str) -> str:
-    fields = {"content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
-              "style": (io.BytesIO(image_bytes(seed=2)), "s.png"), "strength": str(strength)}
-    sid = owner_client.post("/api/stylize", data=fields, content_type="multipart/form-data", **at(address)).json["id"]
+    fields = {
+        "content": (io.BytesIO(image_bytes(seed=1)), "c.jpg"),
+        "style": (io.BytesIO(image_bytes(seed=2)), "s.png"),
+        "strength": str(strength),
+    }
+    sid = owner_client.post(
+        "/api/stylize", data=fields, content_type="multipart/form-data", **at(address)
+    ).json["id"]
     from webapp.extensions import db
     from webapp.models import Stylization
 
@@ -133,8 +184,12 @@ def test_one_client_cannot_move_the_default_strength(app, client):
     assert default() == 0.5
     for agent in ("a", "b", "c", "d", "e", "f"):  # six 5-star ratings from one address
         sid = stylization_done(app, 0.9, client, "10.6.6.6")
-        rated = client.post(f"/api/stylize/{sid}/rating", json={"stars": 5}, headers={"User-Agent": agent},
-                            **at("10.6.6.6"))
+        rated = client.post(
+            f"/api/stylize/{sid}/rating",
+            json={"stars": 5},
+            headers={"User-Agent": agent},
+            **at("10.6.6.6"),
+        )
         assert rated.status_code == 201
     assert default() == 0.5
 
@@ -145,7 +200,14 @@ def test_one_rating_per_client_per_stylization(app, client):
 
     sid = stylization_done(app, 0.5, client, "10.0.6.1")
     for stars in (1, 5, 4):
-        assert client.post(f"/api/stylize/{sid}/rating", json={"stars": stars}, **at("10.0.6.1")).status_code == 201
+        assert (
+            client.post(
+                f"/api/stylize/{sid}/rating", json={"stars": stars}, **at("10.0.6.1")
+            ).status_code
+            == 201
+        )
     with app.app_context():
-        assert [r.stars for r in db.session.scalars(db.select(Rating))] == [4]  # the latest replaces the others
+        assert [r.stars for r in db.session.scalars(db.select(Rating))] == [
+            4
+        ]  # the latest replaces the others
     assert client.get(f"/api/stylize/{sid}", **at("10.0.6.1")).json["rating"]["stars"] == 4

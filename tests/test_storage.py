@@ -1,8 +1,9 @@
 """The same storage tests against the local directory and a real S3 server over HTTP."""
+
 import pytest
 
-from webapp.storage import StorageError, StorageUnavailable, open_storage
 from tests.services import free_port
+from webapp.storage import StorageError, StorageUnavailable, open_storage
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,11 @@ def store(request, tmp_path, monkeypatch):
     if request.param == "file":
         return open_storage(f"file://{tmp_path}/store")
     endpoint = request.getfixturevalue("moto_endpoint")
-    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(var, value)
     import boto3
 
@@ -70,7 +74,11 @@ def test_health_check_passes(store):
 
 
 def test_s3_unreachable_is_storage_unavailable(monkeypatch):
-    for var, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(var, value)
     store = open_storage("s3://bucket/p", endpoint_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StorageUnavailable):
@@ -85,10 +93,16 @@ def test_unknown_scheme_refused():
 
 
 def test_s3_refusal_is_a_storage_error_not_an_outage(moto_endpoint, monkeypatch):
-    for var, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(var, value)
     store = open_storage("s3://no-such-bucket/p", endpoint_url=moto_endpoint)
     with pytest.raises(StorageError) as refused:
         store.put("a.bin", b"x")
-    assert not isinstance(refused.value, StorageUnavailable)  # retrying will not help: fix the configuration
+    assert not isinstance(
+        refused.value, StorageUnavailable
+    )  # retrying will not help: fix the configuration
     assert refused.value.code == "NoSuchBucket" and "no-such-bucket" in str(refused.value)

@@ -1,4 +1,5 @@
 """Trained style models in the product: registered, listed, used through the API, retrained from ratings."""
+
 import io
 import subprocess
 import sys
@@ -18,8 +19,14 @@ def train_cli(kind: str, overrides: dict, data, out, tmp_path, env):
     config = yaml.safe_load((REPO / "ml" / "configs" / f"{kind}.yaml").read_text())
     path = tmp_path / f"{kind}.yaml"
     path.write_text(yaml.safe_dump({**config, **overrides}))
-    done = subprocess.run([sys.executable, "-m", "ml.train", str(path), "--data", str(data), "--out", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.train", str(path), "--data", str(data), "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -36,7 +43,11 @@ def style_models(tmp_path, env, runner):
 
 
 def stylize(client, method, with_style=True, seed=0):
-    form = {"content": (io.BytesIO(image_bytes("PNG", seed=seed)), "c.png"), "method": method, "size": "64"}
+    form = {
+        "content": (io.BytesIO(image_bytes("PNG", seed=seed)), "c.png"),
+        "method": method,
+        "size": "64",
+    }
     if with_style:
         form["style"] = (io.BytesIO(image_bytes("PNG", seed=seed + 100)), "s.png")
     response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
@@ -47,13 +58,23 @@ def stylize(client, method, with_style=True, seed=0):
 def test_deployed_style_models_listed_and_used(app, client, admin, env, tmp_path, style_models):
     styles = {s["method"]: s for s in client.get("/api/styles").json}
     assert styles["adain"]["needs_style_image"] is True and styles["adain"]["model_version"] == "v1"
-    assert styles["sketch"]["needs_style_image"] is False and styles["sketch"]["model_version"] == "v1"
-    ids = [stylize(client, "adain", seed=i) for i in range(4)] + [stylize(client, "sketch", with_style=False)]
+    assert (
+        styles["sketch"]["needs_style_image"] is False and styles["sketch"]["model_version"] == "v1"
+    )
+    ids = [stylize(client, "adain", seed=i) for i in range(4)] + [
+        stylize(client, "sketch", with_style=False)
+    ]
     worker = Worker(env, "style", tmp_path / "style.log").start()
     try:
         for sid in ids:
-            status = wait_for(lambda: (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
-                              and s, 120, message="a style-model job")
+            status = wait_for(
+                lambda sid=sid: (
+                    (s := client.get(f"/api/stylize/{sid}").json)["status"] in ("done", "failed")
+                    and s
+                ),
+                120,
+                message="a style-model job",
+            )
             assert status["status"] == "done", (status, worker.output()[-2000:])
             assert client.get(status["result_url"]).mimetype == "image/png"
     finally:
@@ -62,11 +83,21 @@ def test_deployed_style_models_listed_and_used(app, client, admin, env, tmp_path
         assert client.post(f"/api/stylize/{sid}/rating", json={"stars": 5 - i}).status_code == 201
 
     env = {**env, "STYLE_FINETUNE_STEPS": "2"}
-    job_id = client.post("/api/admin/retrain", json={"style": "adain"}, headers=admin).json["job_id"]
+    job_id = client.post("/api/admin/retrain", json={"style": "adain"}, headers=admin).json[
+        "job_id"
+    ]
     trainer = Worker(env, "train", tmp_path / "train.log").start()
     try:
-        job = wait_for(lambda: (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                       in ("done", "failed") and j, 300, interval=1, message="the adain retrain")
+        job = wait_for(
+            lambda: (
+                (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
+                in ("done", "failed")
+                and j
+            ),
+            300,
+            interval=1,
+            message="the adain retrain",
+        )
     finally:
         trainer.stop()
     assert job["status"] == "done", (job, trainer.output()[-3000:])

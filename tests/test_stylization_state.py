@@ -1,5 +1,6 @@
 """A stylization's state has one source, its job: every path (worker, API, admin cancel, recovery
 after a crash) tells the user the same thing through GET /api/stylize/<id>."""
+
 import datetime as dt
 import io
 
@@ -10,8 +11,12 @@ from tests.services import fresh_postgres_database
 
 
 def submit(client) -> str:
-    form = {"content": (io.BytesIO(image_bytes(seed=1)), "me.jpg"), "style": (io.BytesIO(image_bytes(seed=2)), "s.jpg"),
-            "size": "64", "method": "nst"}
+    form = {
+        "content": (io.BytesIO(image_bytes(seed=1)), "me.jpg"),
+        "style": (io.BytesIO(image_bytes(seed=2)), "s.jpg"),
+        "size": "64",
+        "method": "nst",
+    }
     response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
     assert response.status_code == 202, response.json
     return response.json["id"]
@@ -72,7 +77,9 @@ def test_stale_running_stylization_is_requeued_then_failed_and_the_api_agrees(ap
     with app.app_context():
         assert recover_stale_jobs("style", 60) == [job_of(app, sid)]
     requeued = client.get(f"/api/stylize/{sid}").json
-    assert requeued["status"] == "queued" and requeued["progress"] == 0 and requeued["error"] is None
+    assert (
+        requeued["status"] == "queued" and requeued["progress"] == 0 and requeued["error"] is None
+    )
 
     _stale(app, sid, attempts=2)  # the second attempt's worker died too: it is given up
     with app.app_context():
@@ -118,28 +125,53 @@ def test_migration_keeps_what_users_were_told(any_db_app):
     app = any_db_app
     with app.app_context():
         downgrade(revision="0003_ownership")
-        db.session.execute(text("INSERT INTO images (id, sha256, storage_key, format, width, height, size_bytes, "
-                                "created) VALUES (1, :sha, 'images/x.jpg', 'jpeg', 1, 1, 1, :now)"),
-                           {"sha": "0" * 64, "now": dt.datetime.now(dt.timezone.utc)})
+        db.session.execute(
+            text(
+                "INSERT INTO images (id, sha256, storage_key, format, width, height, size_bytes, "
+                "created) VALUES (1, :sha, 'images/x.jpg', 'jpeg', 1, 1, 1, :now)"
+            ),
+            {"sha": "0" * 64, "now": dt.datetime.now(dt.UTC)},
+        )
         # a finished one, one whose worker died after storing the result, one cancelled while queued
         for n, (job_status, row_status, key) in enumerate(
-                [("done", "done", "results/a.png"), ("running", "done", "results/b.png"), ("failed", "queued", None)]):
-            db.session.execute(text("INSERT INTO jobs (id, kind, status, progress, log, attempts, cancel_requested, "
-                                    "created) VALUES (:id, 'stylize', :s, 0.5, '', 1, false, :now)"),
-                               {"id": f"job{n}", "s": job_status, "now": dt.datetime.now(dt.timezone.utc)})
-            db.session.execute(text(
-                "INSERT INTO stylizations (public_id, content_image_id, method, params, status, progress, job_id, "
-                "result_key, client, created) VALUES (:pid, 1, 'nst', '{}', :s, 0.5, :job, :key, 'c', :now)"),
-                {"pid": f"migrated-{n:04d}", "s": row_status, "job": f"job{n}", "key": key, "now": dt.datetime.now(dt.timezone.utc)})
+            [
+                ("done", "done", "results/a.png"),
+                ("running", "done", "results/b.png"),
+                ("failed", "queued", None),
+            ]
+        ):
+            db.session.execute(
+                text(
+                    "INSERT INTO jobs (id, kind, status, progress, log, attempts, cancel_requested, "
+                    "created) VALUES (:id, 'stylize', :s, 0.5, '', 1, false, :now)"
+                ),
+                {"id": f"job{n}", "s": job_status, "now": dt.datetime.now(dt.UTC)},
+            )
+            db.session.execute(
+                text(
+                    "INSERT INTO stylizations (public_id, content_image_id, method, params, status, progress, job_id, "
+                    "result_key, client, created) VALUES (:pid, 1, 'nst', '{}', :s, 0.5, :job, :key, 'c', :now)"
+                ),
+                {
+                    "pid": f"migrated-{n:04d}",
+                    "s": row_status,
+                    "job": f"job{n}",
+                    "key": key,
+                    "now": dt.datetime.now(dt.UTC),
+                },
+            )
         db.session.commit()
         upgrade()
     client = app.test_client()
     states = [client.get(f"/api/stylize/migrated-{n:04d}").json for n in range(3)]
     assert [s["status"] for s in states] == ["done", "done", "failed"], states
-    assert states[1]["result_url"] and states[2]["result_url"] is None  # its stored picture is offered
+    assert (
+        states[1]["result_url"] and states[2]["result_url"] is None
+    )  # its stored picture is offered
     with app.app_context():
         downgrade(revision="0003_ownership")
-        assert db.session.execute(text("SELECT status FROM stylizations ORDER BY id")).scalars().all() == [
-            "done", "done", "failed"]
+        assert db.session.execute(
+            text("SELECT status FROM stylizations ORDER BY id")
+        ).scalars().all() == ["done", "done", "failed"]
         db.session.commit()  # end the read before the migration alters the table
         upgrade()

@@ -1,4 +1,5 @@
 """Stylization as a job: queued by the API, run by a real worker, watched, rated, downloaded."""
+
 import io
 
 import numpy as np
@@ -14,13 +15,20 @@ def photo(name: str) -> bytes:
     from skimage import data
 
     out = io.BytesIO()
-    PILImage.fromarray(getattr(data, name)()).convert("RGB").resize((96, 96)).save(out, format="PNG")
+    PILImage.fromarray(getattr(data, name)()).convert("RGB").resize((96, 96)).save(
+        out, format="PNG"
+    )
     return out.getvalue()
 
 
 def submit(client, **fields):
-    form = {"content": (io.BytesIO(photo("astronaut")), "me.png"), "style": (io.BytesIO(photo("coffee")), "art.png"),
-            "size": "64", "method": "nst", **fields}  # the optimising method: progress a person can watch
+    form = {
+        "content": (io.BytesIO(photo("astronaut")), "me.png"),
+        "style": (io.BytesIO(photo("coffee")), "art.png"),
+        "size": "64",
+        "method": "nst",
+        **fields,
+    }  # the optimising method: progress a person can watch
     response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
     assert response.status_code == 202, response.json
     return response.json["id"]
@@ -32,17 +40,26 @@ def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_p
     worker = Worker(env, "style", tmp_path / "style.log").start()
     seen = []
     try:
+
         def finished():
             status = client.get(f"/api/stylize/{sid}").json
             seen.append((status["status"], status["progress"]))
             return status if status["status"] in ("done", "failed") else None
 
         status = wait_for(finished, 180, interval=0.3, message="the stylization")
-        wait_for(lambda: client.get(f"/api/stylize/{long_one}").json["progress"] > 0, 120,
-                 message="the second stylization to start")
-        assert client.post(f"/api/stylize/{long_one}/cancel").status_code == 202  # cancel while it runs
-        cancelled = wait_for(lambda: (s := client.get(f"/api/stylize/{long_one}").json)["status"] == "failed" and s,
-                             60, message="the running stylization to stop")
+        wait_for(
+            lambda: client.get(f"/api/stylize/{long_one}").json["progress"] > 0,
+            120,
+            message="the second stylization to start",
+        )
+        assert (
+            client.post(f"/api/stylize/{long_one}/cancel").status_code == 202
+        )  # cancel while it runs
+        cancelled = wait_for(
+            lambda: (s := client.get(f"/api/stylize/{long_one}").json)["status"] == "failed" and s,
+            60,
+            message="the running stylization to stop",
+        )
         assert cancelled["error"] == "Cancelled." and cancelled["result_url"] is None
     finally:
         worker.stop()
@@ -53,8 +70,12 @@ def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_p
     assert result.status_code == 200 and result.mimetype == "image/png"
     picture = PILImage.open(io.BytesIO(result.data))
     assert max(picture.size) == 64
-    content = np.asarray(PILImage.open(io.BytesIO(photo("astronaut"))).resize(picture.size), dtype=float)
-    assert np.abs(np.asarray(picture.convert("RGB"), dtype=float) - content).mean() > 5  # it changed
+    content = np.asarray(
+        PILImage.open(io.BytesIO(photo("astronaut"))).resize(picture.size), dtype=float
+    )
+    assert (
+        np.abs(np.asarray(picture.convert("RGB"), dtype=float) - content).mean() > 5
+    )  # it changed
     rated = client.post(f"/api/stylize/{sid}/rating", json={"stars": 5, "comment": "lovely"})
     assert rated.status_code == 201
     for bad in ({"stars": 0}, {"stars": 6}, {"stars": "5"}, {"stars": True}, {}):
@@ -84,4 +105,8 @@ def test_job_log_keeps_summaries_and_skips_repeated_batch_lines(app):
             ctx.progress(0.5 * epoch, f"epoch {epoch}/2: loss=0.{epoch}")
         lines = db.session.get(type(job), job.id).log.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
-        "epoch 1/2 batch 1/50", "epoch 1/2: loss=0.1", "epoch 2/2 batch 1/50", "epoch 2/2: loss=0.2"]
+        "epoch 1/2 batch 1/50",
+        "epoch 1/2: loss=0.1",
+        "epoch 2/2 batch 1/50",
+        "epoch 2/2: loss=0.2",
+    ]

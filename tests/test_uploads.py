@@ -1,4 +1,5 @@
 """Upload validation: only JPEG/PNG/WebP, no bombs, no metadata kept, never a 500."""
+
 import io
 import struct
 import zlib
@@ -10,13 +11,19 @@ from PIL import Image as PILImage
 from tests.conftest import image_bytes
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hostile-images"
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"hostile-image corpus not found at {CORPUS} "
-                                  "(it sits beside the checkout in CI; a newcomer's clone lacks it)")
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(),
+    reason=f"hostile-image corpus not found at {CORPUS} "
+    "(it sits beside the checkout in CI; a newcomer's clone lacks it)",
+)
 
 
 def post_image(client, data: bytes, name="photo.jpg", task="gender"):
-    return client.post("/api/classify", data={"image": (io.BytesIO(data), name), "task": task},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(data), name), "task": task},
+        content_type="multipart/form-data",
+    )
 
 
 def exif_with_gps_and_orientation() -> bytes:
@@ -57,17 +64,28 @@ def test_text_file_refused(client):
 
 def test_empty_and_missing_file(client):
     assert post_image(client, b"").status_code == 400
-    response = client.post("/api/classify", data={"task": "gender"}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/classify", data={"task": "gender"}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     assert "form field 'image'" in response.json["error"]
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size over a tiny body: a decompression bomb."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_refused(client):
@@ -115,8 +133,9 @@ def test_same_picture_stored_once(app, client, jpeg):
 
 
 @needs_corpus
-@pytest.mark.parametrize("path", sorted((CORPUS / "refuse").glob("*")) if CORPUS.is_dir() else [],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((CORPUS / "refuse").glob("*")) if CORPUS.is_dir() else [], ids=lambda p: p.name
+)
 def test_hostile_corpus_refused(client, path):
     data = path.read_bytes()
     for name in (path.name, "renamed.jpg"):
@@ -126,8 +145,9 @@ def test_hostile_corpus_refused(client, path):
 
 
 @needs_corpus
-@pytest.mark.parametrize("path", sorted((CORPUS / "accept").glob("*")) if CORPUS.is_dir() else [],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((CORPUS / "accept").glob("*")) if CORPUS.is_dir() else [], ids=lambda p: p.name
+)
 def test_odd_but_valid_corpus_accepted(client, path):
     response = post_image(client, path.read_bytes(), name=path.name)
     assert response.status_code == 200, response.json

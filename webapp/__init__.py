@@ -1,4 +1,5 @@
 """CelebVision's web side: the Flask app factory."""
+
 from __future__ import annotations
 
 import logging
@@ -11,11 +12,17 @@ from webapp.extensions import csrf, db, login_manager, migrate
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: config from the environment, overridden by `config` (tests)."""
-    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"),
-                static_folder=str(REPO_ROOT / "static"), instance_relative_config=False)
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+        instance_relative_config=False,
+    )
     app.config.update(load_config())
     app.config.update(config or {})
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     _init_extensions(app)
     _register_blueprints(app)
     from webapp.cli.commands import register_cli
@@ -46,10 +53,10 @@ def _ensure_env_admin(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from webapp.database import init_database
-    from webapp.web.errors import register_error_handlers
     from webapp.jobs import JobQueue
-    from webapp.web.security import register_security
     from webapp.storage import open_storage
+    from webapp.web.errors import register_error_handlers
+    from webapp.web.security import register_security
     from webapp.web.validation import register_validation
 
     register_validation(app)
@@ -58,7 +65,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    app.extensions["storage"] = open_storage(app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"])
+    app.extensions["storage"] = open_storage(
+        app.config["STORAGE_URL"], endpoint_url=app.config["S3_ENDPOINT_URL"]
+    )
     app.extensions["queue"] = JobQueue(app)
     register_security(app)
     register_error_handlers(app)

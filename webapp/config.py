@@ -1,5 +1,6 @@
 """Configuration: every setting is read from the environment here, typed, with its default
 (the README's configuration table lists each one)."""
+
 from __future__ import annotations
 
 import os
@@ -67,11 +68,20 @@ def _text(name: str, default: str | None = None) -> str | None:
 
 
 # Config keys set from an environment variable of another name (the README lists the variable).
-VARIABLE_OF = {"INSTANCE_DIR": "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
-               "MAX_CONTENT_LENGTH": "MAX_UPLOAD_MB", "SESSION_COOKIE_SECURE": "SECURE_COOKIES",
-               "REMEMBER_COOKIE_SECURE": "SECURE_COOKIES"}
+VARIABLE_OF = {
+    "INSTANCE_DIR": "INSTANCE_PATH",
+    "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+    "MAX_CONTENT_LENGTH": "MAX_UPLOAD_MB",
+    "SESSION_COOKIE_SECURE": "SECURE_COOKIES",
+    "REMEMBER_COOKIE_SECURE": "SECURE_COOKIES",
+}
 # Settings of Flask and its extensions fixed here, not read from the environment.
-FIXED = ("SQLALCHEMY_ENGINE_OPTIONS", "WTF_CSRF_TIME_LIMIT", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE")
+FIXED = (
+    "SQLALCHEMY_ENGINE_OPTIONS",
+    "WTF_CSRF_TIME_LIMIT",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+)
 
 
 def load_config() -> dict:

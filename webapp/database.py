@@ -1,4 +1,5 @@
 """Database set-up: SQLite in WAL mode with a busy timeout; PostgreSQL URLs as written."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -11,7 +12,7 @@ from webapp.extensions import db
 
 def _normalise(url: str) -> str:
     """Accept `postgres://` (Heroku style) as PostgreSQL."""
-    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+    return "postgresql://" + url[len("postgres://") :] if url.startswith("postgres://") else url
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -28,7 +29,7 @@ def init_database(app: Flask) -> None:
     url = _normalise(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):].split("?")[0]
+        path = url[len("sqlite:///") :].split("?")[0]
         if path and path != ":memory:":
             touch_private(path)  # user data: readable by this account only
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])

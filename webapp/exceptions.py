@@ -3,6 +3,7 @@
 Services, jobs and the CLI raise and catch these; `webapp.web.errors` is the one place that turns
 them into HTTP statuses (`STATUS`), and the CLI prints their message.
 """
+
 from __future__ import annotations
 
 
@@ -34,5 +35,7 @@ class TooMany(DomainError):
     """This client has too much under way; `retry_after` seconds from now it may ask again."""
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(f"{message} Try again in {int(retry_after)} s.", retry_after=int(retry_after))
+        super().__init__(
+            f"{message} Try again in {int(retry_after)} s.", retry_after=int(retry_after)
+        )
         self.retry_after = int(retry_after)

@@ -1,4 +1,5 @@
 """Validation of uploaded images: JPEG, PNG and WebP only, re-encoded without metadata."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,25 +42,33 @@ def _open(data: bytes, name: str) -> PILImage.Image:
     try:
         return PILImage.open(io.BytesIO(data), formats=ALLOWED)
     except PILImage.DecompressionBombError:
-        raise Invalid(f"{name}: the image claims far too many pixels (a decompression bomb); "
-                       "send a normal photo.") from None
+        raise Invalid(
+            f"{name}: the image claims far too many pixels (a decompression bomb); "
+            "send a normal photo."
+        ) from None
     except Exception:
-        raise Invalid(f"{name}: not a {ACCEPTED_TEXT} image (or the file is damaged). "
-                       f"Send a {ACCEPTED_TEXT} file.") from None
+        raise Invalid(
+            f"{name}: not a {ACCEPTED_TEXT} image (or the file is damaged). "
+            f"Send a {ACCEPTED_TEXT} file."
+        ) from None
 
 
 def _decode(im: PILImage.Image, name: str, max_pixels: int) -> PILImage.Image:
     """Decode the first frame fully, refusing bombs and truncated files."""
     width, height = im.size
     if width < 1 or height < 1 or width * height > max_pixels:
-        raise Invalid(f"{name}: {width}x{height} pixels is too large "
-                       f"(at most {max_pixels // 1_000_000} megapixels); send a smaller image.")
+        raise Invalid(
+            f"{name}: {width}x{height} pixels is too large "
+            f"(at most {max_pixels // 1_000_000} megapixels); send a smaller image."
+        )
     try:
         im.seek(0)
         im.load()
     except Exception:
-        raise Invalid(f"{name}: the image data is truncated or corrupt; "
-                       "save it again from a photo app and retry.") from None
+        raise Invalid(
+            f"{name}: the image data is truncated or corrupt; "
+            "save it again from a photo app and retry."
+        ) from None
     return im
 
 
@@ -102,8 +111,10 @@ def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
             upright = _orient(decoded)
             clean = _reencode(upright, fmt)
         except Exception:
-            raise Invalid(f"{name}: the image could not be processed; "
-                           "save it again from a photo app and retry.") from None
+            raise Invalid(
+                f"{name}: the image could not be processed; "
+                "save it again from a photo app and retry."
+            ) from None
     width, height = upright.size
     return ValidImage(clean, fmt.lower(), width, height, hashlib.sha256(clean).hexdigest())
 
@@ -113,6 +124,8 @@ def read_upload(files, field: str, *, max_pixels: int, required: bool = True) ->
     storage = files.get(field)
     if storage is None or not storage.filename and not storage.content_length:
         if required:
-            raise Invalid(f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'.")
+            raise Invalid(
+                f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'."
+            )
         return None
     return validate_image(storage.read(), name=field, max_pixels=max_pixels)

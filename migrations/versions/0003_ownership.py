@@ -6,6 +6,7 @@ other rows point at (foreign keys are on). NOT NULL is added where the database 
 Revision ID: 0003_ownership
 Revises: 0002_schedules
 """
+
 import secrets
 
 import sqlalchemy as sa
@@ -23,7 +24,9 @@ def _backfill(table: str, column: str, make) -> None:
     """Give every existing row its own random value."""
     conn = op.get_bind()
     for (row_id,) in conn.execute(sa.text(f"SELECT id FROM {table}")).fetchall():
-        conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": make(), "id": row_id})
+        conn.execute(
+            sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": make(), "id": row_id}
+        )
 
 
 def _not_null(table: str, column: str, type_) -> None:
@@ -40,8 +43,12 @@ def upgrade():
         op.create_index(f"ix_{table}_public_id", table, ["public_id"], unique=True)
     op.create_index("ix_stylizations_client", "stylizations", ["client"], unique=False)
     # one rating per (stylization, client): keep the newest of any duplicates
-    op.execute("DELETE FROM ratings WHERE id NOT IN (SELECT MAX(id) FROM ratings GROUP BY stylization_id, client)")
-    op.create_index("uq_rating_stylization_client", "ratings", ["stylization_id", "client"], unique=True)
+    op.execute(
+        "DELETE FROM ratings WHERE id NOT IN (SELECT MAX(id) FROM ratings GROUP BY stylization_id, client)"
+    )
+    op.create_index(
+        "uq_rating_stylization_client", "ratings", ["stylization_id", "client"], unique=True
+    )
     op.add_column("users", sa.Column("session_nonce", sa.String(32), nullable=True))
     _backfill("users", "session_nonce", lambda: secrets.token_hex(16))
     _not_null("users", "session_nonce", sa.String(32))

@@ -10,6 +10,7 @@ table rebuild would drop tables that other rows point at (foreign keys are on).
 Revision ID: 0004_one_state
 Revises: 0003_ownership
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,8 +21,10 @@ depends_on = None
 
 
 def upgrade():
-    op.execute("UPDATE jobs SET status = 'done', progress = 1.0, error = NULL WHERE status <> 'done' AND id IN "
-               "(SELECT job_id FROM stylizations WHERE status = 'done' AND result_key IS NOT NULL)")
+    op.execute(
+        "UPDATE jobs SET status = 'done', progress = 1.0, error = NULL WHERE status <> 'done' AND id IN "
+        "(SELECT job_id FROM stylizations WHERE status = 'done' AND result_key IS NOT NULL)"
+    )
     op.drop_index("ix_stylizations_status", table_name="stylizations")
     for column in ("status", "progress", "error"):
         op.drop_column("stylizations", column)
@@ -30,12 +33,20 @@ def upgrade():
 
 
 def downgrade():
-    op.add_column("holdout_items", sa.Column("source", sa.String(16), nullable=False, server_default="split"))
+    op.add_column(
+        "holdout_items", sa.Column("source", sa.String(16), nullable=False, server_default="split")
+    )
     op.add_column("training_examples", sa.Column("split", sa.String(16), nullable=True))
-    op.add_column("stylizations", sa.Column("status", sa.String(16), nullable=False, server_default="queued"))
-    op.add_column("stylizations", sa.Column("progress", sa.Double(), nullable=False, server_default="0"))
+    op.add_column(
+        "stylizations", sa.Column("status", sa.String(16), nullable=False, server_default="queued")
+    )
+    op.add_column(
+        "stylizations", sa.Column("progress", sa.Double(), nullable=False, server_default="0")
+    )
     op.add_column("stylizations", sa.Column("error", sa.Text(), nullable=True))
     for column in ("status", "progress", "error"):
-        op.execute(f"UPDATE stylizations SET {column} = (SELECT jobs.{column} FROM jobs WHERE jobs.id = stylizations.job_id) "
-                   "WHERE job_id IS NOT NULL")
+        op.execute(
+            f"UPDATE stylizations SET {column} = (SELECT jobs.{column} FROM jobs WHERE jobs.id = stylizations.job_id) "
+            "WHERE job_id IS NOT NULL"
+        )
     op.create_index("ix_stylizations_status", "stylizations", ["status"], unique=False)

@@ -7,6 +7,7 @@ when the browser logs a console error, an uncaught exception or a Content-Securi
 violation that the test did not announce with `page.watch.allow(...)`. A failing test leaves a
 full-page screenshot in test-artifacts/.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,11 +26,17 @@ import requests
 from tests.services import REPO, free_port, wait_for
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 ARTIFACTS = REPO / "test-artifacts"
 FLASK = REPO / ".venv" / "bin" / "flask"
 if not FLASK.exists():  # a venv somewhere else: use the running interpreter's
     FLASK = Path(sys.executable).with_name("flask")
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -39,6 +46,7 @@ def pytest_collection_modifyitems(items):
 
 # ---------------------------------------------------------------- the live server
 
+
 def group_members(pgid: int) -> list[str]:
     """Live (non-zombie) processes in process group `pgid`, as 'pid command' strings."""
     members = []
@@ -47,10 +55,16 @@ def group_members(pgid: int) -> list[str]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            cmdline = (
+                (entry / "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+                .strip()
+            )
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()  # state ppid pgrp ...
+        fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp ...
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(f"{entry.name} {cmdline}")
     return members
@@ -77,24 +91,26 @@ class LiveServer:
         self.env = dict(os.environ)
         for var in ("REDIS_URL", "S3_ENDPOINT_URL", "NO_WORKERS"):
             self.env.pop(var, None)
-        self.env.update({
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
-            "STORAGE_URL": f"file://{instance / 'storage'}",
-            "QUEUE_PATH": str(instance / "queue.db"),
-            "INSTANCE_PATH": str(instance),
-            "MODEL_CACHE_DIR": str(instance / "model-cache"),
-            "SECRET_KEY": "browser-test-secret",
-            "ADMIN_USERNAME": self.admin_username,
-            "ADMIN_PASSWORD": self.admin_password,
-            "JOB_STALE_SECONDS": "30",
-            "STYLE_FINETUNE_STEPS": "2",  # a style retrain in the browser tests: a few steps on tiny pictures
-            "STYLE_FINETUNE_SIZE": "64",
-            "STYLE_JUDGE_SIZE": "64",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONUNBUFFERED": "1",
-        })
+        self.env.update(
+            {
+                "PORT": str(self.port),
+                "HOST": "127.0.0.1",
+                "DATABASE_URL": f"sqlite:///{self.db_path}",
+                "STORAGE_URL": f"file://{instance / 'storage'}",
+                "QUEUE_PATH": str(instance / "queue.db"),
+                "INSTANCE_PATH": str(instance),
+                "MODEL_CACHE_DIR": str(instance / "model-cache"),
+                "SECRET_KEY": "browser-test-secret",
+                "ADMIN_USERNAME": self.admin_username,
+                "ADMIN_PASSWORD": self.admin_password,
+                "JOB_STALE_SECONDS": "30",
+                "STYLE_FINETUNE_STEPS": "2",  # a style retrain in the browser tests: a few steps on tiny pictures
+                "STYLE_FINETUNE_SIZE": "64",
+                "STYLE_JUDGE_SIZE": "64",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
 
     @property
     def base_url(self) -> str:
@@ -108,13 +124,23 @@ class LiveServer:
         """For requests: `requests.get(url, auth=live_server.admin_auth)` (HTTP Basic)."""
         return (self.admin_username, self.admin_password)
 
-    def flask(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+    def flask(
+        self, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess:
         """Run `flask --app wsgi ARGS` against this server's database, storage and queue."""
-        result = subprocess.run([str(FLASK), "--app", "wsgi", *args], cwd=REPO, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [str(FLASK), "--app", "wsgi", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"flask {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}\n--- server log ---\n{self.log()[-4000:]}")
+            raise AssertionError(
+                f"flask {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}\n--- server log ---\n{self.log()[-4000:]}"
+            )
         return result
 
     def sql(self, query: str, *params) -> list[tuple]:
@@ -133,24 +159,38 @@ class LiveServer:
         except requests.RequestException:
             return False
 
-    def start(self, timeout: float = 90) -> "LiveServer":
+    def start(self, timeout: float = 90) -> LiveServer:
         if self.migrate:
             self.flask("db", "upgrade", timeout=120)
         self._log = open(self.log_path, "ab")
         # Its own session = its own process group, as a terminal's foreground job is.
-        self.proc = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=REPO,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+                raise AssertionError(
+                    f"server exited with {self.proc.returncode}:\n{self.log()[-4000:]}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError(f"/healthz not 200 after {timeout}s:\n{self.log()[-4000:]}")
             time.sleep(0.3)
         # Both job workers say when they consume their queue.
-        wait_for(lambda: all(f"worker consuming the {q} queue" in self.log() for q in ("style", "train")),
-                 60, interval=0.3, message="both job workers to consume their queues:\n" + self.log()[-2000:])
+        wait_for(
+            lambda: all(
+                f"worker consuming the {q} queue" in self.log() for q in ("style", "train")
+            ),
+            60,
+            interval=0.3,
+            message="both job workers to consume their queues:\n" + self.log()[-2000:],
+        )
         return self
 
     def interrupt(self, timeout: float = 30) -> list[str]:
@@ -216,8 +256,12 @@ def gender_model(live_server, tmp_path_factory):
     def deployed_everywhere():
         # Each gunicorn worker notices the new model on its own poll; ask a few times.
         nonlocal version
-        seen = {t["model_version"] for _ in range(4)
-                for t in api_get(live_server, "/api/tasks") if t["name"] == "gender"}
+        seen = {
+            t["model_version"]
+            for _ in range(4)
+            for t in api_get(live_server, "/api/tasks")
+            if t["name"] == "gender"
+        }
         version = seen.pop() if len(seen) == 1 else None
         return version
 
@@ -233,12 +277,15 @@ def api_get(server: LiveServer, path: str, **kwargs):
 
 # ---------------------------------------------------------------- the browser
 
+
 def require_chromium() -> None:
     """Skip without Debian's Chromium, except under CI=true, where its absence is a failure."""
     if CHROMIUM.exists():
         return
-    message = (f"{CHROMIUM} is missing: install Debian's chromium (scripts/test-prereqs does it as root: "
-               "apt-get install chromium)")
+    message = (
+        f"{CHROMIUM} is missing: install Debian's chromium (scripts/test-prereqs does it as root: "
+        "apt-get install chromium)"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message + "; CI must provide it")
     pytest.skip(message)
@@ -250,7 +297,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -275,7 +324,9 @@ class PageWatch:
 
     def on_console(self, message) -> None:
         if message.type == "error":
-            self.problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
+            self.problems.append(
+                f"console error: {message.text} ({message.location.get('url', '')})"
+            )
 
     def on_page_error(self, error) -> None:
         self.problems.append(f"uncaught exception: {error}")
@@ -287,8 +338,11 @@ class PageWatch:
 @pytest.fixture
 def context(browser, live_server):
     """A fresh browser profile (no cookies) pointed at the live server, 1280x900 desktop."""
-    ctx = browser.new_context(base_url=live_server.base_url, viewport={"width": 1280, "height": 900},
-                              accept_downloads=True)
+    ctx = browser.new_context(
+        base_url=live_server.base_url,
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+    )
     ctx.set_default_timeout(15_000)
     yield ctx
     ctx.close()
@@ -307,8 +361,10 @@ def page(context, request):
     page.on("console", watch.on_console)
     page.on("pageerror", watch.on_page_error)
     yield page
-    failed = any(getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
-                 for when in ("setup", "call"))
+    failed = any(
+        getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
     problems = watch.unexpected()
     if failed or problems:
         save_screenshot(page, request.node.name + "-failure")
@@ -333,14 +389,17 @@ def save_readme_screenshot(page, name: str) -> Path:
     (docs/screenshot.png is a copy of one of these; scripts/screenshot makes it)."""
     from PIL import Image
 
-    page.evaluate("window.scrollTo(0, 0)")  # else the sticky header is drawn where the page was scrolled
+    page.evaluate(
+        "window.scrollTo(0, 0)"
+    )  # else the sticky header is drawn where the page was scrolled
     page.wait_for_timeout(300)
     path = save_screenshot(page, name)
     assert path, "could not take the screenshot"
     small = path.with_name(path.stem + "-small.png")
     with Image.open(path) as image:
-        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) \
-            .save(small, optimize=True)
+        image.convert("RGB").quantize(
+            256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        ).save(small, optimize=True)
     return small
 
 
@@ -359,7 +418,9 @@ def admin_page(context, page, live_server):
     return page
 
 
-def login(page, server: LiveServer, username: str | None = None, password: str | None = None) -> None:
+def login(
+    page, server: LiveServer, username: str | None = None, password: str | None = None
+) -> None:
     """Log in through the login form as a person would."""
     page.goto("/login")
     page.get_by_test_id("login-username").fill(username or server.admin_username)
@@ -369,6 +430,7 @@ def login(page, server: LiveServer, username: str | None = None, password: str |
 
 
 # ---------------------------------------------------------------- pictures
+
 
 def picture(name: str, fmt: str = "JPEG", max_side: int | None = None) -> bytes:
     """An skimage sample picture (astronaut, coffee, chelsea, ...) encoded as `fmt`."""

@@ -4,6 +4,7 @@ Log in, create a task, import a small face / not-face data set, retrain from the
 watch the job to the end, collect user feedback, see it on the dashboard and review it, retrain
 again, promote a version by hand, roll back, and read the deploy audit log.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,7 +35,11 @@ def face_images() -> dict[str, list[bytes]]:
 
     out: dict[str, list[bytes]] = {label: [] for label in LABELS}
     for i, grey in enumerate(data.lfw_subset()):
-        image = Image.fromarray((grey * 255).astype(np.uint8)).convert("RGB").resize((64, 64), Image.BILINEAR)
+        image = (
+            Image.fromarray((grey * 255).astype(np.uint8))
+            .convert("RGB")
+            .resize((64, 64), Image.BILINEAR)
+        )
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=92)
         out[LABELS[0] if i < 100 else LABELS[1]].append(buffer.getvalue())
@@ -61,15 +66,29 @@ def mirrored(blob: bytes) -> bytes:
 
 def user_feedback(server, task: str, images: dict[str, list[bytes]]) -> None:
     """Six users' photos classified by the deployed model and labelled by them (one label is wrong)."""
-    cases = [(images["face"][5], "face"), (images["face"][40], "face"), (images["face"][70], "not_face"),
-             (images["not_face"][3], "not_face"), (images["not_face"][50], "not_face"), (images["not_face"][90], "not_face")]
+    cases = [
+        (images["face"][5], "face"),
+        (images["face"][40], "face"),
+        (images["face"][70], "not_face"),
+        (images["not_face"][3], "not_face"),
+        (images["not_face"][50], "not_face"),
+        (images["not_face"][90], "not_face"),
+    ]
     for n, (blob, label) in enumerate((mirrored(b), label) for b, label in cases):
         user = requests.Session()  # keeps the uploader cookie: only the uploader may label a photo
-        answer = user.post(server.url("/api/classify"), data={"task": task}, timeout=30,
-                           files={"image": (f"user{n}.jpg", blob, "image/jpeg")})
+        answer = user.post(
+            server.url("/api/classify"),
+            data={"task": task},
+            timeout=30,
+            files={"image": (f"user{n}.jpg", blob, "image/jpeg")},
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_version"], "the deployed model must answer"
-        fb = user.post(server.url(f"/api/classify/{answer.json()['id']}/feedback"), json={"label": label}, timeout=10)
+        fb = user.post(
+            server.url(f"/api/classify/{answer.json()['id']}/feedback"),
+            json={"label": label},
+            timeout=10,
+        )
         assert fb.status_code == 201, fb.text
 
 
@@ -88,7 +107,9 @@ def retrain_from_models_page(page, server, task: str) -> dict:
     assert queued.value.status == 202, queued.value.text()
     job_id = queued.value.json()["job_id"]
     expect(page.get_by_test_id("retrain-live")).to_be_visible()
-    expect(page.get_by_test_id("retrain-live-status")).to_have_text(re.compile("queued|running|done"))
+    expect(page.get_by_test_id("retrain-live-status")).to_have_text(
+        re.compile("queued|running|done")
+    )
     page.get_by_test_id("retrain-live-link").click()
     expect(page).to_have_url(re.compile(f"/admin/jobs/{job_id}$"))
     expect(page.get_by_test_id("job-title")).to_contain_text(f"Retrain · {task}")
@@ -99,7 +120,9 @@ def retrain_from_models_page(page, server, task: str) -> dict:
     expect(page.get_by_test_id("job-pct")).to_have_text("100%")
     expect(page.get_by_test_id("job-cancel")).to_be_hidden()
     expect(page.get_by_test_id("job-result")).to_contain_text('"model_version"')
-    return requests.get(server.url(f"/api/admin/jobs/{job_id}"), auth=server.admin_auth, timeout=10).json()
+    return requests.get(
+        server.url(f"/api/admin/jobs/{job_id}"), auth=server.admin_auth, timeout=10
+    ).json()
 
 
 def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path):
@@ -131,19 +154,27 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
 
     # Import training data, then retrain from the Models page and watch it to the end.
     images = face_images()
-    live_server.flask("data", "import-folder", str(write_folder(images, tmp_path / "faces")), "--task", task)
+    live_server.flask(
+        "data", "import-folder", str(write_folder(images, tmp_path / "faces")), "--task", task
+    )
     page.goto("/admin/models")
     page.get_by_test_id(f"target-link-{task}").click()
     expect(page.get_by_test_id("versions-empty")).to_be_visible()
     first = retrain_from_models_page(page, live_server, task)
     v1, auto1 = first["result"]["model_version"], first["result"]["promoted"]
-    expect(page.get_by_test_id("job-outcome-title")).to_have_text(f"{v1} {'promoted' if auto1 else 'not promoted'}")
-    expect(page.get_by_test_id("job-outcome-reason")).to_contain_text("first model")  # vs the majority baseline
+    expect(page.get_by_test_id("job-outcome-title")).to_have_text(
+        f"{v1} {'promoted' if auto1 else 'not promoted'}"
+    )
+    expect(page.get_by_test_id("job-outcome-reason")).to_contain_text(
+        "first model"
+    )  # vs the majority baseline
     save_screenshot(page, "admin-job", full_page=True)
     page.get_by_test_id("job-open-model").click()
     if not auto1:  # the gate refused it (training on 200 tiny images is noisy): deploy it by hand
         page.get_by_test_id(f"promote-{v1}").click()
-        expect(page.get_by_test_id("alert")).to_contain_text(f"now serves {v1}", timeout=DEPLOY_TIMEOUT)
+        expect(page.get_by_test_id("alert")).to_contain_text(
+            f"now serves {v1}", timeout=DEPLOY_TIMEOUT
+        )
 
     # Users classify with it and say what is right; the dashboard shows it.
     expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {v1}")
@@ -158,7 +189,9 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     expect(card.get_by_test_id(f"task-pending-{task}")).to_contain_text("6 labels to review")
     assert card.get_by_test_id(f"chart-feedback-{task}").locator("rect.bar").count() == 30
     expect(card.get_by_test_id(f"chart-agreement-{task}").locator("circle.dot")).to_have_count(1)
-    expect(card.get_by_test_id(f"task-labels-needed-{task}")).to_contain_text(re.compile("likely promoted|may not beat"))
+    expect(card.get_by_test_id(f"task-labels-needed-{task}")).to_contain_text(
+        re.compile("likely promoted|may not beat")
+    )
     save_screenshot(page, "admin-dashboard", full_page=True)
     page.set_viewport_size(PHONE)
     save_screenshot(page, "admin-dashboard-phone", full_page=True)
@@ -173,15 +206,24 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     ids = [i.get_attribute("data-testid").rsplit("-", 1)[1] for i in items.all()]
     expect(page.get_by_test_id(f"review-label-{ids[0]}")).to_have_text("face")
     expect(page.get_by_test_id(f"review-predicted-{ids[0]}")).not_to_be_empty()
-    assert page.get_by_test_id(f"review-item-{ids[0]}").locator("img").evaluate("img => img.complete && img.naturalWidth") > 0
+    assert (
+        page.get_by_test_id(f"review-item-{ids[0]}")
+        .locator("img")
+        .evaluate("img => img.complete && img.naturalWidth")
+        > 0
+    )
     page.get_by_test_id(f"review-verify-{ids[0]}").click()
     expect(page.get_by_test_id(f"review-item-{ids[0]}")).to_have_count(0)
-    page.get_by_test_id(f"review-verify-as-{ids[2]}-face").click()  # the user said not_face to a face
+    page.get_by_test_id(
+        f"review-verify-as-{ids[2]}-face"
+    ).click()  # the user said not_face to a face
     expect(page.get_by_test_id(f"review-item-{ids[2]}")).to_have_count(0)
     page.get_by_test_id(f"review-reject-{ids[3]}").click()
     expect(page.get_by_test_id(f"review-item-{ids[3]}")).to_have_count(0)
     expect(page.get_by_test_id("review-count")).to_contain_text("3 labels waiting for review")
-    page.get_by_test_id("review-order").select_option("informative")  # the labels the model doubts most first
+    page.get_by_test_id("review-order").select_option(
+        "informative"
+    )  # the labels the model doubts most first
     expect(page).to_have_url(re.compile("order=informative"))
     expect(page.get_by_test_id("review-list")).to_have_attribute("data-order", "informative")
     expect(items).to_have_count(3)
@@ -198,7 +240,9 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     # A second retrain: promoted or refused by the gate, with the reason shown either way.
     second = retrain_from_models_page(page, live_server, task)
     v2, promoted = second["result"]["model_version"], second["result"]["promoted"]
-    expect(page.get_by_test_id("job-outcome-title")).to_have_text(f"{v2} {'promoted' if promoted else 'not promoted'}")
+    expect(page.get_by_test_id("job-outcome-title")).to_have_text(
+        f"{v2} {'promoted' if promoted else 'not promoted'}"
+    )
     expect(page.get_by_test_id("job-outcome-reason")).to_have_text(second["result"]["reason"])
     expect(page.get_by_test_id("job-compare-table")).to_contain_text("accuracy")
 
@@ -212,13 +256,17 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     serving = deployed_version(page)
     other = v1 if serving == v2 else v2
     page.get_by_test_id(f"promote-{other}").click()
-    expect(page.get_by_test_id("alert")).to_contain_text(f"now serves {other}", timeout=DEPLOY_TIMEOUT)
+    expect(page.get_by_test_id("alert")).to_contain_text(
+        f"now serves {other}", timeout=DEPLOY_TIMEOUT
+    )
     expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {other}")
     page.get_by_test_id(f"select-{other}").click()
     expect(page.get_by_test_id("version-detail")).to_contain_text(f"Version {other}")
     save_screenshot(page, "admin-models", full_page=True)
     page.get_by_test_id("rollback-button").click()
-    expect(page.get_by_test_id("alert")).to_contain_text(f"Rolled back: {task} now serves {serving}", timeout=DEPLOY_TIMEOUT)
+    expect(page.get_by_test_id("alert")).to_contain_text(
+        f"Rolled back: {task} now serves {serving}", timeout=DEPLOY_TIMEOUT
+    )
     expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {serving}")
     page.set_viewport_size(PHONE)
     save_screenshot(page, "admin-models-phone", full_page=True)
@@ -235,7 +283,9 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     page.get_by_test_id("target-audit-link").click()
     expect(page.get_by_test_id("audit-target")).to_have_value(task)
     rows = page.locator("[data-testid^=audit-row-]")
-    actions = ["rollback", "promote"] + (["auto"] if promoted else []) + ["auto" if auto1 else "promote"]
+    actions = (
+        ["rollback", "promote"] + (["auto"] if promoted else []) + ["auto" if auto1 else "promote"]
+    )
     expect(rows).to_have_count(len(actions))
     assert [r.get_attribute("data-action") for r in rows.all()] == actions
     expect(rows.first).to_contain_text(serving)

@@ -1,6 +1,7 @@
 """The stylize page's default path in a real browser: pick a ready-made style from the gallery,
 get the picture in about a second, rate it; then go back to "your own style picture". Also on a
 phone-sized screen."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def presets_ready(live_server) -> list[dict]:
     """The style worker registers the preset network and renders its thumbnails at start."""
+
     def ready():
-        listed = {s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()}
+        listed = {
+            s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()
+        }
         presets = listed["preset"]["presets"]
         if len(presets) != 26:
             return None
@@ -31,7 +35,9 @@ def presets_ready(live_server) -> list[dict]:
 
 
 def thumbnail_shown(page, testid: str) -> bool:
-    return page.get_by_test_id(testid).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+    return (
+        page.get_by_test_id(testid).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+    )
 
 
 def test_preset_gallery_to_result_in_about_a_second(page, live_server):
@@ -39,15 +45,21 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     page.goto("/stylize")
     expect(page.get_by_test_id("method-select")).to_have_value("arbitrary")  # the default
     expect(page.get_by_test_id("style-tile-own")).to_have_attribute("aria-checked", "true")
-    expect(page.get_by_test_id("strength-value")).to_have_text("1.00")  # the fast method's own default
+    expect(page.get_by_test_id("strength-value")).to_have_text(
+        "1.00"
+    )  # the fast method's own default
     expect(page.get_by_test_id("style-dropzone")).to_be_visible()
     tiles = page.get_by_test_id("style-gallery").locator(".style-tile")
     expect(tiles).to_have_count(27)  # your own picture + the 26 presets
-    page.wait_for_function("() => { const i = document.querySelector('[data-testid=style-tile-3] img');"
-                           " return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=style-tile-3] img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     expect(page.get_by_test_id("style-tile-3")).to_contain_text(presets[3]["name"])
 
-    drop_file(page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=512))
+    drop_file(
+        page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=512)
+    )
     expect(page.get_by_test_id("content-preview")).to_be_visible()
     page.get_by_test_id("style-tile-3").click()
     expect(page.get_by_test_id("style-tile-3")).to_have_attribute("aria-checked", "true")
@@ -61,20 +73,28 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     save_screenshot(page, "stylize-preset-chosen")
 
     started = time.monotonic()
-    with page.expect_response(lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST") as answer:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST"
+    ) as answer:
         submit.click()
     assert answer.value.status == 202, answer.value.text()
     job_id = answer.value.json()["id"]
     expect(page.get_by_test_id("job-status")).to_have_text("done", timeout=60_000)
     expect(page.get_by_test_id("result-image")).to_be_visible()
-    page.wait_for_function("() => { const i = document.getElementById('result-image');"
-                           " return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('result-image');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
     seconds = time.monotonic() - started
     print(f"preset stylization {job_id}: result on the page {seconds:.2f} s after the click")
     assert seconds < 15, seconds  # about a second on a quiet machine; generous under test load
-    method, params = live_server.sql("SELECT method, params FROM stylizations WHERE public_id = ?", job_id)[0]
+    method, params = live_server.sql(
+        "SELECT method, params FROM stylizations WHERE public_id = ?", job_id
+    )[0]
     assert method == "preset" and json.loads(params)["preset"] == 3
-    size = page.get_by_test_id("result-image").evaluate("i => Math.max(i.naturalWidth, i.naturalHeight)")
+    size = page.get_by_test_id("result-image").evaluate(
+        "i => Math.max(i.naturalWidth, i.naturalHeight)"
+    )
     assert size == 512
 
     page.get_by_test_id("star-5").click()
@@ -96,9 +116,13 @@ def test_stylize_page_fits_a_phone(page, live_server):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/stylize")
     expect(page.get_by_test_id("style-gallery").locator(".style-tile")).to_have_count(27)
-    page.wait_for_function("() => [...document.querySelectorAll('.style-tile img')].slice(0, 8)"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.style-tile img')].slice(0, 8)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= 390
+    )  # nothing sticks out sideways
     box = page.get_by_test_id("style-tile-0").bounding_box()
     assert 60 <= box["width"] <= 130, box  # thumbnails big enough to tell apart, several per row
     page.get_by_test_id("style-tile-0").click()
@@ -110,14 +134,21 @@ def test_stylize_page_fits_a_phone(page, live_server):
 
 def rated_pair(live_server, content: str, style: str, stars: int) -> None:
     """A user's arbitrary stylization of `content` in the style of `style`, rated `stars`."""
-    files = {"content": ("c.jpg", picture(content, max_side=128), "image/jpeg"),
-             "style": ("s.jpg", picture(style, max_side=128), "image/jpeg")}
+    files = {
+        "content": ("c.jpg", picture(content, max_side=128), "image/jpeg"),
+        "style": ("s.jpg", picture(style, max_side=128), "image/jpeg"),
+    }
     user = requests.Session()  # keeps the uploader cookie: only the uploader may rate
-    answer = user.post(live_server.url("/api/stylize"), files=files, data={"size": "128"}, timeout=30)
+    answer = user.post(
+        live_server.url("/api/stylize"), files=files, data={"size": "128"}, timeout=30
+    )
     assert answer.status_code == 202, answer.text
     url = live_server.url(answer.json()["status_url"])
-    status = wait_for(lambda: (s := requests.get(url, timeout=10).json())["status"] in ("done", "failed") and s, 120,
-                      message="a user's stylization")
+    status = wait_for(
+        lambda: (s := requests.get(url, timeout=10).json())["status"] in ("done", "failed") and s,
+        120,
+        message="a user's stylization",
+    )
     assert status["status"] == "done", status
     rating = user.post(url + "/rating", json={"stars": stars}, timeout=10)
     assert rating.status_code == 201, rating.text
@@ -136,9 +167,14 @@ def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_
         page.get_by_test_id("retrain-button").click()
     assert queued.value.status == 202, queued.value.text()
     expect(page.get_by_test_id("retrain-live")).to_be_visible()
-    expect(page.get_by_test_id("retrain-live-status")).to_have_text(re.compile("done|failed"), timeout=300_000)
-    job = requests.get(live_server.url(f"/api/admin/jobs/{queued.value.json()['job_id']}"),
-                       auth=live_server.admin_auth, timeout=10).json()
+    expect(page.get_by_test_id("retrain-live-status")).to_have_text(
+        re.compile("done|failed"), timeout=300_000
+    )
+    job = requests.get(
+        live_server.url(f"/api/admin/jobs/{queued.value.json()['job_id']}"),
+        auth=live_server.admin_auth,
+        timeout=10,
+    ).json()
     assert job["status"] == "done", job
     result = job["result"]
     expect(page.get_by_test_id("alert")).to_contain_text(result["reason"][:40])
@@ -148,5 +184,7 @@ def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_
     expect(page.get_by_test_id("deployed-v2")).to_be_visible()
     page.get_by_test_id("rollback-button").click()
     expect(page.get_by_test_id("deployed-v1")).to_be_visible()
-    listed = {s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()}
+    listed = {
+        s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()
+    }
     assert listed["arbitrary"]["model_version"] == "v1"

@@ -1,5 +1,6 @@
 """Stylize page in a real browser: upload two pictures, watch the live progress bar, get, download
 and rate the result, and find it again at its own address."""
+
 from __future__ import annotations
 
 import io
@@ -55,7 +56,11 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(submit).to_be_disabled()
 
     # the smallest output size the page offers keeps this fast
-    sizes = page.get_by_test_id("size-select").locator("option").evaluate_all("os => os.map(o => o.value)")
+    sizes = (
+        page.get_by_test_id("size-select")
+        .locator("option")
+        .evaluate_all("os => os.map(o => o.value)")
+    )
     smallest = min(sizes, key=int)
     page.get_by_test_id("size-select").select_option(smallest)
 
@@ -65,20 +70,28 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
         page.keyboard.press("ArrowRight")
     expect(page.get_by_test_id("strength-value")).to_have_text("0.70")
 
-    drop_file(page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=384))
+    drop_file(
+        page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=384)
+    )
     expect(page.get_by_test_id("content-preview")).to_be_visible()
     expect(submit).to_be_disabled()  # the classic method needs a style picture too
     with page.expect_file_chooser() as chooser:
         page.get_by_test_id("style-dropzone").click()
-    chooser.value.set_files(file_payload("chelsea.png", picture("chelsea", "PNG", max_side=300), "image/png"))
+    chooser.value.set_files(
+        file_payload("chelsea.png", picture("chelsea", "PNG", max_side=300), "image/png")
+    )
     expect(page.get_by_test_id("style-preview")).to_be_visible()
     expect(submit).to_be_enabled()
 
-    with page.expect_response(lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST") as answer:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST"
+    ) as answer:
         submit.click()
     assert answer.value.status == 202, answer.value.text()
     job_id = answer.value.json()["id"]
-    params = json.loads(live_server.sql("SELECT params FROM stylizations WHERE public_id = ?", job_id)[0][0])
+    params = json.loads(
+        live_server.sql("SELECT params FROM stylizations WHERE public_id = ?", job_id)[0][0]
+    )
     assert params["size"] == int(smallest) and params["strength"] == pytest.approx(0.7), params
     expect(page).to_have_url(re.compile(rf"/stylize/{job_id}$"))
     expect(page.get_by_test_id("job-card")).to_be_visible()
@@ -89,11 +102,16 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     assert readings[-1]["done"] and readings[-1]["status"] == "done", readings[-3:]
     running = [r for r in readings if r["status"] == "running" and r["barVisible"]]
     between = sorted({r["value"] for r in running if 0 < r["value"] < 100})
-    assert len(between) >= 3, f"the bar hardly moved: {[(r['status'], r['value']) for r in readings]}"
+    assert len(between) >= 3, (
+        f"the bar hardly moved: {[(r['status'], r['value']) for r in readings]}"
+    )
     values = [r["value"] for r in running]
     assert values == sorted(values), f"the bar went backwards: {values}"
     for r in running:  # the bar, its width and its percent text agree
-        assert r["percent"] == f"{r['value']}%" and abs(float(r["width"].rstrip("%")) - r["value"]) <= 0.6, r
+        assert (
+            r["percent"] == f"{r['value']}%"
+            and abs(float(r["width"].rstrip("%")) - r["value"]) <= 0.6
+        ), r
 
     # the result beside its inputs
     expect(page.get_by_test_id("job-status")).to_have_text("done")
@@ -101,9 +119,13 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     for testid in ("result-image", "result-content", "result-style"):
         image = page.get_by_test_id(testid)
         expect(image).to_be_visible()
-        page.wait_for_function("id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0; }",
-                               arg=testid.replace("data-testid", ""))
-    result_size = page.get_by_test_id("result-image").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+        page.wait_for_function(
+            "id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0; }",
+            arg=testid.replace("data-testid", ""),
+        )
+    result_size = page.get_by_test_id("result-image").evaluate(
+        "i => [i.naturalWidth, i.naturalHeight]"
+    )
     assert max(result_size) == int(smallest), result_size
     expect(page.get_by_test_id("job-seconds")).to_contain_text(re.compile(r"Took [\d.]+ s"))
     save_screenshot(page, "stylize-result")
@@ -127,8 +149,11 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(page.get_by_test_id("rating-thanks")).to_be_visible()
     expect(page.get_by_test_id("rating-submit")).to_be_hidden()
     expect(page.get_by_test_id("star-5")).to_be_disabled()
-    assert live_server.sql("SELECT r.stars, r.comment FROM ratings r JOIN stylizations s ON s.id = r.stylization_id "
-                           "WHERE s.public_id = ?", job_id) == [(4, "Love the fur on the suit")]
+    assert live_server.sql(
+        "SELECT r.stars, r.comment FROM ratings r JOIN stylizations s ON s.id = r.stylization_id "
+        "WHERE s.public_id = ?",
+        job_id,
+    ) == [(4, "Love the fur on the suit")]
 
     # its own address shows it again, later, in a fresh tab
     again = page.context.new_page()
@@ -136,15 +161,23 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(again.get_by_test_id("job-status")).to_have_text("done")
     expect(again.get_by_test_id("result-image")).to_be_visible()
     for testid in ("result-image", "result-content", "result-style"):
-        again.wait_for_function("id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0; }",
-                                arg=testid)
-    assert again.get_by_test_id("download-link").get_attribute("href").endswith(f"/api/stylize/{job_id}/result")
+        again.wait_for_function(
+            "id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0; }",
+            arg=testid,
+        )
+    assert (
+        again.get_by_test_id("download-link")
+        .get_attribute("href")
+        .endswith(f"/api/stylize/{job_id}/result")
+    )
     status = requests.get(live_server.url(f"/api/stylize/{job_id}"), timeout=10).json()
     # a stranger holding the link sees the result, not the input photos or the uploader's rating
     assert status["status"] == "done" and status["result_url"]
     assert status["rating"] is None and status["content_url"] is None and status["yours"] is False
-    print(f"stylization {job_id}: {status['seconds']} s in the worker; bar readings "
-          f"{[r['value'] for r in running]}")
+    print(
+        f"stylization {job_id}: {status['seconds']} s in the worker; bar readings "
+        f"{[r['value'] for r in running]}"
+    )
     # the rating already given is shown, not offered again
     expect(again.get_by_test_id("star-4")).to_have_attribute("aria-checked", "true")
     expect(again.get_by_test_id("rating-caption")).to_have_text("4 / 5 · Nice")

@@ -2,6 +2,7 @@
 
 The bench (bench/http_load.py) reuses them, so they live here rather than in conftest.py.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,9 +20,16 @@ ADMIN_HEADER = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).enc
 def served_env(config: dict, **extra) -> dict:
     """The environment `make run` would see for `config`, with rate limits raised so load is not refused."""
     env = app_env(config)
-    env.update({"RATE_LIMIT_UPLOADS": "100000/minute", "RATE_LIMIT_FEEDBACK": "100000/minute",
-                "MAX_QUEUED_PER_CLIENT": "100000",
-                "ADMIN_USERNAME": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "JOB_STALE_SECONDS": "3"})
+    env.update(
+        {
+            "RATE_LIMIT_UPLOADS": "100000/minute",
+            "RATE_LIMIT_FEEDBACK": "100000/minute",
+            "MAX_QUEUED_PER_CLIENT": "100000",
+            "ADMIN_USERNAME": ADMIN[0],
+            "ADMIN_PASSWORD": ADMIN[1],
+            "JOB_STALE_SECONDS": "3",
+        }
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -35,13 +43,28 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90) -> "Gunicorn":
+    def start(self, timeout: float = 90) -> Gunicorn:
         """Start the server and wait until /healthz answers (any status: a dependency may be down)."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(GUNICORN), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--graceful-timeout", "10", "--no-control-socket", "wsgi:app"],
-            cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                str(GUNICORN),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "10",
+                "--no-control-socket",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait_ready(timeout)
         return self
 
@@ -51,14 +74,18 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
+                raise AssertionError(
+                    f"gunicorn exited with {self.proc.returncode}:\n{self.output()[-3000:]}"
+                )
             try:
                 requests.get(f"{self.url}/healthz", timeout=30)
                 return
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.3)
         self.stop()
-        raise AssertionError(f"gunicorn did not answer /healthz within {timeout}s:\n{self.output()[-3000:]}")
+        raise AssertionError(
+            f"gunicorn did not answer /healthz within {timeout}s:\n{self.output()[-3000:]}"
+        )
 
     def stop(self) -> None:
         """SIGTERM (what Ctrl-C in `make run` sends), then SIGKILL if it lingers."""
@@ -69,7 +96,7 @@ class Gunicorn:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -94,9 +121,24 @@ def write_lfw_folder(root: Path, limit: int | None = None) -> Path:
 
 def train_default_model(data_dir: Path, out_dir: Path, epochs: int = 1) -> Path:
     """`python -m ml.train ml/configs/default.yaml` for `epochs` epochs; the model folder."""
-    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "ml.train", str(REPO / "ml/configs/default.yaml"),
-                    "--data", str(data_dir), "--out", str(out_dir), "--epochs", str(epochs)],
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "python"),
+            "-m",
+            "ml.train",
+            str(REPO / "ml/configs/default.yaml"),
+            "--data",
+            str(data_dir),
+            "--out",
+            str(out_dir),
+            "--epochs",
+            str(epochs),
+        ],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     return out_dir
 
 

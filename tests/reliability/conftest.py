@@ -1,4 +1,5 @@
 """Fixtures: the app served by real gunicorn and real job workers, torn down after each test."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,9 @@ def serve(tmp_path):
     servers: list[Gunicorn] = []
 
     def start(env: dict, workers: int = 2, port: int | None = None) -> Gunicorn:
-        server = Gunicorn(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers, port=port)
+        server = Gunicorn(
+            env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers, port=port
+        )
         servers.append(server)
         return server.start()
 

@@ -1,4 +1,5 @@
 """The S3 endpoint goes away and comes back: clear 503s, no row without its object, then service resumes."""
+
 from __future__ import annotations
 
 import boto3
@@ -10,7 +11,11 @@ from tests.reliability import orphans_and_dangling
 from tests.services import free_port, wait_for
 
 BUCKET = "celebvision-reliability"
-AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+AWS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 class S3Server:
@@ -45,8 +50,12 @@ def s3(monkeypatch):
 
 
 def classify(url: str, seed: int) -> requests.Response:
-    return requests.post(f"{url}/api/classify", files={"image": ("a.jpg", image_bytes(seed=seed))},
-                         data={"task": "gender"}, timeout=60)
+    return requests.post(
+        f"{url}/api/classify",
+        files={"image": ("a.jpg", image_bytes(seed=seed))},
+        data={"task": "gender"},
+        timeout=60,
+    )
 
 
 def row_counts(app) -> tuple[int, int]:
@@ -54,7 +63,10 @@ def row_counts(app) -> tuple[int, int]:
     from webapp.models import Classification, Image
 
     with app.app_context():
-        counts = tuple(db.session.scalar(db.select(db.func.count()).select_from(m)) for m in (Classification, Image))
+        counts = tuple(
+            db.session.scalar(db.select(db.func.count()).select_from(m))
+            for m in (Classification, Image)
+        )
         db.session.remove()
     return counts
 
@@ -72,15 +84,21 @@ def test_s3_outage_answers_503_and_service_resumes(s3, migrated, serve):
     for seed in range(2, 6):
         response = classify(server.url, seed)
         assert response.status_code == 503, response.text
-        assert "storage is unavailable" in response.json()["error"] and "nothing was saved" in response.json()["error"]
+        assert (
+            "storage is unavailable" in response.json()["error"]
+            and "nothing was saved" in response.json()["error"]
+        )
     health = requests.get(f"{server.url}/healthz", timeout=30)
     assert health.status_code == 503
     assert health.json()["storage"].startswith("down") and health.json()["database"] == "ok"
     assert row_counts(app) == before, "a failed upload left rows behind"
 
     s3.start()  # a fresh moto server forgets everything; the bucket is recreated, the old object is gone
-    wait_for(lambda: requests.get(f"{server.url}/healthz", timeout=30).status_code == 200, 30,
-             message="/healthz to report storage ok again")
+    wait_for(
+        lambda: requests.get(f"{server.url}/healthz", timeout=30).status_code == 200,
+        30,
+        message="/healthz to report storage ok again",
+    )
     answers = [classify(server.url, seed) for seed in range(2, 6)]
     assert [r.status_code for r in answers] == [200] * 4
     assert row_counts(app) == (before[0] + 4, before[1] + 4)
@@ -89,7 +107,9 @@ def test_s3_outage_answers_503_and_service_resumes(s3, migrated, serve):
 
     with app.app_context():
         for r in answers:
-            row = db.session.scalar(db.select(Classification).where(Classification.public_id == r.json()["id"]))
+            row = db.session.scalar(
+                db.select(Classification).where(Classification.public_id == r.json()["id"])
+            )
             key = row.image.storage_key
             assert app.extensions["storage"].exists(key), f"{key} answered 200 but is not stored"
         db.session.remove()

@@ -1,4 +1,5 @@
 """Hypothesis fuzzing of upload validation: no input, however mangled, produces a 500."""
+
 from __future__ import annotations
 
 import io
@@ -9,14 +10,23 @@ from hypothesis import strategies as st
 
 from tests.conftest import build_app, image_bytes, make_config
 from webapp.exceptions import Invalid
-from webapp.web.errors import status_of
 from webapp.uploads import validate_image
+from webapp.web.errors import status_of
 
-SEEDS = [image_bytes("JPEG", size=(40, 32)), image_bytes("PNG", size=(24, 20)), image_bytes("WEBP", size=(32, 24)),
-         image_bytes("PNG", size=(16, 16), color=(9, 9, 9), optimize=True),
-         image_bytes("JPEG", size=(48, 40), progressive=True)]
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SEEDS = [
+    image_bytes("JPEG", size=(40, 32)),
+    image_bytes("PNG", size=(24, 20)),
+    image_bytes("WEBP", size=(32, 24)),
+    image_bytes("PNG", size=(16, 16), color=(9, 9, 9), optimize=True),
+    image_bytes("JPEG", size=(48, 40), progressive=True),
+]
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
@@ -38,7 +48,7 @@ def mangled_images(draw) -> bytes:
     elif how == "overwrite":
         pos = draw(st.integers(0, len(data) - 1))
         patch = draw(st.binary(min_size=1, max_size=16))
-        data[pos:pos + len(patch)] = patch
+        data[pos : pos + len(patch)] = patch
     return bytes(data)
 
 
@@ -61,8 +71,9 @@ def test_validator_accepts_or_refuses_with_a_reason(data):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     # a small upload limit so some fuzzed requests take the 413 path too
-    app = build_app(make_config(tmp_path_factory.mktemp("fuzz"), MAX_UPLOAD_MB=0.004,
-                                MAX_CONTENT_LENGTH=4096))
+    app = build_app(
+        make_config(tmp_path_factory.mktemp("fuzz"), MAX_UPLOAD_MB=0.004, MAX_CONTENT_LENGTH=4096)
+    )
     yield app.test_client()
     from webapp.extensions import db
 
@@ -71,21 +82,30 @@ def client(tmp_path_factory):
 
 
 field_text = st.text(max_size=40)
-extra_fields = st.dictionaries(st.sampled_from(["task", "label", "image2", "method", "x", "size"]),
-                               field_text, max_size=3)
+extra_fields = st.dictionaries(
+    st.sampled_from(["task", "label", "image2", "method", "x", "size"]), field_text, max_size=3
+)
 
 
 @FUZZ
-@given(data=any_upload, task=st.one_of(st.none(), st.sampled_from(["gender", "smiling", ""]), field_text),
-       filename=st.one_of(st.just("photo.jpg"), st.text(max_size=30)), field=st.sampled_from(["image", "image", "img"]),
-       extra=extra_fields, padding=st.integers(0, 6000))
+@given(
+    data=any_upload,
+    task=st.one_of(st.none(), st.sampled_from(["gender", "smiling", ""]), field_text),
+    filename=st.one_of(st.just("photo.jpg"), st.text(max_size=30)),
+    field=st.sampled_from(["image", "image", "img"]),
+    extra=extra_fields,
+    padding=st.integers(0, 6000),
+)
 def test_classify_never_500(client, data, task, filename, field, extra, padding):
     form = {k: v for k, v in extra.items() if k != "task"}
     if task is not None:
         form["task"] = task
     form[field] = (io.BytesIO(data + b"\0" * padding if padding > 5000 else data), filename)
     response = client.post("/api/classify", data=form, content_type="multipart/form-data")
-    assert response.status_code in (200, 400, 404, 413), (response.status_code, response.get_data()[:300])
+    assert response.status_code in (200, 400, 404, 413), (
+        response.status_code,
+        response.get_data()[:300],
+    )
     body = response.get_json()
     if response.status_code == 200:
         assert body["id"] and body["task"] in ("gender", "smiling")

@@ -1,5 +1,6 @@
 """`kill -9` of the job worker mid-training and mid-stylization: the job is retried or failed,
 nothing half-written is left, and the next job runs."""
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def short_training_config(path) -> str:
-    """The small CNN config with fewer epochs (its epochs are long enough to kill the worker in one), so a retry finishes in seconds."""
+    """The small CNN config with fewer epochs (its epochs are long enough to kill the worker
+    in one), so a retry finishes in seconds."""
     config = yaml.safe_load((REPO / "ml/configs/small_cnn.yaml").read_text())
     config["training"]["epochs"] = 4
     path.write_text(yaml.safe_dump(config))
@@ -54,13 +56,26 @@ def test_kill_worker_during_training(migrated, job_worker, tmp_path):
     app, env = migrated(TRAIN_CONFIG=short_training_config(tmp_path / "short.yaml"))
     client = with_admin(app)
     write_split_celeba(tmp_path / "celeba")
-    result = app.test_cli_runner().invoke(args=["data", "import-celeba", str(tmp_path / "celeba"),
-                                                "--task", "gender", "--limit", "120"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "data",
+            "import-celeba",
+            str(tmp_path / "celeba"),
+            "--task",
+            "gender",
+            "--limit",
+            "120",
+        ]
+    )
     assert result.exit_code == 0, result.output
 
     worker = job_worker(env, "train")
-    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=ADMIN_HEADER).json["job_id"]
-    wait_for(lambda: job(client, job_id)["progress"] >= 0.15, 180, message="training to be under way")
+    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=ADMIN_HEADER).json[
+        "job_id"
+    ]
+    wait_for(
+        lambda: job(client, job_id)["progress"] >= 0.15, 180, message="training to be under way"
+    )
     worker.kill()
     killed_at = job(client, job_id)
     assert killed_at["status"] == "running" and killed_at["progress"] < 0.85, killed_at
@@ -68,23 +83,35 @@ def test_kill_worker_during_training(migrated, job_worker, tmp_path):
     assert client.get("/api/admin/models/gender", headers=ADMIN_HEADER).json == []
 
     job_worker(env, "train")
-    final = wait_for(ended(lambda: job(client, job_id)), 240, interval=0.5, message="the killed job to end")
+    final = wait_for(
+        ended(lambda: job(client, job_id)), 240, interval=0.5, message="the killed job to end"
+    )
     versions = client.get("/api/admin/models/gender", headers=ADMIN_HEADER).json
     if final["status"] == "done":  # retried from scratch: one whole version, not one and a half
-        assert [v["version"] for v in versions] == ["v1"] and final["result"]["model_version"] == "v1"
+        assert [v["version"] for v in versions] == ["v1"] and final["result"][
+            "model_version"
+        ] == "v1"
         assert attempts(app, job_id) == 2
     else:
         assert versions == [] and "worker stopped" in final["error"]
     assert orphans_and_dangling(app) == ([], [])
 
-    next_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=ADMIN_HEADER).json["job_id"]
+    next_id = client.post(
+        "/api/admin/retrain", json={"task": "smiling"}, headers=ADMIN_HEADER
+    ).json["job_id"]
     after = wait_for(ended(lambda: job(client, next_id)), 120, message="the next job to run")
-    assert "Not enough labelled images" in (after["error"] or ""), after  # it ran: its handler judged the data
+    assert "Not enough labelled images" in (after["error"] or ""), (
+        after
+    )  # it ran: its handler judged the data
 
 
 def stylize(client, seed: int) -> int:
-    form = {"content": (io.BytesIO(image_bytes(seed=seed)), "c.jpg"),
-            "style": (io.BytesIO(image_bytes("PNG", seed=seed + 1)), "s.png"), "method": "nst", "size": "64"}
+    form = {
+        "content": (io.BytesIO(image_bytes(seed=seed)), "c.jpg"),
+        "style": (io.BytesIO(image_bytes("PNG", seed=seed + 1)), "s.png"),
+        "method": "nst",
+        "size": "64",
+    }
     response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
     assert response.status_code == 202, response.json
     return response.json["id"]
@@ -97,18 +124,24 @@ def test_kill_worker_during_stylization(migrated, job_worker):
 
     worker = job_worker(env, "style")
     first = stylize(client, 1)
-    wait_for(lambda: status(first)["progress"] > 0.05, 180, message="the stylization to be under way")
+    wait_for(
+        lambda: status(first)["progress"] > 0.05, 180, message="the stylization to be under way"
+    )
     worker.kill()
     assert status(first)["status"] == "running" and status(first)["result_url"] is None
     second = stylize(client, 10)
 
     job_worker(env, "style")
-    final = wait_for(ended(lambda: status(first)), 240, interval=0.5, message="the killed stylization to end")
+    final = wait_for(
+        ended(lambda: status(first)), 240, interval=0.5, message="the killed stylization to end"
+    )
     if final["status"] == "done":
         assert client.get(final["result_url"]).mimetype == "image/png"
     else:
         assert "worker stopped" in final["error"] and final["result_url"] is None
-    after = wait_for(ended(lambda: status(second)), 240, interval=0.5, message="the next stylization to run")
+    after = wait_for(
+        ended(lambda: status(second)), 240, interval=0.5, message="the next stylization to run"
+    )
     assert after["status"] == "done", after
     assert client.get(after["result_url"]).status_code == 200
     assert orphans_and_dangling(app) == ([], [])

@@ -1,4 +1,5 @@
 """The admin side: the console pages and /api/admin/*, all behind admin auth."""
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)

@@ -1,17 +1,18 @@
 """Admin API: tasks, retraining jobs, the model registry."""
+
 import re
 
 from flask import jsonify
 
-from webapp.registry import targets
-from webapp.registry import versions as registry
+from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.web.errors import ApiError
 from webapp.extensions import db
 from webapp.jobs.runner import describe_job
 from webapp.models import Job, ModelVersion, Task
+from webapp.registry import targets
+from webapp.registry import versions as registry
+from webapp.web.errors import ApiError
 from webapp.web.requests import get_or_404, json_body
-from webapp.admin import bp
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -35,17 +36,31 @@ def create_task():
     body = json_body()
     name, labels = body.get("name"), body.get("labels")
     if not isinstance(name, str) or not NAME.match(name):
-        raise ApiError("'name' must be lowercase letters, digits, '_' or '-', starting with a letter.")
-    if (not isinstance(labels, list) or len(labels) < 2
-            or not all(isinstance(x, str) and NAME.match(x) for x in labels) or len(set(labels)) != len(labels)):
-        raise ApiError("'labels' must be a list of at least 2 distinct lowercase names, e.g. ['cat', 'dog'].")
+        raise ApiError(
+            "'name' must be lowercase letters, digits, '_' or '-', starting with a letter."
+        )
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(x, str) and NAME.match(x) for x in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise ApiError(
+            "'labels' must be a list of at least 2 distinct lowercase names, e.g. ['cat', 'dog']."
+        )
     if db.session.scalar(db.select(Task).where(Task.name == name)):
         raise ApiError(f"A task named {name!r} already exists.", 409)
-    task = Task(name=name, labels=labels, description=str(body.get("description", ""))[:255],
-                face_crop=bool(body.get("face_crop", True)))
+    task = Task(
+        name=name,
+        labels=labels,
+        description=str(body.get("description", ""))[:255],
+        face_crop=bool(body.get("face_crop", True)),
+    )
     db.session.add(task)
     db.session.commit()
-    return jsonify({"name": task.name, "labels": task.labels, "model_version": None, "metrics": None}), 201
+    return jsonify(
+        {"name": task.name, "labels": task.labels, "model_version": None, "metrics": None}
+    ), 201
 
 
 @bp.post("/api/admin/retrain")
@@ -94,8 +109,11 @@ def list_models(target: str):
           content: {application/json: {schema: {type: array, items: ModelVersion}}}
     """
     current = registry.deployed(target)
-    rows = db.session.scalars(db.select(ModelVersion).where(ModelVersion.target == target)
-                              .order_by(ModelVersion.id.desc())).all()
+    rows = db.session.scalars(
+        db.select(ModelVersion)
+        .where(ModelVersion.target == target)
+        .order_by(ModelVersion.id.desc())
+    ).all()
     if not rows and db.session.scalar(db.select(Task).where(Task.name == target)) is None:
         raise ApiError(f"No models or task named {target!r}.", 404)
     return jsonify([registry.describe(mv, current.id if current else None) for mv in rows])

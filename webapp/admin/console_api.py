@@ -1,4 +1,5 @@
 """Admin API behind the console: overview, review queue, jobs, audit log, model files, schedules."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,11 @@ import datetime as dt
 from flask import Response, jsonify
 from sqlalchemy.orm import selectinload
 
-from webapp.registry import versions as registry
-from webapp.style import service as style_service
+from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.web.errors import ApiError
+from webapp.classification import learning
 from webapp.extensions import db
+from webapp.jobs.runner import describe_job, request_cancel
 from webapp.models import (
     Classification,
     Deployment,
@@ -18,27 +19,34 @@ from webapp.models import (
     Image,
     Job,
     ModelVersion,
-    Schedule,
     Task,
     TrainingExample,
     utcnow,
 )
 from webapp.models.base import iso
+from webapp.registry import versions as registry
 from webapp.storage.service import storage
+from webapp.style import service as style_service
 from webapp.style.prefs import rating_distribution
+from webapp.web.errors import ApiError
 from webapp.web.requests import get_or_404, json_body
 from webapp.web.validation import query_int, query_str
-from webapp.admin import bp
-from webapp.classification import learning
-from webapp.jobs.runner import describe_job, request_cancel
 
-PLOT_FILES = {"training_curve.png", "holdout/roc.png", "holdout/confusion_matrix.png", "holdout/evaluation.json", "metrics.json"}
+PLOT_FILES = {
+    "training_curve.png",
+    "holdout/roc.png",
+    "holdout/confusion_matrix.png",
+    "holdout/evaluation.json",
+    "metrics.json",
+}
 
 
 def _per_day(rows) -> list[dict]:
     days: dict[str, dict] = {}
     for created, agrees in rows:
-        entry = days.setdefault(created.date().isoformat(), {"day": created.date().isoformat(), "n": 0, "agree": 0})
+        entry = days.setdefault(
+            created.date().isoformat(), {"day": created.date().isoformat(), "n": 0, "agree": 0}
+        )
         entry["n"] += 1
         entry["agree"] += bool(agrees)
     for entry in days.values():
@@ -49,23 +57,42 @@ def _per_day(rows) -> list[dict]:
 def task_overview(task: Task, since: dt.datetime) -> dict:
     """Feedback over time and the deployed model's live agreement with user labels."""
     mv = registry.deployed(task.name)
-    feedback = db.session.execute(db.select(Feedback.created, Feedback.agrees)
-                                  .where(Feedback.task_id == task.id, Feedback.created >= since)).all()
+    feedback = db.session.execute(
+        db.select(Feedback.created, Feedback.agrees).where(
+            Feedback.task_id == task.id, Feedback.created >= since
+        )
+    ).all()
     live = []
     if mv is not None:
         live = db.session.execute(
-            db.select(Feedback.created, Feedback.agrees).join(Classification, Classification.id == Feedback.classification_id)
-            .where(Classification.model_version_id == mv.id, Feedback.agrees.is_not(None))).all()
-    pending = db.session.scalar(db.select(db.func.count(Feedback.id))
-                                .where(Feedback.task_id == task.id, Feedback.review == "pending"))
-    trusted = (db.session.scalar(db.select(db.func.count(TrainingExample.id)).where(TrainingExample.task_id == task.id))
-               + db.session.scalar(db.select(db.func.count(Feedback.id))
-                                   .where(Feedback.task_id == task.id, Feedback.review == "verified")))
-    return {"name": task.name, "labels": task.labels, "model_version": mv.version if mv else None,
-            "metrics": {k: v for k, v in (mv.metrics or {}).items() if k != "holdout"} if mv else None,
-            "feedback_per_day": [{"day": d["day"], "n": d["n"]} for d in _per_day(feedback)],
-            "live_agreement": _per_day(live), "feedback_total": len(feedback), "pending_review": pending,
-            "labels_needed": learning.labels_needed(task), "trusted_labels": trusted}
+            db.select(Feedback.created, Feedback.agrees)
+            .join(Classification, Classification.id == Feedback.classification_id)
+            .where(Classification.model_version_id == mv.id, Feedback.agrees.is_not(None))
+        ).all()
+    pending = db.session.scalar(
+        db.select(db.func.count(Feedback.id)).where(
+            Feedback.task_id == task.id, Feedback.review == "pending"
+        )
+    )
+    trusted = db.session.scalar(
+        db.select(db.func.count(TrainingExample.id)).where(TrainingExample.task_id == task.id)
+    ) + db.session.scalar(
+        db.select(db.func.count(Feedback.id)).where(
+            Feedback.task_id == task.id, Feedback.review == "verified"
+        )
+    )
+    return {
+        "name": task.name,
+        "labels": task.labels,
+        "model_version": mv.version if mv else None,
+        "metrics": {k: v for k, v in (mv.metrics or {}).items() if k != "holdout"} if mv else None,
+        "feedback_per_day": [{"day": d["day"], "n": d["n"]} for d in _per_day(feedback)],
+        "live_agreement": _per_day(live),
+        "feedback_total": len(feedback),
+        "pending_review": pending,
+        "labels_needed": learning.labels_needed(task),
+        "trusted_labels": trusted,
+    }
 
 
 @bp.get("/api/admin/overview")
@@ -87,19 +114,39 @@ def overview():
     """
     since = utcnow() - dt.timedelta(days=query_int("days", 30, 1, 3650))
     tasks = [task_overview(t, since) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
-    running = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
-    return jsonify({"tasks": tasks, "styles": rating_distribution(), "jobs_active": running,
-                    "style_methods": style_service.list_methods()})
+    running = db.session.scalar(
+        db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running")))
+    )
+    return jsonify(
+        {
+            "tasks": tasks,
+            "styles": rating_distribution(),
+            "jobs_active": running,
+            "style_methods": style_service.list_methods(),
+        }
+    )
 
 
 def _describe_feedback(fb: Feedback) -> dict:
     cl = fb.classification
-    return {"id": fb.id, "task": cl.task.name, "label": fb.label, "predicted": cl.label, "agrees": fb.agrees,
-            "review": fb.review, "image_url": f"/api/admin/images/{fb.image_id}", "created": iso(fb.created),
-            "client": fb.client[:8], "reviewed_by": fb.reviewed_by, "labels": cl.task.labels}
+    return {
+        "id": fb.id,
+        "task": cl.task.name,
+        "label": fb.label,
+        "predicted": cl.label,
+        "agrees": fb.agrees,
+        "review": fb.review,
+        "image_url": f"/api/admin/images/{fb.image_id}",
+        "created": iso(fb.created),
+        "client": fb.client[:8],
+        "reviewed_by": fb.reviewed_by,
+        "labels": cl.task.labels,
+    }
 
 
-INFORMATIVE_POOL = 5000  # the newest pending labels ranked by `informative`; beyond that, oldest first
+INFORMATIVE_POOL = (
+    5000  # the newest pending labels ranked by `informative`; beyond that, oldest first
+)
 
 
 @bp.get("/api/admin/feedback")
@@ -128,8 +175,13 @@ def feedback_queue():
     review = query_str("review", "pending", choices=("pending", "verified", "rejected"))
     order = query_str("order", "oldest", choices=tuple(learning.ORDERS))
     limit = query_int("limit", 50, 1, 500)
-    query = db.select(Feedback).where(Feedback.review == review).options(  # one query, not one per row
-        selectinload(Feedback.classification).selectinload(Classification.task))
+    query = (
+        db.select(Feedback)
+        .where(Feedback.review == review)
+        .options(  # one query, not one per row
+            selectinload(Feedback.classification).selectinload(Classification.task)
+        )
+    )
     if task := query_str("task"):
         query = query.join(Task, Task.id == Feedback.task_id).where(Task.name == task)
     if order == "oldest":
@@ -162,7 +214,12 @@ def review_feedback(feedback_id: int):
         raise ApiError("'verdict' must be 'verified' or 'rejected'.")
     if label not in fb.classification.task.labels:
         raise ApiError(f"'label' must be one of {fb.classification.task.labels}.")
-    fb.review, fb.label, fb.reviewed_by, fb.reviewed_at = verdict, label, current_admin().username, utcnow()
+    fb.review, fb.label, fb.reviewed_by, fb.reviewed_at = (
+        verdict,
+        label,
+        current_admin().username,
+        utcnow(),
+    )
     db.session.commit()
     return jsonify(_describe_feedback(fb))
 
@@ -250,10 +307,22 @@ def deployments():
         query = query.where(Deployment.target == target)
     out = []
     for row in db.session.scalars(query):
-        previous = db.session.get(ModelVersion, row.previous_version_id) if row.previous_version_id else None
-        out.append({"target": row.target, "version": row.model_version.version, "action": row.action,
-                    "actor": row.actor, "reason": row.reason, "created": iso(row.created),
-                    "previous": previous.version if previous else None})
+        previous = (
+            db.session.get(ModelVersion, row.previous_version_id)
+            if row.previous_version_id
+            else None
+        )
+        out.append(
+            {
+                "target": row.target,
+                "version": row.model_version.version,
+                "action": row.action,
+                "actor": row.actor,
+                "reason": row.reason,
+                "created": iso(row.created),
+                "previous": previous.version if previous else None,
+            }
+        )
     return jsonify(out)
 
 
@@ -270,11 +339,15 @@ def targets():
           content: {application/json: {schema: {type: array, items: Target}}}
     """
     names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
-    names += [t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names]
+    names += [
+        t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names
+    ]
     out = []
     for name in names:
         mv = registry.deployed(name)
-        count = db.session.scalar(db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == name))
+        count = db.session.scalar(
+            db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == name)
+        )
         out.append({"target": name, "deployed": mv.version if mv else None, "versions": count})
     return jsonify(out)
 
@@ -294,7 +367,11 @@ def model_file(target: str, version: str, name: str):
     """
     if name not in PLOT_FILES:
         raise ApiError(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.", 404)
-    mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target, ModelVersion.version == version))
+    mv = db.session.scalar(
+        db.select(ModelVersion).where(
+            ModelVersion.target == target, ModelVersion.version == version
+        )
+    )
     if mv is None:
         raise ApiError(f"No version {version!r} of {target!r}.", 404)
     try:
@@ -303,4 +380,6 @@ def model_file(target: str, version: str, name: str):
         raise ApiError(str(exc), 409) from None
     if not path.is_file():
         raise ApiError(f"{target} {version} has no {name}.", 404)
-    return Response(path.read_bytes(), mimetype="application/json" if name.endswith(".json") else "image/png")
+    return Response(
+        path.read_bytes(), mimetype="application/json" if name.endswith(".json") else "image/png"
+    )

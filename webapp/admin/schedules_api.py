@@ -1,20 +1,27 @@
 """Admin API for periodic retraining schedules."""
+
 from flask import jsonify
 
+from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.web.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Schedule
-from webapp.registry import targets
 from webapp.models.base import iso
+from webapp.registry import targets
+from webapp.web.errors import ApiError
 from webapp.web.requests import json_body
-from webapp.admin import bp
 
 
 def describe(row: Schedule) -> dict:
     """The API's view of a schedule."""
-    return {"target": row.target, "every_hours": row.every_hours, "enabled": row.enabled,
-            "last_run": iso(row.last_run), "last_job_id": row.last_job_id, "last_outcome": row.last_outcome}
+    return {
+        "target": row.target,
+        "every_hours": row.every_hours,
+        "enabled": row.enabled,
+        "last_run": iso(row.last_run),
+        "last_job_id": row.last_job_id,
+        "last_outcome": row.last_outcome,
+    }
 
 
 @bp.get("/api/admin/schedules")
@@ -29,7 +36,9 @@ def list_schedules():
           description: "Every schedule."
           content: {application/json: {schema: {type: array, items: Schedule}}}
     """
-    return jsonify([describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))])
+    return jsonify(
+        [describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))]
+    )
 
 
 @bp.put("/api/admin/schedules/<target>")
@@ -46,7 +55,11 @@ def set_schedule(target: str):
     body = json_body()
     targets.from_request({"task" if targets.is_task(target) else "style": target})
     hours = body.get("every_hours")
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0.05 <= hours <= 24 * 90:
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, (int, float))
+        or not 0.05 <= hours <= 24 * 90
+    ):
         raise ApiError("'every_hours' must be a number of hours from 0.05 to 2160.")
     row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
     if row is None:

@@ -1,4 +1,5 @@
 """Admin console pages: each renders a shell that its script in static/js/admin/ fills from /api/admin/*."""
+
 from flask import render_template
 from flask_login import login_required
 

@@ -1,4 +1,5 @@
 """The public JSON API under /api (every route is described at /api/docs)."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")

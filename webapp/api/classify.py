@@ -1,14 +1,15 @@
 """Classification endpoints."""
+
 from flask import jsonify, request
 
+from webapp.api import bp
+from webapp.auth.access import current_admin, require_owner
 from webapp.classification import service
 from webapp.extensions import db
 from webapp.models import Classification, Task
-from webapp.auth.access import current_admin, require_owner
 from webapp.web.identity import owner_id, voter_id
-from webapp.web.security import rate_limited
-from webapp.api import bp
 from webapp.web.requests import json_body, public_or_404, upload
+from webapp.web.security import rate_limited
 
 
 @bp.get("/tasks")
@@ -25,8 +26,15 @@ def list_tasks():
     out = []
     for task in db.session.scalars(db.select(Task).order_by(Task.id)):
         mv = service.registry.deployed(task.name)
-        out.append({"name": task.name, "labels": task.labels, "description": task.description,
-                    "model_version": mv.version if mv else None, "metrics": mv.metrics if mv else None})
+        out.append(
+            {
+                "name": task.name,
+                "labels": task.labels,
+                "description": task.description,
+                "model_version": mv.version if mv else None,
+                "metrics": mv.metrics if mv else None,
+            }
+        )
     return jsonify(out)
 
 
@@ -67,5 +75,7 @@ def feedback(classification_id: str):
     require_owner(row, "say what this photo shows")
     body = json_body()
     admin = current_admin()
-    fb = service.add_feedback(row, body.get("label"), voter_id(), reviewer=admin.username if admin else None)
+    fb = service.add_feedback(
+        row, body.get("label"), voter_id(), reviewer=admin.username if admin else None
+    )
     return jsonify({"agrees": fb.agrees}), 201

@@ -1,17 +1,18 @@
 """Style-transfer endpoints."""
+
 from flask import Response, jsonify, request, url_for
 
-from webapp.style import service
-from webapp.web.errors import ApiError
+from webapp.api import bp
+from webapp.auth.access import require_owner
 from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.models.base import iso
-from webapp.auth.access import require_owner
-from webapp.web.identity import is_owner, owner_id, voter_id
-from webapp.web.security import rate_limited
 from webapp.storage.service import storage
-from webapp.api import bp
+from webapp.style import service
+from webapp.web.errors import ApiError
+from webapp.web.identity import is_owner, owner_id, voter_id
 from webapp.web.requests import json_body, public_or_404, upload
+from webapp.web.security import rate_limited
 
 
 @bp.get("/styles")
@@ -153,17 +154,31 @@ def cancel(stylization_id: str):
 def describe(row: Stylization) -> dict:
     """The API's view of a stylization; input pictures and ratings only for its uploader."""
     done, pid, mine = row.status == "done", row.public_id, is_owner(row)
-    return {"id": pid, "method": row.method, "status": row.status, "progress": round(row.progress, 4),
-            "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
-            "error": row.error, "seconds": row.seconds, "params": row.params, "yours": mine,
-            "content_url": url_for("api.stylize_input", stylization_id=pid, which="content") if mine else None,
-            "style_url": url_for("api.stylize_input", stylization_id=pid, which="style")
-            if mine and row.style_image_id else None, "created": iso(row.created), "stats": row.stats,
-            "rating": _client_rating(row.id, voter_id()) if mine else None}
+    return {
+        "id": pid,
+        "method": row.method,
+        "status": row.status,
+        "progress": round(row.progress, 4),
+        "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
+        "error": row.error,
+        "seconds": row.seconds,
+        "params": row.params,
+        "yours": mine,
+        "content_url": url_for("api.stylize_input", stylization_id=pid, which="content")
+        if mine
+        else None,
+        "style_url": url_for("api.stylize_input", stylization_id=pid, which="style")
+        if mine and row.style_image_id
+        else None,
+        "created": iso(row.created),
+        "stats": row.stats,
+        "rating": _client_rating(row.id, voter_id()) if mine else None,
+    }
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:
     """This client's rating of a stylization, so a revisited page shows its stars."""
-    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == stylization_id,
-                                                       Rating.client == client))
+    rating = db.session.scalar(
+        db.select(Rating).where(Rating.stylization_id == stylization_id, Rating.client == client)
+    )
     return {"stars": rating.stars, "comment": rating.comment} if rating else None

@@ -1,11 +1,12 @@
 """The preset styles' thumbnails: the sample photo painted in each, rendered once by the style worker."""
+
 from flask import Response
 
+from webapp.api import bp
 from webapp.registry import versions as registry
+from webapp.storage.service import storage
 from webapp.style import builtin as style_builtin
 from webapp.web.errors import ApiError
-from webapp.storage.service import storage
-from webapp.api import bp
 
 
 @bp.get("/styles/preset/<int:preset_id>/thumbnail.jpg")
@@ -26,7 +27,9 @@ def preset_thumbnail(preset_id: int):
     try:
         data = storage().get(style_builtin.thumbnail_key(mv, preset_id))
     except KeyError:
-        raise ApiError("This thumbnail is being rendered by the style worker; try again in a moment.", 404) from None
+        raise ApiError(
+            "This thumbnail is being rendered by the style worker; try again in a moment.", 404
+        ) from None
     response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

@@ -1,4 +1,5 @@
 """The published API description: /api/openapi.json (OpenAPI 3) and the /api/docs page."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template

@@ -1,4 +1,5 @@
 """The OpenAPI document flattened into what the /api/docs page lists (no script needed to read it)."""
+
 from __future__ import annotations
 
 from webapp.apidocs.spec import METHODS
@@ -28,13 +29,22 @@ def fields(schema: dict, components: dict) -> list[dict]:
     if "$ref" in schema:
         schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
     required = set(schema.get("required", []))
-    return [{"name": name, "type": type_of(prop), "required": name in required,
-             "description": prop.get("description", "")}
-            for name, prop in schema.get("properties", {}).items()]
+    return [
+        {
+            "name": name,
+            "type": type_of(prop),
+            "required": name in required,
+            "description": prop.get("description", ""),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
 
 
 def _content(content: dict) -> list[dict]:
-    return [{"media": media, "type": type_of(body.get("schema"))} for media, body in (content or {}).items()]
+    return [
+        {"media": media, "type": type_of(body.get("schema"))}
+        for media, body in (content or {}).items()
+    ]
 
 
 def _operation(path: str, method: str, op: dict, doc: dict) -> dict:
@@ -43,33 +53,67 @@ def _operation(path: str, method: str, op: dict, doc: dict) -> dict:
     for status, response in op.get("responses", {}).items():
         if "$ref" in response:
             response = components["responses"][response["$ref"].rsplit("/", 1)[-1]]
-        responses.append({"status": status, "description": response.get("description", ""),
-                          "content": _content(response.get("content"))})
+        responses.append(
+            {
+                "status": status,
+                "description": response.get("description", ""),
+                "content": _content(response.get("content")),
+            }
+        )
     body = op.get("requestBody", {}).get("content", {})
-    return {"id": op.get("operationId", f"{method}-{path}").replace(".", "-"), "method": method.upper(),
-            "path": path, "summary": op.get("summary", ""), "description": op.get("description", ""),
-            "admin": "security" in op,
-            "parameters": [{"name": p["name"], "in": p["in"], "type": type_of(p.get("schema")),
-                            "required": p.get("required", False), "description": p.get("description", "")}
-                           for p in op.get("parameters", [])],
-            "body": [{"media": media, "fields": fields(b.get("schema", {}), components["schemas"])}
-                     for media, b in body.items()],
-            "responses": responses}
+    return {
+        "id": op.get("operationId", f"{method}-{path}").replace(".", "-"),
+        "method": method.upper(),
+        "path": path,
+        "summary": op.get("summary", ""),
+        "description": op.get("description", ""),
+        "admin": "security" in op,
+        "parameters": [
+            {
+                "name": p["name"],
+                "in": p["in"],
+                "type": type_of(p.get("schema")),
+                "required": p.get("required", False),
+                "description": p.get("description", ""),
+            }
+            for p in op.get("parameters", [])
+        ],
+        "body": [
+            {"media": media, "fields": fields(b.get("schema", {}), components["schemas"])}
+            for media, b in body.items()
+        ],
+        "responses": responses,
+    }
 
 
 def reference(doc: dict) -> dict:
     """Operations grouped by tag, and the named schemas, ready for the template."""
-    groups = {tag["name"]: {"name": tag["name"], "description": tag.get("description", ""), "operations": []}
-              for tag in doc.get("tags", [])}
+    groups = {
+        tag["name"]: {
+            "name": tag["name"],
+            "description": tag.get("description", ""),
+            "operations": [],
+        }
+        for tag in doc.get("tags", [])
+    }
     for path, item in doc["paths"].items():
         for method in [m for m in METHODS if m in item]:
             op = item[method]
             tag = (op.get("tags") or ["operations"])[0]
             groups.setdefault(tag, {"name": tag, "description": "", "operations": []})
             groups[tag]["operations"].append(_operation(path, method, op, doc))
-    schemas = [{"name": name, "description": schema.get("description", ""),
-                "fields": fields(schema, doc["components"]["schemas"])}
-               for name, schema in doc["components"]["schemas"].items()]
-    return {"title": doc["info"]["title"], "version": doc["info"]["version"],
-            "description": doc["info"].get("description", ""),
-            "groups": [g for g in groups.values() if g["operations"]], "schemas": schemas}
+    schemas = [
+        {
+            "name": name,
+            "description": schema.get("description", ""),
+            "fields": fields(schema, doc["components"]["schemas"]),
+        }
+        for name, schema in doc["components"]["schemas"].items()
+    ]
+    return {
+        "title": doc["info"]["title"],
+        "version": doc["info"]["version"],
+        "description": doc["info"].get("description", ""),
+        "groups": [g for g in groups.values() if g["operations"]],
+        "schemas": schemas,
+    }

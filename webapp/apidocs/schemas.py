@@ -4,6 +4,7 @@ Routes point at them by name from their docstrings (`schema: Classification`); a
 the names into `$ref`s. A shape's `required` list is what every answer carries; answers may
 carry more fields than listed.
 """
+
 from __future__ import annotations
 
 from webapp.web.validation import ID_MAX, JSON_MAX_DEPTH
@@ -15,9 +16,14 @@ def _nullable(schema: dict) -> dict:
 
 STRING = {"type": "string"}
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$", "example": "gender"}
-OPAQUE_ID = {"type": "string", "description": "An opaque id that cannot be guessed (at least 128 random bits); "
-                                              "whoever holds it can read the status and result."}
-METRICS = _nullable({"type": "object", "additionalProperties": True, "description": "Evaluation metrics."})
+OPAQUE_ID = {
+    "type": "string",
+    "description": "An opaque id that cannot be guessed (at least 128 random bits); "
+    "whoever holds it can read the status and result.",
+}
+METRICS = _nullable(
+    {"type": "object", "additionalProperties": True, "description": "Evaluation metrics."}
+)
 WHEN = _nullable({"type": "string", "format": "date-time"})
 PROGRESS = {"type": "number", "minimum": 0, "maximum": 1}
 STATUS = {"type": "string", "enum": ["queued", "running", "done", "failed"]}
@@ -28,118 +34,269 @@ def _object(required: list[str], **properties) -> dict:
 
 
 SCHEMAS: dict[str, dict] = {
-    "Error": _object(["error"], error={"type": "string", "description": "What went wrong and what to do about it."}),
-    "Busy": _object(["error", "job_id"], error=STRING, job_id={"type": "string", "description": "The job in the way."}),
+    "Error": _object(
+        ["error"],
+        error={"type": "string", "description": "What went wrong and what to do about it."},
+    ),
+    "Busy": _object(
+        ["error", "job_id"],
+        error=STRING,
+        job_id={"type": "string", "description": "The job in the way."},
+    ),
     # ---------------------------------------------------------------- classification
-    "Task": _object(["name", "labels", "model_version", "metrics"], name=STRING,
-                    labels={"type": "array", "items": STRING}, description=STRING,
-                    model_version=_nullable(STRING), metrics=METRICS),
+    "Task": _object(
+        ["name", "labels", "model_version", "metrics"],
+        name=STRING,
+        labels={"type": "array", "items": STRING},
+        description=STRING,
+        model_version=_nullable(STRING),
+        metrics=METRICS,
+    ),
     "Classification": _object(
         ["id", "task", "label", "probability", "probabilities", "model_version", "face_box"],
-        id=OPAQUE_ID, task=STRING, label=_nullable(STRING), probability=_nullable({"type": "number"}),
+        id=OPAQUE_ID,
+        task=STRING,
+        label=_nullable(STRING),
+        probability=_nullable({"type": "number"}),
         probabilities={"type": "object", "additionalProperties": {"type": "number"}},
         model_version=_nullable(STRING),
-        face_box=_nullable({"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
-                            "description": "[x, y, width, height] of the face the model looked at."})),
-    "ClassifyUpload": _object(["image"], image={"type": "string", "format": "binary",
-                                                "description": "A JPEG, PNG or WebP photo."},
-                              task={**NAME, "description": "Task name (GET /api/tasks); default the first task."}),
-    "FeedbackRequest": _object(["label"], label={"type": "string",
-                                                 "description": "The true label, one of the task's labels."}),
-    "FeedbackResult": _object(["agrees"], agrees=_nullable({"type": "boolean", "description":
-                                                          "Whether the model's answer was right; null without one."})),
+        face_box=_nullable(
+            {
+                "type": "array",
+                "items": {"type": "integer"},
+                "minItems": 4,
+                "maxItems": 4,
+                "description": "[x, y, width, height] of the face the model looked at.",
+            }
+        ),
+    ),
+    "ClassifyUpload": _object(
+        ["image"],
+        image={"type": "string", "format": "binary", "description": "A JPEG, PNG or WebP photo."},
+        task={**NAME, "description": "Task name (GET /api/tasks); default the first task."},
+    ),
+    "FeedbackRequest": _object(
+        ["label"],
+        label={"type": "string", "description": "The true label, one of the task's labels."},
+    ),
+    "FeedbackResult": _object(
+        ["agrees"],
+        agrees=_nullable(
+            {
+                "type": "boolean",
+                "description": "Whether the model's answer was right; null without one.",
+            }
+        ),
+    ),
     # ---------------------------------------------------------------- style transfer
-    "Preset": _object(["id", "name", "thumbnail_url"], id={"type": "integer"}, name=STRING, thumbnail_url=STRING),
+    "Preset": _object(
+        ["id", "name", "thumbnail_url"], id={"type": "integer"}, name=STRING, thumbnail_url=STRING
+    ),
     "StyleMethod": _object(
-        ["method", "needs_style_image", "model_version", "description"], method=STRING,
-        needs_style_image={"type": "boolean"}, model_version=_nullable(STRING), description=STRING,
+        ["method", "needs_style_image", "model_version", "description"],
+        method=STRING,
+        needs_style_image={"type": "boolean"},
+        model_version=_nullable(STRING),
+        description=STRING,
         default_strength={"type": "number", "minimum": 0, "maximum": 1},
-        presets={"type": "array", "items": {"$ref": "#/components/schemas/Preset"},
-                 "description": "Only on method `preset`: the fixed styles to pick from."}),
+        presets={
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Preset"},
+            "description": "Only on method `preset`: the fixed styles to pick from.",
+        },
+    ),
     "StylizeUpload": _object(
-        ["content"], content={"type": "string", "format": "binary", "description": "The photo to restyle."},
-        style={"type": "string", "format": "binary", "description": "The style picture (methods that need one)."},
-        method={"type": "string", "description": "A method from GET /api/styles; default `arbitrary`."},
+        ["content"],
+        content={"type": "string", "format": "binary", "description": "The photo to restyle."},
+        style={
+            "type": "string",
+            "format": "binary",
+            "description": "The style picture (methods that need one).",
+        },
+        method={
+            "type": "string",
+            "description": "A method from GET /api/styles; default `arbitrary`.",
+        },
         preset={"type": "integer", "description": "With method `preset`: the preset id."},
-        strength={"type": "number", "minimum": 0, "maximum": 1,
-                  "description": "How strongly to apply the style; default learned from ratings."},
-        size={"type": "integer", "minimum": 64,
-              "description": "Longest side in px; default 512, capped by the server."}),
+        strength={
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "How strongly to apply the style; default learned from ratings.",
+        },
+        size={
+            "type": "integer",
+            "minimum": 64,
+            "description": "Longest side in px; default 512, capped by the server.",
+        },
+    ),
     "StylizeAccepted": _object(["id", "status_url"], id=OPAQUE_ID, status_url=STRING),
     "Stylization": _object(
-        ["id", "method", "status", "progress", "result_url", "error", "seconds"], id=OPAQUE_ID, method=STRING,
-        status=STATUS, progress=PROGRESS, result_url=_nullable(STRING), error=_nullable(STRING),
-        seconds=_nullable({"type": "number"})),
-    "RatingRequest": _object(["stars"], stars={"type": "integer", "minimum": 1, "maximum": 5},
-                             comment={"type": "string", "maxLength": 2000}),
+        ["id", "method", "status", "progress", "result_url", "error", "seconds"],
+        id=OPAQUE_ID,
+        method=STRING,
+        status=STATUS,
+        progress=PROGRESS,
+        result_url=_nullable(STRING),
+        error=_nullable(STRING),
+        seconds=_nullable({"type": "number"}),
+    ),
+    "RatingRequest": _object(
+        ["stars"],
+        stars={"type": "integer", "minimum": 1, "maximum": 5},
+        comment={"type": "string", "maxLength": 2000},
+    ),
     "Rating": _object(["stars"], stars={"type": "integer", "minimum": 1, "maximum": 5}),
     # ---------------------------------------------------------------- admin
-    "TaskRequest": _object(["name", "labels"], name=NAME,
-                           labels={"type": "array", "items": NAME, "minItems": 2, "uniqueItems": True},
-                           description={"type": "string", "maxLength": 255}, face_crop={"type": "boolean"}),
-    "RetrainRequest": {"type": "object", "description": "Name a task or a style model.",
-                       "properties": {"task": STRING, "style": STRING}},
+    "TaskRequest": _object(
+        ["name", "labels"],
+        name=NAME,
+        labels={"type": "array", "items": NAME, "minItems": 2, "uniqueItems": True},
+        description={"type": "string", "maxLength": 255},
+        face_crop={"type": "boolean"},
+    ),
+    "RetrainRequest": {
+        "type": "object",
+        "description": "Name a task or a style model.",
+        "properties": {"task": STRING, "style": STRING},
+    },
     "RetrainAccepted": _object(["job_id"], job_id=STRING),
-    "Job": _object(["id", "kind", "status", "progress", "log_tail", "result"], id=STRING, kind=STRING,
-                   target=_nullable(STRING), status=STATUS, progress=PROGRESS, log_tail=STRING,
-                   result=_nullable({"type": "object", "additionalProperties": True,
-                                     "description": "For a retrain: the new model_version, its metrics, the "
-                                                    "compared model's metrics, and whether it was promoted."}),
-                   error=_nullable(STRING), created=WHEN, started=WHEN, finished=WHEN,
-                   created_by=_nullable(STRING)),
-    "ModelVersion": _object(["version", "created", "metrics", "deployed"], version=STRING, created=WHEN,
-                            metrics=METRICS, deployed={"type": "boolean"}, kind=STRING),
+    "Job": _object(
+        ["id", "kind", "status", "progress", "log_tail", "result"],
+        id=STRING,
+        kind=STRING,
+        target=_nullable(STRING),
+        status=STATUS,
+        progress=PROGRESS,
+        log_tail=STRING,
+        result=_nullable(
+            {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "For a retrain: the new model_version, its metrics, the "
+                "compared model's metrics, and whether it was promoted.",
+            }
+        ),
+        error=_nullable(STRING),
+        created=WHEN,
+        started=WHEN,
+        finished=WHEN,
+        created_by=_nullable(STRING),
+    ),
+    "ModelVersion": _object(
+        ["version", "created", "metrics", "deployed"],
+        version=STRING,
+        created=WHEN,
+        metrics=METRICS,
+        deployed={"type": "boolean"},
+        kind=STRING,
+    ),
     "Deployed": _object(["target", "deployed"], target=STRING, deployed=STRING),
-    "Overview": _object(["tasks", "styles", "jobs_active", "style_methods"],
-                        tasks={"type": "array", "items": {"type": "object"}},
-                        styles={"type": "object", "additionalProperties": True},
-                        jobs_active={"type": "integer"},
-                        style_methods={"type": "array", "items": {"$ref": "#/components/schemas/StyleMethod"}}),
-    "FeedbackItem": _object(["id", "task", "label", "predicted", "agrees", "review", "image_url"],
-                            id={"type": "integer"}, task=STRING, label=STRING, predicted=_nullable(STRING),
-                            agrees=_nullable({"type": "boolean"}),
-                            review={"type": "string", "enum": ["pending", "verified", "rejected"]},
-                            image_url=STRING, created=WHEN,
-                            informativeness={"type": "object", "description": "How much verifying this label would teach the model: score and its parts."}),
-    "ReviewRequest": _object(["verdict"], verdict={"type": "string", "enum": ["verified", "rejected"]},
-                             label={"type": "string", "description": "A corrected label (default: the user's)."}),
-    "Target": _object(["target", "deployed", "versions"], target=STRING, deployed=_nullable(STRING),
-                      versions={"type": "integer"}),
-    "Deployment": _object(["target", "version", "action", "actor", "created"], target=STRING, version=STRING,
-                          action=STRING, actor=_nullable(STRING), reason=_nullable(STRING), created=WHEN,
-                          previous=_nullable(STRING)),
-    "Schedule": _object(["target", "every_hours", "enabled"], target=STRING, every_hours={"type": "number"},
-                        enabled={"type": "boolean"}, last_run=WHEN, last_job_id=_nullable(STRING),
-                        last_outcome=_nullable(STRING)),
+    "Overview": _object(
+        ["tasks", "styles", "jobs_active", "style_methods"],
+        tasks={"type": "array", "items": {"type": "object"}},
+        styles={"type": "object", "additionalProperties": True},
+        jobs_active={"type": "integer"},
+        style_methods={"type": "array", "items": {"$ref": "#/components/schemas/StyleMethod"}},
+    ),
+    "FeedbackItem": _object(
+        ["id", "task", "label", "predicted", "agrees", "review", "image_url"],
+        id={"type": "integer"},
+        task=STRING,
+        label=STRING,
+        predicted=_nullable(STRING),
+        agrees=_nullable({"type": "boolean"}),
+        review={"type": "string", "enum": ["pending", "verified", "rejected"]},
+        image_url=STRING,
+        created=WHEN,
+        informativeness={
+            "type": "object",
+            "description": "How much verifying this label would teach the model: score and its parts.",
+        },
+    ),
+    "ReviewRequest": _object(
+        ["verdict"],
+        verdict={"type": "string", "enum": ["verified", "rejected"]},
+        label={"type": "string", "description": "A corrected label (default: the user's)."},
+    ),
+    "Target": _object(
+        ["target", "deployed", "versions"],
+        target=STRING,
+        deployed=_nullable(STRING),
+        versions={"type": "integer"},
+    ),
+    "Deployment": _object(
+        ["target", "version", "action", "actor", "created"],
+        target=STRING,
+        version=STRING,
+        action=STRING,
+        actor=_nullable(STRING),
+        reason=_nullable(STRING),
+        created=WHEN,
+        previous=_nullable(STRING),
+    ),
+    "Schedule": _object(
+        ["target", "every_hours", "enabled"],
+        target=STRING,
+        every_hours={"type": "number"},
+        enabled={"type": "boolean"},
+        last_run=WHEN,
+        last_job_id=_nullable(STRING),
+        last_outcome=_nullable(STRING),
+    ),
     "Deleted": _object(["deleted"], deleted=STRING),
-    "ScheduleRequest": _object(["every_hours"], every_hours={"type": "number", "minimum": 0.05, "maximum": 2160},
-                               enabled={"type": "boolean"}),
+    "ScheduleRequest": _object(
+        ["every_hours"],
+        every_hours={"type": "number", "minimum": 0.05, "maximum": 2160},
+        enabled={"type": "boolean"},
+    ),
     # ---------------------------------------------------------------- operations
-    "Health": _object(["status", "database", "storage", "queue"], status={"type": "string", "enum": ["ok", "degraded"]},
-                      database=STRING, storage=STRING, queue=STRING),
+    "Health": _object(
+        ["status", "database", "storage", "queue"],
+        status={"type": "string", "enum": ["ok", "degraded"]},
+        database=STRING,
+        storage=STRING,
+        queue=STRING,
+    ),
 }
 
 
 def _error(description: str, retry_after: bool = False) -> dict:
-    response = {"description": description,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    response = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     if retry_after:
-        response["headers"] = {"Retry-After": {"description": "Seconds to wait before retrying.",
-                                               "schema": {"type": "integer"}}}
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer"},
+            }
+        }
     return response
 
 
 RESPONSES: dict[str, dict] = {
-    "BadRequest": _error(f"The request is malformed: a bad parameter, a body that is not a JSON object, "
-                         f"nested deeper than {JSON_MAX_DEPTH} levels, or an image that is not a valid "
-                         "JPEG, PNG or WebP."),
-    "Unauthorized": _error("Admin login required (HTTP Basic with an admin account, or an admin session)."),
+    "BadRequest": _error(
+        f"The request is malformed: a bad parameter, a body that is not a JSON object, "
+        f"nested deeper than {JSON_MAX_DEPTH} levels, or an image that is not a valid "
+        "JPEG, PNG or WebP."
+    ),
+    "Unauthorized": _error(
+        "Admin login required (HTTP Basic with an admin account, or an admin session)."
+    ),
     "NotFound": _error("No such resource."),
-    "Conflict": _error("The resource is not in a state that allows this, or conflicts with another change."),
+    "Conflict": _error(
+        "The resource is not in a state that allows this, or conflicts with another change."
+    ),
     "TooLarge": _error("The request body is too large (uploads: MAX_UPLOAD_MB; JSON: 1 MB)."),
-    "TooManyRequests": _error("Too many requests from this client; wait and retry.", retry_after=True),
-    "Unavailable": _error("The database, file storage or job queue is unavailable; nothing was changed.",
-                          retry_after=True),
+    "TooManyRequests": _error(
+        "Too many requests from this client; wait and retry.", retry_after=True
+    ),
+    "Unavailable": _error(
+        "The database, file storage or job queue is unavailable; nothing was changed.",
+        retry_after=True,
+    ),
 }
 
 PATH_PARAMETERS: dict[str, str] = {
@@ -155,10 +312,18 @@ PATH_PARAMETERS: dict[str, str] = {
 }
 
 SECURITY_SCHEMES: dict[str, dict] = {
-    "basicAuth": {"type": "http", "scheme": "basic", "description": "An admin account's user name and password."},
-    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
-                   "description": "An admin's session after logging in at /login; writes also need the "
-                                  "X-CSRFToken header."},
+    "basicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An admin account's user name and password.",
+    },
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "An admin's session after logging in at /login; writes also need the "
+        "X-CSRFToken header.",
+    },
 }
 
 __all__ = ["ID_MAX", "PATH_PARAMETERS", "RESPONSES", "SCHEMAS", "SECURITY_SCHEMES"]

@@ -5,6 +5,7 @@ responses, request bodies, query parameters). `Conventions` then adds what every
 so the docstrings state only what is particular to a route: path parameters typed from the URL
 converters, the error responses each kind of route can give, tags, and the admin security.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,17 @@ METHODS = ("get", "put", "post", "delete", "patch")
 TAGS = [
     {"name": "classification", "description": "Classify photos and correct the answers."},
     {"name": "style", "description": "Restyle photos and rate the results."},
-    {"name": "admin", "description": "Tasks, retraining, the model registry and the review queue (admins only)."},
+    {
+        "name": "admin",
+        "description": "Tasks, retraining, the model registry and the review queue (admins only).",
+    },
     {"name": "operations", "description": "Health checks, metrics and this description."},
 ]
-DESCRIPTION = ("CelebVision's HTTP API. Every error answers JSON `{\"error\": \"<message>\"}` with a message a "
-               "person can act on. Images are sent as multipart form files (JPEG, PNG or WebP). Admin routes "
-               "take HTTP Basic credentials of an admin account or an admin's logged-in session.")
+DESCRIPTION = (
+    'CelebVision\'s HTTP API. Every error answers JSON `{"error": "<message>"}` with a message a '
+    "person can act on. Images are sent as multipart form files (JPEG, PNG or WebP). Admin routes "
+    "take HTTP Basic credentials of an admin account or an admin's logged-in session."
+)
 
 
 def documented(view) -> bool:
@@ -48,8 +54,11 @@ def _converter_schema(converter) -> dict:
     if isinstance(converter, AnyConverter):
         return {"type": "string", "enum": sorted(converter.items)}
     if isinstance(converter, IntegerConverter):
-        return {"type": "integer", "minimum": converter.min or 0,
-                **({"maximum": converter.max} if converter.max is not None else {})}
+        return {
+            "type": "integer",
+            "minimum": converter.min or 0,
+            **({"maximum": converter.max} if converter.max is not None else {}),
+        }
     if isinstance(converter, PathConverter):
         return {"type": "string", "minLength": 1}
     return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
@@ -57,9 +66,18 @@ def _converter_schema(converter) -> dict:
 
 def path_parameters(rule: Rule) -> list[dict]:
     """The rule's URL variables as OpenAPI path parameters, typed from their converters."""
-    return [{"name": name, "in": "path", "required": True, "schema": _converter_schema(converter),
-             "description": schemas.PATH_PARAMETERS.get(name, name.replace("_", " ").capitalize() + ".")}
-            for name, converter in rule._converters.items()]
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _converter_schema(converter),
+            "description": schemas.PATH_PARAMETERS.get(
+                name, name.replace("_", " ").capitalize() + "."
+            ),
+        }
+        for name, converter in rule._converters.items()
+    ]
 
 
 class Conventions(BasePlugin):
@@ -88,15 +106,28 @@ class Conventions(BasePlugin):
                 op.setdefault("security", [{"basicAuth": []}, {"cookieAuth": []}])
             for status, name in common.items():
                 responses.setdefault(status, name)
-            responses.setdefault("default", {"description": "Any other error.",
-                                             "content": {"application/json": {"schema": "Error"}}})
-            op["responses"] = dict(sorted(responses.items(), key=lambda kv: (kv[0] == "default", str(kv[0]))))
+            responses.setdefault(
+                "default",
+                {
+                    "description": "Any other error.",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
+            )
+            op["responses"] = dict(
+                sorted(responses.items(), key=lambda kv: (kv[0] == "default", str(kv[0])))
+            )
 
 
 def build_spec(app: Flask) -> dict:
     """The OpenAPI 3 document of every documented route of `app`."""
-    spec = APISpec(title="CelebVision API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[FlaskPlugin(), Conventions()], info={"description": DESCRIPTION}, tags=TAGS)
+    spec = APISpec(
+        title="CelebVision API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[FlaskPlugin(), Conventions()],
+        info={"description": DESCRIPTION},
+        tags=TAGS,
+    )
     for name, schema in schemas.SCHEMAS.items():
         spec.components.schema(name, schema)
     for name, response in schemas.RESPONSES.items():
@@ -114,5 +145,8 @@ def build_spec(app: Flask) -> dict:
 def undocumented_routes(app: Flask) -> list[str]:
     """API and operations routes whose view has no OpenAPI block (a test keeps this empty)."""
     public = ("/api/", "/healthz", "/metrics")
-    return sorted(rule.rule for rule in app.url_map.iter_rules()
-                  if rule.rule.startswith(public) and not documented(app.view_functions[rule.endpoint]))
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(public) and not documented(app.view_functions[rule.endpoint])
+    )

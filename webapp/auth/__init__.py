@@ -1,4 +1,5 @@
 """Admin accounts: session login for the console, HTTP Basic for scripts."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

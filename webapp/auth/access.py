@@ -1,4 +1,5 @@
 """Who is an admin: a logged-in session or HTTP Basic credentials."""
+
 from __future__ import annotations
 
 import secrets
@@ -9,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.web.errors import ApiError
 from webapp.extensions import db, login_manager
-from webapp.web.identity import client_address, is_owner
 from webapp.models import User
+from webapp.web.errors import ApiError
+from webapp.web.identity import client_address, is_owner
 from webapp.web.security import limiter, seconds_left, too_many
 
 _UNSET = object()
@@ -38,8 +39,10 @@ def _dummy_hash() -> str:
 def _guards(username: str) -> list[tuple[str, str, str]]:
     """(key, bucket, limit) of the failed-login counters that apply: per address and per user name."""
     config = current_app.config
-    return [(client_address(), "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
-            (username[:80].lower(), "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"])]
+    return [
+        (client_address(), "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
+        (username[:80].lower(), "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"]),
+    ]
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -52,7 +55,10 @@ def authenticate(username: str, password: str) -> User | None:
     for key, bucket, limit in guards:
         count, _ = limit.split("/", 1)
         if limiter().peek(key, bucket, limit) >= int(count):
-            raise too_many("Too many failed logins from your address or for this user name.", seconds_left(limit))
+            raise too_many(
+                "Too many failed logins from your address or for this user name.",
+                seconds_left(limit),
+            )
     user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and ok and user.is_admin:
@@ -93,7 +99,9 @@ def _check_csrf() -> None:
     try:
         validate_csrf(token)
     except CSRFError as exc:
-        raise ApiError(f"CSRF check failed ({exc.description}); reload the page and retry.", 400) from None
+        raise ApiError(
+            f"CSRF check failed ({exc.description}); reload the page and retry.", 400
+        ) from None
     except Exception:
         raise ApiError("CSRF check failed; reload the page and retry.", 400) from None
 
@@ -104,8 +112,10 @@ def admin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if current_admin() is None:
-            response_error = ApiError("Admin login required: use HTTP Basic with an admin account "
-                                      "or log in at /login.", 401)
+            response_error = ApiError(
+                "Admin login required: use HTTP Basic with an admin account or log in at /login.",
+                401,
+            )
             raise response_error
         return view(*args, **kwargs)
 
@@ -121,7 +131,9 @@ def create_or_reset_admin(username: str, password: str) -> User:
         user = User(username=username, is_admin=True, password_hash="")
         db.session.add(user)
     if not user.password_hash or not user.check_password(password):
-        user.set_password(password)  # a changed password revokes the sessions opened with the old one
+        user.set_password(
+            password
+        )  # a changed password revokes the sessions opened with the old one
     user.is_admin = True
     db.session.commit()
     return user
@@ -132,5 +144,8 @@ def require_owner(row, action: str) -> None:
     if is_owner(row) or current_admin() is not None:
         g.private = True
         return
-    raise ApiError(f"Only the person who uploaded this picture (or an admin) can {action}; "
-                   "use the browser or cookie jar you uploaded it with.", 403)
+    raise ApiError(
+        f"Only the person who uploaded this picture (or an admin) can {action}; "
+        "use the browser or cookie jar you uploaded it with.",
+        403,
+    )

@@ -1,13 +1,14 @@
 """Login and logout pages."""
+
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from webapp.extensions import db
-from webapp.web.security import rate_limited
 from webapp.auth import bp
 from webapp.auth.access import authenticate
+from webapp.extensions import db
+from webapp.web.security import rate_limited
 
 
 def _safe_next(target: str | None) -> str:

@@ -4,6 +4,7 @@ Trust: imported data and admin-verified labels (including an admin's own feedbac
 unreviewed feedback is not. A voter is a client address, with one vote per image (its latest).
 Images whose votes tie or nearly tie are disputed and left out of training.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,9 +18,11 @@ from webapp.storage.service import storage
 
 HOLDOUT_SHARE = 0.2
 AGREEMENT = 2 / 3  # share of the (weighted) votes the winning label needs; less is a dispute
-UNTRUSTED_WARNING = ("No trusted labels yet (imported data or admin-verified labels): this holdout is unreviewed "
-                     "user feedback, which anyone could have poisoned. Verify a sample of labels in the review "
-                     "queue (/admin/review) before trusting this comparison.")
+UNTRUSTED_WARNING = (
+    "No trusted labels yet (imported data or admin-verified labels): this holdout is unreviewed "
+    "user feedback, which anyone could have poisoned. Verify a sample of labels in the review "
+    "queue (/admin/review) before trusting this comparison."
+)
 
 
 @dataclass
@@ -51,8 +54,11 @@ def latest_votes(task_id: int, image_ids: set[int] | None = None) -> dict[tuple[
     Restricted to `image_ids` when given. The one definition of a vote: the retrain's labels and
     the review queue's disagreement both count these.
     """
-    query = (db.select(Feedback.image_id, Feedback.client, Feedback.label)
-             .where(Feedback.task_id == task_id, Feedback.review != "rejected").order_by(Feedback.id))
+    query = (
+        db.select(Feedback.image_id, Feedback.client, Feedback.label)
+        .where(Feedback.task_id == task_id, Feedback.review != "rejected")
+        .order_by(Feedback.id)
+    )
     if image_ids is not None:
         query = query.where(Feedback.image_id.in_(image_ids))
     return {(image_id, client): label for image_id, client, label in db.session.execute(query)}
@@ -64,8 +70,13 @@ def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[s
     A client who contradicts the trusted labels carries little weight when votes disagree, so one
     client relabelling everything cannot outvote honest people.
     """
-    trusted = dict(db.session.execute(db.select(TrainingExample.image_id, TrainingExample.label)
-                                      .where(TrainingExample.task_id == task.id)).all())
+    trusted = dict(
+        db.session.execute(
+            db.select(TrainingExample.image_id, TrainingExample.label).where(
+                TrainingExample.task_id == task.id
+            )
+        ).all()
+    )
     trusted.update(_verified(task))
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for (image_id, client), label in latest.items():
@@ -89,8 +100,11 @@ def _feedback_votes(task: Task) -> tuple[dict[int, Counter], dict[int, Counter]]
 
 def _verified(task: Task) -> dict[int, str]:
     """Labels an admin verified in the review queue (the newest verdict per image)."""
-    rows = db.session.scalars(db.select(Feedback).where(Feedback.task_id == task.id, Feedback.review == "verified")
-                              .order_by(Feedback.reviewed_at, Feedback.id))
+    rows = db.session.scalars(
+        db.select(Feedback)
+        .where(Feedback.task_id == task.id, Feedback.review == "verified")
+        .order_by(Feedback.reviewed_at, Feedback.id)
+    )
     return {fb.image_id: fb.label for fb in rows}
 
 
@@ -109,7 +123,9 @@ def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Label
     """
     verified, (votes, counts) = _verified(task), _feedback_votes(task)
     out: dict[int, Labelled] = {}
-    for ex in db.session.scalars(db.select(TrainingExample).where(TrainingExample.task_id == task.id)):
+    for ex in db.session.scalars(
+        db.select(TrainingExample).where(TrainingExample.task_id == task.id)
+    ):
         out[ex.image_id] = Labelled(ex.image, ex.label, f"import:{ex.source}")
     for image_id, counter in votes.items():
         winner = _clear_winner(counter)
@@ -120,7 +136,9 @@ def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Label
         if image_id in out:
             out[image_id].votes = dict(counts[image_id])
     for image_id, label in verified.items():
-        item = out.setdefault(image_id, Labelled(db.session.get(Image, image_id), label, "feedback"))
+        item = out.setdefault(
+            image_id, Labelled(db.session.get(Image, image_id), label, "feedback")
+        )
         item.label, item.verified = label, True
     return [out[k] for k in sorted(out)]
 
@@ -135,12 +153,17 @@ def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
     trusted = {x.image.id: x for x in items if x.trusted}
     if not trusted:
         return _split(task, items)
-    rows = [r for r in db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id))
-            if r.image_id in trusted]  # rows frozen from feedback by older versions no longer count
+    rows = [
+        r
+        for r in db.session.scalars(db.select(HoldoutItem).where(HoldoutItem.task_id == task.id))
+        if r.image_id in trusted
+    ]  # rows frozen from feedback by older versions no longer count
     if not rows:
         imported = [x for x in trusted.values() if not x.verified]
-        rows = [HoldoutItem(task_id=task.id, image_id=x.image.id, label=x.label)
-                for x in _split(task, imported)]
+        rows = [
+            HoldoutItem(task_id=task.id, image_id=x.image.id, label=x.label)
+            for x in _split(task, imported)
+        ]
         db.session.add_all(rows)
         db.session.commit()
     held = {r.image_id: Labelled(r.image, r.label, "import:holdout") for r in rows}
@@ -153,8 +176,12 @@ def holdout(task: Task, items: list[Labelled]) -> list[Labelled]:
 def composition(items: list[Labelled]) -> dict:
     """What a holdout is made of: its size, label counts, label sources and whether it is trusted."""
     trusted = bool(items) and all(x.trusted for x in items)
-    out = {"n": len(items), "trusted": trusted, "labels": dict(Counter(x.label for x in items)),
-           "sources": dict(Counter(x.kind for x in items))}
+    out = {
+        "n": len(items),
+        "trusted": trusted,
+        "labels": dict(Counter(x.label for x in items)),
+        "sources": dict(Counter(x.kind for x in items)),
+    }
     if not trusted:
         out["warning"] = UNTRUSTED_WARNING
     return out
@@ -172,7 +199,7 @@ def _split(task: Task, items: list[Labelled]) -> list[Labelled]:
     chosen = []
     for label in sorted(by_label):
         group = sorted(by_label[label], key=lambda x: _rank(task, x))
-        chosen += group[:max(1, round(len(group) * HOLDOUT_SHARE))] if len(group) >= 3 else []
+        chosen += group[: max(1, round(len(group) * HOLDOUT_SHARE))] if len(group) >= 3 else []
     return chosen
 
 

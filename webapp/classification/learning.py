@@ -7,23 +7,24 @@ labels and hard photos come first) plus the disagreement between the people who 
 same photo. Measured in ``bench/loop.py`` (5 seeds): verifying 16 of 80 user labels (15 of them
 wrong on average) in this order found 12.8 of the wrong ones, at random 3.6.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
 
+from webapp.classification import datasets, retrain
 from webapp.extensions import db
 from webapp.models import Feedback, HoldoutItem, Task
-from webapp.classification import datasets
 from webapp.registry import versions as registry
-from webapp.classification import retrain
 
 ORDERS = ("oldest", "informative")
 # Accuracy on 40 held-out photos against the number of training labels for the default config
 # (bench/loop.py, LFW face / non-face, the worst of 5 seeds per point: a pessimistic curve).
 LEARNING_CURVE = ((20, 0.975), (40, 0.975), (80, 0.975), (160, 0.975))
-ALPHA = 0.05          # the gate's significance level for a first model (paired test vs the baseline)
-MAX_ESTIMATE = 5000   # labels: beyond this the estimate says "unknown"
+ALPHA = 0.05  # the gate's significance level for a first model (paired test vs the baseline)
+MAX_ESTIMATE = 5000  # labels: beyond this the estimate says "unknown"
+
 
 def _doubt(fb: Feedback) -> float:
     """1 - the deployed model's probability for the user's label (0.5 when no model answered)."""
@@ -54,7 +55,11 @@ def informativeness(feedback: list[Feedback]) -> dict[int, dict]:
     out = {}
     for fb in feedback:
         doubt, disagreement = _doubt(fb), split.get((fb.task_id, fb.image_id), 0.0)
-        out[fb.id] = {"score": round(doubt + disagreement, 4), "doubt": doubt, "disagreement": disagreement}
+        out[fb.id] = {
+            "score": round(doubt + disagreement, 4),
+            "doubt": doubt,
+            "disagreement": disagreement,
+        }
     return out
 
 
@@ -83,7 +88,7 @@ def expected_p_value(accuracy: float, holdout: int, n_labels: int) -> float:
     n = only_model + only_baseline
     if n == 0:
         return 1.0
-    return sum(math.comb(n, k) for k in range(only_model, n + 1)) / 2 ** n
+    return sum(math.comb(n, k) for k in range(only_model, n + 1)) / 2**n
 
 
 def _first_model_labels(have: int, frozen: int, n_labels: int) -> int | None:
@@ -102,23 +107,39 @@ def labels_needed(task: Task) -> dict:
     # the gate's floor: MIN_PER_LABEL per label outside a 20% holdout, and 3 per label to hold out one
     per_label = max(3, math.ceil(retrain.MIN_PER_LABEL / (1 - datasets.HOLDOUT_SHARE)))
     floor = sum(max(0, per_label - counts.get(label, 0)) for label in task.labels)
-    frozen = db.session.scalar(db.select(db.func.count(HoldoutItem.id)).where(HoldoutItem.task_id == task.id))
+    frozen = db.session.scalar(
+        db.select(db.func.count(HoldoutItem.id)).where(HoldoutItem.task_id == task.id)
+    )
     mv = registry.deployed(task.name)
     if mv is None:
         total = _first_model_labels(have, frozen, n_labels)
         if total is None:
-            return {"have": have, "needed": None, "explanation": "The holdout is too small for any model to show it "
-                    "beats the majority-class baseline; verify more labels so the holdout grows."}
+            return {
+                "have": have,
+                "needed": None,
+                "explanation": "The holdout is too small for any model to show it "
+                "beats the majority-class baseline; verify more labels so the holdout grows.",
+            }
         holdout = frozen or round(datasets.HOLDOUT_SHARE * total)
-        return {"have": have, "needed": max(floor, total - have), "explanation": (
-            f"A first model is promoted when it is significantly better than always answering the commonest "
-            f"label, on a holdout of about a fifth of the labels (paired test, p < {ALPHA}). On the learning curve "
-            f"measured for the default model (bench/loop.py, face / non-face, worst seed) that takes about {total} "
-            f"labels: {total - holdout} to train on and {holdout} held out. Harder tasks need more.")}
+        return {
+            "have": have,
+            "needed": max(floor, total - have),
+            "explanation": (
+                f"A first model is promoted when it is significantly better than always answering the commonest "
+                f"label, on a holdout of about a fifth of the labels (paired test, p < {ALPHA}). On the learning curve "
+                f"measured for the default model (bench/loop.py, face / non-face, worst seed) that takes about {total} "
+                f"labels: {total - holdout} to train on and {holdout} held out. Harder tasks need more."
+            ),
+        }
     trained_on = sum((mv.data_counts or {}).get("train", {}).values())
     have_train = max(0, have - frozen)
-    return {"have": have, "needed": max(floor, trained_on - have_train), "explanation": (
-        f"A retrain is refused only if it is worse than {mv.version} on the same holdout. Along the measured "
-        f"learning curve accuracy does not fall as labels grow, so a retrain on at least the {trained_on} "
-        f"labels {mv.version} learned from (you have {have_train} outside the holdout) is likely promoted; "
-        f"more labels are what make it better.")}
+    return {
+        "have": have,
+        "needed": max(floor, trained_on - have_train),
+        "explanation": (
+            f"A retrain is refused only if it is worse than {mv.version} on the same holdout. Along the measured "
+            f"learning curve accuracy does not fall as labels grow, so a retrain on at least the {trained_on} "
+            f"labels {mv.version} learned from (you have {have_train} outside the holdout) is likely promoted; "
+            f"more labels are what make it better."
+        ),
+    }

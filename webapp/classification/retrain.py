@@ -8,6 +8,7 @@ than the majority-class baseline; a later one must not be significantly worse th
 deployed one. A few dozen holdout images cannot show a small gain, so a first model that is
 only slightly above the baseline is refused until there is more labelled data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,16 +19,24 @@ import numpy as np
 from flask import current_app
 
 from webapp.classification import datasets
-from webapp.registry import versions as registry
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Feedback, Job, ModelVersion, Task
+from webapp.registry import versions as registry
 from webapp.registry.kinds import Candidate
 
 MIN_PER_LABEL = 4
 ALPHA = 0.05  # one-sided significance level of the gate's paired test
 THRESHOLD_GAP = 0.1  # accuracy this far below the best-threshold accuracy flags a threshold problem
-SUMMARY_KEYS = ("n", "accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "best_threshold_accuracy")
+SUMMARY_KEYS = (
+    "n",
+    "accuracy",
+    "precision_macro",
+    "recall_macro",
+    "f1_macro",
+    "roc_auc",
+    "best_threshold_accuracy",
+)
 
 
 def _summary(metrics: dict) -> dict:
@@ -37,11 +46,15 @@ def _summary(metrics: dict) -> dict:
 def _check_counts(task: Task, train: Counter, hold: Counter) -> None:
     short = [label for label in task.labels if train[label] < MIN_PER_LABEL]
     if short:
-        raise ValueError(f"Not enough labelled images to train {task.name!r}: need at least {MIN_PER_LABEL} "
-                         f"per label outside the holdout, have {dict(train)} (holdout {dict(hold)}). "
-                         "Import data or collect more feedback.")
+        raise ValueError(
+            f"Not enough labelled images to train {task.name!r}: need at least {MIN_PER_LABEL} "
+            f"per label outside the holdout, have {dict(train)} (holdout {dict(hold)}). "
+            "Import data or collect more feedback."
+        )
     if sum(hold.values()) == 0:
-        raise ValueError(f"The holdout of {task.name!r} is empty; import or label a few more images.")
+        raise ValueError(
+            f"The holdout of {task.name!r} is empty; import or label a few more images."
+        )
 
 
 def paired_gate(candidate_right, compared_right, first: bool) -> tuple[bool, dict]:
@@ -52,7 +65,10 @@ def paired_gate(candidate_right, compared_right, first: bool) -> tuple[bool, dic
     """
     from ml.evaluate import mcnemar_exact
 
-    test = {**mcnemar_exact(candidate_right, compared_right, "better" if first else "worse"), "alpha": ALPHA}
+    test = {
+        **mcnemar_exact(candidate_right, compared_right, "better" if first else "worse"),
+        "alpha": ALPHA,
+    }
     significant = test["p_value"] < ALPHA
     return (significant if first else not significant), test
 
@@ -61,15 +77,23 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _reason(task: Task, promoted: bool, test: dict, candidate: dict, compared: dict,
-            current: ModelVersion | None) -> str:
+def _reason(
+    task: Task,
+    promoted: bool,
+    test: dict,
+    candidate: dict,
+    compared: dict,
+    current: ModelVersion | None,
+) -> str:
     """One sentence an admin can act on: the verdict, the metric, and the test behind it."""
     metric = task.metric
     versus = f"deployed {current.version}" if current else "the majority-class baseline"
-    evidence = (f"{metric} {_fmt(candidate.get(metric))} vs {_fmt(compared.get(metric))}; of {test['n']} holdout "
-                f"images it alone gets {test['candidate_only_right']} right, {versus} alone "
-                f"{test['compared_only_right']}; exact McNemar one-sided p={test['p_value']:.3g} "
-                f"{'<' if test['p_value'] < ALPHA else '>='} {ALPHA}")
+    evidence = (
+        f"{metric} {_fmt(candidate.get(metric))} vs {_fmt(compared.get(metric))}; of {test['n']} holdout "
+        f"images it alone gets {test['candidate_only_right']} right, {versus} alone "
+        f"{test['compared_only_right']}; exact McNemar one-sided p={test['p_value']:.3g} "
+        f"{'<' if test['p_value'] < ALPHA else '>='} {ALPHA}"
+    )
     if current is None:
         verdict = "significantly better than" if promoted else "not significantly better than"
         advice = "" if promoted else "; label more images (a larger holdout shows smaller gains)"
@@ -83,9 +107,11 @@ def threshold_warnings(metrics: dict) -> list[str]:
     best, accuracy = metrics.get("best_threshold_accuracy"), metrics.get("accuracy")
     if best is None or accuracy is None or best - accuracy < THRESHOLD_GAP:
         return []
-    return [f"threshold problem: accuracy {accuracy:.3f} is far below the {best:.3f} the same scores reach with "
-            f"the best threshold (ROC-AUC {_fmt(metrics.get('roc_auc'))}): the model ranks images well but decides "
-            "badly; its preprocessing or batch-norm statistics differ between training and serving"]
+    return [
+        f"threshold problem: accuracy {accuracy:.3f} is far below the {best:.3f} the same scores reach with "
+        f"the best threshold (ROC-AUC {_fmt(metrics.get('roc_auc'))}): the model ranks images well but decides "
+        "badly; its preprocessing or batch-norm statistics differ between training and serving"
+    ]
 
 
 def _majority(y_true: np.ndarray, labels: list[str]) -> tuple[np.ndarray, dict]:
@@ -93,7 +119,9 @@ def _majority(y_true: np.ndarray, labels: list[str]) -> tuple[np.ndarray, dict]:
     from ml.evaluate import metrics_from_predictions
 
     majority = int(np.bincount(y_true, minlength=len(labels)).argmax())
-    metrics = metrics_from_predictions(y_true, np.eye(len(labels))[np.full(len(y_true), majority)], labels)
+    metrics = metrics_from_predictions(
+        y_true, np.eye(len(labels))[np.full(len(y_true), majority)], labels
+    )
     return y_true == majority, {**metrics, "baseline": "majority"}
 
 
@@ -106,11 +134,22 @@ def _train(task: Task, job: Job, ctx: JobContext, train_dir: Path, out_dir: Path
     from ml import train as ml_train
 
     config = task.config or current_app.config["TRAIN_CONFIG"]
-    overrides = {"data.labels": list(task.labels), "data.test_fraction": 0.0,
-                 "preprocessing.face_crop": bool(task.face_crop)}
+    overrides = {
+        "data.labels": list(task.labels),
+        "data.test_fraction": 0.0,
+        "preprocessing.face_crop": bool(task.face_crop),
+    }
     try:
-        return ml_train.train(config, train_dir, out_dir, progress=lambda f, m: ctx.progress(0.1 + 0.75 * f, m),
-                              should_stop=ctx.should_stop, seed=0, feature_cache=feature_cache_dir(), **overrides)
+        return ml_train.train(
+            config,
+            train_dir,
+            out_dir,
+            progress=lambda f, m: ctx.progress(0.1 + 0.75 * f, m),
+            should_stop=ctx.should_stop,
+            seed=0,
+            feature_cache=feature_cache_dir(),
+            **overrides,
+        )
     except ml_train.Cancelled:
         raise JobCancelled() from None
 
@@ -126,12 +165,18 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
     if current is None:
         compared_right, compared = _majority(y_true, labels)
     else:
-        their_y, their_probs, their_labels = ml_evaluate.predict_dir(registry.local_dir(current), samples)
+        their_y, their_probs, their_labels = ml_evaluate.predict_dir(
+            registry.local_dir(current), samples
+        )
         if not np.array_equal(their_y, y_true):
-            raise ValueError(f"{current.version} and the candidate did not read the same holdout images")
+            raise ValueError(
+                f"{current.version} and the candidate did not read the same holdout images"
+            )
         compared_right = their_probs.argmax(axis=1) == their_y
         compared = ml_evaluate.metrics_from_predictions(their_y, their_probs, their_labels)
-    promoted, test = paired_gate(probs.argmax(axis=1) == y_true, compared_right, first=current is None)
+    promoted, test = paired_gate(
+        probs.argmax(axis=1) == y_true, compared_right, first=current is None
+    )
     return candidate, compared, promoted, test
 
 
@@ -139,7 +184,9 @@ def _task(target: str) -> Task | None:
     return db.session.scalar(db.select(Task).where(Task.name == target))
 
 
-def _train_candidate(task: Task, job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | None) -> Candidate:
+def _train_candidate(
+    task: Task, job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | None
+) -> Candidate:
     """Train a candidate for `task` from its labelled images and judge it on the holdout."""
     disputed: list[int] = []
     items = datasets.labelled_images(task, disputed)
@@ -149,7 +196,9 @@ def _train_candidate(task: Task, job: Job, ctx: JobContext, tmp: Path, current: 
         ctx.log(holdout_info["warning"])
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
-    ctx.progress(0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images")
+    ctx.progress(
+        0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images"
+    )
     train_counts = datasets.write_folder(train_items, tmp / "train")
     hold_counts = datasets.write_folder(hold_items, tmp / "holdout")
     try:
@@ -157,21 +206,41 @@ def _train_candidate(task: Task, job: Job, ctx: JobContext, tmp: Path, current: 
     except ValueError as exc:
         if not disputed:
             raise
-        raise ValueError(f"{exc} {len(disputed)} images were left out because their votes disagree: "
-                         "verify some in the review queue.") from None
+        raise ValueError(
+            f"{exc} {len(disputed)} images were left out because their votes disagree: "
+            "verify some in the review queue."
+        ) from None
     _train(task, job, ctx, tmp / "train", tmp / "model")
     ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
     candidate, compared, passed, test = _judge(task, tmp, current)
-    reason, warnings = _reason(task, passed, test, candidate, compared, current), threshold_warnings(candidate)
+    reason, warnings = (
+        _reason(task, passed, test, candidate, compared, current),
+        threshold_warnings(candidate),
+    )
     for warning in warnings:
         ctx.log(f"warning: {warning}")
-    counts = {"train": dict(train_counts), "holdout": dict(hold_counts),
-              "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
-              "disputed_left_out": len(disputed)}
-    return Candidate(model_dir=tmp / "model", metrics={**_summary(candidate), "holdout": candidate, "gate": test},
-                     compared=compared, passed=passed, reason=reason, data_counts=counts,
-                     summary=_summary(candidate), compared_summary=_summary(compared),
-                     extra={"gate": test, "holdout_size": test["n"], "warnings": warnings, "holdout": holdout_info})
+    counts = {
+        "train": dict(train_counts),
+        "holdout": dict(hold_counts),
+        "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
+        "disputed_left_out": len(disputed),
+    }
+    return Candidate(
+        model_dir=tmp / "model",
+        metrics={**_summary(candidate), "holdout": candidate, "gate": test},
+        compared=compared,
+        passed=passed,
+        reason=reason,
+        data_counts=counts,
+        summary=_summary(candidate),
+        compared_summary=_summary(compared),
+        extra={
+            "gate": test,
+            "holdout_size": test["n"],
+            "warnings": warnings,
+            "holdout": holdout_info,
+        },
+    )
 
 
 class ClassifierKind:
@@ -189,11 +258,16 @@ class ClassifierKind:
         return registry.deployed(target)
 
     def new_feedback_since(self, target: str, since: dt.datetime | None) -> int:
-        query = (db.select(db.func.count(Feedback.id)).join(Task, Task.id == Feedback.task_id)
-                 .where(Task.name == target))
+        query = (
+            db.select(db.func.count(Feedback.id))
+            .join(Task, Task.id == Feedback.task_id)
+            .where(Task.name == target)
+        )
         return db.session.scalar(query.where(Feedback.created > since) if since else query)
 
-    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+    def train(
+        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
+    ) -> Candidate:
         return _train_candidate(_task(target), job, ctx, workdir, current)
 
 

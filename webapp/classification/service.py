@@ -1,18 +1,21 @@
 """Classification: the deployed model of a task answers; the request and answer are kept."""
+
 from __future__ import annotations
 
 import time
 
 from flask import current_app
 
-from webapp.registry import versions as registry
 from webapp.exceptions import Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import Classification, Feedback, ModelVersion, Task, utcnow
+from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
 from webapp.uploads import ValidImage
 
-_last_good: dict[tuple[str, str], tuple[int, object]] = {}  # (database, task) -> (version id, model)
+_last_good: dict[
+    tuple[str, str], tuple[int, object]
+] = {}  # (database, task) -> (version id, model)
 
 
 def find_task(name: str | None) -> Task:
@@ -20,7 +23,9 @@ def find_task(name: str | None) -> Task:
     query = db.select(Task).order_by(Task.id)
     task = db.session.scalar(query.where(Task.name == name) if name else query.limit(1))
     if task is None:
-        raise NotFound(f"No task named {name!r}; GET /api/tasks lists them." if name else "No tasks exist yet.")
+        raise NotFound(
+            f"No task named {name!r}; GET /api/tasks lists them." if name else "No tasks exist yet."
+        )
     return task
 
 
@@ -42,7 +47,9 @@ def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
         return db.session.get(ModelVersion, good_id), model
 
 
-def classify(task: Task, upload: ValidImage, client: str, owner: str | None = None) -> Classification:
+def classify(
+    task: Task, upload: ValidImage, client: str, owner: str | None = None
+) -> Classification:
     """Store the upload, run the deployed model (if any) and store the answer."""
     mv, model = serving_model(task)
     label = probs = box = latency = None
@@ -54,9 +61,17 @@ def classify(task: Task, upload: ValidImage, client: str, owner: str | None = No
         box = [int(v) for v in prediction.face_box] if prediction.face_box is not None else None
     with saving() as new_keys:
         image = store_image(upload, new_keys)
-        row = Classification(task_id=task.id, image=image, model_version_id=mv.id if mv else None,
-                             label=label, probabilities=probs, face_box=box, latency_ms=latency, client=client,
-                             owner=owner)
+        row = Classification(
+            task_id=task.id,
+            image=image,
+            model_version_id=mv.id if mv else None,
+            label=label,
+            probabilities=probs,
+            face_box=box,
+            latency_ms=latency,
+            client=client,
+            owner=owner,
+        )
         db.session.add(row)
     return row
 
@@ -65,12 +80,20 @@ def describe(row: Classification) -> dict:
     """The API's answer for a classification."""
     probs = row.probabilities or {}
     mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
-    return {"id": row.public_id, "task": row.task.name, "label": row.label,
-            "probability": probs.get(row.label) if row.label else None, "probabilities": probs,
-            "model_version": mv.version if mv else None, "face_box": row.face_box}
+    return {
+        "id": row.public_id,
+        "task": row.task.name,
+        "label": row.label,
+        "probability": probs.get(row.label) if row.label else None,
+        "probabilities": probs,
+        "model_version": mv.version if mv else None,
+        "face_box": row.face_box,
+    }
 
 
-def add_feedback(row: Classification, label: object, client: str, reviewer: str | None = None) -> Feedback:
+def add_feedback(
+    row: Classification, label: object, client: str, reviewer: str | None = None
+) -> Feedback:
     """Record the true label a person gave for a classification.
 
     An admin's own label (`reviewer`, their username) is trusted at once (verified by them);
@@ -78,11 +101,19 @@ def add_feedback(row: Classification, label: object, client: str, reviewer: str 
     """
     labels = row.task.labels
     if not isinstance(label, str) or label not in labels:
-        raise Invalid(f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}")
+        raise Invalid(
+            f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}"
+        )
     agrees = None if row.label is None else row.label == label
     with saving():
-        fb = Feedback(classification_id=row.id, task_id=row.task_id, image_id=row.image_id,
-                      label=label, agrees=agrees, client=client)
+        fb = Feedback(
+            classification_id=row.id,
+            task_id=row.task_id,
+            image_id=row.image_id,
+            label=label,
+            agrees=agrees,
+            client=client,
+        )
         if reviewer is not None:
             fb.review, fb.reviewed_by, fb.reviewed_at = "verified", reviewer, utcnow()
         db.session.add(fb)

@@ -3,6 +3,7 @@
 Without it the first classify request of each worker pays for importing TensorFlow and loading
 the model (seconds); with it that happens while the worker is idle.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,11 +1,11 @@
 """Flask CLI commands (`flask --help` lists them): admins, workers, data, retraining, models."""
+
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
-from webapp.cli import data as cli_data
 from webapp.cli import models as cli_models  # they add their commands to the groups
 from webapp.cli.groups import data_cli, fail, models_cli
 
@@ -27,8 +27,13 @@ def create_admin(name: str, password: str) -> None:
 
 @click.command("worker")
 @with_appcontext
-@click.option("--queue", "queues", multiple=True, type=click.Choice(["style", "train"]),
-              help="Queue to consume (repeatable); default: style.")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(["style", "train"]),
+    help="Queue to consume (repeatable); default: style.",
+)
 def worker(queues: tuple[str, ...]) -> None:
     """Run a job worker for a queue (Ctrl-C stops it cleanly)."""
     from webapp.jobs.worker import run_worker

@@ -1,4 +1,5 @@
 """`flask data export|import-celeba|import-folder`."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,17 @@ def export(out_dir: str, task_name: str | None) -> None:
             for item in items:
                 ext = "jpg" if item.image.format == "jpeg" else item.image.format
                 votes = ";".join(f"{k}:{v}" for k, v in sorted(item.votes.items()))
-                writer.writerow([f"{item.label}/{item.image.id}.{ext}", item.image.id, item.image.sha256,
-                                 item.label, item.source, votes, int(item.verified)])
+                writer.writerow(
+                    [
+                        f"{item.label}/{item.image.id}.{ext}",
+                        item.image.id,
+                        item.image.sha256,
+                        item.label,
+                        item.source,
+                        votes,
+                        int(item.verified),
+                    ]
+                )
         click.echo(f"{task.name}: {len(items)} labelled images -> {root}")
 
 
@@ -57,7 +67,9 @@ def _import(task: Task, samples, source: str) -> None:
     from webapp.uploads import validate_image
 
     added = skipped = dup = 0
-    for path, label_index in tqdm(list(zip(samples.paths, samples.labels)), desc=f"import {task.name}", unit="img"):
+    for path, label_index in tqdm(
+        list(zip(samples.paths, samples.labels)), desc=f"import {task.name}", unit="img"
+    ):
         try:
             upload = validate_image(Path(path).read_bytes(), name=Path(path).name)
         except (DomainError, OSError):
@@ -67,14 +79,21 @@ def _import(task: Task, samples, source: str) -> None:
         with saving() as new_keys:
             image = store_image(upload, new_keys)
             db.session.flush()
-            exists = db.session.scalar(db.select(TrainingExample).where(
-                TrainingExample.task_id == task.id, TrainingExample.image_id == image.id))
+            exists = db.session.scalar(
+                db.select(TrainingExample).where(
+                    TrainingExample.task_id == task.id, TrainingExample.image_id == image.id
+                )
+            )
             if exists:
                 dup += 1
                 continue
-            db.session.add(TrainingExample(task_id=task.id, image_id=image.id, label=label, source=source))
+            db.session.add(
+                TrainingExample(task_id=task.id, image_id=image.id, label=label, source=source)
+            )
         added += 1
-    click.echo(f"{task.name}: imported {added} images, {dup} already present, {skipped} unreadable files skipped")
+    click.echo(
+        f"{task.name}: imported {added} images, {dup} already present, {skipped} unreadable files skipped"
+    )
 
 
 def _task_or_fail(name: str) -> Task:
@@ -86,9 +105,13 @@ def _task_or_fail(name: str) -> Task:
 
 @data_cli.command("import-celeba")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--task", "task_name", required=True, help="Task to label (gender -> Male, smiling -> Smiling).")
+@click.option(
+    "--task", "task_name", required=True, help="Task to label (gender -> Male, smiling -> Smiling)."
+)
 @click.option("--attribute", help="CelebA attribute to use (default from the task name).")
-@click.option("--limit", type=click.IntRange(min=1), help="Import at most N images (balanced per label).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Import at most N images (balanced per label)."
+)
 def import_celeba(data_dir: str, task_name: str, attribute: str | None, limit: int | None) -> None:
     """Import a CelebA-layout folder as a task's training data."""
     from ml import data as ml_data
@@ -96,7 +119,9 @@ def import_celeba(data_dir: str, task_name: str, attribute: str | None, limit: i
     task = _task_or_fail(task_name)
     attribute = attribute or CELEBA_ATTRIBUTES.get(task.name)
     if not attribute:
-        fail(f"Say which CelebA attribute labels {task.name!r}: --attribute NAME (e.g. Eyeglasses).")
+        fail(
+            f"Say which CelebA attribute labels {task.name!r}: --attribute NAME (e.g. Eyeglasses)."
+        )
     try:
         samples = ml_data.read_celeba(data_dir, attribute, list(task.labels))
     except (ml_data.DataError, ValueError, OSError, KeyError) as exc:
@@ -107,17 +132,23 @@ def import_celeba(data_dir: str, task_name: str, attribute: str | None, limit: i
 @data_cli.command("import-folder")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--task", "task_name", required=True)
-@click.option("--limit", type=click.IntRange(min=1), help="Import at most N images (balanced per label).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Import at most N images (balanced per label)."
+)
 def import_folder(data_dir: str, task_name: str, limit: int | None) -> None:
     """Import DIR/<label>/*.jpg as a task's training data (labels must be the task's)."""
     from ml import data as ml_data
 
     task = _task_or_fail(task_name)
-    found = sorted(p.name for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = sorted(
+        p.name for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
     unknown = [name for name in found if name not in task.labels]
     if not found or unknown:
-        fail(f"{data_dir} must hold one folder per label of {task.name!r} {task.labels}; "
-             f"found {found}" + (f" (unknown: {unknown})" if unknown else ""))
+        fail(
+            f"{data_dir} must hold one folder per label of {task.name!r} {task.labels}; "
+            f"found {found}" + (f" (unknown: {unknown})" if unknown else "")
+        )
     samples = ml_data.read_folder(data_dir, [x for x in task.labels if x in found], 0.0, 0.0)
     _import(task, _limited(samples, limit), "folder")
 
@@ -129,8 +160,9 @@ def _limited(samples, limit: int | None):
     if not limit or len(samples) <= limit:
         return samples
     by_label = [list(np.flatnonzero(samples.labels == c)) for c in range(len(samples.label_names))]
-    order = [i for group in zip(*by_label) for i in group] + sorted(set(range(len(samples))) - {
-        i for group in zip(*by_label) for i in group})
+    order = [i for group in zip(*by_label) for i in group] + sorted(
+        set(range(len(samples))) - {i for group in zip(*by_label) for i in group}
+    )
     mask = np.zeros(len(samples), dtype=bool)
     mask[order[:limit]] = True
     return samples.subset(mask)

@@ -1,4 +1,5 @@
 """The Flask CLI's command groups and its one way to fail, shared by the command modules."""
+
 from __future__ import annotations
 
 import click

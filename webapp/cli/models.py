@@ -1,4 +1,5 @@
 """`flask retrain` and `flask models ...`."""
+
 from __future__ import annotations
 
 import time
@@ -8,12 +9,12 @@ import click
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from webapp.registry import targets
-from webapp.registry import versions as registry
 from webapp.cli.groups import fail, models_cli
 from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.models import Job, ModelVersion, Task
+from webapp.models import Job, ModelVersion
+from webapp.registry import targets
+from webapp.registry import versions as registry
 
 
 def _wait(job_id: str) -> Job:
@@ -29,20 +30,25 @@ def _wait(job_id: str) -> Job:
                 return job
             if job.status == "queued" and not hinted and time.monotonic() - started > 15:
                 hinted = True
-                bar.write("Still queued: is a train worker running? (`make run` starts one; or "
-                          "`flask --app wsgi worker --queue train`). Ctrl-C stops waiting; the job stays queued.")
+                bar.write(
+                    "Still queued: is a train worker running? (`make run` starts one; or "
+                    "`flask --app wsgi worker --queue train`). Ctrl-C stops waiting; the job stays queued."
+                )
             time.sleep(1.0)
 
 
 @click.command("retrain")
 @with_appcontext
 @click.argument("target")
-@click.option("--wait", is_flag=True, help="Follow the job until it ends (a worker must be running).")
+@click.option(
+    "--wait", is_flag=True, help="Follow the job until it ends (a worker must be running)."
+)
 def retrain(target: str, wait: bool) -> None:
     """Queue a retrain of TARGET (a task, or a style model), the same job as the admin API."""
     try:
-        job = targets.start_retrain(targets.from_request({"task" if targets.is_task(target) else "style": target}),
-                                    "cli")
+        job = targets.start_retrain(
+            targets.from_request({"task" if targets.is_task(target) else "style": target}), "cli"
+        )
     except DomainError as exc:
         fail(exc.message + (f" (job {exc.extra['job_id']})" if "job_id" in exc.extra else ""))
     click.echo(f"Queued job {job.id}")
@@ -65,8 +71,12 @@ def list_models(target: str | None) -> None:
     for mv in rows:
         current = registry.deployed(mv.target)
         mark = "*" if current and current.id == mv.id else " "
-        metrics = ", ".join(f"{k}={v:.3f}" for k, v in (mv.metrics or {}).items() if isinstance(v, (int, float)))
-        click.echo(f"{mark} {mv.target:<16} {mv.version:<6} {mv.kind:<10} {mv.created:%Y-%m-%d %H:%M}  {metrics}")
+        metrics = ", ".join(
+            f"{k}={v:.3f}" for k, v in (mv.metrics or {}).items() if isinstance(v, (int, float))
+        )
+        click.echo(
+            f"{mark} {mv.target:<16} {mv.version:<6} {mv.kind:<10} {mv.created:%Y-%m-%d %H:%M}  {metrics}"
+        )
 
 
 @models_cli.command("promote")
@@ -97,11 +107,12 @@ def rollback(target: str) -> None:
 @models_cli.command("register")
 @click.argument("target")
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--promote/--no-promote", "do_promote", default=True, help="Deploy it at once (default).")
+@click.option(
+    "--promote/--no-promote", "do_promote", default=True, help="Deploy it at once (default)."
+)
 def register(target: str, model_dir: str, do_promote: bool) -> None:
     """Add a model folder written by `python -m ml.train` as the next version of TARGET."""
     from ml.modeldir import ModelDirError, read_meta
-
     from webapp.storage.service import saving
 
     try:
@@ -109,12 +120,21 @@ def register(target: str, model_dir: str, do_promote: bool) -> None:
     except ModelDirError as exc:
         fail(str(exc))
     with saving() as new_keys:
-        mv = registry.register_version(target, meta["kind"], Path(model_dir), new_keys, metrics=meta.get("metrics"),
-                                       config=meta.get("config"), created_by="cli")
+        mv = registry.register_version(
+            target,
+            meta["kind"],
+            Path(model_dir),
+            new_keys,
+            metrics=meta.get("metrics"),
+            config=meta.get("config"),
+            created_by="cli",
+        )
     click.echo(f"{target}: registered {mv.version}")
     if do_promote:
         try:
-            registry.promote(target, mv.version, actor="cli", reason="registered from the command line")
+            registry.promote(
+                target, mv.version, actor="cli", reason="registered from the command line"
+            )
         except DomainError as exc:
             fail(exc.message)
         db.session.commit()

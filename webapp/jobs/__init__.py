@@ -1,4 +1,5 @@
 """Long work (stylization, training) as jobs run by a worker process, never in a request."""
+
 from webapp.jobs.kinds import queue_for_kind
 from webapp.jobs.queue import JobQueue
 from webapp.jobs.runner import create_job, execute_job

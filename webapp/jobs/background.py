@@ -1,4 +1,5 @@
 """Work that runs beside a process's main job: daemon threads in the app's context."""
+
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,7 @@ def in_background(app: Flask, work, name: str) -> threading.Thread:
 
     A cold start is slower, never broken: whatever `work` warms is loaded on first use instead.
     """
+
     def run() -> None:
         with app.app_context():
             try:

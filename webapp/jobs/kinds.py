@@ -3,11 +3,12 @@
 Handlers are named, not imported, so `webapp.jobs` depends on no domain package; the runner
 imports a handler the first time a job of its kind runs. A new kind of job is one line here.
 """
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

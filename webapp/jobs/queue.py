@@ -3,6 +3,7 @@
 Two queues: `style` (stylization) and `train` (retraining), so a GPU box can consume only
 `train` while CPU workers take `style`.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -17,7 +18,9 @@ class JobQueue:
     def __init__(self, app: Flask):
         self.app = app
         self.hueys = {name: self._make_huey(name) for name in QUEUES}
-        self._tasks = {name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()}
+        self._tasks = {
+            name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()
+        }
 
     def _make_huey(self, name: str):
         from huey import RedisHuey, SqliteHuey

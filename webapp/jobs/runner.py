@@ -1,4 +1,5 @@
 """A job's life: created queued, run by a worker with progress and heartbeat, always ended."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,17 +9,17 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy import update
 
 from webapp.extensions import db
+from webapp.jobs.kinds import KINDS, handler_for
 from webapp.models import Job, utcnow
 from webapp.models.base import iso
-from webapp.jobs.kinds import KINDS, handler_for
 
 LOG_REPEAT_SECONDS = 5.0
 
@@ -37,21 +38,42 @@ class JobCancelled(Exception):
     """The job was cancelled by a person."""
 
 
-def create_job(kind: str, *, target: str | None = None, params: dict | None = None,
-               created_by: str | None = None) -> Job:
+def create_job(
+    kind: str,
+    *,
+    target: str | None = None,
+    params: dict | None = None,
+    created_by: str | None = None,
+) -> Job:
     """Add a queued Job row (committed by the caller, enqueued after the commit)."""
-    job = Job(id=str(uuid.uuid4()), kind=kind, target=target, params=params or {},
-              created_by=created_by, status="queued")
+    job = Job(
+        id=str(uuid.uuid4()),
+        kind=kind,
+        target=target,
+        params=params or {},
+        created_by=created_by,
+        status="queued",
+    )
     db.session.add(job)
     return job
 
 
 def describe_job(job: Job) -> dict:
     """The API's view of a job."""
-    return {"id": job.id, "kind": job.kind, "target": job.target, "status": job.status,
-            "progress": round(job.progress, 4), "log_tail": job.log_tail(), "result": job.result,
-            "error": job.error, "created": iso(job.created), "started": iso(job.started),
-            "finished": iso(job.finished), "created_by": job.created_by}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "target": job.target,
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "log_tail": job.log_tail(),
+        "result": job.result,
+        "error": job.error,
+        "created": iso(job.created),
+        "started": iso(job.started),
+        "finished": iso(job.finished),
+        "created_by": job.created_by,
+    }
 
 
 def enqueue(job: Job) -> None:
@@ -106,8 +128,9 @@ class JobContext:
         now = time.monotonic()
         if not self._cancelled and now - self._cancel_checked > 1.0:
             self._cancel_checked = now
-            self._cancelled = bool(db.session.scalar(
-                db.select(Job.cancel_requested).where(Job.id == self.job_id)))
+            self._cancelled = bool(
+                db.session.scalar(db.select(Job.cancel_requested).where(Job.id == self.job_id))
+            )
         return self._cancelled
 
 
@@ -115,8 +138,11 @@ def _heartbeat(app, job_id: str, stop: threading.Event) -> None:
     """Mark the job alive while its handler runs, so a dead worker's jobs can be found."""
     with app.app_context():
         while not stop.wait(heartbeat_seconds()):
-            db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
-                               .values(heartbeat=utcnow()))
+            db.session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(heartbeat=utcnow())
+            )
             db.session.commit()
         db.session.remove()
 
@@ -124,8 +150,10 @@ def _heartbeat(app, job_id: str, stop: threading.Event) -> None:
 def _claim(job_id: str) -> Job | None:
     """Move a queued job to running; None when it is gone or already taken."""
     claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "queued")
-        .values(status="running", started=utcnow(), heartbeat=utcnow(), attempts=Job.attempts + 1))
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="running", started=utcnow(), heartbeat=utcnow(), attempts=Job.attempts + 1)
+    )
     db.session.commit()
     return db.session.get(Job, job_id) if claimed.rowcount == 1 else None
 
@@ -146,8 +174,9 @@ def execute_job(job_id: str) -> None:
     if job is None:
         return
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(current_app._get_current_object(), job_id, stop),
-                            daemon=True)
+    beat = threading.Thread(
+        target=_heartbeat, args=(current_app._get_current_object(), job_id, stop), daemon=True
+    )
     beat.start()
     try:
         result = handler_for(job.kind)(job, JobContext(job_id))
@@ -195,11 +224,14 @@ def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int 
     """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
     kinds = [k for k, spec in KINDS.items() if spec.queue == queue_name]
     cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
-    stale = db.session.scalars(db.select(Job).where(
-        Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)).all()
+    stale = db.session.scalars(
+        db.select(Job).where(Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)
+    ).all()
     requeued = []
     for job in stale:
-        job.append_log(f"{dt.datetime.now():%H:%M:%S} the worker stopped during attempt {job.attempts}")
+        job.append_log(
+            f"{dt.datetime.now():%H:%M:%S} the worker stopped during attempt {job.attempts}"
+        )
         if job.attempts < max_attempts and not job.cancel_requested:
             job.status, job.progress = "queued", 0.0
             requeued.append(job.id)

@@ -1,4 +1,5 @@
 """The job worker process: a Huey consumer plus recovery of jobs whose worker died."""
+
 from __future__ import annotations
 
 import threading
@@ -50,8 +51,13 @@ def run_worker(app: Flask, queue: str) -> None:
 
         start_warmup(app)  # load the fast networks now, not on the first user's job
     app.logger.info("worker consuming the %s queue", queue)
-    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
-                                    check_worker_health=True, **poll_settings(app))
+    consumer = huey.create_consumer(
+        workers=1,
+        worker_type="thread",
+        periodic=False,
+        check_worker_health=True,
+        **poll_settings(app),
+    )
     try:
         consumer.run()
     finally:

@@ -1,4 +1,5 @@
 """Shared column helpers."""
+
 import datetime as dt
 import secrets
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import mapped_column
 
 def utcnow() -> dt.datetime:
     """Timezone-aware now in UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def created_column():
@@ -21,7 +22,7 @@ def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.isoformat(timespec="seconds")
 
 

@@ -1,6 +1,7 @@
 """Classification tasks, their training data, the answers given and the feedback received."""
+
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,7 +20,7 @@ class Task(db.Model):
     labels: Mapped[list] = mapped_column(JSON)
     description: Mapped[str] = mapped_column(String(255), default="")
     face_crop: Mapped[bool] = mapped_column(default=True)
-    config: Mapped[Optional[str]] = mapped_column(String(255))
+    config: Mapped[str | None] = mapped_column(String(255))
     metric: Mapped[str] = mapped_column(String(32), default="accuracy")
     created: Mapped[dt.datetime] = created_column()
 
@@ -46,13 +47,13 @@ class Classification(db.Model):
     public_id: Mapped[str] = public_id_column()
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
-    model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
-    label: Mapped[Optional[str]] = mapped_column(String(64))
-    probabilities: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    face_box: Mapped[Optional[list]] = mapped_column(JSON)
-    latency_ms: Mapped[Optional[float]]
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    label: Mapped[str | None] = mapped_column(String(64))
+    probabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    face_box: Mapped[list | None] = mapped_column(JSON)
+    latency_ms: Mapped[float | None]
     client: Mapped[str] = mapped_column(String(64))  # voter: hash of the client address
-    owner: Mapped[Optional[str]] = mapped_column(String(64))  # hash of the uploader's cookie token
+    owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
     created: Mapped[dt.datetime] = created_column()
     task: Mapped[Task] = relationship()
     image: Mapped[Image] = relationship()
@@ -67,11 +68,11 @@ class Feedback(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
     label: Mapped[str] = mapped_column(String(64))
-    agrees: Mapped[Optional[bool]]
+    agrees: Mapped[bool | None]
     client: Mapped[str] = mapped_column(String(64), index=True)
     review: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    reviewed_by: Mapped[Optional[str]] = mapped_column(String(80))
-    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created: Mapped[dt.datetime] = created_column()
     classification: Mapped[Classification] = relationship()
 

@@ -1,4 +1,5 @@
 """Uploaded images, stored once per content hash."""
+
 import datetime as dt
 
 from sqlalchemy import String

@@ -1,4 +1,5 @@
 """The model registry: immutable versions and the deploy pointer's full history."""
+
 import datetime as dt
 from typing import Any, Optional
 
@@ -21,12 +22,12 @@ class ModelVersion(db.Model):
     storage_key: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int]
-    metrics: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    config: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    data_counts: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
-    created_by: Mapped[Optional[str]] = mapped_column(String(80))
-    job_id: Mapped[Optional[str]] = mapped_column(String(36))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    job_id: Mapped[str | None] = mapped_column(String(36))
     created: Mapped[dt.datetime] = created_column()
     parent: Mapped[Optional["ModelVersion"]] = relationship(remote_side=[id])
 
@@ -38,9 +39,9 @@ class Deployment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     target: Mapped[str] = mapped_column(String(64), index=True)
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
-    previous_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     action: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[Optional[str]] = mapped_column(String(80))
+    actor: Mapped[str | None] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(String(255), default="")
     created: Mapped[dt.datetime] = created_column()
     model_version: Mapped[ModelVersion] = relationship(foreign_keys=[model_version_id])

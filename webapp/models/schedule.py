@@ -1,6 +1,6 @@
 """Periodic retraining, set per target in the admin console."""
+
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,8 +17,8 @@ class Schedule(db.Model):
     target: Mapped[str] = mapped_column(String(64), unique=True)
     every_hours: Mapped[float]
     enabled: Mapped[bool] = mapped_column(default=True)
-    last_run: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    last_job_id: Mapped[Optional[str]] = mapped_column(String(36))
-    last_outcome: Mapped[Optional[str]] = mapped_column(String(255))
-    created_by: Mapped[Optional[str]] = mapped_column(String(80))
+    last_run: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_job_id: Mapped[str | None] = mapped_column(String(36))
+    last_outcome: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str | None] = mapped_column(String(80))
     created: Mapped[dt.datetime] = created_column()

@@ -1,6 +1,7 @@
 """Style-transfer requests and their ratings."""
+
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, select
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -25,22 +26,22 @@ class Stylization(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = public_id_column()
     content_image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
-    style_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"))
+    style_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     method: Mapped[str] = mapped_column(String(64))
-    model_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("model_versions.id"))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    job_id: Mapped[Optional[str]] = mapped_column(ForeignKey("jobs.id"))
-    result_key: Mapped[Optional[str]] = mapped_column(String(255))
-    stats: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    seconds: Mapped[Optional[float]]
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
+    result_key: Mapped[str | None] = mapped_column(String(255))
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    seconds: Mapped[float | None]
     client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
-    owner: Mapped[Optional[str]] = mapped_column(String(64))  # hash of the uploader's cookie token
+    owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
     created: Mapped[dt.datetime] = created_column()
-    started: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     content_image: Mapped[Image] = relationship(foreign_keys=[content_image_id])
-    style_image: Mapped[Optional[Image]] = relationship(foreign_keys=[style_image_id])
-    job: Mapped[Optional[Job]] = relationship()
+    style_image: Mapped[Image | None] = relationship(foreign_keys=[style_image_id])
+    job: Mapped[Job | None] = relationship()
 
     @hybrid_property
     def status(self) -> str:
@@ -58,7 +59,7 @@ class Stylization(db.Model):
         return self.job.progress if self.job is not None else 0.0
 
     @property
-    def error(self) -> Optional[str]:
+    def error(self) -> str | None:
         """Why it failed (its job's error), else None."""
         return self.job.error if self.job is not None else "This stylization has no job."
 
@@ -67,7 +68,9 @@ class Rating(db.Model):
     """1-5 stars and an optional comment on a stylization: one per client address."""
 
     __tablename__ = "ratings"
-    __table_args__ = (Index("uq_rating_stylization_client", "stylization_id", "client", unique=True),)
+    __table_args__ = (
+        Index("uq_rating_stylization_client", "stylization_id", "client", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     stylization_id: Mapped[int] = mapped_column(ForeignKey("stylizations.id"), index=True)
     stars: Mapped[int]

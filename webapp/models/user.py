@@ -1,4 +1,5 @@
 """Accounts: only admins log in; end users stay anonymous."""
+
 import datetime as dt
 import secrets
 

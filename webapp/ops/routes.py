@@ -1,4 +1,5 @@
 """Operations endpoints: /healthz and /metrics."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify

@@ -1,4 +1,5 @@
 """Pages blueprint: the HTML a person sees; the JavaScript on each page calls /api."""
+
 from flask import Blueprint
 
 bp = Blueprint("pages", __name__)

@@ -1,4 +1,5 @@
 """Views of the pages blueprint: each renders a template; the data comes from /api via JS."""
+
 from flask import current_app, render_template
 
 from webapp.pages import bp

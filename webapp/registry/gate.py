@@ -5,6 +5,7 @@ version; the gate registers the candidate as the next immutable version whatever
 an admin can inspect or promote it by hand), deploys it only when it passed, and returns the job
 result an admin reads: version, verdict, reason, metrics of both, data counts.
 """
+
 from __future__ import annotations
 
 from webapp.exceptions import DomainError
@@ -23,21 +24,44 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
         candidate = kind.train(job.target, job, ctx, tmp, current)
         ctx.progress(0.95, "registering the candidate")
         with saving() as new_keys:
-            mv = versions.register_version(job.target, kind.name, candidate.model_dir, new_keys,
-                                           metrics=candidate.metrics, data_counts=candidate.data_counts,
-                                           parent_id=current.id if current else None,
-                                           created_by=job.created_by, job_id=job.id)
+            mv = versions.register_version(
+                job.target,
+                kind.name,
+                candidate.model_dir,
+                new_keys,
+                metrics=candidate.metrics,
+                data_counts=candidate.data_counts,
+                parent_id=current.id if current else None,
+                created_by=job.created_by,
+                job_id=job.id,
+            )
         ctx.log(f"registered {mv.version}: {candidate.reason}")
     promoted, reason = candidate.passed, candidate.reason
     if promoted:
         try:
-            versions.promote(job.target, mv.version, actor=job.created_by or "retrain", action="auto", reason=reason)
+            versions.promote(
+                job.target,
+                mv.version,
+                actor=job.created_by or "retrain",
+                action="auto",
+                reason=reason,
+            )
             db.session.commit()
         except DomainError as exc:  # it does not load: registered, not deployed
             db.session.rollback()
             promoted, reason = False, exc.message
-    compared = candidate.compared_summary if candidate.compared_summary is not None else candidate.compared
-    return {"model_version": mv.version, "promoted": promoted, "reason": reason,
-            "metrics": candidate.summary if candidate.summary is not None else candidate.metrics,
-            "compared_with": {"model_version": current.version if current else None, "metrics": compared},
-            "data_counts": candidate.data_counts, **candidate.extra}
+    compared = (
+        candidate.compared_summary if candidate.compared_summary is not None else candidate.compared
+    )
+    return {
+        "model_version": mv.version,
+        "promoted": promoted,
+        "reason": reason,
+        "metrics": candidate.summary if candidate.summary is not None else candidate.metrics,
+        "compared_with": {
+            "model_version": current.version if current else None,
+            "metrics": compared,
+        },
+        "data_counts": candidate.data_counts,
+        **candidate.extra,
+    }

@@ -2,6 +2,7 @@
 
 Registered in `webapp.registry.targets.KINDS`; run by `webapp.registry.gate`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,9 @@ class Candidate:
 
     model_dir: Path
     metrics: dict  # stored on the new version
-    compared: dict  # the same measures for the deployed version (or the baseline a first model must beat)
+    compared: (
+        dict  # the same measures for the deployed version (or the baseline a first model must beat)
+    )
     passed: bool  # the kind's verdict: promote it?
     reason: str  # one sentence an admin can act on
     data_counts: dict
@@ -47,6 +50,7 @@ class ModelKind(Protocol):
     def new_feedback_since(self, target: str, since: dt.datetime | None) -> int:
         """How much new feedback (labels, ratings) arrived after `since`: a schedule skips when none."""
 
-    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path,
-              current: ModelVersion | None) -> Candidate:
+    def train(
+        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
+    ) -> Candidate:
         """Train a candidate under `workdir` and judge it against `current`."""

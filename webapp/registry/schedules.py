@@ -1,4 +1,5 @@
 """Periodic retraining: due schedules start a retrain unless nothing new arrived since the last run."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from webapp.registry import targets
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def new_feedback_since(target: str, since: dt.datetime | None) -> int:
@@ -24,7 +25,9 @@ def new_feedback_since(target: str, since: dt.datetime | None) -> int:
 def is_due(schedule: Schedule, now: dt.datetime) -> bool:
     """True when the schedule's period has passed since its last run (or it never ran)."""
     last = _aware(schedule.last_run)
-    return schedule.enabled and (last is None or now - last >= dt.timedelta(hours=schedule.every_hours))
+    return schedule.enabled and (
+        last is None or now - last >= dt.timedelta(hours=schedule.every_hours)
+    )
 
 
 def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
@@ -41,7 +44,10 @@ def run_due_schedules(now: dt.datetime | None = None) -> list[str]:
             continue
         try:
             job = targets.start_retrain(schedule.target, f"schedule:{schedule.target}")
-            schedule.last_job_id, schedule.last_outcome = job.id, f"started a retrain ({fresh} new since last run)"
+            schedule.last_job_id, schedule.last_outcome = (
+                job.id,
+                f"started a retrain ({fresh} new since last run)",
+            )
             started.append(job.id)
         except DomainError as exc:
             schedule.last_outcome = f"skipped: {exc.message}"

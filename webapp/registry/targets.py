@@ -8,14 +8,15 @@ fixed style registered from the command line (`vangogh`). Every model kind imple
 implements `ModelKind` and one line in `KINDS`; the gate (`webapp.registry.gate`), the admin API,
 the CLI and the schedules then handle it.
 """
+
 from __future__ import annotations
 
+from webapp.classification.retrain import CLASSIFIER
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue
 from webapp.models import Job
 from webapp.registry.kinds import ModelKind
-from webapp.classification.retrain import CLASSIFIER
 from webapp.style.retrain import ADAIN, ARBITRARY, FIXED_STYLE
 
 # The registration: every kind of model, asked in this order; the first that owns a target wins.
@@ -57,18 +58,27 @@ def from_request(body: dict) -> str:
             raise NotFound(f"No {what} named {name!r}{hint}.")
         kind.check_request(name)
         return name
-    raise Invalid('Send {"task": "<task name>"} or {"style": "arbitrary" | "adain" | "<fixed style>"}.')
+    raise Invalid(
+        'Send {"task": "<task name>"} or {"style": "arbitrary" | "adain" | "<fixed style>"}.'
+    )
 
 
 def start_retrain(target: str, actor: str) -> Job:
     """Queue a retrain of `target`, or Conflict naming the one already queued or running."""
     kind = resolve(target)
-    busy = db.session.scalar(db.select(Job).where(Job.kind == "retrain", Job.target == target,
-                                                  Job.status.in_(("queued", "running"))))
+    busy = db.session.scalar(
+        db.select(Job).where(
+            Job.kind == "retrain", Job.target == target, Job.status.in_(("queued", "running"))
+        )
+    )
     if busy is not None:
         raise Conflict(f"A retrain of {target!r} is already {busy.status}.", job_id=busy.id)
-    job = create_job("retrain", target=target, params={"target_type": kind.label, "model_kind": kind.name},
-                     created_by=actor)
+    job = create_job(
+        "retrain",
+        target=target,
+        params={"target_type": kind.label, "model_kind": kind.name},
+        created_by=actor,
+    )
     db.session.commit()
     enqueue(job)
     return job

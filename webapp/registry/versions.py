@@ -1,4 +1,5 @@
 """Model registry: immutable versions in storage, checked by sha256, and the deploy pointer."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,13 +41,21 @@ def _pack(model_dir: Path) -> bytes:
 
 def next_version(target: str) -> str:
     """The next version name of `target`: one above the highest vN it has (v1 for the first)."""
-    names = db.session.scalars(db.select(ModelVersion.version).where(ModelVersion.target == target)).all()
+    names = db.session.scalars(
+        db.select(ModelVersion.version).where(ModelVersion.target == target)
+    ).all()
     numbers = [int(name[1:]) for name in names if name[:1] == "v" and name[1:].isdigit()]
     return f"v{max(numbers, default=0) + 1}"
 
 
-def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str], version: str | None = None,
-                     **fields) -> ModelVersion:
+def register_version(
+    target: str,
+    kind: str,
+    model_dir: Path,
+    new_keys: list[str],
+    version: str | None = None,
+    **fields,
+) -> ModelVersion:
     """Store `model_dir` as the next (or the given) immutable version of `target` (object first, then row).
 
     The row is flushed at once: (target, version) is unique, so two processes registering the
@@ -60,8 +69,15 @@ def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str
         key = f"models/{target}/{name}-{sha[:16]}.tar.gz"
         storage().put(key, data, content_type="application/gzip")
         new_keys.append(key)
-        mv = ModelVersion(target=target, version=name, kind=kind, storage_key=key, sha256=sha,
-                          size_bytes=len(data), **fields)
+        mv = ModelVersion(
+            target=target,
+            version=name,
+            kind=kind,
+            storage_key=key,
+            sha256=sha,
+            size_bytes=len(data),
+            **fields,
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(mv)
@@ -73,23 +89,37 @@ def register_version(target: str, kind: str, model_dir: Path, new_keys: list[str
                 storage().delete(key)
             continue
         return mv
-    raise Conflict(f"Could not find a free version name for {target!r}; other registrations keep taking it. "
-                   "Try again.")
+    raise Conflict(
+        f"Could not find a free version name for {target!r}; other registrations keep taking it. "
+        "Try again."
+    )
 
 
 def _referenced(key: str) -> bool:
-    return db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.storage_key == key).limit(1)) is not None
+    return (
+        db.session.scalar(
+            db.select(ModelVersion.id).where(ModelVersion.storage_key == key).limit(1)
+        )
+        is not None
+    )
 
 
 def has_versions(target: str) -> bool:
     """True when the registry holds at least one version of `target`."""
-    return db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == target).limit(1)) is not None
+    return (
+        db.session.scalar(db.select(ModelVersion.id).where(ModelVersion.target == target).limit(1))
+        is not None
+    )
 
 
 def deployed(target: str) -> ModelVersion | None:
     """The version of `target` being served now, if any."""
-    row = db.session.scalar(db.select(Deployment).where(Deployment.target == target)
-                            .order_by(Deployment.id.desc()).limit(1))
+    row = db.session.scalar(
+        db.select(Deployment)
+        .where(Deployment.target == target)
+        .order_by(Deployment.id.desc())
+        .limit(1)
+    )
     return row.model_version if row else None
 
 
@@ -106,7 +136,9 @@ def verified_bytes(mv: ModelVersion) -> bytes:
 
 def local_dir(mv: ModelVersion) -> Path:
     """The version unpacked in this machine's cache, after checking its sha256."""
-    root = Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
+    root = (
+        Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
+    )
     if (root / "meta.json").exists():
         return root
     data = verified_bytes(mv)
@@ -141,7 +173,11 @@ def load(mv: ModelVersion, *, retry: bool = False):
         try:
             model = _load_kind(mv.kind, local_dir(mv))
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, ModelRefused) else f"{mv.target} {mv.version} cannot be loaded: {exc}"
+            reason = (
+                str(exc)
+                if isinstance(exc, ModelRefused)
+                else f"{mv.target} {mv.version} cannot be loaded: {exc}"
+            )
             _refused[mv.storage_key] = (time.monotonic() + REFUSAL_SECONDS, reason)
             raise ModelRefused(reason) from None
         _refused.pop(mv.storage_key, None)
@@ -157,35 +193,57 @@ def _load_kind(kind: str, path: Path):
     return path  # style models are loaded (and cached) by ml.stylize from their folder
 
 
-def promote(target: str, version: str, *, actor: str | None, action: str = "promote",
-            reason: str = "") -> ModelVersion:
+def promote(
+    target: str, version: str, *, actor: str | None, action: str = "promote", reason: str = ""
+) -> ModelVersion:
     """Point `target` at `version` after checking that it loads; refuse it otherwise."""
-    mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target,
-                                                         ModelVersion.version == version))
+    mv = db.session.scalar(
+        db.select(ModelVersion).where(
+            ModelVersion.target == target, ModelVersion.version == version
+        )
+    )
     if mv is None:
         raise NotFound(f"No version {version!r} of {target!r}.")
     try:
-        verified_bytes(mv)  # even when the same content is loaded already, its own file must be sound
+        verified_bytes(
+            mv
+        )  # even when the same content is loaded already, its own file must be sound
         load(mv, retry=True)
     except ModelRefused as exc:
         raise Conflict(f"Refused: {exc}. The deployed version keeps serving.") from None
     current = deployed(target)
-    db.session.add(Deployment(target=target, model_version_id=mv.id, action=action, actor=actor,
-                              previous_version_id=current.id if current else None, reason=reason))
+    db.session.add(
+        Deployment(
+            target=target,
+            model_version_id=mv.id,
+            action=action,
+            actor=actor,
+            previous_version_id=current.id if current else None,
+            reason=reason,
+        )
+    )
     return mv
 
 
 def rollback(target: str, *, actor: str | None) -> ModelVersion:
     """Deploy the version that was deployed before the current one."""
-    rows = db.session.scalars(db.select(Deployment).where(Deployment.target == target)
-                              .order_by(Deployment.id.desc())).all()
+    rows = db.session.scalars(
+        db.select(Deployment).where(Deployment.target == target).order_by(Deployment.id.desc())
+    ).all()
     if not rows or rows[0].previous_version_id is None:
         raise Conflict(f"Nothing to roll back to for {target!r}.")
     previous = db.session.get(ModelVersion, rows[0].previous_version_id)
     earlier = next((r for r in rows[1:] if r.model_version_id == previous.id), None)
-    db.session.add(Deployment(target=target, model_version_id=previous.id, action="rollback", actor=actor,
-                              previous_version_id=earlier.previous_version_id if earlier else None,
-                              reason=f"rolled back from {rows[0].model_version.version}"))
+    db.session.add(
+        Deployment(
+            target=target,
+            model_version_id=previous.id,
+            action="rollback",
+            actor=actor,
+            previous_version_id=earlier.previous_version_id if earlier else None,
+            reason=f"rolled back from {rows[0].model_version.version}",
+        )
+    )
     return previous
 
 
@@ -193,7 +251,16 @@ def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
     """The API's view of a version."""
     from webapp.models.base import iso
 
-    return {"version": mv.version, "created": iso(mv.created), "metrics": mv.metrics, "kind": mv.kind,
-            "deployed": mv.id == deployed_id, "sha256": mv.sha256, "size_bytes": mv.size_bytes,
-            "parent": mv.parent.version if mv.parent else None, "data_counts": mv.data_counts,
-            "created_by": mv.created_by, "job_id": mv.job_id}
+    return {
+        "version": mv.version,
+        "created": iso(mv.created),
+        "metrics": mv.metrics,
+        "kind": mv.kind,
+        "deployed": mv.id == deployed_id,
+        "sha256": mv.sha256,
+        "size_bytes": mv.size_bytes,
+        "parent": mv.parent.version if mv.parent else None,
+        "data_counts": mv.data_counts,
+        "created_by": mv.created_by,
+        "job_id": mv.job_id,
+    }

@@ -1,4 +1,5 @@
 """One small storage interface, one backend per URL scheme (file://, s3://)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlparse

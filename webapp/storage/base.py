@@ -1,4 +1,5 @@
 """The storage interface every backend implements."""
+
 from __future__ import annotations
 
 import abc
@@ -10,7 +11,9 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 class StorageError(Exception):
     """A storage operation failed."""
 
-    code: str | None = None  # the backend's own error code, when it gave one (e.g. S3's "NoSuchBucket")
+    code: str | None = (
+        None  # the backend's own error code, when it gave one (e.g. S3's "NoSuchBucket")
+    )
 
 
 class StorageUnavailable(StorageError):

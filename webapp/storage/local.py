@@ -1,4 +1,5 @@
 """Storage in a local directory: the embedded default."""
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,9 @@ class LocalStorage(Storage):
 
     def list(self, prefix=""):
         keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
-        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(".tmp-"))
+        return sorted(
+            k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(".tmp-")
+        )
 
     def check(self):
         if not os.access(self.root, os.W_OK):

@@ -1,19 +1,33 @@
 """Storage in an S3 bucket (AWS or any S3-compatible server) through boto3."""
+
 from __future__ import annotations
 
 from webapp.storage.base import Storage, StorageError, StorageUnavailable, check_key
 
 # S3 error codes that say "not now" (throttling, server trouble) rather than "never" (no such
 # bucket, access denied): only these are StorageUnavailable, which a caller may retry.
-TRANSIENT = {"500", "502", "503", "504", "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
-             "Throttling", "ThrottlingException", "RequestLimitExceeded"}
+TRANSIENT = {
+    "500",
+    "502",
+    "503",
+    "504",
+    "InternalError",
+    "ServiceUnavailable",
+    "SlowDown",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
 
 
 def _client(endpoint_url: str | None):
     import boto3  # lazily: the local default never needs it
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=20)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=20
+    )
     return boto3.client("s3", endpoint_url=endpoint_url, config=config)
 
 
@@ -22,7 +36,9 @@ class S3Storage(Storage):
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None):
         if not bucket:
-            raise ValueError("STORAGE_URL s3:// needs a bucket name, e.g. s3://my-bucket/celebvision")
+            raise ValueError(
+                "STORAGE_URL s3:// needs a bucket name, e.g. s3://my-bucket/celebvision"
+            )
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.client = _client(endpoint_url)
 

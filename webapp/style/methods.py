@@ -1,9 +1,10 @@
 """The fast methods in GET /api/styles and POST /api/stylize: entries, defaults, the preset field."""
+
 from __future__ import annotations
 
+from webapp.exceptions import Invalid
 from webapp.registry import versions as registry
 from webapp.style import builtin as style_builtin
-from webapp.exceptions import Invalid
 from webapp.style.prefs import learned_strength
 from webapp.style.timing import expected_waits
 
@@ -15,9 +16,13 @@ def builtin_methods() -> list[dict]:
     out = []
     for target in style_builtin.BUILTIN:
         mv = registry.deployed(target)
-        entry = {"method": target, "needs_style_image": target == "arbitrary",
-                 "model_version": mv.version if mv else None, "kind": target,
-                 "description": style_builtin.DESCRIPTIONS[target]}
+        entry = {
+            "method": target,
+            "needs_style_image": target == "arbitrary",
+            "model_version": mv.version if mv else None,
+            "kind": target,
+            "description": style_builtin.DESCRIPTIONS[target],
+        }
         if target == "preset":
             entry["presets"] = style_builtin.presets(mv)
         out.append(entry)
@@ -29,8 +34,9 @@ def add_defaults_and_waits(methods: list[dict]) -> list[dict]:
     past jobs of it had here, per output size."""
     waits = expected_waits()
     for entry in methods:
-        entry["default_strength"] = learned_strength(entry["method"],
-                                                     style_builtin.default_strength(entry["method"]))["strength"]
+        entry["default_strength"] = learned_strength(
+            entry["method"], style_builtin.default_strength(entry["method"])
+        )["strength"]
         entry["expected_seconds"] = waits.get(entry["method"], {})
     return methods
 
@@ -40,18 +46,26 @@ def method_params(method: dict, form) -> dict:
     value = form.get("preset")
     if method["method"] != "preset":
         if value not in (None, ""):
-            raise Invalid(f"'preset' goes with method 'preset' only; method {method['method']!r} does not take it.")
+            raise Invalid(
+                f"'preset' goes with method 'preset' only; method {method['method']!r} does not take it."
+            )
         return {}
     known = {p["id"]: p["name"] for p in method.get("presets") or []}
     ids = sorted(known) or list(range(PRESET_COUNT))
     if value in (None, ""):
-        raise Invalid(f"Method 'preset' needs 'preset': the id of one of the ready-made styles, {ids[0]} to {ids[-1]} "
-                       "(GET /api/styles lists them).")
+        raise Invalid(
+            f"Method 'preset' needs 'preset': the id of one of the ready-made styles, {ids[0]} to {ids[-1]} "
+            "(GET /api/styles lists them)."
+        )
     try:
         preset = int(value)
     except (TypeError, ValueError):
-        raise Invalid(f"'preset' must be a style id from {ids[0]} to {ids[-1]}. Received: {value!r}") from None
+        raise Invalid(
+            f"'preset' must be a style id from {ids[0]} to {ids[-1]}. Received: {value!r}"
+        ) from None
     if preset not in ids or str(preset) != str(value).strip():
-        raise Invalid(f"There is no preset style {value!r}; choose an id from {ids[0]} to {ids[-1]} "
-                       "(GET /api/styles lists them).")
+        raise Invalid(
+            f"There is no preset style {value!r}; choose an id from {ids[0]} to {ids[-1]} "
+            "(GET /api/styles lists them)."
+        )
     return {"preset": preset}

@@ -3,6 +3,7 @@
 Each client address counts once per strength bin (the mean of its ratings there), and nothing is
 learned before MIN_CLIENTS different addresses have rated: one client cannot move the default.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -19,8 +20,12 @@ RECENT = 2000
 
 def _rated(method: str | None = None) -> list[tuple[str, float, int, str]]:
     """(method, strength, stars, client) of the most recent ratings."""
-    query = (db.select(Stylization.method, Stylization.params, Rating.stars, Rating.client)
-             .join(Stylization, Stylization.id == Rating.stylization_id).order_by(Rating.id.desc()).limit(RECENT))
+    query = (
+        db.select(Stylization.method, Stylization.params, Rating.stars, Rating.client)
+        .join(Stylization, Stylization.id == Rating.stylization_id)
+        .order_by(Rating.id.desc())
+        .limit(RECENT)
+    )
     if method:
         query = query.where(Stylization.method == method)
     return [(m, _strength(p), s, c) for m, p, s, c in db.session.execute(query)]
@@ -38,7 +43,12 @@ def learned_strength(method: str, default: float = 0.5) -> dict:
     rows = _rated(method)
     clients = {c for _, _, _, c in rows}
     if len(clients) < MIN_CLIENTS:
-        return {"strength": default, "ratings": len(rows), "clients": len(clients), "learned": False}
+        return {
+            "strength": default,
+            "ratings": len(rows),
+            "clients": len(clients),
+            "learned": False,
+        }
     per_client: dict[tuple[int, str], list[int]] = defaultdict(list)
     for _, strength, stars, client in rows:
         per_client[(min(int(strength * BINS), BINS - 1), client)].append(stars)
@@ -48,15 +58,24 @@ def learned_strength(method: str, default: float = 0.5) -> dict:
     prior = sum(sum(v) for v in bins.values()) / sum(len(v) for v in bins.values())
     scores = {b: (sum(v) + PRIOR_WEIGHT * prior) / (len(v) + PRIOR_WEIGHT) for b, v in bins.items()}
     best = max(scores, key=lambda b: (scores[b], -abs((b + 0.5) / BINS - default)))
-    return {"strength": round((best + 0.5) / BINS, 2), "ratings": len(rows), "clients": len(clients), "learned": True,
-            "mean_stars_by_strength": {f"{(b + 0.5) / BINS:.1f}": round(scores[b], 2) for b in sorted(scores)}}
+    return {
+        "strength": round((best + 0.5) / BINS, 2),
+        "ratings": len(rows),
+        "clients": len(clients),
+        "learned": True,
+        "mean_stars_by_strength": {
+            f"{(b + 0.5) / BINS:.1f}": round(scores[b], 2) for b in sorted(scores)
+        },
+    }
 
 
 def rating_distribution() -> dict[str, dict]:
     """Per method: count of each star value, the mean and the learned default strength."""
     out: dict[str, dict] = {}
     for method, _, stars, _ in _rated():
-        entry = out.setdefault(method, {"stars": {str(i): 0 for i in range(1, 6)}, "n": 0, "mean": 0.0})
+        entry = out.setdefault(
+            method, {"stars": {str(i): 0 for i in range(1, 6)}, "n": 0, "mean": 0.0}
+        )
         entry["stars"][str(stars)] += 1
         entry["n"] += 1
     for method, entry in out.items():

@@ -1,4 +1,5 @@
 """What the job worker does for each job kind. Inputs come from storage, ml does the work."""
+
 from __future__ import annotations
 
 import io
@@ -9,10 +10,10 @@ import numpy as np
 from flask import current_app
 from PIL import Image as PILImage
 
-from webapp.registry import versions as registry
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Job, ModelVersion, Stylization, utcnow
+from webapp.registry import versions as registry
 from webapp.storage.service import load_pixels, saving, storage
 from webapp.style import builtin as style_builtin
 
@@ -37,20 +38,35 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
         model_dir = str(registry.local_dir(mv)) if mv else None
         style = load_pixels(row.style_image.storage_key) if row.style_image else None
         kind = mv.kind if mv else "nst"
-        result = ml_stylize.run(load_pixels(row.content_image.storage_key), style, method=kind,
-                                strength=row.params["strength"], size=row.params["size"], model_dir=model_dir,
-                                progress=ctx.progress, should_stop=ctx.should_stop,
-                                weights=current_app.config["STYLE_WEIGHTS"], **_method_kwargs(row))
+        result = ml_stylize.run(
+            load_pixels(row.content_image.storage_key),
+            style,
+            method=kind,
+            strength=row.params["strength"],
+            size=row.params["size"],
+            model_dir=model_dir,
+            progress=ctx.progress,
+            should_stop=ctx.should_stop,
+            weights=current_app.config["STYLE_WEIGHTS"],
+            **_method_kwargs(row),
+        )
     except ml_stylize.Cancelled:
         raise JobCancelled() from None
-    except Exception as exc:  # the runner logs the traceback and ends the job failed with this reason
+    except (
+        Exception
+    ) as exc:  # the runner logs the traceback and ends the job failed with this reason
         raise StylizationFailed(f"Stylization failed: {exc or type(exc).__name__}") from exc
     seconds = round(time.perf_counter() - started, 2)
     key = f"results/{row.id}-{uuid.uuid4().hex[:12]}.png"
     with saving() as new_keys:
         storage().put(key, _png(result.image), content_type="image/png")
         new_keys.append(key)
-        row.result_key, row.seconds, row.stats, row.finished = key, seconds, _jsonable(result.stats), utcnow()
+        row.result_key, row.seconds, row.stats, row.finished = (
+            key,
+            seconds,
+            _jsonable(result.stats),
+            utcnow(),
+        )
     return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
 
 
@@ -83,4 +99,7 @@ def _method_kwargs(row: Stylization) -> dict:
 
 
 def _jsonable(stats: dict) -> dict:
-    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in (stats or {}).items()}
+    return {
+        k: (float(v) if isinstance(v, (np.floating, np.integer)) else v)
+        for k, v in (stats or {}).items()
+    }

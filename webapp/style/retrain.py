@@ -3,8 +3,9 @@
 `arbitrary` (the pretrained fast network, v1 from the wheel): its transformer is fine-tuned
 from the deployed version on the (content, style) pairs users stylized, drawn in proportion to
 how they rated them (well-rated more often, 1-2 stars never). The gate is the VGG16 judge
-(`ml/judge.py`; the fine-tune's own losses use the same layers, so the gate's independence is the
-fixed pairs, which training never sees) on a fixed set of pairs made from photos scikit-image ships, which no upload changes.
+(`ml/judge.py`; the fine-tune's own losses use the same layers, so the gate's independence is
+the fixed pairs, which training never sees) on a fixed set of pairs made from photos
+scikit-image ships, which no upload changes.
 
 `adain`: the decoder is fine-tuned from the deployed one on the users' content photos and style
 images, with well-rated styles repeated (weighted up) and badly rated ones left out. Its gate is
@@ -13,11 +14,11 @@ the judge network's fidelity on the earliest images users gave, which no later u
 Both end the same way: the candidate is registered as the next version and deployed only when it
 is not worse than the deployed one on its fixed pairs, with the reason in the job's result.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import functools
-
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,12 +26,12 @@ import numpy as np
 import yaml
 from flask import current_app
 
-from webapp.registry import versions as registry
 from webapp.config import REPO_ROOT
 from webapp.exceptions import Invalid
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Image, Job, ModelVersion, Rating, Stylization
+from webapp.registry import versions as registry
 from webapp.registry.kinds import Candidate
 from webapp.storage.service import load_pixels, storage
 from webapp.style.builtin import ensure
@@ -41,9 +42,11 @@ MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 def style_weights() -> dict[int, int]:
     """Copies of each style image in the training set: 3 if rated well, 1 unrated or middling, 0 if disliked."""
     stars: dict[int, list[int]] = defaultdict(list)
-    rows = db.session.execute(db.select(Stylization.style_image_id, Rating.stars)
-                              .join(Rating, Rating.stylization_id == Stylization.id, isouter=True)
-                              .where(Stylization.style_image_id.is_not(None)))
+    rows = db.session.execute(
+        db.select(Stylization.style_image_id, Rating.stars)
+        .join(Rating, Rating.stylization_id == Stylization.id, isouter=True)
+        .where(Stylization.style_image_id.is_not(None))
+    )
     for image_id, rating in rows:
         stars[image_id] += [rating] if rating else []
     weights = {}
@@ -55,8 +58,13 @@ def style_weights() -> dict[int, int]:
 
 def content_images() -> list[int]:
     """Every distinct content photo users stylized."""
-    return list(db.session.scalars(db.select(Stylization.content_image_id).distinct()
-                                   .order_by(Stylization.content_image_id)))
+    return list(
+        db.session.scalars(
+            db.select(Stylization.content_image_id)
+            .distinct()
+            .order_by(Stylization.content_image_id)
+        )
+    )
 
 
 def _write(image_ids: list[int], folder: Path, copies: dict[int, int] | None = None) -> None:
@@ -90,8 +98,12 @@ def fidelity(model_dir: Path, pairs) -> dict:
         style_d.append(judge.style_distance(result, style))
         content_d.append(judge.content_distance(result, content))
     style_mean, content_mean = float(np.mean(style_d)), float(np.mean(content_d))
-    return {"style_distance": style_mean, "content_distance": content_mean, "fidelity": style_mean + content_mean,
-            "pairs": len(pairs)}
+    return {
+        "style_distance": style_mean,
+        "content_distance": content_mean,
+        "fidelity": style_mean + content_mean,
+        "pairs": len(pairs),
+    }
 
 
 def _baseline(pairs) -> dict:
@@ -99,23 +111,38 @@ def _baseline(pairs) -> dict:
     from ml import judge
 
     style_d = [judge.style_distance(c, s) for c, s in pairs]
-    return {"style_distance": float(np.mean(style_d)), "content_distance": 0.0, "baseline": "unchanged photo"}
+    return {
+        "style_distance": float(np.mean(style_d)),
+        "content_distance": 0.0,
+        "baseline": "unchanged photo",
+    }
 
 
 def _decide(candidate: dict, current, compared: dict) -> tuple[bool, str]:
     if current is None:
         ok = candidate["style_distance"] < compared["style_distance"]
-        return ok, (f"first decoder: style distance {candidate['style_distance']:.3f} "
-                    f"{'beats' if ok else 'does not beat'} the unchanged photo's {compared['style_distance']:.3f}")
+        return ok, (
+            f"first decoder: style distance {candidate['style_distance']:.3f} "
+            f"{'beats' if ok else 'does not beat'} the unchanged photo's {compared['style_distance']:.3f}"
+        )
     ok = candidate["fidelity"] <= compared["fidelity"] + 1e-9
-    return ok, (f"fidelity {candidate['fidelity']:.3f} is {'not worse than' if ok else 'worse than'} "
-                f"deployed {current.version}'s {compared['fidelity']:.3f}" + ("" if ok else f"; {current.version} stays"))
+    return ok, (
+        f"fidelity {candidate['fidelity']:.3f} is {'not worse than' if ok else 'worse than'} "
+        f"deployed {current.version}'s {compared['fidelity']:.3f}"
+        + ("" if ok else f"; {current.version} stays")
+    )
 
 
 def _config(current, tmp: Path) -> dict:
     config = yaml.safe_load((REPO_ROOT / "ml" / "configs" / "adain.yaml").read_text())
-    config.update({"steps": current_app.config["STYLE_FINETUNE_STEPS"], "image_size": 128,
-                   "batch_size": 4, "learning_rate": 5e-5})
+    config.update(
+        {
+            "steps": current_app.config["STYLE_FINETUNE_STEPS"],
+            "image_size": 128,
+            "batch_size": 4,
+            "learning_rate": 5e-5,
+        }
+    )
     if current is not None:
         config["init_decoder"] = str(registry.local_dir(current))
     return config
@@ -128,14 +155,24 @@ def _train_adain(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | N
     weights, contents = style_weights(), content_images()
     styles = sorted(i for i, w in weights.items() if w > 0)
     if len(contents) < MIN_CONTENT or len(styles) < MIN_STYLES:
-        raise ValueError(f"Not enough user images to retrain adain: need {MIN_CONTENT} content photos and "
-                         f"{MIN_STYLES} liked style images, have {len(contents)} and {len(styles)}.")
+        raise ValueError(
+            f"Not enough user images to retrain adain: need {MIN_CONTENT} content photos and "
+            f"{MIN_STYLES} liked style images, have {len(contents)} and {len(styles)}."
+        )
     _write(contents, tmp / "data" / "content")
     _write(styles, tmp / "data" / "style", weights)
-    ctx.progress(0.05, f"fine-tuning on {len(contents)} photos and {len(styles)} styles (weighted by rating)")
+    ctx.progress(
+        0.05, f"fine-tuning on {len(contents)} photos and {len(styles)} styles (weighted by rating)"
+    )
     try:
-        ml_train.train(_config(current, tmp), tmp / "data", tmp / "model", seed=0, should_stop=ctx.should_stop,
-                       progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m))
+        ml_train.train(
+            _config(current, tmp),
+            tmp / "data",
+            tmp / "model",
+            seed=0,
+            should_stop=ctx.should_stop,
+            progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
+        )
     except ml_train.Cancelled:
         raise JobCancelled() from None
     ctx.progress(0.88, "judging the candidate and the deployed decoder on the fixed pairs")
@@ -143,9 +180,19 @@ def _train_adain(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | N
     candidate = fidelity(tmp / "model", pairs)
     compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(pairs)
     passed, reason = _decide(candidate, current, compared)
-    counts = {"content": len(contents), "styles": len(styles), "style_copies": sum(weights[s] for s in styles)}
-    return Candidate(model_dir=tmp / "model", metrics=candidate, compared=compared, passed=passed, reason=reason,
-                     data_counts=counts)
+    counts = {
+        "content": len(contents),
+        "styles": len(styles),
+        "style_copies": sum(weights[s] for s in styles),
+    }
+    return Candidate(
+        model_dir=tmp / "model",
+        metrics=candidate,
+        compared=compared,
+        passed=passed,
+        reason=reason,
+        data_counts=counts,
+    )
 
 
 # ---------------------------------------------------------------- arbitrary (the pretrained fast network)
@@ -153,7 +200,11 @@ def _train_adain(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | N
 ARBITRARY_MIN_PAIRS = 2
 ARBITRARY_RECENT_PAIRS = 500
 # Fixed judging pairs from pictures scikit-image ships: the same for every install and every retrain.
-JUDGE_PHOTOS = (("astronaut", "immunohistochemistry"), ("chelsea", "coffee"), ("rocket", "hubble_deep_field"))
+JUDGE_PHOTOS = (
+    ("astronaut", "immunohistochemistry"),
+    ("chelsea", "coffee"),
+    ("rocket", "hubble_deep_field"),
+)
 
 
 def rating_weight(stars: list[int]) -> float:
@@ -172,7 +223,9 @@ def pair_weights() -> dict[tuple[int, int], float]:
     rows = db.session.execute(
         db.select(Stylization.content_image_id, Stylization.style_image_id, Rating.stars)
         .join(Rating, Rating.stylization_id == Stylization.id, isouter=True)
-        .where(Stylization.style_image_id.is_not(None), Stylization.status == "done").order_by(Stylization.id.desc()))
+        .where(Stylization.style_image_id.is_not(None), Stylization.status == "done")
+        .order_by(Stylization.id.desc())
+    )
     for content_id, style_id, given in rows:
         pair = (content_id, style_id)
         if pair not in stars and len(stars) >= ARBITRARY_RECENT_PAIRS:
@@ -220,11 +273,15 @@ def judged(model_dir: Path, pairs, size: int) -> dict:
 def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, str]:
     """Promote only when the candidate's score is not worse than the deployed version's."""
     ok = candidate["score"] <= compared["score"] + 1e-9
-    detail = (f"style ratio {candidate['style_ratio']:.4f} vs {compared['style_ratio']:.4f}, "
-              f"content {candidate['content']:.4f} vs {compared['content']:.4f}")
-    return ok, (f"judge score {candidate['score']:.4f} is {'not worse than' if ok else 'worse than'} deployed "
-                f"{current.version}'s {compared['score']:.4f} on the {compared.get('n', len(JUDGE_PHOTOS))} fixed "
-                f"pairs ({detail})" + ("" if ok else f"; {current.version} stays"))
+    detail = (
+        f"style ratio {candidate['style_ratio']:.4f} vs {compared['style_ratio']:.4f}, "
+        f"content {candidate['content']:.4f} vs {compared['content']:.4f}"
+    )
+    return ok, (
+        f"judge score {candidate['score']:.4f} is {'not worse than' if ok else 'worse than'} deployed "
+        f"{current.version}'s {compared['score']:.4f} on the {compared.get('n', len(JUDGE_PHOTOS))} fixed "
+        f"pairs ({detail})" + ("" if ok else f"; {current.version} stays")
+    )
 
 
 def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion) -> Candidate:
@@ -235,20 +292,36 @@ def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}
     if len(drawn) < ARBITRARY_MIN_PAIRS:
-        raise ValueError(f"Not enough rated pictures to retrain arbitrary: need {ARBITRARY_MIN_PAIRS} (photo, style "
-                         f"picture) pairs that users did not rate 1-2 stars, have {len(drawn)} "
-                         f"({len(weights) - len(drawn)} left out for low ratings).")
+        raise ValueError(
+            f"Not enough rated pictures to retrain arbitrary: need {ARBITRARY_MIN_PAIRS} (photo, style "
+            f"picture) pairs that users did not rate 1-2 stars, have {len(drawn)} "
+            f"({len(weights) - len(drawn)} left out for low ratings)."
+        )
     size = current_app.config["STYLE_FINETUNE_SIZE"]
     judge_size = current_app.config["STYLE_JUDGE_SIZE"]
     steps = current_app.config["STYLE_FINETUNE_STEPS"]
-    ctx.progress(0.02, f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)")
-    shrunk = functools.lru_cache(maxsize=None)(lambda image: _shrunk(image, 2 * size))  # read each picture once
+    ctx.progress(
+        0.02,
+        f"reading {len(drawn)} rated pairs ({len(weights) - len(drawn)} left out for 1-2 stars)",
+    )
+    shrunk = functools.lru_cache(maxsize=None)(
+        lambda image: _shrunk(image, 2 * size)
+    )  # read each picture once
     pairs = [(shrunk(c), shrunk(s), w) for (c, s), w in drawn.items()]
-    ctx.progress(0.05, f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)")
+    ctx.progress(
+        0.05,
+        f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)",
+    )
     try:
-        stats = finetune_arbitrary(registry.local_dir(current), pairs, tmp / "model", steps=steps, size=size,
-                                   progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
-                                   should_stop=ctx.should_stop)
+        stats = finetune_arbitrary(
+            registry.local_dir(current),
+            pairs,
+            tmp / "model",
+            steps=steps,
+            size=size,
+            progress=lambda f, m: ctx.progress(0.05 + 0.8 * f, m),
+            should_stop=ctx.should_stop,
+        )
     except Cancelled:
         raise JobCancelled() from None
     ctx.progress(0.88, f"judging the candidate and deployed {current.version} on the fixed pairs")
@@ -257,20 +330,40 @@ def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion
     compared = judged(registry.local_dir(current), fixed, judge_size)
     passed, reason = decide_arbitrary(candidate, current, compared)
     ctx.log(reason)
-    counts = {"pairs": len(pairs), "left_out_low_rating": len(weights) - len(drawn),
-              "draw_weights": {str(w): sum(1 for x in drawn.values() if x == w) for w in sorted(set(drawn.values()))},
-              "steps": steps, "size": size}
-    training = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in (stats or {}).items()
-                if isinstance(v, (int, float, str, np.generic))}
-    return Candidate(model_dir=tmp / "model", metrics=candidate, compared=compared, passed=passed, reason=reason,
-                     data_counts=counts, extra={"training": training})
+    counts = {
+        "pairs": len(pairs),
+        "left_out_low_rating": len(weights) - len(drawn),
+        "draw_weights": {
+            str(w): sum(1 for x in drawn.values() if x == w) for w in sorted(set(drawn.values()))
+        },
+        "steps": steps,
+        "size": size,
+    }
+    training = {
+        k: (v.item() if isinstance(v, np.generic) else v)
+        for k, v in (stats or {}).items()
+        if isinstance(v, (int, float, str, np.generic))
+    }
+    return Candidate(
+        model_dir=tmp / "model",
+        metrics=candidate,
+        compared=compared,
+        passed=passed,
+        reason=reason,
+        data_counts=counts,
+        extra={"training": training},
+    )
 
 
 # ---------------------------------------------------------------- the style model kinds
 
+
 def _ratings_since(target: str, since: dt.datetime | None) -> int:
-    query = (db.select(db.func.count(Rating.id)).join(Stylization, Stylization.id == Rating.stylization_id)
-             .where(Stylization.method == target))
+    query = (
+        db.select(db.func.count(Rating.id))
+        .join(Stylization, Stylization.id == Rating.stylization_id)
+        .where(Stylization.method == target)
+    )
     return db.session.scalar(query.where(Rating.created > since) if since else query)
 
 
@@ -298,7 +391,9 @@ class ArbitraryKind(_StyleKind):
     def deployed(self, target: str) -> ModelVersion:
         return ensure(target)  # registers the pretrained weights as v1 on first use
 
-    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+    def train(
+        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
+    ) -> Candidate:
         return _train_arbitrary(job, ctx, workdir, current)
 
 
@@ -310,7 +405,9 @@ class AdainKind(_StyleKind):
     def owns(self, target: str) -> bool:
         return target == "adain"
 
-    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
+    def train(
+        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
+    ) -> Candidate:
         return _train_adain(job, ctx, workdir, current)
 
 
@@ -324,11 +421,17 @@ class FixedStyleKind(_StyleKind):
 
     def check_request(self, target: str) -> None:
         if target == "preset":
-            raise Invalid("The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings.")
+            raise Invalid(
+                "The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings."
+            )
 
-    def train(self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None) -> Candidate:
-        raise Invalid(f"{target!r} is a fixed style: retrain it with `python -m ml.train ml/configs/cyclegan.yaml` "
-                      "and add it with `flask models register`.")
+    def train(
+        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
+    ) -> Candidate:
+        raise Invalid(
+            f"{target!r} is a fixed style: retrain it with `python -m ml.train ml/configs/cyclegan.yaml` "
+            "and add it with `flask models register`."
+        )
 
 
 ARBITRARY, ADAIN, FIXED_STYLE = ArbitraryKind(), AdainKind(), FixedStyleKind()

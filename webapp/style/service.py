@@ -1,4 +1,5 @@
 """Stylization requests: validated, queued as jobs, their results served and rated."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,29 +7,33 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from webapp.registry import versions as registry
 from webapp.exceptions import Conflict, Invalid, TooMany, Unavailable
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.models import ModelVersion, Rating, Stylization, utcnow
+from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
-from webapp.uploads import ValidImage
-from webapp.style.methods import add_defaults_and_waits
-from webapp.style.methods import builtin_methods
 from webapp.style import builtin as style_builtin
-from webapp.style.methods import method_params
+from webapp.style.methods import add_defaults_and_waits, builtin_methods, method_params
 from webapp.style.prefs import learned_strength
+from webapp.uploads import ValidImage
 
 QUEUE_CAP_HOURS = 6
-NST_DESCRIPTION = ("Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
-                   "its VGG features match your photo and the style picture's textures. Any style image.")
+NST_DESCRIPTION = (
+    "Classic, minutes on a CPU: neural style transfer (Gatys et al.) optimises the picture until "
+    "its VGG features match your photo and the style picture's textures. Any style image."
+)
 ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
 
 
 def style_targets() -> list[tuple[str, ModelVersion]]:
     """Deployed style models (AdaIN and fixed styles), by target name."""
-    targets = db.session.scalars(db.select(ModelVersion.target).where(ModelVersion.kind.in_(("adain", "cyclegan")))
-                                 .distinct().order_by(ModelVersion.target)).all()
+    targets = db.session.scalars(
+        db.select(ModelVersion.target)
+        .where(ModelVersion.kind.in_(("adain", "cyclegan")))
+        .distinct()
+        .order_by(ModelVersion.target)
+    ).all()
     found = [(t, registry.deployed(t)) for t in targets]
     return [(t, mv) for t, mv in found if mv is not None]
 
@@ -40,13 +45,28 @@ def list_methods() -> list[dict]:
 
 def _method_entries() -> list[dict]:
     """Every style method a user can pick now: what it is and which version serves it."""
-    methods = builtin_methods() + [{"method": "nst", "needs_style_image": True, "model_version": None,
-                                    "kind": "nst", "description": NST_DESCRIPTION}]
+    methods = builtin_methods() + [
+        {
+            "method": "nst",
+            "needs_style_image": True,
+            "model_version": None,
+            "kind": "nst",
+            "description": NST_DESCRIPTION,
+        }
+    ]
     for target, mv in style_targets():
         adain = mv.kind == "adain"
-        methods.append({"method": target, "needs_style_image": adain, "model_version": mv.version, "kind": mv.kind,
-                        "description": ADAIN_DESCRIPTION if adain else
-                        f"Fixed style '{target}' (CycleGAN): no style image needed."})
+        methods.append(
+            {
+                "method": target,
+                "needs_style_image": adain,
+                "model_version": mv.version,
+                "kind": mv.kind,
+                "description": ADAIN_DESCRIPTION
+                if adain
+                else f"Fixed style '{target}' (CycleGAN): no style image needed.",
+            }
+        )
     return methods
 
 
@@ -56,7 +76,9 @@ def _number(value, name: str, cast, low, high, default):
     try:
         number = cast(value)
     except (TypeError, ValueError):
-        raise Invalid(f"'{name}' must be a number from {low} to {high}. Received: {value!r}") from None
+        raise Invalid(
+            f"'{name}' must be a number from {low} to {high}. Received: {value!r}"
+        ) from None
     if not low <= number <= high:
         raise Invalid(f"'{name}' must be from {low} to {high}. Received: {value!r}")
     return number
@@ -65,42 +87,82 @@ def _number(value, name: str, cast, low, high, default):
 def parse_params(form) -> tuple[dict, dict]:
     """The method entry and parameters of a stylize request, or a 400 naming the problem."""
     name = form.get("method") or "arbitrary"
-    methods = {m["method"]: m for m in _method_entries()}  # no catalogue-wide defaults: one method is used
+    methods = {
+        m["method"]: m for m in _method_entries()
+    }  # no catalogue-wide defaults: one method is used
     if name not in methods:
-        raise Invalid(f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles).")
+        raise Invalid(
+            f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles)."
+        )
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
 
     strength = form.get("strength")
-    strength = (_number(strength, "strength", float, 0.0, 1.0, 0.5) if strength not in (None, "")
-                else learned_strength(name, style_builtin.default_strength(name))["strength"])
-    return methods[name], {"strength": strength, "size": min(size, cap), **method_params(methods[name], form)}
+    strength = (
+        _number(strength, "strength", float, 0.0, 1.0, 0.5)
+        if strength not in (None, "")
+        else learned_strength(name, style_builtin.default_strength(name))["strength"]
+    )
+    return methods[name], {
+        "strength": strength,
+        "size": min(size, cap),
+        **method_params(methods[name], form),
+    }
 
 
 def check_queue_cap(client: str) -> None:
     """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running."""
     cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
-    since = utcnow() - dt.timedelta(hours=QUEUE_CAP_HOURS)  # a job stuck longer than that blocks nobody
-    waiting = db.session.scalar(db.select(db.func.count(Stylization.id)).where(
-        Stylization.client == client, Stylization.status.in_(("queued", "running")), Stylization.created >= since))
+    since = utcnow() - dt.timedelta(
+        hours=QUEUE_CAP_HOURS
+    )  # a job stuck longer than that blocks nobody
+    waiting = db.session.scalar(
+        db.select(db.func.count(Stylization.id)).where(
+            Stylization.client == client,
+            Stylization.status.in_(("queued", "running")),
+            Stylization.created >= since,
+        )
+    )
     if waiting >= cap:
-        raise TooMany(f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
-                       "wait for one to finish.", 15)
+        raise TooMany(
+            f"You already have {waiting} pictures waiting or in progress (at most {cap}); "
+            "wait for one to finish.",
+            15,
+        )
 
 
-def create(method: dict, params: dict, content: ValidImage, style: ValidImage | None, client: str,
-           owner: str | None = None) -> Stylization:
+def create(
+    method: dict,
+    params: dict,
+    content: ValidImage,
+    style: ValidImage | None,
+    client: str,
+    owner: str | None = None,
+) -> Stylization:
     """Store the inputs and a queued stylization job; hand the job to the queue."""
     if method["needs_style_image"] and style is None:
-        raise Invalid(f"Method {method['method']!r} needs a style image: send it in the form field 'style'.")
+        raise Invalid(
+            f"Method {method['method']!r} needs a style image: send it in the form field 'style'."
+        )
     mv = registry.deployed(method["method"]) if method["model_version"] else None
     with saving() as new_keys:
         content_row = store_image(content, new_keys)
-        style_row = store_image(style, new_keys) if style is not None and method["needs_style_image"] else None
+        style_row = (
+            store_image(style, new_keys)
+            if style is not None and method["needs_style_image"]
+            else None
+        )
         job = create_job("stylize", target=method["method"], params=params)
-        row = Stylization(content_image=content_row, style_image=style_row, method=method["method"],
-                          model_version_id=mv.id if mv else None, params=params, job=job, client=client,
-                          owner=owner)
+        row = Stylization(
+            content_image=content_row,
+            style_image=style_row,
+            method=method["method"],
+            model_version_id=mv.id if mv else None,
+            params=params,
+            job=job,
+            client=client,
+            owner=owner,
+        )
         db.session.add(row)
     try:
         enqueue(job)
@@ -131,7 +193,9 @@ def rate(row: Stylization, body: dict, client: str) -> Rating:
         raise Invalid("'comment' must be text of at most 2000 characters.")
     if row.status != "done":
         raise Conflict("This picture is not finished yet; rate it once it is done.")
-    rating = db.session.scalar(db.select(Rating).where(Rating.stylization_id == row.id, Rating.client == client))
+    rating = db.session.scalar(
+        db.select(Rating).where(Rating.stylization_id == row.id, Rating.client == client)
+    )
     try:
         with saving():  # one rating per client address: a second one replaces the first
             if rating is None:

@@ -4,6 +4,7 @@ The wait a person has is from their request to the finished picture (queue picku
 pictures, the network, storing the result), so it is measured from a stylization's `created` to
 its `finished`, per method and output size, over the most recent finished jobs.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -28,7 +29,10 @@ def expected_waits() -> dict[str, dict[str, dict]]:
     """{method: {size: {"seconds": median wait, "jobs": n}}} from the recent finished jobs."""
     rows = db.session.execute(
         db.select(Stylization.method, Stylization.params, Stylization.created, Stylization.finished)
-        .where(Stylization.status == "done").order_by(Stylization.id.desc()).limit(RECENT))
+        .where(Stylization.status == "done")
+        .order_by(Stylization.id.desc())
+        .limit(RECENT)
+    )
     waits: dict[tuple[str, int], list[float]] = defaultdict(list)
     for method, params, created, finished in rows:
         size, seconds = (params or {}).get("size"), _seconds(created, finished)
@@ -36,5 +40,8 @@ def expected_waits() -> dict[str, dict[str, dict]]:
             waits[(method, size)].append(seconds)
     out: dict[str, dict[str, dict]] = defaultdict(dict)
     for (method, size), values in waits.items():
-        out[method][str(size)] = {"seconds": round(statistics.median(values), 2), "jobs": len(values)}
+        out[method][str(size)] = {
+            "seconds": round(statistics.median(values), 2),
+            "jobs": len(values),
+        }
     return dict(out)

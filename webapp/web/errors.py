@@ -1,18 +1,24 @@
 """Errors a person can act on, turned into JSON (API) or HTML (pages) responses."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from webapp.extensions import db
 from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, TooMany, Unavailable
+from webapp.extensions import db
 from webapp.storage import StorageError, StorageUnavailable
 
 # Database errors that say the database cannot serve now (down, locked, out of connections),
 # not that the request or the code is wrong.
-DATABASE_DOWN = (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError, sa.TimeoutError,
-                 sa.PendingRollbackError)
+DATABASE_DOWN = (
+    sa.OperationalError,
+    sa.InterfaceError,
+    sa.DisconnectionError,
+    sa.TimeoutError,
+    sa.PendingRollbackError,
+)
 
 
 class ApiError(Exception):
@@ -77,20 +83,29 @@ def register_error_handlers(app: Flask) -> None:
         # An outage is a warning; a refusal (no such bucket, access denied) is a configuration error.
         log = app.logger.warning if isinstance(exc, StorageUnavailable) else app.logger.error
         log("storage failed on %s %s: %s", request.method, request.path, exc)
-        return _retry_later("File storage is unavailable right now; nothing was saved. Try again shortly.")
+        return _retry_later(
+            "File storage is unavailable right now; nothing was saved. Try again shortly."
+        )
 
     @app.errorhandler(sa.DataError)
     def _bad_value(exc: sa.DataError):
         _rollback()
-        app.logger.info("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
-        return error_response("A value in the request cannot be stored (too long, out of range or "
-                              "containing a NUL character); correct it and retry.", 400)
+        app.logger.info(
+            "database refused a value on %s %s: %s", request.method, request.path, exc.orig
+        )
+        return error_response(
+            "A value in the request cannot be stored (too long, out of range or "
+            "containing a NUL character); correct it and retry.",
+            400,
+        )
 
     @app.errorhandler(sa.IntegrityError)
     def _conflict(exc: sa.IntegrityError):
         _rollback()
         app.logger.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
-        return error_response("This conflicts with a change made at the same moment; retry the request.", 409)
+        return error_response(
+            "This conflicts with a change made at the same moment; retry the request.", 409
+        )
 
     for error in DATABASE_DOWN:
         app.register_error_handler(error, _database_down)
@@ -100,8 +115,12 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status == 413:
             limit = app.config["MAX_UPLOAD_MB"]
-            return error_response(f"The upload is larger than {limit:g} MB; send a smaller image.", 413)
-        message = exc.description if status == 400 and exc.description else MESSAGES.get(status, exc.name)
+            return error_response(
+                f"The upload is larger than {limit:g} MB; send a smaller image.", 413
+            )
+        message = (
+            exc.description if status == 400 and exc.description else MESSAGES.get(status, exc.name)
+        )
         return error_response(message, status)
 
     @app.errorhandler(RecursionError)
@@ -130,5 +149,9 @@ def _retry_later(message: str, seconds: int = 30):
 
 def _database_down(exc: Exception):
     _rollback()
-    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
-    return _retry_later("The database is unavailable right now; nothing was saved. Try again shortly.")
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, exc
+    )
+    return _retry_later(
+        "The database is unavailable right now; nothing was saved. Try again shortly."
+    )

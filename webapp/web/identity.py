@@ -6,6 +6,7 @@ Two different questions with two different answers:
 - An *owner* is whoever holds the random token in the signed, HttpOnly `cv_client` cookie set
   with their upload: only they (or an admin) may act on what they uploaded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,6 @@ import secrets
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-
-from webapp.web.errors import ApiError
 
 CLIENT_COOKIE = "cv_client"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -63,8 +62,15 @@ def set_client_cookie(response) -> None:
     token = g.get("new_client_token")
     if token is None:
         return
-    response.set_cookie(CLIENT_COOKIE, _serializer().dumps(token), max_age=COOKIE_MAX_AGE, httponly=True,
-                        samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+    response.set_cookie(
+        CLIENT_COOKIE,
+        _serializer().dumps(token),
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        path="/",
+    )
 
 
 def is_owner(row) -> bool:

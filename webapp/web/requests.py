@@ -1,18 +1,20 @@
 """Small helpers shared by the API views."""
+
 from __future__ import annotations
 
 from flask import current_app, request
 
 from webapp.extensions import db
-from webapp.web.errors import ApiError
 from webapp.uploads import ValidImage, read_upload
+from webapp.web.errors import ApiError
 from webapp.web.validation import json_body  # noqa: F401  (the one JSON body parser, re-exported for the views)
 
 
 def upload(field: str, *, required: bool = True) -> ValidImage | None:
     """The validated image in multipart field `field`."""
-    return read_upload(request.files, field, max_pixels=current_app.config["MAX_IMAGE_PIXELS"],
-                       required=required)
+    return read_upload(
+        request.files, field, max_pixels=current_app.config["MAX_IMAGE_PIXELS"], required=required
+    )
 
 
 def get_or_404(model, ident: int, what: str):

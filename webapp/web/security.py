@@ -1,4 +1,5 @@
 """Per-address rate limits, the same-origin guard and the headers every response carries."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -6,7 +7,6 @@ import threading
 import time
 from functools import wraps
 from pathlib import Path
-
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
@@ -16,8 +16,10 @@ from webapp.config import make_private_dir
 from webapp.web.errors import ApiError
 from webapp.web.identity import CLIENT_COOKIE, client_address, set_client_cookie
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 PRIVATE_PREFIXES = ("/admin", "/api/admin", "/login", "/logout")
@@ -77,15 +79,20 @@ class RateLimiter:
             conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             # Windows of different lengths (minute, hour) share the table: each row keeps its own end.
-            conn.execute("CREATE TABLE IF NOT EXISTS window_hits (key TEXT PRIMARY KEY, n INTEGER, ends INTEGER)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS window_hits (key TEXT PRIMARY KEY, n INTEGER, ends INTEGER)"
+            )
             self._local.conn = conn
         return conn
 
     def _hit_sqlite(self, key: str, start: int, seconds: int) -> int:
         try:
             conn = self._db()
-            n = conn.execute("INSERT INTO window_hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
-                             "RETURNING n", (key, start + seconds)).fetchone()[0]
+            n = conn.execute(
+                "INSERT INTO window_hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
+                "RETURNING n",
+                (key, start + seconds),
+            ).fetchone()[0]
             if n == 1:  # first hit of a window: forget windows that have ended
                 conn.execute("DELETE FROM window_hits WHERE ends < ?", (int(time.time()),))
             return n
@@ -111,7 +118,9 @@ def seconds_left(limit: str) -> int:
 def too_many(message: str, retry_after: int) -> ApiError:
     """A 429 whose response carries `Retry-After: retry_after`."""
     g.retry_after = int(retry_after)
-    return ApiError(f"{message} Try again in {int(retry_after)} s.", 429, retry_after=int(retry_after))
+    return ApiError(
+        f"{message} Try again in {int(retry_after)} s.", 429, retry_after=int(retry_after)
+    )
 
 
 def limiter() -> RateLimiter:
@@ -164,8 +173,11 @@ def check_same_origin() -> None:
     else:
         ok = referer is None or _same_origin(referer)
     if not ok:
-        raise ApiError("Cross-site request refused: use CelebVision's own pages (or a script without "
-                       "browser cookies) to do this.", 403)
+        raise ApiError(
+            "Cross-site request refused: use CelebVision's own pages (or a script without "
+            "browser cookies) to do this.",
+            403,
+        )
 
 
 def _private(path: str) -> bool:
@@ -175,8 +187,9 @@ def _private(path: str) -> bool:
 def register_security(app: Flask) -> None:
     """Install the rate limiter and the headers every response carries."""
     make_private_dir(Path(app.config["INSTANCE_DIR"]))
-    app.extensions["rate_limiter"] = RateLimiter(app.config.get("REDIS_URL"),
-                                                 str(Path(app.config["INSTANCE_DIR"]) / "ratelimit.db"))
+    app.extensions["rate_limiter"] = RateLimiter(
+        app.config.get("REDIS_URL"), str(Path(app.config["INSTANCE_DIR"]) / "ratelimit.db")
+    )
 
     if app.config.get("PROXY_COUNT"):
         n = int(app.config["PROXY_COUNT"])

@@ -3,6 +3,7 @@
 Every check answers 400 (or 413) with a message naming the parameter and what it must be, so no
 input can reach the code below as a Python error and leave as a 500.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ from werkzeug.routing import IntegerConverter
 
 from webapp.web.errors import ApiError
 
-JSON_MAX_BYTES = 1024 * 1024  # far above any real body (the largest is a 2000-character rating comment)
+JSON_MAX_BYTES = (
+    1024 * 1024
+)  # far above any real body (the largest is a 2000-character rating comment)
 JSON_MAX_DEPTH = 16
 ID_MAX = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
 _STRINGS = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
@@ -37,7 +40,9 @@ def _nesting(text: str) -> int:
 def json_body() -> dict[str, Any]:
     """The request's JSON object; 413 when larger than JSON_MAX_BYTES, 400 when not an object."""
     limit = JSON_MAX_BYTES
-    too_large = ApiError(f"The JSON body is larger than {limit // 1024} KB; send a smaller one.", 413)
+    too_large = ApiError(
+        f"The JSON body is larger than {limit // 1024} KB; send a smaller one.", 413
+    )
     if (request.content_length or 0) > limit:
         raise too_large
     raw = request.get_data(cache=True)
@@ -51,7 +56,9 @@ def json_body() -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ApiError("The JSON body is not valid UTF-8.") from None
     if _nesting(text) > JSON_MAX_DEPTH:
-        raise ApiError(f"The JSON body nests deeper than {JSON_MAX_DEPTH} levels; send a flatter one.")
+        raise ApiError(
+            f"The JSON body nests deeper than {JSON_MAX_DEPTH} levels; send a flatter one."
+        )
     try:
         body = json.loads(text)
     except ValueError as exc:
@@ -67,21 +74,31 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
     if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
-        raise ApiError(f"Query parameter '{name}' must be a whole number from {low} to {high}. Received: {value!r}")
+        raise ApiError(
+            f"Query parameter '{name}' must be a whole number from {low} to {high}. Received: {value!r}"
+        )
     number = int(value)
     if not low <= number <= high:
-        raise ApiError(f"Query parameter '{name}' must be from {low} to {high}. Received: {value!r}")
+        raise ApiError(
+            f"Query parameter '{name}' must be from {low} to {high}. Received: {value!r}"
+        )
     return number
 
 
-def query_str(name: str, default: str | None = None, choices: tuple[str, ...] | None = None,
-              max_length: int = 200) -> str | None:
+def query_str(
+    name: str,
+    default: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    max_length: int = 200,
+) -> str | None:
     """Query parameter `name` as text (one of `choices` when given); 400 naming it otherwise."""
     value = request.args.get(name)
     if value is None or value == "":
         return default
     if choices is not None and value not in choices:
-        raise ApiError(f"Query parameter '{name}' must be one of {list(choices)}. Received: {value!r}")
+        raise ApiError(
+            f"Query parameter '{name}' must be one of {list(choices)}. Received: {value!r}"
+        )
     if len(value) > max_length or "\x00" in value:
         raise ApiError(f"Query parameter '{name}' must be text of at most {max_length} characters.")
     return value
