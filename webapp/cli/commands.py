@@ -6,8 +6,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapp.cli import models as cli_models  # they add their commands to the groups
-from webapp.cli.groups import data_cli, fail, models_cli
+from webapp.cli import data as cli_data
+from webapp.cli import models as cli_models
+from webapp.cli.groups import fail
 
 
 @click.command("create-admin")
@@ -43,5 +44,12 @@ def worker(queues: tuple[str, ...]) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command to the app."""
-    for command in (create_admin, worker, data_cli, models_cli, cli_models.retrain):
+    # each group comes from the module that adds its commands to it
+    for command in (
+        create_admin,
+        worker,
+        cli_data.data_cli,
+        cli_models.models_cli,
+        cli_models.retrain,
+    ):
         app.cli.add_command(command)
