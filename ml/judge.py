@@ -63,7 +63,7 @@ def _style_shape(result_shape, style) -> tuple[int, int]:
     """The style picture's (H, W) with its long side equal to the result's long side."""
     h, w = np.asarray(style).shape[:2]
     scale = max(result_shape) / max(h, w)
-    return max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def style_distance(result: np.ndarray, style: np.ndarray) -> float:
