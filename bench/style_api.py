@@ -72,9 +72,9 @@ def nst_rows(args):
                                   .convert("RGB"))
 
     served(rows_of)
-    (tutorial_image, _), tutorial = timed(lambda: nst.tutorial_nst(content, style, size=args.size,
-                                                                    steps=args.tutorial_steps))
-    tutorial *= 1000 / args.tutorial_steps
+    from bench.style import time_tutorial
+
+    tutorial_image, _, tutorial = time_tutorial(content, style, args.size, args.tutorial_steps)
     photo = nst.to_uint8(nst.resize_long_side(content, args.size))
     own = judge.style_distance(photo, style)
     out = Path(__file__).resolve().parent / "out"
@@ -86,17 +86,11 @@ def nst_rows(args):
     print("|---|---|---|---|---|---|")
     for name, image, secs in (
             (f"POST /api/stylize nst strength {args.strength:g} -> done (client's wall time)", got["image"], got["wall"]),
-            (f"tutorial 1000 steps (timed {args.tutorial_steps}, x{1000 / args.tutorial_steps:g})", tutorial_image, tutorial)):
+            (f"tutorial 1000 steps (timed {args.tutorial_steps}, scaled to 1000)", tutorial_image, tutorial)):
         style_d = judge.style_distance(image, style)
         print(f"| {name} | {secs:.1f} | {tutorial / secs:.1f}x | {style_d:.3f} | {style_d / own:.4f}x | "
               f"{judge.content_distance(image, content):.3f} |")
     print(f"(the worker's own timing of the nst job: {got['worker']:.1f} s)")
-
-
-def timed(fn):
-    """(fn(), seconds)."""
-    start = time.perf_counter()
-    return fn(), time.perf_counter() - start
 
 
 FIVE = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
