@@ -3,9 +3,11 @@
     python bench/style_calibrate.py            # 512 px, all pairs, strengths 0..1 (an hour or more on a CPU)
     python bench/style_calibrate.py --quick    # 256 px, first two pairs, strengths 0, 0.25, 0.5, 1
 
-For each pair and strength it prints the judge's style distance as a fraction of the photo's own
-(the targets: below 0.1x at 0.5 and below 0.05x at 1.0 at 512 px), the content distance, the
-seconds and the evaluations, then whether the style ratio falls monotonically with strength.
+For each pair and strength it prints the judge's (ml/judge.py) style distance as a fraction of the
+photo's own (the targets: below 0.1x at 0.5 and below 0.05x at 1.0 at 512 px), the judge's content
+distance, the optimiser's own style loss over the photo's (and the target strength asked for:
+ml.nst.own_style_target), the final style weight, the seconds and the evaluations, then whether
+the style ratio falls monotonically with strength.
 Results are saved as PNGs under --out (bench/out/).
 """
 from __future__ import annotations
@@ -42,7 +44,7 @@ def parse_args(argv):
 
 
 def calibrate_pair(args, pair: str, model_dir) -> list[tuple]:
-    """(strength, style ratio, content distance, seconds, evaluations) for one pair."""
+    """(strength, judge's style ratio, content distance, seconds, evaluations) for one pair."""
     from PIL import Image
     from skimage import data
 
@@ -61,8 +63,9 @@ def calibrate_pair(args, pair: str, model_dir) -> list[tuple]:
         rows.append((strength, ratio, judge.content_distance(image, content), seconds, stats["steps"]))
         target = TARGETS.get(strength)
         verdict = "" if target is None else (" (target met)" if ratio < target else f" (target < {target}x missed)")
-        print(f"| {pair} | {strength:g} | {ratio:.3f}x{verdict} | {rows[-1][2]:.3f} | {seconds:.1f} | "
-              f"{stats['steps']} |", flush=True)
+        own_ratio = f"{stats['own_style_ratio']:.4f} / {stats['own_style_target']:.4f}" if strength else "-"
+        print(f"| {pair} | {strength:g} | {ratio:.4f}x{verdict} | {rows[-1][2]:.3f} | {own_ratio} | "
+              f"{stats['style_weight']:.3g} | {seconds:.1f} | {stats['steps']} |", flush=True)
         Image.fromarray(image).save(Path(args.out) / f"calibrate-{pair.replace(':', '_')}-{args.size}-s{strength:g}.png")
     return rows
 
@@ -75,13 +78,15 @@ def main(argv=None) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     model_dir = pretrained_model_dir("arbitrary", args.cache) if args.init == "arbitrary" else None
     print(f"size {args.size} px, start from {args.init}; load average {os.getloadavg()[0]:.1f} at start")
-    print("| pair | strength | judge style distance / photo's | content distance | seconds | evaluations |")
-    print("|---|---|---|---|---|---|")
+    print("| pair | strength | judge: style distance / photo's | judge: content distance "
+          "| nst's own style loss / photo's (target) | final style weight | seconds | evaluations |")
+    print("|---|---|---|---|---|---|---|---|")
     monotone = True
     for pair in args.pairs.split(","):
         ratios = [row[1] for row in calibrate_pair(args, pair, model_dir)]
         monotone &= all(a >= b for a, b in zip(ratios, ratios[1:]))
-    print(f"style ratio falls monotonically with strength on every pair: {'yes' if monotone else 'NO'}")
+    print(f"style ratio falls monotonically with strength on every pair: {'yes' if monotone else 'NO'}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0 if monotone else 1
 
 

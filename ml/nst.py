@@ -31,8 +31,12 @@ STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
 STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 1000.0, 4.0, 0.02
 INIT_BLEND = 2.0  # the arbitrary picture's share of the start is min(1, INIT_BLEND * strength)
 # Evaluations per level of the pyramid (long side as a fraction of ``size``).
-PYRAMID = ((1.0, 40),)  # from the arbitrary picture 40 evaluations reach the calibrated fidelity
+PYRAMID = ((1.0, 30),)
 MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
+# What strength asks for, per pair: the optimiser's own style loss at most TARGET_DECADES * strength
+# decades below the photo's own (``own_style_target``). Until it gets there the style weight is
+# raised x10 for another CONTINUE_EVALS evaluations, at most MAX_EVALS in all (docs/style.md).
+TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 2.0, 15, 60
 
 Progress = Callable[[float, str], None]
 
@@ -142,6 +146,11 @@ def strength_to_style_weight(strength: float) -> float:
     if strength == 0.0:
         return 0.0
     return STYLE_WEIGHT_AT_1 * 10.0 ** (DECADES * (strength - 1.0))
+
+
+def own_style_target(strength: float) -> float:
+    """The optimiser's style loss over the photo's own that ``strength`` asks for: 10^(-2 strength)."""
+    return 10.0 ** (-TARGET_DECADES * strength)
 
 
 _GRAM_CACHE: collections.OrderedDict = collections.OrderedDict()
@@ -264,24 +273,30 @@ def initial_image(content: np.ndarray, style: np.ndarray, strength: float, side:
 def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size: int = 512,
             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
             weights="hed", *, init: str = "arbitrary", init_model_dir=None, pyramid=PYRAMID,
-            tv_weight: float = TV_WEIGHT, style_weight: float | None = None):
+            tv_weight: float = TV_WEIGHT, style_weight: float | None = None, max_evals: int = MAX_EVALS):
     """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats).
 
     Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
-    it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the style weight
-    (``strength_to_style_weight``; ``style_weight`` overrides it).
+    it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the starting style
+    weight (``strength_to_style_weight``; ``style_weight`` overrides it) and the outcome asked
+    for (``own_style_target``): while the optimiser's own style loss is above that fraction of
+    the photo's, the weight is raised x10 and the refinement goes on, up to ``max_evals``
+    evaluations in all. ``stats["own_style_ratio"]`` is where it ended.
     """
     import tensorflow as tf
 
     _check_images(content, style)
     style_weight = strength_to_style_weight(strength) if style_weight is None else style_weight
-    loss_weights = tf.constant([style_weight, 1.0, tv_weight], tf.float32)
+    target = own_style_target(strength)
     extractor, fn = _fast_objective(weights)
     levels = [(max(32, int(round(size * f))), n) for f, n in pyramid]
-    budget, done = sum(s * s * n for s, n in levels), [0.0]
+    max_evals = max(max_evals, sum(n for _, n in levels))
+    extra = levels[-1][0] ** 2 * (max_evals - sum(n for _, n in levels))  # continuation, if needed
+    budget, done = sum(s * s * n for s, n in levels) + extra, [0.0]
     start, image, coarse, steps, parts = time.perf_counter(), None, None, 0, None
-    started_from = "content"
-    for level, (side, max_evals) in enumerate(levels):
+    started_from, ratio, rounds = "content", 1.0, 0
+    n_style = len(STYLE_LAYERS)
+    for level, (side, level_evals) in enumerate(levels):
         check_stop(should_stop)
         content01 = resize_long_side(content, side)[None]
         if image is None:
@@ -289,8 +304,8 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
         else:
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
-        n_style = len(STYLE_LAYERS)
-        targets = (style_grams(style, side, weights), features(extractor, content01)[n_style:])
+        content_feats = features(extractor, content01)
+        targets = (style_grams(style, side, weights), content_feats[n_style:])
 
         def on_eval(side=side, level=level):
             check_stop(should_stop)
@@ -300,13 +315,26 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
 
         if style_weight == 0.0:
             continue  # no style asked for: the photo is the answer
-        image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval)
-        steps += evals
+        last = level == len(levels) - 1
+        photo_style = float(normalized_losses(content_feats, *targets)[0]) if last else 1.0
+        weight, evals_here = style_weight, level_evals
+        while True:
+            loss_weights = tf.constant([weight, 1.0, tv_weight], tf.float32)
+            image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, evals_here, on_eval)
+            steps, rounds = steps + evals, rounds + 1
+            ratio = float(parts[0]) / max(photo_style, 1e-12)
+            evals_here = min(CONTINUE_EVALS, max_evals - steps)
+            if not last or ratio <= target or evals_here <= 0:
+                break
+            weight *= 10.0
         done[0] = sum(s * s * n for s, n in levels[: level + 1])
     if progress is not None:
         progress(1.0, "done")
-    stats = _stats(steps, start, parts if parts is not None else np.zeros(3), loss_weights.numpy())
-    return to_uint8(image), {**stats, "init": started_from, "style_weight": float(style_weight)}
+    final_weights = np.array([weight if style_weight else 0.0, 1.0, tv_weight])
+    stats = _stats(steps, start, parts if parts is not None else np.zeros(3), final_weights)
+    return to_uint8(image), {**stats, "init": started_from, "style_weight": float(final_weights[0]),
+                             "own_style_ratio": round(ratio, 5), "own_style_target": round(target, 5),
+                             "rounds": rounds}
 
 
 def _stats(steps, start, parts, loss_weights) -> dict:

@@ -95,3 +95,23 @@ def test_strength_maps_log_linearly_and_rejects_out_of_range():
 def test_tutorial_runs_and_reports_stats(pair):
     image, stats = nst.tutorial_nst(*pair, size=32, steps=2)
     assert image.shape[2] == 3 and stats["steps"] == 2
+
+
+def test_strength_asks_for_an_outcome_and_weight_rises_until_it_is_reached(pair, pretrained_dirs):
+    targets = [nst.own_style_target(s) for s in (0.0, 0.25, 0.5, 1.0)]
+    assert targets[0] == 1.0 and targets == sorted(targets, reverse=True)
+    # A style weight far too low for strength 1's target: the refinement goes on with more weight.
+    image, stats = nst.stylize(*pair, strength=1.0, size=SIZE, init_model_dir=pretrained_dirs["arbitrary"],
+                               style_weight=1e-3, pyramid=((1.0, 5),), max_evals=35)
+    assert stats["rounds"] > 1 and stats["style_weight"] > 1e-3
+    assert stats["own_style_ratio"] <= stats["own_style_target"] or stats["steps"] >= 35
+    assert stats["steps"] <= 35 + nst.PATIENCE
+
+
+def test_judge_is_zero_for_identical_pictures_and_grows_with_difference(pair):
+    content, style = pair
+    photo = nst.to_uint8(nst.resize_long_side(content, SIZE))
+    assert judge.content_distance(photo, content) < 1e-3
+    assert judge.style_distance(nst.to_uint8(nst.resize_long_side(style, SIZE)), style) < 1e-3
+    assert judge.style_distance(photo, style) > 0.1
+    assert judge.content_distance(np.zeros_like(photo) + 128, content) > 0.5
