@@ -22,7 +22,7 @@ MODEL_DEFAULTS = {"type": "custom_cnn", "filters": [16, 32, 64], "convs_per_bloc
 TRAINING_DEFAULTS = {"epochs": 5, "frozen_epochs": 0, "batch_size": 32, "optimizer": "adam",
                      "learning_rate": 1e-3, "fine_tune_learning_rate": 1e-5, "lr_schedule": None,
                      "early_stopping": None, "class_weight": "balanced", "warmup_epochs": 0,
-                     "average_epochs": 0}
+                     "average_epochs": 0, "min_steps_per_epoch": 0}
 SECTIONS = {"data": data.DATA_DEFAULTS, "preprocessing": data.PREPROCESSING_DEFAULTS,
             "augmentation": {}, "model": MODEL_DEFAULTS, "training": TRAINING_DEFAULTS}
 NORMALIZATION = {"vgg16": "caffe", "vgg19": "caffe", "inceptionv3": "symmetric", "mobilenetv2": "symmetric",
@@ -235,6 +235,20 @@ def build_phases(config: dict) -> list[dict]:
         phases.append({"name": "finetune", "start": frozen, "end": epochs,
                        "lr": t["fine_tune_learning_rate"], "unfreeze": int(m["fine_tune_layers"])})
     return phases
+
+
+def batch_size_for(training: dict, n_train: int) -> int:
+    """The batch size: ``training.batch_size``, smaller where an epoch would have under ``min_steps_per_epoch`` steps.
+
+    The configs count their schedule, warm-up, patience and averaging in epochs. A CelebA epoch is
+    hundreds of optimizer steps; a retrain on a hundred images at batch 64 has 2, so "25 epochs"
+    would be 50 updates, most of them spent recovering from Adam's first steps. Smaller batches
+    keep an epoch at least this many updates for the same compute per epoch.
+    """
+    size, steps = int(training["batch_size"]), int(training.get("min_steps_per_epoch") or 0)
+    if size < 1:
+        raise ValueError(f"batch_size must be >= 1. Received: batch_size={size}")
+    return max(1, min(size, n_train // steps)) if steps > 0 and n_train else size
 
 
 def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:

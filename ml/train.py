@@ -228,13 +228,17 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     progress(0.0, f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
                   f"{len(samples.skipped)} unreadable files skipped")
     weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
-    datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=int(t["batch_size"]),
+    batch_size = classifier.batch_size_for(t, len(splits["train"]))
+    datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=batch_size,
                                   training=name == "train", augmentation=config["augmentation"], seed=seed,
                                   skips=skips, class_weight=weights if name == "train" else None)
                 if len(splits[name]) else None for name in ("train", "val")]
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    steps = -(-len(splits["train"]) // int(t["batch_size"]))
+    steps = -(-len(splits["train"]) // batch_size)
+    if batch_size != int(t["batch_size"]):
+        progress(0.0, f"batch size {batch_size} (not {t['batch_size']}): at least {t['min_steps_per_epoch']} "
+                      "steps per epoch on this small data set")
     history = HistoryLog(checkpoints / "history.json")
     callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
     with device_strategy() as strategy, strategy.scope():
@@ -243,7 +247,7 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
         if batchnorm.calibrated_layers(model):
             progress(0.95, "measuring batch-norm statistics on the training images")
             batchnorm.calibrate(model, data.make_dataset(splits["train"], config["preprocessing"],
-                                                         batch_size=int(t["batch_size"]), skips=skips))
+                                                         batch_size=batch_size, skips=skips))
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)

@@ -69,3 +69,11 @@ def test_the_cnn_configs_train_one_network_with_one_recipe_in_the_retrain_path(n
     t = config["training"]
     assert t["warmup_epochs"] >= 1 and t["average_epochs"] >= 1
     assert not t["early_stopping"]["restore_best_weights"]
+
+
+def test_small_data_gets_smaller_batches_so_an_epoch_stays_several_updates():
+    training = {"batch_size": 64, "min_steps_per_epoch": 8}
+    assert classifier.batch_size_for(training, 110) == 13  # a retrain of the LFW folder: 9 steps, not 2
+    assert classifier.batch_size_for(training, 40_000) == 64  # CelebA: as configured
+    assert classifier.batch_size_for({"batch_size": 64, "min_steps_per_epoch": 0}, 110) == 64
+    assert classifier.batch_size_for(training, 5) == 1
