@@ -90,7 +90,9 @@ def run_once(config_path: Path, seed: int, root: Path, timeout: float = 3600) ->
     photos = write_lfw_celeba(root / "celeba", seed)
     config = make_config(root)
     app = build_app(config)
-    env = served_env(config, TRAIN_CONFIG=config_path)
+    # the stale-job window `make run` has: the reliability tests' 3 s lets a loaded machine's late
+    # heartbeat requeue a live retrain, which then loses its checkpoint folder
+    env = served_env(config, TRAIN_CONFIG=config_path, JOB_STALE_SECONDS=60)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     imported = flask(env, "data", "import-celeba", str(root / "celeba"), "--task", "gender").strip().splitlines()[-1]
     worker = Worker(env, "train", root / "worker.log").start()
