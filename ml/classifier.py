@@ -251,6 +251,21 @@ def batch_size_for(training: dict, n_train: int) -> int:
     return max(1, min(size, n_train // steps)) if steps > 0 and n_train else size
 
 
+def scale_learning_rates(training: dict, factor: float) -> dict:
+    """``training`` with every learning rate (base, fine-tuning, piecewise values) multiplied by ``factor``.
+
+    Used with a smaller batch than configured (the linear scaling rule): each step then follows a
+    noisier gradient, so it takes a proportionally smaller step, and an epoch of small steps moves
+    the weights about as far as the configured epoch of large ones, in more, smaller updates.
+    """
+    out = {**training, "learning_rate": float(training["learning_rate"]) * factor,
+           "fine_tune_learning_rate": float(training["fine_tune_learning_rate"]) * factor}
+    schedule = training.get("lr_schedule")
+    if schedule and schedule.get("type") == "piecewise":
+        out["lr_schedule"] = {**schedule, "values": [float(v) * factor for v in schedule["values"]]}
+    return out
+
+
 def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
     """Return Keras class weights: ``balanced`` (inverse frequency), a {label index: w} dict, or None."""
     if not setting:

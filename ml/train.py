@@ -229,6 +229,9 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
                   f"{len(samples.skipped)} unreadable files skipped")
     weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
     batch_size = classifier.batch_size_for(t, len(splits["train"]))
+    if batch_size != int(t["batch_size"]):  # the saved config.yaml shows what was trained
+        config = {**config, "training": {**classifier.scale_learning_rates(t, batch_size / int(t["batch_size"])),
+                                         "batch_size": batch_size}}
     datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=batch_size,
                                   training=name == "train", augmentation=config["augmentation"], seed=seed,
                                   skips=skips, class_weight=weights if name == "train" else None)
@@ -237,8 +240,10 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     checkpoints.mkdir(parents=True, exist_ok=True)
     steps = -(-len(splits["train"]) // batch_size)
     if batch_size != int(t["batch_size"]):
-        progress(0.0, f"batch size {batch_size} (not {t['batch_size']}): at least {t['min_steps_per_epoch']} "
-                      "steps per epoch on this small data set")
+        progress(0.0, f"batch size {batch_size} (not {t['batch_size']}) and learning rates scaled by "
+                      f"{batch_size}/{t['batch_size']}: at least {t['min_steps_per_epoch']} steps per epoch "
+                      "on this small data set")
+        t = config["training"]
     history = HistoryLog(checkpoints / "history.json")
     callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
     with device_strategy() as strategy, strategy.scope():

@@ -77,3 +77,12 @@ def test_small_data_gets_smaller_batches_so_an_epoch_stays_several_updates():
     assert classifier.batch_size_for(training, 40_000) == 64  # CelebA: as configured
     assert classifier.batch_size_for({"batch_size": 64, "min_steps_per_epoch": 0}, 110) == 64
     assert classifier.batch_size_for(training, 5) == 1
+
+
+def test_a_smaller_batch_scales_every_learning_rate_in_proportion():
+    training = classifier.load_config(CONFIGS / "custom_cnn.yaml")["training"]
+    scaled = classifier.scale_learning_rates(training, 13 / 64)
+    assert scaled["learning_rate"] == pytest.approx(0.001 * 13 / 64)
+    assert scaled["lr_schedule"]["values"] == pytest.approx([v * 13 / 64 for v in training["lr_schedule"]["values"]])
+    assert scaled["lr_schedule"]["boundaries"] == training["lr_schedule"]["boundaries"]
+    assert training["learning_rate"] == 0.001  # the config itself is left alone
