@@ -289,21 +289,21 @@ def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int, warmu
     kind = (schedule or {}).get("type")
     warmup = int(warmup_epochs or 0)
     if kind is None:
-        rate = lambda e, lr: float(base_lr)  # noqa: E731
+        rate = lambda e, lr: float(base_lr)
     elif kind == "piecewise":
         bounds, values = schedule["boundaries"], schedule["values"]
         if len(values) != len(bounds) + 1:
             raise ValueError(f"piecewise needs one more value than boundaries. Received: lr_schedule={schedule}")
-        rate = lambda e, lr: float(values[sum(e >= b for b in bounds)])  # noqa: E731
+        rate = lambda e, lr: float(values[sum(e >= b for b in bounds)])
     elif kind == "cosine":
-        rate = lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs))))  # noqa: E731
+        rate = lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs))))
     elif kind == "plateau":
         plateau = keras.callbacks.ReduceLROnPlateau(factor=schedule.get("factor", 0.5),
                                                     patience=schedule.get("patience", 2), min_lr=1e-6)
         if not warmup:
             return [plateau]
         # after the warm-up the plateau callback owns the rate: hand it the base rate once
-        rate = lambda e, lr: float(base_lr) if e <= warmup else float(lr)  # noqa: E731
+        rate = lambda e, lr: float(base_lr) if e <= warmup else float(lr)
         return [keras.callbacks.LearningRateScheduler(warmed(rate, warmup)), plateau]
     else:
         raise ValueError(f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}")
