@@ -21,7 +21,8 @@ MODEL_DEFAULTS = {"type": "custom_cnn", "filters": [16, 32, 64], "convs_per_bloc
                   "output_layer": None, "fine_tune_layers": 0}
 TRAINING_DEFAULTS = {"epochs": 5, "frozen_epochs": 0, "batch_size": 32, "optimizer": "adam",
                      "learning_rate": 1e-3, "fine_tune_learning_rate": 1e-5, "lr_schedule": None,
-                     "early_stopping": None, "class_weight": "balanced"}
+                     "early_stopping": None, "class_weight": "balanced", "warmup_epochs": 0,
+                     "average_epochs": 0, "min_steps_per_epoch": 0}
 SECTIONS = {"data": data.DATA_DEFAULTS, "preprocessing": data.PREPROCESSING_DEFAULTS,
             "augmentation": {}, "model": MODEL_DEFAULTS, "training": TRAINING_DEFAULTS}
 NORMALIZATION = {"vgg16": "caffe", "vgg19": "caffe", "inceptionv3": "symmetric", "mobilenetv2": "symmetric",
@@ -236,6 +237,35 @@ def build_phases(config: dict) -> list[dict]:
     return phases
 
 
+def batch_size_for(training: dict, n_train: int) -> int:
+    """The batch size: ``training.batch_size``, smaller where an epoch would have under ``min_steps_per_epoch`` steps.
+
+    The configs count their schedule, warm-up, patience and averaging in epochs. A CelebA epoch is
+    hundreds of optimizer steps; a retrain on a hundred images at batch 64 has 2, so "25 epochs"
+    would be 50 updates, most of them spent recovering from Adam's first steps. Smaller batches
+    keep an epoch at least this many updates for the same compute per epoch.
+    """
+    size, steps = int(training["batch_size"]), int(training.get("min_steps_per_epoch") or 0)
+    if size < 1:
+        raise ValueError(f"batch_size must be >= 1. Received: batch_size={size}")
+    return max(1, min(size, n_train // steps)) if steps > 0 and n_train else size
+
+
+def scale_learning_rates(training: dict, factor: float) -> dict:
+    """``training`` with every learning rate (base, fine-tuning, piecewise values) multiplied by ``factor``.
+
+    Used with a smaller batch than configured (the linear scaling rule): each step then follows a
+    noisier gradient, so it takes a proportionally smaller step, and an epoch of small steps moves
+    the weights about as far as the configured epoch of large ones, in more, smaller updates.
+    """
+    out = {**training, "learning_rate": float(training["learning_rate"]) * factor,
+           "fine_tune_learning_rate": float(training["fine_tune_learning_rate"]) * factor}
+    schedule = training.get("lr_schedule")
+    if schedule and schedule.get("type") == "piecewise":
+        out["lr_schedule"] = {**schedule, "values": [float(v) * factor for v in schedule["values"]]}
+    return out
+
+
 def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
     """Return Keras class weights: ``balanced`` (inverse frequency), a {label index: w} dict, or None."""
     if not setting:
@@ -248,23 +278,45 @@ def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
     return {c: float(len(labels) / (n_classes * n)) for c, n in enumerate(counts) if n}
 
 
-def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int) -> list:
-    """Return the callbacks for ``training.lr_schedule`` (piecewise by epoch, cosine or plateau)."""
+def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int, warmup_epochs: int = 0) -> list:
+    """Return the callbacks for ``training.lr_schedule`` (piecewise by epoch, cosine or plateau).
+
+    ``warmup_epochs``: the learning rate rises linearly to the schedule's over the first epochs.
+    Adam's first steps move every weight by about the learning rate, whatever its gradient; on a
+    layer with a large fan-in (the custom CNN's flatten -> dense: 32768 inputs) that shifts each
+    unit by tens, and a run of a few dozen steps spends much of itself recovering.
+    """
     kind = (schedule or {}).get("type")
+    warmup = int(warmup_epochs or 0)
     if kind is None:
-        return []
-    if kind == "piecewise":
+        rate = lambda e, lr: float(base_lr)
+    elif kind == "piecewise":
         bounds, values = schedule["boundaries"], schedule["values"]
         if len(values) != len(bounds) + 1:
             raise ValueError(f"piecewise needs one more value than boundaries. Received: lr_schedule={schedule}")
-        return [keras.callbacks.LearningRateScheduler(lambda e, lr: float(values[sum(e >= b for b in bounds)]))]
-    if kind == "cosine":
-        return [keras.callbacks.LearningRateScheduler(
-            lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs)))))]
-    if kind == "plateau":
-        return [keras.callbacks.ReduceLROnPlateau(factor=schedule.get("factor", 0.5),
-                                                  patience=schedule.get("patience", 2), min_lr=1e-6)]
-    raise ValueError(f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}")
+        rate = lambda e, lr: float(values[sum(e >= b for b in bounds)])
+    elif kind == "cosine":
+        rate = lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs))))
+    elif kind == "plateau":
+        plateau = keras.callbacks.ReduceLROnPlateau(factor=schedule.get("factor", 0.5),
+                                                    patience=schedule.get("patience", 2), min_lr=1e-6)
+        if not warmup:
+            return [plateau]
+        # after the warm-up the plateau callback owns the rate: hand it the base rate once
+        rate = lambda e, lr: float(base_lr) if e <= warmup else float(lr)
+        return [keras.callbacks.LearningRateScheduler(warmed(rate, warmup)), plateau]
+    else:
+        raise ValueError(f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}")
+    if kind is None and not warmup:
+        return []
+    return [keras.callbacks.LearningRateScheduler(warmed(rate, warmup))]
+
+
+def warmed(rate, warmup: int):
+    """Wrap an (epoch, lr) -> lr schedule with a linear warm-up over its first ``warmup`` epochs."""
+    if warmup < 0:
+        raise ValueError(f"warmup_epochs must be >= 0. Received: warmup_epochs={warmup}")
+    return lambda e, lr: rate(e, lr) * (e + 1) / (warmup + 1) if e < warmup else rate(e, lr)
 
 
 def early_stopping(setting: dict | None) -> list:

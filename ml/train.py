@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import yaml
 
 from ml import batchnorm, classifier, data, evaluate, modeldir
@@ -113,10 +114,56 @@ class HistoryLog(keras.callbacks.Callback):
         return {k: [self.records[e].get(k) for e in epochs] for k in keys}
 
 
+class WeightAverage(keras.callbacks.Callback):
+    """Serve the average of the weights over the last epochs instead of the last epoch's (Polyak averaging).
+
+    On a few hundred images an epoch is a handful of steps and each step moves the network a lot:
+    the weights at any one epoch (the last, or the one with the best loss on a validation split of
+    twenty images) are a noisy draw. An exponential average of the epoch-end weights with a span of
+    ``window`` epochs (bias-corrected, so early epochs do not drag it) keeps what the epochs agree
+    on. Batch-norm statistics do not average: ``ml.batchnorm.calibrate`` measures them afterwards
+    for the averaged weights. A resumed run restarts the average at the epoch it resumes from.
+    """
+
+    def __init__(self, window: int):
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"average_epochs must be >= 1. Received: average_epochs={window}")
+        self.decay, self.average, self.epochs = 1.0 - 2.0 / (window + 1), None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        variables = self.model.trainable_variables
+        if self.average is None:
+            self.average = [np.zeros(v.shape, np.float64) for v in variables]
+        for a, v in zip(self.average, variables):
+            a *= self.decay
+            a += (1.0 - self.decay) * np.asarray(keras.ops.convert_to_numpy(v), np.float64)
+        self.epochs += 1
+
+    def on_train_end(self, logs=None):
+        if self.average is None:
+            return
+        correction = 1.0 - self.decay ** self.epochs
+        for a, v in zip(self.average, self.model.trainable_variables):
+            v.assign((a / correction).astype(v.dtype))
+
+
+def averaging(training: dict, last_phase: bool) -> list:
+    """The WeightAverage callback ``training.average_epochs`` asks for (last phase only), or none."""
+    window = int(training.get("average_epochs") or 0)
+    if not window or not last_phase:
+        return []
+    if (training.get("early_stopping") or {}).get("restore_best_weights", False):
+        raise ValueError("average_epochs and early_stopping.restore_best_weights both choose the served "
+                         "weights; set restore_best_weights: false to serve the average")
+    return [WeightAverage(window)]
+
+
 def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> None:
     """Fit each phase; a finished phase leaves a weights file so a resumed run skips it."""
     t = config["training"]
-    for phase in classifier.build_phases(config):
+    phases = classifier.build_phases(config)
+    for phase in phases:
         done = checkpoints / f"{phase['name']}.done.weights.h5"
         if phase["unfreeze"]:
             classifier.unfreeze_top(model, phase["unfreeze"])
@@ -126,8 +173,9 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> N
             continue
         model._initial_epoch = None  # Keras keeps the last restored epoch on the model otherwise
         callbacks = [keras.callbacks.BackupAndRestore(str(checkpoints / phase["name"])), *extra_callbacks,
-                     *classifier.schedule_callbacks(t["lr_schedule"], phase["lr"], phase["end"]),
-                     *classifier.early_stopping(t["early_stopping"])]
+                     *classifier.schedule_callbacks(t["lr_schedule"], phase["lr"], phase["end"],
+                                                    t["warmup_epochs"] if phase["start"] == 0 else 0),
+                     *classifier.early_stopping(t["early_stopping"]), *averaging(t, phase is phases[-1])]
         model.fit(datasets[0], validation_data=datasets[1], epochs=phase["end"], initial_epoch=phase["start"],
                   callbacks=callbacks, shuffle=False, verbose=0)
         model.save_weights(done)
@@ -180,13 +228,22 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     progress(0.0, f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
                   f"{len(samples.skipped)} unreadable files skipped")
     weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
-    datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=int(t["batch_size"]),
+    batch_size = classifier.batch_size_for(t, len(splits["train"]))
+    if batch_size != int(t["batch_size"]):  # the saved config.yaml shows what was trained
+        config = {**config, "training": {**classifier.scale_learning_rates(t, batch_size / int(t["batch_size"])),
+                                         "batch_size": batch_size}}
+    datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=batch_size,
                                   training=name == "train", augmentation=config["augmentation"], seed=seed,
                                   skips=skips, class_weight=weights if name == "train" else None)
                 if len(splits[name]) else None for name in ("train", "val")]
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    steps = -(-len(splits["train"]) // int(t["batch_size"]))
+    steps = -(-len(splits["train"]) // batch_size)
+    if batch_size != int(t["batch_size"]):
+        progress(0.0, f"batch size {batch_size} (not {t['batch_size']}) and learning rates scaled by "
+                      f"{batch_size}/{t['batch_size']}: at least {t['min_steps_per_epoch']} steps per epoch "
+                      "on this small data set")
+        t = config["training"]
     history = HistoryLog(checkpoints / "history.json")
     callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
     with device_strategy() as strategy, strategy.scope():
@@ -195,7 +252,7 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
         if batchnorm.calibrated_layers(model):
             progress(0.95, "measuring batch-norm statistics on the training images")
             batchnorm.calibrate(model, data.make_dataset(splits["train"], config["preprocessing"],
-                                                         batch_size=int(t["batch_size"]), skips=skips))
+                                                         batch_size=batch_size, skips=skips))
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)

@@ -123,5 +123,5 @@ def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env
     offline = evaluate.evaluate(model_dir, data.read_folder(tmp_path / "unseen", ["female", "male"], 0.0, 0.0))
 
     assert offline["n"] == len(served) == 30
-    assert sum(served) >= 24, f"served {sum(served)}/30 right (chance is 15)"
+    assert sum(served) >= 27, f"served {sum(served)}/30 right (chance is 15; the issue asks for 0.9)"
     assert abs(sum(served) - round(offline["accuracy"] * 30)) <= 1, (sum(served), offline["accuracy"])
