@@ -8,12 +8,15 @@ saved as a model folder and loaded with ``ml.inference.Classifier`` like the web
 "end to end" is ``Classifier.predict`` on a 178x218 RGB photo (CelebA size): face detection,
 crop, resize and the model; "model" is the network alone on one prepared image.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 import tempfile
@@ -25,8 +28,9 @@ import numpy as np
 from ml import classifier, modeldir
 from ml.inference import Classifier
 
-CONFIGS = sorted(p.stem for p in classifier.CONFIG_DIR.glob("*.yaml")
-                 if p.stem not in ("adain", "cyclegan"))
+CONFIGS = sorted(
+    p.stem for p in classifier.CONFIG_DIR.glob("*.yaml") if p.stem not in ("adain", "cyclegan")
+)
 
 
 def build_folder(name: str, out: Path) -> Path:
@@ -36,8 +40,16 @@ def build_folder(name: str, out: Path) -> Path:
         config["model"]["weights"] = None
     model = classifier.build_model(config, 2)
     model.save(out / "model.keras")
-    modeldir.write_meta(out, {"kind": "classifier", "name": name, "labels": ["a", "b"],
-                              "preprocessing": config["preprocessing"], "config": config})
+    modeldir.write_meta(
+        out,
+        {
+            "kind": "classifier",
+            "name": name,
+            "labels": ["a", "b"],
+            "preprocessing": config["preprocessing"],
+            "config": config,
+        },
+    )
     return out
 
 
@@ -61,8 +73,15 @@ def bench(name: str, runs: int, photo: np.ndarray) -> dict:
         e2e = percentiles(lambda: clf.predict(photo), runs)
         model = percentiles(lambda: clf._run(prepared), runs)
     size = "x".join(map(str, clf.preprocessing["image_size"]))
-    return {"config": name, "input": size, "face_crop": clf.preprocessing["face_crop"],
-            "e2e_p50": e2e[0], "e2e_p99": e2e[1], "model_p50": model[0], "model_p99": model[1]}
+    return {
+        "config": name,
+        "input": size,
+        "face_crop": clf.preprocessing["face_crop"],
+        "e2e_p50": e2e[0],
+        "e2e_p99": e2e[1],
+        "model_p50": model[0],
+        "model_p99": model[1],
+    }
 
 
 def main() -> None:
@@ -72,15 +91,21 @@ def main() -> None:
     parser.add_argument("--configs", nargs="*", default=CONFIGS)
     args = parser.parse_args()
     from skimage.data import astronaut
+
     from ml.data import resize_to
 
     photo = resize_to(astronaut(), (218, 178))
-    print("| config | input | face crop | end-to-end p50 ms | p99 ms | model only p50 ms | p99 ms |")
+    print(
+        "| config | input | face crop | end-to-end p50 ms | p99 ms | model only p50 ms | p99 ms |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in args.configs:
         r = bench(name, args.runs, photo)
-        print(f"| {r['config']} | {r['input']} | {r['face_crop']} | {r['e2e_p50']:.1f} | {r['e2e_p99']:.1f} "
-              f"| {r['model_p50']:.1f} | {r['model_p99']:.1f} |", flush=True)
+        print(
+            f"| {r['config']} | {r['input']} | {r['face_crop']} | {r['e2e_p50']:.1f} | {r['e2e_p99']:.1f} "
+            f"| {r['model_p50']:.1f} | {r['model_p99']:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

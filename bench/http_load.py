@@ -10,6 +10,7 @@ runs N client threads, each posting faces to /api/classify in a loop for --secon
 request is a full classify: upload validation, face detection, the model, the image and the
 answer stored. Prints one table (markdown).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,12 @@ def run_clients(url: str, clients: int, seconds: float, pictures: list[bytes]) -
             i += clients
             started = time.perf_counter()
             try:
-                r = session.post(f"{url}/api/classify", files={"image": ("face.jpg", data)},
-                                 data={"task": "gender"}, timeout=60)
+                r = session.post(
+                    f"{url}/api/classify",
+                    files={"image": ("face.jpg", data)},
+                    data={"task": "gender"},
+                    timeout=60,
+                )
                 ok = r.status_code == 200 and r.json()["model_version"] is not None
             except requests.RequestException:
                 ok = False
@@ -88,15 +93,24 @@ def run_clients(url: str, clients: int, seconds: float, pictures: list[bytes]) -
         t.join()
     wall = time.monotonic() - started
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
-    return {"requests": len(latencies), "errors": len(errors), "rps": len(latencies) / wall,
-            "p50": q[49], "p99": q[98]}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "rps": len(latencies) / wall,
+        "p50": q[49],
+        "p99": q[98],
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="load duration per row")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrent client threads")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="gunicorn web workers")
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 8], help="concurrent client threads"
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="gunicorn web workers"
+    )
     parser.add_argument("--epochs", type=int, default=1, help="epochs for the model trained first")
     args = parser.parse_args(argv)
     pictures = face_jpegs()
@@ -104,16 +118,29 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="http-load-") as tmp:
         config = deploy_model(Path(tmp), args.epochs)
         for workers in args.workers:
-            with Gunicorn(served_env(config), Path(tmp) / f"gunicorn-{workers}.log", workers=workers) as server:
-                run_clients(server.url, 2 * workers, 3.0, pictures)  # warm-up: every worker loads the model
+            with Gunicorn(
+                served_env(config), Path(tmp) / f"gunicorn-{workers}.log", workers=workers
+            ) as server:
+                run_clients(
+                    server.url, 2 * workers, 3.0, pictures
+                )  # warm-up: every worker loads the model
                 for clients in args.clients:
-                    print(f"{workers} worker(s), {clients} client(s), {args.seconds:g} s...", flush=True)
-                    rows.append((workers, clients, run_clients(server.url, clients, args.seconds, pictures)))
-    print("\n| web workers | clients | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |")
+                    print(
+                        f"{workers} worker(s), {clients} client(s), {args.seconds:g} s...",
+                        flush=True,
+                    )
+                    rows.append(
+                        (workers, clients, run_clients(server.url, clients, args.seconds, pictures))
+                    )
+    print(
+        "\n| web workers | clients | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for workers, clients, r in rows:
-        print(f"| {workers} | {clients} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.0f} "
-              f"| {r['p99']:.0f} |")
+        print(
+            f"| {workers} | {clients} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.0f} "
+            f"| {r['p99']:.0f} |"
+        )
     return 0
 
 

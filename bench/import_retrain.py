@@ -9,6 +9,7 @@ instance, retrains `gender` through a real train worker (`TRAIN_CONFIG` picks th
 posts the 30 unseen photos to /api/classify on gunicorn. Also runs `ml.evaluate` on the served
 model folder over the same 30 photos: the two must agree. Prints one line per run and a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,24 +34,33 @@ FLASK = [str(REPO / ".venv" / "bin" / "python"), "-m", "flask", "--app", "wsgi"]
 
 def flask(env: dict, *args: str, timeout: float = 900) -> str:
     """Run a `flask --app wsgi` command as a user would; its output (raises with it on failure)."""
-    done = subprocess.run([*FLASK, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [*FLASK, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
-                         f"{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
+            f"{done.stderr[-3000:]}"
+        )
     return done.stdout
 
 
 def job_result(app) -> dict:
     """The latest retrain job's result and its model folder (deployed or not)."""
-    from webapp.registry import versions as registry
     from webapp.extensions import db
     from webapp.models import Job, ModelVersion
+    from webapp.registry import versions as registry
 
     with app.app_context():
-        job = db.session.scalars(db.select(Job).where(Job.kind == "retrain").order_by(Job.created.desc())).first()
+        job = db.session.scalars(
+            db.select(Job).where(Job.kind == "retrain").order_by(Job.created.desc())
+        ).first()
         version = (job.result or {}).get("model_version")
-        mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.target == "gender",
-                                                             ModelVersion.version == version))
+        mv = db.session.scalar(
+            db.select(ModelVersion).where(
+                ModelVersion.target == "gender", ModelVersion.version == version
+            )
+        )
         result = {"job": job.result, "model_dir": str(registry.local_dir(mv)) if mv else None}
         db.session.remove()
     return result
@@ -62,8 +72,12 @@ def classify_over_http(url: str, photos: list[tuple[bytes, str]]) -> tuple[int, 
 
     answers = []
     for jpeg, _ in photos:
-        r = requests.post(f"{url}/api/classify", files={"image": ("x.jpg", jpeg, "image/jpeg")},
-                          data={"task": "gender"}, timeout=120)
+        r = requests.post(
+            f"{url}/api/classify",
+            files={"image": ("x.jpg", jpeg, "image/jpeg")},
+            data={"task": "gender"},
+            timeout=120,
+        )
         r.raise_for_status()
         answers.append(r.json()["label"])
     return sum(a == truth for a, (_, truth) in zip(answers, photos)), answers
@@ -94,7 +108,11 @@ def run_once(config_path: Path, seed: int, root: Path, timeout: float = 3600) ->
     # heartbeat requeue a live retrain, which then loses its checkpoint folder
     env = served_env(config, TRAIN_CONFIG=config_path, JOB_STALE_SECONDS=60)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
-    imported = flask(env, "data", "import-celeba", str(root / "celeba"), "--task", "gender").strip().splitlines()[-1]
+    imported = (
+        flask(env, "data", "import-celeba", str(root / "celeba"), "--task", "gender")
+        .strip()
+        .splitlines()[-1]
+    )
     worker = Worker(env, "train", root / "worker.log").start()
     try:
         flask(env, "retrain", "gender", "--wait", timeout=timeout)
@@ -104,20 +122,38 @@ def run_once(config_path: Path, seed: int, root: Path, timeout: float = 3600) ->
     result = job_result(app)
     with Gunicorn(served_env(config), root / "gunicorn.log", workers=1) as server:
         right, answers = classify_over_http(server.url, photos)
-    offline = evaluate_offline(result["model_dir"], photos, root / "test") if result["model_dir"] else None
+    offline = (
+        evaluate_offline(result["model_dir"], photos, root / "test")
+        if result["model_dir"]
+        else None
+    )
     load = f"{load_before:.1f}-{os.getloadavg()[0]:.1f}"  # 1-minute load average before and after the retrain
-    return {"config": config_path.stem, "seed": seed, "import": imported, "seconds_to_model": round(trained, 1),
-            "load": load, "epochs": trained_epochs(result["model_dir"]),
-            "served_right": right, "n": len(photos), "served_male": answers.count("male"),
-            "evaluate_accuracy": offline and offline["accuracy"], "evaluate_roc_auc": offline and offline["roc_auc"],
-            "job": result["job"]}
+    return {
+        "config": config_path.stem,
+        "seed": seed,
+        "import": imported,
+        "seconds_to_model": round(trained, 1),
+        "load": load,
+        "epochs": trained_epochs(result["model_dir"]),
+        "served_right": right,
+        "n": len(photos),
+        "served_male": answers.count("male"),
+        "evaluate_accuracy": offline and offline["accuracy"],
+        "evaluate_roc_auc": offline and offline["roc_auc"],
+        "job": result["job"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["default", "celeba_gender_cnn", "celeba_smiling_cnn",
-                                                         "custom_cnn"])
-    parser.add_argument("--runs", type=int, default=3, help="runs per config (seeds 0..N-1 of the partition)")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["default", "celeba_gender_cnn", "celeba_smiling_cnn", "custom_cnn"],
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per config (seeds 0..N-1 of the partition)"
+    )
     parser.add_argument("--first-seed", type=int, default=0, help="partition seed of the first run")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds one retrain may take")
     parser.add_argument("--json", action="store_true", help="print each run's full job result too")
@@ -129,20 +165,27 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="import-retrain-") as tmp:
                 row = run_once(path, seed, Path(tmp), args.timeout)
             job = row["job"] or {}
-            print(f"{row['config']} seed {seed}: served {row['served_right']}/{row['n']} right "
-                  f"({row['served_male']} answered male), ml.evaluate accuracy {row['evaluate_accuracy']}, "
-                  f"holdout {job.get('metrics')}, promoted {job.get('promoted')}: {job.get('reason')} "
-                  f"[{row['epochs']} epochs, {row['seconds_to_model']} s import+retrain, load {row['load']}]", flush=True)
+            print(
+                f"{row['config']} seed {seed}: served {row['served_right']}/{row['n']} right "
+                f"({row['served_male']} answered male), ml.evaluate accuracy {row['evaluate_accuracy']}, "
+                f"holdout {job.get('metrics')}, promoted {job.get('promoted')}: {job.get('reason')} "
+                f"[{row['epochs']} epochs, {row['seconds_to_model']} s import+retrain, load {row['load']}]",
+                flush=True,
+            )
             if args.json:
                 print(json.dumps(job, indent=2, default=str), flush=True)
             rows.append(row)
-    print("\n| config | run | served right of 30 | ml.evaluate accuracy | holdout n | holdout accuracy | "
-          "holdout ROC-AUC | promoted | epochs | s to model | load |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| config | run | served right of 30 | ml.evaluate accuracy | holdout n | holdout accuracy | "
+        "holdout ROC-AUC | promoted | epochs | s to model | load |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     for r in rows:
         m = (r["job"] or {}).get("metrics") or {}
-        print(f"| {r['config']} | {r['seed']} | {r['served_right']} | {r['evaluate_accuracy']:.3f} | {m.get('n')} | "
-              f"{m.get('accuracy', 0):.3f} | {m.get('roc_auc') or 0:.3f} | {(r['job'] or {}).get('promoted')} | "
-              f"{r['epochs']} | {r['seconds_to_model']} | {r['load']} |")
+        print(
+            f"| {r['config']} | {r['seed']} | {r['served_right']} | {r['evaluate_accuracy']:.3f} | {m.get('n')} | "
+            f"{m.get('accuracy', 0):.3f} | {m.get('roc_auc') or 0:.3f} | {(r['job'] or {}).get('promoted')} | "
+            f"{r['epochs']} | {r['seconds_to_model']} | {r['load']} |"
+        )
 
 
 if __name__ == "__main__":

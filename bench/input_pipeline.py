@@ -7,12 +7,15 @@ Naive: one image at a time with PIL + ml.data.prepare_image, batches stacked in 
 tf.data: ml.data.make_dataset (parallel decode, cache, prefetch); the first epoch decodes,
 later epochs read the cache. Augmentation is off in both, so the loaders are compared alone.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 import tempfile
@@ -42,8 +45,10 @@ def naive(samples: data.Samples, prep: dict, batch_size: int) -> float:
     """Return images/s of a one-image-at-a-time PIL loader."""
     start = time.perf_counter()
     for i in range(0, len(samples), batch_size):
-        batch = [data.prepare_image(np.asarray(Image.open(p).convert("RGB")), prep)[0]
-                 for p in samples.paths[i:i + batch_size]]
+        batch = [
+            data.prepare_image(np.asarray(Image.open(p).convert("RGB")), prep)[0]
+            for p in samples.paths[i : i + batch_size]
+        ]
         np.stack(batch).astype(np.float32)
     return len(samples) / (time.perf_counter() - start)
 

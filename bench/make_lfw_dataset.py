@@ -4,12 +4,15 @@
 
 200 grey 25x25 images (100 faces, 100 non-faces), upscaled and stored as RGB PNGs; no download.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 from pathlib import Path

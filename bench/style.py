@@ -20,12 +20,15 @@ is closer. Next to them, the optimiser's own figures: nst's style loss over the 
 target its strength asked for, and its weighted style / content / TV losses (the tutorial's on
 its own, unnormalised scale). Results are saved as PNGs under --out (bench/out/) to be looked at.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 import os
@@ -72,13 +75,22 @@ def time_tutorial(content, style, size: int, steps: int):
 
     marks = []
     start = time.perf_counter()
-    image, stats = nst.tutorial_nst(content, style, size=size, steps=steps,
-                                    progress=lambda f, m: marks.append(time.perf_counter()))
+    image, stats = nst.tutorial_nst(
+        content,
+        style,
+        size=size,
+        steps=steps,
+        progress=lambda f, m: marks.append(time.perf_counter()),
+    )
     total = time.perf_counter() - start
     if steps < 2:
         return image, stats, total * 1000 / max(steps, 1)
     first = marks[0] - start
-    return image, stats, first + (marks[-1] - marks[0]) * 999 / (steps - 1) + (start + total - marks[-1])
+    return (
+        image,
+        stats,
+        first + (marks[-1] - marks[0]) * 999 / (steps - 1) + (start + total - marks[-1]),
+    )
 
 
 def slow_rows(args, content, style, dirs):
@@ -89,14 +101,33 @@ def slow_rows(args, content, style, dirs):
     from ml import nst
 
     img, stats, secs = time_tutorial(content, style, args.size, args.tutorial_steps)
-    note = "" if args.tutorial_steps == 1000 else f" (timed {args.tutorial_steps} steps, scaled to 1000)"
+    note = (
+        ""
+        if args.tutorial_steps == 1000
+        else f" (timed {args.tutorial_steps} steps, scaled to 1000)"
+    )
     rows = [(f"tutorial 1000 steps{note}", args.size, img, secs, stats)]
     for init in args.inits.split(","):
         for strength in args.strengths:
-            (img, stats), secs = timed(lambda: nst.stylize(content, style, strength=strength, size=args.size,
-                                                           init=init, init_model_dir=dirs["arbitrary"]))
-            rows.append((f"nst from {init} (L-BFGS, {stats['steps']} evals, strength {strength:g})",
-                         args.size, img, secs, stats))
+            (img, stats), secs = timed(
+                lambda strength=strength, init=init: nst.stylize(
+                    content,
+                    style,
+                    strength=strength,
+                    size=args.size,
+                    init=init,
+                    init_model_dir=dirs["arbitrary"],
+                )
+            )
+            rows.append(
+                (
+                    f"nst from {init} (L-BFGS, {stats['steps']} evals, strength {strength:g})",
+                    args.size,
+                    img,
+                    secs,
+                    stats,
+                )
+            )
     return rows
 
 
@@ -107,19 +138,32 @@ def fast_rows(args, content, style, dirs):
     arbitrary = stylize.load_model(dirs["arbitrary"])
     rows = []
     for size in args.fast_sizes:
-        img, secs = median_time(lambda: stylize.run(content, style, "arbitrary", 1.0, size, dirs["arbitrary"]).image,
-                                args.repeats, before=arbitrary._vectors.clear)
+        img, secs = median_time(
+            lambda size=size: (
+                stylize.run(content, style, "arbitrary", 1.0, size, dirs["arbitrary"]).image
+            ),
+            args.repeats,
+            before=arbitrary._vectors.clear,
+        )
         rows.append(("arbitrary (Keras, full resolution)", size, img, secs, None))
     for size in args.fast_sizes:
-        img, secs = median_time(lambda: stylize.run(content, None, "preset", 1.0, size, dirs["preset"],
-                                                    preset=args.preset).image, args.repeats)
+        img, secs = median_time(
+            lambda size=size: (
+                stylize.run(
+                    content, None, "preset", 1.0, size, dirs["preset"], preset=args.preset
+                ).image
+            ),
+            args.repeats,
+        )
         rows.append((f"preset {args.preset} (Keras)", size, img, secs, None))
     rows += reference_rows(args, content, style)
     if args.adain:
         from ml.adain import AdaINStylizer
 
         model = AdaINStylizer.load(args.adain)
-        img, secs = median_time(lambda: model.stylize(content, style, size=args.fast_sizes[0]), args.repeats)
+        img, secs = median_time(
+            lambda: model.stylize(content, style, size=args.fast_sizes[0]), args.repeats
+        )
         rows.append(("adain", args.fast_sizes[0], img, secs, None))
     return rows
 
@@ -133,7 +177,12 @@ def reference_rows(args, content, style):
     engine, rows = StyleTransfer(device="cpu"), []
     for size in args.fast_sizes:
         photo = to_uint8(resize_long_side(content, size))
-        img, secs = median_time(lambda: np.asarray(engine.stylize_with(photo, style, max_size=size)), args.repeats)
+        img, secs = median_time(
+            lambda photo=photo, size=size: np.asarray(
+                engine.stylize_with(photo, style, max_size=size)
+            ),
+            args.repeats,
+        )
         rows.append(("onnxruntime reference (int8, 384 px scaled up)", size, img, secs, None))
     return rows
 
@@ -145,19 +194,30 @@ def parse_args(argv):
     parser.add_argument("--tutorial-steps", type=int, default=1000)
     parser.add_argument("--strengths", default="0.5,1", help="nst's strengths, one row each")
     parser.add_argument("--inits", default="arbitrary,content", help="nst's starts, one row each")
-    parser.add_argument("--pairs", default="astronaut:immunohistochemistry,astronaut:coffee",
-                        help="CONTENT:STYLE[,CONTENT:STYLE...] skimage.data names")
+    parser.add_argument(
+        "--pairs",
+        default="astronaut:immunohistochemistry,astronaut:coffee",
+        help="CONTENT:STYLE[,CONTENT:STYLE...] skimage.data names",
+    )
     parser.add_argument("--fast-sizes", default="512,1024", help="sizes of the fast rows")
     parser.add_argument("--preset", type=int, default=19)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="tutorial 50 steps, nst and tutorial at 256 px, 3 repeats")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tutorial 50 steps, nst and tutorial at 256 px, 3 repeats",
+    )
     parser.add_argument("--fast-only", action="store_true", help="skip the tutorial and nst rows")
     parser.add_argument("--adain", help="an adain model folder to include")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.tutorial_steps, args.size, args.repeats = min(args.tutorial_steps, 50), min(args.size, 256), min(args.repeats, 3)
+        args.tutorial_steps, args.size, args.repeats = (
+            min(args.tutorial_steps, 50),
+            min(args.size, 256),
+            min(args.repeats, 3),
+        )
     args.fast_sizes = [int(s) for s in args.fast_sizes.split(",")]
     args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
@@ -177,15 +237,21 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     dirs = {kind: pretrained_model_dir(kind, args.cache) for kind in ("arbitrary", "preset")}
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"GPU: {', '.join(gpus) or 'none'}, load average {os.getloadavg()[0]:.1f} at start; "
-          f"TensorFlow {tf.__version__}; timed rows: median of {args.repeats} warm runs")
-    print("| pair | method | size | seconds | x faster than tutorial | judge: style distance | judge: / photo's "
-          "| judge: content distance | own: style loss / photo's (target) | own: style / content / TV loss |")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"GPU: {', '.join(gpus) or 'none'}, load average {os.getloadavg()[0]:.1f} at start; "
+        f"TensorFlow {tf.__version__}; timed rows: median of {args.repeats} warm runs"
+    )
+    print(
+        "| pair | method | size | seconds | x faster than tutorial | judge: style distance | judge: / photo's "
+        "| judge: content distance | own: style loss / photo's (target) | own: style / content / TV loss |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for pair in args.pairs.split(","):
         content, style = sample_pair(pair)
-        rows = ([] if args.fast_only else slow_rows(args, content, style, dirs)) + fast_rows(args, content, style, dirs)
+        rows = ([] if args.fast_only else slow_rows(args, content, style, dirs)) + fast_rows(
+            args, content, style, dirs
+        )
         tutorial = None if args.fast_only else rows[0][3]
         for name, size, img, secs, own_stats in rows:
             photo = to_uint8(resize_long_side(content, max(img.shape[:2])))
@@ -194,12 +260,23 @@ def main(argv=None) -> None:
             styled = not name.startswith("preset")  # a preset is not the pair's style
             cells = (f"{dist:.3f}", f"{dist / own:.4f}x") if styled else ("-", "-")
             faster = f"{tutorial / secs:.1f}x" if tutorial and size == args.size else "-"
-            own_losses = "-" if not own_stats else " / ".join(
-                f"{own_stats[k]:.3g}" for k in ("style_loss", "content_loss", "tv_loss"))
-            own_ratio = "-" if not own_stats or "own_style_ratio" not in own_stats else (
-                f"{own_stats['own_style_ratio']:.4f} ({own_stats['own_style_target']:.4f})")
-            print(f"| {pair} | {name} | {size} | {secs:.2f} | {faster} | {cells[0]} | {cells[1]} | "
-                  f"{judge.content_distance(img, content):.3f} | {own_ratio} | {own_losses} |", flush=True)
+            own_losses = (
+                "-"
+                if not own_stats
+                else " / ".join(
+                    f"{own_stats[k]:.3g}" for k in ("style_loss", "content_loss", "tv_loss")
+                )
+            )
+            own_ratio = (
+                "-"
+                if not own_stats or "own_style_ratio" not in own_stats
+                else (f"{own_stats['own_style_ratio']:.4f} ({own_stats['own_style_target']:.4f})")
+            )
+            print(
+                f"| {pair} | {name} | {size} | {secs:.2f} | {faster} | {cells[0]} | {cells[1]} | "
+                f"{judge.content_distance(img, content):.3f} | {own_ratio} | {own_losses} |",
+                flush=True,
+            )
             slug = "".join(c if c.isalnum() else "_" for c in name.split(" (")[0])
             Image.fromarray(img).save(out / f"{pair.replace(':', '_')}-{slug}-{size}.png")
     print(f"load average {os.getloadavg()[0]:.1f} at the end; pictures in {out}")

@@ -9,19 +9,23 @@ instance. Once the style worker says its networks are warm, five different photo
 (scikit-image's astronaut, chelsea, coffee, rocket, motorcycle, each scaled to 512 px) are
 stylized one after another, each after 3 s of idle (as a person picks the next picture), by
 `arbitrary` (style: the immunohistochemistry picture), by `preset`, and by `arbitrary` at
-1024 px; the client polls the status every 50 ms (the page polls every 120 ms at first). Rows: median and range of the client's wall time and of the worker's own timing.
+1024 px; the client polls the status every 50 ms (the page polls every 120 ms at first).
+Rows: median and range of the client's wall time and of the worker's own timing.
 
 `--nst`: the issue's check. The product served the same way; once warm, POST /api/stylize with
 scikit-image's astronaut in the style of the immunohistochemistry picture (PNG), method nst, 512
 px, strength 0.5; the result is fetched and judged (ml/judge.py), and the TensorFlow tutorial's
 algorithm is timed on the same pair in the same run (``--tutorial-steps``, scaled to 1000).
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 import io
@@ -54,22 +58,30 @@ def nst_rows(args):
     got = {}
 
     def rows_of(server, http):
-        files = {"content": (f"{args.content}.png", png(args.content), "image/png"),
-                 "style": (f"{args.style}.png", png(args.style), "image/png")}
+        files = {
+            "content": (f"{args.content}.png", png(args.content), "image/png"),
+            "style": (f"{args.style}.png", png(args.style), "image/png"),
+        }
         fields = {"method": "nst", "size": str(args.size), "strength": str(args.strength)}
         start = time.perf_counter()
         answer = http.post(server.url("/api/stylize"), data=fields, files=files, timeout=30)
         if answer.status_code != 202:
             raise SystemExit(f"POST /api/stylize: {answer.status_code} {answer.text}")
         status_url = server.url(answer.json()["status_url"])
-        while (status := http.get(status_url, timeout=30).json())["status"] not in ("done", "failed"):
+        while (status := http.get(status_url, timeout=30).json())["status"] not in (
+            "done",
+            "failed",
+        ):
             time.sleep(0.2)
         got["wall"] = time.perf_counter() - start
         if status["status"] != "done":
             raise SystemExit(f"the nst stylization failed: {status['error']}")
         got["worker"] = status["seconds"]
-        got["image"] = np.asarray(Image.open(io.BytesIO(http.get(server.url(status["result_url"]), timeout=30).content))
-                                  .convert("RGB"))
+        got["image"] = np.asarray(
+            Image.open(
+                io.BytesIO(http.get(server.url(status["result_url"]), timeout=30).content)
+            ).convert("RGB")
+        )
 
     served(rows_of)
     from bench.style import time_tutorial
@@ -80,16 +92,31 @@ def nst_rows(args):
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
     Image.fromarray(got["image"]).save(out / f"api-{args.content}_{args.style}-nst-{args.size}.png")
-    print(f"pair {args.content}:{args.style}, {args.size} px; the photo's own judge style distance {own:.3f}; "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
-    print("| path | seconds | x faster than the tutorial | judge: style distance | / photo's | judge: content distance |")
+    print(
+        f"pair {args.content}:{args.style}, {args.size} px; the photo's own judge style distance {own:.3f}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    print(
+        "| path | seconds | x faster than the tutorial | judge: style distance | / photo's | judge: content distance |"
+    )
     print("|---|---|---|---|---|---|")
     for name, image, secs in (
-            (f"POST /api/stylize nst strength {args.strength:g} -> done (client's wall time)", got["image"], got["wall"]),
-            (f"tutorial 1000 steps (timed {args.tutorial_steps}, scaled to 1000)", tutorial_image, tutorial)):
+        (
+            f"POST /api/stylize nst strength {args.strength:g} -> done (client's wall time)",
+            got["image"],
+            got["wall"],
+        ),
+        (
+            f"tutorial 1000 steps (timed {args.tutorial_steps}, scaled to 1000)",
+            tutorial_image,
+            tutorial,
+        ),
+    ):
         style_d = judge.style_distance(image, style)
-        print(f"| {name} | {secs:.1f} | {tutorial / secs:.1f}x | {style_d:.3f} | {style_d / own:.4f}x | "
-              f"{judge.content_distance(image, content):.3f} |")
+        print(
+            f"| {name} | {secs:.1f} | {tutorial / secs:.1f}x | {style_d:.3f} | {style_d / own:.4f}x | "
+            f"{judge.content_distance(image, content):.3f} |"
+        )
     print(f"(the worker's own timing of the nst job: {got['worker']:.1f} s)")
 
 
@@ -101,9 +128,13 @@ def jpeg(name: str, side: int) -> bytes:
     from skimage import data
 
     pixels = getattr(data, name)()
-    picture = Image.fromarray(pixels[0] if isinstance(pixels, tuple) else pixels).convert("RGB")  # motorcycle: left
+    picture = Image.fromarray(pixels[0] if isinstance(pixels, tuple) else pixels).convert(
+        "RGB"
+    )  # motorcycle: left
     scale = side / max(picture.size)
-    picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
+    picture = picture.resize(
+        (round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS
+    )
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=92)
     return out.getvalue()
@@ -121,8 +152,14 @@ def served(rows_of) -> None:
         started = time.perf_counter()
         server.start(timeout=180)
         try:
-            wait_for(lambda: "fast style networks warm" in server.log() or "warm-up failed" in server.log(), 600,
-                     interval=0.5, message="the style worker's warm-up")
+            wait_for(
+                lambda: (
+                    "fast style networks warm" in server.log() or "warm-up failed" in server.log()
+                ),
+                600,
+                interval=0.5,
+                message="the style worker's warm-up",
+            )
             print(f"(served and warm after {time.perf_counter() - started:.0f} s)", file=sys.stderr)
             rows_of(server, requests.Session())
         finally:
@@ -138,7 +175,10 @@ def phases(server, status_url: str) -> tuple[float, float]:
     sid = status_url.rstrip("/").rsplit("/", 1)[-1]
     created, started, finished = server.sql(
         "SELECT s.created, j.started, s.finished FROM stylizations s JOIN jobs j ON j.id = s.job_id "
-        "WHERE CAST(s.id AS TEXT) = ? OR s.id = ?", sid, sid)[0]
+        "WHERE CAST(s.id AS TEXT) = ? OR s.id = ?",
+        sid,
+        sid,
+    )[0]
     t = [dt.datetime.fromisoformat(str(v)) for v in (created, started, finished)]
     return (t[1] - t[0]).total_seconds(), (t[2] - t[1]).total_seconds()
 
@@ -174,8 +214,10 @@ def fast_rows(server, http) -> None:
 
     style = jpeg("immunohistochemistry", 512)
     cases = [("arbitrary", 512, {}), ("preset", 512, {"preset": "7"}), ("arbitrary", 1024, {})]
-    print("| method | size | POST -> done, median (client, 5 photos) | range | worker's own seconds, median "
-          "| queue pickup, median | job in the worker, median |")
+    print(
+        "| method | size | POST -> done, median (client, 5 photos) | range | worker's own seconds, median "
+        "| queue pickup, median | job in the worker, median |"
+    )
     print("|---|---|---|---|---|---|---|")
     for method, size, extra in cases:
         walls, works = [], []
@@ -185,29 +227,43 @@ def fast_rows(server, http) -> None:
             files = {"content": (f"{name}.jpg", jpeg(name, 512), "image/jpeg")}
             if method == "arbitrary":
                 files["style"] = ("ihc.jpg", style, "image/jpeg")
-            wall, work = post_to_done(server, http, {"method": method, "size": str(size), **extra}, files)
+            wall, work = post_to_done(
+                server, http, {"method": method, "size": str(size), **extra}, files
+            )
             walls.append(wall)
             works.append(work)
-        print(f"| {method} | {size} | {statistics.median(walls):.2f} s | {min(walls):.2f}-{max(walls):.2f} s | "
-              f"{statistics.median(works):.2f} s | {statistics.median(p[0] for p in PHASES) if PHASES else float('nan'):.3f} s "
-              f"| {statistics.median(p[1] for p in PHASES) if PHASES else float('nan'):.2f} s |", flush=True)
+        pickup = statistics.median(p[0] for p in PHASES) if PHASES else float("nan")
+        render = statistics.median(p[1] for p in PHASES) if PHASES else float("nan")
+        print(
+            f"| {method} | {size} | {statistics.median(walls):.2f} s | "
+            f"{min(walls):.2f}-{max(walls):.2f} s | {statistics.median(works):.2f} s | "
+            f"{pickup:.3f} s | {render:.2f} s |",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nst", action="store_true", help="the issue's nst check (API, judge, tutorial) instead")
+    parser.add_argument(
+        "--nst", action="store_true", help="the issue's nst check (API, judge, tutorial) instead"
+    )
     parser.add_argument("--content", default="astronaut")
     parser.add_argument("--style", default="immunohistochemistry")
-    parser.add_argument("--tutorial-steps", type=int, default=100, help="timed, then scaled to 1000 steps")
+    parser.add_argument(
+        "--tutorial-steps", type=int, default=100, help="timed, then scaled to 1000 steps"
+    )
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--strength", type=float, default=0.5)
-    parser.add_argument("--pause", type=float, default=PAUSE, help="idle seconds before each request (default 3)")
+    parser.add_argument(
+        "--pause", type=float, default=PAUSE, help="idle seconds before each request (default 3)"
+    )
     args = parser.parse_args()
     if not args.nst:
         globals()["PAUSE"] = args.pause
         served(fast_rows)
         return
     nst_rows(args)
+
 
 if __name__ == "__main__":
     main()

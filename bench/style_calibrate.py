@@ -10,12 +10,15 @@ ml.nst.own_style_target), the final style weight, the seconds and the evaluation
 the style ratio falls monotonically with strength.
 Results are saved as PNGs under --out (bench/out/).
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: `python bench/...`
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from anywhere: `python bench/...`
 
 import argparse
 import os
@@ -32,7 +35,9 @@ def parse_args(argv):
     parser.add_argument("--pairs", default=PAIRS, help="CONTENT:STYLE[,...] skimage.data names")
     parser.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--init", default="arbitrary", choices=("arbitrary", "content"))
-    parser.add_argument("--quick", action="store_true", help="256 px, two pairs, strengths 0, 0.25, 0.5, 1")
+    parser.add_argument(
+        "--quick", action="store_true", help="256 px, two pairs, strengths 0, 0.25, 0.5, 1"
+    )
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
@@ -56,17 +61,36 @@ def calibrate_pair(args, pair: str, model_dir) -> list[tuple]:
     rows = []
     for strength in args.strengths:
         start = time.perf_counter()
-        image, stats = nst.stylize(content, style, strength=strength, size=args.size, init=args.init,
-                                   init_model_dir=model_dir)
+        image, stats = nst.stylize(
+            content,
+            style,
+            strength=strength,
+            size=args.size,
+            init=args.init,
+            init_model_dir=model_dir,
+        )
         seconds = time.perf_counter() - start
         ratio = judge.style_distance(image, style) / own
-        rows.append((strength, ratio, judge.content_distance(image, content), seconds, stats["steps"]))
+        rows.append(
+            (strength, ratio, judge.content_distance(image, content), seconds, stats["steps"])
+        )
         target = TARGETS.get(strength)
-        verdict = "" if target is None else (" (target met)" if ratio < target else f" (target < {target}x missed)")
-        own_ratio = f"{stats['own_style_ratio']:.4f} / {stats['own_style_target']:.4f}" if strength else "-"
-        print(f"| {pair} | {strength:g} | {ratio:.4f}x{verdict} | {rows[-1][2]:.3f} | {own_ratio} | "
-              f"{stats['style_weight']:.3g} | {seconds:.1f} | {stats['steps']} |", flush=True)
-        Image.fromarray(image).save(Path(args.out) / f"calibrate-{pair.replace(':', '_')}-{args.size}-s{strength:g}.png")
+        verdict = (
+            ""
+            if target is None
+            else (" (target met)" if ratio < target else f" (target < {target}x missed)")
+        )
+        own_ratio = (
+            f"{stats['own_style_ratio']:.4f} / {stats['own_style_target']:.4f}" if strength else "-"
+        )
+        print(
+            f"| {pair} | {strength:g} | {ratio:.4f}x{verdict} | {rows[-1][2]:.3f} | {own_ratio} | "
+            f"{stats['style_weight']:.3g} | {seconds:.1f} | {stats['steps']} |",
+            flush=True,
+        )
+        Image.fromarray(image).save(
+            Path(args.out) / f"calibrate-{pair.replace(':', '_')}-{args.size}-s{strength:g}.png"
+        )
     return rows
 
 
@@ -77,16 +101,22 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     model_dir = pretrained_model_dir("arbitrary", args.cache) if args.init == "arbitrary" else None
-    print(f"size {args.size} px, start from {args.init}; load average {os.getloadavg()[0]:.1f} at start")
-    print("| pair | strength | judge: style distance / photo's | judge: content distance "
-          "| nst's own style loss / photo's (target) | final style weight | seconds | evaluations |")
+    print(
+        f"size {args.size} px, start from {args.init}; load average {os.getloadavg()[0]:.1f} at start"
+    )
+    print(
+        "| pair | strength | judge: style distance / photo's | judge: content distance "
+        "| nst's own style loss / photo's (target) | final style weight | seconds | evaluations |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     monotone = True
     for pair in args.pairs.split(","):
         ratios = [row[1] for row in calibrate_pair(args, pair, model_dir)]
         monotone &= all(a >= b for a, b in zip(ratios, ratios[1:]))
-    print(f"style ratio falls monotonically with strength on every pair: {'yes' if monotone else 'NO'}; "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"style ratio falls monotonically with strength on every pair: {'yes' if monotone else 'NO'}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     return 0 if monotone else 1
 
 

@@ -5,6 +5,7 @@ with reflection padding and nearest-neighbour upsampling, and no sigmoid clamp (
 RGB 0..1 floats, clipped only when an image is made). Differences from the keras.io example
 that the reference implementation does not have (sigmoid output, zero padding) are avoided.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,17 +18,30 @@ from ml.errors import check_stop
 
 ENCODER_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-DEFAULTS = {"image_size": 256, "batch_size": 8, "steps": 20000, "learning_rate": 1e-4,
-            "style_weight": 10.0, "log_every": 100, "name": "adain"}
+DEFAULTS = {
+    "image_size": 256,
+    "batch_size": 8,
+    "steps": 20000,
+    "learning_rate": 1e-4,
+    "style_weight": 10.0,
+    "log_every": 100,
+    "name": "adain",
+}
 DECODER_FILE = "decoder.weights.h5"
 
 
 def list_images(folder) -> list[Path]:
     """Image files directly in ``folder``, sorted; ValueError if none."""
     folder = Path(folder)
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    files = (
+        sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if folder.is_dir()
+        else []
+    )
     if not files:
-        raise ValueError(f"No training images (jpg/png/webp/bmp) in {folder}. Received: folder={str(folder)!r}")
+        raise ValueError(
+            f"No training images (jpg/png/webp/bmp) in {folder}. Received: folder={str(folder)!r}"
+        )
     return files
 
 
@@ -43,8 +57,13 @@ def random_crops(files, size: int, seed: int, scale=(0.0, 1.0)):
             with Image.open(rng.choice(files)) as im:
                 im = im.convert("RGB")
                 short = int(size * 1.15)
-                im = im.resize((max(short, round(im.width * short / min(im.size))),
-                                max(short, round(im.height * short / min(im.size)))), Image.BICUBIC)
+                im = im.resize(
+                    (
+                        max(short, round(im.width * short / min(im.size))),
+                        max(short, round(im.height * short / min(im.size))),
+                    ),
+                    Image.BICUBIC,
+                )
                 x, y = rng.randint(0, im.width - size), rng.randint(0, im.height - size)
                 crop = np.asarray(im.crop((x, y, x + size, y + size)), "float32") / 255.0
             yield crop * (scale[1] - scale[0]) + scale[0]
@@ -57,16 +76,21 @@ def reflection_padding(pad: int):
     """A layer that reflection-pads height and width by ``pad`` pixels."""
     import keras
 
-    return keras.layers.Lambda(lambda x: keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]],
-                                                       mode="reflect"))
+    return keras.layers.Lambda(
+        lambda x: keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+    )
 
 
 def conv(filters: int, kernel: int = 3, activation="relu"):
     """Reflection-padded 'valid' convolution, as in the reference decoder."""
     import keras
 
-    return keras.Sequential([reflection_padding(kernel // 2),
-                             keras.layers.Conv2D(filters, kernel, activation=activation)])
+    return keras.Sequential(
+        [
+            reflection_padding(kernel // 2),
+            keras.layers.Conv2D(filters, kernel, activation=activation),
+        ]
+    )
 
 
 def get_encoder(weights="hed"):
@@ -87,8 +111,20 @@ def get_decoder():
     import keras
 
     up = lambda: keras.layers.UpSampling2D(2, interpolation="nearest")  # noqa: E731
-    layers = [conv(256), up(), conv(256), conv(256), conv(256), conv(128), up(),
-              conv(128), conv(64), up(), conv(64), conv(3, activation=None)]
+    layers = [
+        conv(256),
+        up(),
+        conv(256),
+        conv(256),
+        conv(256),
+        conv(128),
+        up(),
+        conv(128),
+        conv(64),
+        up(),
+        conv(64),
+        conv(3, activation=None),
+    ]
     return keras.Sequential([keras.Input((None, None, 512)), *layers], name="adain_decoder")
 
 
@@ -98,7 +134,7 @@ def ada_in(content, style, eps: float = 1e-5):
 
     c_mean, c_var = tf.nn.moments(content, axes=[1, 2], keepdims=True)
     s_mean, s_var = tf.nn.moments(style, axes=[1, 2], keepdims=True)
-    return s_var ** 0.5 * (content - c_mean) / tf.sqrt(c_var + eps) + s_mean
+    return s_var**0.5 * (content - c_mean) / tf.sqrt(c_var + eps) + s_mean
 
 
 def make_trainer(encoder, decoder, style_weight: float):
@@ -116,7 +152,9 @@ def make_trainer(encoder, decoder, style_weight: float):
         def __init__(self):
             super().__init__()
             self.encoder, self.decoder = encoder, decoder
-            self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "content_loss", "style_loss")}
+            self.trackers = {
+                n: keras.metrics.Mean(name=n) for n in ("loss", "content_loss", "style_loss")
+            }
 
         @property
         def metrics(self):
@@ -136,7 +174,11 @@ def make_trainer(encoder, decoder, style_weight: float):
                 loss = content_loss + style_weight * style_loss
             grads = tape.gradient(loss, self.decoder.trainable_variables)
             self.optimizer.apply_gradients(zip(grads, self.decoder.trainable_variables))
-            for name, value in (("loss", loss), ("content_loss", content_loss), ("style_loss", style_loss)):
+            for name, value in (
+                ("loss", loss),
+                ("content_loss", content_loss),
+                ("style_loss", style_loss),
+            ):
                 self.trackers[name].update_state(value)
             return {n: t.result() for n, t in self.trackers.items()}
 
@@ -163,7 +205,9 @@ def progress_callback(total_steps: int, progress, should_stop):
     return Monitor()
 
 
-def training_folders(config: dict, data_dir, keys=("content_dir", "style_dir"), names=("content", "style")):
+def training_folders(
+    config: dict, data_dir, keys=("content_dir", "style_dir"), names=("content", "style")
+):
     """The training folders: config keys if given, else subfolders of ``data_dir``."""
     return [Path(config.get(k) or Path(data_dir or ".") / n) for k, n in zip(keys, names)]
 
@@ -180,26 +224,47 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     contents, styles = list_images(content_dir), list_images(style_dir)
     keras.utils.set_random_seed(seed)
     size, batch, steps = int(cfg["image_size"]), int(cfg["batch_size"]), int(cfg["steps"])
-    data = tf.data.Dataset.zip((random_crops(contents, size, seed), random_crops(styles, size, seed + 1)))
+    data = tf.data.Dataset.zip(
+        (random_crops(contents, size, seed), random_crops(styles, size, seed + 1))
+    )
     encoder, decoder = get_encoder(cfg.get("weights", "hed")), get_decoder()
     if cfg.get("init_decoder"):  # fine-tune an existing decoder (a model folder or a weights file)
         decoder.load_weights(_decoder_file(cfg["init_decoder"]))
     trainer = make_trainer(encoder, decoder, float(cfg["style_weight"]))
     trainer.compile(optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])))
     monitor, start = progress_callback(steps, progress, should_stop), time.perf_counter()
-    history = trainer.fit(data.batch(batch).prefetch(2), epochs=1, steps_per_epoch=steps,
-                          callbacks=[monitor], verbose=0, shuffle=False)
+    history = trainer.fit(
+        data.batch(batch).prefetch(2),
+        epochs=1,
+        steps_per_epoch=steps,
+        callbacks=[monitor],
+        verbose=0,
+        shuffle=False,
+    )
     check_stop(lambda: monitor.cancelled)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decoder.save_weights(out_dir / DECODER_FILE)
     metrics = {k: float(v[-1]) for k, v in history.history.items()}
-    summary = {"kind": "adain", "name": cfg["name"], "config": cfg, "metrics": metrics,
-               "steps": steps, "seconds": round(time.perf_counter() - start, 1),
-               "data": {"content_images": len(contents), "style_images": len(styles)},
-               "files": {"decoder": DECODER_FILE, "samples": "samples.png"}, "encoder": "vgg16-hed"}
+    summary = {
+        "kind": "adain",
+        "name": cfg["name"],
+        "config": cfg,
+        "metrics": metrics,
+        "steps": steps,
+        "seconds": round(time.perf_counter() - start, 1),
+        "data": {"content_images": len(contents), "style_images": len(styles)},
+        "files": {"decoder": DECODER_FILE, "samples": "samples.png"},
+        "encoder": "vgg16-hed",
+    }
     write_meta(out_dir, summary)
-    _write_samples(AdaINStylizer(decoder, cfg.get("weights", "hed")), contents, styles, out_dir / "samples.png", size)
+    _write_samples(
+        AdaINStylizer(decoder, cfg.get("weights", "hed")),
+        contents,
+        styles,
+        out_dir / "samples.png",
+        size,
+    )
     return summary
 
 
@@ -224,7 +289,9 @@ def _write_samples(stylizer, contents, styles, path, size: int) -> None:
         tiles = [np.asarray(Image.fromarray(t).resize(out.shape[1::-1])) for t in (c, s)] + [out]
         rows.append(np.concatenate(tiles, axis=1))
     width = min(r.shape[1] for r in rows)
-    Image.fromarray(np.concatenate([r[:, :width] for r in rows if r.shape[0] == rows[0].shape[0]], 0)).save(path)
+    Image.fromarray(
+        np.concatenate([r[:, :width] for r in rows if r.shape[0] == rows[0].shape[0]], 0)
+    ).save(path)
 
 
 class AdaINStylizer:
@@ -238,7 +305,9 @@ class AdaINStylizer:
         stat = tf.TensorSpec([1, 1, 1, 512], tf.float32)
         # Compiled once per process: eager calls cost more than the convolutions at small sizes.
         self._style_stats = tf.function(self._stats, input_signature=[spec])
-        self._render = tf.function(self._forward, input_signature=[spec, stat, stat, tf.TensorSpec([], tf.float32)])
+        self._render = tf.function(
+            self._forward, input_signature=[spec, stat, stat, tf.TensorSpec([], tf.float32)]
+        )
         self._cache: dict[str, tuple] = {}
 
     def _stats(self, image):
@@ -270,7 +339,7 @@ class AdaINStylizer:
         return self._cache[key]
 
     @classmethod
-    def load(cls, model_dir) -> "AdaINStylizer":
+    def load(cls, model_dir) -> AdaINStylizer:
         """Load the decoder of an ``adain`` model folder."""
         from ml.modeldir import ModelDirError, read_meta
 
@@ -281,7 +350,9 @@ class AdaINStylizer:
         decoder.load_weights(_decoder_file(model_dir))
         return cls(decoder, meta.get("config", {}).get("weights", "hed"))
 
-    def stylize(self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512):
+    def stylize(
+        self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512
+    ):
         """Stylize ``content`` like ``style``; ``strength`` (alpha) blends features with the content's."""
         from ml.nst import resize_long_side, to_uint8
 

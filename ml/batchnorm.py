@@ -11,6 +11,7 @@ keep averaging, and dropout is active, which inflates the variance the next laye
 variance of each layer's input over the given images, with the network in inference mode,
 layer by layer in graph order, so each layer is measured after the layers before it are fixed.
 """
+
 from __future__ import annotations
 
 import keras
@@ -21,8 +22,11 @@ __all__ = ["calibrate", "calibrated_layers"]
 
 def calibrated_layers(model: keras.Model) -> list:
     """The batch-norm layers of ``model``'s own graph whose statistics training moved (frozen ones keep theirs)."""
-    return [layer for layer in model.layers
-            if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+    ]
 
 
 def calibrate(model: keras.Model, dataset) -> int:
@@ -55,15 +59,19 @@ def input_moments(probe: keras.Model, dataset, axis: int) -> tuple[np.ndarray, n
         x = keras.ops.cast(probe(images, training=False), "float32")
         x = x if len(keep) == x.shape[0] else keras.ops.take(x, keep, axis=0)
         axes = [i for i in range(len(x.shape)) if i != axis % len(x.shape)]
-        batch_mean, batch_var = (np.asarray(v, dtype=np.float64) for v in keras.ops.moments(x, axes))
+        batch_mean, batch_var = (
+            np.asarray(v, dtype=np.float64) for v in keras.ops.moments(x, axes)
+        )
         n = int(np.prod([x.shape[i] for i in axes]))
         if mean is None:
             count, mean, m2 = n, batch_mean, batch_var * n
             continue
         total, delta = count + n, batch_mean - mean
         mean = mean + delta * n / total
-        m2 = m2 + batch_var * n + delta ** 2 * count * n / total
+        m2 = m2 + batch_var * n + delta**2 * count * n / total
         count = total
     if mean is None:
-        raise ValueError("Cannot calibrate batch normalization on an empty data set. Received: 0 usable images")
+        raise ValueError(
+            "Cannot calibrate batch normalization on an empty data set. Received: 0 usable images"
+        )
     return mean, m2 / count

@@ -4,6 +4,7 @@ Models take RGB float images in 0..255 and normalise inside (a ``Normalize`` lay
 saved ``model.keras`` needs no outside preprocessing beyond the resize and face crop of
 ``ml.data.prepare_image``. The output is a softmax over the task's labels.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,20 +16,58 @@ import yaml
 
 from ml import data
 
-MODEL_DEFAULTS = {"type": "custom_cnn", "filters": [16, 32, 64], "convs_per_block": 1, "kernel_size": 3,
-                  "activation": "relu", "batchnorm": True, "batchnorm_momentum": 0.9, "dropout": 0.1, "l2": 0.0, "pooling": "flatten",
-                  "dense": [64], "dense_dropout": 0.3, "backbone": "vgg16", "weights": "hed",
-                  "output_layer": None, "fine_tune_layers": 0}
-TRAINING_DEFAULTS = {"epochs": 5, "frozen_epochs": 0, "batch_size": 32, "optimizer": "adam",
-                     "learning_rate": 1e-3, "fine_tune_learning_rate": 1e-5, "lr_schedule": None,
-                     "early_stopping": None, "class_weight": "balanced", "warmup_epochs": 0,
-                     "average_epochs": 0, "min_steps_per_epoch": 0}
-SECTIONS = {"data": data.DATA_DEFAULTS, "preprocessing": data.PREPROCESSING_DEFAULTS,
-            "augmentation": {}, "model": MODEL_DEFAULTS, "training": TRAINING_DEFAULTS}
-NORMALIZATION = {"vgg16": "caffe", "vgg19": "caffe", "inceptionv3": "symmetric", "mobilenetv2": "symmetric",
-                 "efficientnetb0": "none"}
-APPLICATIONS = {"vgg19": "VGG19", "inceptionv3": "InceptionV3", "efficientnetb0": "EfficientNetB0",
-                "mobilenetv2": "MobileNetV2"}
+MODEL_DEFAULTS = {
+    "type": "custom_cnn",
+    "filters": [16, 32, 64],
+    "convs_per_block": 1,
+    "kernel_size": 3,
+    "activation": "relu",
+    "batchnorm": True,
+    "batchnorm_momentum": 0.9,
+    "dropout": 0.1,
+    "l2": 0.0,
+    "pooling": "flatten",
+    "dense": [64],
+    "dense_dropout": 0.3,
+    "backbone": "vgg16",
+    "weights": "hed",
+    "output_layer": None,
+    "fine_tune_layers": 0,
+}
+TRAINING_DEFAULTS = {
+    "epochs": 5,
+    "frozen_epochs": 0,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "fine_tune_learning_rate": 1e-5,
+    "lr_schedule": None,
+    "early_stopping": None,
+    "class_weight": "balanced",
+    "warmup_epochs": 0,
+    "average_epochs": 0,
+    "min_steps_per_epoch": 0,
+}
+SECTIONS = {
+    "data": data.DATA_DEFAULTS,
+    "preprocessing": data.PREPROCESSING_DEFAULTS,
+    "augmentation": {},
+    "model": MODEL_DEFAULTS,
+    "training": TRAINING_DEFAULTS,
+}
+NORMALIZATION = {
+    "vgg16": "caffe",
+    "vgg19": "caffe",
+    "inceptionv3": "symmetric",
+    "mobilenetv2": "symmetric",
+    "efficientnetb0": "none",
+}
+APPLICATIONS = {
+    "vgg19": "VGG19",
+    "inceptionv3": "InceptionV3",
+    "efficientnetb0": "EfficientNetB0",
+    "mobilenetv2": "MobileNetV2",
+}
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -66,11 +105,17 @@ def load_config(config) -> dict:
         config = read_yaml(config)
     if not isinstance(config, dict):
         raise ValueError(f"A config must be a mapping. Received: config={config!r}")
-    full = {"kind": "classifier", "name": "classifier", **resolve_base(copy.deepcopy(config), CONFIG_DIR)}
+    full = {
+        "kind": "classifier",
+        "name": "classifier",
+        **resolve_base(copy.deepcopy(config), CONFIG_DIR),
+    }
     for section, defaults in SECTIONS.items():
         given = full.get(section) or {}
         if not isinstance(given, dict):
-            raise ValueError(f"config section {section!r} must be a mapping. Received: {section}={given!r}")
+            raise ValueError(
+                f"config section {section!r} must be a mapping. Received: {section}={given!r}"
+            )
         full[section] = {**defaults, **given}
     return full
 
@@ -109,7 +154,9 @@ class Normalize(keras.layers.Layer):
         if self.mode == "symmetric":
             return x / 127.5 - 1.0
         if self.mode == "caffe":
-            return keras.ops.flip(x, axis=-1) - keras.ops.convert_to_tensor([103.939, 116.779, 123.68])
+            return keras.ops.flip(x, axis=-1) - keras.ops.convert_to_tensor(
+                [103.939, 116.779, 123.68]
+            )
         return x
 
     def get_config(self):
@@ -120,29 +167,50 @@ def conv_block(x, filters: int, index: int, cfg: dict):
     """Add one block: ``convs_per_block`` x (conv [+ batch norm]), max pooling, dropout."""
     reg = keras.regularizers.L2(cfg["l2"]) if cfg["l2"] else None
     for j in range(cfg["convs_per_block"]):
-        x = keras.layers.Conv2D(filters, cfg["kernel_size"], padding="same", activation=cfg["activation"],
-                                kernel_regularizer=reg, name=f"block{index}_conv{j + 1}")(x)
+        x = keras.layers.Conv2D(
+            filters,
+            cfg["kernel_size"],
+            padding="same",
+            activation=cfg["activation"],
+            kernel_regularizer=reg,
+            name=f"block{index}_conv{j + 1}",
+        )(x)
         if cfg["batchnorm"]:
             # The moving statistics only serve the per-epoch validation metrics (0.9: they follow
             # a short run); ml.batchnorm.calibrate sets the served ones exactly after training.
-            x = keras.layers.BatchNormalization(momentum=cfg["batchnorm_momentum"], name=f"block{index}_bn{j + 1}")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=cfg["batchnorm_momentum"], name=f"block{index}_bn{j + 1}"
+            )(x)
     x = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
-    return keras.layers.Dropout(cfg["dropout"], name=f"block{index}_dropout")(x) if cfg["dropout"] else x
+    return (
+        keras.layers.Dropout(cfg["dropout"], name=f"block{index}_dropout")(x)
+        if cfg["dropout"]
+        else x
+    )
 
 
 def classifier_head(x, num_classes: int, cfg: dict):
     """Add pooling, dense layers and the float32 softmax output."""
-    pooling = {"flatten": keras.layers.Flatten, "avg": keras.layers.GlobalAveragePooling2D,
-               "max": keras.layers.GlobalMaxPooling2D}.get(cfg["pooling"])
+    pooling = {
+        "flatten": keras.layers.Flatten,
+        "avg": keras.layers.GlobalAveragePooling2D,
+        "max": keras.layers.GlobalMaxPooling2D,
+    }.get(cfg["pooling"])
     if pooling is None:
-        raise ValueError(f"pooling must be flatten, avg or max. Received: pooling={cfg['pooling']!r}")
+        raise ValueError(
+            f"pooling must be flatten, avg or max. Received: pooling={cfg['pooling']!r}"
+        )
     x = pooling(name="pool")(x)
     reg = keras.regularizers.L2(cfg["l2"]) if cfg["l2"] else None
     for i, units in enumerate(cfg["dense"] or []):
-        x = keras.layers.Dense(units, activation=cfg["activation"], kernel_regularizer=reg, name=f"dense{i + 1}")(x)
+        x = keras.layers.Dense(
+            units, activation=cfg["activation"], kernel_regularizer=reg, name=f"dense{i + 1}"
+        )(x)
         if cfg["dense_dropout"]:
             x = keras.layers.Dropout(cfg["dense_dropout"], name=f"dense{i + 1}_dropout")(x)
-    return keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    return keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="probabilities"
+    )(x)
 
 
 def build_custom_cnn(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
@@ -165,31 +233,44 @@ def load_backbone(name: str, weights, input_shape: tuple) -> keras.Model:
         model.set_weights(shared.get_weights())
         return model
     if name not in APPLICATIONS:
-        raise ValueError(f"backbone must be one of {['vgg16', *APPLICATIONS]}. Received: backbone={name!r}")
+        raise ValueError(
+            f"backbone must be one of {['vgg16', *APPLICATIONS]}. Received: backbone={name!r}"
+        )
     if weights not in (None, "imagenet") and not Path(str(weights)).is_file():
-        raise ValueError(f"weights must be 'imagenet', None or a weights file. Received: weights={weights!r}")
+        raise ValueError(
+            f"weights must be 'imagenet', None or a weights file. Received: weights={weights!r}"
+        )
     app = getattr(keras.applications, APPLICATIONS[name])
-    return app(include_top=False, weights=None if weights is None else str(weights), input_shape=input_shape)
+    return app(
+        include_top=False,
+        weights=None if weights is None else str(weights),
+        input_shape=input_shape,
+    )
 
 
 def build_transfer(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
     """Build a backbone (frozen, BN in inference mode) with a new classifier head."""
     backbone = load_backbone(cfg["backbone"], cfg["weights"], input_shape)
     if cfg["output_layer"]:
-        backbone = keras.Model(backbone.inputs, backbone.get_layer(cfg["output_layer"]).output,
-                               name=backbone.name)
+        backbone = keras.Model(
+            backbone.inputs, backbone.get_layer(cfg["output_layer"]).output, name=backbone.name
+        )
     backbone.trainable = False
     inputs = keras.Input(input_shape, name="image")
     x = Normalize(NORMALIZATION[cfg["backbone"].lower()], name="normalize")(inputs)
     x = backbone(x, training=False)
     head_cfg = {**cfg, "dropout": 0.0}
-    return keras.Model(inputs, classifier_head(x, num_classes, head_cfg), name=f"{cfg['backbone']}_transfer")
+    return keras.Model(
+        inputs, classifier_head(x, num_classes, head_cfg), name=f"{cfg['backbone']}_transfer"
+    )
 
 
 def build_model(config: dict, num_classes: int) -> keras.Model:
     """Build the classifier described by a full config for ``num_classes`` labels."""
     if num_classes < 2:
-        raise ValueError(f"A classifier needs at least 2 labels. Received: num_classes={num_classes}")
+        raise ValueError(
+            f"A classifier needs at least 2 labels. Received: num_classes={num_classes}"
+        )
     size = config["preprocessing"]["image_size"]
     input_shape = (int(size[0]), int(size[1]), 3)
     kind = config["model"]["type"]
@@ -201,7 +282,9 @@ def build_model(config: dict, num_classes: int) -> keras.Model:
         from ml import features
 
         return features.build_features_model(config, num_classes)
-    raise ValueError(f"model.type must be custom_cnn, transfer or features. Received: type={kind!r}")
+    raise ValueError(
+        f"model.type must be custom_cnn, transfer or features. Received: type={kind!r}"
+    )
 
 
 def unfreeze_top(model: keras.Model, n_layers: int) -> None:
@@ -228,12 +311,23 @@ def build_phases(config: dict) -> list[dict]:
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1. Received: epochs={epochs}")
     if m["type"] != "transfer" or not m["fine_tune_layers"]:
-        return [{"name": "train", "start": 0, "end": epochs, "lr": t["learning_rate"], "unfreeze": 0}]
+        return [
+            {"name": "train", "start": 0, "end": epochs, "lr": t["learning_rate"], "unfreeze": 0}
+        ]
     frozen = min(epochs, int(t["frozen_epochs"]) or epochs)
-    phases = [{"name": "frozen", "start": 0, "end": frozen, "lr": t["learning_rate"], "unfreeze": 0}]
+    phases = [
+        {"name": "frozen", "start": 0, "end": frozen, "lr": t["learning_rate"], "unfreeze": 0}
+    ]
     if epochs > frozen:
-        phases.append({"name": "finetune", "start": frozen, "end": epochs,
-                       "lr": t["fine_tune_learning_rate"], "unfreeze": int(m["fine_tune_layers"])})
+        phases.append(
+            {
+                "name": "finetune",
+                "start": frozen,
+                "end": epochs,
+                "lr": t["fine_tune_learning_rate"],
+                "unfreeze": int(m["fine_tune_layers"]),
+            }
+        )
     return phases
 
 
@@ -258,8 +352,11 @@ def scale_learning_rates(training: dict, factor: float) -> dict:
     noisier gradient, so it takes a proportionally smaller step, and an epoch of small steps moves
     the weights about as far as the configured epoch of large ones, in more, smaller updates.
     """
-    out = {**training, "learning_rate": float(training["learning_rate"]) * factor,
-           "fine_tune_learning_rate": float(training["fine_tune_learning_rate"]) * factor}
+    out = {
+        **training,
+        "learning_rate": float(training["learning_rate"]) * factor,
+        "fine_tune_learning_rate": float(training["fine_tune_learning_rate"]) * factor,
+    }
     schedule = training.get("lr_schedule")
     if schedule and schedule.get("type") == "piecewise":
         out["lr_schedule"] = {**schedule, "values": [float(v) * factor for v in schedule["values"]]}
@@ -273,12 +370,16 @@ def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
     if isinstance(setting, dict):
         return {int(k): float(v) for k, v in setting.items()}
     if setting != "balanced":
-        raise ValueError(f"class_weight must be balanced, a mapping or null. Received: class_weight={setting!r}")
+        raise ValueError(
+            f"class_weight must be balanced, a mapping or null. Received: class_weight={setting!r}"
+        )
     counts = np.bincount(labels, minlength=n_classes)
     return {c: float(len(labels) / (n_classes * n)) for c, n in enumerate(counts) if n}
 
 
-def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int, warmup_epochs: int = 0) -> list:
+def schedule_callbacks(
+    schedule: dict | None, base_lr: float, epochs: int, warmup_epochs: int = 0
+) -> list:
     """Return the callbacks for ``training.lr_schedule`` (piecewise by epoch, cosine or plateau).
 
     ``warmup_epochs``: the learning rate rises linearly to the schedule's over the first epochs.
@@ -289,24 +390,41 @@ def schedule_callbacks(schedule: dict | None, base_lr: float, epochs: int, warmu
     kind = (schedule or {}).get("type")
     warmup = int(warmup_epochs or 0)
     if kind is None:
-        rate = lambda e, lr: float(base_lr)
+
+        def rate(e, lr):
+            return float(base_lr)
+
     elif kind == "piecewise":
         bounds, values = schedule["boundaries"], schedule["values"]
         if len(values) != len(bounds) + 1:
-            raise ValueError(f"piecewise needs one more value than boundaries. Received: lr_schedule={schedule}")
-        rate = lambda e, lr: float(values[sum(e >= b for b in bounds)])
+            raise ValueError(
+                f"piecewise needs one more value than boundaries. Received: lr_schedule={schedule}"
+            )
+
+        def rate(e, lr):
+            return float(values[sum(e >= b for b in bounds)])
+
     elif kind == "cosine":
-        rate = lambda e, lr: float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs))))
+
+        def rate(e, lr):
+            return float(base_lr * 0.5 * (1 + np.cos(np.pi * min(e, epochs) / max(1, epochs))))
+
     elif kind == "plateau":
-        plateau = keras.callbacks.ReduceLROnPlateau(factor=schedule.get("factor", 0.5),
-                                                    patience=schedule.get("patience", 2), min_lr=1e-6)
+        plateau = keras.callbacks.ReduceLROnPlateau(
+            factor=schedule.get("factor", 0.5), patience=schedule.get("patience", 2), min_lr=1e-6
+        )
         if not warmup:
             return [plateau]
+
         # after the warm-up the plateau callback owns the rate: hand it the base rate once
-        rate = lambda e, lr: float(base_lr) if e <= warmup else float(lr)
+        def rate(e, lr):
+            return float(base_lr) if e <= warmup else float(lr)
+
         return [keras.callbacks.LearningRateScheduler(warmed(rate, warmup)), plateau]
     else:
-        raise ValueError(f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}")
+        raise ValueError(
+            f"lr_schedule.type must be piecewise, cosine or plateau. Received: type={kind!r}"
+        )
     if kind is None and not warmup:
         return []
     return [keras.callbacks.LearningRateScheduler(warmed(rate, warmup))]
@@ -323,6 +441,10 @@ def early_stopping(setting: dict | None) -> list:
     """Return an EarlyStopping callback for ``training.early_stopping`` (or none)."""
     if not setting:
         return []
-    return [keras.callbacks.EarlyStopping(monitor=setting.get("monitor", "val_loss"),
-                                          patience=setting.get("patience", 5),
-                                          restore_best_weights=setting.get("restore_best_weights", True))]
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=setting.get("monitor", "val_loss"),
+            patience=setting.get("patience", 5),
+            restore_best_weights=setting.get("restore_best_weights", True),
+        )
+    ]

@@ -3,6 +3,7 @@
 ResNet generator, 70x70 PatchGAN discriminator, LSGAN + cycle + identity losses, instance norm
 as ``GroupNormalization(groups=-1)``. Only the photo-to-style generator is exported.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,9 +14,20 @@ import numpy as np
 from ml.adain import list_images, progress_callback, random_crops, reflection_padding
 from ml.errors import check_stop
 
-DEFAULTS = {"image_size": 256, "batch_size": 1, "epochs": 100, "steps_per_epoch": 1000,
-            "learning_rate": 2e-4, "base_filters": 64, "residual_blocks": 9, "disc_filters": 64,
-            "cycle_weight": 10.0, "identity_weight": 0.5, "style_name": "cyclegan", "samples": 4}
+DEFAULTS = {
+    "image_size": 256,
+    "batch_size": 1,
+    "epochs": 100,
+    "steps_per_epoch": 1000,
+    "learning_rate": 2e-4,
+    "base_filters": 64,
+    "residual_blocks": 9,
+    "disc_filters": 64,
+    "cycle_weight": 10.0,
+    "identity_weight": 0.5,
+    "style_name": "cyclegan",
+    "samples": 4,
+}
 GENERATOR_FILE = "generator.weights.h5"
 
 
@@ -48,12 +60,16 @@ def get_generator(base_filters: int = 64, residual_blocks: int = 9, name="genera
     x = keras.layers.Conv2D(base_filters, 7, use_bias=False)(reflection_padding(3)(inputs))
     x = keras.layers.ReLU()(instance_norm()(x))
     for mult in (2, 4):
-        x = keras.layers.Conv2D(base_filters * mult, 3, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.Conv2D(base_filters * mult, 3, strides=2, padding="same", use_bias=False)(
+            x
+        )
         x = keras.layers.ReLU()(instance_norm()(x))
     for _ in range(residual_blocks):
         x = residual_block(x, base_filters * 4)
     for mult in (2, 1):
-        x = keras.layers.Conv2DTranspose(base_filters * mult, 3, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.Conv2DTranspose(
+            base_filters * mult, 3, strides=2, padding="same", use_bias=False
+        )(x)
         x = keras.layers.ReLU()(instance_norm()(x))
     x = keras.layers.Conv2D(3, 7, activation="tanh")(reflection_padding(3)(x))
     return keras.Model(inputs, x, name=name)
@@ -64,9 +80,13 @@ def get_discriminator(filters: int = 64, name="discriminator"):
     import keras
 
     inputs = keras.Input((None, None, 3))
-    x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs))
+    x = keras.layers.LeakyReLU(0.2)(
+        keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs)
+    )
     for mult, stride in ((2, 2), (4, 2), (8, 1)):
-        x = keras.layers.Conv2D(filters * mult, 4, strides=stride, padding="same", use_bias=False)(x)
+        x = keras.layers.Conv2D(filters * mult, 4, strides=stride, padding="same", use_bias=False)(
+            x
+        )
         x = keras.layers.LeakyReLU(0.2)(instance_norm()(x))
     x = keras.layers.Conv2D(1, 4, padding="same")(x)
     return keras.Model(inputs, x, name=name)
@@ -103,19 +123,42 @@ def make_cyclegan(cfg: dict):
         def train_step(self, data):
             real_a, real_b = data
             with tf.GradientTape(persistent=True) as tape:
-                fake_b, fake_a = self.gen_ab(real_a, training=True), self.gen_ba(real_b, training=True)
-                cycle = mae(self.gen_ba(fake_b, training=True), real_a) + mae(self.gen_ab(fake_a, training=True), real_b)
-                identity = mae(self.gen_ab(real_b, training=True), real_b) + mae(self.gen_ba(real_a, training=True), real_a)
-                d_fake_b, d_fake_a = self.disc_b(fake_b, training=True), self.disc_a(fake_a, training=True)
+                fake_b, fake_a = (
+                    self.gen_ab(real_a, training=True),
+                    self.gen_ba(real_b, training=True),
+                )
+                cycle = mae(self.gen_ba(fake_b, training=True), real_a) + mae(
+                    self.gen_ab(fake_a, training=True), real_b
+                )
+                identity = mae(self.gen_ab(real_b, training=True), real_b) + mae(
+                    self.gen_ba(real_a, training=True), real_a
+                )
+                d_fake_b, d_fake_a = (
+                    self.disc_b(fake_b, training=True),
+                    self.disc_a(fake_a, training=True),
+                )
                 adv = mse(d_fake_b, 1.0) + mse(d_fake_a, 1.0)
-                gen_loss = adv + cfg["cycle_weight"] * cycle + cfg["cycle_weight"] * cfg["identity_weight"] * identity
-                disc_loss = 0.5 * (mse(self.disc_b(real_b, training=True), 1.0) + mse(d_fake_b, 0.0)
-                                   + mse(self.disc_a(real_a, training=True), 1.0) + mse(d_fake_a, 0.0))
+                gen_loss = (
+                    adv
+                    + cfg["cycle_weight"] * cycle
+                    + cfg["cycle_weight"] * cfg["identity_weight"] * identity
+                )
+                disc_loss = 0.5 * (
+                    mse(self.disc_b(real_b, training=True), 1.0)
+                    + mse(d_fake_b, 0.0)
+                    + mse(self.disc_a(real_a, training=True), 1.0)
+                    + mse(d_fake_a, 0.0)
+                )
             gens = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
             discs = self.disc_a.trainable_variables + self.disc_b.trainable_variables
             self.gen_optimizer.apply_gradients(zip(tape.gradient(gen_loss, gens), gens))
             self.disc_optimizer.apply_gradients(zip(tape.gradient(disc_loss, discs), discs))
-            values = {"gen_loss": adv, "cycle_loss": cycle, "identity_loss": identity, "disc_loss": disc_loss}
+            values = {
+                "gen_loss": adv,
+                "cycle_loss": cycle,
+                "identity_loss": identity,
+                "disc_loss": disc_loss,
+            }
             for name, value in values.items():
                 self.trackers[name].update_state(value)
             return {n: t.result() for n, t in self.trackers.items()}
@@ -131,7 +174,9 @@ def sample_writer(gen_ab, photos: list, out_dir: Path, size: int):
         """Photo-to-style samples on fixed photos, one PNG per epoch."""
 
         def on_epoch_end(self, epoch, logs=None):
-            _write_samples(FixedStyle(gen_ab), photos, out_dir / "samples" / f"epoch_{epoch + 1:03d}.png", size)
+            _write_samples(
+                FixedStyle(gen_ab), photos, out_dir / "samples" / f"epoch_{epoch + 1:03d}.png", size
+            )
 
     return Samples()
 
@@ -160,9 +205,17 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     dir_a, dir_b = training_folders(cfg, data_dir, ("a_dir", "b_dir"), ("A", "B"))
     photos, styles = list_images(dir_a), list_images(dir_b)
     keras.utils.set_random_seed(seed)
-    size, epochs, per_epoch = int(cfg["image_size"]), int(cfg["epochs"]), int(cfg["steps_per_epoch"])
-    data = tf.data.Dataset.zip((random_crops(photos, size, seed, (-1.0, 1.0)),
-                                random_crops(styles, size, seed + 1, (-1.0, 1.0))))
+    size, epochs, per_epoch = (
+        int(cfg["image_size"]),
+        int(cfg["epochs"]),
+        int(cfg["steps_per_epoch"]),
+    )
+    data = tf.data.Dataset.zip(
+        (
+            random_crops(photos, size, seed, (-1.0, 1.0)),
+            random_crops(styles, size, seed + 1, (-1.0, 1.0)),
+        )
+    )
     model = make_cyclegan(cfg)
     lr = float(cfg["learning_rate"])
     model.compile(keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5))
@@ -170,15 +223,26 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     monitor = progress_callback(epochs * per_epoch, progress, should_stop)
     samples = sample_writer(model.gen_ab, photos[: int(cfg["samples"])], out_dir, size)
     start = time.perf_counter()
-    history = model.fit(data.batch(int(cfg["batch_size"])).prefetch(2), epochs=epochs, shuffle=False,
-                        steps_per_epoch=per_epoch, callbacks=[monitor, samples], verbose=0)
+    history = model.fit(
+        data.batch(int(cfg["batch_size"])).prefetch(2),
+        epochs=epochs,
+        shuffle=False,
+        steps_per_epoch=per_epoch,
+        callbacks=[monitor, samples],
+        verbose=0,
+    )
     check_stop(lambda: monitor.cancelled)
     model.gen_ab.save_weights(out_dir / GENERATOR_FILE)
-    summary = {"kind": "cyclegan", "name": str(cfg["style_name"]), "config": cfg,
-               "metrics": {k: float(v[-1]) for k, v in history.history.items()},
-               "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
-               "data": {"photos": len(photos), "style_images": len(styles)},
-               "files": {"generator": GENERATOR_FILE, "samples": "samples/"}}
+    summary = {
+        "kind": "cyclegan",
+        "name": str(cfg["style_name"]),
+        "config": cfg,
+        "metrics": {k: float(v[-1]) for k, v in history.history.items()},
+        "epochs": epochs,
+        "seconds": round(time.perf_counter() - start, 1),
+        "data": {"photos": len(photos), "style_images": len(styles)},
+        "files": {"generator": GENERATOR_FILE, "samples": "samples/"},
+    }
     write_meta(out_dir, summary)
     return summary
 
@@ -190,7 +254,7 @@ class FixedStyle:
         self.generator, self.name = generator, name
 
     @classmethod
-    def load(cls, model_dir) -> "FixedStyle":
+    def load(cls, model_dir) -> FixedStyle:
         """Load the generator of a ``cyclegan`` model folder."""
         from ml.modeldir import ModelDirError, read_meta
 
@@ -199,7 +263,9 @@ class FixedStyle:
             raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not a 'cyclegan' one")
         cfg = {**DEFAULTS, **meta.get("config", {})}
         generator = get_generator(int(cfg["base_filters"]), int(cfg["residual_blocks"]))
-        generator.load_weights(Path(model_dir) / meta.get("files", {}).get("generator", GENERATOR_FILE))
+        generator.load_weights(
+            Path(model_dir) / meta.get("files", {}).get("generator", GENERATOR_FILE)
+        )
         return cls(generator, meta.get("name", "cyclegan"))
 
     def stylize(self, content: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:

@@ -6,6 +6,7 @@ once more), ``list_attr_celeba.csv`` (image_id + 40 attributes of -1/1) and opti
 its train/val/test split is a stable hash of each file's path, so training and a later
 evaluation agree on the held-out images without storing a list.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,10 +27,20 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 CELEBA_ATTRS = "list_attr_celeba.csv"
 CELEBA_PARTITIONS = "list_eval_partition.csv"
 SPLITS = {"train": 0, "val": 1, "test": 2}
-DATA_DEFAULTS = {"attribute": None, "labels": None, "balance": False, "max_per_class": None,
-                 "val_fraction": 0.15, "test_fraction": 0.15}
-PREPROCESSING_DEFAULTS = {"image_size": [64, 64], "face_crop": True, "face_margin": 0.25,
-                          "detect_size": faces.DETECT_SIZE}
+DATA_DEFAULTS = {
+    "attribute": None,
+    "labels": None,
+    "balance": False,
+    "max_per_class": None,
+    "val_fraction": 0.15,
+    "test_fraction": 0.15,
+}
+PREPROCESSING_DEFAULTS = {
+    "image_size": [64, 64],
+    "face_crop": True,
+    "face_margin": 0.25,
+    "detect_size": faces.DETECT_SIZE,
+}
 
 
 class DataError(ValueError):
@@ -50,13 +61,17 @@ class Samples:
     def __len__(self):
         return len(self.paths)
 
-    def subset(self, mask) -> "Samples":
+    def subset(self, mask) -> Samples:
         """Return the samples where ``mask`` is true."""
         idx = np.flatnonzero(mask)
-        return dataclasses.replace(self, paths=[self.paths[i] for i in idx],
-                                   labels=self.labels[idx], partitions=self.partitions[idx])
+        return dataclasses.replace(
+            self,
+            paths=[self.paths[i] for i in idx],
+            labels=self.labels[idx],
+            partitions=self.partitions[idx],
+        )
 
-    def split(self, name: str) -> "Samples":
+    def split(self, name: str) -> Samples:
         """Return one partition (``train``, ``val``, ``test``) or ``all``."""
         if name == "all":
             return self
@@ -91,8 +106,10 @@ def celeba_image_dir(root: Path) -> Path:
 def _read_csv(path: Path) -> list[dict[str, str]]:
     """Read a CSV file into a list of row dicts, stripping spaces in names and values."""
     with path.open(newline="") as handle:
-        return [{k.strip(): (v or "").strip() for k, v in row.items() if k}
-                for row in csv.DictReader(handle)]
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def celeba_label_map(attribute: str, labels) -> dict[int, str]:
@@ -119,7 +136,11 @@ def read_celeba(root, attribute: str, labels=None) -> Samples:
     value_to_name = celeba_label_map(attribute, labels)
     names = list(value_to_name.values())
     part_file = root / CELEBA_PARTITIONS
-    parts = {r["image_id"]: int(r["partition"]) for r in _read_csv(part_file)} if part_file.is_file() else {}
+    parts = (
+        {r["image_id"]: int(r["partition"]) for r in _read_csv(part_file)}
+        if part_file.is_file()
+        else {}
+    )
     paths, y, p = [], [], []
     for row in rows:
         value = int(row[attribute])
@@ -127,7 +148,9 @@ def read_celeba(root, attribute: str, labels=None) -> Samples:
             paths.append(str(images / row["image_id"]))
             y.append(names.index(value_to_name[value]))
             p.append(parts.get(row["image_id"], hash_partition(row["image_id"], 0.1, 0.1)))
-    return Samples(paths, np.array(y, dtype=np.int64), names, np.array(p, dtype=np.int64), layout="celeba")
+    return Samples(
+        paths, np.array(y, dtype=np.int64), names, np.array(p, dtype=np.int64), layout="celeba"
+    )
 
 
 def hash_partition(name: str, val_fraction: float, test_fraction: float) -> int:
@@ -148,7 +171,9 @@ def read_folder(root, labels=None, val_fraction=0.15, test_fraction=0.15) -> Sam
         files = sorted(f for f in (root / name).glob("*") if f.suffix.lower() in IMAGE_EXTENSIONS)
         paths += [str(f) for f in files]
         y += [index] * len(files)
-    parts = [hash_partition(str(Path(p).relative_to(root)), val_fraction, test_fraction) for p in paths]
+    parts = [
+        hash_partition(str(Path(p).relative_to(root)), val_fraction, test_fraction) for p in paths
+    ]
     return Samples(paths, np.array(y, dtype=np.int64), names, np.array(parts, dtype=np.int64))
 
 
@@ -156,8 +181,10 @@ def balance(samples: Samples, seed: int = 0, max_per_class=None) -> Samples:
     """Keep an equal number of samples per class in each partition (at most ``max_per_class``)."""
     rng, keep = np.random.default_rng(seed), []
     for part in np.unique(samples.partitions):
-        counts = [np.flatnonzero((samples.partitions == part) & (samples.labels == c))
-                  for c in range(len(samples.label_names))]
+        counts = [
+            np.flatnonzero((samples.partitions == part) & (samples.labels == c))
+            for c in range(len(samples.label_names))
+        ]
         n = min((len(c) for c in counts if len(c)), default=0)
         cap = cap_for(max_per_class, part)
         n = min(n, cap) if cap else n
@@ -204,11 +231,16 @@ def load_samples(data_dir, config: dict | None = None, seed: int = 0) -> Samples
     else:
         samples = read_folder(data_dir, cfg["labels"], cfg["val_fraction"], cfg["test_fraction"])
     if cfg["balance"] or cfg["max_per_class"]:
-        samples = balance(samples, seed, cfg["max_per_class"]) if cfg["balance"] else \
-            _cap_per_class(samples, cfg["max_per_class"], seed)
+        samples = (
+            balance(samples, seed, cfg["max_per_class"])
+            if cfg["balance"]
+            else _cap_per_class(samples, cfg["max_per_class"], seed)
+        )
     samples = drop_unreadable(samples)
     if len(samples) == 0 or len(set(samples.labels.tolist())) < 2:
-        raise DataError(f"{data_dir} has images of fewer than 2 labels (found {samples.class_counts()})")
+        raise DataError(
+            f"{data_dir} has images of fewer than 2 labels (found {samples.class_counts()})"
+        )
     return samples
 
 
@@ -218,7 +250,7 @@ def _cap_per_class(samples: Samples, max_per_class: int, seed: int) -> Samples:
     for part in np.unique(samples.partitions):
         for c in range(len(samples.label_names)):
             idx = np.flatnonzero((samples.partitions == part) & (samples.labels == c))
-            mask[rng.permutation(idx)[:cap_for(max_per_class, part)]] = True
+            mask[rng.permutation(idx)[: cap_for(max_per_class, part)]] = True
     return samples.subset(mask)
 
 
@@ -234,9 +266,11 @@ def resize_to(image: np.ndarray, size) -> np.ndarray:
     h, w = image.shape[:2]
     crop_h, crop_w = min(h, round(w * height / width)), min(w, round(h * width / height))
     top, left = (h - crop_h) // 2, (w - crop_w) // 2
-    image = image[top:top + crop_h, left:left + crop_w]
+    image = image[top : top + crop_h, left : left + crop_w]
     shrink = crop_h > height or crop_w > width
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return cv2.resize(
+        image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    )
 
 
 def prepare_image(image, preprocessing: dict) -> tuple[np.ndarray, tuple | None]:
@@ -276,15 +310,21 @@ def build_augmenter(augmentation: dict | None, seed: int = 0):
     if cfg.get("flip"):
         layers.append(keras.layers.RandomFlip(cfg["flip"], seed=seed + 3))
     if cfg.get("brightness"):
-        layers.append(keras.layers.RandomBrightness(cfg["brightness"], value_range=(0, 255), seed=seed + 4))
+        layers.append(
+            keras.layers.RandomBrightness(cfg["brightness"], value_range=(0, 255), seed=seed + 4)
+        )
     if cfg.get("contrast"):
-        layers.append(keras.layers.RandomContrast(cfg["contrast"], value_range=(0, 255), seed=seed + 5))
+        layers.append(
+            keras.layers.RandomContrast(cfg["contrast"], value_range=(0, 255), seed=seed + 5)
+        )
     return keras.Sequential(layers, name="augmentation") if layers else None
 
 
 def _decoder(preprocessing: dict, skips: SkipCounter | None):
     """Return a path -> (uint8 image, ok) function for ``tf.numpy_function``."""
-    size = tuple(int(s) for s in preprocessing.get("image_size", PREPROCESSING_DEFAULTS["image_size"]))
+    size = tuple(
+        int(s) for s in preprocessing.get("image_size", PREPROCESSING_DEFAULTS["image_size"])
+    )
 
     def decode(path):
         path = path.decode()
@@ -305,8 +345,18 @@ def _to_float(images, labels, weights):
     return tf.cast(images, tf.float32), labels, weights
 
 
-def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32, training: bool = False,
-                 augmentation: dict | None = None, seed: int = 0, cache=True, skips=None, class_weight=None):
+def make_dataset(
+    samples: Samples,
+    preprocessing: dict,
+    *,
+    batch_size: int = 32,
+    training: bool = False,
+    augmentation: dict | None = None,
+    seed: int = 0,
+    cache=True,
+    skips=None,
+    class_weight=None,
+):
     """Return a batched ``tf.data.Dataset`` of (float32 0..255 images, int labels, sample weights).
 
     A file that fails to decode here becomes a black image of weight 0 (and is counted in
@@ -322,7 +372,9 @@ def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32,
 
     def load(path, label):
         image, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool], stateful=False)
-        weight = tf.gather(tf.constant(per_class), label) * tf.cast(tf.ensure_shape(ok, ()), tf.float32)
+        weight = tf.gather(tf.constant(per_class), label) * tf.cast(
+            tf.ensure_shape(ok, ()), tf.float32
+        )
         return tf.ensure_shape(image, (*size, 3)), label, weight
 
     ds = tf.data.Dataset.from_tensor_slices((list(samples.paths), samples.labels.astype("int32")))
@@ -334,5 +386,7 @@ def make_dataset(samples: Samples, preprocessing: dict, *, batch_size: int = 32,
     ds = ds.batch(batch_size).map(_to_float)
     augmenter = build_augmenter(augmentation, seed) if training else None
     if augmenter is not None:
-        ds = ds.map(lambda x, y, w: (augmenter(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(
+            lambda x, y, w: (augmenter(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,7 +1,8 @@
 """Exceptions shared by the style-transfer code (re-exported by ``ml.stylize``)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class Cancelled(Exception):

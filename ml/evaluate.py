@@ -1,7 +1,8 @@
 """Evaluate a trained classifier: metrics (NumPy only), a printed table, JSON and PNG plots.
 
-    python -m ml.evaluate MODEL_DIR --data DIR [--out DIR] [--split test|val|train|all]
+python -m ml.evaluate MODEL_DIR --data DIR [--out DIR] [--split test|val|train|all]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def roc_auc(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
-def best_threshold_accuracy(is_positive: np.ndarray, scores: np.ndarray) -> tuple[float, float | None]:
+def best_threshold_accuracy(
+    is_positive: np.ndarray, scores: np.ndarray
+) -> tuple[float, float | None]:
     """Return (the highest accuracy of calling ``scores >= t`` positive over all t, that t; None: none positive).
 
     A model whose argmax accuracy is far below this ranks well but decides badly: its threshold
@@ -61,15 +64,25 @@ def mcnemar_exact(candidate_right, compared_right, alternative: str = "better") 
     """
     ours, theirs = np.asarray(candidate_right, dtype=bool), np.asarray(compared_right, dtype=bool)
     if ours.shape != theirs.shape or ours.ndim != 1:
-        raise ValueError(f"Paired outcomes must be two 1-D arrays of one length. Received: shapes={ours.shape}, "
-                         f"{theirs.shape}")
+        raise ValueError(
+            f"Paired outcomes must be two 1-D arrays of one length. Received: shapes={ours.shape}, "
+            f"{theirs.shape}"
+        )
     if alternative not in ("better", "worse"):
-        raise ValueError(f"alternative must be 'better' or 'worse'. Received: alternative={alternative!r}")
+        raise ValueError(
+            f"alternative must be 'better' or 'worse'. Received: alternative={alternative!r}"
+        )
     b, c = int((ours & ~theirs).sum()), int((~ours & theirs).sum())
     tail = b if alternative == "better" else c
     p = sum(math.comb(b + c, k) for k in range(tail, b + c + 1)) / 2 ** (b + c)
-    return {"test": "exact McNemar (one-sided binomial on discordant pairs)", "alternative": f"candidate {alternative}",
-            "n": int(len(ours)), "candidate_only_right": b, "compared_only_right": c, "p_value": float(p)}
+    return {
+        "test": "exact McNemar (one-sided binomial on discordant pairs)",
+        "alternative": f"candidate {alternative}",
+        "n": int(len(ours)),
+        "candidate_only_right": b,
+        "compared_only_right": c,
+        "p_value": float(p),
+    }
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
@@ -88,8 +101,12 @@ def metrics_from_predictions(y_true, probs, labels) -> dict:
     tp = np.diag(cm).astype(float)
     precision = np.divide(tp, cm.sum(axis=0), out=np.zeros_like(tp), where=cm.sum(axis=0) > 0)
     recall = np.divide(tp, cm.sum(axis=1), out=np.zeros_like(tp), where=cm.sum(axis=1) > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp),
-                   where=(precision + recall) > 0)
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros_like(tp),
+        where=(precision + recall) > 0,
+    )
     best = {}
     if len(labels) == 2:
         auc = roc_auc(y_true == 1, probs[:, 1])
@@ -100,12 +117,22 @@ def metrics_from_predictions(y_true, probs, labels) -> dict:
         aucs = [roc_auc(y_true == c, probs[:, c]) for c in range(len(labels))]
         aucs = [a for a in aucs if a is not None]
         auc = float(np.mean(aucs)) if aucs else None
-    per_class = {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                 for name, p, r, f, s in zip(labels, precision, recall, f1, cm.sum(axis=1))}
-    return {"n": int(len(y_true)), "accuracy": float(tp.sum() / max(1, len(y_true))),
-            "precision_macro": float(precision.mean()), "recall_macro": float(recall.mean()),
-            "f1_macro": float(f1.mean()), "roc_auc": auc, **best, "per_class": per_class,
-            "labels": list(labels), "confusion_matrix": cm.tolist()}
+    per_class = {
+        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(labels, precision, recall, f1, cm.sum(axis=1))
+    }
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(tp.sum() / max(1, len(y_true))),
+        "precision_macro": float(precision.mean()),
+        "recall_macro": float(recall.mean()),
+        "f1_macro": float(f1.mean()),
+        "roc_auc": auc,
+        **best,
+        "per_class": per_class,
+        "labels": list(labels),
+        "confusion_matrix": cm.tolist(),
+    }
 
 
 def predict_samples(model, samples: data.Samples, preprocessing: dict, batch_size: int = 64):
@@ -124,16 +151,28 @@ def predict_samples(model, samples: data.Samples, preprocessing: dict, batch_siz
 def format_table(metrics: dict) -> str:
     """Return the metrics as a plain-text table."""
     auc = metrics["roc_auc"]
-    lines = [f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  f1_macro={metrics['f1_macro']:.4f}  "
-             f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}"
-             + (f"  best_threshold_accuracy={metrics['best_threshold_accuracy']:.4f}"
-                if metrics.get("best_threshold_accuracy") is not None else ""),
-             f"{'label':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    lines = [
+        f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  f1_macro={metrics['f1_macro']:.4f}  "
+        f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}"
+        + (
+            f"  best_threshold_accuracy={metrics['best_threshold_accuracy']:.4f}"
+            if metrics.get("best_threshold_accuracy") is not None
+            else ""
+        ),
+        f"{'label':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
     for name, m in metrics["per_class"].items():
-        lines.append(f"{name:<20}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}")
-    lines.append(f"{'macro':<20}{metrics['precision_macro']:>10.4f}{metrics['recall_macro']:>10.4f}"
-                 f"{metrics['f1_macro']:>10.4f}{metrics['n']:>10}")
-    lines.append("confusion matrix (rows true, columns predicted): " + json.dumps(metrics["confusion_matrix"]))
+        lines.append(
+            f"{name:<20}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>10}"
+        )
+    lines.append(
+        f"{'macro':<20}{metrics['precision_macro']:>10.4f}{metrics['recall_macro']:>10.4f}"
+        f"{metrics['f1_macro']:>10.4f}{metrics['n']:>10}"
+    )
+    lines.append(
+        "confusion matrix (rows true, columns predicted): "
+        + json.dumps(metrics["confusion_matrix"])
+    )
     return "\n".join(lines)
 
 
@@ -151,7 +190,7 @@ def plot_roc(y_true, probs, labels, path) -> Path:
     """Save the ROC curve(s) (positive class for 2 labels, one-vs-rest otherwise) as a PNG."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for c in ([1] if len(labels) == 2 else range(len(labels))):
+    for c in [1] if len(labels) == 2 else range(len(labels)):
         if 0 < (y_true == c).sum() < len(y_true):
             fpr, tpr = roc_curve(y_true == c, probs[:, c])
             ax.plot(fpr, tpr, label=f"{labels[c]} (AUC {roc_auc(y_true == c, probs[:, c]):.3f})")
@@ -171,9 +210,23 @@ def plot_confusion(matrix, labels, path) -> Path:
     fig, ax = plt.subplots(figsize=(1.5 + 0.8 * len(labels), 1.2 + 0.8 * len(labels)))
     ax.imshow(matrix, cmap="Blues")
     for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > matrix.max() / 2 else "black")
-    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
-           xlabel="predicted", ylabel="true", title="confusion matrix")
+        ax.text(
+            j,
+            i,
+            str(v),
+            ha="center",
+            va="center",
+            color="white" if v > matrix.max() / 2 else "black",
+        )
+    ax.set(
+        xticks=range(len(labels)),
+        yticks=range(len(labels)),
+        xticklabels=labels,
+        yticklabels=labels,
+        xlabel="predicted",
+        ylabel="true",
+        title="confusion matrix",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -232,14 +285,18 @@ def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") 
 
 def main(argv=None) -> int:
     """Run the evaluation CLI; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.evaluate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("model_dir")
     parser.add_argument("--data", required=True, help="CelebA or folder-per-label data folder")
     parser.add_argument("--out", help="report folder (default MODEL_DIR/evaluation)")
     parser.add_argument("--split", default="test", choices=[*data.SPLITS, "all"])
     args = parser.parse_args(argv)
     try:
-        metrics = evaluate(args.model_dir, args.data, args.out or Path(args.model_dir) / "evaluation", args.split)
+        metrics = evaluate(
+            args.model_dir, args.data, args.out or Path(args.model_dir) / "evaluation", args.split
+        )
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

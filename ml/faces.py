@@ -4,6 +4,7 @@ OpenCV 5's headless wheel no longer ships ``CascadeClassifier`` or its Haar file
 detector is scikit-image's LBP frontal-face cascade (the OpenCV model file bundled with
 scikit-image), run on a downscaled grey copy of the image for speed.
 """
+
 from __future__ import annotations
 
 import threading
@@ -45,19 +46,33 @@ def detect_face(image, detect_size: int = DETECT_SIZE) -> tuple[int, int, int, i
         raise ValueError(f"detect_size must be at least 24. Received: detect_size={detect_size}")
     h, w = image.shape[:2]
     scale = min(1.0, detect_size / max(h, w))
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else image
+    small = (
+        cv2.resize(
+            image,
+            (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
+        if scale < 1
+        else image
+    )
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     side = min(grey.shape)
     min_face = max(24, int(side * MIN_FACE_FRACTION))
     if side < min_face:
         return None
-    found = _detector().detect_multi_scale(img=grey, scale_factor=1.2, step_ratio=1,
-                                           min_size=(min_face, min_face), max_size=(side, side))
+    found = _detector().detect_multi_scale(
+        img=grey,
+        scale_factor=1.2,
+        step_ratio=1,
+        min_size=(min_face, min_face),
+        max_size=(side, side),
+    )
     if not found:
         return None
     best = max(found, key=lambda d: d["width"] * d["height"])
-    return tuple(int(round(v / scale)) for v in (best["c"], best["r"], best["width"], best["height"]))
+    return tuple(
+        int(round(v / scale)) for v in (best["c"], best["r"], best["width"], best["height"])
+    )
 
 
 def crop_face(image, box, margin: float = 0.25) -> np.ndarray:

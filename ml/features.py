@@ -8,6 +8,7 @@ a later retrain with more labels recomputes nothing it has seen. The saved ``mod
 the whole network (Normalize -> backbone -> pooling -> standardise -> softmax), so it serves
 through ``ml.inference.Classifier`` with the same ``ml.data.prepare_image`` preprocessing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,10 @@ FEATURE_BATCH = 32
 def backbone_id(config: dict) -> str:
     """A string naming everything that changes the features: backbone, weights, cut, pooling, input size."""
     m, size = config["model"], config["preprocessing"]["image_size"]
-    return (f"{m['backbone']}:{m['weights']}:{m['output_layer'] or 'top'}:{m['pooling']}:"
-            f"{int(size[0])}x{int(size[1])}")
+    return (
+        f"{m['backbone']}:{m['weights']}:{m['output_layer'] or 'top'}:{m['pooling']}:"
+        f"{int(size[0])}x{int(size[1])}"
+    )
 
 
 class FeatureCache:
@@ -36,7 +39,9 @@ class FeatureCache:
 
     def __init__(self, folder, backbone: str):
         self.backbone = backbone
-        self.folder = Path(folder) / hashlib.sha256(backbone.encode()).hexdigest()[:16] if folder else None
+        self.folder = (
+            Path(folder) / hashlib.sha256(backbone.encode()).hexdigest()[:16] if folder else None
+        )
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / "backbone.txt").write_text(backbone)
@@ -77,28 +82,47 @@ def build_extractor(config: dict) -> keras.Model:
     input_shape = (int(size[0]), int(size[1]), 3)
     backbone = classifier.load_backbone(m["backbone"], m["weights"], input_shape)
     if m["output_layer"]:
-        backbone = keras.Model(backbone.inputs, backbone.get_layer(m["output_layer"]).output, name=backbone.name)
+        backbone = keras.Model(
+            backbone.inputs, backbone.get_layer(m["output_layer"]).output, name=backbone.name
+        )
     backbone.trainable = False
-    pooling = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}.get(m["pooling"])
+    pooling = {
+        "avg": keras.layers.GlobalAveragePooling2D,
+        "max": keras.layers.GlobalMaxPooling2D,
+    }.get(m["pooling"])
     if pooling is None:
-        raise ValueError(f"model.pooling must be avg or max for type features. Received: pooling={m['pooling']!r}")
+        raise ValueError(
+            f"model.pooling must be avg or max for type features. Received: pooling={m['pooling']!r}"
+        )
     inputs = keras.Input(input_shape, name="image")
-    x = classifier.Normalize(classifier.NORMALIZATION[m["backbone"].lower()], name="normalize")(inputs)
+    x = classifier.Normalize(classifier.NORMALIZATION[m["backbone"].lower()], name="normalize")(
+        inputs
+    )
     x = backbone(x, training=False)
     return keras.Model(inputs, pooling(name="pool")(x), name="features")
 
 
-def build_head(config: dict, n_features: int, num_classes: int, mean=None, variance=None) -> keras.Model:
+def build_head(
+    config: dict, n_features: int, num_classes: int, mean=None, variance=None
+) -> keras.Model:
     """Standardise the features (statistics of the training set), dropout, an L2-regularised softmax."""
     m = config["model"]
     inputs = keras.Input((n_features,), name="features")
-    x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(inputs) \
-        if mean is not None else inputs
+    x = (
+        keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(inputs)
+        if mean is not None
+        else inputs
+    )
     if m["dense_dropout"]:
         x = keras.layers.Dropout(m["dense_dropout"], name="head_dropout")(x)
     reg = keras.regularizers.L2(m["l2"]) if m["l2"] else None
-    out = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", kernel_regularizer=reg,
-                             name="probabilities")(x)
+    out = keras.layers.Dense(
+        num_classes,
+        activation="softmax",
+        dtype="float32",
+        kernel_regularizer=reg,
+        name="probabilities",
+    )(x)
     return keras.Model(inputs, out, name="head")
 
 
@@ -122,6 +146,7 @@ def build_features_model(config: dict, num_classes: int) -> keras.Model:
 
 def _prepare(paths, preprocessing: dict) -> tuple[list[np.ndarray], list[bool]]:
     """Decode, face-crop and resize every file (threads); unreadable ones come back as None."""
+
     def one(path):
         try:
             return data.prepare_image(data.load_image(path), preprocessing)[0]
@@ -133,34 +158,43 @@ def _prepare(paths, preprocessing: dict) -> tuple[list[np.ndarray], list[bool]]:
     return images, [img is not None for img in images]
 
 
-def compute_features(extractor, images: list[np.ndarray], cache: FeatureCache, progress=None,
-                     should_stop=None) -> np.ndarray:
+def compute_features(
+    extractor, images: list[np.ndarray], cache: FeatureCache, progress=None, should_stop=None
+) -> np.ndarray:
     """Features of each uint8 image, from the cache where seen before; returns (N, F) float32."""
     keys = [cache.key(img) for img in images]
     vectors = [cache.get(k) for k in keys]
     missing = [i for i, v in enumerate(vectors) if v is None]
     for start in range(0, len(missing), FEATURE_BATCH):
         _check(should_stop)
-        chunk = missing[start:start + FEATURE_BATCH]
+        chunk = missing[start : start + FEATURE_BATCH]
         batch = np.stack([images[i] for i in chunk]).astype(np.float32)
         out = np.asarray(extractor(batch, training=False))
         for i, vector in zip(chunk, out):
             vectors[i] = vector
             cache.put(keys[i], vector)
         if progress:
-            progress(min(start + FEATURE_BATCH, len(missing)) / len(missing),
-                     f"features of {min(start + FEATURE_BATCH, len(missing))}/{len(missing)} new images")
+            progress(
+                min(start + FEATURE_BATCH, len(missing)) / len(missing),
+                f"features of {min(start + FEATURE_BATCH, len(missing))}/{len(missing)} new images",
+            )
     return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
 
 
-def augmented(images: list[np.ndarray], labels: np.ndarray, augmentation: dict) -> tuple[list, np.ndarray]:
+def augmented(
+    images: list[np.ndarray], labels: np.ndarray, augmentation: dict
+) -> tuple[list, np.ndarray]:
     """The images plus their mirror images when ``augmentation.flip`` asks for it (cacheable, unlike random ops)."""
     if (augmentation or {}).get("flip") not in ("horizontal", "horizontal_and_vertical", True):
         return images, labels
-    return images + [np.ascontiguousarray(img[:, ::-1]) for img in images], np.concatenate([labels, labels])
+    return images + [np.ascontiguousarray(img[:, ::-1]) for img in images], np.concatenate(
+        [labels, labels]
+    )
 
 
-def fit_head(config: dict, x: np.ndarray, y: np.ndarray, num_classes: int, seed: int, should_stop=None):
+def fit_head(
+    config: dict, x: np.ndarray, y: np.ndarray, num_classes: int, seed: int, should_stop=None
+):
     """Fit the head on features ``x`` with balanced class weights; return (head, history dict)."""
     t = config["training"]
     keras.utils.set_random_seed(seed)
@@ -168,8 +202,16 @@ def fit_head(config: dict, x: np.ndarray, y: np.ndarray, num_classes: int, seed:
     classifier.compile_model(head, t["learning_rate"], t["optimizer"])
     weights = classifier.class_weights(y, num_classes, t["class_weight"])
     stop = [keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: _check(should_stop))]
-    hist = head.fit(x, y, batch_size=int(t["batch_size"]), epochs=int(t["epochs"]), class_weight=weights,
-                    shuffle=True, verbose=0, callbacks=stop)
+    hist = head.fit(
+        x,
+        y,
+        batch_size=int(t["batch_size"]),
+        epochs=int(t["epochs"]),
+        class_weight=weights,
+        shuffle=True,
+        verbose=0,
+        callbacks=stop,
+    )
     return head, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
@@ -179,8 +221,9 @@ def _check(should_stop) -> None:
     check_stop(should_stop)
 
 
-def train_features_classifier(config: dict, data_dir, out: Path, progress, should_stop, seed: int,
-                              feature_cache=None) -> dict:
+def train_features_classifier(
+    config: dict, data_dir, out: Path, progress, should_stop, seed: int, feature_cache=None
+) -> dict:
     """Train a features classifier from a full config; write and return its model folder summary."""
     from ml.train import save_model_folder
 
@@ -195,11 +238,16 @@ def train_features_classifier(config: dict, data_dir, out: Path, progress, shoul
         raise data.DataError(f"{data_dir} has no training images")
     progress(0.0, f"{len(fit_on)} training images {fit_on.class_counts()}")
     images, ok = _prepare(fit_on.paths, config["preprocessing"])
-    images, labels = [img for img, k in zip(images, ok) if k], fit_on.labels[np.array(ok, dtype=bool)]
+    images, labels = (
+        [img for img, k in zip(images, ok) if k],
+        fit_on.labels[np.array(ok, dtype=bool)],
+    )
     images, labels = augmented(images, labels, config["augmentation"])
     extractor = build_extractor(config)
     cache = FeatureCache(feature_cache, backbone_id(config))
-    x = compute_features(extractor, images, cache, lambda f, m: progress(0.05 + 0.6 * f, m), should_stop)
+    x = compute_features(
+        extractor, images, cache, lambda f, m: progress(0.05 + 0.6 * f, m), should_stop
+    )
     progress(0.7, f"training the head on {len(x)} feature vectors")
     head, history = fit_head(config, x, labels, len(samples.label_names), seed, should_stop)
     model = full_model(extractor, head)

@@ -3,6 +3,7 @@
 Preprocessing is ``ml.data.prepare_image`` with the model's saved settings (the same face
 detector, crop and resize as in training); normalisation is inside the model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,7 +38,7 @@ class Classifier:
         self._forward = None
 
     @classmethod
-    def load(cls, model_dir) -> "Classifier":
+    def load(cls, model_dir) -> Classifier:
         """Load ``model_dir`` (meta.json + model.keras) written by ``ml.train``."""
         import keras
 
@@ -45,7 +46,9 @@ class Classifier:
 
         meta = modeldir.read_meta(model_dir)
         if meta["kind"] != "classifier":
-            raise modeldir.ModelDirError(f"{model_dir} holds a {meta['kind']} model, not a classifier")
+            raise modeldir.ModelDirError(
+                f"{model_dir} holds a {meta['kind']} model, not a classifier"
+            )
         path = Path(model_dir) / MODEL_FILE
         if not path.is_file():
             raise modeldir.ModelDirError(f"{model_dir} has no {MODEL_FILE}")
@@ -63,15 +66,20 @@ class Classifier:
             import tensorflow as tf
 
             spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
-            self._forward = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
+            self._forward = tf.function(
+                lambda x: self.model(x, training=False), input_signature=[spec]
+            )
         return np.asarray(self._forward(batch), dtype=np.float64)
 
     def _prediction(self, probs: np.ndarray, box) -> Prediction:
         """Build a Prediction from one probability row."""
         best = int(np.argmax(probs))
-        return Prediction(label=self.labels[best], probability=float(probs[best]),
-                          probabilities={name: float(p) for name, p in zip(self.labels, probs)},
-                          face_box=None if box is None else tuple(int(v) for v in box))
+        return Prediction(
+            label=self.labels[best],
+            probability=float(probs[best]),
+            probabilities={name: float(p) for name, p in zip(self.labels, probs)},
+            face_box=None if box is None else tuple(int(v) for v in box),
+        )
 
     def prepare(self, image) -> tuple[np.ndarray, tuple | None]:
         """Return the model input (uint8, resized, face-cropped) and the face box for one image."""

@@ -21,6 +21,7 @@ including block5_conv1, each normalised by the mean square of the style's Gram m
 content loss is at block5_conv2 (the judge's block4_conv2 is never optimised), and it adds a
 total-variation term; the judge has no weights to tune.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,12 @@ def _features(image: np.ndarray, shape) -> list[np.ndarray]:
         image = np.stack([image] * 3, axis=-1)
     image = image[..., :3]
     if image.shape[:2] != tuple(shape):
-        image = np.asarray(Image.fromarray(image).resize((int(shape[1]), int(shape[0])), Image.LANCZOS))
-    return [f.numpy()[0] for f in features(_judge_model(), (np.asarray(image, "float32") / 255.0)[None])]
+        image = np.asarray(
+            Image.fromarray(image).resize((int(shape[1]), int(shape[0])), Image.LANCZOS)
+        )
+    return [
+        f.numpy()[0] for f in features(_judge_model(), (np.asarray(image, "float32") / 255.0)[None])
+    ]
 
 
 def _gram(features: np.ndarray) -> np.ndarray:
@@ -75,7 +80,7 @@ def style_distance(result: np.ndarray, style: np.ndarray) -> float:
     errors = []
     for a, b in zip(ours, theirs):
         ga, gb = _gram(a), _gram(b)
-        errors.append(np.sum((ga - gb) ** 2) / (np.sum(gb ** 2) + 1e-12))
+        errors.append(np.sum((ga - gb) ** 2) / (np.sum(gb**2) + 1e-12))
     return float(np.mean(errors))
 
 
@@ -84,4 +89,4 @@ def content_distance(result: np.ndarray, content: np.ndarray) -> float:
     shape = np.asarray(result).shape[:2]
     a = _features(result, shape)[-1].astype("float64")
     b = _features(content, shape)[-1].astype("float64")
-    return float(np.sum((a - b) ** 2) / (np.sum(b ** 2) + 1e-12))
+    return float(np.sum((a - b) ** 2) / (np.sum(b**2) + 1e-12))

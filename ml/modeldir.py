@@ -4,6 +4,7 @@ A model folder holds the model file(s) and a ``meta.json`` that says what it is:
 ``{"kind": "classifier" | "adain" | "cyclegan" | "arbitrary" | "preset", "name": str, "created": iso-time,
 "config": {...}, ...}`` plus whatever the kind needs (labels, preprocessing, metrics).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -24,7 +25,7 @@ def write_meta(model_dir: str | Path, meta: dict[str, Any]) -> Path:
     kind = meta.get("kind")
     if kind not in KINDS:
         raise ModelDirError(f"meta['kind'] must be one of {KINDS}. Received: kind={kind!r}")
-    meta = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **meta}
+    meta = {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **meta}
     path = Path(model_dir) / META_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))

@@ -11,13 +11,14 @@ Two entry points over the same losses and the same (offline, HED) VGG16 features
   style image, each level stopped as soon as its loss stops falling. ``strength`` is calibrated
   on ml/judge.py (bench/style_calibrate.py, docs/style.md).
 """
+
 from __future__ import annotations
 
 import collections
 import functools
 import hashlib
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,10 +104,18 @@ def style_and_content_losses(feats, style_grams, content_feats):
     import tensorflow as tf
 
     n_style = len(style_grams)
-    style = tf.add_n([tf.reduce_mean((gram_matrix(f) - g) ** 2)
-                      for f, g in zip(feats[:n_style], style_grams)]) / n_style
-    content = tf.add_n([tf.reduce_mean((f - c) ** 2)
-                        for f, c in zip(feats[n_style:], content_feats)]) / len(content_feats)
+    style = (
+        tf.add_n(
+            [
+                tf.reduce_mean((gram_matrix(f) - g) ** 2)
+                for f, g in zip(feats[:n_style], style_grams)
+            ]
+        )
+        / n_style
+    )
+    content = tf.add_n(
+        [tf.reduce_mean((f - c) ** 2) for f, c in zip(feats[n_style:], content_feats)]
+    ) / len(content_feats)
     return style, content
 
 
@@ -120,10 +129,21 @@ def normalized_losses(feats, style_grams, content_feats):
     import tensorflow as tf
 
     n_style = len(style_grams)
-    style = tf.add_n([tf.reduce_mean((gram_matrix(f) - g) ** 2) / (tf.reduce_mean(g ** 2) + 1e-12)
-                      for f, g in zip(feats[:n_style], style_grams)]) / n_style
-    content = tf.add_n([tf.reduce_mean((f - c) ** 2) / (tf.reduce_mean(c ** 2) + 1e-12)
-                        for f, c in zip(feats[n_style:], content_feats)]) / len(content_feats)
+    style = (
+        tf.add_n(
+            [
+                tf.reduce_mean((gram_matrix(f) - g) ** 2) / (tf.reduce_mean(g**2) + 1e-12)
+                for f, g in zip(feats[:n_style], style_grams)
+            ]
+        )
+        / n_style
+    )
+    content = tf.add_n(
+        [
+            tf.reduce_mean((f - c) ** 2) / (tf.reduce_mean(c**2) + 1e-12)
+            for f, c in zip(feats[n_style:], content_feats)
+        ]
+    ) / len(content_feats)
     return style, content
 
 
@@ -222,8 +242,14 @@ def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval):
 
     bounds = scipy.optimize.Bounds(np.zeros(image.size), np.ones(image.size))
     try:
-        scipy.optimize.minimize(fun, best["x"], jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20})
+        scipy.optimize.minimize(
+            fun,
+            best["x"],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20},
+        )
     except _Converged:
         pass
     return best["x"].reshape(shape).astype("float32"), best["parts"], len(history)
@@ -240,13 +266,25 @@ def _upsample_delta(image, coarse_content, content):
 def _check_images(content, style) -> None:
     """ValueError unless both are HxWx3 (or HxW) image arrays."""
     for name, image in (("content", content), ("style", style)):
-        if image is None or np.asarray(image).ndim not in (2, 3) or min(np.asarray(image).shape[:2]) < 1:
+        if (
+            image is None
+            or np.asarray(image).ndim not in (2, 3)
+            or min(np.asarray(image).shape[:2]) < 1
+        ):
             shape = None if image is None else np.asarray(image).shape
-            raise ValueError(f"`{name}` must be an HxWx3 image array. Received: {name} of shape {shape}")
+            raise ValueError(
+                f"`{name}` must be an HxWx3 image array. Received: {name} of shape {shape}"
+            )
 
 
-def initial_image(content: np.ndarray, style: np.ndarray, strength: float, side: int, init: str = "arbitrary",
-                  init_model_dir=None) -> tuple[np.ndarray, str]:
+def initial_image(
+    content: np.ndarray,
+    style: np.ndarray,
+    strength: float,
+    side: int,
+    init: str = "arbitrary",
+    init_model_dir=None,
+) -> tuple[np.ndarray, str]:
     """The (1, H, W, 3) picture L-BFGS starts from at long side ``side``, and what it is.
 
     "arbitrary": the pretrained fast network's picture (ml/fast_style.py) blended with the photo
@@ -267,13 +305,27 @@ def initial_image(content: np.ndarray, style: np.ndarray, strength: float, side:
     except (ValueError, OSError) as exc:
         return photo, f"content (the arbitrary model could not be used: {exc})"
     blend = min(1.0, INIT_BLEND * strength)
-    return (1.0 - blend) * photo + blend * (picture[None].astype("float32") / 255.0), f"arbitrary x{blend:g}"
+    return (1.0 - blend) * photo + blend * (
+        picture[None].astype("float32") / 255.0
+    ), f"arbitrary x{blend:g}"
 
 
-def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size: int = 512,
-            progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-            weights="hed", *, init: str = "arbitrary", init_model_dir=None, pyramid=PYRAMID,
-            tv_weight: float = TV_WEIGHT, style_weight: float | None = None, max_evals: int = MAX_EVALS):
+def stylize(
+    content: np.ndarray,
+    style: np.ndarray,
+    strength: float = 0.5,
+    size: int = 512,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    weights="hed",
+    *,
+    init: str = "arbitrary",
+    init_model_dir=None,
+    pyramid=PYRAMID,
+    tv_weight: float = TV_WEIGHT,
+    style_weight: float | None = None,
+    max_evals: int = MAX_EVALS,
+):
     """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats).
 
     Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
@@ -300,7 +352,9 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
         check_stop(should_stop)
         content01 = resize_long_side(content, side)[None]
         if image is None:
-            image, started_from = initial_image(content, style, strength, side, init, init_model_dir)
+            image, started_from = initial_image(
+                content, style, strength, side, init, init_model_dir
+            )
         else:
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
@@ -311,7 +365,9 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
             check_stop(should_stop)
             done[0] += side * side
             if progress is not None:
-                progress(min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px")
+                progress(
+                    min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px"
+                )
 
         if style_weight == 0.0:
             continue  # no style asked for: the photo is the answer
@@ -320,7 +376,9 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
         weight, evals_here = style_weight, level_evals
         while True:
             loss_weights = tf.constant([weight, 1.0, tv_weight], tf.float32)
-            image, parts, evals = _lbfgs_level(fn, image, targets, loss_weights, evals_here, on_eval)
+            image, parts, evals = _lbfgs_level(
+                fn, image, targets, loss_weights, evals_here, on_eval
+            )
             steps, rounds = steps + evals, rounds + 1
             ratio = float(parts[0]) / max(photo_style, 1e-12)
             evals_here = min(CONTINUE_EVALS, max_evals - steps)
@@ -332,21 +390,38 @@ def stylize(content: np.ndarray, style: np.ndarray, strength: float = 0.5, size:
         progress(1.0, "done")
     final_weights = np.array([weight if style_weight else 0.0, 1.0, tv_weight])
     stats = _stats(steps, start, parts if parts is not None else np.zeros(3), final_weights)
-    return to_uint8(image), {**stats, "init": started_from, "style_weight": float(final_weights[0]),
-                             "own_style_ratio": round(ratio, 5), "own_style_target": round(target, 5),
-                             "rounds": rounds}
+    return to_uint8(image), {
+        **stats,
+        "init": started_from,
+        "style_weight": float(final_weights[0]),
+        "own_style_ratio": round(ratio, 5),
+        "own_style_target": round(target, 5),
+        "rounds": rounds,
+    }
 
 
 def _stats(steps, start, parts, loss_weights) -> dict:
     """The stats dict returned by both entry points."""
     parts = np.asarray(parts, "float64") * np.asarray(loss_weights, "float64")
-    return {"steps": int(steps), "seconds": round(time.perf_counter() - start, 3),
-            "style_loss": float(parts[0]), "content_loss": float(parts[1]), "tv_loss": float(parts[2])}
+    return {
+        "steps": int(steps),
+        "seconds": round(time.perf_counter() - start, 3),
+        "style_loss": float(parts[0]),
+        "content_loss": float(parts[1]),
+        "tv_loss": float(parts[2]),
+    }
 
 
-def tutorial_nst(content: np.ndarray, style: np.ndarray, size: int = 512, steps: int = 1000,
-                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                 weights="hed", learning_rate: float = 0.02):
+def tutorial_nst(
+    content: np.ndarray,
+    style: np.ndarray,
+    size: int = 512,
+    steps: int = 1000,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    weights="hed",
+    learning_rate: float = 0.02,
+):
     """The TensorFlow tutorial's algorithm (the benchmark baseline); returns (image, stats)."""
     import keras
     import tensorflow as tf
@@ -355,10 +430,15 @@ def tutorial_nst(content: np.ndarray, style: np.ndarray, size: int = 512, steps:
     layers = STYLE_LAYERS + CONTENT_LAYERS
     extractor = feature_extractor(weights, layers)
     content01 = resize_long_side(content, size)[None]
-    targets = (style_grams(style, size, weights), features(extractor, content01)[len(STYLE_LAYERS):])
+    targets = (
+        style_grams(style, size, weights),
+        features(extractor, content01)[len(STYLE_LAYERS) :],
+    )
     # The tutorial's TV term sums over pixels; ours is per pixel, so scale it by the pixel count.
     pixels = content01.shape[1] * content01.shape[2]
-    loss_weights = tf.constant([STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT * pixels], tf.float32)
+    loss_weights = tf.constant(
+        [STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT * pixels], tf.float32
+    )
     fn = _loss_and_grad_fn(extractor)
     image = tf.Variable(content01)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.99, epsilon=1e-1)
@@ -379,5 +459,14 @@ def tutorial_nst(content: np.ndarray, style: np.ndarray, size: int = 512, steps:
     return to_uint8(image.numpy()), _stats(steps, start, parts.numpy(), loss_weights.numpy())
 
 
-__all__ = ["Cancelled", "stylize", "tutorial_nst", "strength_to_style_weight", "gram_matrix",
-           "resize_long_side", "to_uint8", "feature_extractor", "style_grams"]
+__all__ = [
+    "Cancelled",
+    "stylize",
+    "tutorial_nst",
+    "strength_to_style_weight",
+    "gram_matrix",
+    "resize_long_side",
+    "to_uint8",
+    "feature_extractor",
+    "style_grams",
+]

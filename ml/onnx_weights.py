@@ -7,6 +7,7 @@ float32 kernel (ONNX layout: out, in/groups, kh, kw), bias (or None) and attribu
 the scope of its weight tensor (``transformer/contract/conv1``, ``MobilenetV2/Conv``,
 ``res.0.1``, ...), so the Keras builders can ask for a layer's weights by its original name.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1) -> np.ndarray:
+def dequantize(
+    q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1
+) -> np.ndarray:
     """``(q - zero_point) * scale`` as float32, per channel along ``axis`` when scale is a vector."""
     scale = np.asarray(scale, np.float32)
     zero = np.zeros_like(scale) if zero_point is None else np.asarray(zero_point).astype(np.float32)
@@ -38,9 +41,13 @@ def constants(model) -> dict[str, np.ndarray]:
     for node in model.graph.node:
         inputs = [i for i in node.input if i]
         if node.op_type == "DequantizeLinear" and all(i in values for i in inputs):
-            axis = next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
+            axis = next(
+                (onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1
+            )
             zero = values[node.input[2]] if len(node.input) > 2 and node.input[2] else None
-            values[node.output[0]] = dequantize(values[node.input[0]], values[node.input[1]], zero, axis)
+            values[node.output[0]] = dequantize(
+                values[node.input[0]], values[node.input[1]], zero, axis
+            )
     return values
 
 
@@ -67,8 +74,12 @@ def conv_weights(path: str | Path) -> dict[str, dict]:
         if scope.endswith(".w"):  # PyTorch export: "res.0.1.w"
             scope = scope[:-2]
         bias = values[node.input[2]] if len(node.input) > 2 and node.input[2] else None
-        out[scope] = {"kernel": values[node.input[1]], "bias": bias,
-                      "strides": tuple(attrs.get("strides", (1, 1))), "group": attrs.get("group", 1)}
+        out[scope] = {
+            "kernel": values[node.input[1]],
+            "bias": bias,
+            "strides": tuple(attrs.get("strides", (1, 1))),
+            "group": attrs.get("group", 1),
+        }
     return out
 
 

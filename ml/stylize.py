@@ -8,13 +8,14 @@ Methods: ``arbitrary`` (pretrained fast network, any style picture; the default)
 CycleGAN styles (a trained model folder). Without ``--model-dir``, ``arbitrary`` and ``preset``
 use the pretrained folder converted once into ``~/.cache/celebvision``.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -35,20 +36,32 @@ class StyleResult:
     stats: dict = field(default_factory=dict)
 
 
-def check_args(content, style, method: str, strength: float, size: int, model_dir, preset=None) -> None:
+def check_args(
+    content, style, method: str, strength: float, size: int, model_dir, preset=None
+) -> None:
     """Raise ValueError with a clear message on bad arguments."""
     if content is None or np.asarray(content).ndim not in (2, 3):
-        raise ValueError("`content` must be an HxWx3 image array. Received: content=None or wrong shape")
+        raise ValueError(
+            "`content` must be an HxWx3 image array. Received: content=None or wrong shape"
+        )
     if not 0.0 <= float(strength) <= 1.0:
         raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
     if not MIN_SIZE <= int(size) <= MAX_SIZE:
-        raise ValueError(f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels. Received: size={size}")
+        raise ValueError(
+            f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels. Received: size={size}"
+        )
     if method in ("nst", "adain", "arbitrary") and style is None:
         raise ValueError(f"Method {method!r} needs a style image. Received: style=None")
-    if method == "preset" and (preset is None or isinstance(preset, bool) or not isinstance(preset, (int, np.integer))):
-        raise ValueError(f"Method 'preset' needs a preset id (an integer). Received: preset={preset!r}")
+    if method == "preset" and (
+        preset is None or isinstance(preset, bool) or not isinstance(preset, (int, np.integer))
+    ):
+        raise ValueError(
+            f"Method 'preset' needs a preset id (an integer). Received: preset={preset!r}"
+        )
     if method not in ("nst",) + PRETRAINED and model_dir is None:
-        raise ValueError(f"Method {method!r} needs a trained model folder. Received: model_dir=None")
+        raise ValueError(
+            f"Method {method!r} needs a trained model folder. Received: model_dir=None"
+        )
 
 
 def load_model(model_dir):
@@ -72,10 +85,20 @@ def load_model(model_dir):
     return _MODELS[key]
 
 
-def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", strength: float = 0.5,
-        size: int = 512, model_dir=None, progress: Callable[[float, str], None] | None = None,
-        should_stop: Callable[[], bool] | None = None, weights="hed", preset: int | None = None,
-        init: str = "arbitrary", init_model_dir=None) -> StyleResult:
+def run(
+    content: np.ndarray,
+    style: np.ndarray | None,
+    method: str = "nst",
+    strength: float = 0.5,
+    size: int = 512,
+    model_dir=None,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    weights="hed",
+    preset: int | None = None,
+    init: str = "arbitrary",
+    init_model_dir=None,
+) -> StyleResult:
     """Stylize ``content`` with ``method``: "arbitrary", "preset", "nst", "adain" or a fixed style.
 
     ``model_dir`` is a model folder of the method's kind ("arbitrary" and "preset" default to
@@ -95,11 +118,23 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
 
         if init == "arbitrary" and init_model_dir is None:
             # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
-            say = None if progress is None else (lambda fraction, message: progress(0.05 * fraction, message))
+            say = (
+                None
+                if progress is None
+                else (lambda fraction, message: progress(0.05 * fraction, message))
+            )
             init_model_dir = _pretrained_or_none("arbitrary", say)
-        image, stats = nst.stylize(content, style, strength=strength, size=size, progress=progress,
-                                   should_stop=should_stop, weights=weights, init=init,
-                                   init_model_dir=init_model_dir)
+        image, stats = nst.stylize(
+            content,
+            style,
+            strength=strength,
+            size=size,
+            progress=progress,
+            should_stop=should_stop,
+            weights=weights,
+            init=init,
+            init_model_dir=init_model_dir,
+        )
         return StyleResult(image, {"method": "nst", **stats})
     start = time.perf_counter()
     check_stop(should_stop)
@@ -109,8 +144,13 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
         model_dir = pretrained_model_dir(method, DEFAULT_CACHE, progress)
     model = load_model(model_dir)
     kind = type(model).__name__
-    if method in PRETRAINED and kind != {"arbitrary": "ArbitraryStylizer", "preset": "PresetStylizer"}[method]:
-        raise ValueError(f"Method {method!r} needs an {method!r} model folder. Received: model_dir={str(model_dir)!r}")
+    if (
+        method in PRETRAINED
+        and kind != {"arbitrary": "ArbitraryStylizer", "preset": "PresetStylizer"}[method]
+    ):
+        raise ValueError(
+            f"Method {method!r} needs an {method!r} model folder. Received: model_dir={str(model_dir)!r}"
+        )
     if progress is not None:
         progress(0.1, "model loaded")
     if method == "preset":
@@ -121,7 +161,9 @@ def run(content: np.ndarray, style: np.ndarray | None, method: str = "nst", stre
         image = model.stylize(content, strength=strength, size=size)
     if progress is not None:
         progress(1.0, "done")
-    return StyleResult(image, {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)})
+    return StyleResult(
+        image, {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)}
+    )
 
 
 def _pretrained_or_none(kind: str, progress=None):
@@ -151,8 +193,14 @@ def parse_args(argv):
     parser.add_argument("content")
     parser.add_argument("style", nargs="?")
     parser.add_argument("-o", "--out", required=True)
-    parser.add_argument("--method", default="arbitrary", help="arbitrary, preset, nst, adain or a fixed style's name")
-    parser.add_argument("--preset", type=int, help="the fixed style's id (0..25) for --method preset")
+    parser.add_argument(
+        "--method",
+        default="arbitrary",
+        help="arbitrary, preset, nst, adain or a fixed style's name",
+    )
+    parser.add_argument(
+        "--preset", type=int, help="the fixed style's id (0..25) for --method preset"
+    )
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--strength", type=float, default=None)
     parser.add_argument("--model-dir")
@@ -164,17 +212,28 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     args = parse_args(argv)
-    strength = args.strength if args.strength is not None else (0.5 if args.method == "nst" else 1.0)
+    strength = (
+        args.strength if args.strength is not None else (0.5 if args.method == "nst" else 1.0)
+    )
     try:
         content = read_image(args.content)
         style = read_image(args.style) if args.style else None
         with tqdm(total=100, unit="%", desc=args.method) as bar:
+
             def progress(fraction, message):
                 bar.set_postfix_str(message)
                 bar.update(round(fraction * 100) - bar.n)
 
-            result = run(content, style, args.method, strength, args.size, args.model_dir, progress,
-                         preset=args.preset)
+            result = run(
+                content,
+                style,
+                args.method,
+                strength,
+                args.size,
+                args.model_dir,
+                progress,
+                preset=args.preset,
+            )
         from PIL import Image
 
         Image.fromarray(result.image).save(args.out)

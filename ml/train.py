@@ -4,6 +4,7 @@
 
 A killed run resumes where it stopped: checkpoints live in ``OUT/checkpoints`` until the run ends.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,17 @@ def read_kind(config) -> tuple[str, dict]:
     return config.get("kind", "classifier"), config
 
 
-def train(config, data_dir, out_dir, *, progress=None, should_stop=None, seed: int = 0, feature_cache=None,
-          **overrides) -> dict:
+def train(
+    config,
+    data_dir,
+    out_dir,
+    *,
+    progress=None,
+    should_stop=None,
+    seed: int = 0,
+    feature_cache=None,
+    **overrides,
+) -> dict:
     """Train the model a config describes on ``data_dir``, write a model folder to ``out_dir``; return its summary.
 
     ``feature_cache``: a folder where ``model.type: features`` keeps backbone features between runs.
@@ -45,16 +55,29 @@ def train(config, data_dir, out_dir, *, progress=None, should_stop=None, seed: i
 
         trainer = importlib.import_module(f"ml.{kind}").train
         config = {**config, **overrides} if overrides else config
-        return trainer(config, data_dir, out_dir, progress=progress, should_stop=should_stop, seed=seed)
+        return trainer(
+            config, data_dir, out_dir, progress=progress, should_stop=should_stop, seed=seed
+        )
     if kind != "classifier":
-        raise ValueError(f"kind must be one of {('classifier', *OTHER_KINDS)}. Received: kind={kind!r}")
+        raise ValueError(
+            f"kind must be one of {('classifier', *OTHER_KINDS)}. Received: kind={kind!r}"
+        )
     config = classifier.apply_overrides(classifier.load_config(config), overrides)
     if config["model"]["type"] == "features":
         from ml import features
 
-        return features.train_features_classifier(config, data_dir, Path(out_dir), progress or (lambda f, m: None),
-                                                   should_stop, seed, feature_cache)
-    return train_classifier(config, data_dir, Path(out_dir), progress or (lambda f, m: None), should_stop, seed)
+        return features.train_features_classifier(
+            config,
+            data_dir,
+            Path(out_dir),
+            progress or (lambda f, m: None),
+            should_stop,
+            seed,
+            feature_cache,
+        )
+    return train_classifier(
+        config, data_dir, Path(out_dir), progress or (lambda f, m: None), should_stop, seed
+    )
 
 
 @contextlib.contextmanager
@@ -87,11 +110,16 @@ class ProgressReporter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         check_stop(self.should_stop)
         done = (self.epoch + min(1.0, (batch + 1) / self.steps)) / self.epochs
-        self.progress(self.share * done, f"epoch {self.epoch + 1}/{self.epochs} batch {batch + 1}/{self.steps}")
+        self.progress(
+            self.share * done,
+            f"epoch {self.epoch + 1}/{self.epochs} batch {batch + 1}/{self.steps}",
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         shown = " ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-        self.progress(self.share * (epoch + 1) / self.epochs, f"epoch {epoch + 1}/{self.epochs}: {shown}")
+        self.progress(
+            self.share * (epoch + 1) / self.epochs, f"epoch {epoch + 1}/{self.epochs}: {shown}"
+        )
         check_stop(self.should_stop)
 
 
@@ -101,7 +129,9 @@ class HistoryLog(keras.callbacks.Callback):
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
-        self.records = {int(k): v for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+        self.records = (
+            {int(k): v for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.records[epoch] = {k: float(v) for k, v in (logs or {}).items()}
@@ -143,7 +173,7 @@ class WeightAverage(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.average is None:
             return
-        correction = 1.0 - self.decay ** self.epochs
+        correction = 1.0 - self.decay**self.epochs
         for a, v in zip(self.average, self.model.trainable_variables):
             v.assign((a / correction).astype(v.dtype))
 
@@ -154,8 +184,10 @@ def averaging(training: dict, last_phase: bool) -> list:
     if not window or not last_phase:
         return []
     if (training.get("early_stopping") or {}).get("restore_best_weights", False):
-        raise ValueError("average_epochs and early_stopping.restore_best_weights both choose the served "
-                         "weights; set restore_best_weights: false to serve the average")
+        raise ValueError(
+            "average_epochs and early_stopping.restore_best_weights both choose the served "
+            "weights; set restore_best_weights: false to serve the average"
+        )
     return [WeightAverage(window)]
 
 
@@ -172,12 +204,27 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> N
             model.load_weights(done)
             continue
         model._initial_epoch = None  # Keras keeps the last restored epoch on the model otherwise
-        callbacks = [keras.callbacks.BackupAndRestore(str(checkpoints / phase["name"])), *extra_callbacks,
-                     *classifier.schedule_callbacks(t["lr_schedule"], phase["lr"], phase["end"],
-                                                    t["warmup_epochs"] if phase["start"] == 0 else 0),
-                     *classifier.early_stopping(t["early_stopping"]), *averaging(t, phase is phases[-1])]
-        model.fit(datasets[0], validation_data=datasets[1], epochs=phase["end"], initial_epoch=phase["start"],
-                  callbacks=callbacks, shuffle=False, verbose=0)
+        callbacks = [
+            keras.callbacks.BackupAndRestore(str(checkpoints / phase["name"])),
+            *extra_callbacks,
+            *classifier.schedule_callbacks(
+                t["lr_schedule"],
+                phase["lr"],
+                phase["end"],
+                t["warmup_epochs"] if phase["start"] == 0 else 0,
+            ),
+            *classifier.early_stopping(t["early_stopping"]),
+            *averaging(t, phase is phases[-1]),
+        ]
+        model.fit(
+            datasets[0],
+            validation_data=datasets[1],
+            epochs=phase["end"],
+            initial_epoch=phase["start"],
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )
         model.save_weights(done)
 
 
@@ -191,30 +238,55 @@ def split_metrics(model, config: dict, splits: dict) -> dict:
     held_out = "test" if "test" in metrics else "val" if "val" in metrics else None
     if held_out:
         m = metrics[held_out]
-        metrics["summary"] = {"split": held_out, "n": m["n"], "accuracy": m["accuracy"],
-                              "f1_macro": m["f1_macro"], "roc_auc": m["roc_auc"]}
+        metrics["summary"] = {
+            "split": held_out,
+            "n": m["n"],
+            "accuracy": m["accuracy"],
+            "f1_macro": m["f1_macro"],
+            "roc_auc": m["roc_auc"],
+        }
     return metrics
 
 
-def save_model_folder(model, config: dict, samples, splits: dict, history: dict, out: Path, seed: int) -> dict:
+def save_model_folder(
+    model, config: dict, samples, splits: dict, history: dict, out: Path, seed: int
+) -> dict:
     """Write model.keras, config.yaml, metrics.json, training_curve.png and meta.json; return the summary."""
     model.save(out / "model.keras")
     metrics = split_metrics(model, config, splits)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (out / "metrics.json").write_text(json.dumps({**metrics, "history": history}, indent=2))
     evaluate.plot_history(history, out / "training_curve.png")
-    preprocessing = {**data.PREPROCESSING_DEFAULTS, **config["preprocessing"],
-                     "input": "RGB float32 0..255, shape (batch, H, W, 3)",
-                     "normalization": model.get_layer("normalize").mode}
+    preprocessing = {
+        **data.PREPROCESSING_DEFAULTS,
+        **config["preprocessing"],
+        "input": "RGB float32 0..255, shape (batch, H, W, 3)",
+        "normalization": model.get_layer("normalize").mode,
+    }
     counts = {name: s.class_counts() for name, s in splits.items()}
     epochs = len(next(iter(history.values()), []))
-    modeldir.write_meta(out, {"kind": "classifier", "name": config.get("name", "classifier"),
-                              "labels": samples.label_names, "preprocessing": preprocessing,
-                              "config": config, "metrics": metrics, "epochs": epochs, "seed": seed,
-                              "data": {"layout": samples.layout, "counts": counts, "skipped": len(samples.skipped)},
-                              "versions": {"keras": keras.__version__}})
-    return {"model_dir": str(out), "labels": samples.label_names, "metrics": metrics, "epochs": epochs,
-            "history": history}
+    modeldir.write_meta(
+        out,
+        {
+            "kind": "classifier",
+            "name": config.get("name", "classifier"),
+            "labels": samples.label_names,
+            "preprocessing": preprocessing,
+            "config": config,
+            "metrics": metrics,
+            "epochs": epochs,
+            "seed": seed,
+            "data": {"layout": samples.layout, "counts": counts, "skipped": len(samples.skipped)},
+            "versions": {"keras": keras.__version__},
+        },
+    )
+    return {
+        "model_dir": str(out),
+        "labels": samples.label_names,
+        "metrics": metrics,
+        "epochs": epochs,
+        "history": history,
+    }
 
 
 def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, seed: int) -> dict:
@@ -225,24 +297,48 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     if len(splits["train"]) == 0:
         raise data.DataError(f"{data_dir} has no training images")
     t, skips = config["training"], data.SkipCounter()
-    progress(0.0, f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
-                  f"{len(samples.skipped)} unreadable files skipped")
-    weights = classifier.class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
+    progress(
+        0.0,
+        f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
+        f"{len(samples.skipped)} unreadable files skipped",
+    )
+    weights = classifier.class_weights(
+        splits["train"].labels, len(samples.label_names), t["class_weight"]
+    )
     batch_size = classifier.batch_size_for(t, len(splits["train"]))
     if batch_size != int(t["batch_size"]):  # the saved config.yaml shows what was trained
-        config = {**config, "training": {**classifier.scale_learning_rates(t, batch_size / int(t["batch_size"])),
-                                         "batch_size": batch_size}}
-    datasets = [data.make_dataset(splits[name], config["preprocessing"], batch_size=batch_size,
-                                  training=name == "train", augmentation=config["augmentation"], seed=seed,
-                                  skips=skips, class_weight=weights if name == "train" else None)
-                if len(splits[name]) else None for name in ("train", "val")]
+        config = {
+            **config,
+            "training": {
+                **classifier.scale_learning_rates(t, batch_size / int(t["batch_size"])),
+                "batch_size": batch_size,
+            },
+        }
+    datasets = [
+        data.make_dataset(
+            splits[name],
+            config["preprocessing"],
+            batch_size=batch_size,
+            training=name == "train",
+            augmentation=config["augmentation"],
+            seed=seed,
+            skips=skips,
+            class_weight=weights if name == "train" else None,
+        )
+        if len(splits[name])
+        else None
+        for name in ("train", "val")
+    ]
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     steps = -(-len(splits["train"]) // batch_size)
     if batch_size != int(t["batch_size"]):
-        progress(0.0, f"batch size {batch_size} (not {t['batch_size']}) and learning rates scaled by "
-                      f"{batch_size}/{t['batch_size']}: at least {t['min_steps_per_epoch']} steps per epoch "
-                      "on this small data set")
+        progress(
+            0.0,
+            f"batch size {batch_size} (not {t['batch_size']}) and learning rates scaled by "
+            f"{batch_size}/{t['batch_size']}: at least {t['min_steps_per_epoch']} steps per epoch "
+            "on this small data set",
+        )
         t = config["training"]
     history = HistoryLog(checkpoints / "history.json")
     callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
@@ -251,8 +347,12 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
         run_phases(model, config, datasets, checkpoints, callbacks)
         if batchnorm.calibrated_layers(model):
             progress(0.95, "measuring batch-norm statistics on the training images")
-            batchnorm.calibrate(model, data.make_dataset(splits["train"], config["preprocessing"],
-                                                         batch_size=batch_size, skips=skips))
+            batchnorm.calibrate(
+                model,
+                data.make_dataset(
+                    splits["train"], config["preprocessing"], batch_size=batch_size, skips=skips
+                ),
+            )
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)
@@ -273,7 +373,9 @@ class ConsoleProgress:
         if self.bar is None:  # opened on the first report, so an early error stays one line
             from tqdm import tqdm
 
-            self.bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr)
+            self.bar = tqdm(
+                total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr
+            )
         self.bar.n = int(1000 * fraction)
         self.bar.set_description_str(message.split(":")[0][:40], refresh=True)
         if " batch " not in message:
@@ -288,12 +390,19 @@ def parse_args(argv):
     """Parse the CLI arguments."""
     parser = argparse.ArgumentParser(prog="python -m ml.train", description=__doc__.splitlines()[0])
     parser.add_argument("config", help="YAML config (ml/configs/*.yaml)")
-    parser.add_argument("--data", required=True, help="data folder (CelebA layout or DIR/<label>/*.jpg)")
+    parser.add_argument(
+        "--data", required=True, help="data folder (CelebA layout or DIR/<label>/*.jpg)"
+    )
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--epochs", type=int, help="override training.epochs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. data.attribute=Smiling (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. data.attribute=Smiling (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -316,17 +425,35 @@ def main(argv=None) -> int:
             raise ValueError(f"config file not found: {args.config}")
         data.detect_layout(args.data)
         with ConsoleProgress() as console:
-            summary = train(args.config, args.data, args.out, progress=console, seed=args.seed,
-                            **cli_overrides(args))
+            summary = train(
+                args.config,
+                args.data,
+                args.out,
+                progress=console,
+                seed=args.seed,
+                **cli_overrides(args),
+            )
     except (ValueError, OSError, modeldir.ModelDirError) as exc:
-        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        print(
+            f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file=sys.stderr,
+        )
         return 2
     except (KeyboardInterrupt, Cancelled):
         print("stopped: rerun the same command to resume from the last checkpoint", file=sys.stderr)
         return 130
     held_out = summary.get("metrics", {}).get("summary", {})
-    print(json.dumps({"model_dir": summary.get("model_dir"), "epochs": summary.get("epochs"),
-                      "skipped": summary.get("skipped"), **held_out}, default=str))
+    print(
+        json.dumps(
+            {
+                "model_dir": summary.get("model_dir"),
+                "epochs": summary.get("epochs"),
+                "skipped": summary.get("skipped"),
+                **held_out,
+            },
+            default=str,
+        )
+    )
     return 0
 
 

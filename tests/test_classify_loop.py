@@ -1,4 +1,5 @@
 """Import CelebA-layout data, retrain with a real worker, and classify held-out photos over the API."""
+
 import io
 import re
 
@@ -7,7 +8,7 @@ import pytest
 from PIL import Image as PILImage
 
 from tests.ml.conftest import _write_csv, jitter, lfw_rgb_images
-from tests.services import Worker, wait_for
+from tests.services import Worker
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,9 @@ def write_split_celeba(root):
             continue
         for c in range(2):
             name = f"{i:03d}{c}.jpg"
-            PILImage.fromarray(image if c == 0 else jitter(image, rng)).save(folder / name, quality=95)
+            PILImage.fromarray(image if c == 0 else jitter(image, rng)).save(
+                folder / name, quality=95
+            )
             rows.append([name, 1 if label else -1, -1])
             parts.append([name, 0])
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
@@ -43,12 +46,18 @@ def jpeg(pixels) -> bytes:
 
 def test_import_retrain_and_classify(app, client, runner, env, tmp_path):
     held_out = write_split_celeba(tmp_path / "celeba")
-    result = runner.invoke(args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"])
+    result = runner.invoke(
+        args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"]
+    )
     assert result.exit_code == 0, result.output
-    counts = re.search(r"imported (\d+) images, (\d+) already present, (\d+) unreadable", result.output)
+    counts = re.search(
+        r"imported (\d+) images, (\d+) already present, (\d+) unreadable", result.output
+    )
     assert counts, result.output
     imported, duplicates, unreadable = map(int, counts.groups())
-    assert imported + duplicates == 320 and imported > 300 and unreadable == 1  # same pixels stored once
+    assert (
+        imported + duplicates == 320 and imported > 300 and unreadable == 1
+    )  # same pixels stored once
 
     worker = Worker(env, "train", tmp_path / "worker.log").start()
     try:
@@ -64,8 +73,11 @@ def test_import_retrain_and_classify(app, client, runner, env, tmp_path):
 
     correct = 0
     for pixels, truth in held_out:
-        body = client.post("/api/classify", data={"image": (io.BytesIO(jpeg(pixels)), "x.jpg"), "task": "gender"},
-                           content_type="multipart/form-data").json
+        body = client.post(
+            "/api/classify",
+            data={"image": (io.BytesIO(jpeg(pixels)), "x.jpg"), "task": "gender"},
+            content_type="multipart/form-data",
+        ).json
         assert body["model_version"] == "v1"
         assert set(body["probabilities"]) == {"female", "male"}
         assert abs(sum(body["probabilities"].values()) - 1) < 1e-4
@@ -80,7 +92,9 @@ def test_import_bad_input_one_line_errors(runner, tmp_path):
     result = runner.invoke(args=["data", "import-celeba", str(tmp_path), "--task", "nope"])
     assert result.exit_code != 0 and "No task named 'nope'" in result.output
     (tmp_path / "pets" / "cat").mkdir(parents=True)
-    result = runner.invoke(args=["data", "import-folder", str(tmp_path / "pets"), "--task", "gender"])
+    result = runner.invoke(
+        args=["data", "import-folder", str(tmp_path / "pets"), "--task", "gender"]
+    )
     assert result.exit_code != 0 and "unknown: ['cat']" in result.output
     assert "Traceback" not in result.output
 
@@ -94,12 +108,14 @@ def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env
     """
     from ml import data, evaluate
     from tests.ml.conftest import write_lfw_celeba
-    from webapp.registry import versions as registry
     from webapp.extensions import db
     from webapp.models import ModelVersion
+    from webapp.registry import versions as registry
 
     unseen = write_lfw_celeba(tmp_path / "celeba")
-    result = runner.invoke(args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"])
+    result = runner.invoke(
+        args=["data", "import-celeba", str(tmp_path / "celeba"), "--task", "gender"]
+    )
     assert result.exit_code == 0 and "imported 170 images" in result.output, result.output
     worker = Worker(env, "train", tmp_path / "worker.log").start()
     try:
@@ -107,21 +123,36 @@ def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env
         assert result.exit_code == 0, result.output + worker.output()
     finally:
         worker.stop()
-    assert "'promoted': True" in result.output and "significantly better than the majority" in result.output
+    assert (
+        "'promoted': True" in result.output
+        and "significantly better than the majority" in result.output
+    )
 
     served = []
     for jpg, truth in unseen:
-        body = client.post("/api/classify", data={"image": (io.BytesIO(jpg), "x.jpg"), "task": "gender"},
-                           content_type="multipart/form-data").json
+        body = client.post(
+            "/api/classify",
+            data={"image": (io.BytesIO(jpg), "x.jpg"), "task": "gender"},
+            content_type="multipart/form-data",
+        ).json
         assert body["model_version"] == "v1"
         served.append(body["label"] == truth)
     for i, (jpg, truth) in enumerate(unseen):
         (tmp_path / "unseen" / truth).mkdir(parents=True, exist_ok=True)
         (tmp_path / "unseen" / truth / f"{i:02d}.jpg").write_bytes(jpg)
     with app.app_context():
-        model_dir = registry.local_dir(db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == "v1")))
-    offline = evaluate.evaluate(model_dir, data.read_folder(tmp_path / "unseen", ["female", "male"], 0.0, 0.0))
+        model_dir = registry.local_dir(
+            db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == "v1"))
+        )
+    offline = evaluate.evaluate(
+        model_dir, data.read_folder(tmp_path / "unseen", ["female", "male"], 0.0, 0.0)
+    )
 
     assert offline["n"] == len(served) == 30
-    assert sum(served) >= 27, f"served {sum(served)}/30 right (chance is 15; the issue asks for 0.9)"
-    assert abs(sum(served) - round(offline["accuracy"] * 30)) <= 1, (sum(served), offline["accuracy"])
+    assert sum(served) >= 27, (
+        f"served {sum(served)}/30 right (chance is 15; the issue asks for 0.9)"
+    )
+    assert abs(sum(served) - round(offline["accuracy"] * 30)) <= 1, (
+        sum(served),
+        offline["accuracy"],
+    )

@@ -1,4 +1,5 @@
 """Fixtures for the classification tests: a small CelebA-layout data set built from skimage's LFW subset."""
+
 from __future__ import annotations
 
 import csv
@@ -56,11 +57,13 @@ def write_celeba(root: Path, nested: bool = True, copies: int = 2, corrupt: bool
     return root
 
 
-ATTRIBUTES = ("5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
-              "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
-              "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard "
-              "Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair "
-              "Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
+ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
+    "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
+    "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard "
+    "Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair "
+    "Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+).split()
 
 
 def write_lfw_celeba(root: Path, seed: int = 0, sizes=(140, 30, 30)) -> list[tuple[bytes, str]]:
@@ -78,8 +81,8 @@ def write_lfw_celeba(root: Path, seed: int = 0, sizes=(140, 30, 30)) -> list[tup
     grey = (lfw_subset() * 255).astype(np.uint8)
     order = rng.permutation(len(grey))
     partition = np.zeros(len(grey), dtype=int)
-    partition[order[sizes[0]:sizes[0] + sizes[1]]] = 1
-    partition[order[sizes[0] + sizes[1]:sum(sizes)]] = 2
+    partition[order[sizes[0] : sizes[0] + sizes[1]]] = 1
+    partition[order[sizes[0] + sizes[1] : sum(sizes)]] = 2
     folder = root / "img_align_celeba" / "img_align_celeba"
     folder.mkdir(parents=True)
     attrs, parts, test = [], [], []
@@ -137,8 +140,19 @@ def trained_default(celeba_dir, tmp_path_factory) -> Path:
     from ml import train
 
     out = tmp_path_factory.mktemp("model_default")
-    status = train.main([str(CONFIGS / "default.yaml"), "--data", str(celeba_dir), "--out", str(out),
-                         "--epochs", "3", "--set", "data.attribute=Male"])
+    status = train.main(
+        [
+            str(CONFIGS / "default.yaml"),
+            "--data",
+            str(celeba_dir),
+            "--out",
+            str(out),
+            "--epochs",
+            "3",
+            "--set",
+            "data.attribute=Male",
+        ]
+    )
     assert status == 0
     return out
 

@@ -1,4 +1,5 @@
 """Batch-norm statistics after training are the exact statistics of the training images (issue 14)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,15 +9,23 @@ from ml import batchnorm, classifier
 
 def tiny_cnn():
     """Two conv + batch-norm blocks with dropout between them, as the custom CNN builds them."""
-    config = classifier.load_config({"preprocessing": {"image_size": [16, 16]},
-                                     "model": {"filters": [4, 6], "dropout": 0.5, "dense": [8]}})
+    config = classifier.load_config(
+        {
+            "preprocessing": {"image_size": [16, 16]},
+            "model": {"filters": [4, 6], "dropout": 0.5, "dense": [8]},
+        }
+    )
     return classifier.build_model(config, 2)
 
 
 def batches(images, weights, size=5):
     """(images, labels, weights) batches as ml.data.make_dataset yields them."""
     for i in range(0, len(images), size):
-        yield images[i:i + size], np.zeros(len(images[i:i + size]), "int32"), weights[i:i + size]
+        yield (
+            images[i : i + size],
+            np.zeros(len(images[i : i + size]), "int32"),
+            weights[i : i + size],
+        )
 
 
 def test_calibrate_sets_each_layer_to_its_inputs_exact_moments_in_inference_mode():
@@ -37,22 +46,36 @@ def test_calibrate_sets_each_layer_to_its_inputs_exact_moments_in_inference_mode
     assert batchnorm.calibrate(model, list(batches(images, weights))) == 2
 
     kept = images[weights > 0]
-    for layer in layers:  # measured after the earlier layers were fixed, so checked in the same order
-        x = np.asarray(keras.Model(model.input, layer.input)(kept, training=False), dtype=np.float64)
+    for (
+        layer
+    ) in layers:  # measured after the earlier layers were fixed, so checked in the same order
+        x = np.asarray(
+            keras.Model(model.input, layer.input)(kept, training=False), dtype=np.float64
+        )
         x = x.reshape(-1, x.shape[-1])
         np.testing.assert_allclose(layer.moving_mean.numpy(), x.mean(axis=0), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(layer.moving_variance.numpy(), x.var(axis=0), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            layer.moving_variance.numpy(), x.var(axis=0), rtol=1e-4, atol=1e-5
+        )
     # Inference now centres the training images' features in every channel (scale: var / (var + eps)).
     last = layers[-1]
-    after = np.asarray(keras.Model(model.input, last.output)(kept, training=False), dtype=np.float64)
+    after = np.asarray(
+        keras.Model(model.input, last.output)(kept, training=False), dtype=np.float64
+    )
     normalised = (after.reshape(-1, after.shape[-1]) - last.beta.numpy()) / last.gamma.numpy()
     variance = last.moving_variance.numpy()
     np.testing.assert_allclose(normalised.mean(axis=0), 0.0, atol=1e-3)
-    np.testing.assert_allclose(normalised.var(axis=0), variance / (variance + last.epsilon), rtol=1e-3)
+    np.testing.assert_allclose(
+        normalised.var(axis=0), variance / (variance + last.epsilon), rtol=1e-3
+    )
 
 
 def test_calibrate_leaves_a_model_without_trainable_batchnorm_alone():
-    config = classifier.load_config({"preprocessing": {"image_size": [16, 16]},
-                                     "model": {"filters": [4], "batchnorm": False, "dense": []}})
+    config = classifier.load_config(
+        {
+            "preprocessing": {"image_size": [16, 16]},
+            "model": {"filters": [4], "batchnorm": False, "dense": []},
+        }
+    )
     model = classifier.build_model(config, 2)
     assert batchnorm.calibrate(model, iter(())) == 0

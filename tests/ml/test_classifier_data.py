@@ -1,4 +1,5 @@
 """Data readers, the input pipeline and the NumPy metrics."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,9 @@ PREP = {"image_size": [32, 32], "face_crop": False}
 
 
 def test_celeba_nested_layout_reads_labels_partitions_and_skips_bad_files(celeba_dir):
-    samples = data.load_samples(celeba_dir, {"attribute": "Male", "labels": {-1: "female", 1: "male"}})
+    samples = data.load_samples(
+        celeba_dir, {"attribute": "Male", "labels": {-1: "female", 1: "male"}}
+    )
     assert data.detect_layout(celeba_dir) == "celeba"
     assert samples.label_names == ["female", "male"]
     assert len(samples) == 400 and len(samples.skipped) == 2
@@ -58,11 +61,20 @@ def test_dataset_batches_and_counts_files_that_fail_late(folder_dir, tmp_path):
     bad.write_bytes(b"garbage")
     samples.paths[0] = str(bad)
     skips = data.SkipCounter()
-    ds = data.make_dataset(samples, PREP, batch_size=64, training=True,
-                           augmentation={"rotation": 0.05, "flip": "horizontal", "brightness": 0.1}, skips=skips)
+    ds = data.make_dataset(
+        samples,
+        PREP,
+        batch_size=64,
+        training=True,
+        augmentation={"rotation": 0.05, "flip": "horizontal", "brightness": 0.1},
+        skips=skips,
+    )
     batches = list(ds)
     shapes = [x.shape for x, _, _ in batches]
-    assert shapes[0] == (64, 32, 32, 3) and sum(float(w.numpy().sum()) for _, _, w in batches) == len(samples) - 1
+    assert (
+        shapes[0] == (64, 32, 32, 3)
+        and sum(float(w.numpy().sum()) for _, _, w in batches) == len(samples) - 1
+    )
     assert skips.paths == [str(bad)]
 
 

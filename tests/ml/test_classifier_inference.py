@@ -1,4 +1,5 @@
 """Serving a trained classifier: labels, probabilities, face boxes, batches."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Training CLI and function: both model families, resume after a kill, cancel, evaluation, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -15,25 +16,47 @@ from ml import evaluate, modeldir, train
 from tests.ml.conftest import CONFIGS
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_VGG = {"epochs": 2, "frozen_epochs": 1, "image_size": [32, 32], "output_layer": "block3_pool",
-            "fine_tune_layers": 1, "max_per_class": None, "batch_size": 32, "face_crop": False}
+TINY_VGG = {
+    "epochs": 2,
+    "frozen_epochs": 1,
+    "image_size": [32, 32],
+    "output_layer": "block3_pool",
+    "fine_tune_layers": 1,
+    "max_per_class": None,
+    "batch_size": 32,
+    "face_crop": False,
+}
 
 
 @pytest.mark.slow
 def test_cli_trains_default_config_into_a_self_describing_folder(trained_default):
     names = {p.name for p in trained_default.iterdir()}
-    assert {"model.keras", "meta.json", "config.yaml", "metrics.json", "training_curve.png"} <= names
+    assert {
+        "model.keras",
+        "meta.json",
+        "config.yaml",
+        "metrics.json",
+        "training_curve.png",
+    } <= names
     assert "checkpoints" not in names
     meta = modeldir.read_meta(trained_default)
     assert meta["kind"] == "classifier" and meta["labels"] == ["not_male", "male"]
-    assert meta["preprocessing"]["image_size"] == [64, 64] and meta["preprocessing"]["face_crop"] is True
+    assert (
+        meta["preprocessing"]["image_size"] == [64, 64]
+        and meta["preprocessing"]["face_crop"] is True
+    )
     assert meta["epochs"] == 3 and meta["data"]["skipped"] == 2
     assert meta["metrics"]["summary"]["split"] == "test"
 
 
 @pytest.mark.slow
-def test_evaluate_cli_beats_chance_on_held_out_images_and_writes_report(trained_default, celeba_dir, tmp_path, capsys):
-    assert evaluate.main([str(trained_default), "--data", str(celeba_dir), "--out", str(tmp_path)]) == 0
+def test_evaluate_cli_beats_chance_on_held_out_images_and_writes_report(
+    trained_default, celeba_dir, tmp_path, capsys
+):
+    assert (
+        evaluate.main([str(trained_default), "--data", str(celeba_dir), "--out", str(tmp_path)])
+        == 0
+    )
     assert "accuracy" in capsys.readouterr().out
     report = json.loads((tmp_path / "evaluation.json").read_text())
     assert report["n"] == 80 and report["accuracy"] >= 0.75 and report["roc_auc"] >= 0.8
@@ -44,8 +67,13 @@ def test_evaluate_cli_beats_chance_on_held_out_images_and_writes_report(trained_
 @pytest.mark.slow
 def test_vgg16_transfer_trains_frozen_then_fine_tunes(celeba_dir, tmp_path):
     reports = []
-    summary = train.train(CONFIGS / "vgg16_transfer.yaml", celeba_dir, tmp_path,
-                          progress=lambda f, m: reports.append(f), **TINY_VGG)
+    summary = train.train(
+        CONFIGS / "vgg16_transfer.yaml",
+        celeba_dir,
+        tmp_path,
+        progress=lambda f, m: reports.append(f),
+        **TINY_VGG,
+    )
     assert summary["epochs"] == 2 and summary["labels"] == ["female", "male"]
     assert reports[-1] == 1.0 and reports == sorted(reports)
     metrics = evaluate.evaluate(tmp_path, celeba_dir)
@@ -54,18 +82,41 @@ def test_vgg16_transfer_trains_frozen_then_fine_tunes(celeba_dir, tmp_path):
 
 def test_should_stop_cancels_and_leaves_no_model(celeba_dir, tmp_path):
     with pytest.raises(train.Cancelled):
-        train.train(CONFIGS / "default.yaml", celeba_dir, tmp_path, should_stop=lambda: True,
-                    attribute="Male", image_size=[32, 32], face_crop=False)
+        train.train(
+            CONFIGS / "default.yaml",
+            celeba_dir,
+            tmp_path,
+            should_stop=lambda: True,
+            attribute="Male",
+            image_size=[32, 32],
+            face_crop=False,
+        )
     assert not (tmp_path / "model.keras").exists()
 
 
 @pytest.mark.slow
 def test_killed_cli_run_resumes_from_its_checkpoint(celeba_dir, tmp_path):
     out = tmp_path / "model"
-    cmd = [sys.executable, "-m", "ml.train", str(CONFIGS / "small_cnn.yaml"), "--data", str(celeba_dir),
-           "--out", str(out), "--epochs", "4", "--set", "data.attribute=Male", "--set", "preprocessing.image_size=[32,32]"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ml.train",
+        str(CONFIGS / "small_cnn.yaml"),
+        "--data",
+        str(celeba_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        "4",
+        "--set",
+        "data.attribute=Male",
+        "--set",
+        "preprocessing.image_size=[32,32]",
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     marker = out / "checkpoints" / "train" / "training_metadata.json"
     deadline = time.monotonic() + 120
     while not marker.exists() and first.poll() is None and time.monotonic() < deadline:

@@ -1,11 +1,11 @@
 """The pretrained fast style networks in Keras against onnxruntime running the wheel's ONNX."""
+
 import numpy as np
+import onnxruntime as ort  # noqa: E402  (a test dependency only)
 import pytest
 
 from ml import fast_style
 from ml.fast_style import ArbitraryStylizer, PresetStylizer
-
-import onnxruntime as ort  # noqa: E402  (a test dependency only)
 
 
 def square(image: np.ndarray, side: int) -> np.ndarray:
@@ -14,7 +14,7 @@ def square(image: np.ndarray, side: int) -> np.ndarray:
 
     h, w = image.shape[:2]
     s = min(h, w)
-    crop = Image.fromarray(image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s])
+    crop = Image.fromarray(image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s])
     return np.asarray(crop.resize((side, side), Image.LANCZOS), np.float32) / 255.0
 
 
@@ -27,7 +27,9 @@ def session(name: str, float_graph: bool):
     if float_graph:
         known = {t.name for t in model.graph.initializer}
         for node in model.graph.node:
-            if node.op_type == "QuantizeLinear" or (node.op_type == "DequantizeLinear" and node.input[0] not in known):
+            if node.op_type == "QuantizeLinear" or (
+                node.op_type == "DequantizeLinear" and node.input[0] not in known
+            ):
                 source = node.input[0]
                 node.op_type = "Identity"
                 del node.input[:], node.attribute[:]
@@ -35,7 +37,9 @@ def session(name: str, float_graph: bool):
         del model.graph.value_info[:]
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
 
 
 def run_transform(sess, x: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -49,8 +53,12 @@ def photos():
     """Real photos from scikit-image: a portrait, a cat, and two style pictures."""
     from skimage import data
 
-    return {"astronaut": data.astronaut(), "chelsea": data.chelsea(), "coffee": data.coffee(),
-            "ihc": data.immunohistochemistry()}
+    return {
+        "astronaut": data.astronaut(),
+        "chelsea": data.chelsea(),
+        "coffee": data.coffee(),
+        "ihc": data.immunohistochemistry(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,9 @@ def test_transformer_matches_the_onnx_graph_at_its_own_size(arbitrary, photos, c
     x = square(photos[content], fast_style.NATIVE_SIZE)[None]
     vector = arbitrary.style_vector(photos[style]).astype(np.float32)
     ours = arbitrary.render(x[0], vector)
-    reference, shipped = (run_transform(session("arbitrary_transform.onnx", f), x, vector) for f in (True, False))
+    reference, shipped = (
+        run_transform(session("arbitrary_transform.onnx", f), x, vector) for f in (True, False)
+    )
     assert ours.shape == reference.shape == (384, 384, 3)
     assert np.abs(ours - reference).mean() < 1e-3
     assert np.abs(ours - shipped).mean() < 0.03
@@ -90,12 +100,18 @@ def test_transformer_matches_the_onnx_graph_at_its_own_size(arbitrary, photos, c
 def test_preset_network_matches_the_onnx_graph(preset, photos, style_id):
     from PIL import Image
 
-    x = np.asarray(Image.fromarray(photos["chelsea"]).resize((320, 212), Image.LANCZOS), np.float32) / 255.0
-    x = x[:212 - 212 % 4, :320]
+    x = (
+        np.asarray(Image.fromarray(photos["chelsea"]).resize((320, 212), Image.LANCZOS), np.float32)
+        / 255.0
+    )
+    x = x[: 212 - 212 % 4, :320]
     weights = np.zeros(26, np.float32)
     weights[style_id] = 1.0
-    reference = session("multistyle26.onnx", False).run(
-        None, {"image": x.transpose(2, 0, 1)[None], "style_weights": weights})[0][0].transpose(1, 2, 0)
+    reference = (
+        session("multistyle26.onnx", False)
+        .run(None, {"image": x.transpose(2, 0, 1)[None], "style_weights": weights})[0][0]
+        .transpose(1, 2, 0)
+    )
     ours = preset.render(x, style_id)
     assert np.abs(ours - reference).mean() < 1e-3
     assert np.abs(ours - x).mean() > 0.05
@@ -125,7 +141,10 @@ def test_folders_carry_provenance_and_presets(pretrained_dirs):
     from ml.modeldir import read_meta
 
     meta = read_meta(pretrained_dirs["arbitrary"])
-    assert meta["kind"] == "arbitrary" and set(meta["onnx_sha256"]) == {"arbitrary_predict.onnx", "arbitrary_transform.onnx"}
+    assert meta["kind"] == "arbitrary" and set(meta["onnx_sha256"]) == {
+        "arbitrary_predict.onnx",
+        "arbitrary_transform.onnx",
+    }
     assert "Apache-2.0" in meta["licence"] and "Ghiasi" in meta["provenance"]
     presets = read_meta(pretrained_dirs["preset"])["presets"]
     assert [p["id"] for p in presets] == list(range(26)) and all(p["name"] for p in presets)
@@ -134,7 +153,9 @@ def test_folders_carry_provenance_and_presets(pretrained_dirs):
 
 def test_conversion_is_cached_and_atomic(pretrained_dirs, tmp_path, monkeypatch):
     cache = pretrained_dirs["preset"].parent
-    assert fast_style.pretrained_model_dir("preset", cache) == pretrained_dirs["preset"]  # no reconversion
+    assert (
+        fast_style.pretrained_model_dir("preset", cache) == pretrained_dirs["preset"]
+    )  # no reconversion
     real = fast_style._convert
 
     def other_process_wins(kind, paths, out, shas, progress=None):

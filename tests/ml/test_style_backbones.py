@@ -1,4 +1,5 @@
 """The offline VGG16 backbone: real HED weights, same features as HED's own blocks."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ def test_hed_vgg16_has_pretrained_not_random_conv_weights(hed_vgg):
     assert not np.allclose(first, random_vgg.get_layer("block1_conv1").get_weights()[0])
     # Pretrained first-layer filters have non-zero biases; glorot init leaves them at 0.
     assert np.abs(hed_vgg.get_layer("block1_conv1").get_weights()[1]).max() > 0.01
-    assert [l.name for l in hed_vgg.layers][-1] == "block5_pool"
+    assert [layer.name for layer in hed_vgg.layers][-1] == "block5_pool"
 
 
 def test_hed_vgg16_matches_hed_block_outputs(hed_vgg):
@@ -37,6 +38,8 @@ def test_hed_vgg16_matches_hed_block_outputs(hed_vgg):
 
 def test_preprocess_roundtrip_and_bad_weights():
     rgb = np.random.default_rng(1).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
-    np.testing.assert_allclose(backbones.deprocess_vgg(backbones.preprocess_vgg(rgb)), rgb, atol=1e-4)
+    np.testing.assert_allclose(
+        backbones.deprocess_vgg(backbones.preprocess_vgg(rgb)), rgb, atol=1e-4
+    )
     with pytest.raises(ValueError, match="weights"):
         backbones.vgg16(weights="/no/such/file.weights.h5")

@@ -1,4 +1,5 @@
 """Fast Gatys style transfer and the judge, on tiny images."""
+
 import numpy as np
 import pytest
 
@@ -20,8 +21,17 @@ def pair():
 def results(pair, pretrained_dirs):
     """Stylized images at strength 0, 0.5 (the default) and 1, started from the arbitrary network."""
     content, style = pair
-    return {s: nst.stylize(content, style, strength=s, size=SIZE, init_model_dir=pretrained_dirs["arbitrary"],
-                           pyramid=((1.0, 20),)) for s in (0.0, 0.5, 1.0)}
+    return {
+        s: nst.stylize(
+            content,
+            style,
+            strength=s,
+            size=SIZE,
+            init_model_dir=pretrained_dirs["arbitrary"],
+            pyramid=((1.0, 20),),
+        )
+        for s in (0.0, 0.5, 1.0)
+    }
 
 
 def test_stylize_moves_toward_the_style(pair, results):
@@ -50,7 +60,9 @@ def test_higher_strength_gives_lower_style_distance(pair, results):
 
 def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, results):
     content, style = pair
-    from_photo, _ = nst.stylize(content, style, strength=0.5, size=SIZE, init="content", pyramid=((1.0, 20),))
+    from_photo, _ = nst.stylize(
+        content, style, strength=0.5, size=SIZE, init="content", pyramid=((1.0, 20),)
+    )
     assert judge.style_distance(results[0.5][0], style) < judge.style_distance(from_photo, style)
 
 
@@ -101,8 +113,15 @@ def test_strength_asks_for_an_outcome_and_weight_rises_until_it_is_reached(pair,
     targets = [nst.own_style_target(s) for s in (0.0, 0.25, 0.5, 1.0)]
     assert targets[0] == 1.0 and targets == sorted(targets, reverse=True)
     # A style weight far too low for strength 1's target: the refinement goes on with more weight.
-    image, stats = nst.stylize(*pair, strength=1.0, size=SIZE, init_model_dir=pretrained_dirs["arbitrary"],
-                               style_weight=1e-3, pyramid=((1.0, 5),), max_evals=35)
+    image, stats = nst.stylize(
+        *pair,
+        strength=1.0,
+        size=SIZE,
+        init_model_dir=pretrained_dirs["arbitrary"],
+        style_weight=1e-3,
+        pyramid=((1.0, 5),),
+        max_evals=35,
+    )
     assert stats["rounds"] > 1 and stats["style_weight"] > 1e-3
     assert stats["own_style_ratio"] <= stats["own_style_target"] or stats["steps"] >= 35
     assert stats["steps"] <= 35 + nst.PATIENCE
