@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.services import app_env
+from tests.services import app_env, fresh_postgres_database
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -57,10 +57,32 @@ def config(tmp_path):
 def app(config):
     app = build_app(config)
     yield app
+    dispose(app)
+
+
+def dispose(app) -> None:
+    """Close the app's database connections (before its database is dropped)."""
     from webapp.extensions import db
 
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    """The app on a fresh PostgreSQL database, dropped afterwards (fails instead of skipping under CI=true)."""
+    url, drop = fresh_postgres_database()
+    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
+    yield app
+    dispose(app)
+    drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request):
+    """The same test on SQLite (the default) and on PostgreSQL."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
 
 
 @pytest.fixture

@@ -141,3 +141,17 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+# Credentials for the S3 server the tests start (moto); boto3 refuses to sign without some.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def fake_aws_credentials(monkeypatch) -> None:
+    """Point boto3 at the fake credentials for the rest of the test."""
+    for var, value in FAKE_AWS.items():
+        monkeypatch.setenv(var, value)

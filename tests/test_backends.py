@@ -6,20 +6,7 @@ import uuid
 import pytest
 
 from tests.conftest import build_app, image_bytes, make_config
-from tests.services import REDIS_URL, Worker, fresh_postgres_database, require_service, wait_for
-
-
-@pytest.fixture
-def pg_app(tmp_path):
-    url, drop = fresh_postgres_database()
-    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
-    yield app
-    from webapp.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+from tests.services import REDIS_URL, Worker, require_service, wait_for
 
 
 def test_postgres_classify_and_feedback(pg_app):

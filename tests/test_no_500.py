@@ -219,15 +219,10 @@ def s3_app(tmp_path, monkeypatch):
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from tests.services import free_port
+    from tests.services import fake_aws_credentials, free_port
     from webapp.extensions import db
 
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(var, value)
+    fake_aws_credentials(monkeypatch)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

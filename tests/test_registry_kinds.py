@@ -5,8 +5,6 @@ import json
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import build_app, make_config
-from tests.services import fresh_postgres_database
 from webapp.extensions import db
 from webapp.jobs.runner import execute_job
 from webapp.models import Job, ModelVersion
@@ -102,24 +100,6 @@ def test_version_is_one_above_the_highest_not_the_count(app, folder):
         )
         db.session.commit()
         assert second.version == "v2" and _register("echo", folder).version == "v3"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_app(request, tmp_path):
-    """The app on SQLite (the default) and on a fresh PostgreSQL database: savepoints differ between them."""
-    if request.param == "sqlite":
-        return request.getfixturevalue("app")
-    url, drop = fresh_postgres_database()
-    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
-    request.addfinalizer(drop)
-    request.addfinalizer(lambda: _dispose(app))
-    return app
-
-
-def _dispose(app):
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_a_version_taken_meanwhile_moves_to_the_next_and_leaves_no_object(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.services import free_port
+from tests.services import fake_aws_credentials, free_port
 from webapp.storage import StorageError, StorageUnavailable, open_storage
 
 
@@ -22,12 +22,7 @@ def store(request, tmp_path, monkeypatch):
     if request.param == "file":
         return open_storage(f"file://{tmp_path}/store")
     endpoint = request.getfixturevalue("moto_endpoint")
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(var, value)
+    fake_aws_credentials(monkeypatch)
     import boto3
 
     bucket = f"b-{tmp_path.name[-20:].lower().replace('_', '-')}"
@@ -74,12 +69,7 @@ def test_health_check_passes(store):
 
 
 def test_s3_unreachable_is_storage_unavailable(monkeypatch):
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(var, value)
+    fake_aws_credentials(monkeypatch)
     store = open_storage("s3://bucket/p", endpoint_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StorageUnavailable):
         store.put("a.bin", b"x")
@@ -93,12 +83,7 @@ def test_unknown_scheme_refused():
 
 
 def test_s3_refusal_is_a_storage_error_not_an_outage(moto_endpoint, monkeypatch):
-    for var, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(var, value)
+    fake_aws_credentials(monkeypatch)
     store = open_storage("s3://no-such-bucket/p", endpoint_url=moto_endpoint)
     with pytest.raises(StorageError) as refused:
         store.put("a.bin", b"x")

@@ -4,10 +4,7 @@ after a crash) tells the user the same thing through GET /api/stylize/<id>."""
 import datetime as dt
 import io
 
-import pytest
-
-from tests.conftest import build_app, image_bytes, make_config
-from tests.services import fresh_postgres_database
+from tests.conftest import image_bytes
 
 
 def submit(client) -> str:
@@ -96,23 +93,6 @@ def test_metrics_count_stylizations_by_their_jobs_status(app, client, admin):
     assert 'celebvision_stylizations{method="nst",status="failed"} 1.0' in text, text
     assert 'celebvision_stylizations{method="nst",status="queued"} 1.0' in text
     assert waiting
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_app(request, tmp_path):
-    """The app on SQLite and on PostgreSQL (the migration must run on both)."""
-    if request.param == "sqlite":
-        yield build_app(make_config(tmp_path))
-        return
-    url, drop = fresh_postgres_database()
-    app = build_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
-    yield app
-    from webapp.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
 
 
 def test_migration_keeps_what_users_were_told(any_db_app):

@@ -8,14 +8,10 @@ import requests
 
 from tests.conftest import image_bytes
 from tests.reliability import orphans_and_dangling
-from tests.services import free_port, wait_for
+from tests.services import FAKE_AWS, free_port, wait_for
 
 BUCKET = "celebvision-reliability"
-AWS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS = FAKE_AWS
 
 
 class S3Server:

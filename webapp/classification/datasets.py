@@ -122,24 +122,33 @@ def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Label
     Images whose votes tie or nearly tie are left out (their ids appended to `disputed`).
     """
     verified, (votes, counts) = _verified(task), _feedback_votes(task)
-    out: dict[int, Labelled] = {}
-    for ex in db.session.scalars(
+    examples = db.session.scalars(
         db.select(TrainingExample).where(TrainingExample.task_id == task.id)
-    ):
-        out[ex.image_id] = Labelled(ex.image, ex.label, f"import:{ex.source}")
+    ).all()
+    # every image of the task in one query (subqueries: no bound parameter per image), not one per photo
+    imported = db.select(TrainingExample.image_id).where(TrainingExample.task_id == task.id)
+    labelled = db.select(Feedback.image_id).where(Feedback.task_id == task.id)
+    images = {
+        image.id: image
+        for image in db.session.scalars(
+            db.select(Image).where(Image.id.in_(imported) | Image.id.in_(labelled))
+        )
+    }
+    out: dict[int, Labelled] = {}
+    for ex in examples:
+        out[ex.image_id] = Labelled(images[ex.image_id], ex.label, f"import:{ex.source}")
     for image_id, counter in votes.items():
         winner = _clear_winner(counter)
         if image_id not in out and winner is not None:
-            out[image_id] = Labelled(db.session.get(Image, image_id), winner, "feedback")
+            out[image_id] = Labelled(images[image_id], winner, "feedback")
         elif image_id not in out and image_id not in verified and disputed is not None:
             disputed.append(image_id)
         if image_id in out:
             out[image_id].votes = dict(counts[image_id])
     for image_id, label in verified.items():
-        item = out.setdefault(
-            image_id, Labelled(db.session.get(Image, image_id), label, "feedback")
-        )
-        item.label, item.verified = label, True
+        if image_id not in out:
+            out[image_id] = Labelled(images[image_id], label, "feedback")
+        out[image_id].label, out[image_id].verified = label, True
     return [out[k] for k in sorted(out)]
 
 

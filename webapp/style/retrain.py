@@ -380,35 +380,26 @@ class _StyleKind:
         return _ratings_since(target, since)
 
 
-class ArbitraryKind(_StyleKind):
-    """The pretrained arbitrary-style network: fine-tuned on rated user pairs, judged on fixed package pairs."""
+class TrainedStyleKind(_StyleKind):
+    """A style model that learns from ratings: its target has its name, `trainer` builds the candidate.
 
-    name = "arbitrary"
+    `deployed` finds the version a retrain starts from (`ensure` for a built-in network, which
+    registers the pretrained weights as v1 on first use).
+    """
+
+    def __init__(self, name: str, trainer, deployed=registry.deployed):
+        self.name, self._trainer, self._deployed = name, trainer, deployed
 
     def owns(self, target: str) -> bool:
-        return target == "arbitrary"
+        return target == self.name
 
-    def deployed(self, target: str) -> ModelVersion:
-        return ensure(target)  # registers the pretrained weights as v1 on first use
+    def deployed(self, target: str) -> ModelVersion | None:
+        return self._deployed(target)
 
     def train(
         self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
     ) -> Candidate:
-        return _train_arbitrary(job, ctx, workdir, current)
-
-
-class AdainKind(_StyleKind):
-    """The AdaIN decoder: fine-tuned on users' photos and liked styles, judged on the earliest images."""
-
-    name = "adain"
-
-    def owns(self, target: str) -> bool:
-        return target == "adain"
-
-    def train(
-        self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
-    ) -> Candidate:
-        return _train_adain(job, ctx, workdir, current)
+        return self._trainer(job, ctx, workdir, current)
 
 
 class FixedStyleKind(_StyleKind):
@@ -434,4 +425,8 @@ class FixedStyleKind(_StyleKind):
         )
 
 
-ARBITRARY, ADAIN, FIXED_STYLE = ArbitraryKind(), AdainKind(), FixedStyleKind()
+# The pretrained arbitrary-style network: fine-tuned on rated user pairs, judged on fixed package pairs.
+ARBITRARY = TrainedStyleKind("arbitrary", _train_arbitrary, deployed=ensure)
+# The AdaIN decoder: fine-tuned on users' photos and liked styles, judged on the earliest images.
+ADAIN = TrainedStyleKind("adain", _train_adain)
+FIXED_STYLE = FixedStyleKind()
