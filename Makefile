@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when a requirements file changed.
-$(VENV)/.deps: requirements.txt | $(BIN)/python
+$(VENV)/.deps: requirements.txt requirements-faces.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-faces.txt
 	touch $@
 
 $(VENV)/.deps-dev: $(VENV)/.deps requirements-dev.txt

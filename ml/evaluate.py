@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import data
+from ml import data, modeldir
 
 
 def roc_curve(is_positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,6 +264,8 @@ def predict_dir(model_dir, data_dir_or_samples, split: str = "test"):
     """Return (true labels, probabilities, label names) of a model folder on a data folder's ``split`` or on Samples."""
     from ml.inference import Classifier
 
+    if modeldir.read_meta(model_dir)["kind"] == "face":
+        return _predict_face_dir(model_dir, data_dir_or_samples, split)
     clf = Classifier.load(model_dir)
     samples = data_dir_or_samples
     if not isinstance(samples, data.Samples):
@@ -273,6 +275,26 @@ def predict_dir(model_dir, data_dir_or_samples, split: str = "test"):
     if len(samples) == 0:
         raise data.DataError(f"no images in the {split!r} split of the data")
     return (*predict_samples(clf.model, samples, clf.preprocessing), clf.labels)
+
+
+def _predict_face_dir(model_dir, data_dir_or_samples, split: str):
+    """predict_dir for a face model folder: the face pipeline, then the model, 16 photos at a time."""
+    from ml.faces.model import FaceClassifier
+
+    clf = FaceClassifier.load(model_dir)
+    samples = data_dir_or_samples
+    if not isinstance(samples, data.Samples):
+        samples = data.read_folder(samples, clf.labels).split(split)
+    if len(samples) == 0:
+        raise data.DataError(f"no images in the {split!r} split of the data")
+    probs = []
+    for start in range(0, len(samples), 16):
+        images = [data.load_image(p) for p in samples.paths[start : start + 16]]
+        probs.append(clf.outputs(images)[0]["probabilities"])
+    names = list(samples.label_names)
+    if names != clf.labels:
+        raise data.DataError(f"the data's labels {names} are not the model's {clf.labels}")
+    return np.asarray(samples.labels), np.concatenate(probs), clf.labels
 
 
 def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") -> dict:

@@ -24,6 +24,8 @@ class Prediction:
     probability: float
     probabilities: dict[str, float]
     face_box: tuple[int, int, int, int] | None
+    face_found: bool | None = None  # face models: False when the whole picture stood in for a face
+    age_years: float | None = None  # face models using the age network: its expected age
 
 
 class Classifier:

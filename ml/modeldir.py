@@ -1,7 +1,7 @@
 """The self-describing model folder every trainer writes and every loader reads.
 
 A model folder holds the model file(s) and a ``meta.json`` that says what it is:
-``{"kind": "classifier" | "adain" | "cyclegan" | "arbitrary" | "preset", "name": str, "created": iso-time,
+``{"kind": "classifier" | "face" | "adain" | "cyclegan" | "arbitrary" | "preset", "name": str, "created": iso-time,
 "config": {...}, ...}`` plus whatever the kind needs (labels, preprocessing, metrics).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 META_FILE = "meta.json"
-KINDS = ("classifier", "adain", "cyclegan", "arbitrary", "preset")
+KINDS = ("classifier", "face", "adain", "cyclegan", "arbitrary", "preset")
 
 
 class ModelDirError(ValueError):

@@ -58,9 +58,21 @@ def train(
         return trainer(
             config, data_dir, out_dir, progress=progress, should_stop=should_stop, seed=seed
         )
+    if kind == "face":
+        from ml.faces import train as face_train
+
+        return face_train.train(
+            config,
+            data_dir,
+            out_dir,
+            progress=progress,
+            should_stop=should_stop,
+            seed=seed,
+            **overrides,
+        )
     if kind != "classifier":
         raise ValueError(
-            f"kind must be one of {('classifier', *OTHER_KINDS)}. Received: kind={kind!r}"
+            f"kind must be one of {('classifier', 'face', *OTHER_KINDS)}. Received: kind={kind!r}"
         )
     config = classifier.apply_overrides(classifier.load_config(config), overrides)
     if config["model"]["type"] == "features":

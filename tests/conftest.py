@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ from PIL import Image as PILImage
 from tests.services import app_env, fresh_postgres_database
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Pretrained networks converted to model folders once per machine, shared by every test app.
+PRETRAINED_CACHE = Path(tempfile.gettempdir()) / "celebvision-test-pretrained"
 
 
 def make_config(tmp_path, **overrides) -> dict:
@@ -31,6 +35,11 @@ def make_config(tmp_path, **overrides) -> dict:
         "RATE_LIMIT_UPLOADS": "1000/minute",
         "RATE_LIMIT_FEEDBACK": "1000/minute",
         "MAX_QUEUED_PER_CLIENT": 100,  # every test client shares one address; the cap has its own test
+        # The shipped tasks' pretrained face networks are off except in their own tests
+        # (tests/test_faces_shipped.py): the loop's tests train gender/smiling from scratch.
+        "SHIPPED_FACE_MODELS": False,
+        "NEW_TASK_FEATURES": "photo",
+        "PRETRAINED_CACHE_DIR": str(PRETRAINED_CACHE),
     }
     config.update(overrides)
     return config

@@ -76,11 +76,15 @@ def app_env(config: dict) -> dict:
         "MODEL_CACHE_DIR": "MODEL_CACHE_DIR",
         "TRAIN_CONFIG": "TRAIN_CONFIG",
         "QUEUE_PREFIX": "QUEUE_PREFIX",
+        "PRETRAINED_CACHE_DIR": "PRETRAINED_CACHE_DIR",
+        "NEW_TASK_FEATURES": "NEW_TASK_FEATURES",
     }
     for key, var in mapping.items():
         if config.get(key):
             env[var] = str(config[key])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "SHIPPED_FACE_MODELS" in config:
+        env["SHIPPED_FACE_MODELS"] = "1" if config["SHIPPED_FACE_MODELS"] else "0"
     env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "4")
     # A style worker warms the pretrained fast networks at start (conversion, thumbnails): only the
     # tests of those networks want that work (tests/test_fast_styles.py turns it on).

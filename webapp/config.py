@@ -124,6 +124,8 @@ def load_config() -> dict:
         "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
         "STYLE_WEIGHTS": _text("STYLE_WEIGHTS", "hed"),
         "STYLE_WARMUP": _text("STYLE_WARMUP", "1") != "0",
+        "SHIPPED_FACE_MODELS": _text("SHIPPED_FACE_MODELS", "1") != "0",
+        "NEW_TASK_FEATURES": _text("NEW_TASK_FEATURES", "face"),
         "STYLE_FINETUNE_STEPS": _int("STYLE_FINETUNE_STEPS", 200),
         "STYLE_FINETUNE_SIZE": _int("STYLE_FINETUNE_SIZE", 256),
         "STYLE_JUDGE_SIZE": _int("STYLE_JUDGE_SIZE", 256),

@@ -174,6 +174,19 @@
     });
   }
 
+  /* The age estimate, and a plain warning when no face was found (the whole photo was read). */
+  function renderFaceNote(result) {
+    const parts = [];
+    if (typeof result.age_years === "number") {
+      parts.push("Estimated age: about " + Math.round(result.age_years) + " years.");
+    }
+    if (result.face_found === false && result.label !== null && result.label !== undefined) {
+      parts.push("No face was found, so the whole photo was read as one: the answer may mean little.");
+    }
+    $("face-note").textContent = parts.join(" ");
+    $("face-note").hidden = parts.length === 0;
+  }
+
   function renderResult(result) {
     lastResult = result;
     const noModel = result.label === null || result.label === undefined;
@@ -187,6 +200,7 @@
       );
     }
     renderProbabilities(result);
+    renderFaceNote(result);
     $("model-version").textContent = result.model_version ? "Model version " + result.model_version : "";
     renderFeedback(result);
     showFaceBox(result.face_box);

@@ -109,6 +109,8 @@ class LiveServer:
                 "STYLE_JUDGE_SIZE": "64",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "PYTHONUNBUFFERED": "1",
+                "SHIPPED_FACE_MODELS": "0",  # these flows train gender from the users' labels
+                "NEW_TASK_FEATURES": "photo",
             }
         )
 

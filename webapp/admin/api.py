@@ -2,7 +2,7 @@
 
 import re
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
@@ -15,6 +15,9 @@ from webapp.web.errors import ApiError
 from webapp.web.requests import get_or_404, json_body
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+# What a new task's model reads: the face networks' features (ml/configs/face.yaml), or VGG16
+# features of the photo (the app's TRAIN_CONFIG, ml/configs/default.yaml unless set).
+TASK_FEATURES = {"face": "face.yaml", "photo": None}
 
 
 def _actor() -> str:
@@ -50,17 +53,54 @@ def create_task():
         )
     if db.session.scalar(db.select(Task).where(Task.name == name)):
         raise ApiError(f"A task named {name!r} already exists.", 409)
+    features = body.get("features", current_app.config["NEW_TASK_FEATURES"])
+    if features not in TASK_FEATURES:
+        raise ApiError(f"'features' must be one of {sorted(TASK_FEATURES)}. Received: {features!r}")
     task = Task(
         name=name,
         labels=labels,
         description=str(body.get("description", ""))[:255],
         face_crop=bool(body.get("face_crop", True)),
+        config=TASK_FEATURES[features],
     )
     db.session.add(task)
     db.session.commit()
     return jsonify(
         {"name": task.name, "labels": task.labels, "model_version": None, "metrics": None}
     ), 201
+
+
+@bp.patch("/api/admin/tasks/<name>")
+@admin_required
+def update_task(name: str):
+    """Switch a task on or off.
+    ---
+    patch:
+      summary: Switch a task on or off (a switched-off task leaves GET /api/tasks and the pages)
+      requestBody: {required: true, content: {application/json: {schema: TaskUpdate}}}
+      responses:
+        200: {description: "Updated.", content: {application/json: {schema: Task}}}
+        404: NotFound
+    """
+    task = db.session.scalar(db.select(Task).where(Task.name == name))
+    if task is None:
+        raise ApiError(f"No task named {name!r}.", 404)
+    enabled = json_body().get("enabled")
+    if not isinstance(enabled, bool):
+        raise ApiError(f"'enabled' must be true or false. Received: {enabled!r}")
+    task.enabled = enabled
+    db.session.commit()
+    current_app.logger.info("%s switched task %s %s", _actor(), name, "on" if enabled else "off")
+    mv = registry.deployed(name)
+    return jsonify(
+        {
+            "name": task.name,
+            "labels": task.labels,
+            "enabled": task.enabled,
+            "model_version": mv.version if mv else None,
+            "metrics": mv.metrics if mv else None,
+        }
+    )
 
 
 @bp.post("/api/admin/retrain")

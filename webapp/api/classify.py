@@ -5,8 +5,7 @@ from flask import jsonify, request
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.classification import service
-from webapp.extensions import db
-from webapp.models import Classification, Task
+from webapp.models import Classification
 from webapp.web.identity import owner_id, voter_id
 from webapp.web.requests import json_body, public_or_404, upload
 from webapp.web.security import rate_limited
@@ -24,8 +23,8 @@ def list_tasks():
           content: {application/json: {schema: {type: array, items: Task}}}
     """
     out = []
-    for task in db.session.scalars(db.select(Task).order_by(Task.id)):
-        mv = service.registry.deployed(task.name)
+    for task in service.enabled_tasks():
+        mv = service.deployed_version(task)
         out.append(
             {
                 "name": task.name,

@@ -66,9 +66,19 @@ SCHEMAS: dict[str, dict] = {
                 "items": {"type": "integer"},
                 "minItems": 4,
                 "maxItems": 4,
-                "description": "[x, y, width, height] of the face the model looked at.",
+                "description": "[x, y, width, height] of the face the model looked at; null when none was found.",
             }
         ),
+        face_found=_nullable(
+            {
+                "type": "boolean",
+                "description": (
+                    "Face models: false when no face was found and the whole photo was read as the "
+                    "face (the answer may mean little); null for other models."
+                ),
+            }
+        ),
+        age_years={"type": "number", "description": "Task age only: the estimated age in years."},
     ),
     "ClassifyUpload": _object(
         ["image"],
@@ -154,6 +164,22 @@ SCHEMAS: dict[str, dict] = {
         labels={"type": "array", "items": NAME, "minItems": 2, "uniqueItems": True},
         description={"type": "string", "maxLength": 255},
         face_crop={"type": "boolean"},
+        features={
+            "type": "string",
+            "enum": ["face", "photo"],
+            "description": (
+                "What the task's model reads: 'face' (default), a head on pretrained face networks' "
+                "features from the aligned face; 'photo', a head on VGG16 features of the whole "
+                "(face-cropped) photo."
+            ),
+        },
+    ),
+    "TaskUpdate": _object(
+        ["enabled"],
+        enabled={
+            "type": "boolean",
+            "description": "false switches the task off: it leaves GET /api/tasks.",
+        },
     ),
     "RetrainRequest": {
         "type": "object",

@@ -130,15 +130,43 @@ def feature_cache_dir() -> Path:
     return Path(current_app.config["MODEL_CACHE_DIR"]) / "features"
 
 
-def _train(task: Task, job: Job, ctx: JobContext, train_dir: Path, out_dir: Path) -> dict:
+def resolve_config(config: str) -> str:
+    """A task's config: a path, or the name of a file in ml/configs (how migrations name them)."""
+    path = Path(config)
+    if path.is_absolute() or path.exists() or "/" in config:
+        return config
+    from ml.classifier import CONFIG_DIR
+
+    return str(CONFIG_DIR / config)
+
+
+def _train(
+    task: Task,
+    job: Job,
+    ctx: JobContext,
+    train_dir: Path,
+    out_dir: Path,
+    current: ModelVersion | None,
+) -> dict:
     from ml import train as ml_train
 
-    config = task.config or current_app.config["TRAIN_CONFIG"]
-    overrides = {
-        "data.labels": list(task.labels),
-        "data.test_fraction": 0.0,
-        "preprocessing.face_crop": bool(task.face_crop),
-    }
+    config = resolve_config(task.config or current_app.config["TRAIN_CONFIG"])
+    kind, _ = ml_train.read_kind(config)
+    if (
+        kind == "face"
+    ):  # a head on the face networks, from the deployed face model when there is one
+        overrides = {
+            "data.labels": list(task.labels),
+            "start_from": str(registry.local_dir(current))
+            if current and current.kind == "face"
+            else None,
+        }
+    else:
+        overrides = {
+            "data.labels": list(task.labels),
+            "data.test_fraction": 0.0,
+            "preprocessing.face_crop": bool(task.face_crop),
+        }
     try:
         return ml_train.train(
             config,
@@ -210,7 +238,7 @@ def _train_candidate(
             f"{exc} {len(disputed)} images were left out because their votes disagree: "
             "verify some in the review queue."
         ) from None
-    _train(task, job, ctx, tmp / "train", tmp / "model")
+    _train(task, job, ctx, tmp / "train", tmp / "model", current)
     ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
     candidate, compared, passed, test = _judge(task, tmp, current)
     reason, warnings = (
@@ -225,8 +253,11 @@ def _train_candidate(
         "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
         "disputed_left_out": len(disputed),
     }
+    from ml.modeldir import read_meta
+
     return Candidate(
         model_dir=tmp / "model",
+        model_kind=read_meta(tmp / "model")["kind"],
         metrics={**_summary(candidate), "holdout": candidate, "gate": test},
         compared=compared,
         passed=passed,

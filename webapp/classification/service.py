@@ -6,6 +6,7 @@ import time
 
 from flask import current_app
 
+from webapp.classification import shipped
 from webapp.exceptions import Invalid, NotFound
 from webapp.extensions import db
 from webapp.models import Classification, Feedback, ModelVersion, Task, utcnow
@@ -21,6 +22,7 @@ _last_good: dict[
 def find_task(name: str | None) -> Task:
     """The named task, or the first one when no name is given; 404 when unknown."""
     query = db.select(Task).order_by(Task.id)
+    query = query.where(Task.enabled.is_(True))
     task = db.session.scalar(query.where(Task.name == name) if name else query.limit(1))
     if task is None:
         raise NotFound(
@@ -29,9 +31,22 @@ def find_task(name: str | None) -> Task:
     return task
 
 
+def enabled_tasks() -> list[Task]:
+    """The tasks users may ask, in creation order (an admin may switch a task off)."""
+    return list(db.session.scalars(db.select(Task).where(Task.enabled.is_(True)).order_by(Task.id)))
+
+
+def deployed_version(task: Task) -> ModelVersion | None:
+    """The deployed version of `task`; a shipped face task gets its pretrained v1 on first need."""
+    mv = registry.deployed(task.name)
+    if mv is None and shipped.wanted(task) and not registry.has_versions(task.name):
+        mv = shipped.ensure(task)
+    return mv
+
+
 def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
     """The deployed version and its loaded model; the last good one if the new one fails."""
-    mv = registry.deployed(task.name)
+    mv = deployed_version(task)
     if mv is None:
         return None, None
     key = (current_app.config["SQLALCHEMY_DATABASE_URI"], task.name)
@@ -52,13 +67,15 @@ def classify(
 ) -> Classification:
     """Store the upload, run the deployed model (if any) and store the answer."""
     mv, model = serving_model(task)
-    label = probs = box = latency = None
+    label = probs = box = latency = face_found = age_years = None
     if model is not None:
         started = time.perf_counter()
         prediction = model.predict(upload.to_array())
         latency = (time.perf_counter() - started) * 1000
         label, probs = prediction.label, {k: float(v) for k, v in prediction.probabilities.items()}
         box = [int(v) for v in prediction.face_box] if prediction.face_box is not None else None
+        face_found = getattr(prediction, "face_found", None)
+        age_years = getattr(prediction, "age_years", None)
     with saving() as new_keys:
         image = store_image(upload, new_keys)
         row = Classification(
@@ -69,6 +86,8 @@ def classify(
             probabilities=probs,
             face_box=box,
             latency_ms=latency,
+            face_found=face_found,
+            age_years=None if age_years is None else round(float(age_years), 1),
             client=client,
             owner=owner,
         )
@@ -88,6 +107,8 @@ def describe(row: Classification) -> dict:
         "probabilities": probs,
         "model_version": mv.version if mv else None,
         "face_box": row.face_box,
+        "face_found": row.face_found,
+        **({"age_years": row.age_years} if row.age_years is not None else {}),
     }
 
 

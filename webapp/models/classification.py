@@ -22,6 +22,7 @@ class Task(db.Model):
     face_crop: Mapped[bool] = mapped_column(default=True)
     config: Mapped[str | None] = mapped_column(String(255))
     metric: Mapped[str] = mapped_column(String(32), default="accuracy")
+    enabled: Mapped[bool] = mapped_column(default=True)  # an admin may switch a task off
     created: Mapped[dt.datetime] = created_column()
 
 
@@ -52,6 +53,8 @@ class Classification(db.Model):
     probabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     face_box: Mapped[list | None] = mapped_column(JSON)
     latency_ms: Mapped[float | None]
+    face_found: Mapped[bool | None]  # face models: False when the whole picture stood in for a face
+    age_years: Mapped[float | None]  # the age network's estimate, for the task age
     client: Mapped[str] = mapped_column(String(64))  # voter: hash of the client address
     owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
     created: Mapped[dt.datetime] = created_column()

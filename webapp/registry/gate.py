@@ -26,7 +26,7 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
         with saving() as new_keys:
             mv = versions.register_version(
                 job.target,
-                kind.name,
+                candidate.model_kind or kind.name,
                 candidate.model_dir,
                 new_keys,
                 metrics=candidate.metrics,

@@ -30,6 +30,9 @@ class Candidate:
     summary: dict | None = None  # what the job result shows as metrics (default: `metrics`)
     compared_summary: dict | None = None  # likewise for `compared`
     extra: dict = field(default_factory=dict)  # kind-specific fields for the job result
+    model_kind: str | None = (
+        None  # how the registry loads it, when not the kind's name (a task's face model)
+    )
 
 
 class ModelKind(Protocol):

@@ -190,6 +190,10 @@ def _load_kind(kind: str, path: Path):
         from ml.inference import Classifier
 
         return Classifier.load(path)
+    if kind == "face":
+        from ml.faces.model import FaceClassifier
+
+        return FaceClassifier.load(path)
     return path  # style models are loaded (and cached) by ml.stylize from their folder
 
 

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.jobs.background import in_background
 from webapp.models import ModelVersion
+from webapp.registry import builtin as builtin_models
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
 
@@ -50,73 +50,19 @@ def pretrained_dir(target: str) -> Path:
     """The converted pretrained model folder of `target` (converted on first call per machine)."""
     from ml.fast_style import pretrained_model_dir
 
-    cache = (
-        current_app.config.get("PRETRAINED_CACHE_DIR")
-        or Path(current_app.config["MODEL_CACHE_DIR"]) / "pretrained"
-    )
-    return Path(pretrained_model_dir(target, cache))
+    return Path(pretrained_model_dir(target, builtin_models.pretrained_cache()))
 
 
 def ensure(target: str) -> ModelVersion:
     """The deployed version of a built-in target, registering the pretrained weights as v1 first
     when the target has none yet (idempotent; safe against other processes doing the same)."""
-    mv = registry.deployed(target)
-    if mv is not None:
-        return mv
-    folder = pretrained_dir(target)
-    if (mv := registry.deployed(target)) is not None:  # registered by someone else meanwhile
-        return mv
-    new_keys: list[str] = []
-    try:
+
+    def config(folder: Path) -> dict:
         from ml.modeldir import read_meta
 
-        config = {
-            "source": SOURCE,
-            **({"presets": read_meta(folder).get("presets")} if target == "preset" else {}),
-        }
-        mv = registry.register_version(
-            target,
-            target,
-            folder,
-            new_keys,
-            version="v1",
-            created_by="pretrained",
-            metrics=None,
-            config=config,
-        )
-        db.session.flush()  # a concurrent registrar's v1 makes this fail on the unique constraint
-        registry.promote(target, mv.version, actor="system", action="bootstrap", reason=SOURCE)
-        db.session.commit()
-        current_app.logger.info(
-            "registered and deployed the pretrained %s network as %s", target, mv.version
-        )
-        return mv
-    except IntegrityError:
-        db.session.rollback()
-        winner = db.session.scalar(
-            db.select(ModelVersion).where(
-                ModelVersion.target == target, ModelVersion.version == "v1"
-            )
-        )
-        for key in new_keys:  # the same bytes may have gone to the same key: keep the winner's
-            if winner is None or winner.storage_key != key:
-                storage().delete(key)
-        return _wait_deployed(target)
-    except BaseException:
-        db.session.rollback()
-        for key in new_keys:
-            storage().delete(key)
-        raise
+        return {"presets": read_meta(folder).get("presets")} if target == "preset" else {}
 
-
-def _wait_deployed(target: str, timeout: float = 30.0) -> ModelVersion:
-    deadline = time.monotonic() + timeout
-    while (mv := registry.deployed(target)) is None:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"another process registered {target} but did not deploy it")
-        time.sleep(0.2)
-        db.session.expire_all()
-    return mv
+    return builtin_models.ensure_v1(target, target, lambda: pretrained_dir(target), config, SOURCE)
 
 
 def _load(mv: ModelVersion):

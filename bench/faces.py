@@ -1,0 +1,201 @@
+"""The face networks on real faces this project never trained on: detectors, version 1, learning curves.
+
+    python bench/faces.py [--repeats 20] [--cache DIR]
+
+Data: scikit-image's LFW subset (100 grey 25x25 face crops of public figures, shipped with
+scikit-image, plus 100 non-face crops), upscaled 4x. The faces were labelled by eye for gender
+and smiling (``bench/data/lfw_face_labels.csv``; "?" where the labeller could not tell); no
+test tunes anything on them.
+
+1. Detectors (dlib HOG vs scikit-image's LBP cascade): faces found among the 100 faces, false
+   finds among the 100 non-faces, and time per photo at several sizes (the astronaut photo).
+2. Version 1 of gender and smiling (no training): balanced accuracy on the labelled faces.
+3. Learning curves: heads fit on n random labelled faces, scored on the rest (balanced accuracy,
+   mean over repeats): with version 1 as prior (what a retrain of a shipped task does) and
+   without prior on each network's features and on all of them (what a new task gets).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
+
+import argparse
+import csv
+import statistics
+import time
+
+import cv2
+import numpy as np
+from skimage import data as skdata
+
+from ml.faces import align
+from ml.faces import model as fm
+from ml.faces import train as ft
+
+LABELS = Path(__file__).resolve().parent / "data" / "lfw_face_labels.csv"
+TASK_LABELS = {"gender": ["female", "male"], "smiling": ["not_smiling", "smiling"]}
+
+
+def lfw_images(up: int = 4) -> list[np.ndarray]:
+    """The 200 LFW crops as RGB uint8, upscaled ``up`` times (cubic)."""
+    out = []
+    for grey in (skdata.lfw_subset() * 255).astype(np.uint8):
+        big = cv2.resize(grey, (25 * up, 25 * up), interpolation=cv2.INTER_CUBIC)
+        out.append(np.stack([big] * 3, axis=-1))
+    return out
+
+
+def read_labels() -> dict[str, dict[int, str]]:
+    rows = list(csv.DictReader(LABELS.open()))
+    return {t: {int(r["index"]): r[t] for r in rows if r[t] != "?"} for t in TASK_LABELS}
+
+
+def balanced_accuracy(y_true, y_pred, n_classes: int) -> float:
+    recalls = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
+    return float(np.mean(recalls))
+
+
+def bench_detectors(images: list[np.ndarray]) -> None:
+    print("\n## Detectors: faces found (of 100), false finds (of 100 non-faces), ms per photo")
+    astronaut = skdata.astronaut()
+    sizes = {
+        s: cv2.resize(astronaut, (s, s), interpolation=cv2.INTER_AREA)
+        for s in (256, 512, 1024, 2048)
+    }
+    print(f"{'detector':10} {'faces':>6} {'false':>6} " + " ".join(f"{s:>7}px" for s in sizes))
+    for name in align.DETECTORS:
+        align.detect(images[0], name)  # build the detector first
+        found = sum(align.detect(img, name) is not None for img in images[:100])
+        false = sum(align.detect(img, name) is not None for img in images[100:])
+        times = []
+        for photo in sizes.values():
+            t = time.perf_counter()
+            for _ in range(5):
+                box = align.detect(photo, name)
+            times.append((time.perf_counter() - t) / 5 * 1000)
+            times[-1] = f"{times[-1]:.1f}" + ("" if box is not None else " (miss)")
+        print(f"{name:10} {found:>6} {false:>6} " + " ".join(f"{t:>9}" for t in times))
+
+
+def outputs_for(names, images, task_dirs) -> dict:
+    """Features of each network and version 1's log-probabilities, for each image and its mirror."""
+    views = images + [np.ascontiguousarray(img[:, ::-1]) for img in images]
+    feats = {}
+    for name in names:
+        clf = fm.FaceClassifier(
+            fm.features_model([name]), {"labels": ["x", "y"], "chips": fm.chip_specs([name])}
+        )
+        feats[name] = np.concatenate(
+            [clf.outputs(views[i : i + 32])[0]["features"] for i in range(0, len(views), 32)]
+        )
+    priors = {}
+    for task, folder in task_dirs.items():
+        clf = fm.FaceClassifier.load(folder)
+        probs = np.concatenate(
+            [clf.outputs(views[i : i + 32])[0]["probabilities"] for i in range(0, len(views), 32)]
+        )
+        priors[task] = np.log(np.clip(probs, 1e-6, None))
+    return {"features": feats, "prior": priors, "n": len(images)}
+
+
+def head_score(z, logp, y, train_idx, test_idx, n_images, n_classes, with_prior) -> float:
+    """Fit on train images (and their mirrors), score on the test images (originals only)."""
+    both = np.concatenate([train_idx, train_idx + n_images])
+    zt = z[both]
+    mean, std = zt.mean(axis=0), zt.std(axis=0) + 1e-6
+    yt = np.concatenate([y[train_idx], y[train_idx]])
+    head = ft.fit_head(
+        (zt - mean) / std,
+        yt,
+        n_classes,
+        logp[both] if with_prior else None,
+        1.0,
+        ft.balanced_weights(yt, n_classes),
+    )
+    logits = (z[test_idx] - mean) / std @ head["W"] + head["b"]
+    if with_prior:
+        logits = logits + head["a"] * logp[test_idx]
+    return balanced_accuracy(y[test_idx], logits.argmax(axis=1), n_classes)
+
+
+def stratified(rng, y, n, n_classes):
+    """n random indices with at least 2 of each class."""
+    while True:
+        idx = rng.choice(len(y), size=n, replace=False)
+        if all(np.sum(y[idx] == k) >= 2 for k in range(n_classes)):
+            return idx
+
+
+def bench_curves(out: dict, labels: dict, repeats: int) -> None:
+    n_images = out["n"]
+    feature_sets = {name: out["features"][name] for name in sorted(out["features"])}
+    feature_sets["all"] = np.concatenate(
+        [out["features"][n] for n in sorted(out["features"])], axis=1
+    )
+    for task, names in TASK_LABELS.items():
+        index = np.array(sorted(labels[task]))
+        y = np.array([names.index(labels[task][i]) for i in index])
+        v1 = out["prior"][task][index].argmax(axis=1)
+        print(f"\n## {task}: {len(index)} labelled faces {dict(zip(names, np.bincount(y)))}")
+        print(f"version 1 (no training): balanced accuracy {balanced_accuracy(y, v1, 2):.3f}")
+        print(
+            f"{'n labels':>8} | {'v1 on the rest':>14} | {'v1 + head (retrain)':>19} | "
+            + " | ".join(f"{k + ' head':>16}" for k in feature_sets)
+        )
+        for n in (10, 20, 40, 60):
+            rng = np.random.default_rng(n)
+            rows = {"v1": [], "prior": [], **{k: [] for k in feature_sets}}
+            for _ in range(repeats):
+                tr = stratified(rng, y, n, 2)
+                te = np.setdiff1d(np.arange(len(y)), tr)
+                tr_i, te_i = index[tr], index[te]
+                rows["v1"].append(balanced_accuracy(y[te], v1[te], 2))
+                logp = out["prior"][task]
+                own = feature_sets[
+                    fm.SHIPPED[task]["network"]
+                ]  # a retrain's head reads v1's own features
+                rows["prior"].append(
+                    head_score(own, logp, _full(y, index, n_images), tr_i, te_i, n_images, 2, True)
+                )
+                for k, z in feature_sets.items():
+                    rows[k].append(
+                        head_score(
+                            z, logp, _full(y, index, n_images), tr_i, te_i, n_images, 2, False
+                        )
+                    )
+            fmt = lambda v: f"{statistics.mean(v):.3f} ± {statistics.pstdev(v):.3f}"  # noqa: E731
+            print(
+                f"{n:>8} | {fmt(rows['v1']):>14} | {fmt(rows['prior']):>19} | "
+                + " | ".join(f"{fmt(rows[k]):>16}" for k in feature_sets)
+            )
+
+
+def _full(y, index, n_images) -> np.ndarray:
+    """Labels laid out by image index (originals then mirrors); unlabelled images get 0 (never used)."""
+    full = np.zeros(2 * n_images, int)
+    full[index], full[index + n_images] = y, y
+    return full
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--cache", default=str(Path.home() / ".cache" / "celebvision" / "pretrained")
+    )
+    args = parser.parse_args(argv)
+    images = lfw_images()
+    bench_detectors(images)
+    task_dirs = {t: fm.pretrained_task_dir(t, args.cache) for t in TASK_LABELS}
+    started = time.perf_counter()
+    out = outputs_for(["expression", "gender", "age"], images[:100], task_dirs)
+    print(f"\n(features of 100 faces + mirrors in {time.perf_counter() - started:.1f} s)")
+    bench_curves(out, read_labels(), args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

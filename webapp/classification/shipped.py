@@ -1,0 +1,57 @@
+"""The shipped face tasks answer from the first start: their pretrained networks as version 1.
+
+`gender`, `smiling` and `age` are face tasks whose version 1 is a pretrained face network (see
+docs/faces.md) converted once per machine (`ml.faces.model.pretrained_task_dir`) and registered
+and deployed by whoever needs it first: a web worker's warm-up at start, else the first classify
+request. `SHIPPED_FACE_MODELS=0` leaves them untrained (the test suite does, except in the
+tests of these models).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from webapp.models import ModelVersion, Task
+from webapp.registry import builtin
+
+_lock = threading.Lock()
+
+
+def is_shipped(task: Task) -> bool:
+    from ml.faces.model import SHIPPED
+
+    return task.name in SHIPPED and list(task.labels) == SHIPPED[task.name]["labels"]
+
+
+def wanted(task: Task) -> bool:
+    """True when `task` should get its pretrained version 1 (shipped, and the setting allows it)."""
+    return bool(current_app.config.get("SHIPPED_FACE_MODELS", True)) and is_shipped(task)
+
+
+def ensure(task: Task) -> ModelVersion:
+    """The deployed version of a shipped task, registering its pretrained network as v1 when it has none."""
+    from ml.faces import model as face_model
+
+    def folder():
+        return face_model.pretrained_task_dir(task.name, builtin.pretrained_cache())
+
+    def config(path) -> dict:
+        from ml.modeldir import read_meta
+
+        meta = read_meta(path)
+        return {
+            "decision": meta.get("decision"),
+            "networks": meta.get("networks"),
+            "sources": meta.get("sources"),
+        }
+
+    with _lock:  # one conversion per process; other processes race through the registry
+        return builtin.ensure_v1(
+            task.name,
+            "face",
+            folder,
+            config,
+            face_model.SOURCES[face_model.SHIPPED[task.name]["network"]],
+        )
