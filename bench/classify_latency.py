@@ -1,8 +1,11 @@
 """Per-image classification latency (p50/p99) of every shipped classifier config on this machine.
 
-    python bench/classify_latency.py [--runs 50] [--configs default vgg16_transfer ...]
+    python bench/classify_latency.py [--runs 50] [--faces gender ...] [--configs default ...]
 
-Measures SPEED ONLY: each config's model is built with untrained weights (VGG16 keeps its offline
+First the shipped face tasks' version 1 (the pretrained face networks, as served): "end to end"
+is ``FaceClassifier.predict``: dlib HOG detection, five landmarks, one aligned chip per network,
+the network; "model" the network alone on its chips. Then the trainable classifier configs.
+For those this measures SPEED ONLY: each config's model is built with untrained weights (VGG16 keeps its offline
 hed weights; other keras.applications backbones use weights=None, so nothing is downloaded),
 saved as a model folder and loaded with ``ml.inference.Classifier`` like the web app does.
 "end to end" is ``Classifier.predict`` on a 178x218 RGB photo (CelebA size): face detection,
@@ -29,8 +32,11 @@ from ml import classifier, modeldir
 from ml.inference import Classifier
 
 CONFIGS = sorted(
-    p.stem for p in classifier.CONFIG_DIR.glob("*.yaml") if p.stem not in ("adain", "cyclegan")
+    p.stem
+    for p in classifier.CONFIG_DIR.glob("*.yaml")
+    if p.stem not in ("adain", "cyclegan", "face")
 )
+FACE_TASKS = ("gender", "smiling", "age")
 
 
 def build_folder(name: str, out: Path) -> Path:
@@ -84,11 +90,34 @@ def bench(name: str, runs: int, photo: np.ndarray) -> dict:
     }
 
 
+def bench_face(task: str, runs: int, photo: np.ndarray, cache: Path) -> dict:
+    """Measure a shipped face task's version 1: face pipeline (detect, landmarks, chips) + network."""
+    from ml.faces.model import FaceClassifier, pretrained_task_dir
+
+    clf = FaceClassifier.load(pretrained_task_dir(task, cache))
+    chips = {n: c[None] for n, c in clf.prepare(photo)[0].items()}
+    e2e = percentiles(lambda: clf.predict(photo), runs)
+    model = percentiles(lambda: clf.run(chips), runs)
+    size = ", ".join(f"{s.size}px{' grey' if s.grey else ''}" for s in clf.specs.values())
+    return {
+        "config": f"face v1: {task}",
+        "input": f"aligned chip {size}",
+        "face_crop": "dlib HOG + 5 landmarks",
+        "e2e_p50": e2e[0],
+        "e2e_p99": e2e[1],
+        "model_p50": model[0],
+        "model_p99": model[1],
+    }
+
+
 def main() -> None:
     """Print a Markdown table of latencies."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--configs", nargs="*", default=CONFIGS)
+    parser.add_argument(
+        "--faces", nargs="*", default=FACE_TASKS, help="shipped face tasks to measure"
+    )
     args = parser.parse_args()
     from skimage.data import astronaut
 
@@ -99,8 +128,11 @@ def main() -> None:
         "| config | input | face crop | end-to-end p50 ms | p99 ms | model only p50 ms | p99 ms |"
     )
     print("|---|---|---|---|---|---|---|")
-    for name in args.configs:
-        r = bench(name, args.runs, photo)
+    cache = Path(tempfile.mkdtemp(prefix="face-bench-"))
+    rows = [lambda t=t: bench_face(t, args.runs, photo, cache) for t in args.faces]
+    rows += [lambda n=n: bench(n, args.runs, photo) for n in args.configs]
+    for row in rows:
+        r = row()
         print(
             f"| {r['config']} | {r['input']} | {r['face_crop']} | {r['e2e_p50']:.1f} | {r['e2e_p99']:.1f} "
             f"| {r['model_p50']:.1f} | {r['model_p99']:.1f} |",

@@ -98,4 +98,9 @@ class Classifier:
         prepared = [self.prepare(image) for image in images]
         batch = np.stack([p[0] for p in prepared]).astype(np.float32)
         probs = self._run(batch)
+        temperature = (self.meta.get("calibration") or {}).get("temperature")
+        if temperature:
+            from ml.evaluate import soften
+
+            probs = soften(probs, temperature)
         return [self._prediction(row, box) for row, (_, box) in zip(probs, prepared)]

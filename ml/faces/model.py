@@ -275,6 +275,11 @@ class FaceClassifier:
         if len(images) == 0:
             return []
         out, faces = self.outputs(images)
+        temperature = (self.meta.get("calibration") or {}).get("temperature")
+        if temperature:
+            from ml.evaluate import soften
+
+            out["probabilities"] = soften(out["probabilities"], temperature)
         result = []
         for i, face in enumerate(faces):
             probs = out["probabilities"][i]

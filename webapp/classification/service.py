@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import current_app
@@ -14,6 +15,8 @@ from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
 from webapp.uploads import ValidImage
 
+_loading: set[str] = set()  # sha256 of versions being loaded in the background
+_loading_lock = threading.Lock()
 _last_good: dict[
     tuple[str, str], tuple[int, object]
 ] = {}  # (database, task) -> (version id, model)
@@ -45,11 +48,20 @@ def deployed_version(task: Task) -> ModelVersion | None:
 
 
 def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
-    """The deployed version and its loaded model; the last good one if the new one fails."""
+    """The deployed version and its loaded model; the last good one if the new one fails.
+
+    After a deploy, a web worker that still serves the previous version loads the new one in the
+    background and keeps answering with the previous one until it is ready: no request pays for
+    loading a model (seconds). The answer names the version that gave it.
+    """
     mv = deployed_version(task)
     if mv is None:
         return None, None
     key = (current_app.config["SQLALCHEMY_DATABASE_URI"], task.name)
+    previous = _last_good.get(key)
+    if previous and previous[0] != mv.id and not registry.is_loaded(mv):
+        _load_in_background(mv)
+        return db.session.get(ModelVersion, previous[0]), previous[1]
     try:
         model = registry.load(mv)
         _last_good[key] = (mv.id, model)
@@ -60,6 +72,36 @@ def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
             return None, None
         good_id, model = _last_good[key]
         return db.session.get(ModelVersion, good_id), model
+
+
+def _load_in_background(mv: ModelVersion) -> None:
+    """Load (and run once) a newly deployed version in a daemon thread, once per process."""
+    from webapp.jobs.background import in_background
+
+    with _loading_lock:
+        if mv.sha256 in _loading:
+            return
+        _loading.add(mv.sha256)
+    version_id = mv.id
+
+    def work() -> None:
+        try:
+            row = db.session.get(ModelVersion, version_id)
+            model = registry.load(row)
+            warm(model)
+        finally:
+            with _loading_lock:
+                _loading.discard(row.sha256 if row else mv.sha256)
+
+    in_background(current_app._get_current_object(), work, f"load-{mv.target}-{mv.version}")
+
+
+def warm(model) -> None:
+    """Run a loaded classifier once, so its compiled function is ready before a request needs it."""
+    if hasattr(model, "predict"):
+        import numpy as np
+
+        model.predict(np.zeros((64, 64, 3), np.uint8))
 
 
 def classify(

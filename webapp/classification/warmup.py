@@ -20,12 +20,8 @@ def _warm_classifiers() -> None:
     """Register the shipped face models on a fresh install, then load every deployed classifier once."""
     for task in db.session.scalars(db.select(Task).where(Task.enabled.is_(True))).all():
         mv, model = classify_service.serving_model(task)
-        if model is not None and hasattr(model, "predict"):
-            import numpy as np
-
-            model.predict(
-                np.zeros((64, 64, 3), np.uint8)
-            )  # trace the model's function now, not in a request
+        if model is not None:
+            classify_service.warm(model)  # trace the model's function now, not in a request
 
 
 def start(app: Flask) -> threading.Thread:

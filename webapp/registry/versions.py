@@ -158,6 +158,14 @@ def local_dir(mv: ModelVersion) -> Path:
     return root
 
 
+def is_loaded(mv: ModelVersion) -> bool:
+    """True when this process holds the loaded model of `mv` (or refused it a moment ago).
+
+    No lock: `load` holds it for the seconds a load takes, and a dict lookup is atomic.
+    """
+    return mv.sha256 in _loaded or mv.storage_key in _refused
+
+
 def load(mv: ModelVersion, *, retry: bool = False):
     """The loaded model object of a version, loaded once per process.
 
