@@ -209,3 +209,42 @@ def test_forty_users_labels_retrain_smiling_without_making_it_worse(
     print(
         f"smiling balanced accuracy on {len(unseen)} unseen faces: {before:.3f} -> {after:.3f} ({version})"
     )
+
+
+def test_a_new_deployment_loads_in_the_background_while_the_previous_one_answers(
+    app, client, tmp_path
+):
+    """A version promoted elsewhere (a train worker): no request waits for it to load."""
+    import shutil
+
+    from ml import modeldir
+    from tests.services import wait_for
+    from webapp.classification import service
+    from webapp.extensions import db
+    from webapp.models import Task
+    from webapp.registry import versions as registry
+
+    photo = skdata.astronaut()
+    assert classify(client, photo, "smiling").json["model_version"] == "v1"
+    with app.app_context():
+        v1_dir = registry.local_dir(registry.deployed("smiling"))
+        v2_dir = tmp_path / "v2"
+        shutil.copytree(v1_dir, v2_dir)
+        meta = modeldir.read_meta(v2_dir)
+        modeldir.write_meta(v2_dir, {**meta, "calibration": {"temperature": 3.0}})  # less sure
+        keys: list[str] = []
+        mv = registry.register_version("smiling", "face", v2_dir, keys, created_by="test")
+        registry.promote("smiling", mv.version, actor="test")
+        db.session.commit()
+        registry._loaded.pop(mv.sha256)  # as if another process had promoted it
+    first = classify(client, photo, "smiling").json
+    assert first["model_version"] == "v1"  # answered by the loaded v1, not after loading v2
+    answer = wait_for(
+        lambda: (a := classify(client, photo, "smiling").json)["model_version"] == "v2" and a,
+        timeout=120,
+        message="v2 served after its background load",
+    )
+    assert answer["label"] == "smiling" and answer["probability"] < first["probability"]
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "smiling"))
+        assert service.serving_model(task)[0].version == "v2"

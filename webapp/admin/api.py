@@ -70,6 +70,31 @@ def create_task():
     ), 201
 
 
+def _task_json(task: Task) -> dict:
+    mv = registry.deployed(task.name)
+    return {
+        "name": task.name,
+        "labels": task.labels,
+        "description": task.description,
+        "enabled": task.enabled,
+        "model_version": mv.version if mv else None,
+        "metrics": mv.metrics if mv else None,
+    }
+
+
+@bp.get("/api/admin/tasks")
+@admin_required
+def all_tasks():
+    """Every task, switched off or not.
+    ---
+    get:
+      summary: List every task, including those switched off (admin)
+      responses:
+        200: {description: "Every task.", content: {application/json: {schema: {type: array, items: Task}}}}
+    """
+    return jsonify([_task_json(t) for t in db.session.scalars(db.select(Task).order_by(Task.id))])
+
+
 @bp.patch("/api/admin/tasks/<name>")
 @admin_required
 def update_task(name: str):
@@ -91,16 +116,7 @@ def update_task(name: str):
     task.enabled = enabled
     db.session.commit()
     current_app.logger.info("%s switched task %s %s", _actor(), name, "on" if enabled else "off")
-    mv = registry.deployed(name)
-    return jsonify(
-        {
-            "name": task.name,
-            "labels": task.labels,
-            "enabled": task.enabled,
-            "model_version": mv.version if mv else None,
-            "metrics": mv.metrics if mv else None,
-        }
-    )
+    return jsonify(_task_json(task))
 
 
 @bp.post("/api/admin/retrain")

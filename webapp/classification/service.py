@@ -42,7 +42,9 @@ def enabled_tasks() -> list[Task]:
 def deployed_version(task: Task) -> ModelVersion | None:
     """The deployed version of `task`; a shipped face task gets its pretrained v1 on first need."""
     mv = registry.deployed(task.name)
-    if mv is None and shipped.wanted(task) and not registry.has_versions(task.name):
+    if mv is None and shipped.wanted(task):
+        if registry.has_versions(task.name):  # another process registered v1 since the first look
+            return registry.deployed(task.name)
         mv = shipped.ensure(task)
     return mv
 

@@ -103,6 +103,7 @@
         return h("span", { class: "chip" }, h("span", { class: "muted", text: e[0].replace(/_/g, " ") + " " }), A.fmtMetric(e[1]));
       })) : "—"],
       ["Holdout size", m.n == null ? "—" : String(m.n)],
+      ["Reliability", reliability(m.calibration)],
       ["Data", dataSummary(v.data_counts)],
       ["Parent", v.parent || "—"],
       ["Created", A.fmtTime(v.created) + (v.created_by ? " by " + v.created_by : "")],
@@ -110,6 +111,15 @@
       ["Size", v.size_bytes ? CV.formatBytes(v.size_bytes) : "—"],
       ["sha256", h("span", { class: "mono small break", text: v.sha256 || "—" })]]);
     showPlots(v);
+  }
+
+  /* How honest the shown probabilities are: calibration error on the holdout before and after
+     the temperature fitted there (0 is perfect), and how often an answer claims over 99 %. */
+  function reliability(c) {
+    if (!c) return "—";
+    return "temperature " + c.temperature.toFixed(2) + "; calibration error " + A.fmtMetric(c.ece_before) +
+      " -> " + A.fmtMetric(c.ece_after) + "; answers above 99 %: " + Math.round(100 * c.share_above_99_before) +
+      " % -> " + Math.round(100 * c.share_above_99_after) + " % (" + c.n + " holdout photos)";
   }
 
   function select(version) {

@@ -13,12 +13,26 @@
       h("td", {}, t.model_version ? h("span", { class: "badge badge-success", text: t.model_version }) : h("span", { class: "muted", text: "none" })),
       h("td", { class: "num", text: A.fmtMetric(m.accuracy) }),
       h("td", { class: "actions" }, h("a", { class: "btn btn-secondary btn-sm", href: "/admin/models/" + encodeURIComponent(t.name),
-        testid: "task-models-" + t.name, text: "Models" })));
+        testid: "task-models-" + t.name, text: "Models" }), " ", switchButton(t)));
+  }
+
+  /* A task switched off leaves the public task list and the pages; its data and models stay. */
+  function switchButton(t) {
+    const btn = h("button", { type: "button", class: "btn btn-sm " + (t.enabled ? "btn-secondary" : "btn-primary"),
+      testid: "task-switch-" + t.name, text: t.enabled ? "Switch off" : "Switch on" });
+    btn.addEventListener("click", async function () {
+      try {
+        await CV.api("PATCH", "/api/admin/tasks/" + encodeURIComponent(t.name), { enabled: !t.enabled });
+        A.notify("success", "Task “" + t.name + "” switched " + (t.enabled ? "off: users no longer see it." : "on."));
+        load();
+      } catch (err) { A.fail(err); }
+    });
+    return btn;
   }
 
   async function load() {
     try {
-      const tasks = await CV.api("GET", "/api/tasks");
+      const tasks = await CV.api("GET", "/api/admin/tasks");
       body.replaceChildren.apply(body, tasks.length ? tasks.map(row) : [A.messageRow(5, "No tasks yet.", "tasks-empty")]);
     } catch (err) { A.fail(err); }
   }
