@@ -112,8 +112,9 @@ def head_score(z, logp, y, train_idx, test_idx, n_images, n_classes, with_prior)
         yt,
         n_classes,
         logp[both] if with_prior else None,
-        1.0,
+        ft.DEFAULTS["l2"],
         ft.balanced_weights(yt, n_classes),
+        ft.DEFAULTS["prior_l2"],
     )
     logits = (z[test_idx] - mean) / std @ head["W"] + head["b"]
     if with_prior:
@@ -144,10 +145,11 @@ def bench_curves(out: dict, labels: dict, repeats: int) -> None:
         print(
             f"{'n labels':>8} | {'v1 on the rest':>14} | {'v1 + head (retrain)':>19} | "
             + " | ".join(f"{k + ' head':>16}" for k in feature_sets)
+            + f" | {'new task (CV pick)':>18}"
         )
         for n in (10, 20, 40, 60):
             rng = np.random.default_rng(n)
-            rows = {"v1": [], "prior": [], **{k: [] for k in feature_sets}}
+            rows = {"v1": [], "prior": [], **{k: [] for k in feature_sets}, "chosen": []}
             for _ in range(repeats):
                 tr = stratified(rng, y, n, 2)
                 te = np.setdiff1d(np.arange(len(y)), tr)
@@ -166,11 +168,25 @@ def bench_curves(out: dict, labels: dict, repeats: int) -> None:
                             z, logp, _full(y, index, n_images), tr_i, te_i, n_images, 2, False
                         )
                     )
+                rows["chosen"].append(chosen_score(out, y, index, tr_i, te_i, n_images))
             fmt = lambda v: f"{statistics.mean(v):.3f} ± {statistics.pstdev(v):.3f}"  # noqa: E731
             print(
                 f"{n:>8} | {fmt(rows['v1']):>14} | {fmt(rows['prior']):>19} | "
                 + " | ".join(f"{fmt(rows[k]):>16}" for k in feature_sets)
+                + f" | {fmt(rows['chosen']):>18}"
             )
+
+
+def chosen_score(out: dict, y, index, tr_i, te_i, n_images) -> float:
+    """What a new task's retrain does: pick the networks by cross-validation on its own labels, fit, score."""
+    full = _full(y, index, n_images)
+    both = np.concatenate([tr_i, tr_i + n_images])
+    blocks = {name: z[both] for name, z in out["features"].items()}
+    names, _ = ft.choose_features(
+        blocks, full[both], np.concatenate([tr_i, tr_i]), 2, ft.DEFAULTS["l2"]
+    )
+    z = np.concatenate([out["features"][n] for n in names], axis=1)
+    return head_score(z, None, full, tr_i, te_i, n_images, 2, False)
 
 
 def _full(y, index, n_images) -> np.ndarray:
