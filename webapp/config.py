@@ -126,6 +126,8 @@ def load_config() -> dict:
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),
         "RATE_LIMIT_LOGIN_USER": _text("RATE_LIMIT_LOGIN_USER", "30/hour"),
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Peers whose X-Forwarded-* headers count (with PROXY_COUNT > 0): addresses or networks.
+        "FORWARDED_ALLOW_IPS": _text("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
         "HSTS_SECONDS": _int("HSTS_SECONDS", 0),
         "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
         "STYLE_WEIGHTS": _text("STYLE_WEIGHTS", "hed"),

@@ -40,26 +40,26 @@ class BodyDeadline:
     def __init__(self, app, base_seconds: float, max_bytes: int):
         self.app, self.base_seconds, self.max_bytes = app, base_seconds, max_bytes
 
-    def __call__(self, environ, start_response):
-        sock = environ.get("gunicorn.socket")
-        length = environ.get("CONTENT_LENGTH")
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    def __call__(self, wsgi_env, start_response):
+        sock = wsgi_env.get("gunicorn.socket")
+        length = wsgi_env.get("CONTENT_LENGTH")
+        chunked = "chunked" in wsgi_env.get("HTTP_TRANSFER_ENCODING", "").lower()
         if sock is None or not (length or chunked):
-            return self.app(environ, start_response)
+            return self.app(wsgi_env, start_response)
         try:
             declared = int(length) if length else 0
         except ValueError:
-            return self.app(environ, start_response)  # Werkzeug answers a malformed length
+            return self.app(wsgi_env, start_response)  # Werkzeug answers a malformed length
         if declared > self.max_bytes:
-            return self.app(environ, start_response)  # refused with 413 before it is read
+            return self.app(wsgi_env, start_response)  # refused with 413 before it is read
         deadline = time.monotonic() + self.base_seconds + declared / BYTES_PER_EXTRA_SECOND
         try:
-            environ["wsgi.input"], read = self._read(environ["wsgi.input"], sock, deadline)
+            wsgi_env["wsgi.input"], read = self._read(wsgi_env["wsgi.input"], sock, deadline)
         except BodyTooSlow:
             return self._too_slow(start_response)
         if chunked:
-            environ["CONTENT_LENGTH"] = str(read)
-        return self.app(environ, start_response)
+            wsgi_env["CONTENT_LENGTH"] = str(read)
+        return self.app(wsgi_env, start_response)
 
     def _read(self, stream, sock: socket.socket, deadline: float):
         """The body, spooled; a timer stops reading from the socket at the deadline (a blocked
