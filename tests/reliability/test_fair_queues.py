@@ -50,7 +50,7 @@ def test_fast_jobs_pass_nst_cancel_acts_in_seconds_and_time_limits_fail_clearly(
     migrated, job_worker, pretrained_cache
 ):
     app, env = migrated(PRETRAINED_CACHE_DIR=str(pretrained_cache), MAX_QUEUED_PER_CLIENT=3)
-    limit = 60
+    limit = 90
     job_worker(
         {
             **env,
@@ -63,12 +63,12 @@ def test_fast_jobs_pass_nst_cancel_acts_in_seconds_and_time_limits_fail_clearly(
     status = lambda sid: owner.get(f"/api/stylize/{sid}").json  # noqa: E731
 
     slow = []
-    for seed in range(3):  # one address holds every nst slot it may have
-        response = post(owner, "nst", seed, 512)
+    for seed, size in enumerate((512, 1024, 1024)):  # one address holds all its nst slots
+        response = post(owner, "nst", seed, size)
         assert response.status_code == 202, response.json
         slow.append(response.json["id"])
     assert post(owner, "nst", 9, 512).status_code == 429
-    wait_for(lambda: status(slow[0])["progress"] > 0, 300, message="the first nst job to run")
+    wait_for(lambda: status(slow[0])["status"] == "running", 120, message="the first nst job")
 
     other = app.test_client()
     fast = post(other, "arbitrary", 20, 256, address="10.9.9.9")
@@ -83,7 +83,7 @@ def test_fast_jobs_pass_nst_cancel_acts_in_seconds_and_time_limits_fail_clearly(
     cancelled = wait_for(ended(lambda: status(slow[0])), 60, 0.2, "the cancel to act")
     took = time.monotonic() - asked
     assert cancelled["status"] == "failed" and cancelled["error"] == "Cancelled.", cancelled
-    assert took < 15, f"a cancel took {took:.1f} s"
+    assert took < 20, f"a cancel took {took:.1f} s"  # one optimiser step on a busy CPU, at most
 
     over = wait_for(ended(lambda: status(slow[1])), limit + 240, 0.5, "the time limit")
     assert over["status"] == "failed", over
