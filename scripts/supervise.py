@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 MIN_DELAY, MAX_DELAY, STABLE_SECONDS = 1.0, 60.0, 60.0
 STARTUP_SECONDS = 10.0  # a first start that fails this fast is a set-up problem: give up
-STOP_SECONDS = 20.0
+STOP_SECONDS = 30.0
 
 
 def log(message: str) -> None:
