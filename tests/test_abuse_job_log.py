@@ -28,4 +28,9 @@ def test_a_recovered_jobs_log_keeps_the_retry_line(app, monkeypatch):
         tail = runner.describe_job(db.session.get(Job, job.id))["log_tail"]
     assert "the worker stopped during attempt 1" in tail, tail
     assert tail.count("evaluation") == 3, tail  # the last one of each run of progress lines
-    assert [line for line in tail.splitlines() if "epoch" in line][-1].endswith("loss 0.30")
+    epochs = [line.split(" ", 1)[1] for line in tail.splitlines() if "epoch" in line]
+    assert epochs == [
+        "epoch 1/3 done, loss 0.50",
+        "epoch 2/3 done, loss 0.40",
+        "epoch 3/3 done, loss 0.30",
+    ]

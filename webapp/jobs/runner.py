@@ -133,8 +133,8 @@ class JobContext:
             shape = re.sub(r"\d+(\.\d+)?", "#", message)
             same = shape == self._last_line[0]
             if not same or now - self._last_line[1] >= LOG_REPEAT_SECONDS:
+                self._write(message, replace_last=same)
                 self._last_line = (shape, now)
-                self.log(message, replace_last=same)
         if now - self._last_write < 0.4 and fraction < 1.0:
             return
         self._last_write = now
@@ -143,9 +143,14 @@ class JobContext:
         if self.on_progress:
             self.on_progress(fraction)
 
-    def log(self, line: str, replace_last: bool = False) -> None:
-        """Append a line to the job's log (the admin console shows its tail); `replace_last`:
-        in place of the log's last line (a progress line superseded by a newer one)."""
+    def log(self, line: str) -> None:
+        """Append a line to the job's log (the admin console shows its tail)."""
+        self._write(line)
+        self._last_line = ("", 0.0)  # the next progress line must not replace this one
+
+    def _write(self, line: str, replace_last: bool = False) -> None:
+        """Append `line`, or put it in place of the log's last line (a progress line superseded
+        by a newer one)."""
         job = db.session.get(Job, self.job_id)
         if replace_last:
             job.log = "".join((job.log or "").splitlines(keepends=True)[:-1])
