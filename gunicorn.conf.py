@@ -1,7 +1,7 @@
 """gunicorn settings read from the repository root (`make run`, deployments started here).
 
-Threaded workers (`gthread`): an idle or slow connection waits in the worker's poller or holds
-one of `threads` threads, never a whole worker process, so a few idle sockets or slow uploads
+Threaded workers (`gthread`): an idle connection waits in the worker's poller and a slow one
+holds one of `threads` threads, never a whole worker process, so a few idle sockets or slow uploads
 cannot freeze the site (the `sync` class gave each one a whole worker until `timeout`). Request
 bodies must arrive within a deadline (webapp/ops/serving.py); header lines and fields are
 bounded by gunicorn's limits below. Measured in docs/reliability.md (bench/abuse.py).
@@ -9,7 +9,9 @@ bounded by gunicorn's limits below. Measured in docs/reliability.md (bench/abuse
 
 import gunicorn.http.wsgi
 
-worker_class = "gthread"
+from webapp.ops.serving import poll_first_worker
+
+worker_class = poll_first_worker()  # gthread, with new connections waiting in its poller
 threads = 16  # per web worker; scripts/serve passes WEB_THREADS
 worker_connections = 1000
 keepalive = 5
