@@ -66,7 +66,7 @@ def test_idle_sockets_and_slow_bodies_do_not_starve_the_server(migrated, serve):
     classify(server.url, 0)  # the first classify of a worker loads the model: not measured
     classify(server.url, 1)
 
-    idle = [idle_socket(server.port) for _ in range(6)]
+    idle = [idle_socket(server.port) for _ in range(50)]
     slow = [SlowBody(server.port) for _ in range(6)]
     for s in slow:
         s.start()
