@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 
 from flask import Flask, current_app
@@ -98,6 +99,8 @@ def self_check() -> None:
 def exit_if_broken(app: Flask, queue: str, when: str) -> None:
     """When TensorFlow no longer works in this process, say why in the worker's health entry
     (/healthz shows it) and exit, so that the supervisor starts a fresh worker."""
+    if "tensorflow" not in sys.modules:
+        return  # nothing of TensorFlow's has run here: it cannot be what failed
     try:
         self_check()
     except Exception as exc:
