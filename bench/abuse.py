@@ -1,6 +1,6 @@
 """/healthz and classify latency with and without each attack of issue 20, side by side, in one run.
 
-    .venv/bin/python bench/abuse.py [--probes 15] [--idle 50] [--slow 10] [--flood-addresses 4]
+    .venv/bin/python bench/abuse.py [--probes 15] [--idle 200] [--slow 10] [--flood-addresses 4]
 
 Starts the product as `make run` does (`scripts/serve`: gunicorn with its gunicorn.conf.py and
 both job workers under the supervisor) in a throw-away instance whose `gender` task serves a
@@ -146,7 +146,7 @@ def summary(values: list[float]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probes", type=int, default=15)
-    parser.add_argument("--idle", type=int, default=50)
+    parser.add_argument("--idle", type=int, default=200)
     parser.add_argument("--slow", type=int, default=10)
     parser.add_argument("--flood-addresses", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=1)
