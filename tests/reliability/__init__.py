@@ -208,6 +208,16 @@ class Served:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def group_alive(self) -> bool:
+        """Whether any process of its group (gunicorn, its workers, the job workers) still runs."""
+        import os
+
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
     def stop(self) -> int | None:
         """Ctrl-C: SIGINT to the whole process group; the exit status of scripts/serve."""
         import os

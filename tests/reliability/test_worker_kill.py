@@ -200,6 +200,7 @@ def test_serve_restarts_a_killed_worker_and_the_job_recovers(migrated, served):
 
     assert server.stop() == 0, server.output()[-2000:]
     assert "supervisor: stopped" in server.output()
+    wait_for(lambda: not server.group_alive(), 30, message="every process to stop after Ctrl-C")
 
 
 @pytest.fixture(scope="module")
