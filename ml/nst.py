@@ -358,8 +358,10 @@ def stylize(
         else:
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
+        check_stop(should_stop)  # each step below is seconds at 1024 px on a CPU
         content_feats = features(extractor, content01)
         targets = (style_grams(style, side, weights), content_feats[n_style:])
+        check_stop(should_stop)
 
         def on_eval(side=side, level=level):
             check_stop(should_stop)

@@ -104,6 +104,10 @@ def load_config() -> dict:
         "QUEUE_PATH": _text("QUEUE_PATH", str(instance / "queue.db")),
         "QUEUE_POLL_SECONDS": _float("QUEUE_POLL_SECONDS", 0.05),
         "JOB_STALE_SECONDS": _float("JOB_STALE_SECONDS", 60),
+        # Time limits per job kind: past it a job ends failed, "took longer than N s".
+        "STYLE_JOB_SECONDS": _float("STYLE_JOB_SECONDS", 300),
+        "NST_JOB_SECONDS": _float("NST_JOB_SECONDS", 1800),
+        "TRAIN_JOB_SECONDS": _float("TRAIN_JOB_SECONDS", 6 * 3600),
         "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
         "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),
         "ADMIN_USERNAME": _text("ADMIN_USERNAME"),
@@ -115,11 +119,15 @@ def load_config() -> dict:
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 16_000_000),
         "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
         "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
+        # A request body must arrive within this many seconds plus one per 100 kB (else 408).
+        "REQUEST_BODY_SECONDS": _float("REQUEST_BODY_SECONDS", 15),
         "RATE_LIMIT_UPLOADS": _text("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),
         "RATE_LIMIT_LOGIN_USER": _text("RATE_LIMIT_LOGIN_USER", "30/hour"),
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Peers whose X-Forwarded-* headers count (with PROXY_COUNT > 0): addresses or networks.
+        "FORWARDED_ALLOW_IPS": _text("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
         "HSTS_SECONDS": _int("HSTS_SECONDS", 0),
         "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
         "STYLE_WEIGHTS": _text("STYLE_WEIGHTS", "hed"),

@@ -156,3 +156,82 @@ def orphans_and_dangling(app) -> tuple[list[str], list[str]]:
     stored = set(store.list("models/")) | set(store.list("results/"))
     dangling = sorted(k for k in named | set(image_keys) if not store.exists(k))
     return sorted(stored - named), dangling
+
+
+class Served:
+    """`scripts/serve` (what `make run` runs after migrating): gunicorn and both job workers
+    under the supervisor, in its own process group as a terminal's foreground job is."""
+
+    def __init__(self, env: dict, log: Path, no_workers: bool = False):
+        self.env = {**env, "PORT": str(free_port()), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+        self.env.pop("NO_WORKERS", None)
+        if no_workers:
+            self.env["NO_WORKERS"] = "1"
+        self.url = f"http://127.0.0.1:{self.env['PORT']}"
+        self.log_path = Path(log)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> Served:
+        import requests
+
+        from tests.services import wait_for
+
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(REPO / "scripts" / "serve")],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"scripts/serve exited:\n{self.output()[-3000:]}")
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(up, timeout, interval=0.3, message="/healthz of scripts/serve")
+        return self
+
+    def pid_of(self, name: str) -> int:
+        """The pid of the latest `name` ("style worker", "web server") the supervisor started."""
+        import re
+
+        found = re.findall(rf"started {name} \(pid (\d+)\)", self.output())
+        assert found, self.output()[-3000:]
+        return int(found[-1])
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def group_alive(self) -> bool:
+        """Whether any process of its group (gunicorn, its workers, the job workers) still runs."""
+        import os
+
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> int | None:
+        """Ctrl-C: SIGINT to the whole process group; the exit status of scripts/serve."""
+        import os
+        import signal
+
+        if self.proc is None:
+            return None
+        try:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            self.proc.wait(40)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.log.close()
+        return self.proc.returncode

@@ -75,3 +75,20 @@ def trained_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     data = write_lfw_folder(root / "data", limit=100)
     return train_default_model(data, root / "model")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """Start `scripts/serve` for an env (`served(env)`); Ctrl-C'd afterwards."""
+    from tests.reliability import Served
+
+    running: list[Served] = []
+
+    def start(env: dict, **kwargs) -> Served:
+        server = Served(env, tmp_path / f"serve-{len(running)}.log", **kwargs)
+        running.append(server)
+        return server.start()
+
+    yield start
+    for server in running:
+        server.stop()

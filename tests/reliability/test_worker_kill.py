@@ -145,3 +145,99 @@ def test_kill_worker_during_stylization(migrated, job_worker):
     assert after["status"] == "done", after
     assert client.get(after["result_url"]).status_code == 200
     assert orphans_and_dangling(app) == ([], [])
+
+
+# ---------------------------------------------------------------- as `make run` serves: supervised
+
+
+def post_stylize(url: str, session, method: str, seed: int, **fields) -> str:
+    files = {"content": ("c.jpg", image_bytes(seed=seed))}
+    if method in ("nst", "arbitrary"):
+        files["style"] = ("s.png", image_bytes("PNG", seed=seed + 1))
+    data = {"method": method, "size": "64", **fields}
+    response = session.post(f"{url}/api/stylize", files=files, data=data, timeout=30)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def test_serve_restarts_a_killed_worker_and_the_job_recovers(migrated, served):
+    """`kill -9` of the style worker mid-job under scripts/serve: the web keeps answering, the
+    supervisor logs the exit and starts a new worker, the job is retried (or failed with the
+    reason) and the next job runs, all without anyone's help; Ctrl-C still stops everything."""
+    import os
+    import signal
+
+    import requests
+
+    app, env = migrated()
+    server = served(env)
+    wait_for(lambda: "worker consuming the style queue" in server.output(), 120)
+    pid = server.pid_of("style worker")
+    session = requests.Session()
+    status = lambda sid: session.get(f"{server.url}/api/stylize/{sid}", timeout=10).json()  # noqa: E731
+
+    first = post_stylize(server.url, session, "nst", 1)
+    wait_for(lambda: status(first)["progress"] > 0.05, 180, message="the nst job to be under way")
+    os.kill(pid, signal.SIGKILL)
+
+    assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    wait_for(
+        lambda: f"style worker (pid {pid}) stopped" in server.output(), 30, message="the exit log"
+    )
+    assert "(killed by SIGKILL); restarting in 1 s" in server.output()
+    wait_for(lambda: server.pid_of("style worker") != pid, 30, message="a new style worker")
+
+    final = wait_for(ended(lambda: status(first)), 240, interval=0.5, message="the killed job")
+    if final["status"] == "done":
+        assert session.get(f"{server.url}{final['result_url']}", timeout=10).status_code == 200
+    else:
+        assert "worker stopped" in final["error"], final
+    second = post_stylize(server.url, session, "nst", 10)
+    after = wait_for(ended(lambda: status(second)), 240, interval=0.5, message="the next job")
+    assert after["status"] == "done", after
+    assert requests.get(f"{server.url}/healthz", timeout=5).json()["queue"] == "ok"
+    assert orphans_and_dangling(app) == ([], [])
+
+    assert server.stop() == 0, server.output()[-2000:]
+    assert "supervisor: stopped" in server.output()
+    wait_for(lambda: not server.group_alive(), 30, message="every process to stop after Ctrl-C")
+
+
+@pytest.fixture(scope="module")
+def pretrained_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("pretrained")
+
+
+def test_a_restart_with_queued_nst_and_fast_jobs_runs_them_all(
+    migrated, job_worker, pretrained_cache
+):
+    """Jobs queued while no worker ran (nst, arbitrary, preset), then a style worker starts with
+    its warm-up: the warm-up and the first jobs used to import TensorFlow at once (an import
+    deadlock, then "Registering two gradient with name 'ReduceDataset'" for every later job)."""
+    app, env = migrated(PRETRAINED_CACHE_DIR=str(pretrained_cache))
+    client = app.test_client()
+    status = lambda sid: client.get(f"/api/stylize/{sid}").json  # noqa: E731
+    ids = []
+    for method, extra in (("nst", {}), ("arbitrary", {}), ("preset", {"preset": "0"})):
+        form = {
+            "content": (io.BytesIO(image_bytes(seed=len(ids))), "c.jpg"),
+            "method": method,
+            "size": "64",
+            **extra,
+        }
+        if method != "preset":
+            form["style"] = (io.BytesIO(image_bytes("PNG", seed=9)), "s.png")
+        response = client.post("/api/stylize", data=form, content_type="multipart/form-data")
+        assert response.status_code == 202, response.json
+        ids.append(response.json["id"])
+
+    worker = job_worker(
+        {**env, "STYLE_WARMUP": "1", "PRETRAINED_CACHE_DIR": str(pretrained_cache)}, "style"
+    )
+    finals = [
+        wait_for(ended(lambda sid=sid: status(sid)), 600, interval=0.5, message=f"job {sid}")
+        for sid in ids
+    ]
+    assert [f["status"] for f in finals] == ["done"] * 3, (finals, worker.output()[-3000:])
+    assert "deadlock" not in worker.output() and "Registering two" not in worker.output()
+    assert client.get("/healthz").status_code == 200

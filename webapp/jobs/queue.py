@@ -1,14 +1,16 @@
 """The job queue: Huey on SQLite by default, on Redis when REDIS_URL is set.
 
 Two queues: `style` (stylization) and `train` (retraining), so a GPU box can consume only
-`train` while CPU workers take `style`.
+`train` while CPU workers take `style`. The style queue has two lanes (`style` and `style-slow`,
+webapp/jobs/kinds.py) that its workers consume side by side, so a fast method never waits
+behind `nst`. Each queue's store also holds its workers' health (webapp/jobs/health.py).
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from webapp.jobs.kinds import QUEUES, queue_for_kind
+from webapp.jobs.kinds import LANES, lane_for, lanes
 from webapp.jobs.runner import execute_job
 
 
@@ -17,7 +19,7 @@ class JobQueue:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.hueys = {name: self._make_huey(name) for name in QUEUES}
+        self.hueys = {name: self._make_huey(name) for name in LANES}
         self._tasks = {
             name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()
         }
@@ -37,13 +39,13 @@ class JobQueue:
         with self.app.app_context():
             execute_job(job_id)
 
-    def enqueue(self, kind: str, job_id: str) -> None:
-        """Put `job_id` on the queue that runs jobs of `kind`."""
-        self._tasks[queue_for_kind(kind)](job_id)
+    def enqueue(self, kind: str, job_id: str, target: str | None = None) -> None:
+        """Put `job_id` on the lane that runs jobs of `kind` for `target`."""
+        self._tasks[lane_for(kind, target)](job_id)
 
     def pending(self, name: str) -> int:
-        """How many jobs wait in queue `name`."""
-        return self.hueys[name].pending_count()
+        """How many jobs wait in queue `name` (all its lanes)."""
+        return sum(self.hueys[lane].pending_count() for lane in lanes(name))
 
     def check(self) -> None:
         """Raise when the queue's storage cannot be reached (for /healthz)."""

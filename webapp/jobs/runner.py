@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import threading
@@ -17,11 +18,14 @@ from flask import current_app
 from sqlalchemy import update
 
 from webapp.extensions import db
-from webapp.jobs.kinds import KINDS, handler_for
+from webapp.jobs.kinds import KINDS, handler_for, queue_for_kind, time_limit_key
 from webapp.models import Job, utcnow
 from webapp.models.base import iso
 
 LOG_REPEAT_SECONDS = 5.0
+HARD_LIMIT_EXIT = (
+    4  # the exit status of a worker whose job overran its time limit and would not stop
+)
 
 
 def stale_seconds() -> float:
@@ -77,16 +81,35 @@ def describe_job(job: Job) -> dict:
 
 
 def enqueue(job: Job) -> None:
-    """Hand a committed job to the queue."""
-    current_app.extensions["queue"].enqueue(job.kind, job.id)
+    """Hand a committed job to the queue (the lane for its kind and target)."""
+    current_app.extensions["queue"].enqueue(job.kind, job.id, job.target)
+
+
+def time_limit(job: Job) -> float:
+    """How many seconds a job of this kind and target may run (STYLE_/NST_/TRAIN_JOB_SECONDS)."""
+    return float(current_app.config[time_limit_key(job.kind, job.target)])
+
+
+def over_time_message(limit: float) -> str:
+    return (
+        f"Took longer than {limit:.0f} s, this kind of job's time limit; try a smaller size "
+        "or a faster method."
+    )
 
 
 class JobContext:
     """What a handler uses to report progress, log lines and learn of cancellation."""
 
-    def __init__(self, job_id: str, on_progress: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        job_id: str,
+        on_progress: Callable[[float], None] | None = None,
+        deadline: float | None = None,
+    ):
         self.job_id = job_id
         self.on_progress = on_progress
+        self.deadline = deadline  # time.monotonic() after which should_stop says stop
+        self.over_time = False
         self._last_write = 0.0
         self._last_line: tuple[str, float] = ("", 0.0)  # shape of the last logged message, when
         self._cancel_checked = 0.0
@@ -100,15 +123,18 @@ class JobContext:
         """Record progress (0..1), at most a few writes a second; `message` goes to the log.
 
         Trainers report every batch; a message that differs from the last logged one only in
-        its numbers ("epoch 1/8 batch 3/5") is logged at most every few seconds, so the log tail
-        keeps the epoch summaries and the training loop is not slowed by a write per batch.
+        its numbers ("epoch 1/8 batch 3/5") is written at most every few seconds and replaces
+        that last line instead of adding one, so the log tail keeps the epoch summaries and the
+        lines that matter (a retry after a worker stopped), and the training loop is not slowed
+        by a write per batch.
         """
         now = time.monotonic()
         if message:
             shape = re.sub(r"\d+(\.\d+)?", "#", message)
-            if shape != self._last_line[0] or now - self._last_line[1] >= LOG_REPEAT_SECONDS:
+            same = shape == self._last_line[0]
+            if not same or now - self._last_line[1] >= LOG_REPEAT_SECONDS:
+                self._write(message, replace_last=same)
                 self._last_line = (shape, now)
-                self.log(message)
         if now - self._last_write < 0.4 and fraction < 1.0:
             return
         self._last_write = now
@@ -119,13 +145,25 @@ class JobContext:
 
     def log(self, line: str) -> None:
         """Append a line to the job's log (the admin console shows its tail)."""
+        self._write(line)
+        self._last_line = ("", 0.0)  # the next progress line must not replace this one
+
+    def _write(self, line: str, replace_last: bool = False) -> None:
+        """Append `line`, or put it in place of the log's last line (a progress line superseded
+        by a newer one)."""
         job = db.session.get(Job, self.job_id)
+        if replace_last:
+            job.log = "".join((job.log or "").splitlines(keepends=True)[:-1])
         job.append_log(f"{dt.datetime.now():%H:%M:%S} {line}")
         db.session.commit()
 
     def should_stop(self) -> bool:
-        """True once someone asked to cancel the job (checked at most once a second)."""
+        """True once someone asked to cancel the job (checked at most once a second), or once
+        it has run past its time limit."""
         now = time.monotonic()
+        if self.deadline is not None and now > self.deadline:
+            self.over_time = True
+            return True
         if not self._cancelled and now - self._cancel_checked > 1.0:
             self._cancel_checked = now
             self._cancelled = bool(
@@ -134,10 +172,19 @@ class JobContext:
         return self._cancelled
 
 
-def _heartbeat(app, job_id: str, stop: threading.Event) -> None:
-    """Mark the job alive while its handler runs, so a dead worker's jobs can be found."""
+def _heartbeat(app, job_id: str, stop: threading.Event, hard_deadline: float, limit: float):
+    """Mark the job alive while its handler runs, so a dead worker's jobs can be found.
+
+    A handler checks its time limit through `should_stop`; one stuck past it in a single long
+    call is not waited for: past `hard_deadline` the job is failed with the time-limit message
+    and the worker process exits (its supervisor starts a fresh one).
+    """
     with app.app_context():
         while not stop.wait(heartbeat_seconds()):
+            if time.monotonic() > hard_deadline:
+                app.logger.error("job %s overran its time limit and did not stop; exiting", job_id)
+                _finish(job_id, "failed", error=over_time_message(limit))
+                os._exit(HARD_LIMIT_EXIT)
             db.session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running")
@@ -173,19 +220,30 @@ def execute_job(job_id: str) -> None:
     job = _claim(job_id)
     if job is None:
         return
+    limit = time_limit(job)
+    started = time.monotonic()
+    ctx = JobContext(job_id, deadline=started + limit)
+    hard_deadline = started + limit + max(30.0, limit / 10)
     stop = threading.Event()
     beat = threading.Thread(
-        target=_heartbeat, args=(current_app._get_current_object(), job_id, stop), daemon=True
+        target=_heartbeat,
+        args=(current_app._get_current_object(), job_id, stop, hard_deadline, limit),
+        daemon=True,
     )
     beat.start()
     try:
-        result = handler_for(job.kind)(job, JobContext(job_id))
+        result = handler_for(job.kind)(job, ctx)
         _finish(job_id, "done", result=result)
     except JobCancelled:
-        _finish(job_id, "failed", error="Cancelled.")
+        _finish(job_id, "failed", error=over_time_message(limit) if ctx.over_time else "Cancelled.")
     except Exception as exc:
         current_app.logger.error("job %s failed:\n%s", job_id, traceback.format_exc())
         _finish(job_id, "failed", error=_reason(exc))
+        from webapp.jobs import health
+
+        health.exit_if_broken(
+            current_app._get_current_object(), queue_for_kind(job.kind), "after a failed job"
+        )
     finally:
         stop.set()
         beat.join(timeout=10)
@@ -240,7 +298,8 @@ def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int 
             job.error = "The worker stopped while running this job; start it again."
     db.session.commit()
     for job_id in requeued:
-        current_app.extensions["queue"].enqueue(db.session.get(Job, job_id).kind, job_id)
+        job = db.session.get(Job, job_id)
+        current_app.extensions["queue"].enqueue(job.kind, job_id, job.target)
     return [j.id for j in stale]
 
 

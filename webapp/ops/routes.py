@@ -19,9 +19,26 @@ def _probe(name: str, fn) -> str:
         return f"down: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
 
 
+class WorkerProblem(Exception):
+    """The registered workers of a queue cannot run jobs."""
+
+
+def _check_queue_and_workers() -> None:
+    """The queue answers, and no registered job worker is broken or gone (workers that never
+    registered, as with NO_WORKERS, are not judged: jobs then simply wait)."""
+    from webapp.jobs import health
+    from webapp.jobs.kinds import QUEUES
+
+    current_app.extensions["queue"].check()
+    problems = [p for queue in QUEUES if (p := health.problem(queue))]
+    if problems:
+        raise WorkerProblem("; ".join(problems))
+
+
 @bp.get("/healthz")
 def healthz():
-    """200 when database, storage and queue all answer; 503 naming the part that does not.
+    """200 when database, storage and queue all answer; 503 naming the part that does not (a
+    job worker that registered and then broke or vanished counts as the queue's failure).
     ---
     get:
       summary: Health of the database, storage and queue
@@ -34,7 +51,7 @@ def healthz():
     parts = {
         "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
         "storage": _probe("storage", lambda: current_app.extensions["storage"].check()),
-        "queue": _probe("queue", lambda: current_app.extensions["queue"].check()),
+        "queue": _probe("queue", _check_queue_and_workers),
     }
     ok = all(v == "ok" for v in parts.values())
     return jsonify({"status": "ok" if ok else "degraded", **parts}), 200 if ok else 503

@@ -11,6 +11,7 @@ from flask import current_app
 from PIL import Image as PILImage
 
 from webapp.extensions import db
+from webapp.jobs.background import MODELS_LOCK
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Job, ModelVersion, Stylization, utcnow
 from webapp.registry import versions as registry
@@ -34,8 +35,11 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
     db.session.commit()
     started = time.perf_counter()
     try:
-        mv = _model_version(row)
-        model_dir = str(registry.local_dir(mv)) if mv else None
+        with MODELS_LOCK:  # never while the warm-up or the other lane builds a model
+            mv = _model_version(row)
+            model_dir = str(registry.local_dir(mv)) if mv else None
+            kwargs = _method_kwargs(row)
+            _load_models(model_dir, kwargs)
         style = load_pixels(row.style_image.storage_key) if row.style_image else None
         kind = mv.kind if mv else "nst"
         result = ml_stylize.run(
@@ -48,7 +52,7 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
             progress=ctx.progress,
             should_stop=ctx.should_stop,
             weights=current_app.config["STYLE_WEIGHTS"],
-            **_method_kwargs(row),
+            **kwargs,
         )
     except ml_stylize.Cancelled:
         raise JobCancelled() from None
@@ -68,6 +72,21 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
             utcnow(),
         )
     return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
+
+
+def _load_models(model_dir: str | None, kwargs: dict) -> None:
+    """Load (once per process) the networks a render uses, so the render itself builds none."""
+    from ml import stylize as ml_stylize
+
+    for path in (model_dir, kwargs.get("init_model_dir")):
+        if path:
+            ml_stylize.load_model(path)
+    if model_dir is None:
+        from ml import nst
+
+        weights = current_app.config["STYLE_WEIGHTS"]
+        for layers in (nst.STYLE_LAYERS + nst.CONTENT_LAYERS, nst.STYLE_LAYERS):
+            nst.feature_extractor(weights, layers)
 
 
 class StylizationFailed(Exception):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from flask import current_app
+from sqlalchemy import false, text, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.exceptions import Conflict, Invalid, TooMany, Unavailable
@@ -110,8 +112,22 @@ def parse_params(form) -> tuple[dict, dict]:
     }
 
 
+def hold_client_lock(client: str) -> None:
+    """Until this transaction ends, make every other transaction of `client` that calls this
+    wait: the count and the insert of `check_queue_cap` + `create` are then one step, so
+    parallel posts from one address cannot all pass the cap. PostgreSQL: an advisory lock per
+    client; SQLite: a write (matching no row) takes the database's write lock at once."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"queue-cap|{client}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        db.session.execute(update(Stylization).where(false()).values(client=Stylization.client))
+
+
 def check_queue_cap(client: str) -> None:
-    """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running."""
+    """429 when this client address already has MAX_QUEUED_PER_CLIENT pictures waiting or running
+    (called again under `hold_client_lock` when the job is created)."""
     cap = current_app.config["MAX_QUEUED_PER_CLIENT"]
     since = utcnow() - dt.timedelta(
         hours=QUEUE_CAP_HOURS
@@ -152,6 +168,8 @@ def create(
             if style is not None and method["needs_style_image"]
             else None
         )
+        hold_client_lock(client)
+        check_queue_cap(client)
         job = create_job("stylize", target=method["method"], params=params)
         row = Stylization(
             content_image=content_row,

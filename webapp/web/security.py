@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 import threading
 import time
@@ -153,16 +154,18 @@ def _same_origin(value: str) -> bool:
 
 
 def check_same_origin() -> None:
-    """Refuse a state-changing request that carries our cookies but comes from another site.
+    """Refuse a state-changing request that a browser sends from another site.
 
-    Browsers say where a request comes from (Sec-Fetch-Site, Origin, Referer); scripts send none
-    of these and are let through: they hold their own cookies, so nobody can act for them.
+    Browsers say where a request comes from (Sec-Fetch-Site, Origin, Referer). A cross-site
+    `Sec-Fetch-Site` or `Origin` is refused whether or not it carries our cookies: such a page
+    could otherwise spend its visitors' upload and job quotas. The Referer alone is judged only
+    when our cookies come with it. Scripts (curl, requests) send none of these and are let
+    through: they hold their own cookies, so nobody can act for them.
     """
     if request.method in SAFE_METHODS:
         return
     cookies = request.cookies
-    if CLIENT_COOKIE not in cookies and current_app.config["SESSION_COOKIE_NAME"] not in cookies:
-        return
+    has_cookies = CLIENT_COOKIE in cookies or current_app.config["SESSION_COOKIE_NAME"] in cookies
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
     referer = request.headers.get("Referer")
@@ -170,14 +173,50 @@ def check_same_origin() -> None:
         ok = site in ("same-origin", "none")
     elif origin is not None:
         ok = origin != "null" and _same_origin(origin)
-    else:
+    elif has_cookies:
         ok = referer is None or _same_origin(referer)
+    else:
+        ok = True
     if not ok:
         raise ApiError(
-            "Cross-site request refused: use CelebVision's own pages (or a script without "
-            "browser cookies) to do this.",
+            "Cross-site request refused: use CelebVision's own pages (or a script that sends no "
+            "Origin header) to do this.",
             403,
         )
+
+
+class TrustedProxies:
+    """WSGI middleware: `X-Forwarded-*` headers count only when the direct peer is one of the
+    configured proxies (FORWARDED_ALLOW_IPS, as gunicorn's `forwarded_allow_ips`); from anyone
+    else they are dropped, so a client that reaches the server directly cannot pick its own
+    address (rate limits, votes, the job cap) or host (the same-origin check)."""
+
+    def __init__(self, app, proxy_count: int, allow: str):
+        self.direct = app
+        n = proxy_count
+        self.proxied = ProxyFix(app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        self.allow_all = allow.strip() == "*"
+        self.networks = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in allow.split(",")
+            if part.strip() and part.strip() != "*"
+        ]
+
+    def trusted(self, peer: str) -> bool:
+        if self.allow_all:
+            return True
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def __call__(self, wsgi_env, start_response):
+        if self.trusted(wsgi_env.get("REMOTE_ADDR", "")):
+            return self.proxied(wsgi_env, start_response)
+        for key in [k for k in wsgi_env if k.startswith("HTTP_X_FORWARDED_")]:
+            del wsgi_env[key]
+        return self.direct(wsgi_env, start_response)
 
 
 def _private(path: str) -> bool:
@@ -192,8 +231,9 @@ def register_security(app: Flask) -> None:
     )
 
     if app.config.get("PROXY_COUNT"):
-        n = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        app.wsgi_app = TrustedProxies(
+            app.wsgi_app, int(app.config["PROXY_COUNT"]), app.config["FORWARDED_ALLOW_IPS"]
+        )
     app.before_request(check_same_origin)
 
     @app.after_request
