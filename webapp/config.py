@@ -81,6 +81,8 @@ FIXED = (
     "WTF_CSRF_TIME_LIMIT",
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SAMESITE",
+    "MAX_FORM_PARTS",
+    "PERMANENT_SESSION_LIFETIME",
 )
 
 
@@ -113,12 +115,21 @@ def load_config() -> dict:
         # 16 MP holds a 12 MP phone photo; every model here works at <= 1024 px, and a 40 MP
         # RGBA image costs seconds and ~0.5 GB of a web worker to decode.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 16_000_000),
+        # A 1 x 16,000,000 PNG is 31 KB and costs seconds to decode: sides and shape are capped too.
+        "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000),
+        "MAX_IMAGE_ASPECT": _float("MAX_IMAGE_ASPECT", 10.0),
         "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
         "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
         "RATE_LIMIT_UPLOADS": _text("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),
         "RATE_LIMIT_LOGIN_USER": _text("RATE_LIMIT_LOGIN_USER", "30/hour"),
+        "STORAGE_QUOTA_MB": _float("STORAGE_QUOTA_MB", 200),
+        "STORAGE_QUOTA_DAYS": _float("STORAGE_QUOTA_DAYS", 1),
+        "RETAIN_UNLABELLED_DAYS": _float("RETAIN_UNLABELLED_DAYS", 30),
+        "METRICS_TOKEN": _text("METRICS_TOKEN"),
+        "METRICS_PUBLIC": _flag("METRICS_PUBLIC"),
+        "SESSION_HOURS": _float("SESSION_HOURS", 12),
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "HSTS_SECONDS": _int("HSTS_SECONDS", 0),
         "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
@@ -133,4 +144,6 @@ def load_config() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # every form here has a handful of fields; Flask's default lets a request carry 1,000
+        "MAX_FORM_PARTS": 100,
     }

@@ -1,9 +1,11 @@
 """Style-transfer endpoints."""
 
+import re
+
 from flask import Response, jsonify, request, url_for
 
 from webapp.api import bp
-from webapp.auth.access import require_owner
+from webapp.auth.access import current_admin, require_owner
 from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.models.base import iso
@@ -160,7 +162,7 @@ def describe(row: Stylization) -> dict:
         "status": row.status,
         "progress": round(row.progress, 4),
         "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
-        "error": row.error,
+        "error": public_error(row.error),
         "seconds": row.seconds,
         "params": row.params,
         "yours": mine,
@@ -174,6 +176,30 @@ def describe(row: Stylization) -> dict:
         "stats": row.stats,
         "rating": _client_rating(row.id, voter_id()) if mine else None,
     }
+
+
+GENERIC_FAILURE = (
+    "The stylization failed on our side; the details are in the job log for an admin. "
+    "Try again, or another method or a smaller size."
+)
+# What the product itself says when it ends a job (cancel, a dead worker, a time limit): safe to
+# show anyone. Anything else is an exception's text, which may name server paths or libraries.
+PUBLIC_REASONS = re.compile(
+    r"^(Cancelled|The worker stopped|This stylization has no job|The job queue is unavailable)\b"
+    r"|time limit|took longer than",
+    re.IGNORECASE,
+)
+_INTERNAL = re.compile(r"Error\b|Exception\b|Traceback|(/[\w.@~+-]+){2,}|[A-Za-z]:\\|\.py\b")
+
+
+def public_error(error: str | None) -> str | None:
+    """Why a stylization failed, as anyone holding its link may read it: never exception text or
+    server paths (an admin reads them here, and the job log keeps them)."""
+    if error is None or current_admin() is not None:
+        return error
+    if PUBLIC_REASONS.search(error) and not _INTERNAL.search(error):
+        return error
+    return GENERIC_FAILURE
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:

@@ -149,3 +149,24 @@ def require_owner(row, action: str) -> None:
         "use the browser or cookie jar you uploaded it with.",
         403,
     )
+
+
+def metrics_allowed() -> None:
+    """401 unless /metrics is open (METRICS_PUBLIC), the request carries METRICS_TOKEN, or an admin asks."""
+    config = current_app.config
+    if config["METRICS_PUBLIC"]:
+        return
+    token, auth = config["METRICS_TOKEN"], request.headers.get("Authorization", "")
+    scheme, _, given = auth.partition(" ")
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and secrets.compare_digest(given.encode(), token.encode())
+    ):
+        return
+    if current_admin() is None:
+        raise ApiError(
+            "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or an admin login "
+            "(METRICS_PUBLIC=1 opens them).",
+            401,
+        )
