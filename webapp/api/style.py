@@ -4,6 +4,7 @@ import re
 
 from flask import Response, jsonify, request, url_for
 
+from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.extensions import db
@@ -48,6 +49,8 @@ def stylize():
     method, params = service.parse_params(request.form)
     content = upload("content")
     style = upload("style", required=False)
+    incoming = len(content.data) + (len(style.data) if style else 0)
+    retention.check_quota(voter_id(), owner_id(), incoming)
     row = service.create(method, params, content, style, voter_id(), owner_id(create=True))
     return jsonify({"id": row.public_id, "status_url": f"/api/stylize/{row.public_id}"}), 202
 
@@ -151,6 +154,28 @@ def cancel(stylization_id: str):
     require_owner(row, "cancel it")
     service.cancel(row)
     return jsonify(describe(row)), 202
+
+
+@bp.delete("/stylize/<stylization_id>")
+def delete_stylization(stylization_id: str):
+    """Delete a stylization, its result, ratings and pictures (its uploader or an admin only).
+    ---
+    delete:
+      summary: Delete a stylization and everything derived from it (its uploader or an admin)
+      description: >-
+        A queued or running job is cancelled; the row, its result, its ratings and its input
+        pictures are gone (a picture another record still uses stays for that one). The audit
+        log records the deletion.
+      responses:
+        204: {description: "Deleted."}
+        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
+        404: NotFound
+    """
+    row = _find(stylization_id)
+    require_owner(row, "delete it")
+    admin = current_admin()
+    retention.delete_stylization(row, actor=admin.username if admin else "uploader")
+    return "", 204
 
 
 def describe(row: Stylization) -> dict:

@@ -273,32 +273,41 @@ def conflict_warning(report: dict) -> str | None:
     )
 
 
-def pending_of(task_id: int | None, voter_prefix: str) -> list[Feedback]:
-    """Pending feedback of the voter (or address) whose hash starts with `voter_prefix`:
-    every address and cookie linked to it in the tasks it voted in."""
-    query = db.select(Feedback.task_id).where(
-        Feedback.client.startswith(voter_prefix, autoescape=True)
-    )
+def task_voters(task_id: int) -> dict[tuple[str, str | None], str]:
+    """The voter of every (address hash, cookie hash) pair seen in the task's feedback."""
+    rows = db.session.execute(
+        db.select(Feedback.client, Classification.owner)
+        .join(Classification, Classification.id == Feedback.classification_id)
+        .where(Feedback.task_id == task_id)
+        .distinct()
+    ).all()
+    return voter_names([(client, owner) for client, owner in rows])
+
+
+def pending_of(
+    prefix: str, *, whole_voter: bool = True, task_id: int | None = None
+) -> list[Feedback]:
+    """Pending feedback from the address whose hash starts with `prefix` or, with `whole_voter`,
+    from every address and cookie linked to it (the voter), in one task or all of them."""
+    query = db.select(Feedback.task_id).where(Feedback.client.startswith(prefix, autoescape=True))
     if task_id is not None:
         query = query.where(Feedback.task_id == task_id)
-    task_ids = set(db.session.scalars(query.distinct()))
     out: list[Feedback] = []
-    for tid in sorted(task_ids):
+    for tid in sorted(set(db.session.scalars(query.distinct()))):
+        names = task_voters(tid)
+        chosen = {v for (client, _), v in names.items() if client.startswith(prefix)}
         rows = db.session.execute(
             db.select(Feedback, Classification.owner)
             .join(Classification, Classification.id == Feedback.classification_id)
-            .where(Feedback.task_id == tid, Feedback.review != "rejected")
+            .where(Feedback.task_id == tid, Feedback.review == "pending")
         ).all()
-        names = voter_names([(fb.client, owner) for fb, owner in rows])
-        voters = {
-            names[(fb.client, owner)]
-            for fb, owner in rows
-            if fb.client.startswith(voter_prefix)
-            or names[(fb.client, owner)].startswith(voter_prefix)
-        }
         out += [
             fb
             for fb, owner in rows
-            if fb.review == "pending" and names[(fb.client, owner)] in voters
+            if (
+                names.get((fb.client, owner)) in chosen
+                if whole_voter
+                else fb.client.startswith(prefix)
+            )
         ]
     return out

@@ -52,8 +52,10 @@ class Classification(db.Model):
     probabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     face_box: Mapped[list | None] = mapped_column(JSON)
     latency_ms: Mapped[float | None]
-    client: Mapped[str] = mapped_column(String(64))  # voter: hash of the client address
-    owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
+    client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
+    owner: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # hash of the uploader's cookie
     created: Mapped[dt.datetime] = created_column()
     task: Mapped[Task] = relationship()
     image: Mapped[Image] = relationship()
