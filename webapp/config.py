@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -95,6 +96,7 @@ def load_config() -> dict:
     instance = Path(_text("INSTANCE_PATH", str(REPO_ROOT / "instance")))
     max_mb = _float("MAX_UPLOAD_MB", 10)
     secure_cookies = _flag("SECURE_COOKIES")
+    session_hours = _float("SESSION_HOURS", 12)
     return {
         "INSTANCE_DIR": str(instance),
         "SECRET_KEY": _secret_key(instance),
@@ -129,7 +131,8 @@ def load_config() -> dict:
         "RETAIN_UNLABELLED_DAYS": _float("RETAIN_UNLABELLED_DAYS", 30),
         "METRICS_TOKEN": _text("METRICS_TOKEN"),
         "METRICS_PUBLIC": _flag("METRICS_PUBLIC"),
-        "SESSION_HOURS": _float("SESSION_HOURS", 12),
+        "SESSION_HOURS": session_hours,
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "HSTS_SECONDS": _int("HSTS_SECONDS", 0),
         "TRAIN_CONFIG": _text("TRAIN_CONFIG", str(REPO_ROOT / "ml" / "configs" / "default.yaml")),
