@@ -12,6 +12,7 @@ def address(user: str) -> dict:
 
 
 def labelled(client, label="male", user="u1", seed=0, task="gender"):
+    client.delete_cookie("cv_client")  # each photo from a fresh browser: one voter per address
     cid = client.post(
         "/api/classify",
         data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
