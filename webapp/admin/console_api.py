@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Response, jsonify
 from sqlalchemy.orm import selectinload
@@ -229,12 +230,14 @@ def reject_voter():
     """
     body = json_body()
     prefix, scope, task_name = body.get("client"), body.get("scope", "voter"), body.get("task")
-    if not isinstance(prefix, str) or not 8 <= len(prefix) <= 64 or not prefix.isalnum():
+    if not isinstance(prefix, str) or not re.fullmatch(r"[0-9A-Za-z]{8,64}", prefix):
         raise ApiError(
             "'client' must be the 8-character id the review queue shows (client or voter)."
         )
     if scope not in ("voter", "address"):
         raise ApiError("'scope' must be 'voter' (every linked address and cookie) or 'address'.")
+    if task_name is not None and not isinstance(task_name, str):
+        raise ApiError("'task' must be a task name (text), or left out for every task.")
     task_id = None
     if task_name is not None:
         task = db.session.scalar(db.select(Task).where(Task.name == task_name))
