@@ -278,3 +278,37 @@ def test_five_addresses_cannot_set_everyones_default_strength(app, client):
             == 201
         )
     assert preset_default() == 1.0
+
+
+def test_without_trusted_labels_a_drifting_candidate_waits_but_an_ordinary_one_passes(app):
+    from webapp.classification import guard
+    from webapp.extensions import db
+    from webapp.models import ModelVersion, Task
+
+    with app.app_context():
+        gender = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        v1 = ModelVersion(
+            version="v3", metrics={"accuracy": 0.95, "gate": {"agreement_with_deployed": 0.96}}
+        )
+
+        def opinion(agreement, now, trusted=False):
+            return guard.second_opinion(
+                gender,
+                v1,
+                {"trusted": trusted},
+                {"agreement_with_deployed": agreement},
+                {"accuracy": now},
+                True,
+                "not significantly worse than deployed v3",
+                [],
+            )
+
+        passed, reason, warnings, held = opinion(0.93, 0.9)  # like past retrains: promoted
+        assert passed and not held and warnings == []
+        passed, reason, warnings, held = opinion(0.6, 0.9)  # 40% disagreement, past 4%
+        assert not passed and held and "far more than past retrains" in warnings[0]
+        passed, reason, warnings, held = opinion(0.3, 0.1)  # turned around
+        assert not passed and held and "reverses the deployed model's answers" in reason
+        assert "v3 scored 0.950 on its own holdout and 0.100 on this one" in warnings[0]
+        passed, _, _, held = opinion(0.3, 0.1, trusted=True)  # trusted labels: the test decides
+        assert passed and not held
