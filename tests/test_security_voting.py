@@ -312,3 +312,28 @@ def test_without_trusted_labels_a_drifting_candidate_waits_but_an_ordinary_one_p
         assert "v3 scored 0.950 on its own holdout and 0.100 on this one" in warnings[0]
         passed, _, _, held = opinion(0.3, 0.1, trusted=True)  # trusted labels: the test decides
         assert passed and not held
+
+
+def test_one_address_opposing_the_only_labeller_cannot_fail_the_task(faces, client):
+    """The issue's case: one honest labeller, 40 photos; one extra address votes the opposite."""
+    app = faces
+    honest = app.test_client()
+    for seed in range(40):
+        label(honest, seed, truth(seed), "10.0.3.1")
+    opposer = app.test_client()
+    for seed in range(40):
+        label(opposer, seed, flip(truth(seed)), "10.0.3.2")
+    current, disputed = labels_now(app)
+    assert disputed == [] and len(current) == 40  # the later contradiction is set aside
+    assert all(current[i] == truth(s) for i, s in image_ids(app).items())
+
+
+def test_several_latecomers_cannot_get_the_first_labeller_set_aside(faces, client):
+    app = faces
+    honest = app.test_client()
+    for seed in range(30):
+        label(honest, seed, truth(seed), "10.0.4.1")
+    for seed in range(30):  # three new voters, each contradicting a third of her photos
+        label(app.test_client(), seed, flip(truth(seed)), f"10.0.4.{seed % 3 + 2}")
+    current, disputed = labels_now(app)
+    assert not any(current[i] != truth(s) for i, s in image_ids(app).items() if i in current)

@@ -11,8 +11,8 @@
   image all unproven voters together count at most UNPROVEN_CAP of the established weight there,
   so that no crowd of them reaches the two-thirds a label needs to overturn an established one.
 - **One contrarian cannot dispute a task away.** When one voter is party to most disputed images
-  and to clearly more than anyone else, their votes on those images are set aside (named in the
-  result) instead of leaving every image they touched out of training.
+  and on most of them came after someone had labelled the image otherwise, their votes are set
+  aside (`Outcome.set_aside`) instead of leaving every image they touched out of training.
 """
 
 from __future__ import annotations
@@ -200,32 +200,40 @@ class Outcome:
     standing: dict[str, Standing] = field(default_factory=dict)
 
 
-def _contrarian(disputed: list[int], ballots: dict[int, list[tuple[str, str]]]) -> str | None:
-    """The one voter party to most disputed images and to clearly more than anyone else, if any."""
+def _contrarian(
+    disputed: list[int], ballots: dict[int, list[tuple[str, str, dt.datetime]]]
+) -> str | None:
+    """The voter who came to most disputed images after someone had labelled them otherwise and
+    contradicted them: set aside. One honest labeller later opposed image by image (by one person
+    or several) is never the one chosen: they came first."""
     if len(disputed) < CONTRARIAN_MIN_DISPUTES:
         return None
-    involved = Counter(voter for image_id in disputed for voter, _ in ballots[image_id])
-    ranked = involved.most_common(2)
-    top, n = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0
-    return top if n > len(disputed) / 2 and n >= 2 * runner_up else None
+    involved, later = Counter(), Counter()
+    for image_id in disputed:
+        ballot = ballots[image_id]
+        for voter, label, when in ballot:
+            involved[voter] += 1
+            opposed = [w for v, lab, w in ballot if v != voter and lab != label]
+            later[voter] += bool(opposed) and _aware(when) > min(_aware(w) for w in opposed)
+    chosen = [v for v, n in involved.items() if n > len(disputed) / 2 and later[v] > n / 2]
+    return max(chosen, key=lambda v: (involved[v], later[v], v)) if chosen else None
 
 
 def decide(task: Task) -> Outcome:
     """Every voted image's label by weighted vote, the disputed ones, and who was set aside."""
     votes = latest_votes(task.id)
     standing = standings(task, votes)
-    ballots: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    ballots: dict[int, list[tuple[str, str, dt.datetime]]] = defaultdict(list)
     for (image_id, voter), vote in votes.items():
-        ballots[image_id].append((voter, vote.label))
+        ballots[image_id].append((voter, vote.label, vote.created))
     out = Outcome(standing=standing)
-    out.counts = {i: dict(Counter(label for _, label in b)) for i, b in ballots.items()}
+    out.counts = {i: dict(Counter(label for _, label, _ in b)) for i, b in ballots.items()}
     dropped: set[str] = set()
     for _ in range(3):  # a second contrarian may surface once the first is set aside
         out.winners, out.disputed = {}, []
         for image_id, ballot in ballots.items():
-            kept = [b for b in ballot if b[0] not in dropped] or ballot
-            winner = clear_winner(tally(kept, standing))
+            kept = [(v, lab) for v, lab, _ in ballot if v not in dropped]
+            winner = clear_winner(tally(kept or [(v, lab) for v, lab, _ in ballot], standing))
             if winner is None:
                 out.disputed.append(image_id)
             else:
