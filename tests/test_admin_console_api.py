@@ -12,6 +12,7 @@ def address(user: str) -> dict:
 
 
 def labelled(client, label="male", user="u1", seed=0, task="gender"):
+    client.delete_cookie("cv_client")  # each photo from a fresh browser: one voter per address
     cid = client.post(
         "/api/classify",
         data={"image": (io.BytesIO(image_bytes(seed=seed)), "a.jpg"), "task": task},
@@ -180,8 +181,9 @@ def test_learned_default_strength_from_ratings(app, client):
             size_bytes=1,
         )
         db.session.add(image)
-        ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.1, 1), (0.15, 2), (0.5, 3)]
-        for n, (strength, stars) in enumerate(ratings):  # six different people
+        ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.9, 5), (0.88, 4), (0.92, 5)]
+        ratings += [(0.1, 1), (0.15, 2), (0.12, 1), (0.5, 3), (0.55, 3), (0.45, 4)]
+        for n, (strength, stars) in enumerate(ratings):  # twelve different people
             job = create_job("stylize", target="nst")
             job.status = "done"
             st = Stylization(

@@ -108,7 +108,8 @@ def admin_session(served):
         timeout=30,
     )
     assert answer.status_code == 302, answer.text[:500]
-    session.headers["X-CSRFToken"] = token
+    page = session.get(f"{served.url}/admin", timeout=30).text  # login renewed the CSRF token
+    session.headers["X-CSRFToken"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return session
 
 

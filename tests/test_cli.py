@@ -26,6 +26,7 @@ def test_export_writes_folders_and_manifest(client, runner, tmp_path):
         (3, "male", "a"),
     ]:
         where = {"REMOTE_ADDR": f"10.0.0.{ord(user)}"}  # one voter per client address
+        client.delete_cookie("cv_client")  # and browser: each photo from a fresh one
         cid = client.post(
             "/api/classify",
             data={"image": (io.BytesIO(image_bytes(seed=seed)), "x.jpg")},

@@ -33,7 +33,9 @@ def photos():
 def label_photo(client, data, label, user):
     where = {
         "REMOTE_ADDR": ADDRESSES.setdefault(user, f"10.0.0.{len(ADDRESSES) + 1}")
-    }  # a voter is an address
+    }  # a voter is an address, and the browser (uploader cookie) it labels from
+    browsers = client.application.extensions.setdefault("test_browsers", {})
+    client = browsers.setdefault(user, client.application.test_client())
     body = client.post(
         "/api/classify",
         data={"image": (io.BytesIO(data), "p.jpg"), "task": "faces"},

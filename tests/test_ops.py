@@ -25,13 +25,13 @@ def test_healthz_names_failing_storage(tmp_path):
     assert response.json["storage"].startswith("down") and response.json["database"] == "ok"
 
 
-def test_metrics_counts_activity(client):
+def test_metrics_counts_activity(client, admin):
     client.post(
         "/api/classify",
         data={"image": (io.BytesIO(image_bytes()), "a.jpg"), "task": "smiling"},
         content_type="multipart/form-data",
     )
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=admin).get_data(as_text=True)
     assert 'celebvision_classifications{task="smiling"} 1.0' in text
     assert "celebvision_images 1.0" in text
     assert "# TYPE celebvision_jobs gauge" in text

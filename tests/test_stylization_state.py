@@ -89,7 +89,7 @@ def test_stale_running_stylization_is_requeued_then_failed_and_the_api_agrees(ap
 def test_metrics_count_stylizations_by_their_jobs_status(app, client, admin):
     cancelled, waiting = submit(client), submit(client)
     client.post(f"/api/admin/jobs/{job_of(app, cancelled)}/cancel", headers=admin)
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=admin).get_data(as_text=True)
     assert 'celebvision_stylizations{method="nst",status="failed"} 1.0' in text, text
     assert 'celebvision_stylizations{method="nst",status="queued"} 1.0' in text
     assert waiting

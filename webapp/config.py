@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -81,6 +82,8 @@ FIXED = (
     "WTF_CSRF_TIME_LIMIT",
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SAMESITE",
+    "MAX_FORM_PARTS",
+    "PERMANENT_SESSION_LIFETIME",
 )
 
 
@@ -93,6 +96,7 @@ def load_config() -> dict:
     instance = Path(_text("INSTANCE_PATH", str(REPO_ROOT / "instance")))
     max_mb = _float("MAX_UPLOAD_MB", 10)
     secure_cookies = _flag("SECURE_COOKIES")
+    session_hours = _float("SESSION_HOURS", 12)
     return {
         "INSTANCE_DIR": str(instance),
         "SECRET_KEY": _secret_key(instance),
@@ -117,6 +121,9 @@ def load_config() -> dict:
         # 16 MP holds a 12 MP phone photo; every model here works at <= 1024 px, and a 40 MP
         # RGBA image costs seconds and ~0.5 GB of a web worker to decode.
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 16_000_000),
+        # A 1 x 16,000,000 PNG is 31 KB and costs seconds to decode: sides and shape are capped too.
+        "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000),
+        "MAX_IMAGE_ASPECT": _float("MAX_IMAGE_ASPECT", 10.0),
         "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
         "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
         # A request body must arrive within this many seconds plus one per 100 kB (else 408).
@@ -125,6 +132,13 @@ def load_config() -> dict:
         "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),
         "RATE_LIMIT_LOGIN_USER": _text("RATE_LIMIT_LOGIN_USER", "30/hour"),
+        "STORAGE_QUOTA_MB": _float("STORAGE_QUOTA_MB", 200),
+        "STORAGE_QUOTA_DAYS": _float("STORAGE_QUOTA_DAYS", 1),
+        "RETAIN_UNLABELLED_DAYS": _float("RETAIN_UNLABELLED_DAYS", 30),
+        "METRICS_TOKEN": _text("METRICS_TOKEN"),
+        "METRICS_PUBLIC": _flag("METRICS_PUBLIC"),
+        "SESSION_HOURS": session_hours,
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         # Peers whose X-Forwarded-* headers count (with PROXY_COUNT > 0): addresses or networks.
         "FORWARDED_ALLOW_IPS": _text("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
@@ -143,4 +157,6 @@ def load_config() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # every form here has a handful of fields; Flask's default lets a request carry 1,000
+        "MAX_FORM_PARTS": 100,
     }

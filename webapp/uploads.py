@@ -9,12 +9,25 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageOps
+from PIL import ImageOps, PngImagePlugin
 
 from webapp.exceptions import Invalid
 
 ALLOWED = ("JPEG", "PNG", "WEBP")
 ACCEPTED_TEXT = "JPEG, PNG or WebP"
+# PNG text chunks are inflated while the header is read: keep what one upload may inflate small
+# (Pillow's defaults allow 1 MB per chunk and 64 MB in all; a photo needs none of it).
+PngImagePlugin.MAX_TEXT_CHUNK = 256 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may cost to decode: checked from the header, before a pixel is decoded."""
+
+    max_pixels: int = 16_000_000
+    max_side: int = 12_000
+    max_aspect: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,14 +66,30 @@ def _open(data: bytes, name: str) -> PILImage.Image:
         ) from None
 
 
-def _decode(im: PILImage.Image, name: str, max_pixels: int) -> PILImage.Image:
-    """Decode the first frame fully, refusing bombs and truncated files."""
-    width, height = im.size
-    if width < 1 or height < 1 or width * height > max_pixels:
+def check_size(width: int, height: int, name: str, limits: Limits) -> None:
+    """Refuse, from the header's size alone, a picture too large, too long on a side or too thin."""
+    if width < 1 or height < 1:
+        raise Invalid(f"{name}: {width}x{height} pixels is not a picture; send a photo.")
+    if width * height > limits.max_pixels:
         raise Invalid(
             f"{name}: {width}x{height} pixels is too large "
-            f"(at most {max_pixels // 1_000_000} megapixels); send a smaller image."
+            f"(at most {limits.max_pixels / 1_000_000:g} megapixels); send a smaller image."
         )
+    if max(width, height) > limits.max_side:
+        raise Invalid(
+            f"{name}: {width}x{height} pixels is too long: each side may be at most "
+            f"{limits.max_side} pixels; resize it."
+        )
+    if max(width, height) > limits.max_aspect * min(width, height):
+        raise Invalid(
+            f"{name}: {width}x{height} pixels is too long and thin: the longer side may be at "
+            f"most {limits.max_aspect:g} times the shorter; crop it to a photo's shape."
+        )
+
+
+def _decode(im: PILImage.Image, name: str, limits: Limits) -> PILImage.Image:
+    """Decode the first frame fully, refusing bombs and truncated files."""
+    check_size(*im.size, name, limits)  # PIL opened lazily: nothing is decoded yet
     try:
         im.seek(0)
         im.load()
@@ -92,21 +121,28 @@ def _reencode(im: PILImage.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def validate_image(data: bytes, *, name: str = "image", max_pixels: int = 40_000_000) -> ValidImage:
+def validate_image(
+    data: bytes,
+    *,
+    name: str = "image",
+    max_pixels: int = 40_000_000,
+    limits: Limits | None = None,
+) -> ValidImage:
     """Check `data` is an acceptable image; return it re-encoded, oriented and stripped."""
+    limits = limits or Limits(max_pixels=max_pixels, max_side=max_pixels, max_aspect=max_pixels)
     if not data:
         raise Invalid(f"{name}: the file is empty. Send a {ACCEPTED_TEXT} image.")
     with warnings.catch_warnings():
         # Pillow warns about odd-but-readable files (bad APNG frame counts, EXIF): not errors.
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-        return _validate(data, name, max_pixels)
+        return _validate(data, name, limits)
 
 
-def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
+def _validate(data: bytes, name: str, limits: Limits) -> ValidImage:
     with _open(data, name) as im:
         fmt = im.format
-        decoded = _decode(im, name, max_pixels)
+        decoded = _decode(im, name, limits)
         try:
             upright = _orient(decoded)
             clean = _reencode(upright, fmt)
@@ -119,7 +155,9 @@ def _validate(data: bytes, name: str, max_pixels: int) -> ValidImage:
     return ValidImage(clean, fmt.lower(), width, height, hashlib.sha256(clean).hexdigest())
 
 
-def read_upload(files, field: str, *, max_pixels: int, required: bool = True) -> ValidImage | None:
+def read_upload(
+    files, field: str, *, max_pixels: int, required: bool = True, limits: Limits | None = None
+) -> ValidImage | None:
     """Validate the multipart file in `field`; None when optional and absent."""
     storage = files.get(field)
     if storage is None or not storage.filename and not storage.content_length:
@@ -128,4 +166,4 @@ def read_upload(files, field: str, *, max_pixels: int, required: bool = True) ->
                 f"Missing image: send a {ACCEPTED_TEXT} file in the form field '{field}'."
             )
         return None
-    return validate_image(storage.read(), name=field, max_pixels=max_pixels)
+    return validate_image(storage.read(), name=field, max_pixels=max_pixels, limits=limits)

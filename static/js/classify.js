@@ -80,6 +80,8 @@
 
   function resetResult() {
     lastResult = null;
+    $("delete-classification").hidden = true;
+    hideFaceBox();
     $("result").hidden = true;
     $("result-empty").hidden = false;
   }
@@ -206,6 +208,7 @@
     showFaceBox(result.face_box);
     $("result-empty").hidden = true;
     $("result").hidden = false;
+    $("delete-classification").hidden = false;
     if (window.matchMedia("(max-width: 860px)").matches) {
       $("result-card").scrollIntoView({ behavior: "smooth", block: "start" });
     }
@@ -226,6 +229,16 @@
       buttons.forEach(function (b) { b.disabled = false; });
     }
   }
+
+  /* The uploader deletes the photo, the answer and their label (DELETE /api/classify/<id>). */
+  $("delete-classification").addEventListener("click", async function () {
+    if (!lastResult || !window.confirm("Delete this photo, its answer and your label? This cannot be undone.")) return;
+    try {
+      await CV.api("DELETE", "/api/classify/" + encodeURIComponent(lastResult.id));
+      resetResult();
+      CV.showAlert("Deleted: your photo and everything made from it are gone.", "success");
+    } catch (err) { CV.showAlert(err.message); }
+  });
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();

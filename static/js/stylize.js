@@ -267,6 +267,7 @@
     $("job-status-text").textContent = (STATUS_TEXT[status] || status) + elapsedText(job, status);
     setProgress(status, job.progress);
     $("job-progress-block").hidden = status === "done";
+    $("delete-stylization").hidden = job.yours !== true;
     const error = $("job-error");
     if (status === "failed") {
       error.textContent = job.error || "The stylization failed. Please try again with other pictures or settings.";
@@ -371,6 +372,19 @@
     pollTimer = setTimeout(poll, 0);
     updateSubmit();
   }
+
+  /* The uploader deletes the stylization, its result and the pictures sent (DELETE /api/stylize/<id>). */
+  $("delete-stylization").addEventListener("click", async function () {
+    if (!jobId || !window.confirm("Delete this stylization, its result and the pictures you sent? This cannot be undone.")) return;
+    try {
+      await CV.api("DELETE", "/api/stylize/" + encodeURIComponent(jobId));
+      stopPolling();
+      $("job-card").hidden = true;
+      jobId = null;
+      history.pushState({}, "", page.dataset.pageUrl);
+      CV.showAlert("Deleted: the stylization, its result and your pictures are gone.", "success");
+    } catch (err) { CV.showAlert(err.message); }
+  });
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Response, jsonify
 from sqlalchemy.orm import selectinload
 
+from webapp import retention
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.classification import learning
+from webapp.classification import learning, voters
 from webapp.extensions import db
 from webapp.jobs.runner import describe_job, request_cancel
 from webapp.models import (
+    AuditEvent,
     Classification,
     Deployment,
     Feedback,
@@ -127,9 +130,19 @@ def overview():
     )
 
 
-def _describe_feedback(fb: Feedback) -> dict:
+def _voter_of(rows: list[Feedback]) -> dict[int, str]:
+    """Per feedback id, its voter (the addresses and cookies linked to its address), id shortened."""
+    names = {tid: voters.task_voters(tid) for tid in {fb.task_id for fb in rows}}
+    return {
+        fb.id: names[fb.task_id].get((fb.client, fb.classification.owner), fb.client)[:8]
+        for fb in rows
+    }
+
+
+def _describe_feedback(fb: Feedback, voter: str | None = None) -> dict:
     cl = fb.classification
     return {
+        "voter": voter or fb.client[:8],
         "id": fb.id,
         "task": cl.task.name,
         "label": fb.label,
@@ -191,7 +204,92 @@ def feedback_queue():
         pool = list(db.session.scalars(query.order_by(Feedback.id.desc()).limit(INFORMATIVE_POOL)))
         scores = learning.informativeness(pool)
         rows = sorted(pool, key=lambda fb: (-scores[fb.id]["score"], fb.id))[:limit]
-    return jsonify([{**_describe_feedback(fb), "informativeness": scores[fb.id]} for fb in rows])
+    who = _voter_of(rows)
+    return jsonify(
+        [{**_describe_feedback(fb, who[fb.id]), "informativeness": scores[fb.id]} for fb in rows]
+    )
+
+
+@bp.post("/api/admin/feedback/reject-voter")
+@admin_required
+def reject_voter():
+    """Reject every pending label of one voter (or only of one address) in one action, audited.
+    ---
+    post:
+      summary: Reject all pending labels of a voter or an address
+      description: >-
+        `client` is the id the review queue shows as `client` (an address) or `voter` (every
+        address and uploader cookie linked to it), at least 8 characters. With `scope` `voter`
+        (the default) the labels of every linked address and cookie are rejected, with `address`
+        only that address's. `task` limits it to one task.
+      requestBody: {required: true, content: {application/json: {schema: RejectVoterRequest}}}
+      responses:
+        200:
+          description: "How many labels were rejected."
+          content: {application/json: {schema: RejectVoterResult}}
+    """
+    body = json_body()
+    prefix, scope, task_name = body.get("client"), body.get("scope", "voter"), body.get("task")
+    if not isinstance(prefix, str) or not re.fullmatch(r"[0-9A-Za-z]{8,64}", prefix):
+        raise ApiError(
+            "'client' must be the 8-character id the review queue shows (client or voter)."
+        )
+    if scope not in ("voter", "address"):
+        raise ApiError("'scope' must be 'voter' (every linked address and cookie) or 'address'.")
+    if task_name is not None and not isinstance(task_name, str):
+        raise ApiError("'task' must be a task name (text), or left out for every task.")
+    task_id = None
+    if task_name is not None:
+        task = db.session.scalar(db.select(Task).where(Task.name == task_name))
+        if task is None:
+            raise ApiError(f"No task named {str(task_name)[:80]!r}.", 404)
+        task_id = task.id
+    rows = voters.pending_of(prefix.lower(), whole_voter=scope == "voter", task_id=task_id)
+    admin, now = current_admin(), utcnow()
+    for fb in rows:
+        fb.review, fb.reviewed_by, fb.reviewed_at = "rejected", admin.username, now
+    addresses = sorted({fb.client[:8] for fb in rows})
+    retention.audit(
+        "reject_voter",
+        admin.username,
+        f"{scope}:{prefix[:16]}",
+        rejected=len(rows),
+        addresses=addresses,
+        task=task_name,
+    )
+    db.session.commit()
+    return jsonify({"rejected": len(rows), "scope": scope, "addresses": addresses})
+
+
+@bp.get("/api/admin/audit-events")
+@admin_required
+def audit_events():
+    """The audit log of actions on people's data: deletions, bulk rejections, retention runs.
+    ---
+    get:
+      summary: Deletions, bulk rejections and retention runs, newest first
+      parameters:
+        - {name: action, in: query, schema: {type: string, maxLength: 200}, description: "Only this action."}
+      responses:
+        200:
+          description: "Audit events, newest first."
+          content: {application/json: {schema: {type: array, items: AuditEvent}}}
+    """
+    query = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)
+    if action := query_str("action"):
+        query = query.where(AuditEvent.action == action)
+    return jsonify(
+        [
+            {
+                "action": e.action,
+                "actor": e.actor,
+                "subject": e.subject,
+                "detail": e.detail,
+                "created": iso(e.created),
+            }
+            for e in db.session.scalars(query)
+        ]
+    )
 
 
 @bp.post("/api/admin/feedback/<int:feedback_id>/review")
@@ -221,7 +319,7 @@ def review_feedback(feedback_id: int):
         utcnow(),
     )
     db.session.commit()
-    return jsonify(_describe_feedback(fb))
+    return jsonify(_describe_feedback(fb, _voter_of([fb])[fb.id]))
 
 
 @bp.get("/api/admin/images/<int:image_id>")

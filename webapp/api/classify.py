@@ -2,6 +2,7 @@
 
 from flask import jsonify, request
 
+from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.classification import service
@@ -54,6 +55,7 @@ def classify():
     """
     task = service.find_task(request.form.get("task") or None)
     image = upload("image")
+    retention.check_quota(voter_id(), owner_id(), len(image.data))
     row = service.classify(task, image, voter_id(), owner_id(create=True))
     return jsonify(service.describe(row))
 
@@ -78,3 +80,25 @@ def feedback(classification_id: str):
         row, body.get("label"), voter_id(), reviewer=admin.username if admin else None
     )
     return jsonify({"agrees": fb.agrees}), 201
+
+
+@bp.delete("/classify/<classification_id>")
+def delete_classification(classification_id: str):
+    """Delete a classified photo, its labels and the picture (its uploader or an admin only).
+    ---
+    delete:
+      summary: Delete a classification and everything derived from it (its uploader or an admin)
+      description: >-
+        The row, its labels and its picture are gone (a picture another upload or an imported
+        example still uses stays for that one); labels already used by a deployed model stay in
+        that model. The audit log records the deletion.
+      responses:
+        204: {description: "Deleted."}
+        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
+        404: NotFound
+    """
+    row = public_or_404(Classification, classification_id, "classification")
+    require_owner(row, "delete it")
+    admin = current_admin()
+    retention.delete_classification(row, actor=admin.username if admin else "uploader")
+    return "", 204

@@ -1,9 +1,12 @@
 """Style-transfer endpoints."""
 
+import re
+
 from flask import Response, jsonify, request, url_for
 
+from webapp import retention
 from webapp.api import bp
-from webapp.auth.access import require_owner
+from webapp.auth.access import current_admin, require_owner
 from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.models.base import iso
@@ -46,6 +49,8 @@ def stylize():
     method, params = service.parse_params(request.form)
     content = upload("content")
     style = upload("style", required=False)
+    incoming = len(content.data) + (len(style.data) if style else 0)
+    retention.check_quota(voter_id(), owner_id(), incoming)
     row = service.create(method, params, content, style, voter_id(), owner_id(create=True))
     return jsonify({"id": row.public_id, "status_url": f"/api/stylize/{row.public_id}"}), 202
 
@@ -151,6 +156,28 @@ def cancel(stylization_id: str):
     return jsonify(describe(row)), 202
 
 
+@bp.delete("/stylize/<stylization_id>")
+def delete_stylization(stylization_id: str):
+    """Delete a stylization, its result, ratings and pictures (its uploader or an admin only).
+    ---
+    delete:
+      summary: Delete a stylization and everything derived from it (its uploader or an admin)
+      description: >-
+        A queued or running job is cancelled; the row, its result, its ratings and its input
+        pictures are gone (a picture another record still uses stays for that one). The audit
+        log records the deletion.
+      responses:
+        204: {description: "Deleted."}
+        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
+        404: NotFound
+    """
+    row = _find(stylization_id)
+    require_owner(row, "delete it")
+    admin = current_admin()
+    retention.delete_stylization(row, actor=admin.username if admin else "uploader")
+    return "", 204
+
+
 def describe(row: Stylization) -> dict:
     """The API's view of a stylization; input pictures and ratings only for its uploader."""
     done, pid, mine = row.status == "done", row.public_id, is_owner(row)
@@ -160,7 +187,7 @@ def describe(row: Stylization) -> dict:
         "status": row.status,
         "progress": round(row.progress, 4),
         "result_url": url_for("api.stylize_result", stylization_id=pid) if done else None,
-        "error": row.error,
+        "error": public_error(row.error),
         "seconds": row.seconds,
         "params": row.params,
         "yours": mine,
@@ -174,6 +201,30 @@ def describe(row: Stylization) -> dict:
         "stats": row.stats,
         "rating": _client_rating(row.id, voter_id()) if mine else None,
     }
+
+
+GENERIC_FAILURE = (
+    "The stylization failed on our side; the details are in the job log for an admin. "
+    "Try again, or another method or a smaller size."
+)
+# What the product itself says when it ends a job (cancel, a dead worker, a time limit): safe to
+# show anyone. Anything else is an exception's text, which may name server paths or libraries.
+PUBLIC_REASONS = re.compile(
+    r"^(Cancelled|The worker stopped|This stylization has no job|The job queue is unavailable)\b"
+    r"|time limit|took longer than",
+    re.IGNORECASE,
+)
+_INTERNAL = re.compile(r"Error\b|Exception\b|Traceback|(/[\w.@~+-]+){2,}|[A-Za-z]:\\|\.py\b")
+
+
+def public_error(error: str | None) -> str | None:
+    """Why a stylization failed, as anyone holding its link may read it: never exception text or
+    server paths (an admin reads them here, and the job log keeps them)."""
+    if error is None or current_admin() is not None:
+        return error
+    if PUBLIC_REASONS.search(error) and not _INTERNAL.search(error):
+        return error
+    return GENERIC_FAILURE
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:

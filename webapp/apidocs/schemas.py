@@ -228,6 +228,12 @@ SCHEMAS: dict[str, dict] = {
     "FeedbackItem": _object(
         ["id", "task", "label", "predicted", "agrees", "review", "image_url"],
         id={"type": "integer"},
+        client={"type": "string", "description": "The address it came from (a short hash)."},
+        voter={
+            "type": "string",
+            "description": "Its voter: every address and uploader cookie linked to that address "
+            "(a short hash).",
+        },
         task=STRING,
         label=STRING,
         predicted=_nullable(STRING),
@@ -239,6 +245,32 @@ SCHEMAS: dict[str, dict] = {
             "type": "object",
             "description": "How much verifying this label would teach the model: score and its parts.",
         },
+    ),
+    "RejectVoterRequest": _object(
+        ["client"],
+        client={
+            "type": "string",
+            "minLength": 8,
+            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9]+$",
+            "description": "The id the review queue shows as `client` or `voter`.",
+        },
+        scope={"type": "string", "enum": ["voter", "address"], "default": "voter"},
+        task={"type": "string", "description": "Only this task's labels."},
+    ),
+    "RejectVoterResult": _object(
+        ["rejected", "scope", "addresses"],
+        rejected={"type": "integer"},
+        scope=STRING,
+        addresses={"type": "array", "items": STRING},
+    ),
+    "AuditEvent": _object(
+        ["action", "actor", "subject", "created"],
+        action={"type": "string", "description": "delete, reject_voter or prune."},
+        actor=STRING,
+        subject=STRING,
+        detail=_nullable({"type": "object", "additionalProperties": True}),
+        created=WHEN,
     ),
     "ReviewRequest": _object(
         ["verdict"],
@@ -317,7 +349,8 @@ RESPONSES: dict[str, dict] = {
     ),
     "TooLarge": _error("The request body is too large (uploads: MAX_UPLOAD_MB; JSON: 1 MB)."),
     "TooManyRequests": _error(
-        "Too many requests from this client; wait and retry.", retry_after=True
+        "Too many requests from this client, or its storage quota is used up; wait and retry.",
+        retry_after=True,
     ),
     "Unavailable": _error(
         "The database, file storage or job queue is unavailable; nothing was changed.",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import secrets
 from functools import lru_cache, wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -13,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.extensions import db, login_manager
 from webapp.models import User
 from webapp.web.errors import ApiError
-from webapp.web.identity import client_address, is_owner
+from webapp.web.identity import client_address, is_owner, network_of
 from webapp.web.security import limiter, seconds_left, too_many
 
 _UNSET = object()
@@ -28,7 +30,30 @@ def _load_user(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not secrets.compare_digest(user.session_nonce.encode(), nonce.encode()):
         return None
+    if not _session_fresh():
+        return None
     return user
+
+
+def _session_fresh() -> bool:
+    """A login session lasts SESSION_HOURS from the login, however active it is."""
+    started = session.get("login_at")
+    if not isinstance(started, int | float):
+        return False
+    age = dt.datetime.now(dt.UTC).timestamp() - started
+    return 0 <= age < current_app.config["SESSION_HOURS"] * 3600
+
+
+def start_session(user: User) -> None:
+    """Log `user` in on a fresh session: a new CSRF token, a login time, this address remembered."""
+    from flask_login import login_user
+
+    session.clear()  # no state (nor CSRF token) carried over from before the login
+    login_user(user)
+    session.permanent = True
+    session["login_at"] = dt.datetime.now(dt.UTC).timestamp()
+    remember_address(user)
+    db.session.commit()
 
 
 @lru_cache(maxsize=1)
@@ -36,13 +61,40 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def _guards(username: str) -> list[tuple[str, str, str]]:
-    """(key, bucket, limit) of the failed-login counters that apply: per address and per user name."""
-    config = current_app.config
-    return [
-        (client_address(), "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
-        (username[:80].lower(), "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"]),
+KNOWN_ADDRESSES = 10  # an admin's most recent login addresses that a stranger cannot lock out
+
+
+def _address_key() -> str:
+    return _digest_address(network_of(client_address()))
+
+
+def _digest_address(address: str) -> str:
+    return hashlib.sha256(f"{current_app.secret_key}|login|{address}".encode()).hexdigest()[:32]
+
+
+def _known(user: User | None, address: str) -> bool:
+    return bool(user is not None and address in (user.known_addresses or []))
+
+
+def _guards(username: str, user: User | None) -> list[tuple[str, str, str]]:
+    """(key, bucket, limit) of the failed-login counters that apply: per address, per user name
+    and address, and per user name from addresses it never logged in from. A stranger's failures
+    therefore never lock an admin out of the addresses they use."""
+    config, address, name = current_app.config, _address_key(), username[:80].lower()
+    guards = [
+        (address, "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
+        (f"{name}|{address}", "auth-fail-user-addr", config["RATE_LIMIT_LOGIN_USER"]),
     ]
+    if not _known(user, address):
+        guards.append((name, "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"]))
+    return guards
+
+
+def remember_address(user: User) -> None:
+    """Note that `user` logged in from this address (committed by the caller)."""
+    address = _address_key()
+    known = [a for a in (user.known_addresses or []) if a != address]
+    user.known_addresses = (known + [address])[-KNOWN_ADDRESSES:]
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -51,7 +103,8 @@ def authenticate(username: str, password: str) -> User | None:
     Every path (login form, HTTP Basic) comes here. An unknown user name costs the same password
     hash as a known one, so timing does not tell whether the name exists.
     """
-    guards = _guards(username)
+    user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
+    guards = _guards(username, user)
     for key, bucket, limit in guards:
         count, _ = limit.split("/", 1)
         if limiter().peek(key, bucket, limit) >= int(count):
@@ -59,9 +112,11 @@ def authenticate(username: str, password: str) -> User | None:
                 "Too many failed logins from your address or for this user name.",
                 seconds_left(limit),
             )
-    user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and ok and user.is_admin:
+        if not _known(user, _address_key()):
+            remember_address(user)
+            db.session.commit()
         return user
     for key, bucket, limit in guards:
         limiter().hit(key, bucket, limit)
@@ -149,3 +204,24 @@ def require_owner(row, action: str) -> None:
         "use the browser or cookie jar you uploaded it with.",
         403,
     )
+
+
+def metrics_allowed() -> None:
+    """401 unless /metrics is open (METRICS_PUBLIC), the request carries METRICS_TOKEN, or an admin asks."""
+    config = current_app.config
+    if config["METRICS_PUBLIC"]:
+        return
+    token, auth = config["METRICS_TOKEN"], request.headers.get("Authorization", "")
+    scheme, _, given = auth.partition(" ")
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and secrets.compare_digest(given.encode(), token.encode())
+    ):
+        return
+    if current_admin() is None:
+        raise ApiError(
+            "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or an admin login "
+            "(METRICS_PUBLIC=1 opens them).",
+            401,
+        )

@@ -3,10 +3,10 @@
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from webapp.auth import bp
-from webapp.auth.access import authenticate
+from webapp.auth.access import authenticate, start_session
 from webapp.extensions import db
 from webapp.web.security import rate_limited
 
@@ -36,7 +36,7 @@ def login():
     if request.method == "POST":
         user = authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         error = "Wrong username or password."
     return render_template("auth/login.html", form_error=error), (401 if error else 200)

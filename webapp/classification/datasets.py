@@ -1,8 +1,9 @@
 """A task's labelled images: imported examples plus feedback resolved by vote, and its holdout.
 
 Trust: imported data and admin-verified labels (including an admin's own feedback) are trusted;
-unreviewed feedback is not. A voter is a client address, with one vote per image (its latest).
-Images whose votes tie or nearly tie are disputed and left out of training.
+unreviewed feedback is not. A voter is every client address and uploader cookie linked through
+the task's feedback, with one vote per image (its latest), weighted by their record
+(`voters.py`). Images whose votes tie or nearly tie are disputed and left out of training.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.classification import voters
 from webapp.extensions import db
 from webapp.models import Feedback, HoldoutItem, Image, Task, TrainingExample
 from webapp.storage.service import storage
 
 HOLDOUT_SHARE = 0.2
-AGREEMENT = 2 / 3  # share of the (weighted) votes the winning label needs; less is a dispute
+AGREEMENT = voters.AGREEMENT
 UNTRUSTED_WARNING = (
     "No trusted labels yet (imported data or admin-verified labels): this holdout is unreviewed "
     "user feedback, which anyone could have poisoned. Verify a sample of labels in the review "
@@ -49,53 +51,9 @@ class Labelled:
 
 
 def latest_votes(task_id: int, image_ids: set[int] | None = None) -> dict[tuple[int, str], str]:
-    """One vote per (image, client): the client's latest label; rejected feedback dropped.
-
-    Restricted to `image_ids` when given. The one definition of a vote: the retrain's labels and
-    the review queue's disagreement both count these.
-    """
-    query = (
-        db.select(Feedback.image_id, Feedback.client, Feedback.label)
-        .where(Feedback.task_id == task_id, Feedback.review != "rejected")
-        .order_by(Feedback.id)
-    )
-    if image_ids is not None:
-        query = query.where(Feedback.image_id.in_(image_ids))
-    return {(image_id, client): label for image_id, client, label in db.session.execute(query)}
-
-
-def client_reliability(task: Task, latest: dict[tuple[int, str], str]) -> dict[str, float]:
-    """How often each client agreed with the task's trusted labels (imported / verified), smoothed.
-
-    A client who contradicts the trusted labels carries little weight when votes disagree, so one
-    client relabelling everything cannot outvote honest people.
-    """
-    trusted = dict(
-        db.session.execute(
-            db.select(TrainingExample.image_id, TrainingExample.label).where(
-                TrainingExample.task_id == task.id
-            )
-        ).all()
-    )
-    trusted.update(_verified(task))
-    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for (image_id, client), label in latest.items():
-        if image_id in trusted:
-            hits[client][0] += label == trusted[image_id]
-            hits[client][1] += 1
-    return {client: (agree + 1) / (seen + 2) for client, (agree, seen) in hits.items()}
-
-
-def _feedback_votes(task: Task) -> tuple[dict[int, Counter], dict[int, Counter]]:
-    """Per image, the reliability-weighted votes for each label and the plain counts (one per client)."""
-    latest = latest_votes(task.id)
-    weight = client_reliability(task, latest)
-    weighted: dict[int, Counter] = defaultdict(Counter)
-    counts: dict[int, Counter] = defaultdict(Counter)
-    for (image_id, client), label in latest.items():
-        weighted[image_id][label] += weight.get(client, 0.5)
-        counts[image_id][label] += 1
-    return weighted, counts
+    """One label per (image, voter): the voter's latest; rejected feedback dropped (voters.py:
+    a voter is every address and uploader cookie linked through the task's feedback)."""
+    return {k: v.label for k, v in voters.latest_votes(task_id, image_ids).items()}
 
 
 def _verified(task: Task) -> dict[int, str]:
@@ -108,20 +66,17 @@ def _verified(task: Task) -> dict[int, str]:
     return {fb.image_id: fb.label for fb in rows}
 
 
-def _clear_winner(counter: Counter) -> str | None:
-    """The label holding at least AGREEMENT of the votes, or None when the image is disputed."""
-    ranked, total = counter.most_common(), sum(counter.values())
-    if not ranked or total <= 0:
-        return None
-    return ranked[0][0] if ranked[0][1] >= AGREEMENT * total - 1e-9 else None
+def labelled_images(
+    task: Task, disputed: list[int] | None = None, outcome: voters.Outcome | None = None
+) -> list[Labelled]:
+    """Every image of `task` with a label: verified > imported > a clear weighted majority of votes.
 
-
-def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Labelled]:
-    """Every image of `task` with a label: verified > imported > a clear majority of feedback votes.
-
-    Images whose votes tie or nearly tie are left out (their ids appended to `disputed`).
+    Images whose votes tie or nearly tie are left out (their ids appended to `disputed`); the
+    votes' full verdict (set-aside voters, standings) is copied into `outcome` when given.
     """
-    verified, (votes, counts) = _verified(task), _feedback_votes(task)
+    verified, decided = _verified(task), voters.decide(task)
+    if outcome is not None:
+        outcome.__dict__.update(decided.__dict__)
     examples = db.session.scalars(
         db.select(TrainingExample).where(TrainingExample.task_id == task.id)
     ).all()
@@ -137,18 +92,19 @@ def labelled_images(task: Task, disputed: list[int] | None = None) -> list[Label
     out: dict[int, Labelled] = {}
     for ex in examples:
         out[ex.image_id] = Labelled(images[ex.image_id], ex.label, f"import:{ex.source}")
-    for image_id, counter in votes.items():
-        winner = _clear_winner(counter)
-        if image_id not in out and winner is not None:
+    for image_id, winner in decided.winners.items():
+        if image_id not in out:
             out[image_id] = Labelled(images[image_id], winner, "feedback")
-        elif image_id not in out and image_id not in verified and disputed is not None:
+    for image_id in decided.disputed:
+        if image_id not in out and image_id not in verified and disputed is not None:
             disputed.append(image_id)
-        if image_id in out:
-            out[image_id].votes = dict(counts[image_id])
     for image_id, label in verified.items():
         if image_id not in out:
             out[image_id] = Labelled(images[image_id], label, "feedback")
         out[image_id].label, out[image_id].verified = label, True
+    for image_id, counts in decided.counts.items():
+        if image_id in out:
+            out[image_id].votes = counts
     return [out[k] for k in sorted(out)]
 
 

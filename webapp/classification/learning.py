@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from webapp.classification import datasets, retrain
+from webapp.classification import datasets, retrain, voters
 from webapp.extensions import db
 from webapp.models import Feedback, HoldoutItem, Task
 from webapp.registry import versions as registry
@@ -101,7 +101,21 @@ def _first_model_labels(have: int, frozen: int, n_labels: int) -> int | None:
 
 
 def labels_needed(task: Task) -> dict:
-    """How many more labels before a retrain is likely promoted, with the reasoning in words."""
+    """How many more labels before a retrain is likely promoted, with the reasoning in words; a
+    warning instead of "likely promoted" while user labels contradict the trusted ones."""
+    estimate = _labels_needed(task)
+    warning = voters.conflict_warning(voters.conflicts(task))
+    estimate["likely_promoted"] = estimate["needed"] == 0 and warning is None
+    if warning:
+        estimate["warning"] = (
+            "A retrain now is likely refused or learns wrong labels: "
+            + warning[0].upper()
+            + warning[1:]
+        )
+    return estimate
+
+
+def _labels_needed(task: Task) -> dict:
     counts = _label_counts(task)
     have, n_labels = sum(counts.get(label, 0) for label in task.labels), len(task.labels)
     # the gate's floor: MIN_PER_LABEL per label outside a 20% holdout, and 3 per label to hold out one

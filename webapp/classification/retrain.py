@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 
-from webapp.classification import datasets
+from webapp.classification import datasets, guard
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.models import Feedback, Job, ModelVersion, Task
@@ -190,6 +190,7 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
     samples = ml_data.read_folder(tmp / "holdout", list(task.labels), 0.0, 0.0)
     y_true, probs, labels = ml_evaluate.predict_dir(tmp / "model", samples)
     candidate = ml_evaluate.write_report(y_true, probs, labels, tmp / "model" / "holdout")
+    agreement = None  # share of holdout images where candidate and deployed answer the same
     if current is None:
         compared_right, compared = _majority(y_true, labels)
     else:
@@ -202,10 +203,12 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
             )
         compared_right = their_probs.argmax(axis=1) == their_y
         compared = ml_evaluate.metrics_from_predictions(their_y, their_probs, their_labels)
+        agreement = round(float(np.mean(probs.argmax(axis=1) == their_probs.argmax(axis=1))), 4)
     promoted, test = paired_gate(
         probs.argmax(axis=1) == y_true, compared_right, first=current is None
     )
     candidate["calibration"] = _calibrate(tmp / "model", y_true, probs)
+    test["agreement_with_deployed"] = agreement
     return candidate, compared, promoted, test
 
 
@@ -261,6 +264,9 @@ def _train_candidate(
         _reason(task, passed, test, candidate, compared, current),
         threshold_warnings(candidate),
     )
+    passed, reason, warnings, held = guard.second_opinion(
+        task, current, holdout_info, test, compared, passed, reason, warnings
+    )
     for warning in warnings:
         ctx.log(f"warning: {warning}")
     counts = {
@@ -290,6 +296,7 @@ def _train_candidate(
             "gate": test,
             "holdout_size": test["n"],
             "warnings": warnings,
+            "held_for_admin": held,
             "holdout": holdout_info,
         },
     )

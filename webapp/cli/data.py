@@ -166,3 +166,33 @@ def _limited(samples, limit: int | None):
     mask = np.zeros(len(samples), dtype=bool)
     mask[order[:limit]] = True
     return samples.subset(mask)
+
+
+@data_cli.command("prune-uploads")
+@click.option(
+    "--days",
+    type=float,
+    default=None,
+    help="Older than this many days (default: RETAIN_UNLABELLED_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def prune_uploads(days: float | None, dry_run: bool) -> None:
+    """Delete unlabelled classifications and ended stylizations older than N days, with the
+    pictures only they used (run it daily from cron; recorded in the audit log)."""
+    from flask import current_app
+
+    from webapp import retention
+
+    days = current_app.config["RETAIN_UNLABELLED_DAYS"] if days is None else days
+    if days <= 0:
+        if days < 0:
+            fail(f"--days must be 0 (keep everything) or more; got {days:g}.")
+        click.echo("Retention is off (RETAIN_UNLABELLED_DAYS=0): nothing deleted.")
+        return
+    counts = retention.prune(days, dry_run=dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(
+        f"{verb} {counts['classifications']} unlabelled classifications and "
+        f"{counts['stylizations']} stylizations older than {days:g} days"
+        + ("" if dry_run else f", {counts['pictures']} pictures no other record used.")
+    )

@@ -1,5 +1,6 @@
 """The product's data model: what users uploaded, what the models answered, what people said."""
 
+from webapp.models.audit import AuditEvent
 from webapp.models.base import utcnow
 from webapp.models.classification import (
     Classification,
@@ -16,6 +17,7 @@ from webapp.models.style import Rating, Stylization
 from webapp.models.user import User
 
 __all__ = [
+    "AuditEvent",
     "Classification",
     "Deployment",
     "Feedback",

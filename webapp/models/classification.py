@@ -55,8 +55,10 @@ class Classification(db.Model):
     latency_ms: Mapped[float | None]
     face_found: Mapped[bool | None]  # face models: False when the whole picture stood in for a face
     age_years: Mapped[float | None]  # the age network's estimate, for the task age
-    client: Mapped[str] = mapped_column(String(64))  # voter: hash of the client address
-    owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
+    client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
+    owner: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # hash of the uploader's cookie
     created: Mapped[dt.datetime] = created_column()
     task: Mapped[Task] = relationship()
     image: Mapped[Image] = relationship()

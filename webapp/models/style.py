@@ -35,7 +35,9 @@ class Stylization(db.Model):
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     seconds: Mapped[float | None]
     client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
-    owner: Mapped[str | None] = mapped_column(String(64))  # hash of the uploader's cookie token
+    owner: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # hash of the uploader's cookie
     created: Mapped[dt.datetime] = created_column()
     started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

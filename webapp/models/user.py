@@ -4,7 +4,7 @@ import datetime as dt
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -22,6 +22,9 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=True)
     # Part of every session cookie; a new one (logout, password change) revokes every old session.
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    # hashes of the addresses this admin logged in from (newest last): failed logins by others
+    # never lock the admin out from these
+    known_addresses: Mapped[list | None] = mapped_column(JSON)
     created: Mapped[dt.datetime] = created_column()
 
     def get_id(self) -> str:

@@ -62,12 +62,15 @@ def metrics():
     """Prometheus text format: counts of what users did, job states, queue depth.
     ---
     get:
-      summary: Prometheus metrics
+      summary: Prometheus metrics (METRICS_TOKEN bearer or an admin, unless METRICS_PUBLIC=1)
       responses:
         200:
           description: "Prometheus text format."
           content: {text/plain: {schema: {type: string}}}
+        401: {description: "No token or admin.", content: {application/json: {schema: Error}}}
     """
+    from webapp.auth.access import metrics_allowed
     from webapp.ops.metrics import render
 
+    metrics_allowed()
     return Response(render(), mimetype="text/plain; version=0.0.4; charset=utf-8")

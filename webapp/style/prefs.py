@@ -1,19 +1,25 @@
 """What the ratings say: the star distribution per style method and the strength people like best.
 
-Each client address counts once per strength bin (the mean of its ratings there), and nothing is
-learned before MIN_CLIENTS different addresses have rated: one client cannot move the default.
+A rater is every client address (IPv6: its /64) and uploader cookie linked through the ratings
+(`classification.voters`). Each rater counts once per strength bin (the mean of its ratings
+there); a bin's score is the median of its raters' means, pulled towards the overall median;
+nothing is learned before MIN_CLIENTS different raters have rated, and the default moves only to
+a bin at least MIN_BIN_CLIENTS raters chose: five addresses cannot set everyone's default.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 
+from webapp.classification.voters import voter_names
 from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.style.builtin import default_strength
 
 BINS = 5
-MIN_CLIENTS = 5
+MIN_CLIENTS = 10
+MIN_BIN_CLIENTS = 6
 PRIOR_WEIGHT = 2.0
 RECENT = 2000
 
@@ -21,14 +27,18 @@ RECENT = 2000
 def _rated(method: str | None = None) -> list[tuple[str, float, int, str]]:
     """(method, strength, stars, client) of the most recent ratings."""
     query = (
-        db.select(Stylization.method, Stylization.params, Rating.stars, Rating.client)
+        db.select(
+            Stylization.method, Stylization.params, Rating.stars, Rating.client, Stylization.owner
+        )
         .join(Stylization, Stylization.id == Rating.stylization_id)
         .order_by(Rating.id.desc())
         .limit(RECENT)
     )
     if method:
         query = query.where(Stylization.method == method)
-    return [(m, _strength(p), s, c) for m, p, s, c in db.session.execute(query)]
+    rows = db.session.execute(query).all()
+    rater = voter_names([(c, o) for _, _, _, c, o in rows])
+    return [(m, _strength(p), s, rater[(c, o)]) for m, p, s, c, o in rows]
 
 
 def _strength(params) -> float:
@@ -55,11 +65,20 @@ def learned_strength(method: str, default: float = 0.5) -> dict:
     bins: dict[int, list[float]] = defaultdict(list)  # one value per client and bin
     for (b, _), stars in per_client.items():
         bins[b].append(sum(stars) / len(stars))
-    prior = sum(sum(v) for v in bins.values()) / sum(len(v) for v in bins.values())
-    scores = {b: (sum(v) + PRIOR_WEIGHT * prior) / (len(v) + PRIOR_WEIGHT) for b, v in bins.items()}
-    best = max(scores, key=lambda b: (scores[b], -abs((b + 0.5) / BINS - default)))
+    prior = statistics.median(v for values in bins.values() for v in values)
+    scores = {
+        b: (statistics.median(v) * len(v) + PRIOR_WEIGHT * prior) / (len(v) + PRIOR_WEIGHT)
+        for b, v in bins.items()
+    }
+    home = min(int(default * BINS), BINS - 1)  # the method's own default's bin
+    candidates = [b for b in scores if len(bins[b]) >= MIN_BIN_CLIENTS or b == home]
+    best = max(
+        candidates or [home],
+        key=lambda b: (scores.get(b, prior), -abs((b + 0.5) / BINS - default)),
+    )
+    strength = default if best == home else round((best + 0.5) / BINS, 2)
     return {
-        "strength": round((best + 0.5) / BINS, 2),
+        "strength": strength,
         "ratings": len(rows),
         "clients": len(clients),
         "learned": True,

@@ -114,10 +114,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         if status == 413:
-            limit = app.config["MAX_UPLOAD_MB"]
-            return error_response(
-                f"The upload is larger than {limit:g} MB; send a smaller image.", 413
-            )
+            return error_response(_too_large_message(), 413)
         message = (
             exc.description if status == 400 and exc.description else MESSAGES.get(status, exc.name)
         )
@@ -131,6 +128,19 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(MESSAGES[500], 500)
+
+
+def _too_large_message() -> str:
+    """Why a request was refused as too large: its size, or a form of too many parts."""
+    config = current_app.config
+    length = request.content_length
+    if length is None or length > config["MAX_CONTENT_LENGTH"]:
+        return f"The upload is larger than {config['MAX_UPLOAD_MB']:g} MB; send a smaller image."
+    return (
+        f"The form has too many fields (at most {config['MAX_FORM_PARTS']} parts) or a text field "
+        f"over {config['MAX_FORM_MEMORY_SIZE'] // 1000} KB; send only the fields the API lists "
+        "(/api/docs)."
+    )
 
 
 def _rollback() -> None:

@@ -10,6 +10,7 @@ Two different questions with two different answers:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 
 from flask import current_app, g, request
@@ -24,14 +25,28 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def network_of(address: str) -> str:
+    """The unit that counts as one client: an IPv4 address, or an IPv6 client's whole /64 (one
+    subscriber is given a /64 and may pick any address in it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _digest(kind: str, value: str) -> str:
     raw = f"{current_app.secret_key}|{kind}|{value}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def voter_id() -> str:
-    """A salted hash of the client address: one per voter, not reversible to the address."""
-    return _digest("voter", client_address())
+    """A salted hash of the client address (IPv6: its /64): one per voter, not reversible."""
+    return _digest("voter", network_of(client_address()))
 
 
 def _serializer() -> URLSafeSerializer:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from flask import current_app, request
 
 from webapp.extensions import db
-from webapp.uploads import ValidImage, read_upload
+from webapp.uploads import Limits, ValidImage, read_upload
 from webapp.web.errors import ApiError
 from webapp.web.validation import json_body  # noqa: F401  (the one JSON body parser, re-exported for the views)
 
 
 def upload(field: str, *, required: bool = True) -> ValidImage | None:
     """The validated image in multipart field `field`."""
+    config = current_app.config
+    limits = Limits(
+        config["MAX_IMAGE_PIXELS"], config["MAX_IMAGE_SIDE"], config["MAX_IMAGE_ASPECT"]
+    )
     return read_upload(
-        request.files, field, max_pixels=current_app.config["MAX_IMAGE_PIXELS"], required=required
+        request.files, field, max_pixels=limits.max_pixels, required=required, limits=limits
     )
 
 

@@ -31,7 +31,24 @@
     load();
   });
 
+  async function loadEvents() {
+    const target = document.getElementById("data-audit-body");
+    try {
+      const events = await CV.api("GET", "/api/admin/audit-events");
+      target.replaceChildren.apply(target, events.length ? events.map(function (e, i) {
+        const detail = Object.entries(e.detail || {}).map(function (kv) { return kv[0] + ": " + (Array.isArray(kv[1]) ? kv[1].length : kv[1]); }).join(", ");
+        return h("tr", { testid: "data-audit-row-" + i, "data-action": e.action },
+          h("td", { class: "nowrap", text: A.fmtTime(e.created) }),
+          h("td", {}, h("span", { class: "badge", text: e.action })),
+          h("td", { class: "mono small", text: e.subject }),
+          h("td", { text: e.actor }),
+          h("td", { class: "small", text: detail }));
+      }) : [A.messageRow(5, "No deletions or bulk rejections yet.", "data-audit-empty")]);
+    } catch (err) { A.fail(err); }
+  }
+
   async function init() {
+    loadEvents();
     try {
       const targets = await CV.api("GET", "/api/admin/targets");
       targets.forEach(function (t) { select.append(h("option", { value: t.target, text: t.target })); });

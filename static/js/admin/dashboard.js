@@ -27,6 +27,12 @@
   function labelsNeeded(t) {
     const est = t.labels_needed;
     if (!est) return null;
+    if (est.warning) {
+      return h("details", { class: "small labels-needed", testid: "task-labels-needed-" + t.name, open: true },
+        h("summary", { class: "alert alert-warning", title: est.warning, testid: "task-label-conflict-" + t.name,
+          text: "User labels contradict the trusted labels: a retrain now is likely refused" }),
+        h("p", { class: "muted", text: est.warning }));
+    }
     const text = est.needed === null ? "More labels may not beat the deployed model (" + est.have + " labels now)"
       : est.needed === 0 ? "Enough labels for a retrain that is likely promoted (" + est.have + " now)"
       : "About " + est.needed + " more label" + (est.needed === 1 ? "" : "s") + " before a retrain is likely promoted (" + est.have + " now)";

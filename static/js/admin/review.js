@@ -35,7 +35,21 @@
     });
     row.append(h("button", { type: "button", class: "btn btn-danger btn-sm", testid: "review-reject-" + item.id,
       on: { click: function () { review(item, card, "rejected", item.label); } } }, "Reject"));
+    row.append(h("button", { type: "button", class: "btn btn-danger btn-sm", testid: "review-reject-voter-" + item.id,
+      title: "Reject every pending label of voter " + item.voter + " (all its linked addresses and browsers)",
+      on: { click: function () { rejectVoter(item); } } }, "Reject all from voter " + item.voter));
     return row;
+  }
+
+  /** One action for a coordinated voter: every pending label of its addresses and cookies (audited). */
+  async function rejectVoter(item) {
+    if (!window.confirm("Reject every pending label of voter " + item.voter + " in " + item.task + "?")) return;
+    try {
+      const out = await CV.api("POST", "/api/admin/feedback/reject-voter", { client: item.client, task: item.task });
+      CV.showAlert("Rejected " + out.rejected + " pending label" + (out.rejected === 1 ? "" : "s") + " of voter " + item.voter +
+        " (" + out.addresses.length + " address" + (out.addresses.length === 1 ? "" : "es") + ").", "success");
+      load();
+    } catch (err) { A.fail(err); }
   }
 
   function itemCard(item) {
@@ -52,6 +66,7 @@
         title: "model doubt " + item.informativeness.doubt.toFixed(2) + " + voter disagreement " + item.informativeness.disagreement.toFixed(2),
         text: item.informativeness.score.toFixed(2) })] : null,
       ["Task", item.task], ["When", A.fmtTime(item.created)], ["Client", h("span", { class: "mono", text: item.client })],
+      item.voter && item.voter !== item.client ? ["Voter", h("span", { class: "mono", testid: "review-voter-" + item.id, text: item.voter })] : null,
       item.reviewed_by ? ["Reviewed by", item.reviewed_by] : null]);
     card.append(h("div", { class: "review-body" }, h("div", { class: "review-img" }, img),
       h("div", { class: "review-facts" }, h("div", { class: "row" }, h("span", { class: "muted small", text: "#" + item.id }),

@@ -7,8 +7,8 @@
   `classifications.age_years` (the age network's estimate);
 - the task `age` with its five brackets.
 
-Revision ID: 0005_face_tasks
-Revises: 0004_one_state
+Revision ID: 0006_face_tasks
+Revises: 0005_abuse
 """
 
 import datetime
@@ -16,8 +16,8 @@ import datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_face_tasks"
-down_revision = "0004_one_state"
+revision = "0006_face_tasks"
+down_revision = "0005_abuse"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""Issue 20: a stranger cannot lock the admin out; sessions end; the CSRF token is renewed at login."""
+
+import re
+
+import pytest
+
+from tests.conftest import build_app, make_config
+from tests.test_security_admin import at, basic, login_form
+
+
+@pytest.fixture
+def strict_app(tmp_path):
+    app = build_app(
+        make_config(tmp_path, RATE_LIMIT_LOGIN="3/minute", RATE_LIMIT_LOGIN_USER="5/hour")
+    )
+    from webapp.auth.access import create_or_reset_admin
+
+    with app.app_context():
+        create_or_reset_admin("root", "s3cret-pass")
+    return app
+
+
+def jobs(client, password, address):
+    return client.get("/api/admin/jobs", headers=basic("root", password), **at(address)).status_code
+
+
+def test_a_stranger_cannot_lock_the_admin_out_of_their_usual_address(strict_app):
+    client = strict_app.test_client()
+    assert jobs(client, "s3cret-pass", "10.0.0.1") == 200  # the admin's usual address
+    page_login = strict_app.test_client()
+    assert login_form(page_login, **at("10.0.0.2")).status_code == 302  # and their office's
+    # a stranger tries the admin's name from 30 addresses (the reproduction: 30 wrong passwords)
+    codes = [jobs(client, "wrong", f"10.9.{i // 200}.{i % 200}") for i in range(30)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    assert jobs(client, "s3cret-pass", "10.0.0.1") == 200  # the admin is not locked out
+    assert login_form(strict_app.test_client(), **at("10.0.0.2")).status_code == 302
+    # a new address is still held back while the name is under attack
+    assert jobs(client, "s3cret-pass", "10.5.5.5") == 429
+
+
+def test_guessing_from_the_admins_own_address_is_still_limited(strict_app):
+    client = strict_app.test_client()
+    assert jobs(client, "s3cret-pass", "10.0.0.1") == 200
+    codes = [jobs(client, "wrong", "10.0.0.1") for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_ipv6_guessing_counts_per_64(strict_app):
+    client = strict_app.test_client()
+    codes = [jobs(client, "wrong", f"2001:db8:1:2::{i:x}") for i in range(1, 5)]
+    assert codes == [401, 401, 401, 429]  # a new address in the same /64 is the same client
+
+
+def test_a_session_ends_after_session_hours(app, admin):
+    client = app.test_client()
+    assert login_form(client).status_code == 302
+    assert client.get("/api/admin/jobs").status_code == 200
+    with client.session_transaction() as session:
+        session["login_at"] -= 13 * 3600  # SESSION_HOURS defaults to 12
+    assert client.get("/api/admin/jobs").status_code == 401
+    assert client.get("/admin").status_code in (302, 401)
+
+
+def test_the_csrf_token_is_renewed_at_login(app, admin):
+    client = app.test_client()
+    page = client.get("/login")
+    before = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    assert login_form(client).status_code == 302
+    page = client.get("/admin")
+    after = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    with client.session_transaction() as session:
+        assert "login_at" in session
+    old = client.post(
+        "/api/admin/tasks",
+        json={"name": "x1", "labels": ["a", "b"]},
+        headers={"X-CSRFToken": before},
+    )
+    assert old.status_code == 400 and "CSRF" in old.json["error"]
+    new = client.post(
+        "/api/admin/tasks",
+        json={"name": "x1", "labels": ["a", "b"]},
+        headers={"X-CSRFToken": after},
+    )
+    assert new.status_code == 201
