@@ -245,6 +245,23 @@ SCHEMAS: dict[str, dict] = {
         last_outcome=_nullable(STRING),
     ),
     "Deleted": _object(["deleted"], deleted=STRING),
+    "ImportReport": _object(
+        ["task", "added", "duplicates", "skipped", "files"],
+        task=STRING,
+        added={"type": "integer"},
+        duplicates={"type": "integer", "description": "Pictures the task had already."},
+        skipped={"type": "integer", "description": "Pictures refused; `files` says why."},
+        files={
+            "type": "array",
+            "items": _object(
+                ["name", "label", "status"],
+                name=STRING,
+                label=STRING,
+                status={"type": "string", "enum": ["added", "duplicate", "skipped"]},
+                reason=STRING,
+            ),
+        },
+    ),
     "ScheduleRequest": _object(
         ["every_hours"],
         every_hours={"type": "number", "minimum": 0.05, "maximum": 2160},
