@@ -12,7 +12,7 @@
       h("td", {}, h("a", { href: "/admin/models/" + encodeURIComponent(d.target), text: d.target })),
       h("td", {}, h("strong", { text: d.version })),
       h("td", {}, h("span", { class: "badge " + (ACTION[d.action] || ""), text: d.action })),
-      h("td", { text: d.previous || "—" }),
+      h("td", { testid: "audit-previous-" + i, text: d.previous || "—" }),
       h("td", { text: d.actor || "—" }),
       h("td", { class: "reason", text: d.reason || "" }));
   }
