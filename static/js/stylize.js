@@ -123,7 +123,23 @@
     const note = $("presets-note");
     const hasPresetMethod = styles.some(function (s) { return s.method === "preset"; });
     note.hidden = presets.length > 0 || !hasPresetMethod;
-    note.textContent = "The ready-made styles are being prepared by the style worker; reload in a minute.";
+    note.textContent = "The ready-made styles are being prepared by the style worker (first start); they appear here by themselves.";
+    if (hasPresetMethod && !presets.length) setTimeout(refreshPresets, 3000);
+  }
+
+  /* First start: the preset network is registered a little after the page loaded: fill the gallery then. */
+  async function refreshPresets() {
+    let fresh;
+    try { fresh = (await CV.api("GET", page.dataset.stylesUrl)) || []; } catch (err) { fresh = []; }
+    const entry = fresh.find(function (s) { return s.method === "preset"; });
+    const known = styles.find(function (s) { return s.method === "preset"; });
+    if (entry && known && entry.presets && entry.presets.length) {
+      known.presets = entry.presets;
+      buildGallery();
+      syncGallery();
+    } else {
+      setTimeout(refreshPresets, 3000);
+    }
   }
 
   function choosePreset(preset) {
