@@ -162,6 +162,7 @@ def a_zip(faces: dict[str, list[bytes]]) -> bytes:
 
 def create_task_and_import(page, size: str, faces) -> None:
     page.goto("/admin/tasks")
+    expect(page.get_by_test_id("task-row-gender")).to_be_visible()  # the list has loaded
     if not page.get_by_test_id(f"task-row-{TASK}").count():
         page.get_by_test_id("task-name").fill(TASK)
         page.get_by_test_id("task-labels").fill(", ".join(LABELS))

@@ -91,8 +91,9 @@
     A.kvList($("import-summary"), [["Added", String(count("added")), "import-added"],
       ["Already there", String(count("duplicate")), "import-duplicates"],
       ["Not imported", String(count("skipped")), "import-skipped"]]);
-    const problemsOnly = $("import-problems-only").checked;
-    const shown = results.filter(function (f) { return !problemsOnly || f.status !== "added"; })
+    // The files that need a look come first; the added ones only on request (an import may be thousands).
+    const showAdded = $("import-show-added").checked;
+    const shown = results.filter(function (f) { return showAdded || f.status !== "added"; })
       .sort(function (a, b) { return (a.status === "skipped" ? 0 : 1) - (b.status === "skipped" ? 0 : 1); });
     const body = $("import-files-body");
     body.replaceChildren.apply(body, shown.length ? shown.map(function (f) {
@@ -101,9 +102,10 @@
         h("td", { text: f.label ? CV.labelText(f.label) : "—" }),
         h("td", {}, h("span", { class: "badge " + RESULT_BADGE[f.status], text: RESULT_TEXT[f.status] || f.status })),
         h("td", { class: "small", text: f.reason || "" }));
-    }) : [A.messageRow(4, busy ? "Waiting for the first results…" : "Nothing to show.")]);
+    }) : [A.messageRow(4, busy ? "Waiting for the first results…"
+      : results.length ? "Every file was added." : "Nothing to show.", "import-all-added")]);
   }
-  $("import-problems-only").addEventListener("change", renderResults);
+  $("import-show-added").addEventListener("change", renderResults);
 
   /* ---------- a zip ---------- */
 
