@@ -101,6 +101,6 @@ def test_every_page_fits_a_phone(browser, live_server):
         for path in admin:
             page.goto(path)
             assert_fits(page, path)
-        save_screenshot(page, "phone-admin-import")
+            save_screenshot(page, "phone" + path.replace("/", "-"))
     finally:
         context.close()
