@@ -199,7 +199,7 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server):
 
     # Import training data from the console, then retrain from the Models page.
     images = face_images()
-    page.get_by_test_id("task-created-link").click()
+    page.get_by_test_id(f"task-import-{task}").click()
     import_from_console(page, task, images)
     page.goto("/admin/models")
     page.get_by_test_id(f"target-link-{task}").click()
