@@ -238,7 +238,7 @@
       try { response = await fetch(url, { credentials: "same-origin" }); } catch (err) { response = null; }
       if (response && response.status === 200) {
         img.addEventListener("load", function () { img.classList.remove("is-loading"); if (onReady) onReady(); }, { once: true });
-        img.src = url;
+        try { img.src = URL.createObjectURL(await response.blob()); } catch (err) { img.src = url; }  // the bytes we have: no second request
         return;
       }
       if (response && response.status !== 202) return;  // gone for good: the placeholder stays
