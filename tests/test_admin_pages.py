@@ -13,6 +13,7 @@ PAGES = [
     "/admin/jobs/0123abcd",
     "/admin/audit",
     "/admin/tasks",
+    "/admin/import",
 ]
 
 

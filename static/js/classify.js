@@ -124,7 +124,7 @@
       const head = document.createElement("div");
       head.className = "prob-head";
       const name = document.createElement("span");
-      name.textContent = CV.capitalize(CV.humanize(label));
+      name.textContent = CV.labelText(label);
       const pct = document.createElement("span");
       pct.className = "pct";
       pct.textContent = CV.percent(p, 1);
@@ -165,7 +165,7 @@
     if (result.label === null || result.label === undefined) {
       $("feedback-question").textContent = "Which label is right for this photo?";
       labels.forEach(function (label) {
-        box.append(feedbackButton(CV.capitalize(CV.humanize(label)), label, "btn-secondary", "feedback-label-" + label));
+        box.append(feedbackButton(CV.labelText(label), label, "btn-secondary", "feedback-label-" + label));
       });
       return;
     }
@@ -195,7 +195,7 @@
     $("no-model").hidden = !noModel;
     $("prediction").hidden = noModel;
     if (!noModel) {
-      $("predicted-label").textContent = CV.humanize(result.label);
+      $("predicted-label").textContent = CV.labelText(result.label);
       $("predicted-probability").replaceChildren(
         document.createTextNode("Confidence "),
         Object.assign(document.createElement("strong"), { textContent: CV.percent(result.probability, 1) })

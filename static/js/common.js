@@ -98,6 +98,11 @@
     return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
+  /** The one way a label is shown on its own: "not_face" -> "Not face" (sentence case, everywhere). */
+  function labelText(name) {
+    return capitalize(humanize(name));
+  }
+
   function percent(p, digits) {
     const value = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
     return value.toFixed(digits === undefined ? 0 : digits) + "%";
@@ -210,6 +215,7 @@
       file: function () { return current; },
       image: function () { return img; },
       clear: function () { input.value = ""; accept(null); },
+      set: function (file) { accept(file); },
     };
   }
 
@@ -217,7 +223,33 @@
   window.addEventListener("dragover", function (e) { e.preventDefault(); });
   window.addEventListener("drop", function (e) { e.preventDefault(); });
 
+  /**
+   * Show `url` in `img` once the server has it: a picture still being made answers 202 with
+   * Retry-After, and is asked for again then (no broken image, no 404 in the console).
+   * The <img> gets class "is-loading" until then; onReady runs when the picture is shown.
+   */
+  function showWhenReady(img, url, onReady) {
+    img.classList.add("is-loading");
+    let tries = 0;
+    async function attempt() {
+      if (!img.isConnected && tries > 0) return;  // the tile was replaced meanwhile
+      tries += 1;
+      let response = null;
+      try { response = await fetch(url, { credentials: "same-origin" }); } catch (err) { response = null; }
+      if (response && response.status === 200) {
+        img.addEventListener("load", function () { img.classList.remove("is-loading"); if (onReady) onReady(); }, { once: true });
+        try { img.src = URL.createObjectURL(await response.blob()); } catch (err) { img.src = url; }  // the bytes we have: no second request
+        return;
+      }
+      if (response && response.status !== 202) return;  // gone for good: the placeholder stays
+      const wait = Number(response && response.headers.get("Retry-After")) || 2;
+      if (tries < 300) setTimeout(attempt, Math.min(10, wait) * 1000);
+    }
+    attempt();
+  }
+
   window.CV = {
+    showWhenReady: showWhenReady,
     api: api,
     ApiError: ApiError,
     csrfToken: csrfToken,
@@ -225,6 +257,7 @@
     clearAlerts: clearAlerts,
     humanize: humanize,
     capitalize: capitalize,
+    labelText: labelText,
     percent: percent,
     formatBytes: formatBytes,
     setBusy: setBusy,

@@ -36,6 +36,7 @@
   let stars = 0;
   let watchStarted = Date.now();
   let submittedInputs = null; // object URLs of the inputs of the job started from this page
+  let lastJob = null;         // the finished job shown, for "New stylization"
 
   function onFileChosen(file) {
     const tooLarge = CV.uploadTooLarge(file);
@@ -102,9 +103,8 @@
     art.className = "style-tile-art";
     const img = document.createElement("img");
     img.alt = "";
-    img.loading = "lazy";
-    img.addEventListener("error", function () { img.remove(); }); // not rendered yet: the plain tile stays
-    img.src = preset.thumbnail_url;
+    art.classList.add("is-loading");
+    CV.showWhenReady(img, preset.thumbnail_url, function () { art.classList.remove("is-loading"); });
     art.append(img);
     const name = document.createElement("span");
     name.className = "style-tile-name";
@@ -123,12 +123,28 @@
     const note = $("presets-note");
     const hasPresetMethod = styles.some(function (s) { return s.method === "preset"; });
     note.hidden = presets.length > 0 || !hasPresetMethod;
-    note.textContent = "The ready-made styles are being prepared by the style worker; reload in a minute.";
+    note.textContent = "The ready-made styles are being prepared by the style worker (first start); they appear here by themselves.";
+    if (hasPresetMethod && !presets.length) setTimeout(refreshPresets, 3000);
+  }
+
+  /* First start: the preset network is registered a little after the page loaded: fill the gallery then. */
+  async function refreshPresets() {
+    let fresh;
+    try { fresh = (await CV.api("GET", page.dataset.stylesUrl)) || []; } catch (err) { fresh = []; }
+    const entry = fresh.find(function (s) { return s.method === "preset"; });
+    const known = styles.find(function (s) { return s.method === "preset"; });
+    if (entry && known && entry.presets && entry.presets.length) {
+      known.presets = entry.presets;
+      buildGallery();
+      syncGallery();
+    } else {
+      setTimeout(refreshPresets, 3000);
+    }
   }
 
   function choosePreset(preset) {
     chosenPreset = preset;
-    $("chosen-preset-image").src = preset.thumbnail_url;
+    CV.showWhenReady($("chosen-preset-image"), preset.thumbnail_url);
     $("chosen-preset-image").alt = "The sample photo in the style " + preset.name;
     $("chosen-preset-name").textContent = preset.name;
     methodSelect.value = "preset";
@@ -148,7 +164,7 @@
   function syncGallery() {
     if (methodSelect.value === "preset" && !chosenPreset && presetList().length) {
       chosenPreset = presetList()[0];
-      $("chosen-preset-image").src = chosenPreset.thumbnail_url;
+      CV.showWhenReady($("chosen-preset-image"), chosenPreset.thumbnail_url);
       $("chosen-preset-name").textContent = chosenPreset.name;
     }
     const selected = methodSelect.value === "preset" && chosenPreset ? String(chosenPreset.id)
@@ -294,6 +310,7 @@
   }
 
   function renderDone(job) {
+    lastJob = job;
     const url = job.result_url || ("/api/stylize/" + encodeURIComponent(job.id) + "/result");
     $("result-image").src = url;
     const link = $("download-link");
@@ -420,6 +437,26 @@
       CV.setBusy(submit, false);
       CV.showAlert(err.message);
     }
+    updateSubmit();
+  });
+
+  /* "New stylization" keeps your photo (and style picture): only the result goes away. */
+  $("new-stylization").addEventListener("click", async function (event) {
+    event.preventDefault();
+    stopPolling();
+    if (!contentZone.file() && lastJob && lastJob.content_url) {
+      try {  // opened from its link: bring your photo back from the server
+        const response = await fetch(lastJob.content_url, { credentials: "same-origin" });
+        if (response.ok) {
+          const blob = await response.blob();
+          contentZone.set(new File([blob], "your-photo." + (blob.type.split("/")[1] || "jpg"), { type: blob.type }));
+        }
+      } catch (err) { /* the form stays empty: choose the photo again */ }
+    }
+    history.pushState({}, "", page.dataset.pageUrl);
+    $("job-card").hidden = true;
+    $("stylize-form-title").textContent = "Your pictures";
+    form.scrollIntoView({ behavior: "smooth", block: "start" });
     updateSubmit();
   });
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import file_payload, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,15 +43,6 @@ def face_images() -> dict[str, list[bytes]]:
         image.save(buffer, format="JPEG", quality=92)
         out[LABELS[0] if i < 100 else LABELS[1]].append(buffer.getvalue())
     return out
-
-
-def write_folder(images: dict[str, list[bytes]], root: Path) -> Path:
-    """DIR/<label>/<n>.jpg, what `flask data import-folder` reads."""
-    for label, items in images.items():
-        (root / label).mkdir(parents=True)
-        for n, blob in enumerate(items):
-            (root / label / f"{n:03d}.jpg").write_bytes(blob)
-    return root
 
 
 def mirrored(blob: bytes) -> bytes:
@@ -92,6 +82,61 @@ def user_feedback(server, task: str, images: dict[str, list[bytes]]) -> None:
         assert fb.status_code == 201, fb.text
 
 
+def zipped(entries: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, blob in entries.items():
+            archive.writestr(name, blob)
+    return out.getvalue()
+
+
+def import_from_console(page, task: str, images: dict[str, list[bytes]]) -> None:
+    """The Import page: a bad zip is refused with its reason; a zip of the label folders (with
+    two bad files) is imported with one line per file; two more photos are dropped per label."""
+    expect(page).to_have_url(re.compile(f"/admin/import\\?task={task}$"))
+    expect(page.get_by_test_id("import-task")).to_have_value(task)
+    page.watch.allow(r"status of 400")
+    bad = zipped({"../face/evil.jpg": images["face"][0]})
+    page.get_by_test_id("zip-input").set_input_files(
+        file_payload("bad.zip", bad, "application/zip")
+    )
+    page.get_by_test_id("zip-submit").click()
+    expect(page.get_by_test_id("alert")).to_contain_text("unsafe path")
+    expect(page.get_by_test_id("import-state")).to_have_text("stopped")
+
+    entries = {
+        f"faces/{label}/{n:03d}.jpg": b for label in LABELS for n, b in enumerate(images[label])
+    }
+    entries["faces/face/broken.jpg"] = images["face"][0][:200]
+    entries["faces/not_face/notes.txt"] = b"not a picture"
+    page.get_by_test_id("zip-input").set_input_files(
+        file_payload("faces.zip", zipped(entries), "application/zip")
+    )
+    page.get_by_test_id("zip-submit").click()
+    expect(page.get_by_test_id("import-state")).to_have_text("done", timeout=60_000)
+    expect(page.get_by_test_id("import-added")).to_have_text("200")
+    expect(page.get_by_test_id("import-skipped")).to_have_text("2")
+    problems = page.get_by_test_id("import-file")  # the files that need a look, not all 202
+    expect(problems).to_have_count(2)
+    expect(problems.first).to_contain_text("damaged")
+    expect(page.get_by_test_id("import-files")).to_contain_text("not a .jpg")
+    page.get_by_test_id("import-show-added").check()
+    expect(problems).to_have_count(202)
+    save_screenshot(page, "admin-import", full_page=True)
+
+    for label in LABELS:  # a few more, dropped per label
+        page.get_by_test_id(f"drop-input-{label}").set_input_files(
+            [file_payload(f"more-{label}-{n}.jpg", mirrored(images[label][n])) for n in (1, 2)]
+        )
+        expect(page.get_by_test_id(f"drop-count-{label}")).to_contain_text("2 pictures")
+    page.get_by_test_id("drop-submit").click()
+    expect(page.get_by_test_id("import-state")).to_have_text("done", timeout=60_000)
+    expect(page.get_by_test_id("import-added")).to_have_text("4")
+    expect(page.get_by_test_id("import-retrain-link")).to_be_visible()
+
+
 def deployed_version(page) -> str:
     """The version the Models page says is serving."""
     badge = page.get_by_test_id("deployed-badge")
@@ -125,7 +170,7 @@ def retrain_from_models_page(page, server, task: str) -> dict:
     ).json()
 
 
-def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path):
+def test_admin_console_runs_the_feedback_loop(admin_page, live_server):
     page = admin_page
     task = f"faces_{uuid.uuid4().hex[:6]}"
 
@@ -146,17 +191,16 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     page.get_by_test_id("task-description").fill("Is there a face in the photo?")
     page.get_by_test_id("task-create").click()
     expect(page.get_by_test_id("alert")).to_contain_text(f"Task “{task}” created")
-    expect(page.get_by_test_id(f"task-row-{task}")).to_contain_text("not_face")
+    expect(page.get_by_test_id(f"task-row-{task}")).to_contain_text("Not face")
     page.get_by_test_id("task-name").fill(task)
     page.get_by_test_id("task-labels").fill(", ".join(LABELS))
     page.get_by_test_id("task-create").click()
     expect(page.get_by_test_id("alert")).to_contain_text("already exists")
 
-    # Import training data, then retrain from the Models page and watch it to the end.
+    # Import training data from the console, then retrain from the Models page.
     images = face_images()
-    live_server.flask(
-        "data", "import-folder", str(write_folder(images, tmp_path / "faces")), "--task", task
-    )
+    page.get_by_test_id(f"task-import-{task}").click()
+    import_from_console(page, task, images)
     page.goto("/admin/models")
     page.get_by_test_id(f"target-link-{task}").click()
     expect(page.get_by_test_id("versions-empty")).to_be_visible()
@@ -204,7 +248,7 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     items = page.locator("[data-testid^=review-item-]")
     expect(items).to_have_count(6)
     ids = [i.get_attribute("data-testid").rsplit("-", 1)[1] for i in items.all()]
-    expect(page.get_by_test_id(f"review-label-{ids[0]}")).to_have_text("face")
+    expect(page.get_by_test_id(f"review-label-{ids[0]}")).to_have_text("Face")
     expect(page.get_by_test_id(f"review-predicted-{ids[0]}")).not_to_be_empty()
     assert (
         page.get_by_test_id(f"review-item-{ids[0]}")
@@ -233,7 +277,7 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     save_screenshot(page, "admin-review", full_page=True)
     page.get_by_test_id("review-tab-verified").click()
     expect(items).to_have_count(2)
-    expect(page.get_by_test_id(f"review-label-{ids[2]}")).to_have_text("face")
+    expect(page.get_by_test_id(f"review-label-{ids[2]}")).to_have_text("Face")
     page.get_by_test_id("review-tab-rejected").click()
     expect(items).to_have_count(1)
 
@@ -263,7 +307,16 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     page.get_by_test_id(f"select-{other}").click()
     expect(page.get_by_test_id("version-detail")).to_contain_text(f"Version {other}")
     save_screenshot(page, "admin-models", full_page=True)
+    page.get_by_test_id("rollback-button").click()  # asks first, naming both versions
+    expect(page.get_by_test_id("rollback-confirm-text")).to_contain_text(
+        f"from {other} to {serving}"
+    )
+    save_screenshot(page, "admin-rollback-confirm", full_page=False)
+    page.get_by_test_id("rollback-confirm-no").click()
+    expect(page.get_by_test_id("rollback-confirm")).to_be_hidden()
+    expect(page.get_by_test_id("deployed-badge")).to_have_text(f"serving {other}")
     page.get_by_test_id("rollback-button").click()
+    page.get_by_test_id("rollback-confirm-yes").click()
     expect(page.get_by_test_id("alert")).to_contain_text(
         f"Rolled back: {task} now serves {serving}", timeout=DEPLOY_TIMEOUT
     )
@@ -272,12 +325,18 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     save_screenshot(page, "admin-models-phone", full_page=True)
     page.set_viewport_size(DESKTOP)
 
-    # The schedule of this target can be set and removed.
+    # The schedule of this target can be set and removed; "not scheduled" offers no "Enabled".
+    expect(page.get_by_test_id("schedule-state")).to_have_text("not scheduled")
+    expect(page.get_by_test_id("schedule-enabled")).to_be_hidden()
+    expect(page.get_by_test_id("schedule-save")).to_have_text("Add schedule")
     page.get_by_test_id("schedule-hours").fill("12")
     page.get_by_test_id("schedule-save").click()
     expect(page.get_by_test_id("schedule-state")).to_have_text("every 12 h")
+    expect(page.get_by_test_id("schedule-enabled")).to_be_checked()
+    expect(page.get_by_test_id("schedule-save")).to_have_text("Save schedule")
     page.get_by_test_id("schedule-delete").click()
     expect(page.get_by_test_id("schedule-state")).to_have_text("not scheduled")
+    expect(page.get_by_test_id("schedule-enabled")).to_be_hidden()
 
     # The audit log has every move of the pointer, newest first.
     page.get_by_test_id("target-audit-link").click()
@@ -290,4 +349,5 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server, tmp_path)
     assert [r.get_attribute("data-action") for r in rows.all()] == actions
     expect(rows.first).to_contain_text(serving)
     expect(rows.first).to_contain_text(f"rolled back from {other}")
+    expect(page.get_by_test_id("audit-previous-0")).to_have_text(other)  # was "—"
     save_screenshot(page, "admin-audit", full_page=True)

@@ -25,3 +25,55 @@ def test_api_docs_page(page, live_server):
     with page.expect_response(lambda r: r.url.endswith("/api/openapi.json")) as answer:
         page.get_by_test_id("openapi-link").click()
     assert answer.value.json()["openapi"].startswith("3.")
+
+
+def test_the_curl_sessions_in_the_docs_work(live_server, tmp_path):
+    """Each group's curl session from /api/docs, run as a script writer would (curl + jq)."""
+    import io
+    import re
+    import shutil
+    import subprocess
+    import zipfile
+
+    import requests
+
+    from tests.browser.conftest import picture
+    from webapp.apidocs.examples import BASE
+
+    if not (shutil.which("curl") and shutil.which("jq")):
+        pytest.skip("curl and jq are needed to run the documented examples")
+    (tmp_path / "face.jpg").write_bytes(picture("astronaut", max_side=256))
+    (tmp_path / "photo.jpg").write_bytes(picture("astronaut", max_side=256))
+    (tmp_path / "painting.jpg").write_bytes(picture("coffee", max_side=256))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as out:
+        for n, name in enumerate(("chelsea", "coffee", "rocket", "astronaut")):
+            out.writestr(
+                f"{('glasses', 'no_glasses')[n % 2]}/{name}.jpg", picture(name, max_side=96)
+            )
+    (tmp_path / "glasses.zip").write_bytes(archive.getvalue())
+
+    doc = requests.get(live_server.url("/api/openapi.json"), timeout=10).json()
+    user, password = live_server.admin_auth
+    outputs = {}
+    for tag in doc["tags"]:
+        blocks = re.findall(r"```\n(.*?)\n```", tag["description"], re.DOTALL)
+        assert blocks, f"no curl example for {tag['name']}"
+        script = "\n".join(blocks).replace(BASE, live_server.base_url)
+        script = script.replace("admin:your-password", f"{user}:{password}")
+        run = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, (tag["name"], run.stdout, run.stderr)
+        outputs[tag["name"]] = run.stdout
+    assert '"agrees"' in outputs["classification"], outputs["classification"]
+    assert '"error"' not in outputs["classification"] + outputs["style"], outputs
+    assert (tmp_path / "result.png").stat().st_size > 1000
+    errors = re.findall(r'"error": ?"([^"]*)"', outputs["admin"])
+    assert all("Nothing to roll back" in e or "already exists" in e for e in errors), errors
+    assert '"added": 4' in outputs["admin"].replace('"added":4', '"added": 4'), outputs["admin"]
+    assert "celebvision_" in outputs["operations"] and '"status"' in outputs["operations"]

@@ -141,7 +141,9 @@ def test_classify_with_a_trained_model_and_correct_it(page, live_server, gender_
     other = "male" if result["label"] == "female" else "female"
 
     expect(page.get_by_test_id("no-model")).to_be_hidden()
-    expect(page.get_by_test_id("predicted-label")).to_have_text(result["label"])
+    expect(page.get_by_test_id("predicted-label")).to_have_text(
+        result["label"].replace("_", " ").capitalize()
+    )
     expect(page.get_by_test_id("predicted-probability")).to_contain_text(
         f"{result['probability'] * 100:.1f}%"
     )

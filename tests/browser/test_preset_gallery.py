@@ -183,6 +183,8 @@ def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_
         page.get_by_test_id("promote-v2").click()
     expect(page.get_by_test_id("deployed-v2")).to_be_visible()
     page.get_by_test_id("rollback-button").click()
+    expect(page.get_by_test_id("rollback-confirm-text")).to_contain_text("from v2 to v1")
+    page.get_by_test_id("rollback-confirm-yes").click()  # a rollback asks first
     expect(page.get_by_test_id("deployed-v1")).to_be_visible()
     listed = {
         s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()

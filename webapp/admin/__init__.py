@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from webapp.admin import api, console_api, schedules_api, views  # noqa: E402,F401
+from webapp.admin import api, console_api, import_api, schedules_api, views  # noqa: E402,F401

@@ -403,25 +403,34 @@ def deployments():
     query = db.select(Deployment).order_by(Deployment.id.desc()).limit(500)
     if target := query_str("target"):
         query = query.where(Deployment.target == target)
-    out = []
-    for row in db.session.scalars(query):
-        previous = (
-            db.session.get(ModelVersion, row.previous_version_id)
-            if row.previous_version_id
-            else None
-        )
-        out.append(
-            {
-                "target": row.target,
-                "version": row.model_version.version,
-                "action": row.action,
-                "actor": row.actor,
-                "reason": row.reason,
-                "created": iso(row.created),
-                "previous": previous.version if previous else None,
-            }
-        )
-    return jsonify(out)
+    rows = db.session.scalars(query).all()
+    return jsonify([_audit_row(row) for row in rows])
+
+
+def _version_name(version_id: int | None) -> str | None:
+    mv = db.session.get(ModelVersion, version_id) if version_id else None
+    return mv.version if mv else None
+
+
+def _audit_row(row: Deployment) -> dict:
+    """One move of a deploy pointer. `previous` is what served before it (a rollback included);
+    `rolls_back_to` is what a rollback right after it would deploy (the registry's history)."""
+    before = db.session.scalar(
+        db.select(Deployment.model_version_id)
+        .where(Deployment.target == row.target, Deployment.id < row.id)
+        .order_by(Deployment.id.desc())
+        .limit(1)
+    )
+    return {
+        "target": row.target,
+        "version": row.model_version.version,
+        "action": row.action,
+        "actor": row.actor,
+        "reason": row.reason,
+        "created": iso(row.created),
+        "previous": _version_name(before),
+        "rolls_back_to": _version_name(row.previous_version_id),
+    }
 
 
 @bp.get("/api/admin/targets")

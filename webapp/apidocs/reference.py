@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from webapp.apidocs.spec import METHODS
+
+_FENCE = re.compile(r"```\n(.*?)\n```", re.DOTALL)
+
+
+def prose(text: str) -> list[dict]:
+    """Markdown-lite for the page: paragraphs of text and `inline code` pieces, and ``` blocks."""
+    out: list[dict] = []
+    for n, part in enumerate(_FENCE.split(text or "")):
+        if n % 2:
+            out.append({"code": part})
+            continue
+        for para in (p.strip() for p in part.split("\n\n")):
+            if para:
+                pieces = re.split(r"`([^`]*)`", " ".join(para.split()))
+                out.append({"pieces": [(piece, i % 2 == 1) for i, piece in enumerate(pieces)]})
+    return out
 
 
 def type_of(schema: dict | None) -> str:
@@ -66,7 +84,7 @@ def _operation(path: str, method: str, op: dict, doc: dict) -> dict:
         "method": method.upper(),
         "path": path,
         "summary": op.get("summary", ""),
-        "description": op.get("description", ""),
+        "description": prose(op.get("description", "")),
         "admin": "security" in op,
         "parameters": [
             {
@@ -91,7 +109,7 @@ def reference(doc: dict) -> dict:
     groups = {
         tag["name"]: {
             "name": tag["name"],
-            "description": tag.get("description", ""),
+            "description": prose(tag.get("description", "")),
             "operations": [],
         }
         for tag in doc.get("tags", [])
@@ -113,7 +131,7 @@ def reference(doc: dict) -> dict:
     return {
         "title": doc["info"]["title"],
         "version": doc["info"]["version"],
-        "description": doc["info"].get("description", ""),
+        "description": prose(doc["info"].get("description", "")),
         "groups": [g for g in groups.values() if g["operations"]],
         "schemas": schemas,
     }

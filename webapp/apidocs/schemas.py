@@ -291,7 +291,12 @@ SCHEMAS: dict[str, dict] = {
         actor=_nullable(STRING),
         reason=_nullable(STRING),
         created=WHEN,
-        previous=_nullable(STRING),
+        previous=_nullable(
+            {"type": "string", "description": "The version serving before this move."}
+        ),
+        rolls_back_to=_nullable(
+            {"type": "string", "description": "What a rollback right after this move deploys."}
+        ),
     ),
     "Schedule": _object(
         ["target", "every_hours", "enabled"],
@@ -303,6 +308,33 @@ SCHEMAS: dict[str, dict] = {
         last_outcome=_nullable(STRING),
     ),
     "Deleted": _object(["deleted"], deleted=STRING),
+    "StylesReady": _object(
+        ["networks_ready", "thumbnails_ready", "thumbnails_total", "ready"],
+        networks_ready={
+            "type": "boolean",
+            "description": "The fast networks are converted and deployed (first start: minutes).",
+        },
+        thumbnails_ready={"type": "array", "items": {"type": "integer"}},
+        thumbnails_total={"type": "integer"},
+        ready={"type": "boolean", "description": "Networks and every thumbnail are ready."},
+    ),
+    "ImportReport": _object(
+        ["task", "added", "duplicates", "skipped", "files"],
+        task=STRING,
+        added={"type": "integer"},
+        duplicates={"type": "integer", "description": "Pictures the task had already."},
+        skipped={"type": "integer", "description": "Pictures refused; `files` says why."},
+        files={
+            "type": "array",
+            "items": _object(
+                ["name", "label", "status"],
+                name=STRING,
+                label=STRING,
+                status={"type": "string", "enum": ["added", "duplicate", "skipped"]},
+                reason=STRING,
+            ),
+        },
+    ),
     "ScheduleRequest": _object(
         ["every_hours"],
         every_hours={"type": "number", "minimum": 0.05, "maximum": 2160},

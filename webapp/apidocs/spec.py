@@ -15,23 +15,18 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
 
-from webapp.apidocs import schemas
+from webapp.apidocs import examples, schemas
 
 _YAML_START = re.compile(r"^\s*---\s*$", re.MULTILINE)
 METHODS = ("get", "put", "post", "delete", "patch")
-TAGS = [
-    {"name": "classification", "description": "Classify photos and correct the answers."},
-    {"name": "style", "description": "Restyle photos and rate the results."},
-    {
-        "name": "admin",
-        "description": "Tasks, retraining, the model registry and the review queue (admins only).",
-    },
-    {"name": "operations", "description": "Health checks, metrics and this description."},
-]
+TAGS = [{"name": name, "description": text} for name, text in examples.GROUPS.items()]
 DESCRIPTION = (
     'CelebVision\'s HTTP API. Every error answers JSON `{"error": "<message>"}` with a message a '
     "person can act on. Images are sent as multipart form files (JPEG, PNG or WebP). Admin routes "
-    "take HTTP Basic credentials of an admin account or an admin's logged-in session."
+    "take HTTP Basic credentials of an admin account or an admin's logged-in session. Feedback on "
+    "a classification and rating a stylization need the `cv_client` cookie the upload's answer "
+    "set (curl: `-c jar.txt` on the upload, `-b jar.txt` after). Each group below starts with a "
+    "curl session (the examples use jq to read JSON)."
 )
 
 
@@ -91,6 +86,8 @@ class Conventions(BasePlugin):
             op = operations[method]
             op.setdefault("tags", [_tag(rule.rule)])
             op.setdefault("operationId", f"{rule.endpoint}.{method}")
+            if described := examples.describe(rule.endpoint, op.get("description", "")):
+                op["description"] = described
             if params:
                 op["parameters"] = params + op.get("parameters", [])
             responses = op.setdefault("responses", {})

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from webapp.classification import datasets
+from webapp.classification import datasets, importing
 from webapp.cli.groups import data_cli, fail
+from webapp.exceptions import Invalid
 from webapp.extensions import db
 from webapp.models import Task
 
@@ -59,41 +60,24 @@ CELEBA_ATTRIBUTES = {"gender": "Male", "smiling": "Smiling"}
 
 def _import(task: Task, samples, source: str) -> None:
     """Store each readable image once and label it for `task`; bad files are counted, not fatal."""
+    import getpass
+
     from tqdm import tqdm
 
-    from webapp.exceptions import DomainError
-    from webapp.models import TrainingExample
-    from webapp.storage.service import saving, store_image
-    from webapp.uploads import validate_image
-
-    added = skipped = dup = 0
-    for path, label_index in tqdm(
-        list(zip(samples.paths, samples.labels)), desc=f"import {task.name}", unit="img"
-    ):
-        try:
-            upload = validate_image(Path(path).read_bytes(), name=Path(path).name)
-        except (DomainError, OSError):
-            skipped += 1
-            continue
-        label = samples.label_names[int(label_index)]
-        with saving() as new_keys:
-            image = store_image(upload, new_keys)
-            db.session.flush()
-            exists = db.session.scalar(
-                db.select(TrainingExample).where(
-                    TrainingExample.task_id == task.id, TrainingExample.image_id == image.id
-                )
-            )
-            if exists:
-                dup += 1
-                continue
-            db.session.add(
-                TrainingExample(task_id=task.id, image_id=image.id, label=label, source=source)
-            )
-        added += 1
-    click.echo(
-        f"{task.name}: imported {added} images, {dup} already present, {skipped} unreadable files skipped"
-    )
+    items = [
+        importing.Item(str(path), samples.label_names[int(label)], Path(path).read_bytes)
+        for path, label in zip(samples.paths, samples.labels)
+    ]
+    with tqdm(total=len(items), desc=f"import {task.name}", unit="img") as bar:
+        report = importing.import_images(
+            task,
+            items,
+            source=source,
+            actor=f"cli:{getpass.getuser()}",
+            progress=lambda done, total: bar.update(1),
+            bounded=False,
+        )
+    click.echo(report.summary())
 
 
 def _task_or_fail(name: str) -> Task:
@@ -140,16 +124,12 @@ def import_folder(data_dir: str, task_name: str, limit: int | None) -> None:
     from ml import data as ml_data
 
     task = _task_or_fail(task_name)
-    found = sorted(
-        p.name for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    unknown = [name for name in found if name not in task.labels]
-    if not found or unknown:
-        fail(
-            f"{data_dir} must hold one folder per label of {task.name!r} {task.labels}; "
-            f"found {found}" + (f" (unknown: {unknown})" if unknown else "")
-        )
-    samples = ml_data.read_folder(data_dir, [x for x in task.labels if x in found], 0.0, 0.0)
+    found = [p.name for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    try:
+        labels = importing.check_labels(task, found, data_dir)
+    except Invalid as exc:
+        fail(str(exc))
+    samples = ml_data.read_folder(data_dir, labels, 0.0, 0.0)
     _import(task, _limited(samples, limit), "folder")
 
 

@@ -50,7 +50,27 @@ def pretrained_dir(target: str) -> Path:
     """The converted pretrained model folder of `target` (converted on first call per machine)."""
     from ml.fast_style import pretrained_model_dir
 
-    return Path(pretrained_model_dir(target, builtin_models.pretrained_cache()))
+    return Path(
+        pretrained_model_dir(
+            target, builtin_models.pretrained_cache(), progress=_conversion_log(target)
+        )
+    )
+
+
+def _conversion_log(target: str):
+    """Log a first start's conversion, one line per step: a person at the terminal sees it move."""
+    step = BUILTIN.index(target) + 1 if target in BUILTIN else 1
+
+    def say(fraction: float, message: str) -> None:
+        current_app.logger.info(
+            "converting the fast style networks (%d/%d): %s (%d%%)",
+            step,
+            len(BUILTIN),
+            message,
+            round(100 * fraction),
+        )
+
+    return say
 
 
 def ensure(target: str) -> ModelVersion:
@@ -126,10 +146,10 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
     from PIL import Image
 
     photo, made = sample_photo(THUMB_SIZE), 0
-    for preset in presets(mv):
+    todo = [p for p in presets(mv) if not storage().exists(thumbnail_key(mv, p["id"]))]
+    for n, preset in enumerate(todo, start=1):
         key = thumbnail_key(mv, preset["id"])
-        if storage().exists(key):
-            continue
+        current_app.logger.info("rendering preset thumbnails %d/%d", n, len(todo))
         out = io.BytesIO()
         Image.fromarray(model.stylize(photo, preset["id"], strength=1.0, size=THUMB_SIZE)).save(
             out, format="JPEG", quality=85
@@ -137,6 +157,20 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
         storage().put(key, out.getvalue(), content_type="image/jpeg")
         made += 1
     return made
+
+
+def readiness() -> dict:
+    """What a first start has prepared so far: the fast networks, and which thumbnails exist."""
+    mv = registry.deployed("preset")
+    networks = mv is not None and registry.deployed("arbitrary") is not None
+    listed = presets(mv)
+    ready = [p["id"] for p in listed if storage().exists(thumbnail_key(mv, p["id"]))]
+    return {
+        "networks_ready": networks,
+        "thumbnails_ready": ready,
+        "thumbnails_total": len(listed),
+        "ready": networks and bool(listed) and len(ready) == len(listed),
+    }
 
 
 # ---------------------------------------------------------------- the style worker's warm-up

@@ -8,13 +8,13 @@
 
   function row(d, i) {
     return h("tr", { testid: "audit-row-" + i, "data-action": d.action, "data-target": d.target },
-      h("td", { class: "nowrap", text: A.fmtTime(d.created) }),
-      h("td", {}, h("a", { href: "/admin/models/" + encodeURIComponent(d.target), text: d.target })),
-      h("td", {}, h("strong", { text: d.version })),
-      h("td", {}, h("span", { class: "badge " + (ACTION[d.action] || ""), text: d.action })),
-      h("td", { text: d.previous || "—" }),
-      h("td", { text: d.actor || "—" }),
-      h("td", { class: "reason", text: d.reason || "" }));
+      h("td", { class: "nowrap", "data-label": "Time", text: A.fmtTime(d.created) }),
+      h("td", { "data-label": "Target" }, h("a", { href: "/admin/models/" + encodeURIComponent(d.target), text: d.target })),
+      h("td", { "data-label": "Version" }, h("strong", { text: d.version })),
+      h("td", { "data-label": "Action" }, h("span", { class: "badge " + (ACTION[d.action] || ""), text: d.action })),
+      h("td", { "data-label": "Previous", testid: "audit-previous-" + i, text: d.previous || "—" }),
+      h("td", { "data-label": "Actor", text: d.actor || "—" }),
+      h("td", { class: "reason", "data-label": "Reason", text: d.reason || "" }));
   }
 
   async function load() {

@@ -63,12 +63,13 @@
       href: "/admin/review?task=" + encodeURIComponent(t.name), testid: "task-pending-" + t.name },
       h("strong", { text: String(t.pending_review) }), " label" + (t.pending_review === 1 ? "" : "s") + " to review →");
     // Without trusted labels the gate can only compare models on unreviewed user labels.
+    // One text node (.alert is a flex box: loose pieces would each become a column, the "." alone).
     const untrusted = t.trusted_labels === 0 ? h("div", { class: "alert alert-warning", role: "status", testid: "task-untrusted-" + t.name },
-      "No trusted labels yet: retrains are judged on unreviewed user feedback, which anyone could poison. ",
-      h("a", { href: "/admin/review?task=" + encodeURIComponent(t.name), text: "Verify a sample of labels" }), ".") : null;
+      h("span", { class: "alert-message" }, "No trusted labels yet: retrains are judged on unreviewed user feedback, which anyone could poison. ",
+        h("a", { href: "/admin/review?task=" + encodeURIComponent(t.name), text: "Verify a sample of labels" }), ".")) : null;
     return h("article", { class: "card task-card", testid: "task-card-" + t.name },
       h("div", { class: "card-title" }, h("h3", { text: t.name }), deployed, h("span", { class: "spacer" }), pending),
-      h("p", { class: "small muted labels-line" }, "Labels: ", t.labels.join(", ")),
+      h("p", { class: "small muted labels-line" }, "Labels: ", t.labels.map(CV.labelText).join(", ")),
       untrusted, metrics, labelsNeeded(t), feedback, agreement);
   }
 

@@ -141,7 +141,7 @@
     badge.hidden = false;
     badge.className = "badge " + (live ? "badge-success" : "badge-warning");
     badge.textContent = live ? "serving " + live.version : "nothing deployed";
-    rollbackBtn.disabled = !live || versions.length < 2;
+    rollbackBtn.disabled = !live || versions.length < 2 || !confirmBox.hidden;
     renderDetail();
   }
 
@@ -168,15 +168,45 @@
     loadVersions();
   }
 
+  // ---------- rollback: say what it does, then do it only when confirmed ----------
+
+  const confirmBox = document.getElementById("rollback-confirm");
+  const rollbackYes = document.getElementById("rollback-yes");
+
   rollbackBtn.addEventListener("click", async function () {
-    CV.setBusy(rollbackBtn, true, "Rolling back…");
+    const live = versions.find(function (v) { return v.deployed; });
+    let back = null;
+    try {
+      const rows = await CV.api("GET", "/api/admin/deployments?target=" + enc(target));
+      back = rows.length ? rows[0].rolls_back_to : null;
+    } catch (err) { A.fail(err); return; }
+    document.getElementById("rollback-confirm-text").textContent = back
+      ? "Roll " + target + " back from " + (live ? live.version : "the deployed version") + " to " + back +
+        "? Users get " + back + "'s answers from now on; " + (live ? live.version : "the current version") + " stays in the list and can be promoted again."
+      : "There is no earlier deployment of " + target + " to roll back to.";
+    rollbackYes.hidden = !back;
+    confirmBox.hidden = false;
+    rollbackBtn.disabled = true;
+    (back ? rollbackYes : document.getElementById("rollback-no")).focus();
+  });
+
+  function closeConfirm() {
+    confirmBox.hidden = true;
+    renderVersions();
+    rollbackBtn.focus();
+  }
+  document.getElementById("rollback-no").addEventListener("click", closeConfirm);
+
+  rollbackYes.addEventListener("click", async function () {
+    CV.setBusy(rollbackYes, true, "Rolling back…");
     try {
       const out = await CV.api("POST", base + "/rollback");
       CV.showAlert("Rolled back: " + target + " now serves " + out.deployed + ".", "success");
     } catch (err) {
       CV.showAlert((err.status === 409 ? "Rollback refused: " : "") + err.message, "error");
     }
-    CV.setBusy(rollbackBtn, false);
+    CV.setBusy(rollbackYes, false);
+    confirmBox.hidden = true;
     loadVersions();
   });
 
@@ -247,12 +277,19 @@
   const enabled = document.getElementById("schedule-enabled");
   const delBtn = document.getElementById("schedule-delete");
 
+  /* Without a schedule there is nothing to enable: the form adds one (enabled); with one, the
+     checkbox pauses or resumes it, and the badge always says what the saved schedule does. */
   function renderSchedule(row) {
     const state = document.getElementById("schedule-state");
     delBtn.hidden = !row;
     state.className = "badge " + (row && row.enabled ? "badge-success" : "");
     state.textContent = row ? (row.enabled ? "every " + row.every_hours + " h" : "paused") : "not scheduled";
-    if (row) { hours.value = row.every_hours; enabled.checked = row.enabled; }
+    document.getElementById("schedule-enabled-field").hidden = !row;
+    const save = form.querySelector("[type=submit]");
+    save.querySelector(".btn-label").textContent = row ? "Save schedule" : "Add schedule";
+    if (save.dataset.idleText) save.dataset.idleText = save.querySelector(".btn-label").textContent;
+    enabled.checked = row ? row.enabled : true;
+    if (row) hours.value = row.every_hours;
     A.kvList(document.getElementById("schedule-kv"), row ? [
       ["Last run", A.fmtTime(row.last_run), "schedule-last-run"],
       ["Last outcome", row.last_outcome || "—", "schedule-last-outcome"],

@@ -60,8 +60,8 @@
       : h("span", { class: "badge " + (item.agrees ? "badge-success" : "badge-warning"), text: item.agrees ? "agrees" : "disagrees" });
     const facts = h("dl", { class: "kv small" });
     A.kvList(facts, [
-      ["User says", h("strong", { testid: "review-label-" + item.id, text: human(item.label) })],
-      ["Model said", h("span", {}, h("span", { testid: "review-predicted-" + item.id, text: human(item.predicted) }), " ", agree)],
+      ["User says", h("strong", { testid: "review-label-" + item.id, text: CV.labelText(item.label) })],
+      ["Model said", h("span", {}, h("span", { testid: "review-predicted-" + item.id, text: item.predicted ? CV.labelText(item.predicted) : "—" }), " ", agree)],
       item.informativeness ? ["Informative", h("span", { testid: "review-score-" + item.id,
         title: "model doubt " + item.informativeness.doubt.toFixed(2) + " + voter disagreement " + item.informativeness.disagreement.toFixed(2),
         text: item.informativeness.score.toFixed(2) })] : null,

@@ -9,11 +9,14 @@
     const m = t.metrics || {};
     return h("tr", { testid: "task-row-" + t.name },
       h("td", {}, h("strong", { text: t.name }), t.description ? h("div", { class: "small muted", text: t.description }) : null),
-      h("td", {}, h("span", { class: "label-chips" }, t.labels.map(function (l) { return h("span", { class: "badge", text: l }); }))),
+      h("td", {}, h("span", { class: "label-chips" }, t.labels.map(function (l) { return h("span", { class: "badge", text: CV.labelText(l) }); }))),
       h("td", {}, t.model_version ? h("span", { class: "badge badge-success", text: t.model_version }) : h("span", { class: "muted", text: "none" })),
       h("td", { class: "num", text: A.fmtMetric(m.accuracy) }),
-      h("td", { class: "actions" }, h("a", { class: "btn btn-secondary btn-sm", href: "/admin/models/" + encodeURIComponent(t.name),
-        testid: "task-models-" + t.name, text: "Models" }), " ", switchButton(t)));
+      h("td", { class: "actions" },
+        h("a", { class: "btn btn-secondary btn-sm", href: "/admin/import?task=" + encodeURIComponent(t.name), testid: "task-import-" + t.name, text: "Import" }),
+        " ",
+        h("a", { class: "btn btn-secondary btn-sm", href: "/admin/models/" + encodeURIComponent(t.name), testid: "task-models-" + t.name, text: "Models" }),
+        " ", switchButton(t)));
   }
 
   /* A task switched off leaves the public task list and the pages; its data and models stay. */
@@ -49,8 +52,8 @@
     CV.setBusy(btn, true, "Creating…");
     try {
       const task = await CV.api("POST", "/api/admin/tasks", { name: name, labels: labels, description: form.elements.description.value.trim() });
-      A.notify("success", "Task “" + task.name + "” created with labels " + task.labels.join(", ") + ". Import data or collect feedback, then",
-        { href: "/admin/models/" + encodeURIComponent(task.name), text: "retrain it", testid: "task-created-link" });
+      A.notify("success", "Task “" + task.name + "” created with labels " + task.labels.map(CV.labelText).join(", ") + ". Next:",
+        { href: "/admin/import?task=" + encodeURIComponent(task.name), text: "import its pictures", testid: "task-created-link" });
       form.reset();
       load();
     } catch (err) { A.fail(err); }

@@ -1,0 +1,71 @@
+"""Importing labelled pictures from the console (its page and its API): a zip of `<label>/`
+folders, or pictures dropped per label."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request
+from flask_login import login_required
+
+from webapp.admin import bp
+from webapp.auth.access import admin_required, current_admin
+from webapp.classification import importing
+from webapp.exceptions import Invalid
+from webapp.extensions import db
+from webapp.models import Task
+from webapp.web.errors import ApiError
+
+
+@bp.get("/admin/import")
+@login_required
+def import_page():
+    """Pick a task, upload a zip or drop pictures per label, watch each file's result."""
+    return render_template("admin/import.html", max_upload_mb=current_app.config["MAX_UPLOAD_MB"])
+
+
+@bp.post("/api/admin/tasks/<name>/import")
+@admin_required
+def import_data(name: str):
+    """Import labelled pictures into a task, as `flask data import-folder` does.
+    ---
+    post:
+      summary: Import labelled pictures into a task (a zip of <label>/ folders, or files of one label)
+      description: >
+        Send either `archive` (a zip holding one folder per label of the task, optionally inside
+        one top folder) or `label` plus one or more `files`. Every picture is validated like an
+        upload (JPEG, PNG or WebP), stored once per content and labelled for the task; a bad
+        picture is listed in `files` with its reason and skipped. A request is at most
+        MAX_UPLOAD_MB; send larger sets in several requests.
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              properties:
+                archive: {type: string, format: binary}
+                label: {type: string}
+                files: {type: array, items: {type: string, format: binary}}
+      responses:
+        200: {description: "What was imported, per file.", content: {application/json: {schema: ImportReport}}}
+        400: BadRequest
+        404: NotFound
+        413: TooLarge
+    """
+    task = db.session.scalar(db.select(Task).where(Task.name == name))
+    if task is None:
+        raise ApiError(f"No task named {name!r}; create it on the Tasks page first.", 404)
+    archive, files = request.files.get("archive"), request.files.getlist("files")
+    if bool(archive) == bool(files):
+        raise ApiError("Send either 'archive' (a zip of <label>/ folders) or 'label' with 'files'.")
+    if archive:
+        items = importing.archive_items(task, archive.stream)
+    else:
+        items = _dropped(task, request.form.get("label", ""), files)
+    report = importing.import_images(task, items, source="console", actor=current_admin().username)
+    return jsonify(report.to_dict())
+
+
+def _dropped(task: Task, label: str, files) -> list[importing.Item]:
+    if label not in task.labels:
+        raise Invalid(f"'label' must be one of {task.name!r}'s labels {task.labels}.")
+    return [importing.Item(f.filename or "picture", label, f.stream.read) for f in files]
