@@ -58,11 +58,12 @@ curl -s -u "$A" {BASE}/api/admin/jobs/$JOB | jq '{{status, progress, result}}'
 curl -s -u "$A" {BASE}/api/admin/models/glasses | jq '.[] | {{version, deployed, metrics}}'
 curl -s -u "$A" -X POST {BASE}/api/admin/models/smiling/rollback   # 409 when there is nothing before
 ```""",
-    "operations": f"""Health checks, metrics and this description.
+    "operations": f"""Health checks, metrics and this description. `/metrics` answers an admin
+(`-u`) or a scraper holding `METRICS_TOKEN` (`-H "Authorization: Bearer $METRICS_TOKEN"`).
 
 ```
 curl -s {BASE}/healthz
-curl -s {BASE}/metrics | grep '^celebvision_' | head
+curl -s -u 'admin:your-password' {BASE}/metrics | grep '^celebvision_' | head
 curl -s {BASE}/api/openapi.json | jq '.paths | keys'
 ```""",
 }
