@@ -21,7 +21,6 @@ from tests.conftest import build_app, dispose, make_config
 from tests.services import REPO, Worker, app_env, fresh_postgres_database
 
 LABELS = REPO / "bench" / "data" / "lfw_face_labels.csv"
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture
