@@ -21,7 +21,6 @@ from tests.conftest import build_app, dispose, make_config
 from tests.services import REPO, Worker, app_env, fresh_postgres_database
 
 LABELS = REPO / "bench" / "data" / "lfw_face_labels.csv"
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture
@@ -248,3 +247,31 @@ def test_a_new_deployment_loads_in_the_background_while_the_previous_one_answers
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "smiling"))
         assert service.serving_model(task)[0].version == "v2"
+
+
+def test_each_web_worker_loads_a_new_deployment_before_anyone_asks(app, client, tmp_path):
+    """The watcher of a web worker loads a version deployed elsewhere; the next request gets it at once."""
+    import shutil
+    import threading
+
+    from tests.services import wait_for
+    from webapp.classification import warmup
+    from webapp.extensions import db
+    from webapp.registry import versions as registry
+
+    assert classify(client, skdata.astronaut(), "gender").json["model_version"] == "v1"
+    stop = threading.Event()
+    warmup.start(app, stop)
+    try:
+        with app.app_context():
+            v2_dir = tmp_path / "v2"
+            shutil.copytree(registry.local_dir(registry.deployed("gender")), v2_dir)
+            (v2_dir / "note.txt").write_text("a second version with the same network")
+            mv = registry.register_version("gender", "face", v2_dir, [], created_by="test")
+            registry.promote("gender", mv.version, actor="test")
+            db.session.commit()
+            registry._loaded.pop(mv.sha256)  # as if a train worker had promoted it
+            wait_for(lambda: registry.is_loaded(mv), timeout=120, message="the watcher loading v2")
+        assert classify(client, skdata.astronaut(), "gender").json["model_version"] == "v2"
+    finally:
+        stop.set()

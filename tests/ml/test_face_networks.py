@@ -14,8 +14,6 @@ from skimage import data as skdata
 from ml.faces import align, networks, wheels
 from ml.faces import model as fm
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
 
 @pytest.fixture(scope="module")
 def faces() -> list[np.ndarray]:
