@@ -75,9 +75,11 @@
     bar.classList.remove("is-indeterminate");
     bar.classList.add(error ? "is-failed" : "is-done");
     if (!error) { bar.querySelector(".progress-fill").style.width = "100%"; $("import-pct").textContent = "100%"; }
-    const added = count("added");
+    const added = count("added"), there = count("duplicate"), skipped = count("skipped");
     setState(error ? "stopped" : "done", error ? "danger" : "success");
-    $("import-phase").textContent = error ? "Stopped: " + error.message : "Done: " + added + " picture" + (added === 1 ? "" : "s") + " added.";
+    $("import-phase").textContent = error ? "Stopped: " + error.message
+      : "Done: " + added + " added" + (there ? ", " + there + " already there" : "") + (skipped ? ", " + skipped + " not imported" : "") + ".";
+    renderResults();
     if (error) CV.showAlert(error.message, "error");
     const link = $("import-retrain-link");
     link.href = "/admin/models/" + encodeURIComponent($("import-task").value);
