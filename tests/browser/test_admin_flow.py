@@ -122,7 +122,7 @@ def import_from_console(page, task: str, images: dict[str, list[bytes]]) -> None
     expect(problems).to_have_count(2)
     expect(problems.first).to_contain_text("damaged")
     expect(page.get_by_test_id("import-files")).to_contain_text("not a .jpg")
-    page.get_by_test_id("import-show-added").check()
+    page.get_by_test_id("import-show-all").check()
     expect(problems).to_have_count(202)
     save_screenshot(page, "admin-import", full_page=True)
 

@@ -179,6 +179,9 @@ def create_task_and_import(page, size: str, faces) -> None:
     added = int(page.get_by_test_id("import-added").inner_text())
     again = int(page.get_by_test_id("import-duplicates").inner_text())
     assert added + again == 200, (added, again)  # the second pass finds them all there already
+    expect(page.get_by_test_id("import-all-added")).to_have_text(  # no file needs a look
+        "Every file was imported or was there already."
+    )
     assert_fits(page, f"{size} import")
     shot(page, size, "6-imported")
 

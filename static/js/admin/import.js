@@ -75,9 +75,11 @@
     bar.classList.remove("is-indeterminate");
     bar.classList.add(error ? "is-failed" : "is-done");
     if (!error) { bar.querySelector(".progress-fill").style.width = "100%"; $("import-pct").textContent = "100%"; }
-    const added = count("added");
+    const added = count("added"), there = count("duplicate"), skipped = count("skipped");
     setState(error ? "stopped" : "done", error ? "danger" : "success");
-    $("import-phase").textContent = error ? "Stopped: " + error.message : "Done: " + added + " picture" + (added === 1 ? "" : "s") + " added.";
+    $("import-phase").textContent = error ? "Stopped: " + error.message
+      : "Done: " + added + " added" + (there ? ", " + there + " already there" : "") + (skipped ? ", " + skipped + " not imported" : "") + ".";
+    renderResults();
     if (error) CV.showAlert(error.message, "error");
     const link = $("import-retrain-link");
     link.href = "/admin/models/" + encodeURIComponent($("import-task").value);
@@ -91,9 +93,9 @@
     A.kvList($("import-summary"), [["Added", String(count("added")), "import-added"],
       ["Already there", String(count("duplicate")), "import-duplicates"],
       ["Not imported", String(count("skipped")), "import-skipped"]]);
-    // The files that need a look come first; the added ones only on request (an import may be thousands).
-    const showAdded = $("import-show-added").checked;
-    const shown = results.filter(function (f) { return showAdded || f.status !== "added"; })
+    // The files that need a look; every file only on request (an import may be thousands).
+    const showAll = $("import-show-all").checked;
+    const shown = results.filter(function (f) { return showAll || f.status === "skipped"; })
       .sort(function (a, b) { return (a.status === "skipped" ? 0 : 1) - (b.status === "skipped" ? 0 : 1); });
     const body = $("import-files-body");
     body.replaceChildren.apply(body, shown.length ? shown.map(function (f) {
@@ -103,9 +105,9 @@
         h("td", {}, h("span", { class: "badge " + RESULT_BADGE[f.status], text: RESULT_TEXT[f.status] || f.status })),
         h("td", { class: "small", text: f.reason || "" }));
     }) : [A.messageRow(4, busy ? "Waiting for the first results…"
-      : results.length ? "Every file was added." : "Nothing to show.", "import-all-added")]);
+      : results.length ? "Every file was imported or was there already." : "Nothing to show.", "import-all-added")]);
   }
-  $("import-show-added").addEventListener("change", renderResults);
+  $("import-show-all").addEventListener("change", renderResults);
 
   /* ---------- a zip ---------- */
 
