@@ -71,6 +71,14 @@ def preset(pretrained_dirs):
     return PresetStylizer.load(pretrained_dirs["preset"])
 
 
+# How far onnxruntime's int8 predictor lands from the same graph in float, by instruction set
+# (mean |int8 - float| over mean |int8|, and cosine, on coffee / ihc / astronaut / chelsea):
+# SSE4.2 only (qemu-x86_64 -cpu Nehalem) 1.4-1.7 %, cos 0.9999; AVX2 without VNNI (AMD EPYC)
+# 17-22 %, cos 0.973-0.984 (its u8 x s8 kernels saturate); AVX-512 VNNI under 3 % (issue 21).
+# Our predictor is checked against the float graph; the int8 one only within that spread.
+INT8_RELATIVE_ERROR, INT8_COSINE = 0.30, 0.95
+
+
 @pytest.mark.parametrize("style", ["coffee", "ihc"])
 def test_predictor_matches_the_onnx_graph(arbitrary, photos, style):
     x = square(photos[style], 256)[None]
@@ -79,7 +87,8 @@ def test_predictor_matches_the_onnx_graph(arbitrary, photos, style):
     shipped = session("arbitrary_predict.onnx", False).run(None, {"style_image": x})[0].reshape(-1)
     assert ours.shape == (100,)
     assert np.abs(ours - reference).mean() < 1e-3
-    assert np.abs(ours - shipped).mean() < 0.03 * np.abs(shipped).mean() + 1e-3
+    assert np.abs(ours - shipped).mean() < INT8_RELATIVE_ERROR * np.abs(shipped).mean()
+    assert ours @ shipped / np.linalg.norm(ours) / np.linalg.norm(shipped) > INT8_COSINE
 
 
 @pytest.mark.parametrize("content,style", [("astronaut", "coffee"), ("chelsea", "ihc")])
