@@ -25,11 +25,13 @@ import numpy as np
 from ml.errors import Cancelled, check_stop
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-CONTENT_LAYERS = ("block5_conv2",)
+# block3_conv3 keeps the subject's shapes (a face stays a face at 256 px), block5_conv2 its
+# layout; neither is the judge's content layer (block4_conv2). See docs/style.md.
+CONTENT_LAYERS = ("block3_conv3", "block5_conv2")
 # The tutorial's weights (its baseline only).
 STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
 # The fast path's weights, content weight 1 on the layer-balanced losses (see docs/style.md).
-STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 1000.0, 4.0, 0.02
+STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 10.0, 4.0, 0.02
 INIT_BLEND = 2.0  # the arbitrary picture's share of the start is min(1, INIT_BLEND * strength)
 # Evaluations per level of the pyramid (long side as a fraction of ``size``).
 PYRAMID = ((1.0, 30),)
@@ -37,7 +39,10 @@ MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
 # What strength asks for, per pair: the optimiser's own style loss at most TARGET_DECADES * strength
 # decades below the photo's own (``own_style_target``). Until it gets there the style weight is
 # raised x10 for another CONTINUE_EVALS evaluations, at most MAX_EVALS in all (docs/style.md).
-TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 2.0, 15, 60
+TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 1.0, 15, 60
+# Results smaller than this are optimised at this long side and scaled down: Gram textures are
+# as big in pixels at any size, so at 128 px they cover a face (docs/style.md).
+MIN_SIDE = 256
 
 Progress = Callable[[float, str], None]
 
@@ -319,14 +324,17 @@ def stylize(
     should_stop: Callable[[], bool] | None = None,
     weights="hed",
     *,
-    init: str = "arbitrary",
+    init: str = "content",
     init_model_dir=None,
     pyramid=PYRAMID,
     tv_weight: float = TV_WEIGHT,
     style_weight: float | None = None,
     max_evals: int = MAX_EVALS,
+    min_side: int | None = None,
 ):
     """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats).
+
+    Below ``min_side`` (default MIN_SIDE) the picture is made at ``min_side`` and scaled down.
 
     Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
     it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the starting style
@@ -338,6 +346,18 @@ def stylize(
     import tensorflow as tf
 
     _check_images(content, style)
+    min_side = MIN_SIDE if min_side is None else min_side
+    if size < min_side:
+        from PIL import Image
+
+        image, stats = stylize(
+            content, style, strength, min_side, progress, should_stop, weights, init=init,
+            init_model_dir=init_model_dir, pyramid=pyramid, tv_weight=tv_weight,
+            style_weight=style_weight, max_evals=max_evals, min_side=min_side,
+        )  # fmt: skip
+        h, w = resize_long_side(content, size).shape[:2]
+        small = np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
+        return small, {**stats, "painted_at": int(min_side)}
     style_weight = strength_to_style_weight(strength) if style_weight is None else style_weight
     target = own_style_target(strength)
     extractor, fn = _fast_objective(weights)

@@ -189,7 +189,9 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
         160,
         160,
     )
-    assert client.get("/api/styles/preset/26/thumbnail.jpg").status_code == 404
+    assert client.get("/api/styles/preset/27/thumbnail.jpg").status_code == 404
+    assert client.get("/api/styles/preset/0/thumbnail.jpg").status_code == 404
+    assert [p["id"] for p in presets] == list(range(1, 27))  # the numbers the page shows
     photo = np.asarray(
         PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize((128, 128)), float
     )
@@ -198,6 +200,10 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
         assert result.size == (128, 128)
         assert np.abs(np.asarray(result, float) - photo).mean() > 10, done[sid]  # visibly repainted
     assert done[preset_id]["method"] == "preset" and done[ids[0]]["method"] == "arbitrary"
+    # the result says which style it used, by the page's number and name
+    assert done[preset_id]["preset"] == {"id": 5, "name": presets[4]["name"]}
+    assert done[preset_id]["strength"] == presets[4]["default_strength"]
+    assert done[ids[0]]["preset"] is None
     listed = styles(client)
     assert listed["arbitrary"]["expected_seconds"]["128"]["jobs"] == 4
     assert listed["preset"]["expected_seconds"]["128"]["seconds"] > 0

@@ -8,6 +8,7 @@ from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.models.base import iso
 from webapp.storage.service import storage
+from webapp.style import builtin as style_builtin
 from webapp.style import service
 from webapp.web.errors import ApiError
 from webapp.web.identity import is_owner, owner_id, voter_id
@@ -163,6 +164,8 @@ def describe(row: Stylization) -> dict:
         "error": row.error,
         "seconds": row.seconds,
         "params": row.params,
+        "strength": (row.params or {}).get("strength"),
+        "preset": _preset(row),
         "yours": mine,
         "content_url": url_for("api.stylize_input", stylization_id=pid, which="content")
         if mine
@@ -174,6 +177,14 @@ def describe(row: Stylization) -> dict:
         "stats": row.stats,
         "rating": _client_rating(row.id, voter_id()) if mine else None,
     }
+
+
+def _preset(row: Stylization) -> dict | None:
+    """{"id", "name"} of the ready-made style a preset stylization used; None for other methods."""
+    if row.method != "preset" or "preset" not in (row.params or {}):
+        return None
+    preset_id = int(row.params["preset"])
+    return {"id": preset_id, "name": style_builtin.preset_name(preset_id)}
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:

@@ -97,17 +97,16 @@ def parse_params(form) -> tuple[dict, dict]:
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
 
+    extra = method_params(methods[name], form)
     strength = form.get("strength")
     strength = (
         _number(strength, "strength", float, 0.0, 1.0, 0.5)
         if strength not in (None, "")
-        else learned_strength(name, style_builtin.default_strength(name))["strength"]
+        else learned_strength(name, style_builtin.default_strength(name, extra.get("preset")))[
+            "strength"
+        ]
     )
-    return methods[name], {
-        "strength": strength,
-        "size": min(size, cap),
-        **method_params(methods[name], form),
-    }
+    return methods[name], {"strength": strength, "size": min(size, cap), **extra}
 
 
 def check_queue_cap(client: str) -> None:
