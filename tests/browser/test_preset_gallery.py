@@ -93,7 +93,9 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
         "SELECT method, params FROM stylizations WHERE public_id = ?", job_id
     )[0]
     assert method == "preset" and json.loads(params)["preset"] == 4
-    expect(page.get_by_test_id("result-caption")).to_contain_text(f"preset 4 · {presets[3]['name']}")
+    expect(page.get_by_test_id("result-caption")).to_contain_text(
+        f"preset 4 · {presets[3]['name']}"
+    )
     size = page.get_by_test_id("result-image").evaluate(
         "i => Math.max(i.naturalWidth, i.naturalHeight)"
     )

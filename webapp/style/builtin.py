@@ -75,8 +75,6 @@ def ensure(target: str) -> ModelVersion:
         return mv
     new_keys: list[str] = []
     try:
-        from ml.modeldir import read_meta
-
         config = {"source": SOURCE}
         mv = registry.register_version(
             target,
