@@ -43,6 +43,7 @@ TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 1.0, 15, 60
 # Results smaller than this are optimised at this long side and scaled down: Gram textures are
 # as big in pixels at any size, so at 128 px they cover a face (docs/style.md).
 MIN_SIDE = 256
+BORDER_PAD = 16  # px of reflected border around the picture VGG sees (``reflected``)
 
 Progress = Callable[[float, str], None]
 
@@ -196,15 +197,30 @@ def style_grams(style: np.ndarray, long_side: int, weights="hed", layers=STYLE_L
     return grams
 
 
+def reflected(image, pad: int = BORDER_PAD):
+    """A (B, H, W, 3) picture reflect-padded by ``pad`` (less on tiny pictures) on every side.
+
+    VGG's zero padding makes its features at the border differ from the interior's; optimising
+    the pixels against them left a dark line along the bottom and right edges (issue 21). Seen
+    through a reflected border the edge pixels are interior pixels to VGG.
+    """
+    import tensorflow as tf
+
+    shape = tf.shape(image)
+    pad = tf.minimum(tf.minimum(pad, shape[1] - 1), shape[2] - 1)
+    return tf.pad(image, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+
+
 def _loss_and_grad_fn(extractor, losses=style_and_content_losses):
-    """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function."""
+    """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function;
+    the features are of the picture with a reflected border (``reflected``)."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def loss_and_grad(image, grams, content_feats, loss_weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            style, content = losses(features(extractor, image), grams, content_feats)
+            style, content = losses(features(extractor, reflected(image)), grams, content_feats)
             tv = tv_per_pixel(image)
             parts = tf.stack([style, content, tv])
             total = tf.reduce_sum(parts * loss_weights)
@@ -378,7 +394,7 @@ def stylize(
         else:
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
-        content_feats = features(extractor, content01)
+        content_feats = features(extractor, reflected(content01))
         targets = (style_grams(style, side, weights), content_feats[n_style:])
 
         def on_eval(side=side, level=level):
@@ -452,7 +468,7 @@ def tutorial_nst(
     content01 = resize_long_side(content, size)[None]
     targets = (
         style_grams(style, size, weights),
-        features(extractor, content01)[len(STYLE_LAYERS) :],
+        features(extractor, reflected(content01))[len(STYLE_LAYERS) :],
     )
     # The tutorial's TV term sums over pixels; ours is per pixel, so scale it by the pixel count.
     pixels = content01.shape[1] * content01.shape[2]

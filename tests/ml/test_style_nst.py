@@ -76,9 +76,10 @@ def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, result
 
 
 def test_missing_arbitrary_model_falls_back_to_the_photo_with_a_note(pair, tmp_path):
-    image, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=None)
+    start = {"size": 32, "pyramid": ((1.0, 2),), "init": "arbitrary"}
+    image, stats = nst.stylize(*pair, **start, init_model_dir=None)
     assert stats["init"].startswith("content") and "not available" in stats["init"]
-    _, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=tmp_path)
+    _, stats = nst.stylize(*pair, **start, init_model_dir=tmp_path)
     assert stats["init"].startswith("content") and "could not be used" in stats["init"]
     with pytest.raises(ValueError, match="init"):
         nst.stylize(*pair, size=32, init="noise")
