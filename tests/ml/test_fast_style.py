@@ -213,3 +213,22 @@ def test_bad_arguments_are_value_errors(arbitrary, preset, photos):
         preset.stylize(photos["astronaut"], 0, size=64)
     with pytest.raises(ValueError, match="style"):
         arbitrary.style_vector(np.zeros((2, 2, 3), np.uint8))
+
+
+def high_band_energy(picture: np.ndarray) -> float:
+    """Share of a picture's (grey) spectrum above 0.35 cycles per pixel: a pixel grid lives there."""
+    grey = picture.mean(-1) - picture.mean()
+    power = np.abs(np.fft.fft2(grey)) ** 2
+    fy, fx = np.abs(np.fft.fftfreq(grey.shape[0]))[:, None], np.abs(np.fft.fftfreq(grey.shape[1]))
+    return float(power[np.maximum(fy, fx[None]) > 0.35].sum() / power.sum())
+
+
+def test_served_presets_have_no_pixel_grid(preset, original_preset, photos):
+    """'Wild strokes' (4) showed a 2-pixel grid from nearest upsampling; the served one has none."""
+    from ml.nst import resize_long_side
+
+    photo = resize_long_side(photos["astronaut"], 256)
+    for style_id in (4, 16):
+        served, original = preset.render(photo, style_id), original_preset.render(photo, style_id)
+        assert high_band_energy(served) < 0.5 * high_band_energy(original)
+        assert high_band_energy(served) < high_band_energy(photo)  # no finer than the photo
