@@ -1,14 +1,18 @@
-"""Calibration of `nst`'s strength against ml/judge.py on fixed photo/style pairs.
+"""What `strength` does, per method and preset, judged by ml/judge.py (issue 21).
 
-    python bench/style_calibrate.py            # 512 px, all pairs, strengths 0..1 (an hour or more on a CPU)
-    python bench/style_calibrate.py --quick    # 256 px, first two pairs, strengths 0, 0.25, 0.5, 1
+    python bench/style_calibrate.py                      # arbitrary, the 26 presets, nst at 256 px
+    python bench/style_calibrate.py --methods preset     # one method
+    python bench/style_calibrate.py --methods nst --nst-pairs astronaut:coffee --size 256
+    python bench/style_calibrate.py --model adain=models/adain --model vangogh=models/vangogh
 
-For each pair and strength it prints the judge's (ml/judge.py) style distance as a fraction of the
-photo's own (the targets: below 0.1x at 0.5 and below 0.05x at 1.0 at 512 px), the judge's content
-distance, the optimiser's own style loss over the photo's (and the target strength asked for:
-ml.nst.own_style_target), the final style weight, the seconds and the evaluations, then whether
-the style ratio falls monotonically with strength.
-Results are saved as PNGs under --out (bench/out/).
+For every method, photo/style pair (or preset) and strength of 0, 0.25, 0.5, 0.75, 1 it prints
+the judge's style distance (to the style picture; for a preset or a fixed style, to the method's
+own full-strength picture) and content distance (to the photo), the subject check
+(ml.judge.subject_check: the face still found where it was, content distance within the bound)
+and the seconds; then whether style distance falls and content distance rises at every step.
+For the presets it also prints the default strength each should start at: the highest of 1, 0.9,
+0.8, 0.6, .., 0.2 whose result keeps the subject on every preset photo (what ml.fast_style's
+PRESET_DEFAULT_STRENGTH holds). Pictures go to --out (bench/out/, one sheet per row of strengths).
 """
 
 from __future__ import annotations
@@ -16,108 +20,180 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run from anywhere: `python bench/...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 import argparse
 import os
 import time
 
-PAIRS = "astronaut:immunohistochemistry,chelsea:coffee,coffee:rocket,astronaut:hubble_deep_field"
-TARGETS = {0.5: 0.1, 1.0: 0.05}
+import numpy as np
+
+PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
+NST_PAIRS = "astronaut:coffee"
+PRESET_PHOTOS = "astronaut,rocket"
+DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)
 
 
 def parse_args(argv):
     """The calibration's flags."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--methods", default="arbitrary,preset,nst")
+    parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--pairs", default=PAIRS, help="CONTENT:STYLE[,...] skimage.data names")
+    parser.add_argument("--nst-pairs", default=NST_PAIRS)
+    parser.add_argument("--preset-photos", default=PRESET_PHOTOS)
+    parser.add_argument("--presets", default="", help="ids, e.g. 4,7 (default: all 26)")
     parser.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
-    parser.add_argument("--init", default="arbitrary", choices=("arbitrary", "content"))
-    parser.add_argument(
-        "--quick", action="store_true", help="256 px, two pairs, strengths 0, 0.25, 0.5, 1"
-    )
+    parser.add_argument("--model", action="append", default=[], help="NAME=DIR (adain, cyclegan)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
-    if args.quick:
-        args.size, args.strengths = min(args.size, 256), "0,0.25,0.5,1"
-        args.pairs = ",".join(args.pairs.split(",")[:2])
     args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
 
 
-def calibrate_pair(args, pair: str, model_dir) -> list[tuple]:
-    """(strength, judge's style ratio, content distance, seconds, evaluations) for one pair."""
-    from PIL import Image
+def picture(name: str) -> np.ndarray:
+    """A scikit-image sample picture as uint8 RGB."""
     from skimage import data
 
-    from ml import judge, nst
+    image = getattr(data, name)()
+    return np.stack([image] * 3, -1) if image.ndim == 2 else image[..., :3]
 
-    content_name, style_name = pair.split(":")
-    content, style = getattr(data, content_name)(), getattr(data, style_name)()
-    own = judge.style_distance(nst.to_uint8(nst.resize_long_side(content, args.size)), style)
-    rows = []
-    for strength in args.strengths:
-        start = time.perf_counter()
-        image, stats = nst.stylize(
-            content,
-            style,
-            strength=strength,
-            size=args.size,
-            init=args.init,
-            init_model_dir=model_dir,
-        )
-        seconds = time.perf_counter() - start
-        ratio = judge.style_distance(image, style) / own
-        rows.append(
-            (strength, ratio, judge.content_distance(image, content), seconds, stats["steps"])
-        )
-        target = TARGETS.get(strength)
-        verdict = (
-            ""
-            if target is None
-            else (" (target met)" if ratio < target else f" (target < {target}x missed)")
-        )
-        own_ratio = (
-            f"{stats['own_style_ratio']:.4f} / {stats['own_style_target']:.4f}" if strength else "-"
-        )
+
+def judged_row(label, photo, style, outs: dict, seconds: dict, out_dir: Path) -> bool:
+    """Print one line per strength and save the row as a sheet; True when graded both ways."""
+    from PIL import Image
+
+    from ml import judge
+
+    styles, contents = [], []
+    for strength, image in outs.items():
+        s, subject = judge.style_distance(image, style), judge.subject_check(image, photo)
+        styles.append(s)
+        contents.append(subject["content"])
+        face = "-" if subject["face_iou"] is None else f"{subject['face_iou']:.2f}"
         print(
-            f"| {pair} | {strength:g} | {ratio:.4f}x{verdict} | {rows[-1][2]:.3f} | {own_ratio} | "
-            f"{stats['style_weight']:.3g} | {seconds:.1f} | {stats['steps']} |",
+            f"| {label} | {strength:g} | {s:.4f} | {subject['content']:.3f} | {face} | "
+            f"{'kept' if subject['kept'] else 'LOST'} | {seconds[strength]:.1f} |",
             flush=True,
         )
-        Image.fromarray(image).save(
-            Path(args.out) / f"calibrate-{pair.replace(':', '_')}-{args.size}-s{strength:g}.png"
+    graded = all(a > b for a, b in zip(styles, styles[1:])) and all(
+        a < b for a, b in zip(contents, contents[1:])
+    )
+    print(f"| {label} | graded | {'yes' if graded else 'NO'} | | | | |", flush=True)
+    sheet = np.concatenate([np.asarray(o) for o in outs.values()], axis=1)
+    name = label.replace(":", "_").replace(" ", "-")
+    Image.fromarray(sheet).save(out_dir / f"calibrate-{name}.png")
+    return graded
+
+
+def timed(fn, *args) -> tuple[np.ndarray, float]:
+    """fn(*args) and the seconds it took."""
+    start = time.perf_counter()
+    image = fn(*args)
+    return image, time.perf_counter() - start
+
+
+def calibrate_pairs(args, method: str, pairs: str, run) -> bool:
+    """Rows for a method that takes a style picture: run(photo, style, strength) -> uint8."""
+    ok = True
+    for pair in pairs.split(","):
+        content_name, style_name = pair.split(":")
+        photo, style = picture(content_name), picture(style_name)
+        outs, seconds = {}, {}
+        for strength in args.strengths:
+            outs[strength], seconds[strength] = timed(run, photo, style, strength)
+        ok &= judged_row(f"{method} {pair}", photo, style, outs, seconds, Path(args.out))
+    return ok
+
+
+def calibrate_presets(args) -> bool:
+    """Rows for the presets, and each preset's default strength."""
+    from ml import judge
+    from ml.fast_style import PresetStylizer, pretrained_model_dir
+
+    model = PresetStylizer.load(pretrained_model_dir("preset", args.cache))
+    wanted = {int(i) for i in args.presets.split(",") if i} or {p["id"] for p in model.presets}
+    ok, defaults = True, {}
+    for preset in [p for p in model.presets if p["id"] in wanted]:
+        keeps = []
+        for photo_name in args.preset_photos.split(","):
+            photo = picture(photo_name)
+            outs, seconds = {}, {}
+            for strength in args.strengths:
+                outs[strength], seconds[strength] = timed(
+                    model.stylize, photo, preset["id"], strength, args.size
+                )
+            full = model.stylize(photo, preset["id"], 1.0, args.size)
+            label = f"preset {preset['id']} {preset['name']} on {photo_name}"
+            ok &= judged_row(label, photo, full, outs, seconds, Path(args.out))
+            keeps.append(
+                {
+                    s: judge.subject_check(model.stylize(photo, preset["id"], s, args.size), photo)[
+                        "kept"
+                    ]
+                    for s in DEFAULT_GRID
+                }
+            )
+        defaults[preset["id"]] = next(
+            (s for s in DEFAULT_GRID if all(k[s] for k in keeps)), DEFAULT_GRID[-1]
         )
-    return rows
+        print(f"| preset {preset['id']} {preset['name']} | default | {defaults[preset['id']]:g} |")
+    print(f"PRESET_DEFAULT_STRENGTH = {defaults}")
+    return ok
 
 
 def main(argv=None) -> int:
-    """Print the calibration table; exit status 1 when a curve is not monotone."""
-    from ml.fast_style import pretrained_model_dir
+    """Print the tables; exit status 1 when a row is not graded both ways."""
+    from ml import nst
+    from ml.fast_style import ArbitraryStylizer, pretrained_model_dir
+    from ml.stylize import load_model
 
     args = parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    model_dir = pretrained_model_dir("arbitrary", args.cache) if args.init == "arbitrary" else None
-    print(
-        f"size {args.size} px, start from {args.init}; load average {os.getloadavg()[0]:.1f} at start"
-    )
-    print(
-        "| pair | strength | judge: style distance / photo's | judge: content distance "
-        "| nst's own style loss / photo's (target) | final style weight | seconds | evaluations |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    monotone = True
-    for pair in args.pairs.split(","):
-        ratios = [row[1] for row in calibrate_pair(args, pair, model_dir)]
-        monotone &= all(a >= b for a, b in zip(ratios, ratios[1:]))
-    print(
-        f"style ratio falls monotonically with strength on every pair: {'yes' if monotone else 'NO'}; "
-        f"load average {os.getloadavg()[0]:.1f} at the end"
-    )
-    return 0 if monotone else 1
+    print(f"size {args.size} px; load average {os.getloadavg()[0]:.1f} at start")
+    print("| method, pair | strength | judge: style | judge: content | face IoU | subject | s |")
+    print("|---|---|---|---|---|---|---|")
+    methods, ok = args.methods.split(","), True
+    if "arbitrary" in methods:
+        arbitrary = ArbitraryStylizer.load(pretrained_model_dir("arbitrary", args.cache))
+        ok &= calibrate_pairs(
+            args,
+            "arbitrary",
+            args.pairs,
+            lambda p, s, k: arbitrary.stylize(p, s, k, args.size),
+        )
+    if "nst" in methods:
+        ok &= calibrate_pairs(
+            args,
+            "nst",
+            args.nst_pairs,
+            lambda p, s, k: nst.stylize(p, s, strength=k, size=args.size)[0],
+        )
+    for spec in args.model:
+        name, folder = spec.split("=", 1)
+        model = load_model(folder)
+        if hasattr(model, "style_stats"):  # AdaIN: a style picture
+            ok &= calibrate_pairs(
+                args, name, args.pairs, lambda p, s, k, m=model: m.stylize(p, s, k, args.size)
+            )
+        else:  # a fixed style: its own full-strength picture is the style
+            for photo_name in args.preset_photos.split(","):
+                photo = picture(photo_name)
+                outs = {k: model.stylize(photo, k, args.size) for k in args.strengths}
+                ok &= judged_row(
+                    f"{name} on {photo_name}",
+                    photo,
+                    model.stylize(photo, 1.0, args.size),
+                    outs,
+                    dict.fromkeys(args.strengths, 0.0),
+                    Path(args.out),
+                )
+    if "preset" in methods:
+        ok &= calibrate_presets(args)
+    print(f"graded at every step on every row: {'yes' if ok else 'NO'}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

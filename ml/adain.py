@@ -353,9 +353,16 @@ class AdaINStylizer:
     def stylize(
         self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512
     ):
-        """Stylize ``content`` like ``style``; ``strength`` (alpha) blends features with the content's."""
+        """Stylize ``content`` like ``style``; ``strength`` as ml/strength.py defines it: alpha
+        (the feature blend) at ``style_space(strength)``, the picture mixed with the photo by
+        ``strength``; 0 is the photo."""
         from ml.nst import resize_long_side, to_uint8
+        from ml.strength import check, style_space, with_photo
 
+        strength = check(strength)
         c = resize_long_side(content, size, multiple=8)[None].astype(np.float32)
+        if strength == 0.0:
+            return to_uint8(c)
         mean, std = self.style_stats(style, size)
-        return to_uint8(np.asarray(self._render(c, mean, std, np.float32(strength))))
+        styled = np.clip(self._render(c, mean, std, np.float32(style_space(strength))), 0.0, 1.0)
+        return to_uint8(with_photo(styled, c, strength))

@@ -47,6 +47,13 @@ def reflect_pad(x, pad: int):
     return _keras().ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
 
 
+def upsample(x, method: str = "nearest"):
+    """Double height and width of an NHWC tensor of any (unknown) size."""
+    import tensorflow as tf
+
+    return tf.image.resize(x, tf.shape(x)[1:3] * 2, method=method)
+
+
 def instance_norm(x, gamma, beta):
     """Conditional instance norm: per-picture, per-channel standardisation, then gamma/beta (B, C)."""
     ops = _keras().ops
@@ -84,6 +91,7 @@ def build_transformer(
     norm_contract=False,
     biased=True,
     name="transformer",
+    upsampling="nearest",
 ):
     """The style transformer: (picture 0..1 NHWC, condition vector) -> picture 0..1.
 
@@ -117,7 +125,7 @@ def build_transformer(
         )
         x = keras.layers.Add(name=f"residual{i}")([x, h])
     for i, filters in enumerate(expand, 1):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"expand{i}_up")(x)
+        x = keras.layers.Lambda(upsample, arguments={"method": upsampling}, name=f"expand{i}_up")(x)
         x = _norm(
             _conv(x, filters, 3, f"expand{i}", bias=biased), cond, f"expand{i}", biased, "relu"
         )

@@ -25,11 +25,13 @@ import numpy as np
 from ml.errors import Cancelled, check_stop
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-CONTENT_LAYERS = ("block5_conv2",)
+# block3_conv3 keeps the subject's shapes (a face stays a face at 256 px), block5_conv2 its
+# layout; neither is the judge's content layer (block4_conv2). See docs/style.md.
+CONTENT_LAYERS = ("block3_conv3", "block5_conv2")
 # The tutorial's weights (its baseline only).
 STYLE_WEIGHT, CONTENT_WEIGHT, TUTORIAL_TV_WEIGHT = 1e-2, 1e4, 30.0
 # The fast path's weights, content weight 1 on the layer-balanced losses (see docs/style.md).
-STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 1000.0, 4.0, 0.02
+STYLE_WEIGHT_AT_1, DECADES, TV_WEIGHT = 10.0, 4.0, 0.02
 INIT_BLEND = 2.0  # the arbitrary picture's share of the start is min(1, INIT_BLEND * strength)
 # Evaluations per level of the pyramid (long side as a fraction of ``size``).
 PYRAMID = ((1.0, 30),)
@@ -37,7 +39,11 @@ MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
 # What strength asks for, per pair: the optimiser's own style loss at most TARGET_DECADES * strength
 # decades below the photo's own (``own_style_target``). Until it gets there the style weight is
 # raised x10 for another CONTINUE_EVALS evaluations, at most MAX_EVALS in all (docs/style.md).
-TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 2.0, 15, 60
+TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 1.0, 15, 60
+# Results smaller than this are optimised at this long side and scaled down: Gram textures are
+# as big in pixels at any size, so at 128 px they cover a face (docs/style.md).
+MIN_SIDE = 256
+BORDER_PAD = 16  # px of reflected border around the picture VGG sees (``reflected``)
 
 Progress = Callable[[float, str], None]
 
@@ -191,15 +197,30 @@ def style_grams(style: np.ndarray, long_side: int, weights="hed", layers=STYLE_L
     return grams
 
 
+def reflected(image, pad: int = BORDER_PAD):
+    """A (B, H, W, 3) picture reflect-padded by ``pad`` (less on tiny pictures) on every side.
+
+    VGG's zero padding makes its features at the border differ from the interior's; optimising
+    the pixels against them left a dark line along the bottom and right edges (issue 21). Seen
+    through a reflected border the edge pixels are interior pixels to VGG.
+    """
+    import tensorflow as tf
+
+    shape = tf.shape(image)
+    pad = tf.minimum(tf.minimum(pad, shape[1] - 1), shape[2] - 1)
+    return tf.pad(image, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+
+
 def _loss_and_grad_fn(extractor, losses=style_and_content_losses):
-    """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function."""
+    """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function;
+    the features are of the picture with a reflected border (``reflected``)."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def loss_and_grad(image, grams, content_feats, loss_weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            style, content = losses(features(extractor, image), grams, content_feats)
+            style, content = losses(features(extractor, reflected(image)), grams, content_feats)
             tv = tv_per_pixel(image)
             parts = tf.stack([style, content, tv])
             total = tf.reduce_sum(parts * loss_weights)
@@ -319,14 +340,17 @@ def stylize(
     should_stop: Callable[[], bool] | None = None,
     weights="hed",
     *,
-    init: str = "arbitrary",
+    init: str = "content",
     init_model_dir=None,
     pyramid=PYRAMID,
     tv_weight: float = TV_WEIGHT,
     style_weight: float | None = None,
     max_evals: int = MAX_EVALS,
+    min_side: int | None = None,
 ):
     """Fast Gatys style transfer; returns (uint8 HxWx3 image with long side ``size``, stats).
+
+    Below ``min_side`` (default MIN_SIDE) the picture is made at ``min_side`` and scaled down.
 
     Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
     it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the starting style
@@ -338,6 +362,18 @@ def stylize(
     import tensorflow as tf
 
     _check_images(content, style)
+    min_side = MIN_SIDE if min_side is None else min_side
+    if size < min_side:
+        from PIL import Image
+
+        image, stats = stylize(
+            content, style, strength, min_side, progress, should_stop, weights, init=init,
+            init_model_dir=init_model_dir, pyramid=pyramid, tv_weight=tv_weight,
+            style_weight=style_weight, max_evals=max_evals, min_side=min_side,
+        )  # fmt: skip
+        h, w = resize_long_side(content, size).shape[:2]
+        small = np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
+        return small, {**stats, "painted_at": int(min_side)}
     style_weight = strength_to_style_weight(strength) if style_weight is None else style_weight
     target = own_style_target(strength)
     extractor, fn = _fast_objective(weights)
@@ -359,7 +395,7 @@ def stylize(
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
         check_stop(should_stop)  # each step below is seconds at 1024 px on a CPU
-        content_feats = features(extractor, content01)
+        content_feats = features(extractor, reflected(content01))
         targets = (style_grams(style, side, weights), content_feats[n_style:])
         check_stop(should_stop)
 
@@ -434,7 +470,7 @@ def tutorial_nst(
     content01 = resize_long_side(content, size)[None]
     targets = (
         style_grams(style, size, weights),
-        features(extractor, content01)[len(STYLE_LAYERS) :],
+        features(extractor, reflected(content01))[len(STYLE_LAYERS) :],
     )
     # The tutorial's TV term sums over pixels; ours is per pixel, so scale it by the pixel count.
     pixels = content01.shape[1] * content01.shape[2]

@@ -64,6 +64,16 @@ def check_args(
         )
 
 
+def default_strength(method: str, preset: int | None = None) -> float:
+    """A method's own strength before ratings teach one: nst 0.5, a preset its own (chosen so the
+    subject stays recognisable, ml.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
+    if method == "preset" and preset is not None:
+        from ml.fast_style import PRESET_DEFAULT_STRENGTH
+
+        return PRESET_DEFAULT_STRENGTH.get(int(preset), 1.0)
+    return 0.5 if method == "nst" else 1.0
+
+
 def load_model(model_dir):
     """The stylizer of ``model_dir`` (by its kind), loaded once per process."""
     from ml.modeldir import read_meta
@@ -96,7 +106,7 @@ def run(
     should_stop: Callable[[], bool] | None = None,
     weights="hed",
     preset: int | None = None,
-    init: str = "arbitrary",
+    init: str = "content",
     init_model_dir=None,
 ) -> StyleResult:
     """Stylize ``content`` with ``method``: "arbitrary", "preset", "nst", "adain" or a fixed style.
@@ -106,7 +116,8 @@ def run(
     ``weights`` picks nst's feature network: "hed" (offline VGG16), "imagenet" (Keras' VGG19,
     downloaded once) or a local weights file. ``init`` is nst's start ("arbitrary": the fast
     network's picture from ``init_model_dir``, by default the pretrained folder in DEFAULT_CACHE;
-    "content": the photo); without a usable folder nst starts from the photo and says so in stats.
+    "content": the photo, the default); without a usable folder nst starts from the photo and says
+    so in stats.
     """
     import time
 
@@ -116,7 +127,7 @@ def run(
     if method == "nst":
         from ml import nst
 
-        if init == "arbitrary" and init_model_dir is None:
+        if init == "arbitrary" and init_model_dir is None:  # the start before issue 21
             # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
             say = (
                 None
@@ -161,9 +172,10 @@ def run(
         image = model.stylize(content, strength=strength, size=size)
     if progress is not None:
         progress(1.0, "done")
-    return StyleResult(
-        image, {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)}
-    )
+    stats = {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)}
+    if method == "preset":
+        stats["preset"] = {"id": int(preset), "name": model.presets[int(preset) - 1]["name"]}
+    return StyleResult(image, stats)
 
 
 def _pretrained_or_none(kind: str, progress=None):
@@ -199,7 +211,7 @@ def parse_args(argv):
         help="arbitrary, preset, nst, adain or a fixed style's name",
     )
     parser.add_argument(
-        "--preset", type=int, help="the fixed style's id (0..25) for --method preset"
+        "--preset", type=int, help="the fixed style's id (1..26) for --method preset"
     )
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--strength", type=float, default=None)
@@ -213,7 +225,7 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     strength = (
-        args.strength if args.strength is not None else (0.5 if args.method == "nst" else 1.0)
+        args.strength if args.strength is not None else default_strength(args.method, args.preset)
     )
     try:
         content = read_image(args.content)

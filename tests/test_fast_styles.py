@@ -75,7 +75,8 @@ def test_fresh_install_lists_fast_methods_with_honest_descriptions(client):
     assert (
         by["arbitrary"]["needs_style_image"] is True and by["preset"]["needs_style_image"] is False
     )
-    assert "minutes on a CPU" in by["nst"]["description"]
+    # the page says plainly when to use Classic and when Fast
+    assert "minute" in by["nst"]["description"] and "Choose Fast" in by["nst"]["description"]
     assert by["arbitrary"]["default_strength"] == 1.0 and by["nst"]["default_strength"] == 0.5
     assert isinstance(by["preset"]["presets"], list)
     assert all(s["expected_seconds"] == {} for s in listed)  # no job timed here yet
@@ -98,7 +99,7 @@ def test_stylize_defaults_to_arbitrary_and_checks_the_preset_field(client):
     for bad in ("99", "-1", "abc", "1.5"):
         answer = post(client, style=None, method="preset", preset=bad)
         assert answer.status_code == 400, (bad, answer.json)
-        assert "preset" in answer.json["error"] and "0 to 25" in answer.json["error"], answer.json
+        assert "preset" in answer.json["error"] and "1 to 26" in answer.json["error"], answer.json
     wrong_method = post(client, method="arbitrary", preset="3")
     assert wrong_method.status_code == 400 and "method 'preset' only" in wrong_method.json["error"]
     ok = post(client, style=None, method="preset", preset="3")
@@ -189,7 +190,9 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
         160,
         160,
     )
-    assert client.get("/api/styles/preset/26/thumbnail.jpg").status_code == 404
+    assert client.get("/api/styles/preset/27/thumbnail.jpg").status_code == 404
+    assert client.get("/api/styles/preset/0/thumbnail.jpg").status_code == 404
+    assert [p["id"] for p in presets] == list(range(1, 27))  # the numbers the page shows
     photo = np.asarray(
         PILImage.open(io.BytesIO(png("astronaut"))).convert("RGB").resize((128, 128)), float
     )
@@ -198,6 +201,10 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
         assert result.size == (128, 128)
         assert np.abs(np.asarray(result, float) - photo).mean() > 10, done[sid]  # visibly repainted
     assert done[preset_id]["method"] == "preset" and done[ids[0]]["method"] == "arbitrary"
+    # the result says which style it used, by the page's number and name
+    assert done[preset_id]["preset"] == {"id": 5, "name": presets[4]["name"]}
+    assert done[preset_id]["strength"] == presets[4]["default_strength"]
+    assert done[ids[0]]["preset"] is None
     listed = styles(client)
     assert listed["arbitrary"]["expected_seconds"]["128"]["jobs"] == 4
     assert listed["preset"]["expected_seconds"]["128"]["seconds"] > 0

@@ -66,10 +66,7 @@
     const method = currentMethod();
     $("method-description").textContent = method && method.description ? method.description : "";
     syncGallery();
-    if (method && !strengthTouched && typeof method.default_strength === "number") {
-      strength.value = method.default_strength;
-      $("strength-value").textContent = Number(strength.value).toFixed(2);
-    }
+    applyDefaultStrength(method);
     showExpectedWait();
     const need = needsStyle();
     const styleInput = $("style-input");
@@ -83,6 +80,28 @@
     $("style-field-label").textContent = isPreset ? "Ready-made style" : "Style picture";
     updateSubmit();
   }
+
+  /* Strength means the same for every method (0 = the photo, 1 = the full style): the user's value is
+     kept across methods and presets; until they move it, it shows the default of what is chosen
+     (a preset's own, the method's learned or own one), and says so. */
+  function applyDefaultStrength(method) {
+    const hint = $("strength-hint");
+    if (strengthTouched) {
+      hint.textContent = "Your choice, kept when you change the method or style.";
+      return;
+    }
+    const preset = methodSelect.value === "preset" ? chosenPreset : null;
+    const value = preset && typeof preset.default_strength === "number" ? preset.default_strength
+      : method && typeof method.default_strength === "number" ? method.default_strength : null;
+    if (value === null) { hint.textContent = ""; return; }
+    strength.value = value;
+    $("strength-value").textContent = Number(strength.value).toFixed(2);
+    hint.textContent = "Default for " + (preset ? presetLabel(preset) : methodName(method)) + ": " +
+      Number(value).toFixed(2) + ". Move the slider to choose your own; it stays when you switch.";
+  }
+
+  /* "7 · Night dots": the number is the preset id the API takes. */
+  function presetLabel(preset) { return preset.id + " · " + preset.name; }
 
   /* ---------- the style gallery: "your own style picture" or one of the ready-made presets ---------- */
 
@@ -108,8 +127,8 @@
     art.append(img);
     const name = document.createElement("span");
     name.className = "style-tile-name";
-    name.textContent = preset.name;
-    button.title = preset.name;
+    name.textContent = presetLabel(preset);
+    button.title = presetLabel(preset) + " (preset " + preset.id + " in the API)";
     button.append(art, name);
     button.addEventListener("click", function () { choosePreset(preset); });
     return button;
@@ -146,7 +165,7 @@
     chosenPreset = preset;
     CV.showWhenReady($("chosen-preset-image"), preset.thumbnail_url);
     $("chosen-preset-image").alt = "The sample photo in the style " + preset.name;
-    $("chosen-preset-name").textContent = preset.name;
+    $("chosen-preset-name").textContent = presetLabel(preset);
     methodSelect.value = "preset";
     applyMethod();
   }
@@ -165,7 +184,7 @@
     if (methodSelect.value === "preset" && !chosenPreset && presetList().length) {
       chosenPreset = presetList()[0];
       CV.showWhenReady($("chosen-preset-image"), chosenPreset.thumbnail_url);
-      $("chosen-preset-name").textContent = chosenPreset.name;
+      $("chosen-preset-name").textContent = presetLabel(chosenPreset);
     }
     const selected = methodSelect.value === "preset" && chosenPreset ? String(chosenPreset.id)
       : needsStyle() ? "own" : null;
@@ -258,6 +277,7 @@
   sizeSelect.addEventListener("change", showExpectedWait);
   strength.addEventListener("input", function () {
     strengthTouched = true;
+    $("strength-hint").textContent = "Your choice, kept when you change the method or style.";
     $("strength-value").textContent = Number(strength.value).toFixed(2);
   });
 
@@ -309,10 +329,23 @@
     if (src) $(imgId).src = src;
   }
 
+  /* "Result · preset 7 · Night dots · strength 0.80": what the picture was made with. */
+  function resultCaption(job) {
+    const parts = ["Result"];
+    if (job.preset) parts.push("preset " + presetLabel(job.preset));
+    else if (job.method) {
+      const known = styles.find(function (s) { return s.method === job.method; });
+      parts.push(known ? methodName(known) : job.method);
+    }
+    if (typeof job.strength === "number") parts.push("strength " + job.strength.toFixed(2));
+    return parts.join(" · ");
+  }
+
   function renderDone(job) {
     lastJob = job;
     const url = job.result_url || ("/api/stylize/" + encodeURIComponent(job.id) + "/result");
     $("result-image").src = url;
+    $("result-caption").textContent = resultCaption(job);
     const link = $("download-link");
     link.href = url;
     link.setAttribute("download", "celebvision-" + job.id + ".png");

@@ -52,21 +52,22 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     tiles = page.get_by_test_id("style-gallery").locator(".style-tile")
     expect(tiles).to_have_count(27)  # your own picture + the 26 presets
     page.wait_for_function(
-        "() => { const i = document.querySelector('[data-testid=style-tile-3] img');"
+        "() => { const i = document.querySelector('[data-testid=style-tile-4] img');"
         " return i && i.complete && i.naturalWidth > 0; }"
     )
-    expect(page.get_by_test_id("style-tile-3")).to_contain_text(presets[3]["name"])
+    expect(page.get_by_test_id("style-tile-4")).to_contain_text(presets[3]["name"])
 
     drop_file(
         page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=512)
     )
     expect(page.get_by_test_id("content-preview")).to_be_visible()
-    page.get_by_test_id("style-tile-3").click()
-    expect(page.get_by_test_id("style-tile-3")).to_have_attribute("aria-checked", "true")
+    page.get_by_test_id("style-tile-4").click()
+    expect(page.get_by_test_id("style-tile-4")).to_have_attribute("aria-checked", "true")
     expect(page.get_by_test_id("style-tile-own")).to_have_attribute("aria-checked", "false")
     expect(page.get_by_test_id("method-select")).to_have_value("preset")
     expect(page.get_by_test_id("style-dropzone")).to_be_hidden()  # no style picture needed
-    expect(page.get_by_test_id("chosen-preset-name")).to_have_text(presets[3]["name"])
+    assert presets[3]["id"] == 4  # the page and the API number the presets alike, 1..26
+    expect(page.get_by_test_id("chosen-preset-name")).to_have_text(f"4 · {presets[3]['name']}")
     expect(page.get_by_test_id("expected-wait")).to_contain_text("Expected wait")
     submit = page.get_by_test_id("stylize-submit")
     expect(submit).to_be_enabled()
@@ -91,7 +92,10 @@ def test_preset_gallery_to_result_in_about_a_second(page, live_server):
     method, params = live_server.sql(
         "SELECT method, params FROM stylizations WHERE public_id = ?", job_id
     )[0]
-    assert method == "preset" and json.loads(params)["preset"] == 3
+    assert method == "preset" and json.loads(params)["preset"] == 4
+    expect(page.get_by_test_id("result-caption")).to_contain_text(
+        f"preset 4 · {presets[3]['name']}"
+    )
     size = page.get_by_test_id("result-image").evaluate(
         "i => Math.max(i.naturalWidth, i.naturalHeight)"
     )

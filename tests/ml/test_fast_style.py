@@ -71,6 +71,14 @@ def preset(pretrained_dirs):
     return PresetStylizer.load(pretrained_dirs["preset"])
 
 
+# How far onnxruntime's int8 predictor lands from the same graph in float, by instruction set
+# (mean |int8 - float| over mean |int8|, and cosine, on coffee / ihc / astronaut / chelsea):
+# SSE4.2 only (qemu-x86_64 -cpu Nehalem) 1.4-1.7 %, cos 0.9999; AVX2 without VNNI (AMD EPYC)
+# 17-22 %, cos 0.973-0.984 (its u8 x s8 kernels saturate); AVX-512 VNNI under 3 % (issue 21).
+# Our predictor is checked against the float graph; the int8 one only within that spread.
+INT8_RELATIVE_ERROR, INT8_COSINE = 0.30, 0.95
+
+
 @pytest.mark.parametrize("style", ["coffee", "ihc"])
 def test_predictor_matches_the_onnx_graph(arbitrary, photos, style):
     x = square(photos[style], 256)[None]
@@ -79,7 +87,8 @@ def test_predictor_matches_the_onnx_graph(arbitrary, photos, style):
     shipped = session("arbitrary_predict.onnx", False).run(None, {"style_image": x})[0].reshape(-1)
     assert ours.shape == (100,)
     assert np.abs(ours - reference).mean() < 1e-3
-    assert np.abs(ours - shipped).mean() < 0.03 * np.abs(shipped).mean() + 1e-3
+    assert np.abs(ours - shipped).mean() < INT8_RELATIVE_ERROR * np.abs(shipped).mean()
+    assert ours @ shipped / np.linalg.norm(ours) / np.linalg.norm(shipped) > INT8_COSINE
 
 
 @pytest.mark.parametrize("content,style", [("astronaut", "coffee"), ("chelsea", "ihc")])
@@ -92,12 +101,19 @@ def test_transformer_matches_the_onnx_graph_at_its_own_size(arbitrary, photos, c
     )
     assert ours.shape == reference.shape == (384, 384, 3)
     assert np.abs(ours - reference).mean() < 1e-3
+    # int8 graph: 0.018-0.023 on AVX2 and on SSE4.2 alike (docs/style.md), so 0.03 holds across CPUs
     assert np.abs(ours - shipped).mean() < 0.03
     assert np.abs(ours - x[0]).mean() > 0.05  # a styled picture, not the photo
 
 
+@pytest.fixture(scope="module")
+def original_preset(pretrained_dirs):
+    """The preset network as the ONNX graph has it (nearest upsampling)."""
+    return PresetStylizer.load(pretrained_dirs["preset"], upsampling="nearest")
+
+
 @pytest.mark.parametrize("style_id", [0, 19])
-def test_preset_network_matches_the_onnx_graph(preset, photos, style_id):
+def test_preset_network_matches_the_onnx_graph(original_preset, photos, style_id):
     from PIL import Image
 
     x = (
@@ -112,7 +128,7 @@ def test_preset_network_matches_the_onnx_graph(preset, photos, style_id):
         .run(None, {"image": x.transpose(2, 0, 1)[None], "style_weights": weights})[0][0]
         .transpose(1, 2, 0)
     )
-    ours = preset.render(x, style_id)
+    ours = original_preset.render(x, style_id + 1)  # ids 1..26 are the graph's 0..25
     assert np.abs(ours - reference).mean() < 1e-3
     assert np.abs(ours - x).mean() > 0.05
 
@@ -147,8 +163,10 @@ def test_folders_carry_provenance_and_presets(pretrained_dirs):
     }
     assert "Apache-2.0" in meta["licence"] and "Ghiasi" in meta["provenance"]
     presets = read_meta(pretrained_dirs["preset"])["presets"]
-    assert [p["id"] for p in presets] == list(range(26)) and all(p["name"] for p in presets)
-    assert PresetStylizer.load(pretrained_dirs["preset"]).presets == presets
+    assert [p["id"] for p in presets] == list(range(1, 27)) and all(p["name"] for p in presets)
+    loaded = PresetStylizer.load(pretrained_dirs["preset"]).presets
+    assert [{"id": p["id"], "name": p["name"]} for p in loaded] == presets
+    assert len({p["name"] for p in loaded}) == 26 and not any("Style" in p["name"] for p in loaded)
 
 
 def test_conversion_is_cached_and_atomic(pretrained_dirs, tmp_path, monkeypatch):
@@ -168,7 +186,7 @@ def test_conversion_is_cached_and_atomic(pretrained_dirs, tmp_path, monkeypatch)
     target = tmp_path / pretrained_dirs["preset"].name
     monkeypatch.setattr(fast_style, "_convert", other_process_wins)
     assert fast_style.pretrained_model_dir("preset", tmp_path) == target
-    assert PresetStylizer.load(target).presets[0]["id"] == 0
+    assert PresetStylizer.load(target).presets[0]["id"] == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
@@ -190,6 +208,27 @@ def test_bad_arguments_are_value_errors(arbitrary, preset, photos):
     with pytest.raises(ValueError, match="strength"):
         arbitrary.stylize(photos["astronaut"], photos["coffee"], strength=1.5, size=64)
     with pytest.raises(ValueError, match="preset"):
-        preset.stylize(photos["astronaut"], 26, size=64)
+        preset.stylize(photos["astronaut"], 27, size=64)
+    with pytest.raises(ValueError, match="preset"):
+        preset.stylize(photos["astronaut"], 0, size=64)
     with pytest.raises(ValueError, match="style"):
         arbitrary.style_vector(np.zeros((2, 2, 3), np.uint8))
+
+
+def high_band_energy(picture: np.ndarray) -> float:
+    """Share of a picture's (grey) spectrum above 0.35 cycles per pixel: a pixel grid lives there."""
+    grey = picture.mean(-1) - picture.mean()
+    power = np.abs(np.fft.fft2(grey)) ** 2
+    fy, fx = np.abs(np.fft.fftfreq(grey.shape[0]))[:, None], np.abs(np.fft.fftfreq(grey.shape[1]))
+    return float(power[np.maximum(fy, fx[None]) > 0.35].sum() / power.sum())
+
+
+def test_served_presets_have_no_pixel_grid(preset, original_preset, photos):
+    """'Wild strokes' (4) showed a 2-pixel grid from nearest upsampling; the served one has none."""
+    from ml.nst import resize_long_side
+
+    photo = resize_long_side(photos["astronaut"], 256)
+    for style_id in (4, 16):
+        served, original = preset.render(photo, style_id), original_preset.render(photo, style_id)
+        assert high_band_energy(served) < 0.5 * high_band_energy(original)
+        assert high_band_energy(served) < high_band_energy(photo)  # no finer than the photo

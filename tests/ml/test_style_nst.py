@@ -9,6 +9,14 @@ from ml.errors import Cancelled
 SIZE = 48
 
 
+@pytest.fixture(autouse=True, scope="module")
+def at_their_own_size():
+    """Tiny pictures are optimised at their own size here (the product paints at MIN_SIDE)."""
+    saved, nst.MIN_SIDE = nst.MIN_SIDE, 0
+    yield
+    nst.MIN_SIDE = saved
+
+
 @pytest.fixture(scope="module")
 def pair():
     """A photo and a painting-like style image from scikit-image's bundled data."""
@@ -27,6 +35,7 @@ def results(pair, pretrained_dirs):
             style,
             strength=s,
             size=SIZE,
+            init="arbitrary",
             init_model_dir=pretrained_dirs["arbitrary"],
             pyramid=((1.0, 20),),
         )
@@ -67,9 +76,10 @@ def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, result
 
 
 def test_missing_arbitrary_model_falls_back_to_the_photo_with_a_note(pair, tmp_path):
-    image, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=None)
+    start = {"size": 32, "pyramid": ((1.0, 2),), "init": "arbitrary"}
+    image, stats = nst.stylize(*pair, **start, init_model_dir=None)
     assert stats["init"].startswith("content") and "not available" in stats["init"]
-    _, stats = nst.stylize(*pair, size=32, pyramid=((1.0, 2),), init_model_dir=tmp_path)
+    _, stats = nst.stylize(*pair, **start, init_model_dir=tmp_path)
     assert stats["init"].startswith("content") and "could not be used" in stats["init"]
     with pytest.raises(ValueError, match="init"):
         nst.stylize(*pair, size=32, init="noise")
@@ -78,8 +88,18 @@ def test_missing_arbitrary_model_falls_back_to_the_photo_with_a_note(pair, tmp_p
 def test_run_passes_the_arbitrary_folder_to_nst(pair, pretrained_dirs):
     from ml import stylize
 
-    result = stylize.run(*pair, "nst", 1.0, 32, init_model_dir=pretrained_dirs["arbitrary"])
+    result = stylize.run(
+        *pair, "nst", 1.0, 32, init="arbitrary", init_model_dir=pretrained_dirs["arbitrary"]
+    )
     assert result.stats["method"] == "nst" and result.stats["init"] == "arbitrary x1"
+    assert stylize.run(*pair, "nst", 1.0, 32).stats["init"] == "content"  # the default start
+
+
+def test_small_results_are_painted_larger_and_scaled_down(pair, monkeypatch):
+    """Gram textures are as big in pixels at any size: below MIN_SIDE nst paints at MIN_SIDE."""
+    monkeypatch.setattr(nst, "MIN_SIDE", 40)
+    image, stats = nst.stylize(*pair, strength=0.5, size=32, pyramid=((1.0, 3),))
+    assert max(image.shape[:2]) == 32 and stats["painted_at"] == 40
 
 
 def test_progress_fractions_increase(pair):

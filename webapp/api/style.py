@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.models import Rating, Stylization
 from webapp.models.base import iso
 from webapp.storage.service import storage
+from webapp.style import builtin as style_builtin
 from webapp.style import service
 from webapp.web.errors import ApiError
 from webapp.web.identity import is_owner, owner_id, voter_id
@@ -190,6 +191,8 @@ def describe(row: Stylization) -> dict:
         "error": public_error(row.error),
         "seconds": row.seconds,
         "params": row.params,
+        "strength": (row.params or {}).get("strength"),
+        "preset": _preset(row),
         "yours": mine,
         "content_url": url_for("api.stylize_input", stylization_id=pid, which="content")
         if mine
@@ -225,6 +228,14 @@ def public_error(error: str | None) -> str | None:
     if PUBLIC_REASONS.search(error) and not _INTERNAL.search(error):
         return error
     return GENERIC_FAILURE
+
+
+def _preset(row: Stylization) -> dict | None:
+    """{"id", "name"} of the ready-made style a preset stylization used; None for other methods."""
+    if row.method != "preset" or "preset" not in (row.params or {}):
+        return None
+    preset_id = int(row.params["preset"])
+    return {"id": preset_id, "name": style_builtin.preset_name(preset_id)}
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:

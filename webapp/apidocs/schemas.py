@@ -100,7 +100,11 @@ SCHEMAS: dict[str, dict] = {
     ),
     # ---------------------------------------------------------------- style transfer
     "Preset": _object(
-        ["id", "name", "thumbnail_url"], id={"type": "integer"}, name=STRING, thumbnail_url=STRING
+        ["id", "name", "thumbnail_url"],
+        id={"type": "integer", "minimum": 1, "description": "1..26, the number the page shows."},
+        name=STRING,
+        thumbnail_url=STRING,
+        default_strength={"type": "number", "minimum": 0, "maximum": 1},
     ),
     "StyleMethod": _object(
         ["method", "needs_style_image", "model_version", "description"],
@@ -127,12 +131,16 @@ SCHEMAS: dict[str, dict] = {
             "type": "string",
             "description": "A method from GET /api/styles; default `arbitrary`.",
         },
-        preset={"type": "integer", "description": "With method `preset`: the preset id."},
+        preset={
+            "type": "integer",
+            "description": "With method `preset`: the preset id (1..26, as the page shows).",
+        },
         strength={
             "type": "number",
             "minimum": 0,
             "maximum": 1,
-            "description": "How strongly to apply the style; default learned from ratings.",
+            "description": "0 gives the photo back, 1 the method's full style, graded between; "
+            "default learned from ratings, else the method's (or the preset's) own.",
         },
         size={
             "type": "integer",
@@ -150,6 +158,11 @@ SCHEMAS: dict[str, dict] = {
         result_url=_nullable(STRING),
         error=_nullable(STRING),
         seconds=_nullable({"type": "number"}),
+        strength={"type": "number", "minimum": 0, "maximum": 1},
+        preset=_nullable(
+            _object(["id", "name"], id={"type": "integer"}, name=STRING)
+            | {"description": "The ready-made style used (method `preset` only)."}
+        ),
     ),
     "RatingRequest": _object(
         ["stars"],

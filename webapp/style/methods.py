@@ -51,7 +51,7 @@ def method_params(method: dict, form) -> dict:
             )
         return {}
     known = {p["id"]: p["name"] for p in method.get("presets") or []}
-    ids = sorted(known) or list(range(PRESET_COUNT))
+    ids = sorted(known) or list(range(1, PRESET_COUNT + 1))
     if value in (None, ""):
         raise Invalid(
             f"Method 'preset' needs 'preset': the id of one of the ready-made styles, {ids[0]} to {ids[-1]} "

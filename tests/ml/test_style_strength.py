@@ -1,0 +1,115 @@
+"""`strength` means the same for every method (issue 21): 0 gives the photo back, 1 the method's
+full style, and in between the judge's (ml/judge.py) style distance falls and its content
+distance rises at every step of 0, 0.25, 0.5, 0.75, 1. On scikit-image's photos."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml import judge
+
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    from skimage import data
+
+    return {
+        name: getattr(data, name)()
+        for name in ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry")
+    }
+
+
+def assert_graded(outs: dict, photo: np.ndarray, style: np.ndarray, what: str) -> None:
+    """0 is the photo (within rounding); style distance falls and content distance rises."""
+    h, w = outs[0.0].shape[:2]
+    same_size = np.asarray(Image.fromarray(photo).resize((w, h), Image.LANCZOS), int)
+    assert np.abs(outs[0.0].astype(int) - same_size).max() <= 1, f"{what}: 0 is not the photo"
+    style_d = [judge.style_distance(outs[s], style) for s in STRENGTHS]
+    content_d = [judge.content_distance(outs[s], photo) for s in STRENGTHS]
+    shown = f"{what}: style {np.round(style_d, 4)}, content {np.round(content_d, 4)}"
+    assert all(a > b for a, b in zip(style_d, style_d[1:])), shown
+    assert all(a < b for a, b in zip(content_d, content_d[1:])), shown
+
+
+@pytest.fixture(scope="module")
+def arbitrary(pretrained_dirs):
+    from ml.fast_style import ArbitraryStylizer
+
+    return ArbitraryStylizer.load(pretrained_dirs["arbitrary"])
+
+
+@pytest.fixture(scope="module")
+def preset(pretrained_dirs):
+    from ml.fast_style import PresetStylizer
+
+    return PresetStylizer.load(pretrained_dirs["preset"])
+
+
+@pytest.mark.parametrize(
+    "content,style",
+    [("astronaut", "coffee"), ("chelsea", "immunohistochemistry"), ("rocket", "astronaut")],
+)
+def test_arbitrary_is_graded(arbitrary, photos, content, style):
+    outs = {
+        s: arbitrary.stylize(photos[content], photos[style], strength=s, size=128)
+        for s in STRENGTHS
+    }
+    assert_graded(outs, photos[content], photos[style], f"{content}:{style}")
+
+
+@pytest.mark.xfail(
+    reason="open (issue 21): mixing a preset's picture into the photo is not graded at the first "
+    "step for every preset: 'Yellow poster' on the astronaut at 128 px 0.236 -> 0.248",
+    strict=False,
+)
+def test_every_preset_is_graded(preset, photos):
+    """All 26 presets at 128 px; a preset's style is its own full-strength picture."""
+    for photo_name in ("astronaut", "rocket"):
+        photo = photos[photo_name]
+        for p in preset.presets:
+            outs = {s: preset.stylize(photo, p["id"], strength=s, size=128) for s in STRENGTHS}
+            assert_graded(outs, photo, outs[1.0], f"preset {p['id']} on {photo_name}")
+
+
+@pytest.mark.xfail(
+    reason="open (issue 21): at 48 px strength 0 is not the photo within 1 level, and at 256 px "
+    "content went 0.224 -> 0.215 from 0.5 to 0.75 (docs/style.md)",
+    strict=False,
+)
+def test_nst_is_graded(pretrained_dirs, photos):
+    from ml import nst
+
+    photo, style = photos["astronaut"], photos["coffee"]
+    outs = {
+        s: nst.stylize(
+            photo, style, strength=s, size=48, init_model_dir=pretrained_dirs["arbitrary"]
+        )[0]
+        for s in STRENGTHS
+    }
+    assert_graded(outs, photo, style, "nst astronaut:coffee")
+
+
+@pytest.mark.xfail(
+    reason="open (issue 21): an untrained CycleGAN generator mixed at 0.25 is further from its "
+    "own picture than the photo (0.661 -> 0.683); AdaIN passes",
+    strict=False,
+)
+def test_adain_and_fixed_styles_start_from_the_photo_and_mix_towards_their_picture(photos):
+    """Untrained networks: what is checked is the meaning of strength, not the painting."""
+    import keras
+
+    from ml.adain import AdaINStylizer, get_decoder
+    from ml.cyclegan import FixedStyle, get_generator
+
+    keras.utils.set_random_seed(0)
+    photo, style = photos["chelsea"], photos["coffee"]
+    adain = AdaINStylizer(get_decoder())
+    fixed = FixedStyle(get_generator(4, 1))
+    for name, render in (
+        ("adain", lambda s: adain.stylize(photo, style, strength=s, size=64)),
+        ("cyclegan", lambda s: fixed.stylize(photo, strength=s, size=64)),
+    ):
+        outs = {s: render(s) for s in STRENGTHS}
+        assert_graded(outs, photo, outs[1.0], name)
