@@ -135,6 +135,8 @@ def stylize(page, size: str) -> None:
     assert badge["x"] + badge["width"] <= page.viewport_size["width"], badge
     assert_fits(page, f"{size} stylization")
     shot(page, size, "4-stylized")
+    if size == "desktop":
+        strengths_mean_what_they_say(page)
 
     page.get_by_test_id("new-stylization").click()
     expect(page.get_by_test_id("job-card")).to_be_hidden()
@@ -149,6 +151,40 @@ def stylize(page, size: str) -> None:
     expect(page.get_by_test_id("job-status")).to_have_text("done")
     assert_fits(page, f"{size} preset")
     shot(page, size, "5-preset")
+
+
+def _result_pixels(page):
+    """The finished result picture as an RGB array (downloaded as the browser shows it)."""
+    import numpy as np
+    from PIL import Image
+
+    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    url = page.get_by_test_id("result-image").get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(page.request.get(url).body())).convert("RGB"), float)
+
+
+def strengths_mean_what_they_say(page) -> None:
+    """Strength 0 gives the photo back (within re-encoding noise); 0.5 and 1 move away from it, in order."""
+    import numpy as np
+    from PIL import Image
+
+    distance = {}
+    for strength in (0.0, 0.5, 1.0):
+        page.get_by_test_id("new-stylization").click()
+        expect(page.get_by_test_id("job-card")).to_be_hidden()
+        page.get_by_test_id("strength-input").evaluate(
+            "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); "
+            "el.dispatchEvent(new Event('change', {bubbles: true})); }",
+            str(strength),
+        )
+        page.get_by_test_id("stylize-submit").click()
+        expect(page.get_by_test_id("job-status")).to_have_text("done", timeout=120_000)
+        result = _result_pixels(page)
+        photo = Image.open(io.BytesIO(picture("astronaut", max_side=512))).convert("RGB")
+        photo = np.asarray(photo.resize((result.shape[1], result.shape[0]), Image.LANCZOS), float)
+        distance[strength] = float(np.abs(result - photo).mean())
+    assert distance[0.0] < 4, distance  # the photo itself, resized and re-encoded
+    assert distance[0.0] + 5 < distance[0.5] < distance[1.0], distance
 
 
 def a_zip(faces: dict[str, list[bytes]]) -> bytes:

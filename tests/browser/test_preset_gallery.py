@@ -127,9 +127,9 @@ def test_stylize_page_fits_a_phone(page, live_server):
     assert (
         page.evaluate("document.documentElement.scrollWidth") <= 390
     )  # nothing sticks out sideways
-    box = page.get_by_test_id("style-tile-0").bounding_box()
+    box = page.get_by_test_id("style-tile-1").bounding_box()
     assert 60 <= box["width"] <= 130, box  # thumbnails big enough to tell apart, several per row
-    page.get_by_test_id("style-tile-0").click()
+    page.get_by_test_id("style-tile-1").click()
     expect(page.get_by_test_id("chosen-preset")).to_be_visible()
     submit = page.get_by_test_id("stylize-submit").bounding_box()
     assert submit["x"] >= 0 and submit["x"] + submit["width"] <= 390, submit

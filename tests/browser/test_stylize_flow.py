@@ -50,7 +50,7 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(method).to_be_enabled()
     expect(method).to_have_value("arbitrary")  # the fast pretrained network is the default
     method.select_option("nst")  # the classic method: a progress bar to watch
-    expect(page.get_by_test_id("method-description")).to_contain_text("minutes on a CPU")
+    expect(page.get_by_test_id("method-description")).to_contain_text("at 256 px on a CPU")
     expect(page.get_by_test_id("strength-value")).to_have_text("0.50")  # nst's own default
     submit = page.get_by_test_id("stylize-submit")
     expect(submit).to_be_disabled()
