@@ -75,8 +75,10 @@ def test_every_preset_is_graded(preset, photos):
 
 @pytest.mark.xfail(
     reason="open (issue 21): at 48 px strength 0 is not the photo within 1 level, and at 256 px "
-    "content went 0.224 -> 0.215 from 0.5 to 0.75 (docs/style.md)",
+    "content went 0.224 -> 0.215 from 0.5 to 0.75 (docs/style.md); not run by default: five "
+    "optimisations at 256 px take about 10 minutes on 2 cores (bench/style_calibrate.py measures it)",
     strict=False,
+    run=False,
 )
 def test_nst_is_graded(pretrained_dirs, photos):
     from ml import nst
