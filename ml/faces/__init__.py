@@ -39,22 +39,22 @@ def check_rgb(image) -> np.ndarray:
     return np.ascontiguousarray(image[..., :3])
 
 
+def downscaled(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``image`` shrunk (area-averaged) so its long side is at most ``long_side``, and the scale used."""
+    h, w = image.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    if scale >= 1:
+        return image, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
 def detect_face(image, detect_size: int = DETECT_SIZE) -> tuple[int, int, int, int] | None:
     """Return the largest face in an RGB uint8 image as ``(x, y, w, h)``, or None."""
     image = check_rgb(image)
     if detect_size < 24:
         raise ValueError(f"detect_size must be at least 24. Received: detect_size={detect_size}")
-    h, w = image.shape[:2]
-    scale = min(1.0, detect_size / max(h, w))
-    small = (
-        cv2.resize(
-            image,
-            (max(1, round(w * scale)), max(1, round(h * scale))),
-            interpolation=cv2.INTER_AREA,
-        )
-        if scale < 1
-        else image
-    )
+    small, scale = downscaled(image, detect_size)
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     side = min(grey.shape)
     min_face = max(24, int(side * MIN_FACE_FRACTION))

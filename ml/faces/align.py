@@ -22,7 +22,7 @@ import threading
 import cv2
 import numpy as np
 
-from ml.faces import check_rgb
+from ml.faces import check_rgb, downscaled
 from ml.faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
@@ -72,17 +72,7 @@ def _dlib():
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
     """The largest face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, or None."""
     detector, _ = _dlib()
-    h, w = image.shape[:2]
-    scale = min(1.0, long_side / max(h, w))
-    small = (
-        cv2.resize(
-            image,
-            (max(1, round(w * scale)), max(1, round(h * scale))),
-            interpolation=cv2.INTER_AREA,
-        )
-        if scale < 1
-        else image
-    )
+    small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
     found = detector(small, 0)
     if len(found) == 0 and max(small.shape[:2]) <= UPSAMPLE_BELOW:
