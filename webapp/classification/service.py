@@ -44,7 +44,7 @@ def deployed_version(task: Task) -> ModelVersion | None:
     mv = registry.deployed(task.name)
     if mv is None and shipped.wanted(task):
         if registry.has_versions(task.name):  # another process registered v1 since the first look
-            return registry.deployed(task.name)
+            return shipped.wait_for_v1(task)
         mv = shipped.ensure(task)
     return mv
 

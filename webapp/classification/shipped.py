@@ -10,11 +10,13 @@ tests of these models).
 from __future__ import annotations
 
 import threading
+import time
 
 from flask import current_app
 
 from webapp.models import ModelVersion, Task
 from webapp.registry import builtin
+from webapp.registry import versions as registry
 
 _lock = threading.Lock()
 
@@ -27,7 +29,7 @@ def is_shipped(task: Task) -> bool:
 
 def wanted(task: Task) -> bool:
     """True when `task` should get its pretrained version 1 (shipped, and the setting allows it)."""
-    return bool(current_app.config.get("SHIPPED_FACE_MODELS", True)) and is_shipped(task)
+    return bool(current_app.config["SHIPPED_FACE_MODELS"]) and is_shipped(task)
 
 
 def ensure(task: Task) -> ModelVersion:
@@ -55,3 +57,28 @@ def ensure(task: Task) -> ModelVersion:
             config,
             face_model.SOURCES[face_model.SHIPPED[task.name]["network"]],
         )
+
+
+def wait_for_v1(task: Task, timeout: float = 30.0) -> ModelVersion | None:
+    """The deployment of a v1 another process is registering right now (None if there is none).
+
+    Only a pretrained v1 without a deployment is waited for: that is another process between
+    registering and committing. Each look ends the session's transaction first, so it sees what
+    others committed since.
+    """
+    from webapp.extensions import db
+
+    deadline = time.monotonic() + timeout
+    while True:
+        mv = registry.deployed(task.name)
+        pending = db.session.scalar(
+            db.select(ModelVersion.id).where(
+                ModelVersion.target == task.name,
+                ModelVersion.version == "v1",
+                ModelVersion.created_by == "pretrained",
+            )
+        )
+        if mv is not None or pending is None or time.monotonic() > deadline:
+            return mv
+        db.session.commit()
+        time.sleep(0.2)
