@@ -52,12 +52,12 @@ def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, t
                 )
             versions.promote(target, mv.version, actor="system", action="bootstrap")
             db.session.commit()
-        url = builtin.presets(mv)[1]["thumbnail_url"]
-        key = builtin.thumbnail_key(mv, 1)
+        second = builtin.presets(mv)[1]  # ids and names are the network's, 1..26
+        url, key = second["thumbnail_url"], builtin.thumbnail_key(mv, second["id"])
     waiting = client.get(url)
     assert waiting.status_code == 202 and waiting.headers["Retry-After"] == "2"
     assert "being rendered" in waiting.json["error"]
-    assert client.get("/api/styles/preset/7/thumbnail.jpg").status_code == 404  # no such preset
+    assert client.get("/api/styles/preset/27/thumbnail.jpg").status_code == 404  # no such preset (1..26)
     ready = client.get("/api/styles/preset/ready").json
     assert ready["networks_ready"] and ready["thumbnails_ready"] == [] and not ready["ready"]
     with app.app_context():
@@ -65,4 +65,4 @@ def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, t
     painted = client.get(url)
     assert painted.status_code == 200 and painted.mimetype == "image/jpeg"
     ready = client.get("/api/styles/preset/ready").json
-    assert ready["thumbnails_ready"] == [1] and ready["thumbnails_total"] == 2
+    assert ready["thumbnails_ready"] == [second["id"]] and ready["thumbnails_total"] == 26
