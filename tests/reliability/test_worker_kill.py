@@ -218,7 +218,7 @@ def test_a_restart_with_queued_nst_and_fast_jobs_runs_them_all(
     client = app.test_client()
     status = lambda sid: client.get(f"/api/stylize/{sid}").json  # noqa: E731
     ids = []
-    for method, extra in (("nst", {}), ("arbitrary", {}), ("preset", {"preset": "0"})):
+    for method, extra in (("nst", {}), ("arbitrary", {}), ("preset", {"preset": "1"})):
         form = {
             "content": (io.BytesIO(image_bytes(seed=len(ids))), "c.jpg"),
             "method": method,
