@@ -57,7 +57,9 @@ def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, t
     waiting = client.get(url)
     assert waiting.status_code == 202 and waiting.headers["Retry-After"] == "2"
     assert "being rendered" in waiting.json["error"]
-    assert client.get("/api/styles/preset/27/thumbnail.jpg").status_code == 404  # no such preset (1..26)
+    assert (
+        client.get("/api/styles/preset/27/thumbnail.jpg").status_code == 404
+    )  # no such preset (1..26)
     ready = client.get("/api/styles/preset/ready").json
     assert ready["networks_ready"] and ready["thumbnails_ready"] == [] and not ready["ready"]
     with app.app_context():
