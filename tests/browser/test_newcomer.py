@@ -153,12 +153,17 @@ def stylize(page, size: str) -> None:
     shot(page, size, "5-preset")
 
 
-def _result_pixels(page):
-    """The finished result picture as an RGB array (downloaded as the browser shows it)."""
+def _result_pixels(page, previous: str | None):
+    """The new result picture (not `previous`) as an RGB array, downloaded as the browser shows it."""
     import numpy as np
     from PIL import Image
 
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    page.wait_for_function(
+        "prev => { const i = document.getElementById('result-image');"
+        " return i.getAttribute('src') && i.getAttribute('src') !== prev && i.naturalWidth > 0; }",
+        arg=previous,
+        timeout=120_000,
+    )
     url = page.get_by_test_id("result-image").get_attribute("src")
     return np.asarray(Image.open(io.BytesIO(page.request.get(url).body())).convert("RGB"), float)
 
@@ -170,6 +175,7 @@ def strengths_mean_what_they_say(page) -> None:
 
     distance = {}
     for strength in (0.0, 0.5, 1.0):
+        previous = page.get_by_test_id("result-image").get_attribute("src")
         page.get_by_test_id("new-stylization").click()
         expect(page.get_by_test_id("job-card")).to_be_hidden()
         page.get_by_test_id("strength-input").evaluate(
@@ -178,8 +184,8 @@ def strengths_mean_what_they_say(page) -> None:
             str(strength),
         )
         page.get_by_test_id("stylize-submit").click()
-        expect(page.get_by_test_id("job-status")).to_have_text("done", timeout=120_000)
-        result = _result_pixels(page)
+        result = _result_pixels(page, previous)
+        expect(page.get_by_test_id("job-status")).to_have_text("done")
         photo = Image.open(io.BytesIO(picture("astronaut", max_side=512))).convert("RGB")
         photo = np.asarray(photo.resize((result.shape[1], result.shape[0]), Image.LANCZOS), float)
         distance[strength] = float(np.abs(result - photo).mean())
