@@ -6,26 +6,16 @@ detector, crop and resize as in training); normalisation is inside the model.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
 from ml import data, modeldir
+from ml.prediction import Prediction
+
+__all__ = ["Classifier", "Prediction"]
 
 MODEL_FILE = "model.keras"
-
-
-@dataclasses.dataclass(frozen=True)
-class Prediction:
-    """One classification: the top label, its probability, all probabilities and the face box used."""
-
-    label: str
-    probability: float
-    probabilities: dict[str, float]
-    face_box: tuple[int, int, int, int] | None
-    face_found: bool | None = None  # face models: False when the whole picture stood in for a face
-    age_years: float | None = None  # face models using the age network: its expected age
 
 
 class Classifier:
@@ -100,7 +90,7 @@ class Classifier:
         probs = self._run(batch)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.evaluate import soften
+            from ml.calibration import soften
 
             probs = soften(probs, temperature)
         return [self._prediction(row, box) for row, (_, box) in zip(probs, prepared)]

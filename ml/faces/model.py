@@ -26,7 +26,7 @@ import numpy as np
 from ml import modeldir
 from ml.faces import align, networks, wheels
 from ml.faces.layers import SafeLog  # noqa: F401 - registers the layer for loading
-from ml.inference import Prediction
+from ml.prediction import Prediction
 
 MODEL_FILE = "model.keras"
 AGE_BRACKETS = ["0-17", "18-29", "30-44", "45-59", "60+"]
@@ -277,7 +277,7 @@ class FaceClassifier:
         out, faces = self.outputs(images)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.evaluate import soften
+            from ml.calibration import soften
 
             out["probabilities"] = soften(out["probabilities"], temperature)
         result = []

@@ -219,7 +219,7 @@ def _calibrate(model_dir: Path, y_true, probs) -> dict:
     probabilities honest: a model right 80 % of the time stops saying "100 %".
     """
     from ml import modeldir
-    from ml.evaluate import calibration
+    from ml.calibration import calibration
 
     found = calibration(y_true, probs)
     meta = modeldir.read_meta(model_dir)
