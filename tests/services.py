@@ -159,3 +159,24 @@ def fake_aws_credentials(monkeypatch) -> None:
     """Point boto3 at the fake credentials for the rest of the test."""
     for var, value in FAKE_AWS.items():
         monkeypatch.setenv(var, value)
+
+
+def race(script: str, env: dict, racers: int = 2) -> list[str]:
+    """Run `script` in `racers` Python processes at the same moment; their last stdout lines.
+
+    Fails with their stderr when any of them fails.
+    """
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(racers)
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
+    return [o[0].strip().splitlines()[-1] for o in outputs]

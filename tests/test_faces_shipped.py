@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -18,7 +16,7 @@ from PIL import Image as PILImage
 from skimage import data as skdata
 
 from tests.conftest import build_app, dispose, make_config
-from tests.services import REPO, Worker, app_env, fresh_postgres_database
+from tests.services import REPO, Worker, app_env, fresh_postgres_database, race
 
 LABELS = REPO / "bench" / "data" / "lfw_face_labels.csv"
 
@@ -108,20 +106,7 @@ def test_version_1_registers_once_when_processes_race(racing_app):
         "with app.app_context():\n"
         "    print(' '.join(service.deployed_version(t).version for t in service.enabled_tasks()))\n"
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=REPO,
-            env=app_env(racing_app.config),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
-    assert {o[0].strip().splitlines()[-1] for o in outputs} == {"v1 v1 v1"}
+    assert set(race(script, app_env(racing_app.config))) == {"v1 v1 v1"}
     from webapp.extensions import db
     from webapp.models import Deployment, ModelVersion
 

@@ -5,14 +5,12 @@ ratings behind the judge's gate with a rollback to v1."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.services import REPO, Worker, wait_for
+from tests.services import Worker, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -288,7 +286,7 @@ def racing_app(request, tmp_path, pretrained_cache):
 
 def test_pretrained_versions_register_once_even_when_processes_race(racing_app, pretrained_cache):
     """Two processes register both networks at the same moment: one v1 each, deployed."""
-    from tests.services import app_env
+    from tests.services import app_env, race
 
     app = racing_app
     env = {**app_env(app.config), "PRETRAINED_CACHE_DIR": str(pretrained_cache)}
@@ -296,20 +294,7 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
         "from webapp import create_app\nfrom webapp.style.builtin import ensure\napp = create_app()\n"
         "with app.app_context():\n    print(ensure('arbitrary').version, ensure('preset').version)\n"
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
-    assert {o[0].strip().splitlines()[-1] for o in outputs} == {"v1 v1"}
+    assert set(race(script, env)) == {"v1 v1"}
     from webapp.extensions import db
     from webapp.models import Deployment, ModelVersion
 
