@@ -48,8 +48,8 @@ def flask(env: dict, *args: str, timeout: float = 900) -> str:
 def job_result(app) -> dict:
     """The latest retrain job's result and its model folder (deployed or not)."""
     from webapp.extensions import db
-    from webapp.models import Job, ModelVersion
     from webapp.registry import versions as registry
+    from webapp.tables import Job, ModelVersion
 
     with app.app_context():
         job = db.session.scalars(

@@ -9,7 +9,7 @@ import datetime as dt
 def test_a_recovered_jobs_log_keeps_the_retry_line(app, monkeypatch):
     from webapp.extensions import db
     from webapp.jobs import runner
-    from webapp.models import Job, utcnow
+    from webapp.tables import Job, utcnow
 
     monkeypatch.setattr(runner, "LOG_REPEAT_SECONDS", 0.0)  # every progress message is written
     with app.app_context():

@@ -78,7 +78,7 @@ def test_rotating_forwarded_for_does_not_evade_the_job_cap(proxied_app):
 
 def test_rotating_forwarded_for_is_one_voter(proxied_app):
     from webapp.extensions import db
-    from webapp.models import Feedback
+    from webapp.tables import Feedback
 
     client = proxied_app.test_client()
     for i in range(5):

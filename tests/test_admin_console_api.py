@@ -59,7 +59,7 @@ def test_review_queue_verify_and_reject(app, client, admin):
 
     from webapp.classification import datasets
     from webapp.extensions import db
-    from webapp.models import Task
+    from webapp.tables import Task
 
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
@@ -75,7 +75,7 @@ def test_review_queue_verify_and_reject(app, client, admin):
 def test_votes_one_per_client_and_untrusted_client_outvoted(app, client):
     from webapp.classification import datasets
     from webapp.extensions import db
-    from webapp.models import Classification, Task, TrainingExample
+    from webapp.tables import Classification, Task, TrainingExample
 
     cid = labelled(client, "male", user="alice", seed=5)
     for agent in ("alice-phone", "alice-laptop"):  # new user agents, same address: still one voter
@@ -127,8 +127,8 @@ def test_schedule_crud_and_due_logic(app, client, admin):
     assert row["every_hours"] == 1 and row["enabled"] and row["last_run"] is None
 
     from webapp.extensions import db
-    from webapp.models import Job, Schedule, utcnow
     from webapp.registry.schedules import run_due_schedules
+    from webapp.tables import Job, Schedule, utcnow
 
     def age_last_run():
         row = db.session.scalar(db.select(Schedule))
@@ -169,7 +169,7 @@ def test_jobs_list_and_cancel(client, admin):
 def test_learned_default_strength_from_ratings(app, client):
     from webapp.extensions import db
     from webapp.jobs.runner import create_job
-    from webapp.models import Image, Rating, Stylization
+    from webapp.tables import Image, Rating, Stylization
 
     with app.app_context():
         image = Image(
@@ -205,7 +205,7 @@ def test_review_queue_most_informative_first(app, client, admin):
     labelled(client, "male", user="u2", seed=3)
     labelled(client, "female", user="u3", seed=3)  # same photo, the voters disagree
     from webapp.extensions import db
-    from webapp.models import Feedback
+    from webapp.tables import Feedback
 
     with (
         app.app_context()

@@ -78,7 +78,7 @@ def test_feedback_stored_per_client_address(app, client):
         environ_base={"REMOTE_ADDR": "10.0.0.2"},
     )
     from webapp.extensions import db
-    from webapp.models import Feedback
+    from webapp.tables import Feedback
 
     with app.app_context():
         rows = db.session.scalars(db.select(Feedback)).all()

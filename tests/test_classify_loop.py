@@ -109,8 +109,8 @@ def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env
     from ml import data, evaluate
     from tests.ml.conftest import write_lfw_celeba
     from webapp.extensions import db
-    from webapp.models import ModelVersion
     from webapp.registry import versions as registry
+    from webapp.tables import ModelVersion
 
     unseen = write_lfw_celeba(tmp_path / "celeba")
     result = runner.invoke(

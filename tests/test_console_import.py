@@ -37,7 +37,7 @@ def post_zip(client, admin, archive, name="data.zip"):
 
 def examples(app, source="console"):
     from webapp.extensions import db
-    from webapp.models import TrainingExample
+    from webapp.tables import TrainingExample
 
     with app.app_context():
         rows = db.session.scalars(

@@ -108,7 +108,7 @@ def test_version_1_registers_once_when_processes_race(racing_app):
     )
     assert set(race(script, app_env(racing_app.config))) == {"v1 v1 v1"}
     from webapp.extensions import db
-    from webapp.models import Deployment, ModelVersion
+    from webapp.tables import Deployment, ModelVersion
 
     with racing_app.app_context():
         rows = db.session.execute(
@@ -205,8 +205,8 @@ def test_a_new_deployment_loads_in_the_background_while_the_previous_one_answers
     from tests.services import wait_for
     from webapp.classification import service
     from webapp.extensions import db
-    from webapp.models import Task
     from webapp.registry import versions as registry
+    from webapp.tables import Task
 
     photo = skdata.astronaut()
     assert classify(client, photo, "smiling").json["model_version"] == "v1"

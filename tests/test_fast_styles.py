@@ -82,7 +82,7 @@ def test_fresh_install_lists_fast_methods_with_honest_descriptions(client):
 
 def test_stylize_defaults_to_arbitrary_and_checks_the_preset_field(client):
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     response = post(client)
     assert response.status_code == 202, response.json
@@ -296,7 +296,7 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
     )
     assert set(race(script, env)) == {"v1 v1"}
     from webapp.extensions import db
-    from webapp.models import Deployment, ModelVersion
+    from webapp.tables import Deployment, ModelVersion
 
     with app.app_context():
         rows = db.session.execute(

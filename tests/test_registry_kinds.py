@@ -7,10 +7,10 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.jobs.runner import execute_job
-from webapp.models import Job, ModelVersion
 from webapp.registry import targets, versions
 from webapp.registry.kinds import Candidate
 from webapp.storage.service import saving, storage
+from webapp.tables import Job, ModelVersion
 
 
 class EchoKind:

@@ -79,7 +79,7 @@ def test_metrics_answer_an_admin(client, admin):
 
 def test_a_failed_stylization_shows_no_exception_text_to_the_public(app, client, admin):
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     sid = client.post(
         "/api/stylize",
@@ -128,7 +128,7 @@ def stylize(client, seed: int = 1, **extra) -> str:
 
 def counts(app) -> dict:
     from webapp.extensions import db
-    from webapp.models import Classification, Feedback, Image, Rating, Stylization
+    from webapp.tables import Classification, Feedback, Image, Rating, Stylization
 
     with app.app_context():
         return {
@@ -173,7 +173,7 @@ def test_a_picture_someone_else_uploaded_too_stays_for_them(app, client):
     assert counts(app)["Image"] == 1
     assert counts(app)["Classification"] == 1
     from webapp.extensions import db
-    from webapp.models import Classification
+    from webapp.tables import Classification
 
     with app.app_context():  # their classification still has its picture
         row = db.session.scalar(db.select(Classification).where(Classification.public_id == theirs))
@@ -200,7 +200,7 @@ def test_delete_quota_and_retention_on_postgresql(pg_app):
 
 def test_deleting_a_stylization_takes_its_result_ratings_and_pictures(app, client, admin):
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     before = stored_files(app)
     sid = stylize(client)
@@ -227,7 +227,7 @@ def test_deleting_a_stylization_takes_its_result_ratings_and_pictures(app, clien
 
 def test_deleting_a_queued_stylization_cancels_its_job(app, client):
     from webapp.extensions import db
-    from webapp.models import Job
+    from webapp.tables import Job
 
     sid = stylize(client)
     assert client.delete(f"/api/stylize/{sid}").status_code == 204
@@ -263,7 +263,7 @@ def test_retention_deletes_old_unlabelled_uploads_only(app, client, runner, admi
     import datetime as dt
 
     from webapp.extensions import db
-    from webapp.models import Classification, Stylization
+    from webapp.tables import Classification, Stylization
 
     old_unlabelled, old_labelled, new = (
         classify(client, 1),

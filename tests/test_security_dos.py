@@ -66,7 +66,7 @@ def test_queued_jobs_per_client_are_capped(tmp_path):
     assert stylize(app.test_client(), "10.0.0.2").status_code == 202  # someone else is not blocked
 
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     with app.app_context():  # once one of hers is done she may queue another
         row = db.session.scalars(db.select(Stylization).order_by(Stylization.id)).first()

@@ -32,7 +32,7 @@ def classify(client, **extra):
 def finish(app, sid):
     """Mark a stylization done with a result, as the worker would."""
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     with app.app_context():
         row = db.session.scalar(db.select(Stylization).where(Stylization.public_id == sid))

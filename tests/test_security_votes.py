@@ -23,7 +23,7 @@ def upload_and_label(client, seed: int, label: str, **extra) -> str:
 
 def gender(app):
     from webapp.extensions import db
-    from webapp.models import Task
+    from webapp.tables import Task
 
     return db.session.scalar(db.select(Task).where(Task.name == "gender"))
 
@@ -102,7 +102,7 @@ def test_behind_a_proxy_the_forwarded_address_is_the_voter(tmp_path):
 def test_poisoned_feedback_never_enters_the_holdout_when_trusted_labels_exist(app):
     from webapp.classification import datasets
     from webapp.extensions import db
-    from webapp.models import Classification, TrainingExample
+    from webapp.tables import Classification, TrainingExample
 
     for seed in range(10):  # imported data: trusted
         cid = upload_and_label(
@@ -172,7 +172,7 @@ def stylization_done(app, strength: float, owner_client, address: str) -> str:
         "/api/stylize", data=fields, content_type="multipart/form-data", **at(address)
     ).json["id"]
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     with app.app_context():
         row = db.session.scalar(db.select(Stylization).where(Stylization.public_id == sid))
@@ -200,7 +200,7 @@ def test_one_client_cannot_move_the_default_strength(app, client):
 
 def test_one_rating_per_client_per_stylization(app, client):
     from webapp.extensions import db
-    from webapp.models import Rating
+    from webapp.tables import Rating
 
     sid = stylization_done(app, 0.5, client, "10.0.6.1")
     for stars in (1, 5, 4):

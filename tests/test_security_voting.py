@@ -56,7 +56,7 @@ def faces(app, client, admin):
 
 def task(app):
     from webapp.extensions import db
-    from webapp.models import Task
+    from webapp.tables import Task
 
     return db.session.scalar(db.select(Task).where(Task.name == "faces"))
 
@@ -74,7 +74,7 @@ def labels_now(app) -> tuple[dict[int, str], list[int]]:
 def image_ids(app) -> dict[int, int]:
     """image id -> seed, from the sha256 of each seed's picture."""
     from webapp.extensions import db
-    from webapp.models import Image
+    from webapp.tables import Image
     from webapp.uploads import validate_image
 
     with app.app_context():
@@ -90,7 +90,7 @@ def image_ids(app) -> dict[int, int]:
 def honest_task(app, client, admin, voters: int, per_voter: int, verify: int) -> dict[int, str]:
     """`voters` honest addresses label `per_voter` photos each; an admin verifies `verify` of each."""
     from webapp.extensions import db
-    from webapp.models import Feedback
+    from webapp.tables import Feedback
 
     cids = {}
     for v in range(voters):
@@ -188,7 +188,7 @@ def test_rotating_cookies_and_addresses_cannot_outvote_proven_voters(faces, clie
 def fake_deployed_since(app, when) -> None:
     """A deployed v1 of faces made at `when` (its labels are what the established voters gave)."""
     from webapp.extensions import db
-    from webapp.models import Deployment, ModelVersion
+    from webapp.tables import Deployment, ModelVersion
 
     with app.app_context():
         mv = ModelVersion(
@@ -283,7 +283,7 @@ def test_five_addresses_cannot_set_everyones_default_strength(app, client):
 def test_without_trusted_labels_a_drifting_candidate_waits_but_an_ordinary_one_passes(app):
     from webapp.classification import guard
     from webapp.extensions import db
-    from webapp.models import ModelVersion, Task
+    from webapp.tables import ModelVersion, Task
 
     with app.app_context():
         gender = db.session.scalar(db.select(Task).where(Task.name == "gender"))

@@ -21,7 +21,7 @@ def submit(client) -> str:
 
 def job_of(app, sid: str) -> str:
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     with app.app_context():
         return db.session.scalar(db.select(Stylization.job_id).where(Stylization.public_id == sid))
@@ -55,7 +55,7 @@ def test_owner_cancel_shows_in_the_admin_job_list(app, client, admin):
 def _stale(app, sid: str, attempts: int) -> None:
     """As if a worker claimed the job, reported progress, then died `attempts` times."""
     from webapp.extensions import db
-    from webapp.models import Job, utcnow
+    from webapp.tables import Job, utcnow
 
     with app.app_context():
         job = db.session.get(Job, job_of(app, sid))

@@ -107,8 +107,8 @@ def test_exif_orientation_applied_and_metadata_stripped(app, client):
     response = post_image(client, exif_with_gps_and_orientation())
     assert response.status_code == 200
     from webapp.extensions import db
-    from webapp.models import Image
     from webapp.storage.service import storage
+    from webapp.tables import Image
 
     with app.app_context():
         row = db.session.scalars(db.select(Image)).one()
@@ -123,7 +123,7 @@ def test_same_picture_stored_once(app, client, jpeg):
     assert post_image(client, jpeg).status_code == 200
     assert post_image(client, jpeg, name="another-name.jpg").status_code == 200
     from webapp.extensions import db
-    from webapp.models import Classification, Image
+    from webapp.tables import Classification, Image
 
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Image.id))) == 1

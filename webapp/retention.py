@@ -16,7 +16,8 @@ from flask import current_app
 from webapp.exceptions import TooMany
 from webapp.extensions import db
 from webapp.jobs.runner import request_cancel
-from webapp.models import (
+from webapp.storage.service import storage
+from webapp.tables import (
     AuditEvent,
     Classification,
     Feedback,
@@ -27,7 +28,6 @@ from webapp.models import (
     TrainingExample,
     utcnow,
 )
-from webapp.storage.service import storage
 
 
 def audit(action: str, actor: str, subject: str, **detail) -> None:

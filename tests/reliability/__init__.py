@@ -145,7 +145,7 @@ def train_default_model(data_dir: Path, out_dir: Path, epochs: int = 1) -> Path:
 def orphans_and_dangling(app) -> tuple[list[str], list[str]]:
     """(objects under models/ and results/ no row names, rows whose object is missing)."""
     from webapp.extensions import db
-    from webapp.models import Image, ModelVersion, Stylization
+    from webapp.tables import Image, ModelVersion, Stylization
 
     with app.app_context():
         store = app.extensions["storage"]

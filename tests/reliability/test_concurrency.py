@@ -44,7 +44,7 @@ def one_client(url: str, n: int) -> list[tuple[str, int, dict]]:
 
 def db_counts(app) -> dict:
     from webapp.extensions import db
-    from webapp.models import Classification, Feedback, Image
+    from webapp.tables import Classification, Feedback, Image
 
     with app.app_context():
         count = lambda model: db.session.scalar(db.select(db.func.count()).select_from(model))  # noqa: E731

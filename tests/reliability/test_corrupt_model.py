@@ -38,7 +38,7 @@ def register(app, model_dir: Path, promote: bool) -> str:
 def corrupt_object(app, version: str) -> None:
     """Flip bytes in the middle of the version's archive in storage (same size, wrong sha256)."""
     from webapp.extensions import db
-    from webapp.models import ModelVersion
+    from webapp.tables import ModelVersion
 
     with app.app_context():
         mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == version))
@@ -52,8 +52,8 @@ def corrupt_object(app, version: str) -> None:
 def corrupt_cache(app, version: str) -> None:
     """Unpack the version into this machine's model cache, then truncate its weights there."""
     from webapp.extensions import db
-    from webapp.models import ModelVersion
     from webapp.registry import versions as registry
+    from webapp.tables import ModelVersion
 
     with app.app_context():
         mv = db.session.scalar(db.select(ModelVersion).where(ModelVersion.version == version))

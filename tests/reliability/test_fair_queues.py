@@ -126,7 +126,7 @@ def test_the_per_client_cap_holds_under_parallel_posts(migrated, serve, database
     assert sorted(codes) == [202, 429, 429, 429], codes
 
     from webapp.extensions import db
-    from webapp.models import Stylization
+    from webapp.tables import Stylization
 
     with app.app_context():
         waiting = db.session.scalar(db.select(db.func.count(Stylization.id)))

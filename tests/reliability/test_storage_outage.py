@@ -56,7 +56,7 @@ def classify(url: str, seed: int) -> requests.Response:
 
 def row_counts(app) -> tuple[int, int]:
     from webapp.extensions import db
-    from webapp.models import Classification, Image
+    from webapp.tables import Classification, Image
 
     with app.app_context():
         counts = tuple(
@@ -99,7 +99,7 @@ def test_s3_outage_answers_503_and_service_resumes(s3, migrated, serve):
     assert [r.status_code for r in answers] == [200] * 4
     assert row_counts(app) == (before[0] + 4, before[1] + 4)
     from webapp.extensions import db
-    from webapp.models import Classification
+    from webapp.tables import Classification
 
     with app.app_context():
         for r in answers:

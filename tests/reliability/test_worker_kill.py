@@ -39,7 +39,7 @@ def job(client, job_id: str) -> dict:
 
 def attempts(app, job_id: str) -> int:
     from webapp.extensions import db
-    from webapp.models import Job
+    from webapp.tables import Job
 
     with app.app_context():
         count = db.session.get(Job, job_id).attempts

@@ -8,9 +8,9 @@ from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
 from webapp.extensions import db
 from webapp.jobs.runner import describe_job
-from webapp.models import Job, ModelVersion, Task
 from webapp.registry import targets
 from webapp.registry import versions as registry
+from webapp.tables import Job, ModelVersion, Task
 from webapp.web.errors import ApiError
 from webapp.web.requests import get_or_404, json_body
 

@@ -14,7 +14,11 @@ from webapp.auth.access import admin_required, current_admin
 from webapp.classification import learning, voters
 from webapp.extensions import db
 from webapp.jobs.runner import describe_job, request_cancel
-from webapp.models import (
+from webapp.registry import versions as registry
+from webapp.storage.service import storage
+from webapp.style import service as style_service
+from webapp.style.prefs import rating_distribution
+from webapp.tables import (
     AuditEvent,
     Classification,
     Deployment,
@@ -26,11 +30,7 @@ from webapp.models import (
     TrainingExample,
     utcnow,
 )
-from webapp.models.base import iso
-from webapp.registry import versions as registry
-from webapp.storage.service import storage
-from webapp.style import service as style_service
-from webapp.style.prefs import rating_distribution
+from webapp.tables.base import iso
 from webapp.web.errors import ApiError
 from webapp.web.requests import get_or_404, json_body
 from webapp.web.validation import query_int, query_str

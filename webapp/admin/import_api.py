@@ -11,7 +11,7 @@ from webapp.auth.access import admin_required, current_admin
 from webapp.classification import importing
 from webapp.exceptions import Invalid
 from webapp.extensions import db
-from webapp.models import Task
+from webapp.tables import Task
 from webapp.web.errors import ApiError
 
 

@@ -5,9 +5,9 @@ from flask import jsonify
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
 from webapp.extensions import db
-from webapp.models import Schedule
-from webapp.models.base import iso
 from webapp.registry import targets
+from webapp.tables import Schedule
+from webapp.tables.base import iso
 from webapp.web.errors import ApiError
 from webapp.web.requests import json_body
 

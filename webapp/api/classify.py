@@ -6,7 +6,7 @@ from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.classification import service
-from webapp.models import Classification
+from webapp.tables import Classification
 from webapp.web.identity import owner_id, voter_id
 from webapp.web.requests import json_body, public_or_404, upload
 from webapp.web.security import rate_limited

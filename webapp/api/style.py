@@ -8,11 +8,11 @@ from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.extensions import db
-from webapp.models import Rating, Stylization
-from webapp.models.base import iso
 from webapp.storage.service import storage
 from webapp.style import builtin as style_builtin
 from webapp.style import service
+from webapp.tables import Rating, Stylization
+from webapp.tables.base import iso
 from webapp.web.errors import ApiError
 from webapp.web.identity import is_owner, owner_id, voter_id
 from webapp.web.requests import json_body, public_or_404, upload

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db, login_manager
-from webapp.models import User
+from webapp.tables import User
 from webapp.web.errors import ApiError
 from webapp.web.identity import client_address, is_owner, network_of
 from webapp.web.security import limiter, seconds_left, too_many

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from webapp.classification import voters
 from webapp.extensions import db
-from webapp.models import Feedback, HoldoutItem, Image, Task, TrainingExample
 from webapp.storage.service import storage
+from webapp.tables import Feedback, HoldoutItem, Image, Task, TrainingExample
 
 HOLDOUT_SHARE = 0.2
 AGREEMENT = voters.AGREEMENT

@@ -13,7 +13,7 @@ from collections import Counter
 
 from webapp.classification import voters
 from webapp.extensions import db
-from webapp.models import Classification, Feedback, ModelVersion, Task
+from webapp.tables import Classification, Feedback, ModelVersion, Task
 
 REVERSAL = 0.5  # agreeing with the deployed model on fewer holdout images than this is a reversal
 DRIFT = 0.3  # or this much more disagreement than the deployed version's own retrain showed

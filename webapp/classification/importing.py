@@ -19,7 +19,7 @@ from flask import current_app
 
 from webapp.exceptions import DomainError, Invalid
 from webapp.extensions import db
-from webapp.models import Task, TrainingExample
+from webapp.tables import Task, TrainingExample
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 MAX_FILES = 5000  # pictures per import (an archive or one request of dropped files)

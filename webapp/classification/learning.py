@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 
 from webapp.classification import datasets, retrain, voters
 from webapp.extensions import db
-from webapp.models import Feedback, HoldoutItem, Task
 from webapp.registry import versions as registry
+from webapp.tables import Feedback, HoldoutItem, Task
 
 ORDERS = ("oldest", "informative")
 # Accuracy on 40 held-out photos against the number of training labels for the default config

@@ -21,9 +21,9 @@ from flask import current_app
 from webapp.classification import datasets, guard
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
-from webapp.models import Feedback, Job, ModelVersion, Task
 from webapp.registry import versions as registry
 from webapp.registry.kinds import Candidate
+from webapp.tables import Feedback, Job, ModelVersion, Task
 
 MIN_PER_LABEL = 4
 ALPHA = 0.05  # one-sided significance level of the gate's paired test

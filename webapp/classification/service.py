@@ -10,9 +10,9 @@ from flask import current_app
 from webapp.classification import shipped
 from webapp.exceptions import Invalid, NotFound
 from webapp.extensions import db
-from webapp.models import Classification, Feedback, ModelVersion, Task, utcnow
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
+from webapp.tables import Classification, Feedback, ModelVersion, Task, utcnow
 from webapp.uploads import ValidImage
 
 _loading: set[str] = set()  # sha256 of versions being loaded in the background

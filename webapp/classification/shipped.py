@@ -14,9 +14,9 @@ import time
 
 from flask import current_app
 
-from webapp.models import ModelVersion, Task
 from webapp.registry import builtin
 from webapp.registry import versions as registry
+from webapp.tables import ModelVersion, Task
 
 _lock = threading.Lock()
 

@@ -22,8 +22,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from webapp.extensions import db
-from webapp.models import Classification, Feedback, Task, TrainingExample
 from webapp.registry import versions as registry
+from webapp.tables import Classification, Feedback, Task, TrainingExample
 
 AGREEMENT = 2 / 3  # share of the (weighted) votes the winning label needs; less is a dispute
 ESTABLISHED_WEIGHT = 0.5

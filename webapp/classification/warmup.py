@@ -16,8 +16,8 @@ from flask import Flask
 from webapp.classification import service as classify_service
 from webapp.extensions import db
 from webapp.jobs.background import in_background
-from webapp.models import Task
 from webapp.registry import versions as registry
+from webapp.tables import Task
 
 WATCH_SECONDS = 3.0
 

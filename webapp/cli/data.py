@@ -11,7 +11,7 @@ from webapp.classification import datasets, importing
 from webapp.cli.groups import data_cli, fail
 from webapp.exceptions import Invalid
 from webapp.extensions import db
-from webapp.models import Task
+from webapp.tables import Task
 
 
 def _tasks(name: str | None) -> list[Task]:

@@ -12,9 +12,9 @@ from tqdm import tqdm
 from webapp.cli.groups import fail, models_cli
 from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.models import Job, ModelVersion
 from webapp.registry import targets
 from webapp.registry import versions as registry
+from webapp.tables import Job, ModelVersion
 
 
 def _wait(job_id: str) -> Job:

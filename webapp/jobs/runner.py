@@ -19,8 +19,8 @@ from sqlalchemy import update
 
 from webapp.extensions import db
 from webapp.jobs.kinds import KINDS, handler_for, queue_for_kind, time_limit_key
-from webapp.models import Job, utcnow
-from webapp.models.base import iso
+from webapp.tables import Job, utcnow
+from webapp.tables.base import iso
 
 LOG_REPEAT_SECONDS = 5.0
 HARD_LIMIT_EXIT = (

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from webapp.extensions import db
-from webapp.models import Classification, Feedback, Image, Job, Rating, Stylization, Task
+from webapp.tables import Classification, Feedback, Image, Job, Rating, Stylization, Task
 
 
 def _grouped(column, *group):

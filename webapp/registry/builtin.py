@@ -17,9 +17,9 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import ModelVersion
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
+from webapp.tables import ModelVersion
 
 
 def pretrained_cache() -> Path:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.jobs.runner import JobContext, workdir
-from webapp.models import Job
 from webapp.registry import targets, versions
 from webapp.storage.service import saving
+from webapp.tables import Job
 
 
 def run_retrain(job: Job, ctx: JobContext) -> dict:

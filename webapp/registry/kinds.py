@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from webapp.jobs.runner import JobContext
-    from webapp.models import Job, ModelVersion
+    from webapp.tables import Job, ModelVersion
 
 
 @dataclass

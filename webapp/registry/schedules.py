@@ -8,8 +8,8 @@ from flask import current_app
 
 from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.models import Schedule, utcnow
 from webapp.registry import targets
+from webapp.tables import Schedule, utcnow
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

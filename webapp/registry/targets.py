@@ -15,9 +15,9 @@ from webapp.classification.retrain import CLASSIFIER
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue
-from webapp.models import Job
 from webapp.registry.kinds import ModelKind
 from webapp.style.retrain import ADAIN, ARBITRARY, FIXED_STYLE
+from webapp.tables import Job
 
 # The registration: every kind of model, asked in this order; the first that owns a target wins.
 KINDS: tuple[ModelKind, ...] = (CLASSIFIER, ARBITRARY, ADAIN, FIXED_STYLE)

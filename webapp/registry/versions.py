@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
-from webapp.models import Deployment, ModelVersion
 from webapp.storage.service import storage
+from webapp.tables import Deployment, ModelVersion
 
 _loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
@@ -261,7 +261,7 @@ def rollback(target: str, *, actor: str | None) -> ModelVersion:
 
 def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
     """The API's view of a version."""
-    from webapp.models.base import iso
+    from webapp.tables.base import iso
 
     return {
         "version": mv.version,

@@ -8,8 +8,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import Image
 from webapp.storage import Storage
+from webapp.tables import Image
 from webapp.uploads import ValidImage
 
 

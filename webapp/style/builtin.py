@@ -21,10 +21,10 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from webapp.jobs.background import in_background
-from webapp.models import ModelVersion
 from webapp.registry import builtin as builtin_models
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
+from webapp.tables import ModelVersion
 
 BUILTIN = ("arbitrary", "preset")
 DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}

@@ -14,8 +14,8 @@ from collections import defaultdict
 
 from webapp.classification.voters import voter_names
 from webapp.extensions import db
-from webapp.models import Rating, Stylization
 from webapp.style.builtin import default_strength
+from webapp.tables import Rating, Stylization
 
 BINS = 5
 MIN_CLIENTS = 10

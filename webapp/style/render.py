@@ -13,10 +13,10 @@ from PIL import Image as PILImage
 from webapp.extensions import db
 from webapp.jobs.background import MODELS_LOCK
 from webapp.jobs.runner import JobCancelled, JobContext
-from webapp.models import Job, ModelVersion, Stylization, utcnow
 from webapp.registry import versions as registry
 from webapp.storage.service import load_pixels, saving, storage
 from webapp.style import builtin as style_builtin
+from webapp.tables import Job, ModelVersion, Stylization, utcnow
 
 
 def _png(pixels: np.ndarray) -> bytes:

@@ -30,11 +30,11 @@ from webapp.config import REPO_ROOT
 from webapp.exceptions import Invalid
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
-from webapp.models import Image, Job, ModelVersion, Rating, Stylization
 from webapp.registry import versions as registry
 from webapp.registry.kinds import Candidate
 from webapp.storage.service import load_pixels, storage
 from webapp.style.builtin import ensure
+from webapp.tables import Image, Job, ModelVersion, Rating, Stylization
 
 MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 

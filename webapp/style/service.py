@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from webapp.exceptions import Conflict, Invalid, TooMany, Unavailable
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
-from webapp.models import ModelVersion, Rating, Stylization, utcnow
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
 from webapp.style import builtin as style_builtin
 from webapp.style.methods import add_defaults_and_waits, builtin_methods, method_params
 from webapp.style.prefs import learned_strength
+from webapp.tables import ModelVersion, Rating, Stylization, utcnow
 from webapp.uploads import ValidImage
 
 QUEUE_CAP_HOURS = 6

@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 
 from webapp.extensions import db
-from webapp.models import Stylization
+from webapp.tables import Stylization
 
 RECENT = 500
 PER_SIZE = 50

@@ -1,20 +1,20 @@
 """The product's data model: what users uploaded, what the models answered, what people said."""
 
-from webapp.models.audit import AuditEvent
-from webapp.models.base import utcnow
-from webapp.models.classification import (
+from webapp.tables.audit import AuditEvent
+from webapp.tables.base import utcnow
+from webapp.tables.classification import (
     Classification,
     Feedback,
     HoldoutItem,
     Task,
     TrainingExample,
 )
-from webapp.models.image import Image
-from webapp.models.job import Job
-from webapp.models.registry import Deployment, ModelVersion
-from webapp.models.schedule import Schedule
-from webapp.models.style import Rating, Stylization
-from webapp.models.user import User
+from webapp.tables.image import Image
+from webapp.tables.job import Job
+from webapp.tables.registry import Deployment, ModelVersion
+from webapp.tables.schedule import Schedule
+from webapp.tables.style import Rating, Stylization
+from webapp.tables.user import User
 
 __all__ = [
     "AuditEvent",

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
-from webapp.models.base import created_column
+from webapp.tables.base import created_column
 
 
 class AuditEvent(db.Model):

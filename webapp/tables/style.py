@@ -8,9 +8,9 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.models.base import created_column, public_id_column
-from webapp.models.image import Image
-from webapp.models.job import Job
+from webapp.tables.base import created_column, public_id_column
+from webapp.tables.image import Image
+from webapp.tables.job import Job
 
 
 class Stylization(db.Model):
