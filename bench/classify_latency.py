@@ -7,7 +7,7 @@ is ``FaceClassifier.predict``: dlib HOG detection, five landmarks, one aligned c
 the network; "model" the network alone on its chips. Then the trainable classifier configs.
 For those this measures SPEED ONLY: each config's model is built with untrained weights (VGG16 keeps its offline
 hed weights; other keras.applications backbones use weights=None, so nothing is downloaded),
-saved as a model folder and loaded with ``ml.inference.Classifier`` like the web app does.
+saved as a model folder and loaded with ``ml.classify.inference.Classifier`` like the web app does.
 "end to end" is ``Classifier.predict`` on a 178x218 RGB photo (CelebA size): face detection,
 crop, resize and the model; "model" is the network alone on one prepared image.
 """
@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import classifier, modeldir
-from ml.inference import Classifier
+from ml.classify import classifier
+from ml.classify.inference import Classifier
+from ml.common import modeldir
 
 CONFIGS = sorted(
     p.stem
@@ -121,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     from skimage.data import astronaut
 
-    from ml.data import resize_to
+    from ml.classify.data import resize_to
 
     photo = resize_to(astronaut(), (218, 178))
     print(

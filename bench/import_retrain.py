@@ -85,7 +85,8 @@ def classify_over_http(url: str, photos: list[tuple[bytes, str]]) -> tuple[int, 
 
 def evaluate_offline(model_dir: str, photos: list[tuple[bytes, str]], root: Path) -> dict:
     """`ml.evaluate` on the same photos, written as a folder per label."""
-    from ml import data, evaluate
+    from ml import evaluate
+    from ml.classify import data
 
     for i, (jpeg, truth) in enumerate(photos):
         (root / truth).mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,10 @@
-"""Training input pipeline throughput (images/s): ml.data's tf.data pipeline vs a naive loader.
+"""Training input pipeline throughput (images/s): ml.classify.data's tf.data pipeline vs a naive loader.
 
     python bench/input_pipeline.py [--images 400] [--size 64] [--face-crop]
 
 Generates JPEGs (178x218, the CelebA size: the astronaut photo plus noise) in a temp folder.
-Naive: one image at a time with PIL + ml.data.prepare_image, batches stacked in Python.
-tf.data: ml.data.make_dataset (parallel decode, cache, prefetch); the first epoch decodes,
+Naive: one image at a time with PIL + ml.classify.data.prepare_image, batches stacked in Python.
+tf.data: ml.classify.data.make_dataset (parallel decode, cache, prefetch); the first epoch decodes,
 later epochs read the cache. Augmentation is off in both, so the loaders are compared alone.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import data
+from ml.classify import data
 
 
 def write_images(folder: Path, n: int) -> data.Samples:
@@ -54,7 +54,7 @@ def naive(samples: data.Samples, prep: dict, batch_size: int) -> float:
 
 
 def pipeline(samples: data.Samples, prep: dict, batch_size: int, epochs: int = 3) -> list[float]:
-    """Return images/s of each epoch of ml.data.make_dataset."""
+    """Return images/s of each epoch of ml.classify.data.make_dataset."""
     ds, rates = data.make_dataset(samples, prep, batch_size=batch_size, training=True), []
     for _ in range(epochs):
         start = time.perf_counter()

@@ -88,7 +88,8 @@ def train_and_judge(
     config: str, train_dir: Path, held_dir: Path, work: Path, seed: int, cache: Path
 ) -> dict:
     """Train like the web retrain does, judge on the held-out folder; accuracy and seconds."""
-    from ml import data, evaluate, train
+    from ml import evaluate, train
+    from ml.classify import data
 
     overrides = {
         "data.labels": LABELS,
@@ -129,8 +130,8 @@ def curve(configs, sizes, seeds, pool, held_dir: Path, work: Path, cache: Path) 
 
 def doubt(model_dir: Path, files, user_labels) -> np.ndarray:
     """The deployed model's doubt about each user label: 1 - p(user's label), as the review queue ranks."""
-    from ml import data
-    from ml.inference import Classifier
+    from ml.classify import data
+    from ml.classify.inference import Classifier
 
     clf = Classifier.load(model_dir)
     preds = clf.predict_batch([data.load_image(f) for f in files])

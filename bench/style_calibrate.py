@@ -1,4 +1,4 @@
-"""What `strength` does, per method and preset, judged by ml/judge.py (issue 21).
+"""What `strength` does, per method and preset, judged by ml/style/judge.py (issue 21).
 
     python bench/style_calibrate.py                      # arbitrary, the 26 presets, nst at 256 px
     python bench/style_calibrate.py --methods preset     # one method
@@ -8,10 +8,10 @@
 For every method, photo/style pair (or preset) and strength of 0, 0.25, 0.5, 0.75, 1 it prints
 the judge's style distance (to the style picture; for a preset or a fixed style, to the method's
 own full-strength picture) and content distance (to the photo), the subject check
-(ml.judge.subject_check: the face still found where it was, content distance within the bound)
+(ml.style.judge.subject_check: the face still found where it was, content distance within the bound)
 and the seconds; then whether style distance falls and content distance rises at every step.
 For the presets it also prints the default strength each should start at: the highest of 1, 0.9,
-0.8, 0.6, .., 0.2 whose result keeps the subject on every preset photo (what ml.fast_style's
+0.8, 0.6, .., 0.2 whose result keeps the subject on every preset photo (what ml.style.fast_style's
 PRESET_DEFAULT_STRENGTH holds). Pictures go to --out (bench/out/, one sheet per row of strengths).
 """
 
@@ -64,7 +64,7 @@ def judged_row(label, photo, style, outs: dict, seconds: dict, out_dir: Path) ->
     """Print one line per strength and save the row as a sheet; True when graded both ways."""
     from PIL import Image
 
-    from ml import judge
+    from ml.style import judge
 
     styles, contents = [], []
     for strength, image in outs.items():
@@ -109,8 +109,8 @@ def calibrate_pairs(args, method: str, pairs: str, run) -> bool:
 
 def calibrate_presets(args) -> bool:
     """Rows for the presets, and each preset's default strength."""
-    from ml import judge
-    from ml.fast_style import PresetStylizer, pretrained_model_dir
+    from ml.style import judge
+    from ml.style.fast_style import PresetStylizer, pretrained_model_dir
 
     model = PresetStylizer.load(pretrained_model_dir("preset", args.cache))
     wanted = {int(i) for i in args.presets.split(",") if i} or {p["id"] for p in model.presets}
@@ -145,8 +145,8 @@ def calibrate_presets(args) -> bool:
 
 def main(argv=None) -> int:
     """Print the tables; exit status 1 when a row is not graded both ways."""
-    from ml import nst
-    from ml.fast_style import ArbitraryStylizer, pretrained_model_dir
+    from ml.style import nst
+    from ml.style.fast_style import ArbitraryStylizer, pretrained_model_dir
     from ml.stylize import load_model
 
     args = parse_args(argv)

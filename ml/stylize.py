@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.errors import Cancelled
+from ml.common.errors import Cancelled
+from ml.common.images import read_image
 
 MAX_SIZE = 2048
 MIN_SIZE = 32
 PRETRAINED = ("arbitrary", "preset")
 DEFAULT_CACHE = Path.home() / ".cache" / "celebvision"
-_MODELS: dict = {}
+STYLE_KINDS = ("adain", "cyclegan", "arbitrary", "preset")
 
 
 @dataclass
@@ -66,33 +67,19 @@ def check_args(
 
 def default_strength(method: str, preset: int | None = None) -> float:
     """A method's own strength before ratings teach one: nst 0.5, a preset its own (chosen so the
-    subject stays recognisable, ml.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
+    subject stays recognisable, ml.style.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
     if method == "preset" and preset is not None:
-        from ml.fast_style import PRESET_DEFAULT_STRENGTH
+        from ml.style.fast_style import PRESET_DEFAULT_STRENGTH
 
         return PRESET_DEFAULT_STRENGTH.get(int(preset), 1.0)
     return 0.5 if method == "nst" else 1.0
 
 
 def load_model(model_dir):
-    """The stylizer of ``model_dir`` (by its kind), loaded once per process."""
-    from ml.modeldir import read_meta
+    """The stylizer of a style model folder (by its kind), loaded once per process."""
+    from ml import kinds
 
-    key = str(Path(model_dir).resolve())
-    if key not in _MODELS:
-        kind = read_meta(model_dir)["kind"]
-        if kind == "adain":
-            from ml.adain import AdaINStylizer as loader
-        elif kind == "cyclegan":
-            from ml.cyclegan import FixedStyle as loader
-        elif kind == "arbitrary":
-            from ml.fast_style import ArbitraryStylizer as loader
-        elif kind == "preset":
-            from ml.fast_style import PresetStylizer as loader
-        else:
-            raise ValueError(f"{model_dir} holds a {kind!r} model, not a style model")
-        _MODELS[key] = loader.load(model_dir)
-    return _MODELS[key]
+    return kinds.load(model_dir, expect=STYLE_KINDS)
 
 
 def run(
@@ -121,11 +108,11 @@ def run(
     """
     import time
 
-    from ml.errors import check_stop
+    from ml.common.errors import check_stop
 
     check_args(content, style, method, strength, size, model_dir, preset)
     if method == "nst":
-        from ml import nst
+        from ml.style import nst
 
         if init == "arbitrary" and init_model_dir is None:  # the start before issue 21
             # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
@@ -150,7 +137,7 @@ def run(
     start = time.perf_counter()
     check_stop(should_stop)
     if model_dir is None:
-        from ml.fast_style import pretrained_model_dir
+        from ml.style.fast_style import pretrained_model_dir
 
         model_dir = pretrained_model_dir(method, DEFAULT_CACHE, progress)
     model = load_model(model_dir)
@@ -180,23 +167,12 @@ def run(
 
 def _pretrained_or_none(kind: str, progress=None):
     """The pretrained ``kind`` folder in DEFAULT_CACHE, or None when the wheel is missing."""
-    from ml.fast_style import pretrained_model_dir
+    from ml.style.fast_style import pretrained_model_dir
 
     try:
         return pretrained_model_dir(kind, DEFAULT_CACHE, progress)
     except (ValueError, OSError):
         return None
-
-
-def read_image(path) -> np.ndarray:
-    """An RGB uint8 array from an image file; ValueError with the reason if unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from None
 
 
 def parse_args(argv):

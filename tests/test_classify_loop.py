@@ -106,7 +106,8 @@ def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env
     chance (stale batch-norm statistics). The 30 unseen photos must be answered well, and over
     HTTP exactly as `ml.evaluate` scores the same model on the same photos (within one image).
     """
-    from ml import data, evaluate
+    from ml import evaluate
+    from ml.classify import data
     from tests.ml.conftest import write_lfw_celeba
     from webapp.extensions import db
     from webapp.registry import versions as registry

@@ -201,7 +201,7 @@ def test_a_new_deployment_loads_in_the_background_while_the_previous_one_answers
     """A version promoted elsewhere (a train worker): no request waits for it to load."""
     import shutil
 
-    from ml import modeldir
+    from ml.common import modeldir
     from tests.services import wait_for
     from webapp.classification import service
     from webapp.extensions import db

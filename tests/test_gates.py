@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ml.evaluate import best_threshold_accuracy, mcnemar_exact, metrics_from_predictions
+from ml.classify.evaluate import metrics_from_predictions
+from ml.common.stats import best_threshold_accuracy, mcnemar_exact
 from webapp.classification import retrain
 from webapp.style import retrain as style_retrain
 

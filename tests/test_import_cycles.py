@@ -1,13 +1,18 @@
-"""webapp/ has no import cycles, function-local imports included (they hide cycles, not remove them)."""
+"""webapp/ and ml/ have no import cycles, function-local imports included (they hide cycles, not
+remove them); ml/'s subpackages never call up into its top-level entry points."""
 
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "webapp"
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ROOT = REPO / "webapp"
+ML = REPO / "ml"
 
 
 def _module(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    parts = path.relative_to(REPO).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -31,8 +36,8 @@ def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
     return found - {name} - ancestors
 
 
-def _graph() -> dict[str, set[str]]:
-    paths = {_module(p): p for p in ROOT.rglob("*.py")}
+def _graph(root: Path = ROOT) -> dict[str, set[str]]:
+    paths = {_module(p): p for p in root.rglob("*.py")}
     return {name: _imports(path, name, set(paths)) for name, path in paths.items()}
 
 
@@ -55,10 +60,41 @@ def test_graph_sees_local_imports():
     assert "webapp.jobs.worker" in graph["webapp.cli.commands"]  # a function-local one
 
 
-def test_no_import_cycles_in_webapp():
-    graph = _graph()
+@pytest.mark.parametrize("root", [ROOT, ML], ids=["webapp", "ml"])
+def test_no_import_cycles(root):
+    graph = _graph(root)
     cycles = [c for m in sorted(graph) if (c := _cycle_from(m, graph))]
     assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_ml_graph_sees_local_imports():
+    graph = _graph(ML)
+    assert "ml.common.modeldir" in graph["ml.kinds"]  # a top-level import
+    assert "ml.style.fast_style" in graph["ml.style.nst"]  # a function-local one
+
+
+def test_ml_is_layered():
+    """ml/ is a few entry points (the CLIs and the kinds registry) over subpackages: the
+    subpackages never import an entry point, and ml.common imports no other part of ml/."""
+    graph = _graph(ML)
+    entry_points = {m for m in graph if m.count(".") == 1 and not (ML / m.split(".")[1]).is_dir()}
+    assert {"ml.train", "ml.evaluate", "ml.stylize", "ml.kinds"} <= entry_points
+    assert len(list(ML.glob("*.py"))) <= 6, sorted(p.name for p in ML.glob("*.py"))
+    upward = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        if m.count(".") > 1
+        for d in deps & entry_points
+    )
+    assert upward == [], "subpackages must not call up: " + "; ".join(upward)
+    common = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        if m.startswith("ml.common")
+        for d in deps
+        if not d.startswith("ml.common")
+    )
+    assert common == [], "ml.common must stand alone: " + "; ".join(common)
 
 
 def _blueprint_modules() -> set[str]:

@@ -23,10 +23,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ml import modeldir
+from ml.common import modeldir
+from ml.common.prediction import Prediction
 from ml.faces import align, networks, wheels
 from ml.faces.layers import SafeLog  # noqa: F401 - registers the layer for loading
-from ml.prediction import Prediction
 
 MODEL_FILE = "model.keras"
 AGE_BRACKETS = ["0-17", "18-29", "30-44", "45-59", "60+"]
@@ -277,7 +277,7 @@ class FaceClassifier:
         out, faces = self.outputs(images)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.calibration import soften
+            from ml.common.calibration import soften
 
             out["probabilities"] = soften(out["probabilities"], temperature)
         result = []

@@ -45,7 +45,7 @@ class _Graph:
     """Rebuild one ONNX graph in Keras: tensors by ONNX name, convolutions' weights set at the end."""
 
     def __init__(self, onnx_model, x):
-        from ml.onnx_weights import constants
+        from ml.common.onnx_weights import constants
 
         self.graph, self.const = onnx_model.graph, constants(onnx_model)
         self.tensors = {onnx_model.graph.input[0].name: x}

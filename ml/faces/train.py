@@ -21,8 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ml import data
-from ml.errors import check_stop
+from ml.classify import data
+from ml.common.errors import check_stop
 from ml.faces import model as face_model
 from ml.faces import networks
 from ml.faces.layers import SafeLog

@@ -160,7 +160,7 @@ def trained_default(celeba_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pretrained_dirs(tmp_path_factory) -> dict:
     """The wheel's arbitrary and preset networks converted once into a temporary cache."""
-    from ml.fast_style import pretrained_model_dir
+    from ml.style.fast_style import pretrained_model_dir
 
     cache = tmp_path_factory.mktemp("style-cache")
     return {kind: pretrained_model_dir(kind, cache) for kind in ("arbitrary", "preset")}

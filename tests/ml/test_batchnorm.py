@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml import batchnorm, classifier
+from ml.classify import batchnorm, classifier
 
 
 def tiny_cnn():
@@ -19,7 +19,7 @@ def tiny_cnn():
 
 
 def batches(images, weights, size=5):
-    """(images, labels, weights) batches as ml.data.make_dataset yields them."""
+    """(images, labels, weights) batches as ml.classify.data.make_dataset yields them."""
     for i in range(0, len(images), size):
         yield (
             images[i : i + size],

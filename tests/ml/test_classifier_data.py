@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import data, evaluate
+from ml.classify import data, evaluate
 from tests.ml.conftest import write_celeba
 
 PREP = {"image_size": [32, 32], "face_crop": False}

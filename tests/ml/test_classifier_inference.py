@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from ml.inference import Classifier
+from ml.classify.inference import Classifier
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ml import evaluate, modeldir, train
+from ml import evaluate, train
+from ml.common import modeldir
 from tests.ml.conftest import CONFIGS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ import numpy as np
 import onnxruntime as ort  # noqa: E402  (a test dependency only)
 import pytest
 
-from ml import fast_style
-from ml.fast_style import ArbitraryStylizer, PresetStylizer
+from ml.style import fast_style
+from ml.style.fast_style import ArbitraryStylizer, PresetStylizer
 
 
 def square(image: np.ndarray, side: int) -> np.ndarray:
@@ -142,8 +142,8 @@ def test_any_size_and_aspect_at_full_resolution(arbitrary, preset, photos):
 
 
 def test_strength_moves_from_the_photo_to_the_style(arbitrary, photos):
-    from ml import judge
-    from ml.nst import resize_long_side
+    from ml.common.images import resize_long_side
+    from ml.style import judge
 
     content, style = photos["astronaut"], photos["ihc"]
     photo = resize_long_side(content, 128)
@@ -154,7 +154,7 @@ def test_strength_moves_from_the_photo_to_the_style(arbitrary, photos):
 
 
 def test_folders_carry_provenance_and_presets(pretrained_dirs):
-    from ml.modeldir import read_meta
+    from ml.common.modeldir import read_meta
 
     meta = read_meta(pretrained_dirs["arbitrary"])
     assert meta["kind"] == "arbitrary" and set(meta["onnx_sha256"]) == {
@@ -193,7 +193,7 @@ def test_conversion_is_cached_and_atomic(pretrained_dirs, tmp_path, monkeypatch)
 def test_missing_wheel_and_wrong_folder_are_clear_errors(monkeypatch, tmp_path, pretrained_dirs):
     import importlib.util
 
-    from ml.modeldir import ModelDirError
+    from ml.common.modeldir import ModelDirError
 
     with pytest.raises(ModelDirError, match="not an 'arbitrary'"):
         ArbitraryStylizer.load(pretrained_dirs["preset"])
@@ -225,7 +225,7 @@ def high_band_energy(picture: np.ndarray) -> float:
 
 def test_served_presets_have_no_pixel_grid(preset, original_preset, photos):
     """'Wild strokes' (4) showed a 2-pixel grid from nearest upsampling; the served one has none."""
-    from ml.nst import resize_long_side
+    from ml.common.images import resize_long_side
 
     photo = resize_long_side(photos["astronaut"], 256)
     for style_id in (4, 16):

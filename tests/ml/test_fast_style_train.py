@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ml import stylize
-from ml.errors import Cancelled
-from ml.fast_style import ArbitraryStylizer
-from ml.fast_style_train import finetune_arbitrary, judge_arbitrary
+from ml.common.errors import Cancelled
+from ml.style.fast_style import ArbitraryStylizer
+from ml.style.fast_style_train import finetune_arbitrary, judge_arbitrary
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_cli_presets_and_bad_preset(pretrained_dirs, tmp_path, pictures):
 
 
 def test_finetune_writes_a_loadable_folder_and_judge_scores_it(pretrained_dirs, pictures, tmp_path):
-    from ml.modeldir import read_meta
+    from ml.common.modeldir import read_meta
 
     photo, cat, coffee, ihc = pictures
     seen = []

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml import classifier, data, features, train
-from ml.inference import Classifier
+from ml import train
+from ml.classify import classifier, data, features
+from ml.classify.inference import Classifier
 from tests.ml.conftest import CONFIGS, lfw_rgb_images
 
 TINY = {

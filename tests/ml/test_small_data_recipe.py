@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from ml import classifier, train
+from ml import train
+from ml.classify import classifier
 from tests.ml.conftest import CONFIGS
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ml import backbones
+from ml.common import backbones
 
 
 @pytest.fixture(scope="module")

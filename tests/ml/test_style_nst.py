@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from ml import judge, nst
-from ml.errors import Cancelled
+from ml.common import images
+from ml.common.errors import Cancelled
+from ml.style import judge, nst
 
 SIZE = 48
 
@@ -47,14 +48,14 @@ def test_stylize_moves_toward_the_style(pair, results):
     content, style = pair
     image, stats = results[0.5]
     assert image.dtype == np.uint8 and max(image.shape[:2]) == SIZE and image.shape[2] == 3
-    photo = nst.to_uint8(nst.resize_long_side(content, SIZE))
+    photo = images.to_uint8(images.resize_long_side(content, SIZE))
     assert judge.style_distance(image, style) < 0.5 * judge.style_distance(photo, style)
     assert {"steps", "seconds", "style_loss", "content_loss", "tv_loss", "init"} <= set(stats)
     assert stats["init"].startswith("arbitrary")
 
 
 def test_strength_zero_gives_back_the_photo(pair, results):
-    photo = nst.to_uint8(nst.resize_long_side(pair[0], SIZE))
+    photo = images.to_uint8(images.resize_long_side(pair[0], SIZE))
     image, stats = results[0.0]
     assert np.abs(image.astype(int) - photo).mean() < 3 and stats["init"] == "content"
 
@@ -149,8 +150,8 @@ def test_strength_asks_for_an_outcome_and_weight_rises_until_it_is_reached(pair,
 
 def test_judge_is_zero_for_identical_pictures_and_grows_with_difference(pair):
     content, style = pair
-    photo = nst.to_uint8(nst.resize_long_side(content, SIZE))
+    photo = images.to_uint8(images.resize_long_side(content, SIZE))
     assert judge.content_distance(photo, content) < 1e-3
-    assert judge.style_distance(nst.to_uint8(nst.resize_long_side(style, SIZE)), style) < 1e-3
+    assert judge.style_distance(images.to_uint8(images.resize_long_side(style, SIZE)), style) < 1e-3
     assert judge.style_distance(photo, style) > 0.1
     assert judge.content_distance(np.zeros_like(photo) + 128, content) > 0.5

@@ -1,12 +1,12 @@
 """`strength` means the same for every method (issue 21): 0 gives the photo back, 1 the method's
-full style, and in between the judge's (ml/judge.py) style distance falls and its content
+full style, and in between the judge's (ml/style/judge.py) style distance falls and its content
 distance rises at every step of 0, 0.25, 0.5, 0.75, 1. On scikit-image's photos."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ml import judge
+from ml.style import judge
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -35,14 +35,14 @@ def assert_graded(outs: dict, photo: np.ndarray, style: np.ndarray, what: str) -
 
 @pytest.fixture(scope="module")
 def arbitrary(pretrained_dirs):
-    from ml.fast_style import ArbitraryStylizer
+    from ml.style.fast_style import ArbitraryStylizer
 
     return ArbitraryStylizer.load(pretrained_dirs["arbitrary"])
 
 
 @pytest.fixture(scope="module")
 def preset(pretrained_dirs):
-    from ml.fast_style import PresetStylizer
+    from ml.style.fast_style import PresetStylizer
 
     return PresetStylizer.load(pretrained_dirs["preset"])
 
@@ -81,7 +81,7 @@ def test_every_preset_is_graded(preset, photos):
     run=False,
 )
 def test_nst_is_graded(pretrained_dirs, photos):
-    from ml import nst
+    from ml.style import nst
 
     photo, style = photos["astronaut"], photos["coffee"]
     outs = {
@@ -102,8 +102,8 @@ def test_adain_and_fixed_styles_start_from_the_photo_and_mix_towards_their_pictu
     """Untrained networks: what is checked is the meaning of strength, not the painting."""
     import keras
 
-    from ml.adain import AdaINStylizer, get_decoder
-    from ml.cyclegan import FixedStyle, get_generator
+    from ml.style.adain import AdaINStylizer, get_decoder
+    from ml.style.cyclegan import FixedStyle, get_generator
 
     keras.utils.set_random_seed(0)
     photo, style = photos["chelsea"], photos["coffee"]

@@ -42,7 +42,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_adain_trains_loads_and_stylizes(data_dir, tmp_path):
-    from ml import adain
+    from ml.style import adain
 
     seen = []
     adain.train(TINY_ADAIN, data_dir, tmp_path, progress=lambda f, m: seen.append(f), seed=0)
@@ -56,7 +56,7 @@ def test_adain_trains_loads_and_stylizes(data_dir, tmp_path):
 
 
 def test_cyclegan_trains_exports_and_stylizes(data_dir, tmp_path):
-    from ml import cyclegan
+    from ml.style import cyclegan
 
     cyclegan.train(TINY_CYCLEGAN, data_dir, tmp_path, seed=0)
     meta = json.loads((tmp_path / "meta.json").read_text())

@@ -33,13 +33,13 @@ def use(name):
     try:
         import importlib
         module = importlib.import_module(name)
-        if name == "ml.nst":
+        if name == "ml.style.nst":
             module.feature_extractor("hed")
         health.self_check()
     except Exception as exc:
         errors.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
 
-threads = [threading.Thread(target=use, args=(n,)) for n in ("ml.fast_style", "ml.nst", "ml.stylize")]
+threads = [threading.Thread(target=use, args=(n,)) for n in ("ml.style.fast_style", "ml.style.nst", "ml.stylize")]
 for t in threads:
     t.start()
 for t in threads:

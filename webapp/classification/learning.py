@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
+from ml.common.stats import ALPHA, binomial_tail
 from webapp.classification import datasets, retrain, voters
 from webapp.extensions import db
 from webapp.registry import versions as registry
@@ -22,7 +23,6 @@ ORDERS = ("oldest", "informative")
 # Accuracy on 40 held-out photos against the number of training labels for the default config
 # (bench/loop.py, LFW face / non-face, the worst of 5 seeds per point: a pessimistic curve).
 LEARNING_CURVE = ((20, 0.975), (40, 0.975), (80, 0.975), (160, 0.975))
-ALPHA = 0.05  # the gate's significance level for a first model (paired test vs the baseline)
 MAX_ESTIMATE = 5000  # labels: beyond this the estimate says "unknown"
 
 
@@ -85,10 +85,7 @@ def expected_p_value(accuracy: float, holdout: int, n_labels: int) -> float:
     """
     only_model = math.floor(accuracy * holdout * (1 - 1 / n_labels))
     only_baseline = math.ceil((1 - accuracy) * holdout / n_labels)
-    n = only_model + only_baseline
-    if n == 0:
-        return 1.0
-    return sum(math.comb(n, k) for k in range(only_model, n + 1)) / 2**n
+    return binomial_tail(only_model, only_model + only_baseline)
 
 
 def _first_model_labels(have: int, frozen: int, n_labels: int) -> int | None:

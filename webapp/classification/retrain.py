@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 
+from ml.common.stats import ALPHA, mcnemar_exact
 from webapp.classification import datasets, guard
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
@@ -26,7 +27,6 @@ from webapp.registry.kinds import Candidate
 from webapp.tables import Feedback, Job, ModelVersion, Task
 
 MIN_PER_LABEL = 4
-ALPHA = 0.05  # one-sided significance level of the gate's paired test
 THRESHOLD_GAP = 0.1  # accuracy this far below the best-threshold accuracy flags a threshold problem
 SUMMARY_KEYS = (
     "n",
@@ -63,8 +63,6 @@ def paired_gate(candidate_right, compared_right, first: bool) -> tuple[bool, dic
     A first model must be significantly better than the majority-class baseline; a later one
     must not be significantly worse than the deployed one (exact McNemar, one-sided, ALPHA).
     """
-    from ml.evaluate import mcnemar_exact
-
     test = {
         **mcnemar_exact(candidate_right, compared_right, "better" if first else "worse"),
         "alpha": ALPHA,
@@ -116,7 +114,7 @@ def threshold_warnings(metrics: dict) -> list[str]:
 
 def _majority(y_true: np.ndarray, labels: list[str]) -> tuple[np.ndarray, dict]:
     """Per-image right/wrong and the metrics of always answering the holdout's most common label."""
-    from ml.evaluate import metrics_from_predictions
+    from ml.classify.evaluate import metrics_from_predictions
 
     majority = int(np.bincount(y_true, minlength=len(labels)).argmax())
     metrics = metrics_from_predictions(
@@ -135,7 +133,7 @@ def resolve_config(config: str) -> str:
     path = Path(config)
     if path.is_absolute() or path.exists() or "/" in config:
         return config
-    from ml.classifier import CONFIG_DIR
+    from ml.classify.classifier import CONFIG_DIR
 
     return str(CONFIG_DIR / config)
 
@@ -184,12 +182,13 @@ def _train(
 
 def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, dict, bool, dict]:
     """Candidate and compared metrics on the holdout, the gate's decision and its test."""
-    from ml import data as ml_data
     from ml import evaluate as ml_evaluate
+    from ml.classify import data as ml_data
+    from ml.classify.evaluate import metrics_from_predictions, write_report
 
     samples = ml_data.read_folder(tmp / "holdout", list(task.labels), 0.0, 0.0)
     y_true, probs, labels = ml_evaluate.predict_dir(tmp / "model", samples)
-    candidate = ml_evaluate.write_report(y_true, probs, labels, tmp / "model" / "holdout")
+    candidate = write_report(y_true, probs, labels, tmp / "model" / "holdout")
     agreement = None  # share of holdout images where candidate and deployed answer the same
     if current is None:
         compared_right, compared = _majority(y_true, labels)
@@ -202,7 +201,7 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
                 f"{current.version} and the candidate did not read the same holdout images"
             )
         compared_right = their_probs.argmax(axis=1) == their_y
-        compared = ml_evaluate.metrics_from_predictions(their_y, their_probs, their_labels)
+        compared = metrics_from_predictions(their_y, their_probs, their_labels)
         agreement = round(float(np.mean(probs.argmax(axis=1) == their_probs.argmax(axis=1))), 4)
     promoted, test = paired_gate(
         probs.argmax(axis=1) == y_true, compared_right, first=current is None
@@ -218,8 +217,8 @@ def _calibrate(model_dir: Path, y_true, probs) -> dict:
     Temperature scaling keeps every answer's label (so the gate's verdict) and makes the shown
     probabilities honest: a model right 80 % of the time stops saying "100 %".
     """
-    from ml import modeldir
-    from ml.calibration import calibration
+    from ml.common import modeldir
+    from ml.common.calibration import calibration
 
     found = calibration(y_true, probs)
     meta = modeldir.read_meta(model_dir)
@@ -275,7 +274,7 @@ def _train_candidate(
         "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
         "disputed_left_out": len(disputed),
     }
-    from ml.modeldir import read_meta
+    from ml.common.modeldir import read_meta
 
     return Candidate(
         model_dir=tmp / "model",

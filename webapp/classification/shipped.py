@@ -40,7 +40,7 @@ def ensure(task: Task) -> ModelVersion:
         return face_model.pretrained_task_dir(task.name, builtin.pretrained_cache())
 
     def config(path) -> dict:
-        from ml.modeldir import read_meta
+        from ml.common.modeldir import read_meta
 
         meta = read_meta(path)
         return {

@@ -98,7 +98,7 @@ def _task_or_fail(name: str) -> Task:
 )
 def import_celeba(data_dir: str, task_name: str, attribute: str | None, limit: int | None) -> None:
     """Import a CelebA-layout folder as a task's training data."""
-    from ml import data as ml_data
+    from ml.classify import data as ml_data
 
     task = _task_or_fail(task_name)
     attribute = attribute or CELEBA_ATTRIBUTES.get(task.name)
@@ -121,7 +121,7 @@ def import_celeba(data_dir: str, task_name: str, attribute: str | None, limit: i
 )
 def import_folder(data_dir: str, task_name: str, limit: int | None) -> None:
     """Import DIR/<label>/*.jpg as a task's training data (labels must be the task's)."""
-    from ml import data as ml_data
+    from ml.classify import data as ml_data
 
     task = _task_or_fail(task_name)
     found = [p.name for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]

@@ -112,7 +112,7 @@ def rollback(target: str) -> None:
 )
 def register(target: str, model_dir: str, do_promote: bool) -> None:
     """Add a model folder written by `python -m ml.train` as the next version of TARGET."""
-    from ml.modeldir import ModelDirError, read_meta
+    from ml.common.modeldir import ModelDirError, read_meta
     from webapp.storage.service import saving
 
     try:

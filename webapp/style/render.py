@@ -82,7 +82,7 @@ def _load_models(model_dir: str | None, kwargs: dict) -> None:
         if path:
             ml_stylize.load_model(path)
     if model_dir is None:
-        from ml import nst
+        from ml.style import nst
 
         weights = current_app.config["STYLE_WEIGHTS"]
         for layers in (nst.STYLE_LAYERS + nst.CONTENT_LAYERS, nst.STYLE_LAYERS):

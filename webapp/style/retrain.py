@@ -3,7 +3,7 @@
 `arbitrary` (the pretrained fast network, v1 from the wheel): its transformer is fine-tuned
 from the deployed version on the (content, style) pairs users stylized, drawn in proportion to
 how they rated them (well-rated more often, 1-2 stars never). The gate is the VGG16 judge
-(`ml/judge.py`; the fine-tune's own losses use the same layers, so the gate's independence is
+(`ml/style/judge.py`; the fine-tune's own losses use the same layers, so the gate's independence is
 the fixed pairs, which training never sees) on a fixed set of pairs made from photos
 scikit-image ships, which no upload changes.
 
@@ -88,8 +88,8 @@ def judge_set(contents: list[int], styles: list[int]) -> list[tuple[np.ndarray, 
 
 def fidelity(model_dir: Path, pairs) -> dict:
     """Mean judge distances of a decoder's results to the styles and to the contents (lower is closer)."""
-    from ml import judge
-    from ml.adain import AdaINStylizer
+    from ml.style import judge
+    from ml.style.adain import AdaINStylizer
 
     stylizer = AdaINStylizer.load(model_dir)
     style_d, content_d = [], []
@@ -108,7 +108,7 @@ def fidelity(model_dir: Path, pairs) -> dict:
 
 def _baseline(pairs) -> dict:
     """What leaving the photo untouched scores: the bar a first decoder must clear on style."""
-    from ml import judge
+    from ml.style import judge
 
     style_d = [judge.style_distance(c, s) for c, s in pairs]
     return {
@@ -262,7 +262,7 @@ def judge_pairs_fixed(size: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def judged(model_dir: Path, pairs, size: int) -> dict:
     """The judge's distances for a network on the fixed pairs, and the score the gate compares:
     style ratio (result vs the photo's own style distance) plus content distance, lower is better."""
-    from ml.fast_style_train import judge_arbitrary
+    from ml.style.fast_style_train import judge_arbitrary
 
     found = judge_arbitrary(model_dir, pairs, size=size)
     out = {k: v.item() if isinstance(v, np.generic) else v for k, v in found.items()}
@@ -286,8 +286,8 @@ def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, st
 
 def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion) -> Candidate:
     """Fine-tune the deployed arbitrary network on rated user pairs and judge it on the fixed pairs."""
-    from ml.errors import Cancelled
-    from ml.fast_style_train import finetune_arbitrary
+    from ml.common.errors import Cancelled
+    from ml.style.fast_style_train import finetune_arbitrary
 
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}

@@ -1,6 +1,6 @@
 """How honest a classifier's probabilities are, and temperature scaling to make them more so.
 
-A leaf module (numpy and scipy only): serving (``ml.inference``, ``ml.faces.model``) and judging
+A leaf module (numpy and scipy only): serving (``ml.classify.inference``, ``ml.faces.model``) and judging
 (the web app's retrain) both use it without importing each other.
 """
 

