@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from ml.classify import batchnorm, classifier, data, features
+from ml.classify.blocks import class_weights, compile_model
 from ml.classify.folder import save_model_folder
 from ml.common.errors import check_stop
 
@@ -162,7 +163,7 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> N
         done = checkpoints / f"{phase['name']}.done.weights.h5"
         if phase["unfreeze"]:
             classifier.unfreeze_top(model, phase["unfreeze"])
-        classifier.compile_model(model, phase["lr"], t["optimizer"])
+        compile_model(model, phase["lr"], t["optimizer"])
         if done.exists():
             model.load_weights(done)
             continue
@@ -204,9 +205,7 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
         f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
         f"{len(samples.skipped)} unreadable files skipped",
     )
-    weights = classifier.class_weights(
-        splits["train"].labels, len(samples.label_names), t["class_weight"]
-    )
+    weights = class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
     batch_size = classifier.batch_size_for(t, len(splits["train"]))
     if batch_size != int(t["batch_size"]):  # the saved config.yaml shows what was trained
         config = {

@@ -15,9 +15,6 @@ it runs the face pipeline (``ml.faces.align``), then the model.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -25,6 +22,7 @@ import numpy as np
 
 from ml.common import modeldir
 from ml.common.prediction import Prediction
+from ml.common.pretrained import converted_once
 from ml.faces import align, networks, wheels
 from ml.faces.layers import SafeLog  # noqa: F401 - registers the layer for loading
 
@@ -166,16 +164,12 @@ def source_digest() -> str:
 def pretrained_task_dir(task: str, cache_dir, progress=None) -> Path:
     """The model folder of a shipped task's version 1, converted once per machine into ``cache_dir``.
 
-    Built in a temporary folder and renamed into place, so concurrent callers never see half a folder.
+    One mechanism with the style networks' conversion: ``ml.common.pretrained.converted_once``.
     """
     if task not in SHIPPED:
         raise ValueError(f"task must be one of {tuple(SHIPPED)}. Received: task={task!r}")
-    target = Path(cache_dir) / f"face-{task}-{source_digest()[:8]}"
-    if (target / modeldir.META_FILE).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".face-{task}-", dir=target.parent))
-    try:
+
+    def build(folder: Path) -> None:
         (progress or (lambda f, m: None))(0.0, f"converting the pretrained {task} network")
         rule = SHIPPED[task]
         meta = {
@@ -184,15 +178,9 @@ def pretrained_task_dir(task: str, cache_dir, progress=None) -> Path:
             "decision": rule["decision"],
             "version_note": "pretrained, not trained on this install's data",
         }
-        write_folder(shipped_model(task), tmp, meta)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: its folder is as good as ours
-            if not (target / modeldir.META_FILE).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        write_folder(shipped_model(task), folder, meta)
+
+    return converted_once(cache_dir, f"face-{task}-{source_digest()[:8]}", build)
 
 
 class FaceClassifier:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import collections
 import hashlib
 import importlib.util
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ml.common.pretrained import converted_once
 from ml.style.strength import check as check_strength
 from ml.style.strength import style_space, with_photo
 
@@ -145,8 +143,7 @@ def _sha256(path: Path) -> str:
 def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
     """The model folder of the wheel's ``kind`` ("arbitrary" | "preset") network, converted once.
 
-    The folder is ``cache_dir/<kind>-<8 hex of the ONNX sha256>``; it is built in a temporary
-    folder and renamed into place, so concurrent callers never see half a folder.
+    The folder is ``cache_dir/<kind>-<8 hex of the ONNX sha256>`` (``ml.common.pretrained``).
     """
     if kind not in ONNX_FILES:
         raise ValueError(f"`kind` must be one of {tuple(ONNX_FILES)}. Received: kind={kind!r}")
@@ -159,21 +156,11 @@ def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
         )
     shas = {p.name: _sha256(p) for p in onnx_paths}
     digest = hashlib.sha256("".join(shas[p.name] for p in onnx_paths).encode()).hexdigest()
-    target = Path(cache_dir) / f"{kind}-{digest[:8]}"
-    if (target / "meta.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=target.parent))
-    try:
-        _convert(kind, onnx_paths, tmp, shas, progress)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: its folder is as good as ours
-            if not (target / "meta.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return converted_once(
+        cache_dir,
+        f"{kind}-{digest[:8]}",
+        lambda folder: _convert(kind, onnx_paths, folder, shas, progress),
+    )
 
 
 def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> None:

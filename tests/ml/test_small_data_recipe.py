@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from ml import train
-from ml.classify import classifier
+from ml.classify import classifier, train
 from tests.ml.conftest import CONFIGS
 
 
