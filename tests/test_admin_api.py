@@ -45,6 +45,7 @@ def test_create_task(client, admin):
         {"name": "Bad Name", "labels": ["a", "b"]},
         {"name": "ok", "labels": ["a", "a"]},
         {"labels": ["a", "b"]},
+        {"name": "ok", "labels": ["a", "b"], "features": ["face"]},  # once a 500
     ],
 )
 def test_create_task_bad_input(client, admin, body):
@@ -117,3 +118,61 @@ def test_login_wrong_password(client, admin):
     )
     assert response.status_code == 401
     assert b"Wrong username or password" in response.data
+
+
+REFUSALS = [  # the services' domain exceptions leave as the same status and message as before
+    ("patch", "/api/admin/tasks/nope", {"enabled": True}, 404, "No task named 'nope'."),
+    (
+        "patch",
+        "/api/admin/tasks/gender",
+        {"enabled": "yes"},
+        400,
+        "'enabled' must be true or false. Received: 'yes'",
+    ),
+    (
+        "post",
+        "/api/admin/tasks",
+        {"name": "gender", "labels": ["a", "b"]},
+        409,
+        "A task named 'gender' already exists.",
+    ),
+    ("get", "/api/admin/models/nope", None, 404, "No models or task named 'nope'."),
+    ("delete", "/api/admin/schedules/gender", None, 404, "No schedule for 'gender'."),
+    (
+        "put",
+        "/api/admin/schedules/gender",
+        {"every_hours": 0},
+        400,
+        "'every_hours' must be a number of hours from 0.05 to 2160.",
+    ),
+    ("post", "/api/admin/jobs/nope/cancel", None, 404, "No job with id nope."),
+    (
+        "get",
+        "/api/admin/models/gender/v1/files/metrics.json",
+        None,
+        404,
+        "No version 'v1' of 'gender'.",
+    ),
+    (
+        "post",
+        "/api/admin/feedback/reject-voter",
+        {"client": "abcdefgh", "task": "nope"},
+        404,
+        "No task named 'nope'.",
+    ),
+    (
+        "post",
+        "/api/admin/feedback/reject-voter",
+        {"client": "short"},
+        400,
+        "'client' must be the 8-character id the review queue shows (client or voter).",
+    ),
+]
+
+
+@pytest.mark.parametrize("method,url,body,status,message", REFUSALS)
+def test_admin_refusals_keep_their_status_and_message(
+    client, admin, method, url, body, status, message
+):
+    response = getattr(client, method)(url, json=body, headers=admin)
+    assert (response.status_code, response.json) == (status, {"error": message})

@@ -249,3 +249,33 @@ def test_labels_needed_follows_the_gate_and_the_learning_curve():
     assert small > learning.ALPHA > large  # a bigger holdout shows the same gain
     total = learning._first_model_labels(0, 0, 2)
     assert 20 < total < 200 and learning._first_model_labels(total + 5, 0, 2) == total + 5
+
+
+def test_dashboard_counts_trusted_images_as_the_retrain_does(app, client, admin):
+    """Two verified labels of one photo, and a verified label of an imported photo, are one trusted
+    image each: the dashboard once counted label rows (4 here) where the retrain sees 2 images."""
+    from webapp.classification import datasets
+    from webapp.extensions import db
+    from webapp.tables import Classification, Task, TrainingExample
+
+    labelled(client, "male", user="bob", seed=8)
+    labelled(client, "male", user="carol", seed=8)  # the same photo, labelled by a second voter
+    imported = labelled(client, "female", user="dave", seed=9)
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        image_id = db.session.scalar(
+            db.select(Classification.image_id).where(Classification.public_id == imported)
+        )
+        db.session.add(
+            TrainingExample(task_id=task.id, image_id=image_id, label="female", source="import")
+        )
+        db.session.commit()
+    for item in client.get("/api/admin/feedback", headers=admin).json:
+        verdict = {"verdict": "verified"}
+        client.post(f"/api/admin/feedback/{item['id']}/review", json=verdict, headers=admin)
+    body = client.get("/api/admin/overview", headers=admin).json
+    card = {t["name"]: t for t in body["tasks"]}["gender"]
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        retrain_sees = sum(x.trusted for x in datasets.labelled_images(task))
+    assert card["trusted_labels"] == retrain_sees == 2

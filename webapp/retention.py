@@ -37,6 +37,14 @@ def audit(action: str, actor: str, subject: str, **detail) -> None:
     )
 
 
+def audit_events(action: str | None = None, limit: int = 500) -> list[AuditEvent]:
+    """The newest `limit` entries of the audit log (of `action` only, when given), newest first."""
+    query = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(db.session.scalars(query))
+
+
 def _image_in_use(image_id: int) -> bool:
     uses = (
         db.select(Classification.id).where(Classification.image_id == image_id),

@@ -1,23 +1,15 @@
 """Admin API: tasks, retraining jobs, the model registry."""
 
-import re
-
 from flask import current_app, jsonify
 
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.extensions import db
+from webapp.classification import tasks
 from webapp.jobs.runner import describe_job
-from webapp.registry import targets
+from webapp.registry import catalog, targets
 from webapp.registry import versions as registry
-from webapp.tables import Job, ModelVersion, Task
-from webapp.web.errors import ApiError
+from webapp.tables import Job, Task
 from webapp.web.requests import get_or_404, json_body
-
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-# What a new task's model reads: the face networks' features (ml/configs/face.yaml), or VGG16
-# features of the photo (the app's TRAIN_CONFIG, ml/configs/default.yaml unless set).
-TASK_FEATURES = {"face": "face.yaml", "photo": None}
 
 
 def _actor() -> str:
@@ -37,34 +29,13 @@ def create_task():
         409: Conflict
     """
     body = json_body()
-    name, labels = body.get("name"), body.get("labels")
-    if not isinstance(name, str) or not NAME.match(name):
-        raise ApiError(
-            "'name' must be lowercase letters, digits, '_' or '-', starting with a letter."
-        )
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(x, str) and NAME.match(x) for x in labels)
-        or len(set(labels)) != len(labels)
-    ):
-        raise ApiError(
-            "'labels' must be a list of at least 2 distinct lowercase names, e.g. ['cat', 'dog']."
-        )
-    if db.session.scalar(db.select(Task).where(Task.name == name)):
-        raise ApiError(f"A task named {name!r} already exists.", 409)
-    features = body.get("features", current_app.config["NEW_TASK_FEATURES"])
-    if features not in TASK_FEATURES:
-        raise ApiError(f"'features' must be one of {sorted(TASK_FEATURES)}. Received: {features!r}")
-    task = Task(
-        name=name,
-        labels=labels,
-        description=str(body.get("description", ""))[:255],
-        face_crop=bool(body.get("face_crop", True)),
-        config=TASK_FEATURES[features],
+    task = tasks.create(
+        body.get("name"),
+        body.get("labels"),
+        body.get("features", current_app.config["NEW_TASK_FEATURES"]),
+        description=str(body.get("description", "")),
+        face_crop=body.get("face_crop", True),
     )
-    db.session.add(task)
-    db.session.commit()
     return jsonify(
         {"name": task.name, "labels": task.labels, "model_version": None, "metrics": None}
     ), 201
@@ -92,7 +63,7 @@ def all_tasks():
       responses:
         200: {description: "Every task.", content: {application/json: {schema: {type: array, items: Task}}}}
     """
-    return jsonify([_task_json(t) for t in db.session.scalars(db.select(Task).order_by(Task.id))])
+    return jsonify([_task_json(t) for t in tasks.every()])
 
 
 @bp.patch("/api/admin/tasks/<name>")
@@ -107,15 +78,8 @@ def update_task(name: str):
         200: {description: "Updated.", content: {application/json: {schema: Task}}}
         404: NotFound
     """
-    task = db.session.scalar(db.select(Task).where(Task.name == name))
-    if task is None:
-        raise ApiError(f"No task named {name!r}.", 404)
-    enabled = json_body().get("enabled")
-    if not isinstance(enabled, bool):
-        raise ApiError(f"'enabled' must be true or false. Received: {enabled!r}")
-    task.enabled = enabled
-    db.session.commit()
-    current_app.logger.info("%s switched task %s %s", _actor(), name, "on" if enabled else "off")
+    task = tasks.named(name)
+    tasks.switch(task, json_body().get("enabled"), _actor())
     return jsonify(_task_json(task))
 
 
@@ -164,15 +128,7 @@ def list_models(target: str):
           description: "Every version."
           content: {application/json: {schema: {type: array, items: ModelVersion}}}
     """
-    current = registry.deployed(target)
-    rows = db.session.scalars(
-        db.select(ModelVersion)
-        .where(ModelVersion.target == target)
-        .order_by(ModelVersion.id.desc())
-    ).all()
-    if not rows and db.session.scalar(db.select(Task).where(Task.name == target)) is None:
-        raise ApiError(f"No models or task named {target!r}.", 404)
-    return jsonify([registry.describe(mv, current.id if current else None) for mv in rows])
+    return jsonify(catalog.versions_of(target))
 
 
 @bp.post("/api/admin/models/<target>/<version>/promote")
@@ -186,8 +142,7 @@ def promote(target: str, version: str):
         200: {description: "Now deployed.", content: {application/json: {schema: Deployed}}}
         409: Conflict
     """
-    mv = registry.promote(target, version, actor=_actor(), reason="promoted by an admin")
-    db.session.commit()
+    mv = catalog.promote(target, version, _actor())
     return jsonify({"target": target, "deployed": mv.version})
 
 
@@ -204,6 +159,5 @@ def rollback(target: str):
           content: {application/json: {schema: Deployed}}
         409: {description: "Nothing to roll back to.", content: {application/json: {schema: Error}}}
     """
-    mv = registry.rollback(target, actor=_actor())
-    db.session.commit()
+    mv = catalog.rollback(target, _actor())
     return jsonify({"target": target, "deployed": mv.version})

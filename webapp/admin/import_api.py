@@ -8,11 +8,9 @@ from flask_login import login_required
 
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.classification import importing
+from webapp.classification import importing, tasks
 from webapp.exceptions import Invalid
-from webapp.extensions import db
 from webapp.tables import Task
-from webapp.web.errors import ApiError
 
 
 @bp.get("/admin/import")
@@ -51,12 +49,10 @@ def import_data(name: str):
         404: NotFound
         413: TooLarge
     """
-    task = db.session.scalar(db.select(Task).where(Task.name == name))
-    if task is None:
-        raise ApiError(f"No task named {name!r}; create it on the Tasks page first.", 404)
+    task = tasks.named(name, f"No task named {name!r}; create it on the Tasks page first.")
     archive, files = request.files.get("archive"), request.files.getlist("files")
     if bool(archive) == bool(files):
-        raise ApiError("Send either 'archive' (a zip of <label>/ folders) or 'label' with 'files'.")
+        raise Invalid("Send either 'archive' (a zip of <label>/ folders) or 'label' with 'files'.")
     if archive:
         items = importing.archive_items(task, archive.stream)
     else:

@@ -4,11 +4,9 @@ from flask import jsonify
 
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.extensions import db
-from webapp.registry import targets
+from webapp.registry import schedules
 from webapp.tables import Schedule
 from webapp.tables.base import iso
-from webapp.web.errors import ApiError
 from webapp.web.requests import json_body
 
 
@@ -36,9 +34,7 @@ def list_schedules():
           description: "Every schedule."
           content: {application/json: {schema: {type: array, items: Schedule}}}
     """
-    return jsonify(
-        [describe(s) for s in db.session.scalars(db.select(Schedule).order_by(Schedule.target))]
-    )
+    return jsonify([describe(s) for s in schedules.every()])
 
 
 @bp.put("/api/admin/schedules/<target>")
@@ -53,20 +49,9 @@ def set_schedule(target: str):
         200: {description: "The schedule.", content: {application/json: {schema: Schedule}}}
     """
     body = json_body()
-    targets.from_request({"task" if targets.is_task(target) else "style": target})
-    hours = body.get("every_hours")
-    if (
-        isinstance(hours, bool)
-        or not isinstance(hours, (int, float))
-        or not 0.05 <= hours <= 24 * 90
-    ):
-        raise ApiError("'every_hours' must be a number of hours from 0.05 to 2160.")
-    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
-    if row is None:
-        row = Schedule(target=target, every_hours=float(hours), created_by=current_admin().username)
-        db.session.add(row)
-    row.every_hours, row.enabled = float(hours), bool(body.get("enabled", True))
-    db.session.commit()
+    row = schedules.upsert(
+        target, body.get("every_hours"), bool(body.get("enabled", True)), current_admin().username
+    )
     return jsonify(describe(row))
 
 
@@ -82,9 +67,5 @@ def delete_schedule(target: str):
           description: "Deleted."
           content: {application/json: {schema: Deleted}}
     """
-    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
-    if row is None:
-        raise ApiError(f"No schedule for {target!r}.", 404)
-    db.session.delete(row)
-    db.session.commit()
+    schedules.delete(target)
     return jsonify({"deleted": target})

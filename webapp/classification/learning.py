@@ -63,9 +63,10 @@ def informativeness(feedback: list[Feedback]) -> dict[int, dict]:
     return out
 
 
-def _label_counts(task: Task) -> Counter:
+def _label_counts(task: Task, items: list[datasets.Labelled] | None = None) -> Counter:
     """Images per label the next retrain can use: exactly what it would train and hold out on."""
-    return Counter(item.label for item in datasets.labelled_images(task))
+    items = datasets.labelled_images(task) if items is None else items
+    return Counter(item.label for item in items)
 
 
 def curve_accuracy(n_train: int, n_labels: int) -> float:
@@ -97,10 +98,11 @@ def _first_model_labels(have: int, frozen: int, n_labels: int) -> int | None:
     return None
 
 
-def labels_needed(task: Task) -> dict:
+def labels_needed(task: Task, items: list[datasets.Labelled] | None = None) -> dict:
     """How many more labels before a retrain is likely promoted, with the reasoning in words; a
-    warning instead of "likely promoted" while user labels contradict the trusted ones."""
-    estimate = _labels_needed(task)
+    warning instead of "likely promoted" while user labels contradict the trusted ones. `items`:
+    the task's `datasets.labelled_images`, when the caller has them already."""
+    estimate = _labels_needed(task, items)
     warning = voters.conflict_warning(voters.conflicts(task))
     estimate["likely_promoted"] = estimate["needed"] == 0 and warning is None
     if warning:
@@ -112,8 +114,8 @@ def labels_needed(task: Task) -> dict:
     return estimate
 
 
-def _labels_needed(task: Task) -> dict:
-    counts = _label_counts(task)
+def _labels_needed(task: Task, items: list[datasets.Labelled] | None = None) -> dict:
+    counts = _label_counts(task, items)
     have, n_labels = sum(counts.get(label, 0) for label in task.labels), len(task.labels)
     # the gate's floor: MIN_PER_LABEL per label outside a 20% holdout, and 3 per label to hold out one
     per_label = max(3, math.ceil(retrain.MIN_PER_LABEL / (1 - datasets.HOLDOUT_SHARE)))

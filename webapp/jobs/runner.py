@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import update
 
+from webapp.exceptions import Conflict
 from webapp.extensions import db
 from webapp.jobs.kinds import KINDS, handler_for, queue_for_kind, time_limit_key
 from webapp.tables import Job, utcnow
@@ -78,6 +79,21 @@ def describe_job(job: Job) -> dict:
         "finished": iso(job.finished),
         "created_by": job.created_by,
     }
+
+
+def recent_jobs(limit: int, kind: str | None = None) -> list[Job]:
+    """The newest `limit` jobs (of `kind` only, when given), newest first."""
+    query = db.select(Job).order_by(Job.created.desc()).limit(limit)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def active_count() -> int:
+    """How many jobs are queued or running."""
+    return db.session.scalar(
+        db.select(db.func.count(Job.id)).where(Job.status.in_(("queued", "running")))
+    )
 
 
 def enqueue(job: Job) -> None:
@@ -309,3 +325,11 @@ def request_cancel(job: Job) -> None:
     job.cancel_requested = True
     if job.status == "queued":
         job.status, job.error, job.finished = "failed", "Cancelled.", utcnow()
+
+
+def cancel(job: Job) -> None:
+    """A person's cancel (committed): as `request_cancel`; Conflict when the job has ended."""
+    if job.status in ("done", "failed"):
+        raise Conflict(f"Job {job.id} has already ended ({job.status}).")
+    request_cancel(job)
+    db.session.commit()

@@ -1,4 +1,5 @@
-"""Periodic retraining: due schedules start a retrain unless nothing new arrived since the last run."""
+"""Periodic retraining: the schedules an admin sets (listed, created or changed, deleted), and due
+schedules starting a retrain unless nothing new arrived since the last run."""
 
 from __future__ import annotations
 
@@ -6,10 +7,45 @@ import datetime as dt
 
 from flask import current_app
 
-from webapp.exceptions import DomainError
+from webapp.exceptions import DomainError, Invalid, NotFound
 from webapp.extensions import db
 from webapp.registry import targets
 from webapp.tables import Schedule, utcnow
+
+MIN_HOURS, MAX_HOURS = 0.05, 24 * 90
+
+
+def every() -> list[Schedule]:
+    """Every schedule, by target."""
+    return list(db.session.scalars(db.select(Schedule).order_by(Schedule.target)))
+
+
+def upsert(target: str, every_hours: object, enabled: bool, actor: str) -> Schedule:
+    """Create or change the schedule of `target` (committed); NotFound for a target that cannot
+    be retrained, Invalid for a period outside MIN_HOURS..MAX_HOURS."""
+    targets.from_request({"task" if targets.is_task(target) else "style": target})
+    if (
+        isinstance(every_hours, bool)
+        or not isinstance(every_hours, (int, float))
+        or not MIN_HOURS <= every_hours <= MAX_HOURS
+    ):
+        raise Invalid(f"'every_hours' must be a number of hours from {MIN_HOURS} to {MAX_HOURS}.")
+    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
+    if row is None:
+        row = Schedule(target=target, every_hours=float(every_hours), created_by=actor)
+        db.session.add(row)
+    row.every_hours, row.enabled = float(every_hours), enabled
+    db.session.commit()
+    return row
+
+
+def delete(target: str) -> None:
+    """Stop retraining `target` periodically (committed); NotFound when it has no schedule."""
+    row = db.session.scalar(db.select(Schedule).where(Schedule.target == target))
+    if row is None:
+        raise NotFound(f"No schedule for {target!r}.")
+    db.session.delete(row)
+    db.session.commit()
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

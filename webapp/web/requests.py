@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.uploads import Limits, ValidImage, read_upload
-from webapp.web.errors import ApiError
 from webapp.web.validation import json_body  # noqa: F401  (the one JSON body parser, re-exported for the views)
 
 
@@ -25,7 +25,7 @@ def get_or_404(model, ident: int, what: str):
     """The row with primary key `ident`, or a 404 naming what was missing."""
     row = db.session.get(model, ident)
     if row is None:
-        raise ApiError(f"No {what} with id {ident}.", 404)
+        raise NotFound(f"No {what} with id {ident}.")
     return row
 
 
@@ -35,5 +35,5 @@ def public_or_404(model, public_id: str, what: str):
     if 10 <= len(public_id) <= 32:
         row = db.session.scalar(db.select(model).where(model.public_id == public_id))
     if row is None:
-        raise ApiError(f"No {what} with id {public_id[:40]!r}; check the link.", 404)
+        raise NotFound(f"No {what} with id {public_id[:40]!r}; check the link.")
     return row

@@ -1,0 +1,124 @@
+"""The registry as an admin browses and steers it: every target with what it serves, a target's
+versions, the deploy log, a version's plots, and promote / rollback committed.
+
+The rules themselves (what a version is, what promoting checks) live in `versions.py`; this
+module answers the console's questions about them and commits an admin's decisions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from webapp.exceptions import Conflict, NotFound
+from webapp.extensions import db
+from webapp.registry import versions
+from webapp.tables import Deployment, ModelVersion, Task
+from webapp.tables.base import iso
+
+# The files of a model folder an admin may open: its plots and metrics.
+PLOT_FILES = {
+    "training_curve.png",
+    "holdout/roc.png",
+    "holdout/confusion_matrix.png",
+    "holdout/evaluation.json",
+    "metrics.json",
+}
+
+
+def targets() -> list[dict]:
+    """Every task and every other target with versions: what is deployed and how many versions."""
+    names = [t.name for t in db.session.scalars(db.select(Task).order_by(Task.id))]
+    names += [
+        t for t in db.session.scalars(db.select(ModelVersion.target).distinct()) if t not in names
+    ]
+    out = []
+    for name in names:
+        mv = versions.deployed(name)
+        count = db.session.scalar(
+            db.select(db.func.count(ModelVersion.id)).where(ModelVersion.target == name)
+        )
+        out.append({"target": name, "deployed": mv.version if mv else None, "versions": count})
+    return out
+
+
+def versions_of(target: str) -> list[dict]:
+    """Every version of `target`, newest first, as the API shows it; NotFound when `target` is
+    neither a task nor has versions."""
+    current = versions.deployed(target)
+    rows = db.session.scalars(
+        db.select(ModelVersion)
+        .where(ModelVersion.target == target)
+        .order_by(ModelVersion.id.desc())
+    ).all()
+    if not rows and db.session.scalar(db.select(Task).where(Task.name == target)) is None:
+        raise NotFound(f"No models or task named {target!r}.")
+    return [versions.describe(mv, current.id if current else None) for mv in rows]
+
+
+def promote(target: str, version: str, actor: str) -> ModelVersion:
+    """Deploy `version` of `target` at an admin's request (committed)."""
+    mv = versions.promote(target, version, actor=actor, reason="promoted by an admin")
+    db.session.commit()
+    return mv
+
+
+def rollback(target: str, actor: str) -> ModelVersion:
+    """Deploy the version served before the current one (committed); Conflict when there is none."""
+    mv = versions.rollback(target, actor=actor)
+    db.session.commit()
+    return mv
+
+
+def deploy_log(target: str | None = None, limit: int = 500) -> list[dict]:
+    """Every move of a deploy pointer (of `target` only, when given), newest first."""
+    query = db.select(Deployment).order_by(Deployment.id.desc()).limit(limit)
+    if target:
+        query = query.where(Deployment.target == target)
+    return [_move(row) for row in db.session.scalars(query).all()]
+
+
+def _version_name(version_id: int | None) -> str | None:
+    mv = db.session.get(ModelVersion, version_id) if version_id else None
+    return mv.version if mv else None
+
+
+def _move(row: Deployment) -> dict:
+    """One move of a deploy pointer. `previous` is what served before it (a rollback included);
+    `rolls_back_to` is what a rollback right after it would deploy (the registry's history)."""
+    before = db.session.scalar(
+        db.select(Deployment.model_version_id)
+        .where(Deployment.target == row.target, Deployment.id < row.id)
+        .order_by(Deployment.id.desc())
+        .limit(1)
+    )
+    return {
+        "target": row.target,
+        "version": row.model_version.version,
+        "action": row.action,
+        "actor": row.actor,
+        "reason": row.reason,
+        "created": iso(row.created),
+        "previous": _version_name(before),
+        "rolls_back_to": _version_name(row.previous_version_id),
+    }
+
+
+def version_file(target: str, version: str, name: str) -> Path:
+    """A plot or metrics file of a version, unpacked and checked; NotFound for an unknown file or
+    version, Conflict when the stored version is refused (corrupt or missing)."""
+    if name not in PLOT_FILES:
+        raise NotFound(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.")
+    mv = db.session.scalar(
+        db.select(ModelVersion).where(
+            ModelVersion.target == target, ModelVersion.version == version
+        )
+    )
+    if mv is None:
+        raise NotFound(f"No version {version!r} of {target!r}.")
+    try:
+        path = versions.local_dir(mv) / name
+    except versions.ModelRefused as exc:
+        raise Conflict(str(exc)) from None
+    if not path.is_file():
+        raise NotFound(f"{target} {version} has no {name}.")
+    return path
