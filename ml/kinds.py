@@ -136,3 +136,9 @@ def load(model_dir, expect: tuple[str, ...] | None = None):
             f"{model_dir} holds a {kind!r} model, not one of {expect}. Received: model_dir={str(model_dir)!r}"
         )
     return cache.cached(Path(model_dir), get(kind).model().load)
+
+
+def for_method(method) -> ModelKind | None:
+    """The kind of folder a style method (``ml.style.methods``) runs, whose trainer retrains it;
+    None for a method without a model (``nst``)."""
+    return get(method.model_kind) if method.model_kind else None
