@@ -125,17 +125,18 @@ def kind_of(model_dir) -> str:
     return modeldir.read_meta(model_dir)["kind"]
 
 
-def load(model_dir, expect: tuple[str, ...] | None = None):
+def load(model_dir, expect: tuple[str, ...] | None = None, key: str | None = None):
     """The model of ``model_dir`` by its kind, loaded once per process (``ml.common.cache``).
 
     ``expect``: the kinds the caller can use; another kind is a ValueError naming what it holds.
+    ``key``: what names the folder's content in the cache (a sha256), when not its path.
     """
     kind = kind_of(model_dir)
     if expect is not None and kind not in expect:
         raise ValueError(
             f"{model_dir} holds a {kind!r} model, not one of {expect}. Received: model_dir={str(model_dir)!r}"
         )
-    return cache.cached(Path(model_dir), get(kind).model().load)
+    return cache.cached(Path(model_dir), get(kind).model().load, key=key)
 
 
 def for_method(method) -> ModelKind | None:

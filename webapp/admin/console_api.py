@@ -17,7 +17,7 @@ from webapp.jobs.runner import describe_job, request_cancel
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
 from webapp.style import service as style_service
-from webapp.style.prefs import rating_distribution
+from webapp.style.methods import rating_distribution
 from webapp.tables import (
     AuditEvent,
     Classification,

@@ -16,11 +16,11 @@ from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue
 from webapp.registry.kinds import ModelKind
-from webapp.style.retrain import ADAIN, ARBITRARY, FIXED_STYLE
+from webapp.style.retrain import FIXED_STYLES, RETRAIN_ADAIN, RETRAIN_ARBITRARY
 from webapp.tables import Job
 
 # The registration: every kind of model, asked in this order; the first that owns a target wins.
-KINDS: tuple[ModelKind, ...] = (CLASSIFIER, ARBITRARY, ADAIN, FIXED_STYLE)
+KINDS: tuple[ModelKind, ...] = (CLASSIFIER, RETRAIN_ARBITRARY, RETRAIN_ADAIN, FIXED_STYLES)
 
 
 def resolve(target: str) -> ModelKind:
