@@ -169,7 +169,7 @@ def _nst(call: StyleCall, model) -> StyleResult:
     from ml.style import nst
 
     init_model_dir = call.init_model_dir
-    if call.init == "arbitrary" and init_model_dir is None:  # the start before issue 21
+    if call.init == NST.starts_from and init_model_dir is None:  # the start before issue 21
         # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
         progress = call.progress
         say = None if progress is None else (lambda f, message: progress(0.05 * f, message))
