@@ -77,7 +77,7 @@ def run(
     content: np.ndarray,
     style: np.ndarray | None,
     method: str = "nst",
-    strength: float = 0.5,
+    strength: float | None = None,
     size: int = 512,
     model_dir=None,
     progress: Callable[[float, str], None] | None = None,
@@ -87,7 +87,8 @@ def run(
     init: str = "content",
     init_model_dir=None,
 ) -> StyleResult:
-    """Stylize ``content`` with ``method`` (an ``ml.style.methods`` entry, or a fixed style's name).
+    """Stylize ``content`` with ``method`` (an ``ml.style.methods`` entry, or a fixed style's name)
+    at ``strength`` (0..1; by default the method's own).
 
     ``model_dir`` is a model folder of the method's kind ("arbitrary" and "preset" default to
     the pretrained folder in DEFAULT_CACHE); ``preset`` the fixed style's id for "preset".
@@ -101,11 +102,13 @@ def run(
 
     from ml.common.errors import check_stop
 
+    entry = methods.find(method)
+    if strength is None:  # the method's own (a fixed style's, when it is named by its own name)
+        strength = (entry or methods.FIXED_STYLE).default_strength(preset)
     call = StyleCall(
         method, content, style, strength, size, model_dir, progress, should_stop, weights,
         preset, init, init_model_dir,
     )  # fmt: skip
-    entry = methods.find(method)
     if entry is None:  # a fixed style by its own name: its folder says which method paints it
         methods.FIXED_STYLE.check(call)
         entry = method_for(method, model_dir)
