@@ -125,14 +125,21 @@ def kind_of(model_dir) -> str:
     return modeldir.read_meta(model_dir)["kind"]
 
 
-def load(model_dir, expect: tuple[str, ...] | None = None):
+def load(model_dir, expect: tuple[str, ...] | None = None, key: str | None = None):
     """The model of ``model_dir`` by its kind, loaded once per process (``ml.common.cache``).
 
     ``expect``: the kinds the caller can use; another kind is a ValueError naming what it holds.
+    ``key``: what names the folder's content in the cache (a sha256), when not its path.
     """
     kind = kind_of(model_dir)
     if expect is not None and kind not in expect:
         raise ValueError(
             f"{model_dir} holds a {kind!r} model, not one of {expect}. Received: model_dir={str(model_dir)!r}"
         )
-    return cache.cached(Path(model_dir), get(kind).model().load)
+    return cache.cached(Path(model_dir), get(kind).model().load, key=key)
+
+
+def for_method(method) -> ModelKind | None:
+    """The kind of folder a style method (``ml.style.methods``) runs, whose trainer retrains it;
+    None for a method without a model (``nst``)."""
+    return get(method.model_kind) if method.model_kind else None

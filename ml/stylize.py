@@ -3,10 +3,11 @@
     python -m ml.stylize CONTENT [STYLE] -o OUT.png [--method arbitrary|preset|nst|adain|NAME]
                          [--preset ID] [--size N] [--strength S] [--model-dir DIR]
 
-Methods: ``arbitrary`` (pretrained fast network, any style picture; the default), ``preset``
-(26 fixed styles, ``--preset ID``), ``nst`` (optimisation, minutes on a CPU), ``adain`` and fixed
-CycleGAN styles (a trained model folder). Without ``--model-dir``, ``arbitrary`` and ``preset``
-use the pretrained folder converted once into ``~/.cache/celebvision``.
+Methods are the entries of ``ml.style.methods``: ``arbitrary`` (pretrained fast network, any style
+picture; the default), ``preset`` (26 fixed styles, ``--preset ID``), ``nst`` (optimisation,
+minutes on a CPU), ``adain`` and fixed CycleGAN styles (a trained model folder; a fixed style is
+named by its own name). Without ``--model-dir``, ``arbitrary`` and ``preset`` use the pretrained
+folder converted once into ``~/.cache/celebvision``.
 """
 
 from __future__ import annotations
@@ -14,79 +15,69 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ml.common.errors import Cancelled
 from ml.common.images import read_image
+from ml.style import methods
+from ml.style.methods import DEFAULT_CACHE, MAX_SIZE, MIN_SIZE, StyleCall, StyleResult
 
-MAX_SIZE = 2048
-MIN_SIZE = 32
-PRETRAINED = ("arbitrary", "preset")
-DEFAULT_CACHE = Path.home() / ".cache" / "celebvision"
-STYLE_KINDS = ("adain", "cyclegan", "arbitrary", "preset")
+__all__ = ["DEFAULT_CACHE", "MAX_SIZE", "MIN_SIZE", "Cancelled", "StyleResult", "run", "main"]
 
 
-@dataclass
-class StyleResult:
-    """A stylized uint8 HxWx3 image and how it was made (steps, seconds, losses...)."""
-
-    image: np.ndarray
-    stats: dict = field(default_factory=dict)
-
-
-def check_args(
-    content, style, method: str, strength: float, size: int, model_dir, preset=None
-) -> None:
-    """Raise ValueError with a clear message on bad arguments."""
-    if content is None or np.asarray(content).ndim not in (2, 3):
-        raise ValueError(
-            "`content` must be an HxWx3 image array. Received: content=None or wrong shape"
-        )
-    if not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"`strength` must be between 0 and 1. Received: strength={strength}")
-    if not MIN_SIZE <= int(size) <= MAX_SIZE:
-        raise ValueError(
-            f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels. Received: size={size}"
-        )
-    if method in ("nst", "adain", "arbitrary") and style is None:
-        raise ValueError(f"Method {method!r} needs a style image. Received: style=None")
-    if method == "preset" and (
-        preset is None or isinstance(preset, bool) or not isinstance(preset, (int, np.integer))
-    ):
-        raise ValueError(
-            f"Method 'preset' needs a preset id (an integer). Received: preset={preset!r}"
-        )
-    if method not in ("nst",) + PRETRAINED and model_dir is None:
+def method_for(method: str, model_dir=None) -> methods.StyleMethod:
+    """The registered method ``method``; another name is a fixed style named by its folder's kind."""
+    found = methods.find(method)
+    if found is not None:
+        return found
+    if model_dir is None:
         raise ValueError(
             f"Method {method!r} needs a trained model folder. Received: model_dir=None"
         )
+    from ml import kinds
+
+    found = methods.for_model(kinds.kind_of(model_dir))
+    if found is None:
+        raise ValueError(f"{model_dir} holds no style model. Received: method={method!r}")
+    return found
 
 
-def default_strength(method: str, preset: int | None = None) -> float:
-    """A method's own strength before ratings teach one: nst 0.5, a preset its own (chosen so the
-    subject stays recognisable, ml.style.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
-    if method == "preset" and preset is not None:
-        from ml.style.fast_style import PRESET_DEFAULT_STRENGTH
-
-        return PRESET_DEFAULT_STRENGTH.get(int(preset), 1.0)
-    return 0.5 if method == "nst" else 1.0
+def default_strength(method: str, preset: int | None = None, model_dir=None) -> float:
+    """A method's own strength before ratings teach one (the method entry's)."""
+    return method_for(method, model_dir).default_strength(preset)
 
 
 def load_model(model_dir):
     """The stylizer of a style model folder (by its kind), loaded once per process."""
     from ml import kinds
 
-    return kinds.load(model_dir, expect=STYLE_KINDS)
+    style_kinds = tuple(m.model_kind for m in methods.METHODS.values() if m.model_kind)
+    return kinds.load(model_dir, expect=style_kinds)
+
+
+def _model(entry: methods.StyleMethod, call: StyleCall):
+    """The loaded folder ``entry`` runs: the given one (of its kind) or its pretrained one."""
+    from ml import kinds
+
+    model_dir = call.model_dir
+    if model_dir is None:
+        from ml.style.fast_style import pretrained_model_dir
+
+        model_dir = pretrained_model_dir(entry.model_kind, DEFAULT_CACHE, call.progress)
+    if kinds.kind_of(model_dir) != entry.model_kind:
+        raise ValueError(
+            f"Method {call.method!r} needs an {entry.model_kind!r} model folder. "
+            f"Received: model_dir={str(model_dir)!r}"
+        )
+    return kinds.load(model_dir)
 
 
 def run(
     content: np.ndarray,
     style: np.ndarray | None,
     method: str = "nst",
-    strength: float = 0.5,
+    strength: float | None = None,
     size: int = 512,
     model_dir=None,
     progress: Callable[[float, str], None] | None = None,
@@ -96,7 +87,8 @@ def run(
     init: str = "content",
     init_model_dir=None,
 ) -> StyleResult:
-    """Stylize ``content`` with ``method``: "arbitrary", "preset", "nst", "adain" or a fixed style.
+    """Stylize ``content`` with ``method`` (an ``ml.style.methods`` entry, or a fixed style's name)
+    at ``strength`` (0..1; by default the method's own).
 
     ``model_dir`` is a model folder of the method's kind ("arbitrary" and "preset" default to
     the pretrained folder in DEFAULT_CACHE); ``preset`` the fixed style's id for "preset".
@@ -110,69 +102,30 @@ def run(
 
     from ml.common.errors import check_stop
 
-    check_args(content, style, method, strength, size, model_dir, preset)
-    if method == "nst":
-        from ml.style import nst
-
-        if init == "arbitrary" and init_model_dir is None:  # the start before issue 21
-            # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
-            say = (
-                None
-                if progress is None
-                else (lambda fraction, message: progress(0.05 * fraction, message))
-            )
-            init_model_dir = _pretrained_or_none("arbitrary", say)
-        image, stats = nst.stylize(
-            content,
-            style,
-            strength=strength,
-            size=size,
-            progress=progress,
-            should_stop=should_stop,
-            weights=weights,
-            init=init,
-            init_model_dir=init_model_dir,
-        )
-        return StyleResult(image, {"method": "nst", **stats})
+    entry = methods.find(method)
+    if strength is None:  # the method's own (a fixed style's, when it is named by its own name)
+        strength = (entry or methods.FIXED_STYLE).default_strength(preset)
+    call = StyleCall(
+        method, content, style, strength, size, model_dir, progress, should_stop, weights,
+        preset, init, init_model_dir,
+    )  # fmt: skip
+    if entry is None:  # a fixed style by its own name: its folder says which method paints it
+        methods.FIXED_STYLE.check(call)
+        entry = method_for(method, model_dir)
+    entry.check(call)
+    if not entry.one_pass:
+        return entry.render(call, None)
     start = time.perf_counter()
     check_stop(should_stop)
-    if model_dir is None:
-        from ml.style.fast_style import pretrained_model_dir
-
-        model_dir = pretrained_model_dir(method, DEFAULT_CACHE, progress)
-    model = load_model(model_dir)
-    kind = type(model).__name__
-    if (
-        method in PRETRAINED
-        and kind != {"arbitrary": "ArbitraryStylizer", "preset": "PresetStylizer"}[method]
-    ):
-        raise ValueError(
-            f"Method {method!r} needs an {method!r} model folder. Received: model_dir={str(model_dir)!r}"
-        )
+    model = _model(entry, call) if entry.model_kind else None
     if progress is not None:
         progress(0.1, "model loaded")
-    if method == "preset":
-        image = model.stylize(content, preset, strength=strength, size=size)
-    elif kind in ("ArbitraryStylizer", "AdaINStylizer"):
-        image = model.stylize(content, style, strength=strength, size=size)
-    else:
-        image = model.stylize(content, strength=strength, size=size)
+    result = entry.render(call, model)
     if progress is not None:
         progress(1.0, "done")
-    stats = {"method": method, "steps": 1, "seconds": round(time.perf_counter() - start, 3)}
-    if method == "preset":
-        stats["preset"] = {"id": int(preset), "name": model.presets[int(preset) - 1]["name"]}
-    return StyleResult(image, stats)
-
-
-def _pretrained_or_none(kind: str, progress=None):
-    """The pretrained ``kind`` folder in DEFAULT_CACHE, or None when the wheel is missing."""
-    from ml.style.fast_style import pretrained_model_dir
-
-    try:
-        return pretrained_model_dir(kind, DEFAULT_CACHE, progress)
-    except (ValueError, OSError):
-        return None
+    seconds = round(time.perf_counter() - start, 3)
+    result.stats = {"method": method, "steps": 1, "seconds": seconds, **result.stats}
+    return result
 
 
 def parse_args(argv):
@@ -200,10 +153,10 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     args = parse_args(argv)
-    strength = (
-        args.strength if args.strength is not None else default_strength(args.method, args.preset)
-    )
     try:
+        strength = args.strength
+        if strength is None:
+            strength = default_strength(args.method, args.preset, args.model_dir)
         content = read_image(args.content)
         style = read_image(args.style) if args.style else None
         with tqdm(total=100, unit="%", desc=args.method) as bar:

@@ -220,7 +220,7 @@ def test_a_new_deployment_loads_in_the_background_while_the_previous_one_answers
         mv = registry.register_version("smiling", "face", v2_dir, keys, created_by="test")
         registry.promote("smiling", mv.version, actor="test")
         db.session.commit()
-        registry._loaded.pop(mv.sha256)  # as if another process had promoted it
+        registry.forget(mv)  # as if another process had promoted it
     first = classify(client, photo, "smiling").json
     assert first["model_version"] == "v1"  # answered by the loaded v1, not after loading v2
     answer = wait_for(
@@ -255,7 +255,7 @@ def test_each_web_worker_loads_a_new_deployment_before_anyone_asks(app, client, 
             mv = registry.register_version("gender", "face", v2_dir, [], created_by="test")
             registry.promote("gender", mv.version, actor="test")
             db.session.commit()
-            registry._loaded.pop(mv.sha256)  # as if a train worker had promoted it
+            registry.forget(mv)  # as if a train worker had promoted it
             wait_for(lambda: registry.is_loaded(mv), timeout=120, message="the watcher loading v2")
         assert classify(client, skdata.astronaut(), "gender").json["model_version"] == "v2"
     finally:

@@ -213,29 +213,26 @@ def _write_folder(base, base_dir, out_dir, stats: dict) -> None:
 
 
 def judge_arbitrary(model_dir, pairs, size: int = 256) -> dict:
-    """Score an ``arbitrary`` folder at strength 1 on (content, style) pairs with ml/style/judge.py.
+    """Score an ``arbitrary`` folder at strength 1 on (content, style) pairs with ml/style/judge.py's
+    one recipe (``judge_pairs``).
 
     ``style_ratio``: mean over pairs of the result's style distance to the style picture divided
     by the photo's own (lower is more styled); ``content``: mean content distance to the photo.
     """
-    from ml.common.images import resize_long_side, to_uint8
     from ml.style import judge
     from ml.style.fast_style import ArbitraryStylizer
 
     pairs = _check_pairs(pairs, weighted=False)
     stylizer = ArbitraryStylizer.load(model_dir)
-    ratios, contents = [], []
-    for content, style in pairs:
-        result = stylizer.stylize(content, style, strength=1.0, size=int(size))
-        photo = to_uint8(resize_long_side(content, int(size)))
-        ratios.append(
-            judge.style_distance(result, style) / max(judge.style_distance(photo, style), 1e-8)
-        )
-        contents.append(judge.content_distance(result, content))
+    found = judge.judge_pairs(
+        lambda content, style: stylizer.stylize(content, style, strength=1.0, size=int(size)),
+        pairs,
+        size,
+    )
     return {
-        "n": len(pairs),
-        "style_ratio": float(np.mean(ratios)),
-        "content": float(np.mean(contents)),
-        "style_ratios": [float(r) for r in ratios],
-        "size": int(size),
+        "n": found["n"],
+        "style_ratio": found["style_ratio"],
+        "content": found["content_distance"],
+        "style_ratios": found["style_ratios"],
+        "size": found["size"],
     }

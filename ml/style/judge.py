@@ -136,3 +136,36 @@ def subject_check(result: np.ndarray, content: np.ndarray) -> dict:
         "face_iou": None if iou is None else round(iou, 3),
         "kept": kept,
     }
+
+
+# ---------------------------------------------------------------- judging a stylizer on pairs
+
+
+def judge_pairs(stylize, pairs, size: int) -> dict:
+    """The one recipe every style gate judges with: ``stylize(content, style)`` (a uint8 picture
+    at long side ``size``) on each (content, style) pair, measured by the distances above.
+
+    Means over the pairs: ``style_distance`` (result to style picture), ``content_distance``
+    (result to photo), ``photo_style_distance`` (the photo itself at ``size``: what leaving it
+    untouched scores) and ``style_ratio`` (the result's style distance over the photo's own, per
+    pair in ``style_ratios``; lower is more styled).
+    """
+    from ml.common.images import resize_long_side, to_uint8
+
+    styled, photos, contents = [], [], []
+    for content, style in pairs:
+        result = stylize(content, style)
+        photo = to_uint8(resize_long_side(content, int(size)))
+        styled.append(style_distance(result, style))
+        photos.append(style_distance(photo, style))
+        contents.append(content_distance(result, content))
+    ratios = [s / max(p, 1e-8) for s, p in zip(styled, photos)]
+    return {
+        "n": len(styled),
+        "size": int(size),
+        "style_distance": float(np.mean(styled)),
+        "content_distance": float(np.mean(contents)),
+        "photo_style_distance": float(np.mean(photos)),
+        "style_ratio": float(np.mean(ratios)),
+        "style_ratios": [float(r) for r in ratios],
+    }

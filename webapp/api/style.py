@@ -4,12 +4,12 @@ import re
 
 from flask import Response, jsonify, request, url_for
 
+from ml.style import methods as ml_methods
 from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
 from webapp.extensions import db
 from webapp.storage.service import storage
-from webapp.style import builtin as style_builtin
 from webapp.style import service
 from webapp.tables import Rating, Stylization
 from webapp.tables.base import iso
@@ -231,11 +231,12 @@ def public_error(error: str | None) -> str | None:
 
 
 def _preset(row: Stylization) -> dict | None:
-    """{"id", "name"} of the ready-made style a preset stylization used; None for other methods."""
-    if row.method != "preset" or "preset" not in (row.params or {}):
+    """{"id", "name"} of the ready-made style a stylization used; None for methods without presets."""
+    method = ml_methods.find(row.method)
+    if method is None or not method.takes_preset or "preset" not in (row.params or {}):
         return None
     preset_id = int(row.params["preset"])
-    return {"id": preset_id, "name": style_builtin.preset_name(preset_id)}
+    return {"id": preset_id, "name": method.preset_name(preset_id)}
 
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:

@@ -2,6 +2,7 @@
 
 from flask import Response, jsonify
 
+from ml.style import methods as ml_methods
 from webapp.api import bp
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
@@ -29,8 +30,9 @@ def preset_thumbnail(preset_id: int):
           content: {application/json: {schema: Error}}
         404: NotFound
     """
-    mv = registry.deployed("preset")
-    if mv is None or preset_id not in style_builtin.preset_ids(mv):
+    method = ml_methods.PRESET  # the network these routes serve thumbnails of
+    mv = registry.deployed(method.name)
+    if mv is None or preset_id not in style_builtin.preset_ids(mv, method):
         raise ApiError(f"No preset style {preset_id} (yet): GET /api/styles lists them.", 404)
     try:
         data = storage().get(style_builtin.thumbnail_key(mv, preset_id))

@@ -17,9 +17,8 @@ from webapp.uploads import ValidImage
 
 _loading: set[str] = set()  # sha256 of versions being loaded in the background
 _loading_lock = threading.Lock()
-_last_good: dict[
-    tuple[str, str], tuple[int, object]
-] = {}  # (database, task) -> (version id, model)
+# (database, task) -> the version that answered last; its model is in the registry's one cache
+_last_good: dict[tuple[str, str], int] = {}
 
 
 def find_task(name: str | None) -> Task:
@@ -60,20 +59,25 @@ def serving_model(task: Task) -> tuple[ModelVersion | None, object | None]:
     if mv is None:
         return None, None
     key = (current_app.config["SQLALCHEMY_DATABASE_URI"], task.name)
-    previous = _last_good.get(key)
-    if previous and previous[0] != mv.id and not registry.is_loaded(mv):
+    previous = _previous(key)
+    if previous and previous[0].id != mv.id and not registry.is_loaded(mv):
         _load_in_background(mv)
-        return db.session.get(ModelVersion, previous[0]), previous[1]
+        return previous
     try:
         model = registry.load(mv)
-        _last_good[key] = (mv.id, model)
+        _last_good[key] = mv.id
         return mv, model
     except registry.ModelRefused as exc:
         current_app.logger.error("refusing to serve %s %s: %s", task.name, mv.version, exc)
-        if key not in _last_good:
-            return None, None
-        good_id, model = _last_good[key]
-        return db.session.get(ModelVersion, good_id), model
+        return previous or (None, None)
+
+
+def _previous(key: tuple[str, str]) -> tuple[ModelVersion, object] | None:
+    """The version that answered last and its model, when this process still holds it."""
+    version_id = _last_good.get(key)
+    row = db.session.get(ModelVersion, version_id) if version_id is not None else None
+    model = registry.loaded(row) if row is not None else None
+    return (row, model) if model is not None else None
 
 
 def _load_in_background(mv: ModelVersion) -> None:

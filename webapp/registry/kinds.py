@@ -35,10 +35,14 @@ class Candidate:
     )
 
 
-class ModelKind(Protocol):
-    """A kind of model the registry serves and the gate retrains."""
+class TargetKind(Protocol):
+    """A kind of registry target: which targets it owns and how the gate retrains them.
 
-    name: str  # stored as ModelVersion.kind
+    Not to be confused with a model folder's kind (`ModelVersion.kind`, `meta.json`'s "kind",
+    `ml.kinds`), a job's kind (`webapp.jobs.kinds`) or a style method (`ml.style.methods`).
+    """
+
+    name: str  # the model kind (ml.kinds) of the versions its retrains register
     label: str  # how requests name it: "task" or "style"
 
     def owns(self, target: str) -> bool:

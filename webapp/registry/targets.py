@@ -3,9 +3,9 @@ that kind is retrained.
 
 A *target* is the name the registry keeps versions and deployments under: a classification task
 (`gender`), a built-in style network (`arbitrary`, `preset`), an AdaIN decoder (`adain`) or a
-fixed style registered from the command line (`vangogh`). Every model kind implements
-`ModelKind`; `KINDS` registers them, first match wins. Adding a model kind means one module that
-implements `ModelKind` and one line in `KINDS`; the gate (`webapp.registry.gate`), the admin API,
+fixed style registered from the command line (`vangogh`). Every kind of target implements
+`TargetKind`; `KINDS` registers them, first match wins. Adding one means one module that
+implements `TargetKind` and one line in `KINDS`; the gate (`webapp.registry.gate`), the admin API,
 the CLI and the schedules then handle it.
 """
 
@@ -15,15 +15,15 @@ from webapp.classification.retrain import CLASSIFIER
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue
-from webapp.registry.kinds import ModelKind
-from webapp.style.retrain import ADAIN, ARBITRARY, FIXED_STYLE
+from webapp.registry.kinds import TargetKind
+from webapp.style.retrain import FIXED_STYLES, RETRAIN_ADAIN, RETRAIN_ARBITRARY
 from webapp.tables import Job
 
 # The registration: every kind of model, asked in this order; the first that owns a target wins.
-KINDS: tuple[ModelKind, ...] = (CLASSIFIER, ARBITRARY, ADAIN, FIXED_STYLE)
+KINDS: tuple[TargetKind, ...] = (CLASSIFIER, RETRAIN_ARBITRARY, RETRAIN_ADAIN, FIXED_STYLES)
 
 
-def resolve(target: str) -> ModelKind:
+def resolve(target: str) -> TargetKind:
     """The kind of model `target` is, or NotFound."""
     for kind in KINDS:
         if kind.owns(target):
@@ -37,7 +37,7 @@ def is_task(target: str) -> bool:
     return kind is not None and kind.label == "task"
 
 
-def resolve_or_none(target: str) -> ModelKind | None:
+def resolve_or_none(target: str) -> TargetKind | None:
     """The kind of `target`, or None when nothing has that name."""
     try:
         return resolve(target)

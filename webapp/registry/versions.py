@@ -14,12 +14,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ml.common import cache
+from ml.style import methods as ml_methods
 from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
 from webapp.storage.service import storage
 from webapp.tables import Deployment, ModelVersion
 
-_loaded: dict[str, object] = {}  # by sha256: the content, not a row id, names a model
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
 REFUSAL_SECONDS = 60.0
 VERSION_ATTEMPTS = 5
@@ -134,11 +135,16 @@ def verified_bytes(mv: ModelVersion) -> bytes:
     return data
 
 
-def local_dir(mv: ModelVersion) -> Path:
-    """The version unpacked in this machine's cache, after checking its sha256."""
-    root = (
+def _folder(mv: ModelVersion) -> Path:
+    """Where this machine unpacks a version (unpacked or not yet)."""
+    return (
         Path(current_app.config["MODEL_CACHE_DIR"]) / mv.target / f"{mv.version}-{mv.sha256[:16]}"
     )
+
+
+def local_dir(mv: ModelVersion) -> Path:
+    """The version unpacked in this machine's cache, after checking its sha256."""
+    root = _folder(mv)
     if (root / "meta.json").exists():
         return root
     data = verified_bytes(mv)
@@ -158,28 +164,47 @@ def local_dir(mv: ModelVersion) -> Path:
     return root
 
 
+def _cache_key(mv: ModelVersion) -> str:
+    return f"sha256:{mv.sha256}"  # the content, not a row id or a folder, names a model
+
+
 def is_loaded(mv: ModelVersion) -> bool:
     """True when this process holds the loaded model of `mv` (or refused it a moment ago).
 
-    No lock: `load` holds it for the seconds a load takes, and a dict lookup is atomic.
+    No lock: `load` holds it for the seconds a load takes, and a cache lookup is short.
     """
-    return mv.sha256 in _loaded or mv.storage_key in _refused
+    return cache.is_cached(key=_cache_key(mv)) or mv.storage_key in _refused
+
+
+def loaded(mv: ModelVersion):
+    """The model of `mv` if this process holds it already, else None (never loads, never waits)."""
+    return cache.peek(key=_cache_key(mv))
+
+
+def forget(mv: ModelVersion) -> None:
+    """Drop `mv`'s model from this process (the next `load` loads it afresh)."""
+    cache.forget(key=_cache_key(mv))
 
 
 def load(mv: ModelVersion, *, retry: bool = False):
-    """The loaded model object of a version, loaded once per process.
+    """The loaded model object of a version, loaded once per process into the process's one
+    model cache (ml.common.cache, by sha256), where ml code asking for its folder finds it too.
 
     A refusal is remembered for a minute, so requests meeting a broken deployed version do not
     each download and unpack it again; `retry` (an admin's promote) checks afresh.
     """
+    key = _cache_key(mv)
     with _lock:
-        if mv.sha256 in _loaded:
-            return _loaded[mv.sha256]
+        model = cache.peek(key=key)
+        if model is not None:
+            if (_folder(mv) / "meta.json").exists():  # ml code may ask by this folder's path
+                cache.alias(_folder(mv), key)
+            return model
         refused = _refused.get(mv.storage_key)
         if refused and not retry and time.monotonic() < refused[0]:
             raise ModelRefused(refused[1])
         try:
-            model = _load_kind(mv.kind, local_dir(mv))
+            model = _load_kind(mv.kind, local_dir(mv), key)
         except Exception as exc:
             reason = (
                 str(exc)
@@ -189,20 +214,17 @@ def load(mv: ModelVersion, *, retry: bool = False):
             _refused[mv.storage_key] = (time.monotonic() + REFUSAL_SECONDS, reason)
             raise ModelRefused(reason) from None
         _refused.pop(mv.storage_key, None)
-        _loaded[mv.sha256] = model
         return model
 
 
-def _load_kind(kind: str, path: Path):
-    if kind == "classifier":
-        from ml.classify.inference import Classifier
+def _load_kind(model_kind: str, path: Path, key: str):
+    """Any model folder ml/kinds.py knows, through the one cache; a kind it does not know (a test's
+    own) is served by its folder."""
+    from ml import kinds as ml_kinds
 
-        return Classifier.load(path)
-    if kind == "face":
-        from ml.faces.model import FaceClassifier
-
-        return FaceClassifier.load(path)
-    return path  # style models are loaded (and cached) by ml.stylize from their folder
+    if model_kind not in ml_kinds.KINDS:
+        return path
+    return ml_kinds.load(path, expect=(model_kind,), key=key)
 
 
 def promote(
@@ -220,8 +242,11 @@ def promote(
         verified_bytes(
             mv
         )  # even when the same content is loaded already, its own file must be sound
-        load(mv, retry=True)
-    except ModelRefused as exc:
+        if ml_methods.for_model(mv.kind) is not None:
+            local_dir(mv)  # a style model: the style worker loads it when a job needs it
+        else:
+            load(mv, retry=True)
+    except (ModelRefused, OSError) as exc:
         raise Conflict(f"Refused: {exc}. The deployed version keeps serving.") from None
     current = deployed(target)
     db.session.add(

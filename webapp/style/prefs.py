@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 
 from webapp.classification.voters import voter_names
 from webapp.extensions import db
-from webapp.style.builtin import default_strength
 from webapp.tables import Rating, Stylization
 
 BINS = 5
@@ -48,7 +48,7 @@ def _strength(params) -> float:
         return 0.5
 
 
-def learned_strength(method: str, default: float = 0.5) -> dict:
+def learned_strength(method: str, default: float) -> dict:
     """The strength bin with the best smoothed mean rating, once enough different clients rated."""
     rows = _rated(method)
     clients = {c for _, _, _, c in rows}
@@ -88,8 +88,9 @@ def learned_strength(method: str, default: float = 0.5) -> dict:
     }
 
 
-def rating_distribution() -> dict[str, dict]:
-    """Per method: count of each star value, the mean and the learned default strength."""
+def rating_distribution(own_strength: Callable[[str], float]) -> dict[str, dict]:
+    """Per method: count of each star value, the mean and the learned default strength
+    (`own_strength(method)` until ratings teach one)."""
     out: dict[str, dict] = {}
     for method, _, stars, _ in _rated():
         entry = out.setdefault(
@@ -99,5 +100,5 @@ def rating_distribution() -> dict[str, dict]:
         entry["n"] += 1
     for method, entry in out.items():
         entry["mean"] = round(sum(int(k) * v for k, v in entry["stars"].items()) / entry["n"], 2)
-        entry["default_strength"] = learned_strength(method, default_strength(method))
+        entry["default_strength"] = learned_strength(method, own_strength(method))
     return out

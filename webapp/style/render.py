@@ -10,12 +10,15 @@ import numpy as np
 from flask import current_app
 from PIL import Image as PILImage
 
+from ml.style import methods as ml_methods
+from ml.style.methods import StyleMethod
 from webapp.extensions import db
 from webapp.jobs.background import MODELS_LOCK
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
 from webapp.storage.service import load_pixels, saving, storage
 from webapp.style import builtin as style_builtin
+from webapp.style.methods import method_for
 from webapp.tables import Job, ModelVersion, Stylization, utcnow
 
 
@@ -37,15 +40,15 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
     try:
         with MODELS_LOCK:  # never while the warm-up or the other lane builds a model
             mv = _model_version(row)
+            method = method_for(row.method, mv)
             model_dir = str(registry.local_dir(mv)) if mv else None
-            kwargs = _method_kwargs(row)
-            _load_models(model_dir, kwargs)
+            kwargs = _method_kwargs(row, method)
+            _load_models(mv, method, kwargs)
         style = load_pixels(row.style_image.storage_key) if row.style_image else None
-        kind = mv.kind if mv else "nst"
         result = ml_stylize.run(
             load_pixels(row.content_image.storage_key),
             style,
-            method=kind,
+            method=method.name,
             strength=row.params["strength"],
             size=row.params["size"],
             model_dir=model_dir,
@@ -74,19 +77,15 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
     return {"stylization_id": row.id, "seconds": seconds, "stats": row.stats}
 
 
-def _load_models(model_dir: str | None, kwargs: dict) -> None:
-    """Load (once per process) the networks a render uses, so the render itself builds none."""
-    from ml import stylize as ml_stylize
-
-    for path in (model_dir, kwargs.get("init_model_dir")):
-        if path:
-            ml_stylize.load_model(path)
-    if model_dir is None:
-        from ml.style import nst
-
-        weights = current_app.config["STYLE_WEIGHTS"]
-        for layers in (nst.STYLE_LAYERS + nst.CONTENT_LAYERS, nst.STYLE_LAYERS):
-            nst.feature_extractor(weights, layers)
+def _load_models(mv: ModelVersion | None, method: StyleMethod, kwargs: dict) -> None:
+    """Load (once per process, through the registry's one cache) the networks a render uses, and
+    build what the method needs, so the render itself builds none."""
+    if mv is not None:
+        registry.load(mv)
+    if kwargs.get("init_model_dir"):
+        style_builtin.serving(ml_methods.get(method.starts_from))
+    if method.prepare is not None:
+        method.prepare(current_app.config["STYLE_WEIGHTS"])
 
 
 class StylizationFailed(Exception):
@@ -94,26 +93,29 @@ class StylizationFailed(Exception):
 
 
 def _model_version(row: Stylization) -> ModelVersion | None:
-    """The model a stylization runs with; a built-in network is registered and loaded on first use
-    (normally the worker's warm-up has done both already)."""
-    if row.method in style_builtin.BUILTIN:
-        deployed, _ = style_builtin.serving(row.method)
+    """The model a stylization runs with; a pretrained network is registered and loaded on first
+    use (normally the worker's warm-up has done both already)."""
+    method = ml_methods.find(row.method)
+    if method is not None and method.pretrained:
+        deployed, _ = style_builtin.serving(method)
         if row.model_version_id is None:
             row.model_version_id = deployed.id
             db.session.commit()
     return db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
 
 
-def _method_kwargs(row: Stylization) -> dict:
-    """`preset` for the preset network; for `nst`, the deployed `arbitrary` network to start from
-    (the one this worker already holds warm, not a second copy converted into another cache)."""
-    if row.method == "preset":
+def _method_kwargs(row: Stylization, method: StyleMethod) -> dict:
+    """The preset id for a method with presets; for a method that starts from a pretrained
+    network's picture (`nst`), that deployed network (the one this worker already holds warm, not
+    a second copy converted into another cache)."""
+    if method.takes_preset:
         return {"preset": int(row.params["preset"])}
-    if row.method == "nst":
+    if method.starts_from:
         try:
-            return {"init_model_dir": str(registry.local_dir(style_builtin.ensure("arbitrary")))}
-        except (ValueError, OSError) as exc:  # nst then starts from the photo and says so
-            current_app.logger.warning("nst without the arbitrary start: %s", exc)
+            start = style_builtin.ensure(ml_methods.get(method.starts_from))
+            return {"init_model_dir": str(registry.local_dir(start))}
+        except (ValueError, OSError) as exc:  # it then starts from the photo and says so
+            current_app.logger.warning("%s without its start: %s", method.name, exc)
     return {}
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 from flask import current_app
 
+from ml.style import methods as ml_methods
 from webapp.config import REPO_ROOT
 from webapp.exceptions import Invalid
 from webapp.extensions import db
@@ -40,7 +41,7 @@ MIN_CONTENT, MIN_STYLES, JUDGE_PAIRS, JUDGE_SIZE = 4, 2, 4, 128
 
 
 def style_weights() -> dict[int, int]:
-    """Copies of each style image in the training set: 3 if rated well, 1 unrated or middling, 0 if disliked."""
+    """Copies of each style image in the training set, by `rating_weight` of its ratings."""
     stars: dict[int, list[int]] = defaultdict(list)
     rows = db.session.execute(
         db.select(Stylization.style_image_id, Rating.stars)
@@ -49,11 +50,16 @@ def style_weights() -> dict[int, int]:
     )
     for image_id, rating in rows:
         stars[image_id] += [rating] if rating else []
-    weights = {}
-    for image_id, given in stars.items():
-        mean = sum(given) / len(given) if given else 3.0
-        weights[image_id] = 3 if mean >= 4 else 1 if mean >= 2.5 else 0
-    return weights
+    return {image_id: int(rating_weight(given)) for image_id, given in stars.items()}
+
+
+def rating_weight(stars: list[int]) -> float:
+    """The one rule from ratings to training weight (AdaIN's style copies, arbitrary's pair
+    draws): 3 for a mean of 4+ stars, 1 unrated or middling, 0 for 1-2 stars (never drawn)."""
+    if not stars:
+        return 1.0
+    mean = sum(stars) / len(stars)
+    return 3.0 if mean >= 4 else 1.0 if mean >= 2.5 else 0.0
 
 
 def content_images() -> list[int]:
@@ -87,32 +93,32 @@ def judge_set(contents: list[int], styles: list[int]) -> list[tuple[np.ndarray, 
 
 
 def fidelity(model_dir: Path, pairs) -> dict:
-    """Mean judge distances of a decoder's results to the styles and to the contents (lower is closer)."""
+    """Mean judge distances of a decoder's results to the styles and to the contents (lower is
+    closer), by the one judging recipe (ml.style.judge.judge_pairs), and the unchanged photos'
+    own style distance at the same size (what a first decoder must beat)."""
     from ml.style import judge
     from ml.style.adain import AdaINStylizer
 
     stylizer = AdaINStylizer.load(model_dir)
-    style_d, content_d = [], []
-    for content, style in pairs:
-        result = stylizer.stylize(content, style, strength=1.0, size=JUDGE_SIZE)
-        style_d.append(judge.style_distance(result, style))
-        content_d.append(judge.content_distance(result, content))
-    style_mean, content_mean = float(np.mean(style_d)), float(np.mean(content_d))
+    found = judge.judge_pairs(
+        lambda content, style: stylizer.stylize(content, style, strength=1.0, size=JUDGE_SIZE),
+        pairs,
+        JUDGE_SIZE,
+    )
     return {
-        "style_distance": style_mean,
-        "content_distance": content_mean,
-        "fidelity": style_mean + content_mean,
-        "pairs": len(pairs),
+        "style_distance": found["style_distance"],
+        "content_distance": found["content_distance"],
+        "fidelity": found["style_distance"] + found["content_distance"],
+        "pairs": found["n"],
+        "photo_style_distance": found["photo_style_distance"],
     }
 
 
-def _baseline(pairs) -> dict:
-    """What leaving the photo untouched scores: the bar a first decoder must clear on style."""
-    from ml.style import judge
-
-    style_d = [judge.style_distance(c, s) for c, s in pairs]
+def _baseline(candidate: dict) -> dict:
+    """What leaving the photo untouched scores (judged at the candidate's size, on its pairs):
+    the bar a first decoder must clear on style."""
     return {
-        "style_distance": float(np.mean(style_d)),
+        "style_distance": candidate["photo_style_distance"],
         "content_distance": 0.0,
         "baseline": "unchanged photo",
     }
@@ -178,7 +184,7 @@ def _train_adain(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion | N
     ctx.progress(0.88, "judging the candidate and the deployed decoder on the fixed pairs")
     pairs = judge_set(contents, sorted(weights))
     candidate = fidelity(tmp / "model", pairs)
-    compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(pairs)
+    compared = fidelity(registry.local_dir(current), pairs) if current else _baseline(candidate)
     passed, reason = _decide(candidate, current, compared)
     counts = {
         "content": len(contents),
@@ -205,14 +211,6 @@ JUDGE_PHOTOS = (
     ("chelsea", "coffee"),
     ("rocket", "hubble_deep_field"),
 )
-
-
-def rating_weight(stars: list[int]) -> float:
-    """How often a pair is drawn: 3 for a mean of 4+ stars, 1 unrated or middling, 0 for 1-2 stars."""
-    if not stars:
-        return 1.0
-    mean = sum(stars) / len(stars)
-    return 3.0 if mean >= 4 else 1.0 if mean >= 2.5 else 0.0
 
 
 def pair_weights() -> dict[tuple[int, int], float]:
@@ -402,18 +400,23 @@ class TrainedStyleKind(_StyleKind):
         return self._trainer(job, ctx, workdir, current)
 
 
-class FixedStyleKind(_StyleKind):
-    """Models that learn nothing from ratings: the 26-style preset network and CycleGAN styles."""
+class FixedStyles(_StyleKind):
+    """Style models that learn nothing from ratings: a pretrained network no trainer retrains (the
+    26-style preset network) and the fixed styles registered from the command line. Its `name` is
+    the model kind (ml/kinds.py) such a registered fixed style has."""
 
-    name = "cyclegan"
+    name = ml_methods.FIXED_STYLE.model_kind
 
     def owns(self, target: str) -> bool:
-        return target == "preset" or registry.has_versions(target)
+        method = ml_methods.find(target)
+        return (method is not None and method.pretrained) or registry.has_versions(target)
 
     def check_request(self, target: str) -> None:
-        if target == "preset":
+        method = ml_methods.find(target)
+        if method is not None and method.takes_preset:
             raise Invalid(
-                "The preset network's 26 styles are fixed; retrain 'arbitrary' to learn from ratings."
+                f"The {target} network's {len(method.presets())} styles are fixed; retrain "
+                f"{ml_methods.ARBITRARY.name!r} to learn from ratings."
             )
 
     def train(
@@ -425,8 +428,9 @@ class FixedStyleKind(_StyleKind):
         )
 
 
+# The registrations (webapp/registry/targets.py): which retrain owns which style target.
 # The pretrained arbitrary-style network: fine-tuned on rated user pairs, judged on fixed package pairs.
-ARBITRARY = TrainedStyleKind("arbitrary", _train_arbitrary, deployed=ensure)
+RETRAIN_ARBITRARY = TrainedStyleKind(ml_methods.ARBITRARY.name, _train_arbitrary, deployed=ensure)
 # The AdaIN decoder: fine-tuned on users' photos and liked styles, judged on the earliest images.
-ADAIN = TrainedStyleKind("adain", _train_adain)
-FIXED_STYLE = FixedStyleKind()
+RETRAIN_ADAIN = TrainedStyleKind(ml_methods.ADAIN.model_kind, _train_adain)
+FIXED_STYLES = FixedStyles()

@@ -14,65 +14,24 @@ from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
-from webapp.style import builtin as style_builtin
-from webapp.style.methods import add_defaults_and_waits, builtin_methods, method_params
+from webapp.style.methods import (
+    add_defaults_and_waits,
+    check_strength,
+    method_of,
+    method_params,
+    offers,
+)
 from webapp.style.prefs import learned_strength
-from webapp.tables import ModelVersion, Rating, Stylization, utcnow
+from webapp.tables import Rating, Stylization, utcnow
 from webapp.uploads import ValidImage
 
 QUEUE_CAP_HOURS = 6
-NST_DESCRIPTION = (
-    "Classic: about a minute at 256 px on a CPU, several at 512 (results under 256 px are painted "
-    "at 256). Neural style transfer (Gatys et al.) reworks your photo until its textures match the "
-    "style picture's while its shapes stay yours: closer to the painting's texture than Fast, "
-    "face kept. Choose Fast for a result in a second or a ready-made style; Classic when you want "
-    "the painting's texture and can wait."
-)
-ADAIN_DESCRIPTION = "Fast arbitrary style transfer (AdaIN): any style image, in about a second."
-
-
-def style_targets() -> list[tuple[str, ModelVersion]]:
-    """Deployed style models (AdaIN and fixed styles), by target name."""
-    targets = db.session.scalars(
-        db.select(ModelVersion.target)
-        .where(ModelVersion.kind.in_(("adain", "cyclegan")))
-        .distinct()
-        .order_by(ModelVersion.target)
-    ).all()
-    found = [(t, registry.deployed(t)) for t in targets]
-    return [(t, mv) for t, mv in found if mv is not None]
+DEFAULT_METHOD = "arbitrary"  # POST /api/stylize without `method` (CONTRACT.md)
 
 
 def list_methods() -> list[dict]:
     """Every style method a user can pick now, with its default strength and expected waits."""
-    return add_defaults_and_waits(_method_entries())
-
-
-def _method_entries() -> list[dict]:
-    """Every style method a user can pick now: what it is and which version serves it."""
-    methods = builtin_methods() + [
-        {
-            "method": "nst",
-            "needs_style_image": True,
-            "model_version": None,
-            "kind": "nst",
-            "description": NST_DESCRIPTION,
-        }
-    ]
-    for target, mv in style_targets():
-        adain = mv.kind == "adain"
-        methods.append(
-            {
-                "method": target,
-                "needs_style_image": adain,
-                "model_version": mv.version,
-                "kind": mv.kind,
-                "description": ADAIN_DESCRIPTION
-                if adain
-                else f"Fixed style '{target}' (CycleGAN): no style image needed.",
-            }
-        )
-    return methods
+    return add_defaults_and_waits(offers())
 
 
 def _number(value, name: str, cast, low, high, default):
@@ -90,28 +49,26 @@ def _number(value, name: str, cast, low, high, default):
 
 
 def parse_params(form) -> tuple[dict, dict]:
-    """The method entry and parameters of a stylize request, or a 400 naming the problem."""
-    name = form.get("method") or "arbitrary"
-    methods = {
-        m["method"]: m for m in _method_entries()
-    }  # no catalogue-wide defaults: one method is used
-    if name not in methods:
+    """The offer and parameters of a stylize request, or a 400 naming the problem. `strength` is
+    checked here, once (the one rule, ml.style.strength.check), and defaults to the learned or the
+    method's own."""
+    name = form.get("method") or DEFAULT_METHOD
+    by_name = {o["method"]: o for o in offers()}  # no catalogue-wide defaults: one method is used
+    if name not in by_name:
         raise Invalid(
-            f"Unknown method {name!r}; choose one of {sorted(methods)} (GET /api/styles)."
+            f"Unknown method {name!r}; choose one of {sorted(by_name)} (GET /api/styles)."
         )
+    offer = by_name[name]
     cap = current_app.config["MAX_STYLE_SIZE"]
     size = _number(form.get("size"), "size", int, 64, 100_000, min(512, cap))
-
-    extra = method_params(methods[name], form)
+    extra = method_params(offer, form)
     strength = form.get("strength")
-    strength = (
-        _number(strength, "strength", float, 0.0, 1.0, 0.5)
-        if strength not in (None, "")
-        else learned_strength(name, style_builtin.default_strength(name, extra.get("preset")))[
-            "strength"
-        ]
-    )
-    return methods[name], {"strength": strength, "size": min(size, cap), **extra}
+    if strength in (None, ""):
+        own = method_of(offer).default_strength(extra.get("preset"))
+        strength = learned_strength(name, own)["strength"]
+    else:
+        strength = check_strength(strength)
+    return offer, {"strength": strength, "size": min(size, cap), **extra}
 
 
 def hold_client_lock(client: str) -> None:
@@ -172,7 +129,7 @@ def create(
         )
         hold_client_lock(client)
         check_queue_cap(client)
-        job = create_job("stylize", target=method["method"], params=params)
+        job = create_job("stylize", target=method["method"])  # its parameters: the row's
         row = Stylization(
             content_image=content_row,
             style_image=style_row,
