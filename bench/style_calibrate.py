@@ -11,7 +11,7 @@ own full-strength picture) and content distance (to the photo), the subject chec
 (ml.judge.subject_check: the face still found where it was, content distance within the bound)
 and the seconds; then whether style distance falls and content distance rises at every step.
 For `arbitrary` and each preset it also prints the default strength each should start at: the
-highest of 1, 0.8, 0.6, 0.5, .., 0.1 whose result keeps the subject on every photo of
+highest of 0.1, 0.2, .., 0.5, 0.6, 0.8, 1 up to which every result keeps the subject on each of
 --default-photos (the astronaut: the one with a face; what ml.stylize.ARBITRARY_DEFAULT_STRENGTH
 and ml.fast_style.PRESET_DEFAULT_STRENGTH hold), and for every method the subject check at its
 default strength. Pictures go to --out (bench/out/, one sheet per row of strengths).
@@ -136,17 +136,21 @@ def calibrate_presets(args) -> bool:
 
 
 def default_strength(args, label: str, run) -> float:
-    """The highest of DEFAULT_GRID whose ``run(photo, strength)`` keeps the subject (ml.judge's
-    subject check) on every photo of --default-photos; printed with the check at it."""
+    """The highest of DEFAULT_GRID up to which every ``run(photo, strength)`` keeps the subject
+    (ml.judge's subject check) on every photo of --default-photos; printed with the check at it
+    (the lowest, and LOST, when none keeps it)."""
     from ml import judge
 
     photos = [picture(name) for name in args.default_photos.split(",")]
-    for strength in DEFAULT_GRID:
+    chosen, kept = DEFAULT_GRID[-1], None
+    for strength in sorted(DEFAULT_GRID):  # upwards, to the first strength that loses it
         checks = [judge.subject_check(run(photo, strength), photo) for photo in photos]
-        if all(c["kept"] for c in checks) or strength == DEFAULT_GRID[-1]:
+        if not all(c["kept"] for c in checks):
             break
-    print(f"| {label} | default {strength:g} | subject at it: {subject_line(checks)} |", flush=True)
-    return strength
+        chosen, kept = strength, checks
+    kept = kept or checks
+    print(f"| {label} | default {chosen:g} | subject at it: {subject_line(kept)} |", flush=True)
+    return chosen
 
 
 def subject_line(checks) -> str:

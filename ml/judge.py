@@ -24,6 +24,9 @@ total-variation term; the judge has no weights to tune.
 
 from __future__ import annotations
 
+import collections
+import hashlib
+
 import numpy as np
 
 JUDGE_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -35,6 +38,22 @@ def _judge_model():
     from ml.nst import feature_extractor
 
     return feature_extractor("hed", JUDGE_STYLE_LAYERS + (JUDGE_CONTENT_LAYER,))
+
+
+_REFERENCE_CACHE: collections.OrderedDict = collections.OrderedDict()
+
+
+def _reference_features(image: np.ndarray, shape) -> list[np.ndarray]:
+    """``_features`` of a photo or style picture, cached (LRU) by its bytes and ``shape``: one
+    is judged against many results (a calibration judges hundreds against the same photo)."""
+    image = np.ascontiguousarray(image)
+    key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, str(image.dtype), tuple(shape))
+    if key not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE[key] = _features(image, shape)
+        if len(_REFERENCE_CACHE) > 16:
+            _REFERENCE_CACHE.popitem(last=False)
+    _REFERENCE_CACHE.move_to_end(key)
+    return _REFERENCE_CACHE[key]
 
 
 def _features(image: np.ndarray, shape) -> list[np.ndarray]:
@@ -76,7 +95,7 @@ def style_distance(result: np.ndarray, style: np.ndarray) -> float:
     shape = np.asarray(result).shape[:2]
     n = len(JUDGE_STYLE_LAYERS)
     ours = _features(result, shape)[:n]
-    theirs = _features(style, _style_shape(shape, style))[:n]
+    theirs = _reference_features(style, _style_shape(shape, style))[:n]
     errors = []
     for a, b in zip(ours, theirs):
         ga, gb = _gram(a), _gram(b)
@@ -88,7 +107,7 @@ def content_distance(result: np.ndarray, content: np.ndarray) -> float:
     """The judge's content distance of ``result`` to ``content`` at block4_conv2; lower is closer."""
     shape = np.asarray(result).shape[:2]
     a = _features(result, shape)[-1].astype("float64")
-    b = _features(content, shape)[-1].astype("float64")
+    b = _reference_features(content, shape)[-1].astype("float64")
     return float(np.sum((a - b) ** 2) / (np.sum(b**2) + 1e-12))
 
 

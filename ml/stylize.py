@@ -64,14 +64,22 @@ def check_args(
         )
 
 
+# The arbitrary method's strength before ratings teach one: the highest of 1, 0.8, 0.6, .., 0.1
+# at which the subject check (ml.judge.subject_check) passes on the astronaut at 256 px in the
+# style of each of coffee, immunohistochemistry and the astronaut (bench/style_calibrate.py,
+# docs/style.md); at 1 the face is lost in coffee's style.
+ARBITRARY_DEFAULT_STRENGTH = 0.6
+
+
 def default_strength(method: str, preset: int | None = None) -> float:
-    """A method's own strength before ratings teach one: nst 0.5, a preset its own (chosen so the
-    subject stays recognisable, ml.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
+    """A method's own strength before ratings teach one, chosen so the subject stays
+    recognisable: nst 0.5, arbitrary ARBITRARY_DEFAULT_STRENGTH, a preset its own
+    (ml.fast_style.PRESET_DEFAULT_STRENGTH), the others 1."""
     if method == "preset" and preset is not None:
         from ml.fast_style import PRESET_DEFAULT_STRENGTH
 
         return PRESET_DEFAULT_STRENGTH.get(int(preset), 1.0)
-    return 0.5 if method == "nst" else 1.0
+    return {"nst": 0.5, "arbitrary": ARBITRARY_DEFAULT_STRENGTH}.get(method, 1.0)
 
 
 def load_model(model_dir):

