@@ -34,6 +34,10 @@ PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
 NST_PAIRS = "astronaut:coffee"
 PRESET_PHOTOS = "astronaut,rocket"
 DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+# What the closing table shows: (label, style distances, content distances, graded) per row and
+# "default 0.6 | subject at it: ..." per method or preset; this script's own record, not a cache.
+SUMMARY: list[tuple] = []
+DEFAULTS: dict[str, str] = {}
 
 
 def parse_args(argv):
@@ -50,6 +54,7 @@ def parse_args(argv):
     parser.add_argument("--model", action="append", default=[], help="NAME=DIR (adain, cyclegan)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
+    parser.add_argument("--summary-from", default="", help="print the closing table of a saved log")
     args = parser.parse_args(argv)
     args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
@@ -84,6 +89,7 @@ def judged_row(label, photo, style, outs: dict, seconds: dict, out_dir: Path) ->
         a < b for a, b in zip(contents, contents[1:])
     )
     print(f"| {label} | graded | {'yes' if graded else 'NO'} | | | | |", flush=True)
+    SUMMARY.append((label, styles, contents, graded))
     sheet = np.concatenate([np.asarray(o) for o in outs.values()], axis=1)
     name = label.replace(":", "_").replace(" ", "-")
     Image.fromarray(sheet).save(out_dir / f"calibrate-{name}.png")
@@ -150,6 +156,7 @@ def default_strength(args, label: str, run) -> float:
         chosen, kept = strength, checks
     kept = kept or checks
     print(f"| {label} | default {chosen:g} | subject at it: {subject_line(kept)} |", flush=True)
+    DEFAULTS[label] = f"{chosen:g}: {subject_line(kept)}"
     return chosen
 
 
@@ -162,6 +169,39 @@ def subject_line(checks) -> str:
     )
 
 
+def print_summary() -> None:
+    """One line per row: style and content distance at each strength, graded, the default
+    strength of its method or preset and the subject check there (on --default-photos)."""
+    print("| method, photo | judge: style at each strength | judge: content | graded | "
+          "default strength: subject check there |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for label, styles, contents, graded in SUMMARY:
+        key = next((k for k in DEFAULTS if label.startswith(k)), None)
+        one_row = label.startswith("preset") and not label.endswith(" on astronaut")
+        shown = "" if key is None or one_row else DEFAULTS[key]
+        print(
+            f"| {label} | {' '.join(f'{v:.3f}' for v in styles)} | "
+            f"{' '.join(f'{v:.3f}' for v in contents)} | {'yes' if graded else 'NO'} | {shown} |"
+        )
+
+
+def summary_from(log: str) -> None:
+    """Fill SUMMARY and DEFAULTS from a saved run's lines (what the run printed), and print."""
+    rows: dict[str, list] = {}
+    for line in Path(log).read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1].startswith("default "):
+            DEFAULTS[cells[0]] = (
+                f"{cells[1].split()[1]}: {cells[2].removeprefix('subject at it: ')}"
+            )
+        elif len(cells) == 7 and cells[1] == "graded":
+            styles, contents = zip(*rows.pop(cells[0]))
+            SUMMARY.append((cells[0], styles, contents, cells[2] == "yes"))
+        elif len(cells) == 7 and cells[1].replace(".", "").isdigit():
+            rows.setdefault(cells[0], []).append((float(cells[2]), float(cells[3])))
+    print_summary()
+
+
 def main(argv=None) -> int:
     """Print the tables; exit status 1 when a row is not graded both ways."""
     from ml import nst
@@ -169,6 +209,9 @@ def main(argv=None) -> int:
     from ml.stylize import load_model
 
     args = parse_args(argv)
+    if args.summary_from:
+        summary_from(args.summary_from)
+        return 0
     Path(args.out).mkdir(parents=True, exist_ok=True)
     print(f"size {args.size} px; load average {os.getloadavg()[0]:.1f} at start")
     print("| method, pair | strength | judge: style | judge: content | face IoU | subject | s |")
@@ -221,6 +264,7 @@ def main(argv=None) -> int:
                 )
     if "preset" in methods:
         ok &= calibrate_presets(args)
+    print_summary()
     print(f"graded at every step on every row: {'yes' if ok else 'NO'}; "
           f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     return 0 if ok else 1
