@@ -97,3 +97,17 @@ def test_adain_and_fixed_styles_start_from_the_photo_and_mix_towards_their_pictu
     ):
         outs = {s: render(s) for s in STRENGTHS}
         assert_graded(outs, photo, outs[1.0], name)
+
+
+def test_the_mix_keeps_the_contrast_a_cross_fade_loses():
+    """Two pictures whose details do not line up: a half cross-fade is flatter than either (a
+    grey double exposure); ``with_photo`` keeps each channel's contrast at the mix of theirs."""
+    from ml.strength import with_photo
+
+    rng = np.random.default_rng(0)
+    styled, photo = (0.5 + 0.2 * (rng.random((32, 32, 3)) - 0.5) for _ in range(2))
+    wanted = (styled.std((0, 1)) + photo.std((0, 1))) / 2
+    assert np.all((styled + photo).std((0, 1)) / 2 < 0.8 * wanted)
+    np.testing.assert_allclose(with_photo(styled, photo, 0.5).std((0, 1)), wanted, rtol=1e-3)
+    np.testing.assert_allclose(with_photo(styled, photo, 0.0), photo, atol=1e-6)
+    np.testing.assert_allclose(with_photo(styled, photo, 1.0), styled, atol=1e-6)
