@@ -33,7 +33,7 @@ import numpy as np
 PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
 NST_PAIRS = "astronaut:coffee"
 PRESET_PHOTOS = "astronaut,rocket"
-DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
 # What the closing table shows: (label, style distances, content distances, graded) per row and
 # "default 0.6 | subject at it: ..." per method or preset; this script's own record, not a cache.
 SUMMARY: list[tuple] = []
@@ -54,7 +54,9 @@ def parse_args(argv):
     parser.add_argument("--model", action="append", default=[], help="NAME=DIR (adain, cyclegan)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
-    parser.add_argument("--summary-from", default="", help="print the closing table of a saved log")
+    parser.add_argument(
+        "--summary-from", default="", help="LOG[,LOG..]: print the closing table of saved runs"
+    )
     args = parser.parse_args(argv)
     args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
@@ -185,10 +187,12 @@ def print_summary() -> None:
         )
 
 
-def summary_from(log: str) -> None:
-    """Fill SUMMARY and DEFAULTS from a saved run's lines (what the run printed), and print."""
+def summary_from(logs: str) -> None:
+    """Fill SUMMARY and DEFAULTS from saved runs' lines (LOG[,LOG..]: what the runs printed; a
+    later log's defaults win, rows of a single strength are left out), and print."""
     rows: dict[str, list] = {}
-    for line in Path(log).read_text().splitlines():
+    lines = [line for log in logs.split(",") for line in Path(log).read_text().splitlines()]
+    for line in lines:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and cells[1].startswith("default "):
             DEFAULTS[cells[0]] = (
@@ -196,7 +200,8 @@ def summary_from(log: str) -> None:
             )
         elif len(cells) == 7 and cells[1] == "graded":
             styles, contents = zip(*rows.pop(cells[0]))
-            SUMMARY.append((cells[0], styles, contents, cells[2] == "yes"))
+            if len(styles) > 1:
+                SUMMARY.append((cells[0], styles, contents, cells[2] == "yes"))
         elif len(cells) == 7 and cells[1].replace(".", "").isdigit():
             rows.setdefault(cells[0], []).append((float(cells[2]), float(cells[3])))
     print_summary()
