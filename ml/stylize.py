@@ -64,10 +64,11 @@ def check_args(
         )
 
 
-# The arbitrary method's strength before ratings teach one: the highest of 1, 0.8, 0.6, .., 0.1
-# at which the subject check (ml.judge.subject_check) passes on the astronaut at 256 px in the
-# style of each of coffee, immunohistochemistry and the astronaut (bench/style_calibrate.py,
-# docs/style.md); at 1 the face is lost in coffee's style.
+# The arbitrary method's strength before ratings teach one: the highest of 0.05, 0.1, .., 0.6, 0.8,
+# 1 up to which the subject check (ml.judge.subject_check) passes on the astronaut at 256 px in
+# the style of each of coffee, immunohistochemistry and the astronaut (`python
+# bench/style_calibrate.py --methods arbitrary --size 256`, docs/style.md); coffee's loses the
+# face at 0.8 and 1.
 ARBITRARY_DEFAULT_STRENGTH = 0.6
 
 
