@@ -91,7 +91,8 @@ def test_stylize_defaults_to_arbitrary_and_checks_the_preset_field(client):
     assert response.status_code == 202, response.json
     with client.application.app_context():
         row = db.session.scalar(db.select(Stylization).order_by(Stylization.id.desc()))
-        assert row.method == "arbitrary" and row.params == {"strength": 1.0, "size": 512}
+        assert row.method == "arbitrary"
+        assert row.params == {"strength": ARBITRARY_DEFAULT_STRENGTH, "size": 512}
 
     no_style = post(client, style=None)
     assert no_style.status_code == 400 and "style image" in no_style.json["error"]
