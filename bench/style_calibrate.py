@@ -10,9 +10,11 @@ the judge's style distance (to the style picture; for a preset or a fixed style,
 own full-strength picture) and content distance (to the photo), the subject check
 (ml.style.judge.subject_check: the face still found where it was, content distance within the bound)
 and the seconds; then whether style distance falls and content distance rises at every step.
-For the presets it also prints the default strength each should start at: the highest of 1, 0.9,
-0.8, 0.6, .., 0.2 whose result keeps the subject on every preset photo (what ml.style.fast_style's
-PRESET_DEFAULT_STRENGTH holds). Pictures go to --out (bench/out/, one sheet per row of strengths).
+For `arbitrary` and each preset it also prints the default strength each should start at: the
+highest of 0.1, 0.2, .., 0.5, 0.6, 0.8, 1 up to which every result keeps the subject on each of
+--default-photos (the astronaut: the one with a face; what ml.style.methods.ARBITRARY_DEFAULT_STRENGTH
+and ml.style.fast_style.PRESET_DEFAULT_STRENGTH hold), and for every method the subject check at its
+default strength. Pictures go to --out (bench/out/, one sheet per row of strengths).
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ import numpy as np
 PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
 NST_PAIRS = "astronaut:coffee"
 PRESET_PHOTOS = "astronaut,rocket"
-DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)
+DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
+# What the closing table shows: (label, style distances, content distances, graded) per row and
+# "default 0.6 | subject at it: ..." per method or preset; this script's own record, not a cache.
+SUMMARY: list[tuple] = []
+DEFAULTS: dict[str, str] = {}
 
 
 def parse_args(argv):
@@ -43,10 +49,14 @@ def parse_args(argv):
     parser.add_argument("--nst-pairs", default=NST_PAIRS)
     parser.add_argument("--preset-photos", default=PRESET_PHOTOS)
     parser.add_argument("--presets", default="", help="ids, e.g. 4,7 (default: all 26)")
+    parser.add_argument("--default-photos", default="astronaut", help="photos a default must keep")
     parser.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--model", action="append", default=[], help="NAME=DIR (adain, cyclegan)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "celebvision"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
+    parser.add_argument(
+        "--summary-from", default="", help="LOG[,LOG..]: print the closing table of saved runs"
+    )
     args = parser.parse_args(argv)
     args.strengths = [float(s) for s in args.strengths.split(",")]
     return args
@@ -81,6 +91,7 @@ def judged_row(label, photo, style, outs: dict, seconds: dict, out_dir: Path) ->
         a < b for a, b in zip(contents, contents[1:])
     )
     print(f"| {label} | graded | {'yes' if graded else 'NO'} | | | | |", flush=True)
+    SUMMARY.append((label, styles, contents, graded))
     sheet = np.concatenate([np.asarray(o) for o in outs.values()], axis=1)
     name = label.replace(":", "_").replace(" ", "-")
     Image.fromarray(sheet).save(out_dir / f"calibrate-{name}.png")
@@ -109,14 +120,12 @@ def calibrate_pairs(args, method: str, pairs: str, run) -> bool:
 
 def calibrate_presets(args) -> bool:
     """Rows for the presets, and each preset's default strength."""
-    from ml.style import judge
     from ml.style.fast_style import PresetStylizer, pretrained_model_dir
 
     model = PresetStylizer.load(pretrained_model_dir("preset", args.cache))
     wanted = {int(i) for i in args.presets.split(",") if i} or {p["id"] for p in model.presets}
     ok, defaults = True, {}
     for preset in [p for p in model.presets if p["id"] in wanted]:
-        keeps = []
         for photo_name in args.preset_photos.split(","):
             photo = picture(photo_name)
             outs, seconds = {}, {}
@@ -124,23 +133,78 @@ def calibrate_presets(args) -> bool:
                 outs[strength], seconds[strength] = timed(
                     model.stylize, photo, preset["id"], strength, args.size
                 )
-            full = model.stylize(photo, preset["id"], 1.0, args.size)
             label = f"preset {preset['id']} {preset['name']} on {photo_name}"
-            ok &= judged_row(label, photo, full, outs, seconds, Path(args.out))
-            keeps.append(
-                {
-                    s: judge.subject_check(model.stylize(photo, preset["id"], s, args.size), photo)[
-                        "kept"
-                    ]
-                    for s in DEFAULT_GRID
-                }
-            )
-        defaults[preset["id"]] = next(
-            (s for s in DEFAULT_GRID if all(k[s] for k in keeps)), DEFAULT_GRID[-1]
+            ok &= judged_row(label, photo, outs[1.0], outs, seconds, Path(args.out))
+        label = f"preset {preset['id']} {preset['name']}"
+        defaults[preset["id"]] = default_strength(
+            args, label, lambda p, s, i=preset["id"]: model.stylize(p, i, s, args.size)
         )
-        print(f"| preset {preset['id']} {preset['name']} | default | {defaults[preset['id']]:g} |")
     print(f"PRESET_DEFAULT_STRENGTH = {defaults}")
     return ok
+
+
+def default_strength(args, label: str, run) -> float:
+    """The highest of DEFAULT_GRID up to which every ``run(photo, strength)`` keeps the subject
+    (ml.style.judge's subject check) on every photo of --default-photos; printed with the check at it
+    (the lowest, and LOST, when none keeps it)."""
+    from ml.style import judge
+
+    photos = [picture(name) for name in args.default_photos.split(",")]
+    chosen, kept = DEFAULT_GRID[-1], None
+    for strength in sorted(DEFAULT_GRID):  # upwards, to the first strength that loses it
+        checks = [judge.subject_check(run(photo, strength), photo) for photo in photos]
+        if not all(c["kept"] for c in checks):
+            break
+        chosen, kept = strength, checks
+    kept = kept or checks
+    print(f"| {label} | default {chosen:g} | subject at it: {subject_line(kept)} |", flush=True)
+    DEFAULTS[label] = f"{chosen:g}: {subject_line(kept)}"
+    return chosen
+
+
+def subject_line(checks) -> str:
+    """'kept (content 0.31, face IoU 0.86)' for each photo's subject check."""
+    return "; ".join(
+        f"{'kept' if c['kept'] else 'LOST'} (content {c['content']:.3f}, face IoU "
+        f"{'-' if c['face_iou'] is None else format(c['face_iou'], '.2f')})"
+        for c in checks
+    )
+
+
+def print_summary() -> None:
+    """One line per row: style and content distance at each strength, graded, the default
+    strength of its method or preset and the subject check there (on --default-photos)."""
+    print("| method, photo | judge: style at each strength | judge: content | graded | "
+          "default strength: subject check there |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for label, styles, contents, graded in SUMMARY:
+        key = next((k for k in DEFAULTS if label.startswith(k)), None)
+        one_row = label.startswith("preset") and not label.endswith(" on astronaut")
+        shown = "" if key is None or one_row else DEFAULTS[key]
+        print(
+            f"| {label} | {' '.join(f'{v:.3f}' for v in styles)} | "
+            f"{' '.join(f'{v:.3f}' for v in contents)} | {'yes' if graded else 'NO'} | {shown} |"
+        )
+
+
+def summary_from(logs: str) -> None:
+    """Fill SUMMARY and DEFAULTS from saved runs' lines (LOG[,LOG..]: what the runs printed; a
+    later log's defaults win, rows of a single strength are left out), and print."""
+    rows: dict[str, list] = {}
+    lines = [line for log in logs.split(",") for line in Path(log).read_text().splitlines()]
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1].startswith("default "):
+            DEFAULTS[cells[0]] = (
+                f"{cells[1].split()[1]}: {cells[2].removeprefix('subject at it: ')}"
+            )
+        elif len(cells) == 7 and cells[1] == "graded":
+            styles, contents = zip(*rows.pop(cells[0]))
+            if len(styles) > 1:
+                SUMMARY.append((cells[0], styles, contents, cells[2] == "yes"))
+        elif len(cells) == 7 and cells[1].replace(".", "").isdigit():
+            rows.setdefault(cells[0], []).append((float(cells[2]), float(cells[3])))
+    print_summary()
 
 
 def main(argv=None) -> int:
@@ -150,6 +214,9 @@ def main(argv=None) -> int:
     from ml.stylize import load_model
 
     args = parse_args(argv)
+    if args.summary_from:
+        summary_from(args.summary_from)
+        return 0
     Path(args.out).mkdir(parents=True, exist_ok=True)
     print(f"size {args.size} px; load average {os.getloadavg()[0]:.1f} at start")
     print("| method, pair | strength | judge: style | judge: content | face IoU | subject | s |")
@@ -163,6 +230,16 @@ def main(argv=None) -> int:
             args.pairs,
             lambda p, s, k: arbitrary.stylize(p, s, k, args.size),
         )
+        for pair in args.pairs.split(","):  # each style picture on the photos a default must keep
+            style = picture(pair.split(":")[1])
+            print(
+                "ARBITRARY_DEFAULT_STRENGTH with " + pair.split(":")[1] + " =",
+                default_strength(
+                    args,
+                    f"arbitrary {pair}",
+                    lambda p, k, st=style: arbitrary.stylize(p, st, k, args.size),
+                ),
+            )
     if "nst" in methods:
         ok &= calibrate_pairs(
             args,
@@ -170,6 +247,7 @@ def main(argv=None) -> int:
             args.nst_pairs,
             lambda p, s, k: nst.stylize(p, s, strength=k, size=args.size)[0],
         )
+        print("| nst | default 0.5 | the row at 0.5 above |")
     for spec in args.model:
         name, folder = spec.split("=", 1)
         model = load_model(folder)
@@ -191,6 +269,7 @@ def main(argv=None) -> int:
                 )
     if "preset" in methods:
         ok &= calibrate_presets(args)
+    print_summary()
     print(f"graded at every step on every row: {'yes' if ok else 'NO'}; "
           f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     return 0 if ok else 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from ml.style.methods import ARBITRARY_DEFAULT_STRENGTH
 from tests.services import Worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,9 @@ def test_fresh_install_lists_fast_methods_with_honest_descriptions(client):
     )
     # the page says plainly when to use Classic and when Fast
     assert "minute" in by["nst"]["description"] and "Choose Fast" in by["nst"]["description"]
-    assert by["arbitrary"]["default_strength"] == 1.0 and by["nst"]["default_strength"] == 0.5
+    # the defaults measured to keep the subject (bench/style_calibrate.py)
+    assert by["arbitrary"]["default_strength"] == ARBITRARY_DEFAULT_STRENGTH < 1.0
+    assert by["nst"]["default_strength"] == 0.5
     assert isinstance(by["preset"]["presets"], list)
     assert all(s["expected_seconds"] == {} for s in listed)  # no job timed here yet
 
@@ -88,7 +91,8 @@ def test_stylize_defaults_to_arbitrary_and_checks_the_preset_field(client):
     assert response.status_code == 202, response.json
     with client.application.app_context():
         row = db.session.scalar(db.select(Stylization).order_by(Stylization.id.desc()))
-        assert row.method == "arbitrary" and row.params == {"strength": 1.0, "size": 512}
+        assert row.method == "arbitrary"
+        assert row.params == {"strength": ARBITRARY_DEFAULT_STRENGTH, "size": 512}
 
     no_style = post(client, style=None)
     assert no_style.status_code == 400 and "style image" in no_style.json["error"]

@@ -252,13 +252,14 @@ def test_one_opposing_voter_cannot_dispute_a_task_into_failure(faces, client):
 
 
 def test_five_addresses_cannot_set_everyones_default_strength(app, client):
+    from ml.style.methods import ARBITRARY_DEFAULT_STRENGTH
     from tests.test_security_votes import stylization_done
 
     def preset_default():
         methods = {m["method"]: m for m in client.get("/api/styles").json}
         return methods["arbitrary"]["default_strength"]
 
-    assert preset_default() == 1.0
+    assert preset_default() == ARBITRARY_DEFAULT_STRENGTH
     for n in range(5):  # five addresses, 5 stars at strength 0.05
         rater = app.test_client()
         sid = stylization_done(app, 0.05, rater, f"10.5.0.{n + 1}")
@@ -268,7 +269,7 @@ def test_five_addresses_cannot_set_everyones_default_strength(app, client):
             ).status_code
             == 201
         )
-    assert preset_default() == 1.0
+    assert preset_default() == ARBITRARY_DEFAULT_STRENGTH
     for n in range(12):  # nor one subscriber rotating through its IPv6 /64
         rater = app.test_client()
         address = f"2001:db8:5::{n + 1:x}"
@@ -277,7 +278,7 @@ def test_five_addresses_cannot_set_everyones_default_strength(app, client):
             rater.post(f"/api/stylize/{sid}/rating", json={"stars": 5}, **at(address)).status_code
             == 201
         )
-    assert preset_default() == 1.0
+    assert preset_default() == ARBITRARY_DEFAULT_STRENGTH
 
 
 def test_without_trusted_labels_a_drifting_candidate_waits_but_an_ordinary_one_passes(app):

@@ -269,14 +269,14 @@ class FixedStyle:
         return cls(generator, meta.get("name", "cyclegan"))
 
     def stylize(self, content: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
-        """Photo -> style at long side ``size``; ``strength`` mixes the result with the photo
-        (ml/style/strength.py: a fixed style has no style knob); 0 is the photo."""
+        """Photo -> style at long side ``size``; the result mixed with the photo by
+        ``without_knob(strength)`` (ml/style/strength.py: a fixed style has no style knob); 0 is the photo."""
         from ml.common.images import resize_long_side, to_uint8
-        from ml.style.strength import check, with_photo
+        from ml.style.strength import check, with_photo, without_knob
 
         strength = check(strength)
         photo = resize_long_side(content, size, multiple=4)[None]
         if strength == 0.0:
             return to_uint8(photo)
         styled = (np.asarray(self.generator(photo * 2.0 - 1.0)) + 1.0) / 2.0
-        return to_uint8(with_photo(np.clip(styled, 0.0, 1.0), photo, strength))
+        return to_uint8(with_photo(np.clip(styled, 0.0, 1.0), photo, without_knob(strength)))

@@ -196,6 +196,13 @@ def _nst_prepare(weights) -> None:
         nst.feature_extractor(weights, layers)
 
 
+# The arbitrary method's strength before ratings teach one: the highest of 0.05, 0.1, .., 0.6, 0.8,
+# 1 up to which the subject check (ml.style.judge.subject_check) passes on the astronaut at 256 px
+# in the style of each of coffee, immunohistochemistry and the astronaut (`python
+# bench/style_calibrate.py --methods arbitrary --size 256`, docs/style.md); coffee's loses the
+# face at 0.8 and 1.
+ARBITRARY_DEFAULT_STRENGTH = 0.6
+
 ARBITRARY = StyleMethod(
     "arbitrary",
     "Fast, any style picture: a pretrained network (Ghiasi et al. 2017) paints your photo in the "
@@ -204,6 +211,7 @@ ARBITRARY = StyleMethod(
     needs_style=True,
     model_kind="arbitrary",
     pretrained=True,
+    strength=ARBITRARY_DEFAULT_STRENGTH,
 )
 PRESET = StyleMethod(
     "preset",

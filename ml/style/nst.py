@@ -330,16 +330,23 @@ def stylize(
 
     Below ``min_side`` (default MIN_SIDE) the picture is made at ``min_side`` and scaled down.
 
-    Starts from ``initial_image`` (the ``arbitrary`` network's picture by default) and refines
-    it with L-BFGS-B on the layer-balanced Gatys objective; ``strength`` sets the starting style
-    weight (``strength_to_style_weight``; ``style_weight`` overrides it) and the outcome asked
-    for (``own_style_target``): while the optimiser's own style loss is above that fraction of
-    the photo's, the weight is raised x10 and the refinement goes on, up to ``max_evals``
-    evaluations in all. ``stats["own_style_ratio"]`` is where it ended.
+    ``strength`` as ml/style/strength.py defines it: 0 is the photo (no optimisation); above 0 the
+    picture is optimised at the style knob ``style_space(strength)`` and mixed with the photo
+    by ``strength``. Starts from ``initial_image`` (the photo by default) and refines it with
+    L-BFGS-B on the layer-balanced Gatys objective; the knob sets the starting style weight
+    (``strength_to_style_weight``; ``style_weight`` overrides it) and the outcome asked for
+    (``own_style_target``): while the optimiser's own style loss is above that fraction of the
+    photo's, the weight is raised x10 and the refinement goes on, up to ``max_evals``
+    evaluations in all. ``stats["own_style_ratio"]`` is where it ended (before the mix).
     """
     import tensorflow as tf
 
+    from ml.style.strength import check, style_space, with_photo
+
     _check_images(content, style)
+    strength = check(strength)
+    if strength == 0.0:  # the photo itself, at the size asked for: nothing to optimise
+        return to_uint8(resize_long_side(content, size)), _photo_stats()
     min_side = MIN_SIDE if min_side is None else min_side
     if size < min_side:
         from PIL import Image
@@ -352,8 +359,9 @@ def stylize(
         h, w = resize_long_side(content, size).shape[:2]
         small = np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
         return small, {**stats, "painted_at": int(min_side)}
-    style_weight = strength_to_style_weight(strength) if style_weight is None else style_weight
-    target = own_style_target(strength)
+    knob = style_space(strength)  # ml/style/strength.py: the style weight's own share, then the mix
+    style_weight = strength_to_style_weight(knob) if style_weight is None else style_weight
+    target = own_style_target(knob)
     extractor, fn = _fast_objective(weights)
     levels = [(max(32, int(round(size * f))), n) for f, n in pyramid]
     max_evals = max(max_evals, sum(n for _, n in levels))
@@ -406,6 +414,7 @@ def stylize(
         progress(1.0, "done")
     final_weights = np.array([weight if style_weight else 0.0, 1.0, tv_weight])
     stats = _stats(steps, start, parts if parts is not None else np.zeros(3), final_weights)
+    image = with_photo(np.asarray(image)[0], coarse[0], strength)
     return to_uint8(image), {
         **stats,
         "init": started_from,
@@ -413,6 +422,18 @@ def stylize(
         "own_style_ratio": round(ratio, 5),
         "own_style_target": round(target, 5),
         "rounds": rounds,
+    }
+
+
+def _photo_stats() -> dict:
+    """The stats of strength 0: the photo, no evaluation."""
+    return {
+        **_stats(0, time.perf_counter(), np.zeros(3), np.zeros(3)),
+        "init": "content",
+        "style_weight": 0.0,
+        "own_style_ratio": 1.0,
+        "own_style_target": 1.0,
+        "rounds": 0,
     }
 
 

@@ -59,11 +59,6 @@ def test_arbitrary_is_graded(arbitrary, photos, content, style):
     assert_graded(outs, photos[content], photos[style], f"{content}:{style}")
 
 
-@pytest.mark.xfail(
-    reason="open (issue 21): mixing a preset's picture into the photo is not graded at the first "
-    "step for every preset: 'Yellow poster' on the astronaut at 128 px 0.236 -> 0.248",
-    strict=False,
-)
 def test_every_preset_is_graded(preset, photos):
     """All 26 presets at 128 px; a preset's style is its own full-strength picture."""
     for photo_name in ("astronaut", "rocket"):
@@ -73,31 +68,18 @@ def test_every_preset_is_graded(preset, photos):
             assert_graded(outs, photo, outs[1.0], f"preset {p['id']} on {photo_name}")
 
 
-@pytest.mark.xfail(
-    reason="open (issue 21): at 48 px strength 0 is not the photo within 1 level, and at 256 px "
-    "content went 0.224 -> 0.215 from 0.5 to 0.75 (docs/style.md); not run by default: five "
-    "optimisations at 256 px take about 10 minutes on 2 cores (bench/style_calibrate.py measures it)",
-    strict=False,
-    run=False,
-)
-def test_nst_is_graded(pretrained_dirs, photos):
+def test_nst_is_graded(photos):
+    """Optimised at 48 px for at most 20 evaluations, not the product's 256 px (ml.style.nst.MIN_SIDE)
+    and 60, to fit a test's time: what strength means is the same at any size.
+    bench/style_calibrate.py runs it at 256 px with the subject check."""
     from ml.style import nst
 
     photo, style = photos["astronaut"], photos["coffee"]
-    outs = {
-        s: nst.stylize(
-            photo, style, strength=s, size=48, init_model_dir=pretrained_dirs["arbitrary"]
-        )[0]
-        for s in STRENGTHS
-    }
+    small = {"size": 48, "min_side": 48, "pyramid": ((1.0, 20),), "max_evals": 20}
+    outs = {s: nst.stylize(photo, style, strength=s, **small)[0] for s in STRENGTHS}
     assert_graded(outs, photo, style, "nst astronaut:coffee")
 
 
-@pytest.mark.xfail(
-    reason="open (issue 21): an untrained CycleGAN generator mixed at 0.25 is further from its "
-    "own picture than the photo (0.661 -> 0.683); AdaIN passes",
-    strict=False,
-)
 def test_adain_and_fixed_styles_start_from_the_photo_and_mix_towards_their_picture(photos):
     """Untrained networks: what is checked is the meaning of strength, not the painting."""
     import keras
@@ -115,3 +97,17 @@ def test_adain_and_fixed_styles_start_from_the_photo_and_mix_towards_their_pictu
     ):
         outs = {s: render(s) for s in STRENGTHS}
         assert_graded(outs, photo, outs[1.0], name)
+
+
+def test_the_mix_keeps_the_contrast_a_cross_fade_loses():
+    """Two pictures whose details do not line up: a half cross-fade is flatter than either (a
+    grey double exposure); ``with_photo`` keeps each channel's contrast at the mix of theirs."""
+    from ml.style.strength import with_photo
+
+    rng = np.random.default_rng(0)
+    styled, photo = (0.5 + 0.2 * (rng.random((32, 32, 3)) - 0.5) for _ in range(2))
+    wanted = (styled.std((0, 1)) + photo.std((0, 1))) / 2
+    assert np.all((styled + photo).std((0, 1)) / 2 < 0.8 * wanted)
+    np.testing.assert_allclose(with_photo(styled, photo, 0.5).std((0, 1)), wanted, rtol=1e-3)
+    np.testing.assert_allclose(with_photo(styled, photo, 0.0), photo, atol=1e-6)
+    np.testing.assert_allclose(with_photo(styled, photo, 1.0), styled, atol=1e-6)
