@@ -18,6 +18,7 @@ ML_MODULES = {"style": ("ml.stylize", "ml.nst", "ml.fast_style"), "train": ("ml.
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
     """Every few seconds, requeue or fail jobs whose heartbeat stopped."""
+    every = min(stale, app.config["JOB_RECOVERY_SECONDS"])
     while True:
         with app.app_context():
             try:
@@ -31,7 +32,7 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
                 app.logger.exception("job recovery pass failed")
             finally:
                 db.session.remove()
-        if stop.wait(min(stale, 30.0)):
+        if stop.wait(every):
             return
 
 
