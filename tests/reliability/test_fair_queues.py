@@ -42,8 +42,11 @@ def ended(get):
 
 
 @pytest.fixture(scope="module")
-def pretrained_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("pretrained")
+def pretrained_cache():
+    """The converted networks every test app shares: the fast job need not convert them first."""
+    from tests.conftest import PRETRAINED_CACHE
+
+    return PRETRAINED_CACHE
 
 
 def test_fast_jobs_pass_nst_and_cancel_acts_in_seconds(migrated, job_worker, pretrained_cache):
