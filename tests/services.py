@@ -85,7 +85,11 @@ def app_env(config: dict) -> dict:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "SHIPPED_FACE_MODELS" in config:
         env["SHIPPED_FACE_MODELS"] = "1" if config["SHIPPED_FACE_MODELS"] else "0"
-    env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "4")
+    # A dead worker's job is found within seconds: looked for every second, stale after 10 s of
+    # silence. Not less: on a busy CI box a live job's heartbeat thread can starve for several
+    # seconds (seen at 3 s: the job was requeued under its running worker, its workdir removed).
+    env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "10")
+    env.setdefault("JOB_RECOVERY_SECONDS", "1")
     # A style worker warms the pretrained fast networks at start (conversion, thumbnails): only the
     # tests of those networks want that work (tests/test_fast_styles.py turns it on).
     env.setdefault("STYLE_WARMUP", "0")

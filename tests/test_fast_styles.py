@@ -35,9 +35,11 @@ def post(client, content="astronaut", style="coffee", **fields):
 
 
 @pytest.fixture(scope="session")
-def pretrained_cache(tmp_path_factory):
-    """One converted copy of the wheel's networks for the whole session (each app registers its own v1)."""
-    return tmp_path_factory.mktemp("pretrained")
+def pretrained_cache():
+    """The converted copy of the wheel's networks every test app shares (each registers its own v1)."""
+    from tests.conftest import PRETRAINED_CACHE
+
+    return PRETRAINED_CACHE
 
 
 @pytest.fixture

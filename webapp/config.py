@@ -108,6 +108,8 @@ def load_config() -> dict:
         "QUEUE_PATH": _text("QUEUE_PATH", str(instance / "queue.db")),
         "QUEUE_POLL_SECONDS": _float("QUEUE_POLL_SECONDS", 0.05),
         "JOB_STALE_SECONDS": _float("JOB_STALE_SECONDS", 60),
+        # How often a worker looks for such jobs (at most; never less often than JOB_STALE_SECONDS).
+        "JOB_RECOVERY_SECONDS": _float("JOB_RECOVERY_SECONDS", 30),
         # Time limits per job kind: past it a job ends failed, "took longer than N s".
         "STYLE_JOB_SECONDS": _float("STYLE_JOB_SECONDS", 300),
         "NST_JOB_SECONDS": _float("NST_JOB_SECONDS", 1800),

@@ -231,8 +231,14 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """One running product for the browser session; on teardown Ctrl-C must stop all of it."""
+    from tests.conftest import PRETRAINED_CACHE
+
     require_chromium()
-    server = LiveServer(tmp_path_factory.mktemp("live"), free_port()).start()
+    server = LiveServer(tmp_path_factory.mktemp("live"), free_port())
+    # Converted once per machine, as every test app shares them (the newcomer's fresh install
+    # converts its own: tests/browser/test_newcomer.py).
+    server.env["PRETRAINED_CACHE_DIR"] = str(PRETRAINED_CACHE)
+    server.start()
     yield server
     left = server.stop()
     assert server.proc.returncode is not None, "scripts/serve did not exit on Ctrl-C"

@@ -158,9 +158,10 @@ def trained_default(celeba_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pretrained_dirs(tmp_path_factory) -> dict:
-    """The wheel's arbitrary and preset networks converted once into a temporary cache."""
+def pretrained_dirs() -> dict:
+    """The wheel's arbitrary and preset networks, converted once per machine into the cache every
+    test app shares (the conversion renames a finished folder into place: safe to share)."""
     from ml.style.fast_style import pretrained_model_dir
+    from tests.conftest import PRETRAINED_CACHE
 
-    cache = tmp_path_factory.mktemp("style-cache")
-    return {kind: pretrained_model_dir(kind, cache) for kind in ("arbitrary", "preset")}
+    return {kind: pretrained_model_dir(kind, PRETRAINED_CACHE) for kind in ("arbitrary", "preset")}

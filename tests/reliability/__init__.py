@@ -27,7 +27,6 @@ def served_env(config: dict, **extra) -> dict:
             "MAX_QUEUED_PER_CLIENT": "100000",
             "ADMIN_USERNAME": ADMIN[0],
             "ADMIN_PASSWORD": ADMIN[1],
-            "JOB_STALE_SECONDS": "3",
         }
     )
     env.update({k: str(v) for k, v in extra.items()})

@@ -21,6 +21,7 @@ ML_MODULES = {
 
 def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
     """Every few seconds, requeue or fail jobs whose heartbeat stopped."""
+    every = min(stale, app.config["JOB_RECOVERY_SECONDS"])
     while True:
         with app.app_context():
             try:
@@ -34,7 +35,7 @@ def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) 
                 app.logger.exception("job recovery pass failed")
             finally:
                 db.session.remove()
-        if stop.wait(min(stale, 30.0)):
+        if stop.wait(every):
             return
 
 
