@@ -3,9 +3,10 @@
 A fresh install starts (its own server: nothing converted, no thumbnail rendered); the home page
 says the fast styles are being prepared; the style gallery shows placeholders that fill in as the
 thumbnails arrive, without a reload and without a single 404. Then: a fast stylization ("New
-stylization" keeps the photo), a preset, a task with data imported from the console, a retrain,
-a classification right after the deploy, and a rollback that asks first. Every page visited
-must fit the screen. Screenshots of each step go to test-artifacts/newcomer-*.png.
+stylization" keeps the photo), a preset, Classic at 256 px keeping the face (desktop only), a
+task with data imported from the console, a retrain, a classification right after the deploy,
+and a rollback that asks first. Every page visited must fit the screen. Screenshots of each step
+go to test-artifacts/newcomer-*.png.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ PHONE = {"width": 390, "height": 844}
 TASK = "newcomer_faces"
 FIRST_START_TIMEOUT = 600_000  # ms: converting both networks and painting 26 thumbnails on 2 cores
 RETRAIN_TIMEOUT = 300_000
+CLASSIC_TIMEOUT = 600_000  # ms: nst at 256 px, about 100 s on 2 quiet cores, 190 s on a loaded box
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +155,7 @@ def stylize(page, size: str) -> None:
     shot(page, size, "5-preset")
 
 
-def _result_pixels(page, previous: str | None):
+def _result_pixels(page, previous: str | None, timeout: int = 120_000):
     """The new result picture (not `previous`) as an RGB array, downloaded as the browser shows it."""
     import numpy as np
     from PIL import Image
@@ -162,7 +164,7 @@ def _result_pixels(page, previous: str | None):
         "prev => { const i = document.getElementById('result-image');"
         " return i.getAttribute('src') && i.getAttribute('src') !== prev && i.naturalWidth > 0; }",
         arg=previous,
-        timeout=120_000,
+        timeout=timeout,
     )
     url = page.get_by_test_id("result-image").get_attribute("src")
     return np.asarray(Image.open(io.BytesIO(page.request.get(url).body())).convert("RGB"), float)
@@ -191,6 +193,43 @@ def strengths_mean_what_they_say(page) -> None:
         distance[strength] = float(np.abs(result - photo).mean())
     assert distance[0.0] < 4, distance  # the photo itself, resized and re-encoded
     assert distance[0.0] + 5 < distance[0.5] < distance[1.0], distance
+
+
+def classic_keeps_the_subject(page, size: str) -> None:
+    """Classic (nst) at 256 px and its own default strength: the face detector still finds the
+    astronaut's face where it was in the photo (ml.style.judge.subject_check, which the optimiser
+    does not see), and the picture is shown at its own size, not stretched."""
+    import numpy as np
+    from PIL import Image
+
+    from ml.style import judge
+
+    previous = page.get_by_test_id("result-image").get_attribute("src")
+    page.get_by_test_id("new-stylization").click()
+    expect(page.get_by_test_id("job-card")).to_be_hidden()
+    page.get_by_test_id("method-select").select_option("nst")
+    page.get_by_test_id("style-input").set_input_files(
+        file_payload("coffee.jpg", picture("coffee", max_side=512))
+    )
+    page.get_by_test_id("size-select").select_option("256")
+    page.get_by_test_id("strength-input").evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); "
+        "el.dispatchEvent(new Event('change', {bubbles: true})); }",
+        "0.5",
+    )
+    page.get_by_test_id("stylize-submit").click()
+    result = _result_pixels(page, previous, timeout=CLASSIC_TIMEOUT)
+    expect(page.get_by_test_id("job-status")).to_have_text("done")
+    assert max(result.shape[:2]) == 256, result.shape
+    shown, natural = page.get_by_test_id("result-image").evaluate(
+        "i => [i.getBoundingClientRect().width, i.naturalWidth]"
+    )
+    assert shown <= natural + 0.5, (shown, natural)  # a small result is not blown up
+    photo = np.asarray(Image.open(io.BytesIO(picture("astronaut", max_side=512))).convert("RGB"))
+    check = judge.subject_check(result.astype(np.uint8), photo)
+    assert check["face_iou"] is not None and check["kept"], check
+    assert_fits(page, f"{size} classic")
+    shot(page, size, "5b-classic")
 
 
 def a_zip(faces: dict[str, list[bytes]]) -> bytes:
@@ -253,25 +292,38 @@ def retrain(page, size: str) -> str:
 
 
 def classify_now(page, size: str, faces, version: str) -> float:
-    """Classify right after the deploy; returns the seconds the answer took."""
+    """Classify right after the deploy; returns the seconds the first answer took.
+
+    The first answer comes at once, from the new version if this web worker has loaded it and
+    otherwise from the previous one, which serves until the new one is loaded in the background
+    (every answer names its version). Asked again, the new version answers within a minute or two
+    however loaded the machine is.
+    """
     page.goto(f"/classify?task={TASK}")
     expect(page.get_by_test_id("task-select")).to_have_value(TASK)
     page.get_by_test_id("classify-input").set_input_files(
         file_payload("me.jpg", mirrored(faces["face"][11]))
     )
-    started = time.monotonic()
-    with page.expect_response(
-        lambda r: r.url.endswith("/api/classify") and r.request.method == "POST", timeout=60_000
-    ) as answer:
-        page.get_by_test_id("classify-submit").click()
-    seconds = time.monotonic() - started
-    assert answer.value.status == 200, answer.value.text()
+    first, deadline = None, time.monotonic() + 180
+    while True:
+        started = time.monotonic()
+        with page.expect_response(
+            lambda r: r.url.endswith("/api/classify") and r.request.method == "POST",
+            timeout=60_000,
+        ) as answer:
+            page.get_by_test_id("classify-submit").click()
+        first = time.monotonic() - started if first is None else first
+        assert answer.value.status == 200, answer.value.text()
+        served = answer.value.json()["model_version"]
+        if served == version or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(2000)
     expect(page.get_by_test_id("model-version")).to_have_text(f"Model version {version}")
     label = page.get_by_test_id("predicted-label").inner_text()
     assert label in ("Face", "Not face"), label  # one way to write a label
     assert_fits(page, f"{size} classify")
     shot(page, size, "8-classified")
-    return seconds
+    return first
 
 
 def rollback(page, size: str, current: str) -> str:
@@ -313,6 +365,8 @@ def test_a_newcomers_first_hour(browser, first_start, faces):
             expect(page.get_by_test_id("styles-preparing")).to_be_hidden(timeout=30_000)
             page.goto("/stylize")
             stylize(page, size)
+            if size == "desktop":  # minutes on a CPU: once is enough
+                classic_keeps_the_subject(page, size)
             login(page, server)
             create_task_and_import(page, size, faces)
             versions.append(retrain(page, size))
