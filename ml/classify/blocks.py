@@ -98,3 +98,16 @@ def class_weights(labels, n_classes: int, setting) -> dict[int, float] | None:
         )
     counts = np.bincount(labels, minlength=n_classes)
     return {c: float(len(labels) / (n_classes * n)) for c, n in enumerate(counts) if n}
+
+
+def frozen_backbone(model_cfg: dict, input_shape: tuple) -> keras.Model:
+    """The ``model`` section's backbone, cut at its ``output_layer`` when one is named, frozen."""
+    backbone = load_backbone(model_cfg["backbone"], model_cfg["weights"], input_shape)
+    if model_cfg["output_layer"]:
+        backbone = keras.Model(
+            backbone.inputs,
+            backbone.get_layer(model_cfg["output_layer"]).output,
+            name=backbone.name,
+        )
+    backbone.trainable = False
+    return backbone

@@ -18,7 +18,7 @@ from ml.classify import data
 from ml.classify.blocks import (
     NORMALIZATION,
     Normalize,
-    load_backbone,
+    frozen_backbone,
 )
 
 MODEL_DEFAULTS = {
@@ -189,12 +189,7 @@ def build_custom_cnn(cfg: dict, input_shape: tuple, num_classes: int) -> keras.M
 
 def build_transfer(cfg: dict, input_shape: tuple, num_classes: int) -> keras.Model:
     """Build a backbone (frozen, BN in inference mode) with a new classifier head."""
-    backbone = load_backbone(cfg["backbone"], cfg["weights"], input_shape)
-    if cfg["output_layer"]:
-        backbone = keras.Model(
-            backbone.inputs, backbone.get_layer(cfg["output_layer"]).output, name=backbone.name
-        )
-    backbone.trainable = False
+    backbone = frozen_backbone(cfg, input_shape)
     inputs = keras.Input(input_shape, name="image")
     x = Normalize(NORMALIZATION[cfg["backbone"].lower()], name="normalize")(inputs)
     x = backbone(x, training=False)

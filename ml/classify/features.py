@@ -21,7 +21,13 @@ import keras
 import numpy as np
 
 from ml.classify import data
-from ml.classify.blocks import NORMALIZATION, Normalize, class_weights, compile_model, load_backbone
+from ml.classify.blocks import (
+    NORMALIZATION,
+    Normalize,
+    class_weights,
+    compile_model,
+    frozen_backbone,
+)
 
 FEATURE_BATCH = 32
 
@@ -81,12 +87,7 @@ def build_extractor(config: dict) -> keras.Model:
     """RGB 0..255 images -> pooled backbone features (Normalize, frozen backbone, global pooling)."""
     m, size = config["model"], config["preprocessing"]["image_size"]
     input_shape = (int(size[0]), int(size[1]), 3)
-    backbone = load_backbone(m["backbone"], m["weights"], input_shape)
-    if m["output_layer"]:
-        backbone = keras.Model(
-            backbone.inputs, backbone.get_layer(m["output_layer"]).output, name=backbone.name
-        )
-    backbone.trainable = False
+    backbone = frozen_backbone(m, input_shape)
     pooling = {
         "avg": keras.layers.GlobalAveragePooling2D,
         "max": keras.layers.GlobalMaxPooling2D,

@@ -37,11 +37,7 @@ class Classifier:
 
         from ml.classify import blocks  # noqa: F401 - registers the custom Normalize layer
 
-        meta = modeldir.read_meta(model_dir)
-        if meta["kind"] != "classifier":
-            raise modeldir.ModelDirError(
-                f"{model_dir} holds a {meta['kind']} model, not a classifier"
-            )
+        meta = modeldir.read_meta(model_dir, kind="classifier")
         path = Path(model_dir) / MODEL_FILE
         if not path.is_file():
             raise modeldir.ModelDirError(f"{model_dir} has no {MODEL_FILE}")

@@ -32,8 +32,8 @@ def write_meta(model_dir: str | Path, meta: dict[str, Any]) -> Path:
     return path
 
 
-def read_meta(model_dir: str | Path) -> dict[str, Any]:
-    """Read and check ``meta.json`` of ``model_dir``."""
+def read_meta(model_dir: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """Read and check ``meta.json`` of ``model_dir``; with ``kind``, it must hold a model of that kind."""
     path = Path(model_dir) / META_FILE
     try:
         meta = json.loads(path.read_text())
@@ -43,4 +43,9 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
         raise ModelDirError(f"{path} is unreadable: {exc}") from None
     if not isinstance(meta, dict) or meta.get("kind") not in KINDS:
         raise ModelDirError(f"{path} does not name a known model kind {KINDS}")
+    if kind is not None and meta["kind"] != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ModelDirError(
+            f"{model_dir} holds a {meta['kind']!r} model, not {article} {kind!r} one"
+        )
     return meta

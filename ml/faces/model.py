@@ -198,11 +198,7 @@ class FaceClassifier:
 
     @classmethod
     def load(cls, model_dir) -> FaceClassifier:
-        meta = modeldir.read_meta(model_dir)
-        if meta["kind"] != "face":
-            raise modeldir.ModelDirError(
-                f"{model_dir} holds a {meta['kind']} model, not a face model"
-            )
+        meta = modeldir.read_meta(model_dir, kind="face")
         path = Path(model_dir) / MODEL_FILE
         if not path.is_file():
             raise modeldir.ModelDirError(f"{model_dir} has no {MODEL_FILE}")

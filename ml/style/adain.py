@@ -268,11 +268,9 @@ class AdaINStylizer:
     @classmethod
     def load(cls, model_dir) -> AdaINStylizer:
         """Load the decoder of an ``adain`` model folder."""
-        from ml.common.modeldir import ModelDirError, read_meta
+        from ml.common.modeldir import read_meta
 
-        meta = read_meta(model_dir)
-        if meta["kind"] != "adain":
-            raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not an 'adain' one")
+        meta = read_meta(model_dir, kind="adain")
         decoder = get_decoder()
         decoder.load_weights(_decoder_file(model_dir))
         return cls(decoder, meta.get("config", {}).get("weights", "hed"))

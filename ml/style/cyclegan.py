@@ -256,11 +256,9 @@ class FixedStyle:
     @classmethod
     def load(cls, model_dir) -> FixedStyle:
         """Load the generator of a ``cyclegan`` model folder."""
-        from ml.common.modeldir import ModelDirError, read_meta
+        from ml.common.modeldir import read_meta
 
-        meta = read_meta(model_dir)
-        if meta["kind"] != "cyclegan":
-            raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not a 'cyclegan' one")
+        meta = read_meta(model_dir, kind="cyclegan")
         cfg = {**DEFAULTS, **meta.get("config", {})}
         generator = get_generator(int(cfg["base_filters"]), int(cfg["residual_blocks"]))
         generator.load_weights(

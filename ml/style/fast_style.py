@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.common.modeldir import read_meta
 from ml.common.pretrained import converted_once
 from ml.style.strength import check as check_strength
 from ml.style.strength import style_space, with_photo, without_knob
@@ -173,16 +174,6 @@ def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> Non
     say(1.0, f"pretrained {kind} network ready")
 
 
-def _check_kind(model_dir, kind: str) -> dict:
-    """meta.json of ``model_dir``, which must hold a ``kind`` model."""
-    from ml.common.modeldir import ModelDirError, read_meta
-
-    meta = read_meta(model_dir)
-    if meta["kind"] != kind:
-        raise ModelDirError(f"{model_dir} holds a {meta['kind']!r} model, not an {kind!r} one")
-    return meta
-
-
 def _padded_call(fn, image: np.ndarray, cond: np.ndarray) -> np.ndarray:
     """fn(picture, cond) on ``image`` (HxWx3 float 0..1) reflect-padded to multiples of 4, cropped back."""
     h, w = image.shape[:2]
@@ -249,7 +240,7 @@ class ArbitraryStylizer:
         """Load an ``arbitrary`` model folder."""
         from ml.style import fast_style_nets as nets
 
-        meta = _check_kind(model_dir, "arbitrary")
+        meta = read_meta(model_dir, kind="arbitrary")
         files = {**FILES, **meta.get("files", {})}
         predictor, transformer = nets.build_predictor(), nets.build_transformer()
         predictor.load_weights(Path(model_dir) / files["predictor"])
@@ -324,7 +315,7 @@ class PresetStylizer:
         """Load a ``preset`` model folder; ``upsampling="nearest"`` is the original graph's."""
         from ml.style import fast_style_nets as nets
 
-        meta = _check_kind(model_dir, "preset")
+        meta = read_meta(model_dir, kind="preset")
         model = nets.build_transformer(**nets.PRESET_ARCH, upsampling=upsampling)
         model.load_weights(Path(model_dir) / {**FILES, **meta.get("files", {})}["preset"])
         stylizer = cls(model, meta)

@@ -108,13 +108,7 @@ def version_file(target: str, version: str, name: str) -> Path:
     version, Conflict when the stored version is refused (corrupt or missing)."""
     if name not in PLOT_FILES:
         raise NotFound(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.")
-    mv = db.session.scalar(
-        db.select(ModelVersion).where(
-            ModelVersion.target == target, ModelVersion.version == version
-        )
-    )
-    if mv is None:
-        raise NotFound(f"No version {version!r} of {target!r}.")
+    mv = versions.find(target, version)
     try:
         path = versions.local_dir(mv) / name
     except versions.ModelRefused as exc:

@@ -227,10 +227,8 @@ def _load_kind(model_kind: str, path: Path, key: str):
     return ml_kinds.load(path, expect=(model_kind,), key=key)
 
 
-def promote(
-    target: str, version: str, *, actor: str | None, action: str = "promote", reason: str = ""
-) -> ModelVersion:
-    """Point `target` at `version` after checking that it loads; refuse it otherwise."""
+def find(target: str, version: str) -> ModelVersion:
+    """Version `version` of `target`; NotFound when there is none."""
     mv = db.session.scalar(
         db.select(ModelVersion).where(
             ModelVersion.target == target, ModelVersion.version == version
@@ -238,6 +236,14 @@ def promote(
     )
     if mv is None:
         raise NotFound(f"No version {version!r} of {target!r}.")
+    return mv
+
+
+def promote(
+    target: str, version: str, *, actor: str | None, action: str = "promote", reason: str = ""
+) -> ModelVersion:
+    """Point `target` at `version` after checking that it loads; refuse it otherwise."""
+    mv = find(target, version)
     try:
         verified_bytes(
             mv
