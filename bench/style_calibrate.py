@@ -10,11 +10,13 @@ the judge's style distance (to the style picture; for a preset or a fixed style,
 own full-strength picture) and content distance (to the photo), the subject check
 (ml.style.judge.subject_check: the face still found where it was, content distance within the bound)
 and the seconds; then whether style distance falls and content distance rises at every step.
-For `arbitrary` and each preset it also prints the default strength each should start at: the
-highest of 0.1, 0.2, .., 0.5, 0.6, 0.8, 1 up to which every result keeps the subject on each of
---default-photos (the astronaut: the one with a face; what ml.style.methods.ARBITRARY_DEFAULT_STRENGTH
-and ml.style.fast_style.PRESET_DEFAULT_STRENGTH hold), and for every method the subject check at its
-default strength. Pictures go to --out (bench/out/, one sheet per row of strengths).
+For `arbitrary`, `nst` and each preset it also prints the default strength each should start at:
+the highest of 0.05, 0.1, .., 0.5, 0.6, 0.8, 1 (for `nst` 0.5, 0.6, 0.8, 1) up to which every
+result keeps the subject on each of --default-photos (the astronaut: the one with a face), for
+`arbitrary` and `nst` in the style of each of --pairs' style pictures (what
+ml.style.methods.ARBITRARY_DEFAULT_STRENGTH, NST's strength and
+ml.style.fast_style.PRESET_DEFAULT_STRENGTH hold), with the subject check at it.
+Pictures go to --out (bench/out/, one sheet per row of strengths).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 import argparse
+import hashlib
 import os
 import time
 
@@ -34,6 +37,7 @@ PAIRS = "astronaut:coffee,chelsea:immunohistochemistry,rocket:astronaut"
 NST_PAIRS = "astronaut:coffee"
 PRESET_PHOTOS = "astronaut,rocket"
 DEFAULT_GRID = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
+NST_GRID = (1.0, 0.8, 0.6, 0.5)
 # What the closing table shows: (label, style distances, content distances, graded) per row and
 # "default 0.6 | subject at it: ..." per method or preset; this script's own record, not a cache.
 SUMMARY: list[tuple] = []
@@ -143,15 +147,15 @@ def calibrate_presets(args) -> bool:
     return ok
 
 
-def default_strength(args, label: str, run) -> float:
+def default_strength(args, label: str, run, grid=DEFAULT_GRID) -> float:
     """The highest of DEFAULT_GRID up to which every ``run(photo, strength)`` keeps the subject
     (ml.style.judge's subject check) on every photo of --default-photos; printed with the check at it
     (the lowest, and LOST, when none keeps it)."""
     from ml.style import judge
 
     photos = [picture(name) for name in args.default_photos.split(",")]
-    chosen, kept = DEFAULT_GRID[-1], None
-    for strength in sorted(DEFAULT_GRID):  # upwards, to the first strength that loses it
+    chosen, kept = min(grid), None
+    for strength in sorted(grid):  # upwards, to the first strength that loses it
         checks = [judge.subject_check(run(photo, strength), photo) for photo in photos]
         if not all(c["kept"] for c in checks):
             break
@@ -241,13 +245,23 @@ def main(argv=None) -> int:
                 ),
             )
     if "nst" in methods:
-        ok &= calibrate_pairs(
-            args,
-            "nst",
-            args.nst_pairs,
-            lambda p, s, k: nst.stylize(p, s, strength=k, size=args.size)[0],
-        )
-        print("| nst | default 0.5 | the row at 0.5 above |")
+        runs = {}  # the pictures of the rows are not made again for the default below
+
+        def nst_run(photo, style, strength):
+            key = (hashlib.md5(photo.tobytes() + style.tobytes()).hexdigest(), strength)
+            if key not in runs:
+                runs[key] = nst.stylize(photo, style, strength=strength, size=args.size)[0]
+            return runs[key]
+
+        ok &= calibrate_pairs(args, "nst", args.nst_pairs, nst_run)
+        # the default by arbitrary's rule, on the same styles; the grid starts at 0.5 (a minute
+        # a picture at 256 px on a CPU; below 0.5 it is close to the photo)
+        chosen = []
+        for pair in args.pairs.split(","):
+            style = picture(pair.split(":")[1])
+            run = lambda p, k, st=style: nst_run(p, st, k)  # noqa: E731
+            chosen.append(default_strength(args, f"nst {pair}", run, NST_GRID))
+        print(f"NST.strength = {min(chosen)}")
     for spec in args.model:
         name, folder = spec.split("=", 1)
         model = load_model(folder)

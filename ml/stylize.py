@@ -86,6 +86,7 @@ def run(
     preset: int | None = None,
     init: str = "content",
     init_model_dir=None,
+    max_evals: int | None = None,
 ) -> StyleResult:
     """Stylize ``content`` with ``method`` (an ``ml.style.methods`` entry, or a fixed style's name)
     at ``strength`` (0..1; by default the method's own).
@@ -96,7 +97,7 @@ def run(
     downloaded once) or a local weights file. ``init`` is nst's start ("arbitrary": the fast
     network's picture from ``init_model_dir``, by default the pretrained folder in DEFAULT_CACHE;
     "content": the photo, the default); without a usable folder nst starts from the photo and says
-    so in stats.
+    so in stats. ``max_evals`` caps an optimising method's (nst's) evaluations: its cost.
     """
     import time
 
@@ -107,7 +108,7 @@ def run(
         strength = (entry or methods.FIXED_STYLE).default_strength(preset)
     call = StyleCall(
         method, content, style, strength, size, model_dir, progress, should_stop, weights,
-        preset, init, init_model_dir,
+        preset, init, init_model_dir, max_evals,
     )  # fmt: skip
     if entry is None:  # a fixed style by its own name: its folder says which method paints it
         methods.FIXED_STYLE.check(call)

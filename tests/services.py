@@ -78,6 +78,7 @@ def app_env(config: dict) -> dict:
         "QUEUE_PREFIX": "QUEUE_PREFIX",
         "PRETRAINED_CACHE_DIR": "PRETRAINED_CACHE_DIR",
         "NEW_TASK_FEATURES": "NEW_TASK_FEATURES",
+        "NST_MAX_EVALS": "NST_MAX_EVALS",
     }
     for key, var in mapping.items():
         if config.get(key):

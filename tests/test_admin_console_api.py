@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 
+from ml.style.methods import NST_DEFAULT_STRENGTH
 from tests.conftest import image_bytes
 
 
@@ -181,8 +182,9 @@ def test_learned_default_strength_from_ratings(app, client):
             size_bytes=1,
         )
         db.session.add(image)
-        ratings = [(0.9, 5), (0.95, 5), (0.85, 4), (0.9, 5), (0.88, 4), (0.92, 5)]
-        ratings += [(0.1, 1), (0.15, 2), (0.12, 1), (0.5, 3), (0.55, 3), (0.45, 4)]
+        # liked around 0.5, away from nst's own default (1): what the ratings teach must show
+        ratings = [(0.5, 5), (0.55, 5), (0.45, 4), (0.5, 5), (0.48, 4), (0.52, 5)]
+        ratings += [(0.1, 1), (0.15, 2), (0.12, 1), (0.9, 3), (0.95, 3), (0.85, 2)]
         for n, (strength, stars) in enumerate(ratings):  # twelve different people
             job = create_job("stylize", target="nst")
             job.status = "done"
@@ -196,7 +198,7 @@ def test_learned_default_strength_from_ratings(app, client):
             db.session.add_all([st, Rating(stylization=st, stars=stars, client=f"c{n}")])
         db.session.commit()
     nst = [m for m in client.get("/api/styles").json if m["method"] == "nst"][0]
-    assert nst["default_strength"] == 0.9
+    assert nst["default_strength"] == 0.5 != NST_DEFAULT_STRENGTH
 
 
 def test_review_queue_most_informative_first(app, client, admin):

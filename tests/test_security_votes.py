@@ -2,6 +2,7 @@
 
 import io
 
+from ml.style.methods import NST_DEFAULT_STRENGTH
 from tests.conftest import image_bytes
 
 
@@ -185,9 +186,10 @@ def test_one_client_cannot_move_the_default_strength(app, client):
     def default():
         return {m["method"]: m for m in client.get("/api/styles").json}["nst"]["default_strength"]
 
-    assert default() == 0.5
+    own = NST_DEFAULT_STRENGTH
+    assert default() == own
     for agent in ("a", "b", "c", "d", "e", "f"):  # six 5-star ratings from one address
-        sid = stylization_done(app, 0.9, client, "10.6.6.6")
+        sid = stylization_done(app, 0.1, client, "10.6.6.6")  # far from its own default
         rated = client.post(
             f"/api/stylize/{sid}/rating",
             json={"stars": 5},
@@ -195,7 +197,7 @@ def test_one_client_cannot_move_the_default_strength(app, client):
             **at("10.6.6.6"),
         )
         assert rated.status_code == 201
-    assert default() == 0.5
+    assert default() == own
 
 
 def test_one_rating_per_client_per_stylization(app, client):

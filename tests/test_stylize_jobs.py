@@ -37,7 +37,8 @@ def submit(client, **fields):
 def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_path):
     sid = submit(client, strength="0.8")
     long_one = submit(client, size="256")
-    worker = Worker(env, "style", tmp_path / "style.log").start()
+    # the job's machinery is under test, not the painting: a few evaluations (NST_MAX_EVALS)
+    worker = Worker({**env, "NST_MAX_EVALS": "20"}, "style", tmp_path / "style.log").start()
     seen = []
     try:
 
@@ -65,6 +66,8 @@ def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_p
         worker.stop()
     assert status["status"] == "done", (status, worker.output()[-2000:])
     assert status["seconds"] > 0 and status["error"] is None
+    # the worker's NST_MAX_EVALS capped what the picture spent (L-BFGS may finish a line search)
+    assert 0 < status["stats"]["steps"] <= 20 + 6, status["stats"]
     assert any(s == "running" and 0 < p < 1 for s, p in seen), seen  # progress a person can watch
     result = client.get(status["result_url"])
     assert result.status_code == 200 and result.mimetype == "image/png"

@@ -113,6 +113,8 @@ def load_config() -> dict:
         # Time limits per job kind: past it a job ends failed, "took longer than N s".
         "STYLE_JOB_SECONDS": _float("STYLE_JOB_SECONDS", 300),
         "NST_JOB_SECONDS": _float("NST_JOB_SECONDS", 1800),
+        # the most optimiser evaluations one nst picture may spend (its CPU cost); ml/style/nst.py
+        "NST_MAX_EVALS": _int("NST_MAX_EVALS", 60),
         "TRAIN_JOB_SECONDS": _float("TRAIN_JOB_SECONDS", 6 * 3600),
         "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
         "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),

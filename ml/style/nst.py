@@ -40,7 +40,9 @@ MIN_IMPROVEMENT, PATIENCE = 2e-3, 6
 # What strength asks for, per pair: the optimiser's own style loss at most TARGET_DECADES * strength
 # decades below the photo's own (``own_style_target``). Until it gets there the style weight is
 # raised x10 for another CONTINUE_EVALS evaluations, at most MAX_EVALS in all (docs/style.md).
-TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 1.0, 15, 60
+# One decade left the picture at the old default 0.5 nearly the photo (judge content 0.12); two
+# paint it at 0.75-1 and still keep the face (bench/style_calibrate.py --methods nst).
+TARGET_DECADES, CONTINUE_EVALS, MAX_EVALS = 2.0, 15, 60
 # Results smaller than this are optimised at this long side and scaled down: Gram textures are
 # as big in pixels at any size, so at 128 px they cover a face (docs/style.md).
 MIN_SIDE = 256
@@ -187,16 +189,34 @@ def reflected(image, pad: int = BORDER_PAD):
     return tf.pad(image, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
 
 
+def features_inside(extractor, image, pad: int = BORDER_PAD):
+    """``features`` of the picture seen through its reflected border (``reflected``), each map
+    cropped to the picture's own positions. Uncropped, the border's pixels (the picture's own,
+    mirrored) counted twice in the Gram matrices: a faint seam ``pad`` px in from every edge."""
+    import tensorflow as tf
+
+    padded = reflected(image, pad)
+    outer = tf.shape(padded)
+    border = (outer[1] - tf.shape(image)[1]) // 2  # less than ``pad`` on tiny pictures
+    out = []
+    for f in features(extractor, padded):
+        shape = tf.shape(f)
+        ch = tf.cast(tf.round(border * shape[1] / outer[1]), tf.int32)
+        cw = tf.cast(tf.round(border * shape[2] / outer[2]), tf.int32)
+        out.append(f[:, ch : shape[1] - ch, cw : shape[2] - cw, :])
+    return out
+
+
 def _loss_and_grad_fn(extractor, losses=style_and_content_losses):
     """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function;
-    the features are of the picture with a reflected border (``reflected``)."""
+    the features are of the picture inside a reflected border (``features_inside``)."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def loss_and_grad(image, grams, content_feats, loss_weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            style, content = losses(features(extractor, reflected(image)), grams, content_feats)
+            style, content = losses(features_inside(extractor, image), grams, content_feats)
             tv = tv_per_pixel(image)
             parts = tf.stack([style, content, tv])
             total = tf.reduce_sum(parts * loss_weights)
@@ -363,7 +383,7 @@ def stylize(
     style_weight = strength_to_style_weight(knob) if style_weight is None else style_weight
     target = own_style_target(knob)
     extractor, fn = _fast_objective(weights)
-    levels = [(max(32, int(round(size * f))), n) for f, n in pyramid]
+    levels = _capped([(max(32, int(round(size * f))), n) for f, n in pyramid], max_evals)
     max_evals = max(max_evals, sum(n for _, n in levels))
     extra = levels[-1][0] ** 2 * (max_evals - sum(n for _, n in levels))  # continuation, if needed
     budget, done = sum(s * s * n for s, n in levels) + extra, [0.0]
@@ -381,7 +401,7 @@ def stylize(
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
         check_stop(should_stop)  # each step below is seconds at 1024 px on a CPU
-        content_feats = features(extractor, reflected(content01))
+        content_feats = features_inside(extractor, content01)
         targets = (style_grams(style, side, weights), content_feats[n_style:])
         check_stop(should_stop)
 
@@ -423,6 +443,17 @@ def stylize(
         "own_style_target": round(target, 5),
         "rounds": rounds,
     }
+
+
+def _capped(levels: list[tuple[int, int]], max_evals: int) -> list[tuple[int, int]]:
+    """The pyramid's (side, evaluations) with no more than ``max_evals`` evaluations in all
+    (at least one per level): an operator's cap on what one picture may cost (NST_MAX_EVALS)."""
+    out, left = [], max(int(max_evals), len(levels))
+    for i, (side, n) in enumerate(levels):
+        n = max(1, min(n, left - (len(levels) - 1 - i)))
+        out.append((side, n))
+        left -= n
+    return out
 
 
 def _photo_stats() -> dict:
@@ -469,7 +500,7 @@ def tutorial_nst(
     content01 = resize_long_side(content, size)[None]
     targets = (
         style_grams(style, size, weights),
-        features(extractor, reflected(content01))[len(STYLE_LAYERS) :],
+        features_inside(extractor, content01)[len(STYLE_LAYERS) :],
     )
     # The tutorial's TV term sums over pixels; ours is per pixel, so scale it by the pixel count.
     pixels = content01.shape[1] * content01.shape[2]

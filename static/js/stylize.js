@@ -86,18 +86,39 @@
      (a preset's own, the method's learned or own one), and says so. */
   function applyDefaultStrength(method) {
     const hint = $("strength-hint");
-    if (strengthTouched) {
-      hint.textContent = "Your choice, kept when you change the method or style.";
-      return;
-    }
+    const found = defaultStrength(method);
+    if (strengthTouched) { showYourChoice(found); return; }
+    if (found === null) { hint.textContent = ""; return; }
+    strength.value = found.value;
+    $("strength-value").textContent = Number(strength.value).toFixed(2);
+    hint.textContent = "Default for " + found.label + ": " + Number(found.value).toFixed(2) +
+      ". Move the slider to choose your own; it stays when you switch.";
+  }
+
+  /* The default of what is chosen ({value, label}) or null. */
+  function defaultStrength(method) {
     const preset = methodSelect.value === "preset" ? chosenPreset : null;
     const value = preset && typeof preset.default_strength === "number" ? preset.default_strength
       : method && typeof method.default_strength === "number" ? method.default_strength : null;
-    if (value === null) { hint.textContent = ""; return; }
-    strength.value = value;
-    $("strength-value").textContent = Number(strength.value).toFixed(2);
-    hint.textContent = "Default for " + (preset ? presetLabel(preset) : methodName(method)) + ": " +
-      Number(value).toFixed(2) + ". Move the slider to choose your own; it stays when you switch.";
+    return value === null ? null : { value: value, label: preset ? presetLabel(preset) : methodName(method) };
+  }
+
+  /* The user's own value, and a way back to the default of what is chosen when it differs. */
+  function showYourChoice(found) {
+    const hint = $("strength-hint");
+    hint.textContent = "Your choice, kept when you change the method or style.";
+    if (found === null || Math.abs(found.value - Number(strength.value)) < 1e-9) return;
+    const reset = document.createElement("button");
+    reset.type = "button";
+    reset.className = "hint-action";
+    reset.dataset.testid = "strength-default";
+    reset.textContent = "Use the default for " + found.label + " (" + Number(found.value).toFixed(2) + ")";
+    reset.addEventListener("click", function () {
+      strengthTouched = false;
+      applyDefaultStrength(currentMethod());
+      strength.focus();
+    });
+    hint.append(" ", reset);
   }
 
   /* "7 · Night dots": the number is the preset id the API takes. */
@@ -277,8 +298,8 @@
   sizeSelect.addEventListener("change", showExpectedWait);
   strength.addEventListener("input", function () {
     strengthTouched = true;
-    $("strength-hint").textContent = "Your choice, kept when you change the method or style.";
     $("strength-value").textContent = Number(strength.value).toFixed(2);
+    showYourChoice(defaultStrength(currentMethod()));
   });
 
   /* ---------- job status ---------- */

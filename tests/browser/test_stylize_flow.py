@@ -13,6 +13,7 @@ import requests
 from PIL import Image
 from playwright.sync_api import expect
 
+from ml.style.methods import NST_DEFAULT_STRENGTH
 from tests.browser.conftest import drop_file, file_payload, picture, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,7 +52,8 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(method).to_have_value("arbitrary")  # the fast pretrained network is the default
     method.select_option("nst")  # the classic method: a progress bar to watch
     expect(page.get_by_test_id("method-description")).to_contain_text("at 256 px on a CPU")
-    expect(page.get_by_test_id("strength-value")).to_have_text("0.50")  # nst's own default
+    own = NST_DEFAULT_STRENGTH
+    expect(page.get_by_test_id("strength-value")).to_have_text(f"{own:.2f}")  # nst's own default
     submit = page.get_by_test_id("stylize-submit")
     expect(submit).to_be_disabled()
 
@@ -64,11 +66,11 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     smallest = min(sizes, key=int)
     page.get_by_test_id("size-select").select_option(smallest)
 
-    # strength with the keyboard, as on any slider: 0.50 -> 0.70
+    # strength with the keyboard, as on any slider: four steps of 0.05 down from the default
     page.get_by_test_id("strength-input").focus()
     for _ in range(4):
-        page.keyboard.press("ArrowRight")
-    expect(page.get_by_test_id("strength-value")).to_have_text("0.70")
+        page.keyboard.press("ArrowLeft")
+    expect(page.get_by_test_id("strength-value")).to_have_text(f"{own - 0.2:.2f}")
 
     drop_file(
         page, "[data-testid=content-dropzone]", "astronaut.jpg", picture("astronaut", max_side=384)
@@ -92,7 +94,9 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     params = json.loads(
         live_server.sql("SELECT params FROM stylizations WHERE public_id = ?", job_id)[0][0]
     )
-    assert params["size"] == int(smallest) and params["strength"] == pytest.approx(0.7), params
+    assert params["size"] == int(smallest) and params["strength"] == pytest.approx(own - 0.2), (
+        params
+    )
     expect(page).to_have_url(re.compile(rf"/stylize/{job_id}$"))
     expect(page.get_by_test_id("job-card")).to_be_visible()
     expect(page.get_by_test_id("job-id")).to_have_text(f"#{job_id}")

@@ -68,12 +68,16 @@ def test_higher_strength_gives_lower_style_distance(pair, results):
     assert contents[0] < contents[1]
 
 
-def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, results):
+def test_arbitrary_start_needs_fewer_evaluations_for_the_same_style(pair, pretrained_dirs):
+    """Within the same ten evaluations the arbitrary network's start gets nearer the style than
+    the photo (at 96 px: 1.10 against 1.29; by twenty both are at about 1.09). Not at 48 px,
+    where the picture is hardly more than its reflected border."""
     content, style = pair
-    from_photo, _ = nst.stylize(
-        content, style, strength=0.5, size=SIZE, init="content", pyramid=((1.0, 20),)
-    )
-    assert judge.style_distance(results[0.5][0], style) < judge.style_distance(from_photo, style)
+    few = {"strength": 0.5, "size": 96, "pyramid": ((1.0, 10),), "max_evals": 10}
+    start = {"init": "arbitrary", "init_model_dir": pretrained_dirs["arbitrary"]}
+    from_network, _ = nst.stylize(content, style, **few, **start)
+    from_photo, _ = nst.stylize(content, style, **few, init="content")
+    assert judge.style_distance(from_network, style) < judge.style_distance(from_photo, style)
 
 
 def test_missing_arbitrary_model_falls_back_to_the_photo_with_a_note(pair, tmp_path):
@@ -101,6 +105,35 @@ def test_small_results_are_painted_larger_and_scaled_down(pair, monkeypatch):
     monkeypatch.setattr(nst, "MIN_SIDE", 40)
     image, stats = nst.stylize(*pair, strength=0.5, size=32, pyramid=((1.0, 3),))
     assert max(image.shape[:2]) == 32 and stats["painted_at"] == 40
+
+
+def test_an_evaluation_cap_bounds_what_a_picture_costs(pair):
+    """NST_MAX_EVALS: an operator caps the evaluations one picture may spend, pyramid included."""
+    _, capped = nst.stylize(*pair, strength=1.0, size=SIZE, max_evals=3)
+    _, full = nst.stylize(*pair, strength=1.0, size=SIZE, pyramid=((0.5, 10), (1.0, 10)))
+    assert capped["steps"] <= 3 + nst.PATIENCE < full["steps"], (capped, full)
+    _, two_levels = nst.stylize(*pair, size=SIZE, pyramid=((0.5, 10), (1.0, 10)), max_evals=4)
+    assert two_levels["steps"] <= 4 + 2 * nst.PATIENCE, two_levels
+
+
+def test_no_seam_along_the_reflected_border():
+    """The picture is seen through a 16 px reflected border; the border's pixels once counted twice
+    in the Gram matrices, and the result had a line 16 px above its bottom edge (1.7x the median
+    step between neighbouring rows, astronaut in chelsea's style at 128 px). No edge or line
+    16 px in from an edge steps more than any row or column does typically."""
+    from skimage import data
+
+    image, _ = nst.stylize(
+        data.astronaut(), data.chelsea(), strength=1.0, size=128, min_side=128, max_evals=30
+    )
+    grey = image.astype(float).mean(2)
+    rows, cols = np.abs(np.diff(grey, axis=0)).mean(1), np.abs(np.diff(grey, axis=1)).mean(0)
+    pad, typical = nst.BORDER_PAD, np.median(np.r_[rows, cols])
+    steps = np.array([rows[pad - 1], rows[-pad], cols[pad - 1], cols[-pad]]) / typical
+    assert np.all(steps < 1.4), steps
+    edges = [grey[:2].mean(), grey[-2:].mean(), grey[:, :2].mean(), grey[:, -2:].mean()]
+    inside = [grey[2:6].mean(), grey[-6:-2].mean(), grey[:, 2:6].mean(), grey[:, -6:-2].mean()]
+    assert np.all(np.array(edges) > np.array(inside) - 12), (edges, inside)  # no dark edge
 
 
 def test_progress_fractions_increase(pair):

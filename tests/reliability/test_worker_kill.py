@@ -19,6 +19,9 @@ pytestmark = pytest.mark.slow
 # retried job and maybe one queued before it. A minute or two on a quiet 2-core box; an nst job at
 # 256 px took over 3 minutes on one shared five times over, so the ceiling is generous.
 RECOVERY = 600
+# These tests are about recovery, not painting: an nst job here spends a few evaluations (the
+# operator's NST_MAX_EVALS cap), a few seconds each, so a kill still lands mid-job.
+FEW_EVALS = 8
 
 
 def short_training_config(path) -> str:
@@ -123,7 +126,7 @@ def stylize(client, seed: int) -> int:
 
 
 def test_kill_worker_during_stylization(migrated, job_worker):
-    app, env = migrated()
+    app, env = migrated(NST_MAX_EVALS=FEW_EVALS)
     client = app.test_client()
     status = lambda sid: client.get(f"/api/stylize/{sid}").json  # noqa: E731
 
@@ -177,7 +180,7 @@ def test_serve_restarts_a_killed_worker_and_the_job_recovers(migrated, served):
 
     import requests
 
-    app, env = migrated()
+    app, env = migrated(NST_MAX_EVALS=FEW_EVALS)
     server = served(env)
     wait_for(lambda: "worker consuming the style queue" in server.output(), 120)
     pid = server.pid_of("style worker")
@@ -222,7 +225,7 @@ def test_a_restart_with_queued_nst_and_fast_jobs_runs_them_all(
     """Jobs queued while no worker ran (nst, arbitrary, preset), then a style worker starts with
     its warm-up: the warm-up and the first jobs used to import TensorFlow at once (an import
     deadlock, then "Registering two gradient with name 'ReduceDataset'" for every later job)."""
-    app, env = migrated(PRETRAINED_CACHE_DIR=str(pretrained_cache))
+    app, env = migrated(PRETRAINED_CACHE_DIR=str(pretrained_cache), NST_MAX_EVALS=FEW_EVALS)
     client = app.test_client()
     status = lambda sid: client.get(f"/api/stylize/{sid}").json  # noqa: E731
     ids = []

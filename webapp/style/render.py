@@ -55,6 +55,7 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
             progress=ctx.progress,
             should_stop=ctx.should_stop,
             weights=current_app.config["STYLE_WEIGHTS"],
+            max_evals=current_app.config["NST_MAX_EVALS"],
             **kwargs,
         )
     except ml_stylize.Cancelled:
