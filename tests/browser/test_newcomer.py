@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 
 from ml.style.methods import NST_DEFAULT_STRENGTH
 from tests.browser.conftest import (
+    ARTIFACTS,
     CSP_LISTENER,
     LiveServer,
     PageWatch,
@@ -221,6 +222,9 @@ def classic_keeps_the_subject(page, size: str) -> None:
     own = f"{NST_DEFAULT_STRENGTH:.2f}"
     expect(page.get_by_test_id("strength-default")).to_contain_text(
         f"Classic: minutes on a CPU ({own})"
+    )
+    page.get_by_test_id("strength-hint").screenshot(
+        path=str(ARTIFACTS / f"newcomer-{size}-5b-offer.png")
     )
     page.get_by_test_id("strength-default").click()
     expect(page.get_by_test_id("strength-value")).to_have_text(own)
