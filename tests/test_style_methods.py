@@ -59,6 +59,26 @@ def test_a_new_style_method_is_listed_and_stylizes_through_the_api(app, client, 
     assert picture.shape[:2] == (64, 64) and picture.std(axis=-1).mean() < picture.std()
 
 
+def test_a_method_that_optimises_runs_in_the_slow_lane_with_its_limit(grayscale):
+    """The lane follows the entry: a new method that optimises (not one pass) does not hold up
+    the fast pictures, and gets the slow lane's time limit; a one-pass one stays in the main lane."""
+    from dataclasses import replace
+
+    from webapp.jobs.kinds import lane_for, time_limit_key
+
+    assert lane_for("stylize", "grayscale") == "style"
+    assert time_limit_key("stylize", "grayscale") == "STYLE_JOB_SECONDS"
+    assert lane_for("stylize", "nst") == "style-slow"
+    undo = ml_methods.register(replace(GRAYSCALE, name="slow-grey", one_pass=False))
+    try:
+        assert lane_for("stylize", "slow-grey") == "style-slow"
+        assert time_limit_key("stylize", "slow-grey") == "NST_JOB_SECONDS"
+    finally:
+        undo()
+    assert lane_for("stylize", "slow-grey") == "style"  # unknown: a fixed style's own name
+    assert lane_for("retrain", "gender") == "train"
+
+
 def test_strength_is_checked_once_with_the_apis_messages(client):
     form = {"content": (io.BytesIO(_png()), "me.png"), "method": "preset", "preset": "1"}
     for value, says in (("1.5", "must be from 0.0 to 1.0"), ("x", "must be a number")):

@@ -5,7 +5,8 @@ Handlers are named, not imported, so `webapp.jobs` depends on no domain package;
 imports a handler the first time a job of its kind runs. A new kind of job is one line here.
 
 Lanes: a queue's worker consumes it in two lanes, each with its own thread, so a fast job never
-waits behind a slow one: targets in `slow` (the optimisation-based `nst`) go to the queue's slow
+waits behind a slow one: targets that the kind's `slow` function names slow (for stylizations,
+the style methods that optimise rather than paint in one pass: `nst`) go to the queue's slow
 lane (`<queue>-slow`), everything else to its main lane.
 """
 
@@ -21,7 +22,7 @@ class JobKind:
     queue: str  # which worker queue runs it
     handler: str  # "module:function", called as fn(job, ctx) -> result dict
     limit: str  # the config key of its time limit in seconds
-    slow: tuple[str, ...] = ()  # targets that run in the queue's slow lane
+    slow: str = ""  # "module:function", fn(target) -> True when it runs in the slow lane
     slow_limit: str = ""  # the config key of the slow lane's time limit
 
 
@@ -31,7 +32,7 @@ KINDS = {
         "style",
         "webapp.style.render:run_stylization",
         "STYLE_JOB_SECONDS",
-        slow=("nst",),
+        slow="webapp.style.methods:runs_slow",
         slow_limit="NST_JOB_SECONDS",
     ),
     "retrain": JobKind("train", "webapp.registry.gate:run_retrain", "TRAIN_JOB_SECONDS"),
@@ -59,16 +60,25 @@ def queue_for_kind(kind: str) -> str:
 def lane_for(kind: str, target: str | None) -> str:
     """Which lane runs a job of `kind` for `target`."""
     spec = KINDS[kind]
-    return slow_lane(spec.queue) if target in spec.slow else spec.queue
+    return slow_lane(spec.queue) if _is_slow(spec, target) else spec.queue
 
 
 def time_limit_key(kind: str, target: str | None) -> str:
     """The config key of the time limit of a job of `kind` for `target`."""
     spec = KINDS[kind]
-    return spec.slow_limit if target in spec.slow else spec.limit
+    return spec.slow_limit if _is_slow(spec, target) else spec.limit
 
 
 def handler_for(kind: str) -> Callable:
     """The function that runs jobs of `kind`."""
-    module, name = KINDS[kind].handler.split(":")
+    return _named(KINDS[kind].handler)
+
+
+def _is_slow(spec: JobKind, target: str | None) -> bool:
+    return bool(spec.slow) and target is not None and bool(_named(spec.slow)(target))
+
+
+def _named(ref: str) -> Callable:
+    """The function a "module:function" string names (imported on first use)."""
+    module, name = ref.split(":")
     return getattr(importlib.import_module(module), name)

@@ -30,6 +30,13 @@ def method_for(name: str, mv: ModelVersion | None) -> ml_methods.StyleMethod | N
     return ml_methods.for_model(mv.kind) if mv is not None else ml_methods.find(name)
 
 
+def runs_slow(target: str) -> bool:
+    """Whether a stylization by the method named `target` runs in the style queue's slow lane:
+    a method that optimises (not one pass, `nst`), whose minutes must not hold up a fast picture."""
+    method = ml_methods.find(target)
+    return method is not None and not method.one_pass
+
+
 def default_strength(name: str, mv: ModelVersion | None = None, preset=None) -> float:
     """The method's own default strength (a preset's own when named), before ratings teach one."""
     method = method_for(name, mv if mv is not None else registry.deployed(name))
