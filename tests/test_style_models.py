@@ -109,3 +109,28 @@ def test_deployed_style_models_listed_and_used(app, client, admin, env, tmp_path
     assert deployed == ("v2" if result["promoted"] else "v1")
     fixed = client.post("/api/admin/retrain", json={"style": "sketch"}, headers=admin)
     assert fixed.status_code == 202  # queued; its job explains how fixed styles are retrained
+
+
+def test_the_command_line_registers_lists_promotes_and_rolls_back(runner, tmp_path, style_models):
+    """`flask models register|list|promote|rollback` on real folders, through the registry's
+    services: a second version waits until promoted, and a rollback serves the first again."""
+
+    def listed() -> list[str]:
+        result = runner.invoke(args=["models", "list", "sketch"])
+        assert result.exit_code == 0, result.output
+        return [" ".join(line.split()[:3]) for line in result.output.splitlines()]
+
+    assert listed() == ["* sketch v1"]
+    result = runner.invoke(
+        args=["models", "register", "sketch", str(tmp_path / "sketch"), "--no-promote"]
+    )
+    assert result.exit_code == 0 and "sketch: registered v2" in result.output, result.output
+    assert "deployed" not in result.output and listed() == ["* sketch v1", "sketch v2 cyclegan"]
+    result = runner.invoke(args=["models", "promote", "sketch", "v2"])
+    assert result.exit_code == 0 and "sketch: v2 deployed" in result.output, result.output
+    assert listed() == ["sketch v1 cyclegan", "* sketch v2"]
+    result = runner.invoke(args=["models", "rollback", "sketch"])
+    assert result.exit_code == 0 and "rolled back to v1" in result.output, result.output
+    assert listed() == ["* sketch v1", "sketch v2 cyclegan"]
+    result = runner.invoke(args=["models", "register", "sketch", str(tmp_path)])  # not a model
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output

@@ -1,7 +1,7 @@
-"""The admin blueprints translate only: they parse a request, check access, call a service and
-shape its answer (docs/architecture.md, issue 19).
+"""The admin blueprints and the command line translate only: they parse a request (or the
+arguments), check access, call a service and shape its answer (docs/architecture.md, issue 19).
 
-The rule, precisely, for every module in webapp/admin/:
+The rule, precisely, for every module in webapp/admin/ and webapp/cli/:
 - no database session: neither `db.session` nor importing `db` from `webapp.extensions`, so
   counting, querying, creating, upserting and committing happen in a service
   (`webapp/classification/`, `webapp/registry/`, `webapp/jobs/runner.py`, `webapp/retention.py`);
@@ -16,6 +16,7 @@ import ast
 from pathlib import Path
 
 ADMIN = Path(__file__).resolve().parent.parent / "webapp" / "admin"
+CLI = ADMIN.parent / "cli"
 
 
 def violations(source: str) -> list[str]:
@@ -64,3 +65,10 @@ def test_admin_views_hold_no_session_and_raise_no_api_error():
     assert {p.name for p in paths} >= {"api.py", "console_api.py", "schedules_api.py"}
     wrong = {p.name: v for p in paths if (v := violations(p.read_text()))}
     assert wrong == {}, f"admin views must call services, not the database: {wrong}"
+
+
+def test_the_command_line_holds_no_session_either():
+    paths = sorted(CLI.glob("*.py"))
+    assert {p.name for p in paths} >= {"data.py", "models.py", "commands.py"}
+    wrong = {p.name: v for p in paths if (v := violations(p.read_text()))}
+    assert wrong == {}, f"CLI commands must call services, not the database: {wrong}"

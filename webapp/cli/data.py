@@ -7,19 +7,14 @@ from pathlib import Path
 
 import click
 
-from webapp.classification import datasets, importing
+from webapp.classification import datasets, importing, tasks
 from webapp.cli.groups import data_cli, fail
-from webapp.exceptions import Invalid
-from webapp.extensions import db
+from webapp.exceptions import DomainError, Invalid
 from webapp.tables import Task
 
 
 def _tasks(name: str | None) -> list[Task]:
-    query = db.select(Task).order_by(Task.id)
-    tasks = db.session.scalars(query.where(Task.name == name) if name else query).all()
-    if name and not tasks:
-        fail(f"No task named {name!r}.")
-    return tasks
+    return [_task_or_fail(name, f"No task named {name!r}.")] if name else tasks.every()
 
 
 @data_cli.command("export")
@@ -80,11 +75,13 @@ def _import(task: Task, samples, source: str) -> None:
     click.echo(report.summary())
 
 
-def _task_or_fail(name: str) -> Task:
-    task = db.session.scalar(db.select(Task).where(Task.name == name))
-    if task is None:
-        fail(f"No task named {name!r}; create it first (POST /api/admin/tasks).")
-    return task
+def _task_or_fail(name: str, missing: str | None = None) -> Task:
+    try:
+        return tasks.named(
+            name, missing or f"No task named {name!r}; create it first (POST /api/admin/tasks)."
+        )
+    except DomainError as exc:
+        fail(exc.message)
 
 
 @data_cli.command("import-celeba")

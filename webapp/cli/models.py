@@ -11,10 +11,10 @@ from tqdm import tqdm
 
 from webapp.cli.groups import fail, models_cli
 from webapp.exceptions import DomainError
-from webapp.extensions import db
-from webapp.registry import targets
+from webapp.jobs import runner
+from webapp.registry import catalog, targets
 from webapp.registry import versions as registry
-from webapp.tables import Job, ModelVersion
+from webapp.tables import Job
 
 
 def _wait(job_id: str) -> Job:
@@ -22,8 +22,7 @@ def _wait(job_id: str) -> Job:
     started, hinted = time.monotonic(), False
     with tqdm(total=100, desc="retrain", unit="%") as bar:
         while True:
-            db.session.expire_all()
-            job = db.session.get(Job, job_id)
+            job = runner.current(job_id)
             bar.update(int(job.progress * 100) - bar.n)
             bar.set_postfix_str(job.status)
             if job.status in ("done", "failed"):
@@ -64,8 +63,7 @@ def retrain(target: str, wait: bool) -> None:
 @click.argument("target", required=False)
 def list_models(target: str | None) -> None:
     """List model versions (of TARGET, or all)."""
-    query = db.select(ModelVersion).order_by(ModelVersion.target, ModelVersion.id)
-    rows = db.session.scalars(query.where(ModelVersion.target == target) if target else query).all()
+    rows = catalog.every_version(target)
     if not rows:
         click.echo("No model versions yet.")
     for mv in rows:
@@ -85,10 +83,9 @@ def list_models(target: str | None) -> None:
 def promote(target: str, version: str) -> None:
     """Deploy VERSION of TARGET."""
     try:
-        registry.promote(target, version, actor="cli", reason="promoted from the command line")
+        catalog.promote(target, version, actor="cli", reason="promoted from the command line")
     except DomainError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"{target}: {version} deployed")
 
 
@@ -97,10 +94,9 @@ def promote(target: str, version: str) -> None:
 def rollback(target: str) -> None:
     """Deploy the version of TARGET that was deployed before the current one."""
     try:
-        mv = registry.rollback(target, actor="cli")
+        mv = catalog.rollback(target, actor="cli")
     except DomainError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"{target}: rolled back to {mv.version}")
 
 
@@ -112,30 +108,16 @@ def rollback(target: str) -> None:
 )
 def register(target: str, model_dir: str, do_promote: bool) -> None:
     """Add a model folder written by `python -m ml.train` as the next version of TARGET."""
-    from ml.common.modeldir import ModelDirError, read_meta
-    from webapp.storage.service import saving
-
     try:
-        meta = read_meta(model_dir)
-    except ModelDirError as exc:
-        fail(str(exc))
-    with saving() as new_keys:
-        mv = registry.register_version(
-            target,
-            meta["kind"],
-            Path(model_dir),
-            new_keys,
-            metrics=meta.get("metrics"),
-            config=meta.get("config"),
-            created_by="cli",
-        )
+        mv = catalog.register_folder(target, Path(model_dir), actor="cli")
+    except DomainError as exc:
+        fail(exc.message)
     click.echo(f"{target}: registered {mv.version}")
     if do_promote:
         try:
-            registry.promote(
+            catalog.promote(
                 target, mv.version, actor="cli", reason="registered from the command line"
             )
         except DomainError as exc:
             fail(exc.message)
-        db.session.commit()
         click.echo(f"{target}: {mv.version} deployed")

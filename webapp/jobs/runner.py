@@ -221,6 +221,12 @@ def _claim(job_id: str) -> Job | None:
     return db.session.get(Job, job_id) if claimed.rowcount == 1 else None
 
 
+def current(job_id: str) -> Job | None:
+    """The job as the database holds it now (not as this session last saw it): for a follower."""
+    db.session.expire_all()
+    return db.session.get(Job, job_id)
+
+
 def _finish(job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
     db.session.rollback()
     job = db.session.get(Job, job_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webapp.exceptions import Conflict, NotFound
+from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.registry import versions
 from webapp.tables import Deployment, ModelVersion, Task
@@ -55,10 +55,43 @@ def versions_of(target: str) -> list[dict]:
     return [versions.describe(mv, current.id if current else None) for mv in rows]
 
 
-def promote(target: str, version: str, actor: str) -> ModelVersion:
+def every_version(target: str | None = None) -> list[ModelVersion]:
+    """Every version (of `target` only, when given), by target, oldest first."""
+    query = db.select(ModelVersion).order_by(ModelVersion.target, ModelVersion.id)
+    if target:
+        query = query.where(ModelVersion.target == target)
+    return list(db.session.scalars(query))
+
+
+def promote(
+    target: str, version: str, actor: str, reason: str = "promoted by an admin"
+) -> ModelVersion:
     """Deploy `version` of `target` at an admin's request (committed)."""
-    mv = versions.promote(target, version, actor=actor, reason="promoted by an admin")
+    mv = versions.promote(target, version, actor=actor, reason=reason)
     db.session.commit()
+    return mv
+
+
+def register_folder(target: str, model_dir: Path, actor: str) -> ModelVersion:
+    """The model folder `model_dir` (written by `python -m ml.train`) as the next version of
+    `target` (committed, its archive stored first); Invalid when it is not a model folder."""
+    from ml.common.modeldir import ModelDirError, read_meta
+    from webapp.storage.service import saving
+
+    try:
+        meta = read_meta(model_dir)
+    except ModelDirError as exc:
+        raise Invalid(str(exc)) from None
+    with saving() as new_keys:
+        mv = versions.register_version(
+            target,
+            meta["kind"],
+            Path(model_dir),
+            new_keys,
+            metrics=meta.get("metrics"),
+            config=meta.get("config"),
+            created_by=actor,
+        )
     return mv
 
 
