@@ -30,16 +30,27 @@ def train_cli(kind: str, overrides: dict, data, out, tmp_path, env):
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-@pytest.fixture
-def style_models(tmp_path, env, runner):
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def trained_folders(tmp_path_factory):
+    """An AdaIN and a CycleGAN folder trained once for the module (training needs no app)."""
+    import os
+
+    root = tmp_path_factory.mktemp("style-models")
+    data = root / "data"
     for i, name in enumerate(("content", "style", "A", "B")):
         _write_images(data / name, 3, i)
-    train_cli("adain", TINY_ADAIN, data, tmp_path / "adain", tmp_path, env)
-    train_cli("cyclegan", TINY_CYCLEGAN, data, tmp_path / "sketch", tmp_path, env)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    train_cli("adain", TINY_ADAIN, data, root / "adain", root, env)
+    train_cli("cyclegan", TINY_CYCLEGAN, data, root / "sketch", root, env)
+    return root
+
+
+@pytest.fixture
+def style_models(trained_folders, runner):
     for target in ("adain", "sketch"):
-        result = runner.invoke(args=["models", "register", target, str(tmp_path / target)])
+        result = runner.invoke(args=["models", "register", target, str(trained_folders / target)])
         assert result.exit_code == 0 and f"{target}: v1 deployed" in result.output, result.output
+    return trained_folders
 
 
 def stylize(client, method, with_style=True, seed=0):
@@ -111,7 +122,7 @@ def test_deployed_style_models_listed_and_used(app, client, admin, env, tmp_path
     assert fixed.status_code == 202  # queued; its job explains how fixed styles are retrained
 
 
-def test_the_command_line_registers_lists_promotes_and_rolls_back(runner, tmp_path, style_models):
+def test_the_command_line_registers_lists_promotes_and_rolls_back(runner, style_models):
     """`flask models register|list|promote|rollback` on real folders, through the registry's
     services: a second version waits until promoted, and a rollback serves the first again."""
 
@@ -122,7 +133,7 @@ def test_the_command_line_registers_lists_promotes_and_rolls_back(runner, tmp_pa
 
     assert listed() == ["* sketch v1"]
     result = runner.invoke(
-        args=["models", "register", "sketch", str(tmp_path / "sketch"), "--no-promote"]
+        args=["models", "register", "sketch", str(style_models / "sketch"), "--no-promote"]
     )
     assert result.exit_code == 0 and "sketch: registered v2" in result.output, result.output
     assert "deployed" not in result.output and listed() == ["* sketch v1", "sketch v2 cyclegan"]
@@ -132,5 +143,5 @@ def test_the_command_line_registers_lists_promotes_and_rolls_back(runner, tmp_pa
     result = runner.invoke(args=["models", "rollback", "sketch"])
     assert result.exit_code == 0 and "rolled back to v1" in result.output, result.output
     assert listed() == ["* sketch v1", "sketch v2 cyclegan"]
-    result = runner.invoke(args=["models", "register", "sketch", str(tmp_path)])  # not a model
+    result = runner.invoke(args=["models", "register", "sketch", str(style_models)])  # not a model
     assert result.exit_code != 0 and "Traceback" not in result.output, result.output
