@@ -40,20 +40,21 @@ def _judge_model():
     return feature_extractor("hed", JUDGE_STYLE_LAYERS + (JUDGE_CONTENT_LAYER,))
 
 
-_REFERENCE_CACHE: collections.OrderedDict = collections.OrderedDict()
+_FEATURE_CACHE: collections.OrderedDict = collections.OrderedDict()
 
 
-def _reference_features(image: np.ndarray, shape) -> list[np.ndarray]:
-    """``_features`` of a photo or style picture, cached (LRU) by its bytes and ``shape``: one
-    is judged against many results (a calibration judges hundreds against the same photo)."""
+def _cached_features(image: np.ndarray, shape) -> list[np.ndarray]:
+    """``_features``, cached (LRU) by the image's bytes and ``shape``: a photo or style picture is
+    judged against many results (a calibration judges hundreds against the same photo), and a
+    result is measured for both style and content."""
     image = np.ascontiguousarray(image)
     key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, str(image.dtype), tuple(shape))
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[key] = _features(image, shape)
-        if len(_REFERENCE_CACHE) > 16:
-            _REFERENCE_CACHE.popitem(last=False)
-    _REFERENCE_CACHE.move_to_end(key)
-    return _REFERENCE_CACHE[key]
+    if key not in _FEATURE_CACHE:
+        _FEATURE_CACHE[key] = _features(image, shape)
+        if len(_FEATURE_CACHE) > 16:
+            _FEATURE_CACHE.popitem(last=False)
+    _FEATURE_CACHE.move_to_end(key)
+    return _FEATURE_CACHE[key]
 
 
 def _features(image: np.ndarray, shape) -> list[np.ndarray]:
@@ -94,8 +95,8 @@ def style_distance(result: np.ndarray, style: np.ndarray) -> float:
     """The judge's style distance of ``result`` to ``style`` (uint8 HxWx3 arrays); lower is closer."""
     shape = np.asarray(result).shape[:2]
     n = len(JUDGE_STYLE_LAYERS)
-    ours = _features(result, shape)[:n]
-    theirs = _reference_features(style, _style_shape(shape, style))[:n]
+    ours = _cached_features(result, shape)[:n]
+    theirs = _cached_features(style, _style_shape(shape, style))[:n]
     errors = []
     for a, b in zip(ours, theirs):
         ga, gb = _gram(a), _gram(b)
@@ -106,8 +107,8 @@ def style_distance(result: np.ndarray, style: np.ndarray) -> float:
 def content_distance(result: np.ndarray, content: np.ndarray) -> float:
     """The judge's content distance of ``result`` to ``content`` at block4_conv2; lower is closer."""
     shape = np.asarray(result).shape[:2]
-    a = _features(result, shape)[-1].astype("float64")
-    b = _reference_features(content, shape)[-1].astype("float64")
+    a = _cached_features(result, shape)[-1].astype("float64")
+    b = _cached_features(content, shape)[-1].astype("float64")
     return float(np.sum((a - b) ** 2) / (np.sum(b**2) + 1e-12))
 
 
