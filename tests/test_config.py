@@ -94,3 +94,12 @@ def test_no_setting_has_a_second_default():
                     + ("" if node.args[0].value in keys else " (not a setting load_config defines)")
                 )
     assert not found, found
+
+
+def test_nsts_evaluation_cap_has_one_default_nsts_own(monkeypatch, tmp_path):
+    """Unset, NST_MAX_EVALS leaves nst its own cap (ml.style.nst.MAX_EVALS), not a copy of it."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("NST_MAX_EVALS", raising=False)
+    assert config.load_config()["NST_MAX_EVALS"] is None
+    monkeypatch.setenv("NST_MAX_EVALS", "12")
+    assert config.load_config()["NST_MAX_EVALS"] == 12

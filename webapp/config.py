@@ -54,13 +54,14 @@ def _flag(name: str, default: bool = False) -> bool:
     return default if not value else value in ("1", "true", "yes", "on")
 
 
-def _float(name: str, default: float) -> float:
+def _float(name: str, default: float | None) -> float | None:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
 
 
-def _int(name: str, default: int) -> int:
-    return int(_float(name, default))
+def _int(name: str, default: int | None) -> int | None:
+    value = _float(name, default)
+    return None if value is None else int(value)
 
 
 def _text(name: str, default: str | None = None) -> str | None:
@@ -113,8 +114,9 @@ def load_config() -> dict:
         # Time limits per job kind: past it a job ends failed, "took longer than N s".
         "STYLE_JOB_SECONDS": _float("STYLE_JOB_SECONDS", 300),
         "NST_JOB_SECONDS": _float("NST_JOB_SECONDS", 1800),
-        # the most optimiser evaluations one nst picture may spend (its CPU cost); ml/style/nst.py
-        "NST_MAX_EVALS": _int("NST_MAX_EVALS", 60),
+        # the most optimiser evaluations one nst picture may spend (its CPU cost); unset: nst's
+        # own cap (ml.style.nst.MAX_EVALS)
+        "NST_MAX_EVALS": _int("NST_MAX_EVALS", None),
         "TRAIN_JOB_SECONDS": _float("TRAIN_JOB_SECONDS", 6 * 3600),
         "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
         "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),

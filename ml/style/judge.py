@@ -40,21 +40,26 @@ def _judge_model():
     return feature_extractor("hed", JUDGE_STYLE_LAYERS + (JUDGE_CONTENT_LAYER,))
 
 
-_FEATURE_CACHE: collections.OrderedDict = collections.OrderedDict()
+_MEASURES: collections.OrderedDict = collections.OrderedDict()
+MEASURES_KEPT = 8  # a calibration row: five results, its style picture and its photo
 
 
-def _cached_features(image: np.ndarray, shape) -> list[np.ndarray]:
-    """``_features``, cached (LRU) by the image's bytes and ``shape``: a photo or style picture is
-    judged against many results (a calibration judges hundreds against the same photo), and a
-    result is measured for both style and content."""
+def _measures(image: np.ndarray, shape) -> tuple[list[np.ndarray], np.ndarray]:
+    """What the judge compares of ``image`` resized to ``shape``: the style layers' Gram matrices
+    and the content layer's features. Cached (LRU) by the image's bytes and ``shape``: a photo or
+    style picture is judged against many results (a calibration judges hundreds against the same
+    photo), and a result is measured for both style and content. The Grams, not the feature maps,
+    are kept: block1_conv1's map alone is 16 MB at 256 px, its Gram 32 KB."""
     image = np.ascontiguousarray(image)
     key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, str(image.dtype), tuple(shape))
-    if key not in _FEATURE_CACHE:
-        _FEATURE_CACHE[key] = _features(image, shape)
-        if len(_FEATURE_CACHE) > 16:
-            _FEATURE_CACHE.popitem(last=False)
-    _FEATURE_CACHE.move_to_end(key)
-    return _FEATURE_CACHE[key]
+    if key not in _MEASURES:
+        feats = _features(image, shape)
+        n = len(JUDGE_STYLE_LAYERS)
+        _MEASURES[key] = ([_gram(f) for f in feats[:n]], feats[n].astype("float64"))
+        if len(_MEASURES) > MEASURES_KEPT:
+            _MEASURES.popitem(last=False)
+    _MEASURES.move_to_end(key)
+    return _MEASURES[key]
 
 
 def _features(image: np.ndarray, shape) -> list[np.ndarray]:
@@ -94,21 +99,16 @@ def _style_shape(result_shape, style) -> tuple[int, int]:
 def style_distance(result: np.ndarray, style: np.ndarray) -> float:
     """The judge's style distance of ``result`` to ``style`` (uint8 HxWx3 arrays); lower is closer."""
     shape = np.asarray(result).shape[:2]
-    n = len(JUDGE_STYLE_LAYERS)
-    ours = _cached_features(result, shape)[:n]
-    theirs = _cached_features(style, _style_shape(shape, style))[:n]
-    errors = []
-    for a, b in zip(ours, theirs):
-        ga, gb = _gram(a), _gram(b)
-        errors.append(np.sum((ga - gb) ** 2) / (np.sum(gb**2) + 1e-12))
+    ours = _measures(result, shape)[0]
+    theirs = _measures(style, _style_shape(shape, style))[0]
+    errors = [np.sum((ga - gb) ** 2) / (np.sum(gb**2) + 1e-12) for ga, gb in zip(ours, theirs)]
     return float(np.mean(errors))
 
 
 def content_distance(result: np.ndarray, content: np.ndarray) -> float:
     """The judge's content distance of ``result`` to ``content`` at block4_conv2; lower is closer."""
     shape = np.asarray(result).shape[:2]
-    a = _cached_features(result, shape)[-1].astype("float64")
-    b = _cached_features(content, shape)[-1].astype("float64")
+    a, b = _measures(result, shape)[1], _measures(content, shape)[1]
     return float(np.sum((a - b) ** 2) / (np.sum(b**2) + 1e-12))
 
 
