@@ -86,7 +86,7 @@ def register_folder(target: str, model_dir: Path, actor: str) -> ModelVersion:
         mv = versions.register_version(
             target,
             meta["kind"],
-            Path(model_dir),
+            model_dir,
             new_keys,
             metrics=meta.get("metrics"),
             config=meta.get("config"),
