@@ -151,6 +151,7 @@ def _input_names(model: keras.Model) -> list[str]:
     return [t.name.split(":")[0] for t in model.inputs]
 
 
+WHOLE_LONG_SIDE = 512
 CONVERSION = "2"  # bump when the conversion changes, so machines convert again
 
 
@@ -268,23 +269,25 @@ class FaceClassifier:
         """The main (largest) face's answer; ``.faces`` holds every face's, largest first."""
         return self.predict_batch([image])[0]
 
-    def find_faces(self, image) -> list[align.Face]:
-        """Every face in ``image``, largest first; the whole picture (found=False) when there is none."""
+    def find_faces(self, image) -> tuple[np.ndarray, list[align.Face]]:
+        """Every face in ``image``, largest first, and the picture to cut their chips from.
+
+        No face: the whole picture (``found=False``), read from a copy at most
+        ``WHOLE_LONG_SIDE`` px long (a 64 px chip of a 16 MP picture needs no more).
+        """
         faces = align.find_faces(image, self.detector, align.MAX_FACES)
         if faces:
-            return faces
-        whole = (0, 0, image.shape[1], image.shape[0])
-        return [align.fit_face(image, whole, 0, found=False)]
+            return image, faces
+        small, _ = align.downscaled(image, WHOLE_LONG_SIDE)
+        whole = (0, 0, small.shape[1], small.shape[0])
+        return small, [align.fit_face(small, whole, 0, found=False)]
 
     def predict_batch(self, images) -> list[Prediction]:
         """One Prediction per image (its main face), every face of each image run in one batch."""
         if len(images) == 0:
             return []
-        images = [align.check_rgb(img) for img in images]
-        per_image = [self.find_faces(img) for img in images]
-        chips = [
-            align.face_chips(img, f, self.specs) for img, fs in zip(images, per_image) for f in fs
-        ]
+        found = [self.find_faces(align.check_rgb(img)) for img in images]
+        chips = [align.face_chips(pic, f, self.specs) for pic, faces in found for f in faces]
         out = self.run({n: np.stack([c[n] for c in chips]) for n in self.specs})
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
@@ -292,7 +295,7 @@ class FaceClassifier:
 
             out["probabilities"] = soften(out["probabilities"], temperature)
         answers, row = [], 0
-        for faces in per_image:
+        for _, faces in found:
             each = [self._answer(out, row + j, face) for j, face in enumerate(faces)]
             row += len(faces)
             main = each[0]
