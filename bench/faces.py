@@ -28,14 +28,15 @@ import statistics
 import time
 
 import cv2
+import faces_bench  # noqa: E402 - bench/faces_bench.py, beside this file
 import numpy as np
 from skimage import data as skdata
 
-from ml.faces import align
 from ml.faces import model as fm
 from ml.faces import train as ft
 
 LABELS = Path(__file__).resolve().parent / "data" / "lfw_face_labels.csv"
+UTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "utkface-dev"
 TASK_LABELS = {"gender": ["female", "male"], "smiling": ["not_smiling", "smiling"]}
 
 
@@ -56,28 +57,6 @@ def read_labels() -> dict[str, dict[int, str]]:
 def balanced_accuracy(y_true, y_pred, n_classes: int) -> float:
     recalls = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
     return float(np.mean(recalls))
-
-
-def bench_detectors(images: list[np.ndarray]) -> None:
-    print("\n## Detectors: faces found (of 100), false finds (of 100 non-faces), ms per photo")
-    astronaut = skdata.astronaut()
-    sizes = {
-        s: cv2.resize(astronaut, (s, s), interpolation=cv2.INTER_AREA)
-        for s in (256, 512, 1024, 2048)
-    }
-    print(f"{'detector':10} {'faces':>6} {'false':>6} " + " ".join(f"{s:>7}px" for s in sizes))
-    for name in align.DETECTORS:
-        align.detect(images[0], name)  # build the detector first
-        found = sum(align.detect(img, name) is not None for img in images[:100])
-        false = sum(align.detect(img, name) is not None for img in images[100:])
-        times = []
-        for photo in sizes.values():
-            t = time.perf_counter()
-            for _ in range(5):
-                box = align.detect(photo, name)
-            times.append((time.perf_counter() - t) / 5 * 1000)
-            times[-1] = f"{times[-1]:.1f}" + ("" if box is not None else " (miss)")
-        print(f"{name:10} {found:>6} {false:>6} " + " ".join(f"{t:>9}" for t in times))
 
 
 def outputs_for(names, images, task_dirs) -> dict:
@@ -199,17 +178,28 @@ def _full(y, index, n_images) -> np.ndarray:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--curves", action="store_true", help="also the learning curves (slow)")
+    parser.add_argument("--utk", default=str(UTK), help="UTKFace-named faces with real ages")
     parser.add_argument(
         "--cache", default=str(Path.home() / ".cache" / "celebvision" / "pretrained")
     )
     args = parser.parse_args(argv)
     images = lfw_images()
-    bench_detectors(images)
-    task_dirs = {t: fm.pretrained_task_dir(t, args.cache) for t in TASK_LABELS}
-    started = time.perf_counter()
-    out = outputs_for(["expression", "gender", "age"], images[:100], task_dirs)
-    print(f"\n(features of 100 faces + mirrors in {time.perf_counter() - started:.1f} s)")
-    bench_curves(out, read_labels(), args.repeats)
+    utk = Path(args.utk) if Path(args.utk).is_dir() else None
+    task_dirs = {t: fm.pretrained_task_dir(t, args.cache) for t in ("gender", "smiling", "age")}
+    gender = fm.FaceClassifier.load(task_dirs["gender"])
+    kinds = faces_bench.picture_kinds(images, utk)
+    faces_bench.bench_detectors(kinds)
+    faces_bench.bench_latency(gender, kinds)
+    if utk is not None:
+        age = fm.FaceClassifier.load(task_dirs["age"])
+        faces_bench.bench_chip_cut(age, utk)
+        faces_bench.bench_age_gender(age, gender, utk)
+    if args.curves:
+        started = time.perf_counter()
+        out = outputs_for(["expression", "gender", "age"], images[:100], task_dirs)
+        print(f"\n(features of 100 faces + mirrors in {time.perf_counter() - started:.1f} s)")
+        bench_curves(out, read_labels(), args.repeats)
     return 0
 
 

@@ -35,6 +35,7 @@ DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side 
 TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
 CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
+HOG_MIN_SCORE = 0.3  # dlib's default 0 let a JPEG-noise patch of the astronaut's suit through
 MAX_FACES = 10
 ROTATIONS = (
     0,
@@ -120,9 +121,9 @@ def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tupl
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
-    found = detector(small, 0)
+    found = _scored(detector, small, 0)
     if len(found) == 0 and max(small.shape[:2]) <= UPSAMPLE_BELOW:
-        found = detector(small, 1)  # HOG needs ~80 px faces: look again at twice the size
+        found = _scored(detector, small, 1)  # HOG needs ~80 px faces: look again at twice the size
     boxes = []
     for r in sorted(found, key=lambda r: -r.width() * r.height()):
         x0, y0 = max(0, r.left()), max(0, r.top())
@@ -130,6 +131,12 @@ def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tupl
         if x1 > x0 and y1 > y0:
             boxes.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
     return boxes
+
+
+def _scored(detector, image: np.ndarray, upsample: int) -> list:
+    """The detector's boxes scoring at least ``HOG_MIN_SCORE`` (dlib's own cut is 0)."""
+    rects, scores, _ = detector.run(image, upsample, HOG_MIN_SCORE)
+    return list(rects)
 
 
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
