@@ -32,10 +32,13 @@ from ml.faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
 DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side here
+# How small a big JPEG may be decoded for the face tasks (``ml.common.images.decode_reduced``,
+# ``webapp.uploads.ValidImage.to_array(max_side)``): a 4000 px photo decodes at 1/4, 1000 px.
+DECODE_LONG_SIDE = 1000
 TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
 CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
-HOG_MIN_SCORE = 0.3  # dlib's default 0 let a JPEG-noise patch of the astronaut's suit through
+HOG_MIN_SCORE_MORE = 0.15  # a second face at dlib's cut 0: the astronaut's suit (0.1), once JPEG
 MAX_FACES = 10
 ROTATIONS = (
     0,
@@ -134,9 +137,15 @@ def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tupl
 
 
 def _scored(detector, image: np.ndarray, upsample: int) -> list:
-    """The detector's boxes scoring at least ``HOG_MIN_SCORE`` (dlib's own cut is 0)."""
-    rects, scores, _ = detector.run(image, upsample, HOG_MIN_SCORE)
-    return list(rects)
+    """The detector's boxes: the best one at dlib's own cut (score 0), every other one only when
+    it scores at least ``HOG_MIN_SCORE_MORE``."""
+    rects, scores, _ = detector.run(image, upsample, 0.0)
+    if len(rects) == 0:
+        return []
+    best = int(np.argmax(scores))
+    return [
+        r for i, (r, s) in enumerate(zip(rects, scores)) if i == best or s >= HOG_MIN_SCORE_MORE
+    ]
 
 
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
