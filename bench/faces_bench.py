@@ -180,7 +180,13 @@ def bench_latency(clf, kinds: dict) -> None:
         "group of 10 (1600x1000)": _jpeg(kinds["groups of 10 (1600x1000)"][0][0]),
         "4000x4000 without a face": _jpeg(cv2.resize(skdata.coffee(), (4000, 4000))),
     }
-    print("\n## End to end from JPEG bytes (p50 ms; target in brackets): today vs new")
+    import os
+
+    load = os.getloadavg()[0]
+    print(
+        f"\n## End to end from JPEG bytes (p50 ms; target in brackets): today vs new "
+        f"(load average {load:.1f} on {os.cpu_count()} cores: read side by side)"
+    )
     print("| picture | today | new | faces today | faces new |\n|---|---|---|---|---|")
     targets = (30, 150, 300, 300)
     for (name, data), target in zip(cases.items(), targets):
@@ -306,7 +312,7 @@ def bench_gender(raw, new, ages, genders, races) -> None:
         + "|---" * (len(RACES) + 2)
         + "|"
     )
-    for name, p in (("today", raw), ("new (temperature 1.92)", new)):
+    for name, p in (("today", raw), ("new (temperature 1.94)", new)):
         pred = p.argmax(1)
         cells = [_balanced(y[adult], pred[adult])]
         cells += [_balanced(y[adult & (races == r)], pred[adult & (races == r)]) for r in range(5)]
