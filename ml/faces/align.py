@@ -46,6 +46,7 @@ ROTATIONS = (
     90,
     180,
 )  # upright first; a phone held sideways is far likelier than upside down
+SAME_FACE_IOU = 0.8
 PAD_FRACTION = 0.5  # border added per side, as a fraction of the picture's long side
 DETECTORS = ("hog", "lbp")
 _local = threading.local()
@@ -269,14 +270,31 @@ def find_faces(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list
 
 def find_face(image, detector: str = "hog", box=None, rotation: int = 0) -> Face:
     """The given face (``box`` in photo pixels, turned by ``rotation``), else the largest found,
-    else the whole picture (``found=False``)."""
+    else the whole picture (``found=False``).
+
+    A given box that the detector finds again (same turn, overlap >= ``SAME_FACE_IOU``) gets the
+    landmarks serving fitted, so a retrain reads the very chip the user was answered on.
+    """
     image = check_rgb(image)
     if box is not None:
+        box = tuple(int(v) for v in box)
+        for face in find_faces(image, detector):
+            if face.rotation == rotation and overlap(face.box, box) >= SAME_FACE_IOU:
+                return dataclasses.replace(face, box=box)
         return fit_face(image, box, rotation)
     faces = find_faces(image, detector, max_faces=1)
     if faces:
         return faces[0]
     return fit_face(image, (0, 0, image.shape[1], image.shape[0]), 0, found=False)
+
+
+def overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
 
 
 def cut_chip(image: np.ndarray, face: Face, spec: ChipSpec) -> np.ndarray:
