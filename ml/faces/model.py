@@ -141,6 +141,12 @@ def corrected_ages(weights) -> np.ndarray:
     )
 
 
+def corrected_age_meta() -> dict:
+    """What a folder whose model reads the age network records: its class ages, corrected."""
+    ages = [round(float(a), 4) for a in corrected_ages(age_weights())]
+    return {"age_weights": ages, "age_correction": AGE_CORRECTION}
+
+
 def age_groups() -> list[list[str]]:
     """Which of the age network's classes (by its label) each bracket holds, by corrected age."""
     own = networks.NETWORKS["age"]["labels"]
@@ -222,7 +228,7 @@ def write_folder(model: keras.Model, out: Path, meta: dict) -> Path:
         "chips": chip_specs(names),
         "networks": names,
         "sources": {n: SOURCES[n] for n in names},
-        **({"age_weights": age_weights()} if "age" in names else {}),  # a shipped age: corrected
+        **(corrected_age_meta() if "age" in names else {}),
         **meta,
     }
     modeldir.write_meta(out, meta)
@@ -264,9 +270,6 @@ def pretrained_task_dir(task: str, cache_dir, progress=None) -> Path:
         }
         if task in SHIPPED_CALIBRATION:
             meta["calibration"] = SHIPPED_CALIBRATION[task]
-        if task == "age":
-            meta["age_weights"] = [round(float(a), 4) for a in corrected_ages(age_weights())]
-            meta["age_correction"] = AGE_CORRECTION
         write_folder(shipped_model(task), folder, meta)
 
     return converted_once(cache_dir, f"face-{task}-{source_digest()[:8]}", build)
@@ -342,7 +345,8 @@ class FaceClassifier:
 
         The expectation over all 81 classes can fall outside the bracket the probabilities favour
         when the distribution is spread ("0-17, 26 years"); within the bracket, the two agree.
-        Class ages are ``meta["age_weights"]`` (a shipped age version: corrected ages).
+        Class ages are ``meta["age_weights"]``: the corrected ages (``AGE_CORRECTION``) in every
+        folder written since; the network's own in older ones.
         """
         if bracket not in AGE_BRACKETS:
             return float(distribution @ self._age_weights)
