@@ -215,12 +215,19 @@ def test_preset_names_are_readable_in_full(browser, live_server, viewport):
           .map(e => ({text: e.innerText, style: getComputedStyle(e).textOverflow,
                       fits: e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1,
                       inside: e.getBoundingClientRect().right
-                              <= e.closest('.style-tile').getBoundingClientRect().right + 0.5}))""")
+                              <= e.closest('.style-tile').getBoundingClientRect().right + 0.5,
+                      broken: [...e.textContent.matchAll(/[^ -]+/g)].filter(m => {
+                        const r = document.createRange();
+                        r.setStart(e.firstChild, m.index);
+                        r.setEnd(e.firstChild, m.index + m[0].length);
+                        return r.getClientRects().length > 1;
+                      }).map(m => m[0])}))""")
         assert len(shown) == 26
         for preset_id, name in presets.items():
             tile = shown[preset_id - 1]
             assert tile["text"] == f"{preset_id} · {name}", tile  # soft wraps add no newline
             assert tile["fits"] and tile["inside"] and tile["style"] != "ellipsis", tile
+            assert not tile["broken"], tile  # words wrap whole ("brushwor k" on a phone)
         size = "desktop" if viewport["width"] > 800 else "phone"
         save_screenshot(page, f"preset-names-{size}")
     finally:

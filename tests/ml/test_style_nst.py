@@ -148,6 +148,30 @@ def test_should_stop_cancels(pair):
         nst.stylize(*pair, size=32, should_stop=lambda: calls.append(1) or len(calls) > 3)
 
 
+def test_a_cancel_does_not_wait_for_a_slow_evaluation(pair, monkeypatch):
+    """Issue 27: one evaluation at 1024 px is 5-15 s on a busy CPU, and a running nst stopped
+    only after it (39 s). Each evaluation here takes 3 s; the cancel must not wait for one."""
+    import time
+
+    from ml.common import stoppable
+
+    extractor, fn = nst._fast_objective("hed")
+    evaluations = []
+
+    def slow(*args):
+        time.sleep(3.0)
+        evaluations.append(1)
+        return fn(*args)
+
+    monkeypatch.setattr(nst, "_fast_objective", lambda weights: (extractor, slow))
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        nst.stylize(*pair, size=SIZE, should_stop=lambda: time.monotonic() - start > 1.0)
+    assert time.monotonic() - start < 2.5  # not the 3 s evaluation under way
+    stoppable.settle()  # the abandoned evaluation ends, and no other one starts after it
+    assert len(evaluations) <= 1
+
+
 def test_strength_maps_log_linearly_and_rejects_out_of_range():
     assert nst.strength_to_style_weight(0.0) == 0.0
     weights = [nst.strength_to_style_weight(s) for s in (0.25, 0.5, 0.75, 1.0)]
