@@ -241,6 +241,8 @@ def classic_keeps_the_subject(page, size: str) -> None:
     photo = np.asarray(Image.open(io.BytesIO(picture("astronaut", max_side=512))).convert("RGB"))
     check = judge.subject_check(result.astype(np.uint8), photo)
     assert check["face_iou"] is not None and check["kept"], check
+    eyes = judge.eyes_check(result.astype(np.uint8), photo)  # no white blotch, no glowing eyes
+    assert eyes is not None and eyes["kept"], eyes
     # painted: the judge's content distance at the old default 0.5 was 0.12, at 0.75 0.27
     assert check["content"] > 0.2, check
     assert_fits(page, f"{size} classic")

@@ -212,3 +212,27 @@ def test_judge_is_zero_for_identical_pictures_and_grows_with_difference(pair):
     assert judge.style_distance(images.to_uint8(images.resize_long_side(style, SIZE)), style) < 1e-3
     assert judge.style_distance(photo, style) > 0.1
     assert judge.content_distance(np.zeros_like(photo) + 128, content) > 0.5
+
+
+def test_the_eyes_check_sees_white_blotches_and_glowing_eyes():
+    """Issue 28: Classic at 256 px gave a white blotch and glowing eyes; the subject check (face
+    found, content distance) passed them. The eyes check, which no method optimises, does not."""
+    from PIL import Image
+    from skimage import data
+
+    from ml.faces import detect_face
+
+    content = data.astronaut()
+    photo = np.asarray(Image.fromarray(content).resize((256, 256), Image.LANCZOS))
+    assert judge.eyes_check(photo, content) == {"glare": 0.0, "glints": 0.0, "kept": True}
+    x, y, w, h = detect_face(photo)
+    rows, cols = np.mgrid[:256, :256]
+    for colour, measure in (((255, 255, 255), "glare"), ((40, 230, 60), "glints")):
+        painted = photo.copy()
+        for eye in (x + w / 3, x + 2 * w / 3):
+            painted[(rows - (y + 0.4 * h)) ** 2 + (cols - eye) ** 2 < 16] = colour
+        check = judge.eyes_check(painted, content)
+        assert not check["kept"] and check[measure] > 2 * judge.EYES_BOUND, (colour, check)
+    assert (
+        judge.eyes_check(np.zeros((64, 64, 3), np.uint8), np.zeros((64, 64, 3), np.uint8)) is None
+    )
