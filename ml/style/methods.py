@@ -227,9 +227,13 @@ PRESET = StyleMethod(
 # coffee's and immunohistochemistry's lose the face at 1 and keep it at 0.8 (content 0.29 / 0.39,
 # face IoU 0.93). Its old 0.5 (content 0.11) gave back nearly the photo.
 NST_DEFAULT_STRENGTH = 0.8
+# Its time at that default on a 2-core CPU under load 7-8 (issue 28, astronaut in the
+# immunohistochemistry style, 61 evaluations): 105 s at 256 px, 329 s at 512 (the issue measured
+# 110 s at 256, where the page said "about a minute"); static/js/stylize.js says the same until
+# jobs here are timed. The judge at 512 px: style distance 0.040x the photo's, face IoU 0.93.
 NST = StyleMethod(
     "nst",
-    "Classic: about a minute at 256 px on a CPU, several at 512 (results under 256 px are painted "
+    "Classic: about 2 minutes at 256 px on a CPU, 5 to 6 at 512 (results under 256 px are painted "
     "at 256). Neural style transfer (Gatys et al.) reworks your photo until its textures match the "
     "style picture's while its shapes stay yours: closer to the painting's texture than Fast, "
     "face kept. Choose Fast for a result in a second or a ready-made style; Classic when you want "
