@@ -14,7 +14,6 @@ process writing to it has closed its output, so the servers' shutdown lines are 
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sys
@@ -29,7 +28,12 @@ POLL_SECONDS, SLOW_START_SECONDS = 0.5, 120.0
 # TensorFlow's, XLA's and absl's start-up lines: "I0000 00:00:17.. 123 file.cc:45] ..." at
 # INFO or WARNING level, and their unprefixed companions.
 _TF_INFO = re.compile(r"^[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\]")
-_TF_CUDA_ERROR = re.compile(r"^E\d{4} .*(cuInit|CUDA|cuda|cuDNN|cuFFT|cuBLAS|TensorRT)")
+# Only the start-up errors of a machine without a GPU: a real CUDA error (out of memory on a GPU)
+# still shows.
+_TF_CUDA_ERROR = re.compile(
+    r"^E\d{4} .*(failed call to cuInit|Unable to register cu\w+ factory"
+    r"|computation placer already registered|Could not find TensorRT)"
+)
 _NOISE = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "To enable the following instructions:",
@@ -44,9 +48,7 @@ def is_noise(line: str) -> bool:
     """True for TensorFlow's and CUDA's start-up chatter (never for any other error)."""
     text = line.strip()
     return bool(
-        _TF_INFO.match(text)
-        or _TF_CUDA_ERROR.match(text)
-        or any(text.startswith(n) or n in text for n in _NOISE)
+        _TF_INFO.match(text) or _TF_CUDA_ERROR.match(text) or any(n in text for n in _NOISE)
     )
 
 
@@ -127,5 +129,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main(sys.argv[1:]))

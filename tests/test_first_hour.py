@@ -127,6 +127,7 @@ def test_the_terminal_filter_keeps_real_errors():
     )
     assert is_noise("I0000 00:00:1796585991.3 8210 cpu_feature_guard.cc:227] This TensorFlow ")
     assert not is_noise("E0000 00:00:1796585994.3 8210 some_op.cc:52] out of memory\n")
+    assert not is_noise("E0000 00:00:17965.3 8210 gpu_device.cc:52] CUDA_ERROR_OUT_OF_MEMORY")
     assert not is_noise("Traceback (most recent call last):")
     assert not is_noise('127.0.0.1 - - "GET /healthz HTTP/1.1" 200 61')
 
