@@ -260,7 +260,7 @@
     }
     if (method.method === "nst") {
       // measured on a 2-core CPU (ml/style/methods.py, NST_DEFAULT_STRENGTH); a GPU is faster
-      const cpu = { 128: 110, 256: 110, 512: 330 }[size];
+      const cpu = { 128: 90, 256: 90, 512: 280 }[size];
       out.textContent = cpu ? "Expected wait: about " + secondsText(cpu) + " on a CPU (no jobs timed here yet)."
         : "Expected wait: over 10 minutes on a CPU (no jobs timed here yet).";
       return;
