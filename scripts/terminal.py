@@ -67,8 +67,11 @@ class Terminal:
 
     def say(self, line: str) -> None:
         with self.lock:
-            self.out.write(line if line.endswith("\n") else line + "\n")
-            self.out.flush()
+            try:
+                self.out.write(line if line.endswith("\n") else line + "\n")
+                self.out.flush()
+            except (OSError, ValueError):  # the terminal went away: keep reading regardless,
+                pass  # so the servers never write into a closed pipe
 
     def no_gpu(self) -> None:
         with self.lock:
