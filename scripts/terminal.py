@@ -8,8 +8,9 @@ of them `E0000 ... failed call to cuInit`, which on a machine without a GPU read
 Those lines are dropped and replaced by one sentence saying what a missing GPU means; every
 other line (the access log, the workers' progress, real errors) passes through unchanged.
 
-Ctrl-C reaches the whole foreground process group: this ignores it and ends when the last
-process writing to it has closed its output, so the servers' shutdown lines are still shown.
+Ctrl-C (or SIGTERM) reaches the whole process group: this ignores it and ends when the last
+process writing to it has closed its output, so the servers' shutdown lines are still shown and
+none of them writes into a closed pipe.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: terminal.py URL  (reads the servers' output on stdin)", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # end with the servers, not before them
+    for stop in (signal.SIGINT, signal.SIGTERM):  # end with the servers (EOF), never before them
+        signal.signal(stop, signal.SIG_IGN)
     terminal = Terminal()
     url = argv[0]
     threading.Thread(
