@@ -101,6 +101,7 @@ def run(
     """
     import time
 
+    from ml.common import stoppable
     from ml.common.errors import check_stop
 
     entry = methods.find(method)
@@ -121,7 +122,7 @@ def run(
     model = _model(entry, call) if entry.model_kind else None
     if progress is not None:
         progress(0.1, "model loaded")
-    result = entry.render(call, model)
+    result = stoppable.call(should_stop, entry.render, call, model)  # cancel never waits for it
     if progress is not None:
         progress(1.0, "done")
     seconds = round(time.perf_counter() - start, 3)

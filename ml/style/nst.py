@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ml.common import stoppable
 from ml.common.errors import Cancelled, check_stop
 from ml.common.images import resize_long_side, to_uint8
 
@@ -236,39 +237,54 @@ class _Converged(Exception):
     """Raised inside the L-BFGS objective when the loss has stopped falling."""
 
 
-def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval):
-    """Minimise one pyramid level with L-BFGS-B; returns (best image, parts, evaluations)."""
+def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval, should_stop=None):
+    """Minimise one pyramid level with L-BFGS-B; returns (best image, parts, evaluations).
+
+    The optimiser runs through ``stoppable.call``: a cancel does not wait for an evaluation or an
+    L-BFGS iteration (each seconds at 1024 px on a CPU) to end; ``on_eval`` (progress, which
+    writes to the job's database) runs in the caller's thread once per evaluation done."""
+    import threading
+
     import scipy.optimize
     import tensorflow as tf
 
     shape = image.shape
     best = {"loss": np.inf, "x": image.ravel().astype("float64"), "parts": None}
-    history = []
+    history, reported, stopped = [], [0], threading.Event()
 
     def fun(x):
+        if stopped.is_set():  # given up on by the caller: end before another evaluation
+            raise Cancelled("stopped at the caller's request")
         total, parts, grad = fn(tf.constant(x.reshape(shape), tf.float32), *targets, loss_weights)
         total = float(total)
         history.append(total)
         if total < best["loss"]:
             best.update(loss=total, x=x.copy(), parts=parts.numpy())
-        on_eval()
         old = history[-PATIENCE - 1] if len(history) > PATIENCE else None
         if old is not None and (old - min(history[-PATIENCE:])) < MIN_IMPROVEMENT * abs(old):
             raise _Converged
         return total, grad.numpy().ravel().astype("float64")
 
-    bounds = scipy.optimize.Bounds(np.zeros(image.size), np.ones(image.size))
-    try:
-        scipy.optimize.minimize(
-            fun,
-            best["x"],
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20},
-        )
-    except _Converged:
-        pass
+    def minimise():
+        bounds = scipy.optimize.Bounds(np.zeros(image.size), np.ones(image.size))
+        try:
+            scipy.optimize.minimize(
+                fun,
+                best["x"],
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20},
+            )
+        except _Converged:
+            pass
+
+    def report():
+        while reported[0] < len(history):
+            reported[0] += 1
+            on_eval()
+
+    stoppable.call(should_stop, minimise, stopped=stopped, on_wait=report)
     return best["x"].reshape(shape).astype("float32"), best["parts"], len(history)
 
 
@@ -393,17 +409,17 @@ def stylize(
     for level, (side, level_evals) in enumerate(levels):
         check_stop(should_stop)
         content01 = resize_long_side(content, side)[None]
-        if image is None:
-            image, started_from = initial_image(
-                content, style, strength, side, init, init_model_dir
+        if image is None:  # the arbitrary network's picture: seconds at 1024 px on a CPU
+            image, started_from = stoppable.call(
+                should_stop, initial_image, content, style, strength, side, init, init_model_dir
             )
         else:
             image = _upsample_delta(image, coarse, content01)
         coarse = content01
-        check_stop(should_stop)  # each step below is seconds at 1024 px on a CPU
-        content_feats = features_inside(extractor, content01)
-        targets = (style_grams(style, side, weights), content_feats[n_style:])
-        check_stop(should_stop)
+        # each step below is seconds at 1024 px on a CPU
+        content_feats = stoppable.call(should_stop, features_inside, extractor, content01)
+        grams = stoppable.call(should_stop, style_grams, style, side, weights)
+        targets = (grams, content_feats[n_style:])
 
         def on_eval(side=side, level=level):
             check_stop(should_stop)
@@ -416,12 +432,16 @@ def stylize(
         if style_weight == 0.0:
             continue  # no style asked for: the photo is the answer
         last = level == len(levels) - 1
-        photo_style = float(normalized_losses(content_feats, *targets)[0]) if last else 1.0
+        photo_style = (
+            float(stoppable.call(should_stop, normalized_losses, content_feats, *targets)[0])
+            if last
+            else 1.0
+        )
         weight, evals_here = style_weight, level_evals
         while True:
             loss_weights = tf.constant([weight, 1.0, tv_weight], tf.float32)
             image, parts, evals = _lbfgs_level(
-                fn, image, targets, loss_weights, evals_here, on_eval
+                fn, image, targets, loss_weights, evals_here, on_eval, should_stop
             )
             steps, rounds = steps + evals, rounds + 1
             ratio = float(parts[0]) / max(photo_style, 1e-12)

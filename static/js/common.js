@@ -155,10 +155,19 @@
     let objectUrl = null;
     let current = null;
 
+    // A file the browser cannot show (a PDF named .jpg): no broken-image icon and clipped alt
+    // text; its name stays, and the server's refusal says what is wrong (issue 28).
+    if (img) img.addEventListener("error", function () {
+      if (!current || !img.getAttribute("src")) return;
+      if (wrap) wrap.hidden = true;
+      zone.classList.add("no-preview");
+    });
+
     function accept(file) {
       if (objectUrl) URL.revokeObjectURL(objectUrl);
       objectUrl = null;
       current = file || null;
+      zone.classList.remove("no-preview");
       if (current) {
         objectUrl = URL.createObjectURL(current);
         if (img) img.src = objectUrl;

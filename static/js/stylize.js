@@ -258,8 +258,14 @@
         " job" + (table[String(near)].jobs === 1 ? "" : "s") + " here at " + near + " px).";
       return;
     }
-    out.textContent = method.method === "nst" ? "Expected wait: minutes on a CPU (no jobs timed here yet)."
-      : "Expected wait: no jobs of this method timed here yet.";
+    if (method.method === "nst") {
+      // measured on a 2-core CPU (ml/style/methods.py, NST_DEFAULT_STRENGTH); a GPU is faster
+      const cpu = { 128: 90, 256: 90, 512: 280 }[size];
+      out.textContent = cpu ? "Expected wait: about " + secondsText(cpu) + " on a CPU (no jobs timed here yet)."
+        : "Expected wait: over 10 minutes on a CPU (no jobs timed here yet).";
+      return;
+    }
+    out.textContent = "Expected wait: no jobs of this method timed here yet.";
   }
 
   function methodName(style) {

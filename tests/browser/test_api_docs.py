@@ -59,7 +59,8 @@ def test_the_curl_sessions_in_the_docs_work(live_server, tmp_path):
     for tag in doc["tags"]:
         blocks = re.findall(r"```\n(.*?)\n```", tag["description"], re.DOTALL)
         assert blocks, f"no curl example for {tag['name']}"
-        script = "\n".join(blocks).replace(BASE, live_server.base_url)
+        script = "\n".join(blocks)
+        assert BASE not in script and live_server.base_url in script  # the address it answers on
         script = script.replace("admin:your-password", f"{user}:{password}")
         run = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
@@ -73,6 +74,7 @@ def test_the_curl_sessions_in_the_docs_work(live_server, tmp_path):
     assert '"agrees"' in outputs["classification"], outputs["classification"]
     assert '"error"' not in outputs["classification"] + outputs["style"], outputs
     assert (tmp_path / "result.png").stat().st_size > 1000
+    assert "204" in outputs["style"].split(), outputs["style"]  # the session's DELETE
     errors = re.findall(r'"error": ?"([^"]*)"', outputs["admin"])
     assert all("Nothing to roll back" in e or "already exists" in e for e in errors), errors
     assert '"added": 4' in outputs["admin"].replace('"added":4', '"added": 4'), outputs["admin"]

@@ -43,7 +43,7 @@ TASK = "newcomer_faces"
 FIRST_START_TIMEOUT = 600_000  # ms: converting both networks and painting 26 thumbnails on 2 cores
 RETRAIN_TIMEOUT = 300_000
 CLASSIC_TIMEOUT = (
-    600_000  # ms: nst at 256 px, about a minute on 2 quiet cores, minutes on a loaded box
+    600_000  # ms: nst at 256 px, 70-110 s on 2 shared cores (issue 28), minutes more when loaded
 )
 
 
@@ -241,6 +241,8 @@ def classic_keeps_the_subject(page, size: str) -> None:
     photo = np.asarray(Image.open(io.BytesIO(picture("astronaut", max_side=512))).convert("RGB"))
     check = judge.subject_check(result.astype(np.uint8), photo)
     assert check["face_iou"] is not None and check["kept"], check
+    eyes = judge.eyes_check(result.astype(np.uint8), photo)  # no white blotch, no glowing eyes
+    assert eyes is not None and eyes["kept"], eyes
     # painted: the judge's content distance at the old default 0.5 was 0.12, at 0.75 0.27
     assert check["content"] > 0.2, check
     assert_fits(page, f"{size} classic")
@@ -400,3 +402,6 @@ def test_a_newcomers_first_hour(browser, first_start, faces):
     log = server.log()
     assert "converting the fast style networks (1/2)" in log, log[-3000:]
     assert re.search(r"rendering preset thumbnails \d+/26", log), log[-3000:]
+    # the terminal: the address once the site answered, no TensorFlow start-up noise (issue 28)
+    assert f"CelebVision: {server.base_url}" in log, log[-3000:]
+    assert "cuInit" not in log and not re.search(r"^[IWE]0000 ", log, re.M), log[-3000:]

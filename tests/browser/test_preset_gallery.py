@@ -194,3 +194,41 @@ def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_
         s["method"]: s for s in requests.get(live_server.url("/api/styles"), timeout=10).json()
     }
     assert listed["arbitrary"]["model_version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+    ids=["desktop", "phone"],
+)
+def test_preset_names_are_readable_in_full(browser, live_server, viewport):
+    """Every tile shows its whole name, wrapped, at desktop and phone widths (it was cut to
+    "1 · Pastel sk..." and "1 · Past...", the rest only in a tooltip phones do not have)."""
+    presets = {p["id"]: p["name"] for p in presets_ready(live_server)}
+    context = browser.new_context(base_url=live_server.base_url, viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto("/stylize")
+        expect(page.get_by_test_id("style-gallery").locator(".style-tile")).to_have_count(27)
+        shown = page.evaluate("""() => [...document.querySelectorAll('.style-tile-name')]
+          .filter(e => e.closest('.style-tile').dataset.testid !== 'style-tile-own')
+          .map(e => ({text: e.innerText, style: getComputedStyle(e).textOverflow,
+                      fits: e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1,
+                      inside: e.getBoundingClientRect().right
+                              <= e.closest('.style-tile').getBoundingClientRect().right + 0.5,
+                      broken: [...e.textContent.matchAll(/[^ -]+/g)].filter(m => {
+                        const r = document.createRange();
+                        r.setStart(e.firstChild, m.index);
+                        r.setEnd(e.firstChild, m.index + m[0].length);
+                        return r.getClientRects().length > 1;
+                      }).map(m => m[0])}))""")
+        assert len(shown) == 26
+        for preset_id, name in presets.items():
+            tile = shown[preset_id - 1]
+            assert tile["text"] == f"{preset_id} · {name}", tile  # soft wraps add no newline
+            assert tile["fits"] and tile["inside"] and tile["style"] != "ellipsis", tile
+            assert not tile["broken"], tile  # words wrap whole ("brushwor k" on a phone)
+        size = "desktop" if viewport["width"] > 800 else "phone"
+        save_screenshot(page, f"preset-names-{size}")
+    finally:
+        context.close()

@@ -187,3 +187,46 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
     expect(again.get_by_test_id("rating-caption")).to_have_text("4 / 5 · Nice")
     expect(again.get_by_test_id("rating-thanks")).to_be_visible()
     again.close()
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+    ids=["desktop", "phone"],
+)
+def test_a_refused_file_leaves_no_broken_preview(browser, live_server, viewport):
+    """A document named .jpg: the API's message, and the drop zone shows the file's name with
+    no broken-image icon and clipped "Preview of the chosen photo" beside it (issue 28)."""
+    context = browser.new_context(base_url=live_server.base_url, viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto("/stylize")
+        expect(page.get_by_test_id("method-select")).to_be_enabled()
+        fake = b"%PDF-1.4 this is a document, not a photo\n" * 20
+        drop_file(page, "[data-testid=content-dropzone]", "holiday.jpg", fake)
+        coffee = picture("coffee", max_side=200)
+        drop_file(page, "[data-testid=style-dropzone]", "art.jpg", coffee)
+        expect(page.get_by_test_id("style-preview")).to_be_visible()
+        with page.expect_response(
+            lambda r: r.url.endswith("/api/stylize") and r.request.method == "POST"
+        ) as answer:
+            page.get_by_test_id("stylize-submit").click()
+        assert answer.value.status == 400
+        expect(page.get_by_test_id("alert-area").get_by_role("alert")).to_be_visible()
+        zone = page.get_by_test_id("content-dropzone")
+        expect(page.get_by_test_id("content-preview")).to_be_hidden()
+        expect(zone).to_contain_text("holiday.jpg")
+        broken = zone.locator("img").evaluate_all(
+            "imgs => imgs.filter(i => i.offsetParent !== null && !(i.complete && i.naturalWidth))"
+            ".map(i => i.alt || i.src)"
+        )
+        assert broken == [], broken
+        size = "desktop" if viewport["width"] > 800 else "phone"
+        save_screenshot(page, f"stylize-refused-file-{size}")
+        # a real photo afterwards shows its preview again
+        me = picture("astronaut", max_side=200)
+        drop_file(page, "[data-testid=content-dropzone]", "me.jpg", me)
+        expect(page.get_by_test_id("content-preview")).to_be_visible()
+    finally:
+        context.close()

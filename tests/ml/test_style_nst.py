@@ -148,6 +148,30 @@ def test_should_stop_cancels(pair):
         nst.stylize(*pair, size=32, should_stop=lambda: calls.append(1) or len(calls) > 3)
 
 
+def test_a_cancel_does_not_wait_for_a_slow_evaluation(pair, monkeypatch):
+    """Issue 27: one evaluation at 1024 px is 5-15 s on a busy CPU, and a running nst stopped
+    only after it (39 s). Each evaluation here takes 3 s; the cancel must not wait for one."""
+    import time
+
+    from ml.common import stoppable
+
+    extractor, fn = nst._fast_objective("hed")
+    evaluations = []
+
+    def slow(*args):
+        time.sleep(3.0)
+        evaluations.append(1)
+        return fn(*args)
+
+    monkeypatch.setattr(nst, "_fast_objective", lambda weights: (extractor, slow))
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        nst.stylize(*pair, size=SIZE, should_stop=lambda: time.monotonic() - start > 1.0)
+    assert time.monotonic() - start < 2.5  # not the 3 s evaluation under way
+    stoppable.settle()  # the abandoned evaluation ends, and no other one starts after it
+    assert len(evaluations) <= 1
+
+
 def test_strength_maps_log_linearly_and_rejects_out_of_range():
     assert nst.strength_to_style_weight(0.0) == 0.0
     weights = [nst.strength_to_style_weight(s) for s in (0.25, 0.5, 0.75, 1.0)]
@@ -188,3 +212,27 @@ def test_judge_is_zero_for_identical_pictures_and_grows_with_difference(pair):
     assert judge.style_distance(images.to_uint8(images.resize_long_side(style, SIZE)), style) < 1e-3
     assert judge.style_distance(photo, style) > 0.1
     assert judge.content_distance(np.zeros_like(photo) + 128, content) > 0.5
+
+
+def test_the_eyes_check_sees_white_blotches_and_glowing_eyes():
+    """Issue 28: Classic at 256 px gave a white blotch and glowing eyes; the subject check (face
+    found, content distance) passed them. The eyes check, which no method optimises, does not."""
+    from PIL import Image
+    from skimage import data
+
+    from ml.faces import detect_face
+
+    content = data.astronaut()
+    photo = np.asarray(Image.fromarray(content).resize((256, 256), Image.LANCZOS))
+    assert judge.eyes_check(photo, content) == {"glare": 0.0, "glints": 0.0, "kept": True}
+    x, y, w, h = detect_face(photo)
+    rows, cols = np.mgrid[:256, :256]
+    for colour, measure in (((255, 255, 255), "glare"), ((40, 230, 60), "glints")):
+        painted = photo.copy()
+        for eye in (x + w / 3, x + 2 * w / 3):
+            painted[(rows - (y + 0.4 * h)) ** 2 + (cols - eye) ** 2 < 16] = colour
+        check = judge.eyes_check(painted, content)
+        assert not check["kept"] and check[measure] > 2 * judge.EYES_BOUND, (colour, check)
+    assert (
+        judge.eyes_check(np.zeros((64, 64, 3), np.uint8), np.zeros((64, 64, 3), np.uint8)) is None
+    )

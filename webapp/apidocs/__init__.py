@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, request
 
+from webapp.apidocs import examples
 from webapp.apidocs.spec import build_spec
 
 bp = Blueprint("apidocs", __name__)
@@ -14,6 +15,24 @@ def openapi_document() -> dict:
     if "openapi" not in current_app.extensions:
         current_app.extensions["openapi"] = build_spec(current_app)
     return current_app.extensions["openapi"]
+
+
+def served_document() -> dict:
+    """The document as this request sees it: its curl sessions and `servers` at the address the
+    page was served from (behind trusted proxies, the one they report), not a fixed port 8000."""
+    base = request.host_url.rstrip("/")
+    return {**_at(openapi_document(), base), "servers": [{"url": base}]}
+
+
+def _at(value, base: str):
+    """``value`` with the examples' placeholder address replaced by ``base``, at any depth."""
+    if isinstance(value, str):
+        return value.replace(examples.BASE, base)
+    if isinstance(value, dict):
+        return {k: _at(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_at(v, base) for v in value]
+    return value
 
 
 @bp.get("/api/openapi.json")
@@ -27,7 +46,7 @@ def openapi_json():
           description: The OpenAPI document.
           content: {application/json: {schema: {type: object, required: [openapi, paths]}}}
     """
-    return jsonify(openapi_document())
+    return jsonify(served_document())
 
 
 @bp.get("/api/docs")
@@ -43,4 +62,4 @@ def docs():
     """
     from webapp.apidocs.reference import reference
 
-    return render_template("apidocs/docs.html", api=reference(openapi_document()))
+    return render_template("apidocs/docs.html", api=reference(served_document()))

@@ -7,6 +7,8 @@ tests/browser/test_api_docs.py runs every block against a live server, so they s
 
 from __future__ import annotations
 
+# Written here as `make run`'s address; /api/docs and /api/openapi.json show the address they
+# were served from instead (webapp/apidocs/__init__.py).
 BASE = "http://127.0.0.1:8000"
 
 COOKIE_RULE = (
@@ -28,8 +30,9 @@ curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "smiling"}
 ```""",
     "style": f"""Restyle photos and rate the results.
 
-Start a stylization (202 with its id), poll it until `done`, fetch the picture, rate it with the
-uploader cookie. `strength` 0 gives the photo back, 1 the full style; `size` is the longest side.
+Start a stylization (202 with its id), poll it until `done`, fetch the picture, rate it and
+delete it (its pictures and result with it) with the uploader cookie. `strength` 0 gives the
+photo back, 1 the full style; `size` is the longest side.
 
 ```
 J=$(curl -s -c jar.txt -F "content=@photo.jpg" -F "style=@painting.jpg" -F strength=0.8 -F size=256 \\
@@ -39,6 +42,7 @@ until curl -s {BASE}/api/stylize/$J | jq -e '.status == "done" or .status == "fa
 done
 curl -s -o result.png {BASE}/api/stylize/$J/result
 curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"stars": 5}}' {BASE}/api/stylize/$J/rating
+curl -s -b jar.txt -X DELETE -o /dev/null -w '%{{http_code}}\\n' {BASE}/api/stylize/$J   # 204: gone, files too
 curl -s {BASE}/api/styles | jq '.[] | {{method, presets: [.presets[]?.name]}}'   # methods, preset names
 curl -s -c jar.txt -F content=@photo.jpg -F method=preset -F preset=3 {BASE}/api/stylize
 ```""",
