@@ -14,3 +14,66 @@ def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
         assert "new voters" in warning and "crowd" in warning, warning
         weights = result["data_counts"]["voters"]
         assert weights["unproven_kept"] <= 0.25 * weights["proven"], weights
+
+
+def fifty_fake_voters(app, client, admin) -> list[str]:
+    """Three honest voters on 12 pictures, then 50 new addresses, one new picture each."""
+    from tests.test_security_voting import label
+
+    assert (
+        client.post(
+            "/api/admin/tasks", json={"name": "faces", "labels": ["face", "other"]}, headers=admin
+        ).status_code
+        == 201
+    )
+    for seed in range(12):
+        label(app.test_client(), seed, "face", f"10.0.1.{seed % 3 + 1}")
+    return [label(app.test_client(), 100 + k, "other", f"10.66.0.{k + 1}") for k in range(50)]
+
+
+def pending(client, admin) -> list[dict]:
+    return client.get("/api/admin/feedback?task=faces&limit=500", headers=admin).json
+
+
+def reject(client, admin, body: dict):
+    return client.post(
+        "/api/admin/feedback/reject-voters", json={"task": "faces", **body}, headers=admin
+    )
+
+
+def test_fifty_fake_voters_are_rejected_in_one_call_by_selection(app, client, admin):
+    fifty_fake_voters(app, client, admin)
+    fakes = [q["voter"] for q in pending(client, admin) if q["label"] == "other"]
+    assert len(set(fakes)) == 50
+    response = reject(client, admin, {"voters": fakes})
+    assert response.status_code == 200, response.json
+    assert response.json["rejected"] == 50 and response.json["voters"] == 50
+    left = pending(client, admin)
+    assert len(left) == 12 and all(q["label"] == "face" for q in left)
+    (event,) = client.get("/api/admin/audit-events?action=reject_voters", headers=admin).json
+    assert event["actor"] == "root" and event["detail"]["rejected"] == 50
+    assert event["detail"]["voters"] == 50 and event["subject"] == "task:faces"
+
+
+def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
+    import datetime as dt
+
+    fifty_fake_voters(app, client, admin)
+    response = reject(client, admin, {"crowd": "all"})
+    assert response.status_code == 200 and response.json["rejected"] == 50, response.json
+    assert len(pending(client, admin)) == 12
+
+    since = dt.datetime.now(dt.UTC).isoformat()
+    from tests.test_security_voting import label
+
+    for k in range(5):  # a second wave, after the first was dealt with
+        label(app.test_client(), 200 + k, "other", f"10.67.0.{k + 1}")
+    response = reject(client, admin, {"since": since})
+    assert response.status_code == 200 and response.json["rejected"] == 5, response.json
+    assert len(pending(client, admin)) == 12
+    for body in ({}, {"crowd": "nonesuch"}, {"voters": ["x"]}, {"since": "yesterday"}):
+        refused = reject(client, admin, body)
+        assert refused.status_code == 400 and refused.json["error"], body
+    assert (
+        client.post("/api/admin/feedback/reject-voters", json={"task": "faces"}).status_code == 401
+    )
