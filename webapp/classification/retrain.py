@@ -19,7 +19,7 @@ import numpy as np
 from flask import current_app
 
 from ml.common.stats import ALPHA, mcnemar_exact
-from webapp.classification import datasets, guard, shares, voters
+from webapp.classification import datasets, guard, shares, voters, wording
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
@@ -316,6 +316,7 @@ def _train_candidate(
             "holdout": candidate,
             "gate": test,
             "calibration": candidate.get("calibration"),
+            "reliability_text": wording.reliability(candidate.get("calibration")),
         },
         compared=compared,
         passed=passed,
@@ -329,6 +330,7 @@ def _train_candidate(
             "warnings": warnings,
             "held_for_admin": held,
             "holdout": holdout_info,
+            "reliability": wording.reliability(candidate.get("calibration")),
         },
     )
 
@@ -359,6 +361,10 @@ class ClassifierKind:
         self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
     ) -> Candidate:
         return _train_candidate(_task(target), job, ctx, workdir, current)
+
+    def plain_words(self, result: dict) -> dict:
+        """The retrain's outcome in words an admin acts on (the statistics stay in `gate`)."""
+        return wording.verdict(result)
 
 
 CLASSIFIER = ClassifierKind()
