@@ -65,6 +65,10 @@ def retrain(app, client, admin) -> dict:
     return job["result"]
 
 
+def deployed(client) -> str | None:
+    return {t["name"]: t for t in client.get("/api/tasks").json}[TASK]["model_version"]
+
+
 def right_on(app, browser, unseen: list[tuple[bytes, str]]) -> int:
     """How many unseen honest pictures the deployed model answers rightly."""
     return sum(classify(browser, data, "10.0.9.9")["label"] == truth for data, truth in unseen)
@@ -130,6 +134,7 @@ def replay(app, client, admin, candidates: bool = False) -> list[dict]:
             "round": 0,
             "version": first["model_version"],
             "promoted": first["promoted"],
+            "deployed": deployed(client),
             "deployed_right": right_on(app, tester, unseen),
             "candidate_right": None,
             "result": first,
@@ -148,7 +153,10 @@ def replay(app, client, admin, candidates: bool = False) -> list[dict]:
                 "version": result["model_version"],
                 "promoted": result["promoted"],
                 "held": result.get("held_for_admin"),
-                "deployed_right": right_on(app, tester, unseen),
+                "deployed": deployed(client),
+                "deployed_right": (
+                    right_on(app, tester, unseen) if r == ROUNDS - 1 or candidates else None
+                ),
                 "candidate_right": (
                     candidate_right_on(app, result["model_version"], unseen) if candidates else None
                 ),

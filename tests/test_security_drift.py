@@ -9,11 +9,13 @@ def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
     for row in rounds:
         result = row["result"]
         assert row["promoted"] is False and row["held"] is True, result
-        assert row["deployed_right"] >= 55, row  # v1 keeps answering
+        assert row["deployed"] == "v1", row
         (warning,) = [w for w in result["warnings"] if w.startswith("held for an admin")]
         assert "new voters" in warning and "crowd" in warning, warning
+        assert "waiting for you" in result["plain"]["headline"]
         weights = result["data_counts"]["voters"]
         assert weights["unproven_kept"] <= 0.25 * weights["proven"], weights
+    assert rounds[-1]["deployed_right"] >= 55, rounds[-1]  # after three rounds, on unseen photos
 
 
 def fifty_fake_voters(app, client, admin) -> list[str]:
