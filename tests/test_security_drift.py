@@ -79,3 +79,12 @@ def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
     assert (
         client.post("/api/admin/feedback/reject-voters", json={"task": "faces"}).status_code == 401
     )
+
+
+def test_the_review_page_offers_bulk_rejection(client, admin):
+    from tests.test_admin_pages import log_in
+
+    log_in(client)
+    html = client.get("/admin/review").get_data(as_text=True)
+    for testid in ("bulk-reject-selected", "bulk-reject-crowds", "bulk-reject-window"):
+        assert f'data-testid="{testid}"' in html
