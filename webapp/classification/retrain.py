@@ -265,7 +265,7 @@ def _train_candidate(
     weights = None
     if current is not None:  # new voters weigh against those the deployed model learned from
         train_items, weights = shares.bound(task, train_items, outcome)
-        if weights["unproven_kept"] < weights["unproven"]:
+        if weights and weights["unproven_kept"] < weights["unproven"]:
             ctx.log(
                 f"{weights['unproven'] - weights['unproven_kept']} labels backed only by voters "
                 f"with no record left out (at most {shares.UNPROVEN_SHARE:.0%} of the training data)"
