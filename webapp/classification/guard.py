@@ -80,13 +80,16 @@ def _drift_from_anchor(task: Task, test: dict) -> str | None:
         for mv in _since_anchor(task.name, anchor_mv)
     ]
     past = [p for p in past if p is not None]
-    allowed = (1 - min(past, default=1.0)) + ANCHOR_DRIFT
-    if 1 - agreement <= allowed:
+    # a better model may fix the anchor's own errors, and honest retrains since moved this much
+    own = (anchor_mv.metrics or {}).get(task.metric)
+    errors = 1 - own if own is not None else 0.0
+    moved = 1 - min(past, default=1.0)
+    if 1 - agreement <= errors + moved + ANCHOR_DRIFT:
         return None
     return (
         f"it answers unlike {name} (the last version an admin confirmed, or the first) on "
-        f"{1 - agreement:.0%} of the holdout images; the versions promoted since differed by at "
-        f"most {allowed - ANCHOR_DRIFT:.0%}"
+        f"{1 - agreement:.0%} of the holdout images, while {name} was wrong on {errors:.0%} of its "
+        f"own holdout and the versions promoted since differed from it by at most {moved:.0%}"
     )
 
 
