@@ -88,3 +88,67 @@ def test_the_review_page_offers_bulk_rejection(client, admin):
     html = client.get("/admin/review").get_data(as_text=True)
     for testid in ("bulk-reject-selected", "bulk-reject-crowds", "bulk-reject-window"):
         assert f'data-testid="{testid}"' in html
+
+
+def deploy(target: str, version: str, action: str, metrics: dict | None = None):
+    from webapp.extensions import db
+    from webapp.tables import Deployment, ModelVersion
+
+    mv = ModelVersion(
+        target=target,
+        version=version,
+        kind="classifier",
+        storage_key=f"models/{target}/{version}.tar.gz",
+        sha256="0" * 64,
+        size_bytes=1,
+        metrics=metrics or {"accuracy": 0.95},
+    )
+    db.session.add(mv)
+    db.session.flush()
+    db.session.add(Deployment(target=target, model_version_id=mv.id, action=action))
+    db.session.commit()
+    return mv
+
+
+def test_the_anchor_is_the_last_confirmed_version_else_the_first(app):
+    from webapp.classification import guard
+
+    with app.app_context():
+        v1 = deploy("gender", "v1", "auto")
+        assert guard.anchor("gender").version == "v1"
+        deploy("gender", "v2", "auto", {"accuracy": 0.9, "gate": {"agreement_with_anchor": 0.95}})
+        assert guard.anchor("gender").version == "v1"  # auto-promoted on user labels: not an anchor
+        deploy("gender", "v3", "promote")
+        assert guard.anchor("gender").version == "v3"  # an admin promoted it by hand
+        trusted = {"accuracy": 0.9, "gate": {"holdout_trusted": True}}
+        deploy("gender", "v4", "auto", trusted)
+        assert guard.anchor("gender").version == "v4"  # promoted on trusted labels
+
+
+def test_drift_from_the_anchor_or_below_the_baseline_waits_for_an_admin(app):
+    from webapp.classification import guard
+    from webapp.extensions import db
+    from webapp.tables import Task
+
+    with app.app_context():
+        gender = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        deploy("gender", "v1", "auto", {"accuracy": 0.95})
+        v2 = deploy(
+            "gender", "v2", "auto", {"accuracy": 0.9, "gate": {"agreement_with_anchor": 0.9}}
+        )
+
+        def opinion(trusted=False, **test):
+            return guard.second_opinion(
+                gender, v2, {"trusted": trusted}, test, {"accuracy": 0.9}, True, "ok", []
+            )
+
+        honest = opinion(agreement_with_deployed=0.95, agreement_with_anchor=0.85, anchor="v1")
+        assert honest[0] and not honest[3]  # 15 % from v1: its 5 % errors + 10 % moved + 15 %
+        passed, reason, warnings, held = opinion(
+            agreement_with_deployed=0.95, agreement_with_anchor=0.6, anchor="v1"
+        )
+        assert not passed and held and "answers unlike v1" in reason
+        passed, reason, _, held = opinion(
+            trusted=True, candidate_accuracy=0.45, majority_accuracy=0.55
+        )
+        assert not passed and held and "below the 0.550 of always answering" in reason
