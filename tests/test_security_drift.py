@@ -114,7 +114,7 @@ def test_the_anchor_is_the_last_confirmed_version_else_the_first(app):
     from webapp.classification import guard
 
     with app.app_context():
-        v1 = deploy("gender", "v1", "auto")
+        deploy("gender", "v1", "auto")
         assert guard.anchor("gender").version == "v1"
         deploy("gender", "v2", "auto", {"accuracy": 0.9, "gate": {"agreement_with_anchor": 0.95}})
         assert guard.anchor("gender").version == "v1"  # auto-promoted on user labels: not an anchor
