@@ -56,8 +56,9 @@ def verdict(result: dict) -> dict:
         }
     if result.get("held_for_admin"):
         return {
-            "headline": f"{version} is waiting for you: its results look fine on paper, but the "
-            "labels behind it look suspicious (see the warning).",
+            "headline": f"{version} is waiting for you: it passed the statistical test, but it "
+            "drifted from the versions you trusted or the labels behind it look suspicious (the "
+            "warning says which, and who).",
             "next": "Check a sample of recent labels in the review queue, or reject the voters the "
             f"warning names, then retrain. Promote {version} by hand only if its labels are right.",
             "labels_needed": None,
