@@ -229,6 +229,12 @@ SCHEMAS: dict[str, dict] = {
         metrics=METRICS,
         deployed={"type": "boolean"},
         kind=STRING,
+        verdict=_nullable(
+            {
+                "type": "object",
+                "description": "The retrain's outcome in plain words: headline, next, labels_needed.",
+            }
+        ),
     ),
     "Deployed": _object(["target", "deployed"], target=STRING, deployed=STRING),
     "Overview": _object(

@@ -102,6 +102,8 @@
       ["Holdout metrics", numeric.length ? h("span", { class: "metric-chips" }, numeric.map(function (e) {
         return h("span", { class: "chip" }, h("span", { class: "muted", text: e[0].replace(/_/g, " ") + " " }), A.fmtMetric(e[1]));
       })) : "—"],
+      v.verdict ? ["Gate", h("span", {}, h("span", { testid: "detail-verdict", text: v.verdict.headline + " " }),
+        h("span", { class: "muted", testid: "detail-next", text: v.verdict.next }))] : null,
       ["Holdout size", m.n == null ? "—" : String(m.n)],
       ["Reliability", reliability(m.calibration, m.reliability_text)],
       ["Data", dataSummary(v.data_counts)],
