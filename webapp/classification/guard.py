@@ -87,7 +87,7 @@ def _drift_from_anchor(task: Task, test: dict) -> str | None:
     if 1 - agreement <= errors + moved + ANCHOR_DRIFT:
         return None
     return (
-        f"it answers unlike {name} (the last version an admin confirmed, or the first) on "
+        f"the candidate answers unlike {name} (the last version an admin confirmed, or the first) on "
         f"{1 - agreement:.0%} of the holdout images, while {name} was wrong on {errors:.0%} of its "
         f"own holdout and the versions promoted since differed from it by at most {moved:.0%}"
     )
@@ -98,7 +98,7 @@ def _below_baseline(test: dict) -> str | None:
     if accuracy is None or baseline is None or accuracy >= baseline:
         return None
     return (
-        f"its holdout accuracy {accuracy:.3f} is below the {baseline:.3f} of always answering "
+        f"the candidate's holdout accuracy {accuracy:.3f} is below the {baseline:.3f} of always answering "
         "the holdout's commonest label"
     )
 
@@ -134,10 +134,13 @@ def _cause(task: Task, current: ModelVersion, weights: dict | None) -> str:
         )
         text = (
             f"new voters: {weights['unproven_voters']} voters with no verified record gave "
-            f"{weights['unproven']} of the {total} training labels ({weights['unproven'] / total:.0%}); "
+            f"{weights['unproven']} of the {total} labels outside the holdout "
+            f"({weights['unproven'] / total:.0%}); "
             f"{weights['unproven_kept']} of them were used (at most "
             f"{weights['share_limit']:.0%} of the training data){crowd_text}. "
         )
+    if weights and weights["crowds"]:
+        return f"Likely cause: {text}"
     return (
         f"Likely cause: {text}user labels flipped by coordinated or mistaken voters (voter: labels "
         f"contradicting the deployed model's answers: "
@@ -180,9 +183,9 @@ def second_opinion(
     found = [f for f in found if f]
     if not found:
         return passed, reason, warnings, False
-    context = "with no trusted labels the holdout is user feedback too, and " if untrusted else ""
+    context = "(with no trusted labels the holdout is user feedback too) " if untrusted else ""
     warning = (
-        f"held for an admin: {context}this candidate {'; and '.join(found)}. "
+        f"held for an admin: {context}{'; and '.join(found)}. "
         f"{_cause(task, current, weights)} "
         "Verify a sample of labels in the review queue (/admin/review) or reject those voters' "
         "labels in one call (POST /api/admin/feedback/reject-voters); promote this version by "
@@ -206,9 +209,9 @@ def _against_deployed(task: Task, current: ModelVersion, test: dict, compared: d
     if not (reversed_answers or drifted):
         return None
     what = (
-        "reverses the deployed model's answers"
+        "the candidate reverses the deployed model's answers"
         if reversed_answers
-        else "disagrees with the deployed model far more than past retrains did"
+        else "the candidate disagrees with the deployed model far more than past retrains did"
     )
     past_text = f" (the last retrain: {past:.0%})" if past is not None else ""
     own_text = (
