@@ -16,7 +16,8 @@ from an uninvolved address takes from post to done:
   1024 px `nst` jobs as the per-client cap lets them (3).
 
 All clients are on this machine (loopback addresses), as in the issue's reproductions. Prints
-one markdown table.
+one markdown table; then issue 27's slow poisoning with and without its defences
+(`bench/poisoning.py`; `--poisoning-only` runs just that).
 """
 
 from __future__ import annotations
@@ -150,7 +151,10 @@ def main(argv=None) -> int:
     parser.add_argument("--slow", type=int, default=10)
     parser.add_argument("--flood-addresses", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--poisoning-only", action="store_true")
     args = parser.parse_args(argv)
+    if args.poisoning_only:
+        return poisoning_table()
 
     root = Path(tempfile.mkdtemp(prefix="abuse-bench-"))
     config = deploy_model(root, args.epochs)
@@ -214,6 +218,15 @@ def main(argv=None) -> int:
             f"| {label} | {summary(measured['health'])} | {summary(measured['classify'])} | "
             f"{measured['failures']} | {fast_text} |"
         )
+    return poisoning_table()
+
+
+def poisoning_table() -> int:
+    """Issue 27's slow poisoning, with and without the defences (in-process)."""
+    from bench.poisoning import table
+
+    print("\nslow poisoning (80 new addresses, one wrong label each, three rounds):", flush=True)
+    print(table())
     return 0
 
 

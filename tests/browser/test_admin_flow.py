@@ -212,10 +212,16 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server):
     expect(page.get_by_test_id("job-outcome-reason")).to_contain_text(
         "first model"
     )  # vs the majority baseline
+    expect(
+        page.get_by_test_id("job-outcome-plain")
+    ).to_be_visible()  # words first, numbers a click away
+    expect(page.get_by_test_id("job-outcome-next")).to_contain_text("Next:")
     save_screenshot(page, "admin-job", full_page=True)
     page.get_by_test_id("job-open-model").click()
     if not auto1:  # the gate refused it (training on 200 tiny images is noisy): deploy it by hand
         page.get_by_test_id(f"promote-{v1}").click()
+        expect(page.get_by_test_id("promote-confirm-text")).to_contain_text(f"Promote {v1}")
+        page.get_by_test_id("promote-confirm-yes").click()
         expect(page.get_by_test_id("alert")).to_contain_text(
             f"now serves {v1}", timeout=DEPLOY_TIMEOUT
         )
@@ -300,6 +306,8 @@ def test_admin_console_runs_the_feedback_loop(admin_page, live_server):
     serving = deployed_version(page)
     other = v1 if serving == v2 else v2
     page.get_by_test_id(f"promote-{other}").click()
+    expect(page.get_by_test_id("promote-confirm-text")).to_contain_text(f"Promote {other}")
+    page.get_by_test_id("promote-confirm-yes").click()
     expect(page.get_by_test_id("alert")).to_contain_text(
         f"now serves {other}", timeout=DEPLOY_TIMEOUT
     )

@@ -301,6 +301,8 @@ def retrain(page, size: str) -> str:
     shot(page, size, "7-retrained")
     if "was promoted" not in message:
         page.get_by_test_id(f"promote-{version}").click()
+        expect(page.get_by_test_id("promote-confirm-text")).to_contain_text(f"Promote {version}")
+        page.get_by_test_id("promote-confirm-yes").click()
         expect(page.get_by_test_id("alert")).to_contain_text(
             f"now serves {version}", timeout=60_000
         )

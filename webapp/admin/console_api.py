@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from webapp import retention
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.classification import learning, review, tasks
+from webapp.classification import bulk, learning, review, tasks
 from webapp.classification.overview import task_overview
 from webapp.jobs import runner
 from webapp.registry import catalog
@@ -127,6 +127,27 @@ def reject_voter():
         body.get("client"), scope, body.get("task"), current_admin().username
     )
     return jsonify({"rejected": len(rows), "scope": scope, "addresses": review.addresses_of(rows)})
+
+
+@bp.post("/api/admin/feedback/reject-voters")
+@admin_required
+def reject_voters():
+    """Reject every pending label of many voters of one task in one call, audited.
+    ---
+    post:
+      summary: Reject the pending labels of many voters at once
+      description: >-
+        Name the voters one way: `voters`, a list of ids the review queue shows (`voter` or
+        `client`); `crowd`, a crowd a retrain's warning named (or `all` of the task's crowds:
+        bursts of new addresses each labelling one or two new images); or `since` / `until`
+        (ISO 8601), every voter whose first label of the task falls in that window.
+      requestBody: {required: true, content: {application/json: {schema: RejectVotersRequest}}}
+      responses:
+        200:
+          description: "How many labels of how many voters were rejected."
+          content: {application/json: {schema: RejectVotersResult}}
+    """
+    return jsonify(bulk.reject_voters(json_body(), current_admin().username))
 
 
 @bp.get("/api/admin/audit-events")

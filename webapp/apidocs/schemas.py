@@ -229,6 +229,12 @@ SCHEMAS: dict[str, dict] = {
         metrics=METRICS,
         deployed={"type": "boolean"},
         kind=STRING,
+        verdict=_nullable(
+            {
+                "type": "object",
+                "description": "The retrain's outcome in plain words: headline, next, labels_needed.",
+            }
+        ),
     ),
     "Deployed": _object(["target", "deployed"], target=STRING, deployed=STRING),
     "Overview": _object(
@@ -277,9 +283,23 @@ SCHEMAS: dict[str, dict] = {
         scope=STRING,
         addresses={"type": "array", "items": STRING},
     ),
+    "RejectVotersRequest": _object(
+        ["task"],
+        task=STRING,
+        voters={"type": "array", "items": {"type": "string", "minLength": 8, "maxLength": 64}},
+        crowd={"type": "string", "description": "A crowd's name from a retrain warning, or all."},
+        since={"type": "string", "format": "date-time"},
+        until={"type": "string", "format": "date-time"},
+    ),
+    "RejectVotersResult": _object(
+        ["rejected", "voters", "addresses"],
+        rejected={"type": "integer"},
+        voters={"type": "integer"},
+        addresses={"type": "array", "items": STRING},
+    ),
     "AuditEvent": _object(
         ["action", "actor", "subject", "created"],
-        action={"type": "string", "description": "delete, reject_voter or prune."},
+        action={"type": "string", "description": "delete, reject_voter, reject_voters or prune."},
         actor=STRING,
         subject=STRING,
         detail=_nullable({"type": "object", "additionalProperties": True}),

@@ -19,7 +19,7 @@ import numpy as np
 from flask import current_app
 
 from ml.common.stats import ALPHA, mcnemar_exact
-from webapp.classification import datasets, guard
+from webapp.classification import datasets, guard, shares, voters, wording
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
@@ -180,8 +180,21 @@ def _train(
         raise JobCancelled() from None
 
 
-def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, dict, bool, dict]:
-    """Candidate and compared metrics on the holdout, the gate's decision and its test."""
+def _agreement(model: ModelVersion, samples, y_true, probs) -> float:
+    """Share of the holdout images on which `model` answers as the candidate does."""
+    from ml import evaluate as ml_evaluate
+
+    their_y, their_probs, _ = ml_evaluate.predict_dir(registry.local_dir(model), samples)
+    if not np.array_equal(their_y, y_true):
+        raise ValueError(f"{model.version} and the candidate did not read the same holdout images")
+    return round(float(np.mean(probs.argmax(axis=1) == their_probs.argmax(axis=1))), 4)
+
+
+def _judge(
+    task: Task, tmp: Path, current: ModelVersion | None, anchor: ModelVersion | None = None
+) -> tuple[dict, dict, bool, dict]:
+    """Candidate and compared metrics on the holdout, the gate's decision and its test; with an
+    `anchor` other than `current`, how often the candidate answers as the anchor does too."""
     from ml import evaluate as ml_evaluate
     from ml.classify import data as ml_data
     from ml.classify.evaluate import metrics_from_predictions, write_report
@@ -208,6 +221,12 @@ def _judge(task: Task, tmp: Path, current: ModelVersion | None) -> tuple[dict, d
     )
     candidate["calibration"] = _calibrate(tmp / "model", y_true, probs)
     test["agreement_with_deployed"] = agreement
+    test["majority_accuracy"] = round(float(_majority(y_true, labels)[0].mean()), 4)
+    if anchor is not None and current is not None:
+        test["anchor"] = anchor.version
+        test["agreement_with_anchor"] = (
+            agreement if anchor.id == current.id else _agreement(anchor, samples, y_true, probs)
+        )
     return candidate, compared, promoted, test
 
 
@@ -235,13 +254,22 @@ def _train_candidate(
 ) -> Candidate:
     """Train a candidate for `task` from its labelled images and judge it on the holdout."""
     disputed: list[int] = []
-    items = datasets.labelled_images(task, disputed)
+    outcome = voters.Outcome()
+    items = datasets.labelled_images(task, disputed, outcome)
     hold_items = datasets.holdout(task, items)
     holdout_info = datasets.composition(hold_items)
     if not holdout_info["trusted"]:
         ctx.log(holdout_info["warning"])
     hold_ids = {x.image.id for x in hold_items}
     train_items = [x for x in items if x.image.id not in hold_ids]
+    weights = None
+    if current is not None:  # new voters weigh against those the deployed model learned from
+        train_items, weights = shares.bound(task, train_items, outcome)
+        if weights and weights["unproven_kept"] < weights["unproven"]:
+            ctx.log(
+                f"{weights['unproven'] - weights['unproven_kept']} labels backed only by voters "
+                f"with no record left out (at most {shares.UNPROVEN_SHARE:.0%} of the training data)"
+            )
     ctx.progress(
         0.02, f"exporting {len(train_items)} training and {len(hold_items)} holdout images"
     )
@@ -258,13 +286,16 @@ def _train_candidate(
         ) from None
     _train(task, job, ctx, tmp / "train", tmp / "model", current)
     ctx.progress(0.88, "evaluating the candidate and the deployed model on the holdout")
-    candidate, compared, passed, test = _judge(task, tmp, current)
+    anchor = guard.anchor(task.name) if current is not None else None
+    candidate, compared, passed, test = _judge(task, tmp, current, anchor)
+    test["holdout_trusted"] = holdout_info["trusted"]
+    test["candidate_accuracy"] = candidate.get("accuracy")
     reason, warnings = (
         _reason(task, passed, test, candidate, compared, current),
         threshold_warnings(candidate),
     )
     passed, reason, warnings, held = guard.second_opinion(
-        task, current, holdout_info, test, compared, passed, reason, warnings
+        task, current, holdout_info, test, compared, passed, reason, warnings, weights=weights
     )
     for warning in warnings:
         ctx.log(f"warning: {warning}")
@@ -273,6 +304,7 @@ def _train_candidate(
         "holdout": dict(hold_counts),
         "feedback_labels": sum(1 for x in train_items if x.source == "feedback"),
         "disputed_left_out": len(disputed),
+        **({"voters": weights} if weights else {}),
     }
     from ml.common.modeldir import read_meta
 
@@ -284,6 +316,7 @@ def _train_candidate(
             "holdout": candidate,
             "gate": test,
             "calibration": candidate.get("calibration"),
+            "reliability_text": wording.reliability(candidate.get("calibration")),
         },
         compared=compared,
         passed=passed,
@@ -297,6 +330,7 @@ def _train_candidate(
             "warnings": warnings,
             "held_for_admin": held,
             "holdout": holdout_info,
+            "reliability": wording.reliability(candidate.get("calibration")),
         },
     )
 
@@ -327,6 +361,10 @@ class ClassifierKind:
         self, target: str, job: Job, ctx: JobContext, workdir: Path, current: ModelVersion | None
     ) -> Candidate:
         return _train_candidate(_task(target), job, ctx, workdir, current)
+
+    def plain_words(self, result: dict) -> dict:
+        """The retrain's outcome in words an admin acts on (the statistics stay in `gate`)."""
+        return wording.verdict(result)
 
 
 CLASSIFIER = ClassifierKind()

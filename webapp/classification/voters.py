@@ -10,6 +10,9 @@
   and voters who mostly contradict trusted labels) is *unproven*: NEW_WEIGHT each, and on one
   image all unproven voters together count at most UNPROVEN_CAP of the established weight there,
   so that no crowd of them reaches the two-thirds a label needs to overturn an established one.
+- **A burst of new addresses is one crowd.** Unproven voters who each labelled one or two images
+  nobody had labelled before, CROWD_MIN or more of them within CROWD_WINDOW of each other, vote
+  as one voter (`Outcome.crowds`): eighty addresses with a photo each weigh what one person does.
 - **One contrarian cannot dispute a task away.** When one voter is party to most disputed images
   and on most of them came after someone had labelled the image otherwise, their votes are set
   aside (`Outcome.set_aside`) instead of leaving every image they touched out of training.
@@ -30,6 +33,9 @@ ESTABLISHED_WEIGHT = 0.5
 NEW_WEIGHT = 0.25
 UNPROVEN_CAP = 0.45  # < 1/2: unproven votes can never hold a third against established ones
 CONTRARIAN_MIN_DISPUTES = 5
+CROWD_MIN = 5  # new voters in one burst before they count as one crowd
+CROWD_MAX_VOTES = 2  # a crowd member labelled at most this many images
+CROWD_WINDOW = dt.timedelta(hours=1)  # between one member's first label and the next's
 # Votes against trusted labels worth a warning: this share of the votes cast on trusted images.
 CONFLICT_SHARE = 0.2
 CONFLICT_MIN_VOTES = 5
@@ -198,6 +204,63 @@ class Outcome:
     counts: dict[int, dict[str, int]] = field(default_factory=dict)  # plain votes, one per voter
     set_aside: list[str] = field(default_factory=list)  # contrarian voters left out of disputes
     standing: dict[str, Standing] = field(default_factory=dict)
+    crowds: dict[str, list[str]] = field(default_factory=dict)  # crowd name -> member voters
+    backers: dict[int, set[str]] = field(default_factory=dict)  # voters behind each winner
+
+    def proven(self, image_id: int) -> bool:
+        """Whether an established voter backs the image's winning label."""
+        return any(
+            self.standing[v].established
+            for v in self.backers.get(image_id, ())
+            if v in self.standing
+        )
+
+    def crowd_only(self, image_id: int) -> bool:
+        """Whether only crowds back the image's winning label."""
+        backers = self.backers.get(image_id, set())
+        return bool(backers) and all(v in self.crowds for v in backers)
+
+
+def _new_image_voters(votes: dict[tuple[int, str], Vote], standing: dict[str, Standing]):
+    """(first label time, voter) of unproven voters who only labelled a few images first."""
+    first_on: dict[int, dt.datetime] = {}
+    mine: dict[str, list[Vote]] = defaultdict(list)
+    for (image_id, voter), vote in votes.items():
+        first_on[image_id] = min(first_on.get(image_id, vote.created), vote.created)
+        mine[voter].append(vote)
+    return sorted(
+        (min(_aware(v.created) for v in own), voter)
+        for voter, own in mine.items()
+        if not standing[voter].established
+        and standing[voter].seen == 0
+        and len(own) <= CROWD_MAX_VOTES
+        and all(v.created <= first_on[v.image_id] for v in own)
+    )
+
+
+def crowds(votes: dict[tuple[int, str], Vote], standing: dict[str, Standing]) -> dict[str, str]:
+    """Per member voter, its crowd's name: bursts of CROWD_MIN or more new voters on new images."""
+    bursts: list[list[tuple[dt.datetime, str]]] = []
+    for when, voter in _new_image_voters(votes, standing):
+        if bursts and when - bursts[-1][-1][0] <= CROWD_WINDOW:
+            bursts[-1].append((when, voter))
+        else:
+            bursts.append([(when, voter)])
+    out = {}
+    for burst in bursts:
+        if len(burst) >= CROWD_MIN:
+            name = "crowd" + min(v for _, v in burst)[:11]
+            out.update({voter: name for _, voter in burst})
+    return out
+
+
+def _as_crowds(votes: dict[tuple[int, str], Vote], members: dict[str, str]):
+    """The votes with each crowd member replaced by its crowd (one vote per image and crowd)."""
+    out: dict[tuple[int, str], Vote] = {}
+    for (image_id, voter), vote in sorted(votes.items(), key=lambda kv: kv[1].created):
+        name = members.get(voter, voter)
+        out.setdefault((image_id, name), Vote(image_id, name, vote.label, vote.created))
+    return out
 
 
 def _contrarian(
@@ -223,21 +286,28 @@ def decide(task: Task) -> Outcome:
     """Every voted image's label by weighted vote, the disputed ones, and who was set aside."""
     votes = latest_votes(task.id)
     standing = standings(task, votes)
+    members = crowds(votes, standing)
+    out = Outcome(standing=standing)
+    for voter, name in members.items():
+        out.crowds.setdefault(name, []).append(voter)
+        standing[name] = Standing(NEW_WEIGHT, False, votes=len(out.crowds[name]))
+    votes = _as_crowds(votes, members)
     ballots: dict[int, list[tuple[str, str, dt.datetime]]] = defaultdict(list)
     for (image_id, voter), vote in votes.items():
         ballots[image_id].append((voter, vote.label, vote.created))
-    out = Outcome(standing=standing)
     out.counts = {i: dict(Counter(label for _, label, _ in b)) for i, b in ballots.items()}
     dropped: set[str] = set()
     for _ in range(3):  # a second contrarian may surface once the first is set aside
-        out.winners, out.disputed = {}, []
+        out.winners, out.disputed, out.backers = {}, [], {}
         for image_id, ballot in ballots.items():
             kept = [(v, lab) for v, lab, _ in ballot if v not in dropped]
-            winner = clear_winner(tally(kept or [(v, lab) for v, lab, _ in ballot], standing))
+            kept = kept or [(v, lab) for v, lab, _ in ballot]
+            winner = clear_winner(tally(kept, standing))
             if winner is None:
                 out.disputed.append(image_id)
             else:
                 out.winners[image_id] = winner
+                out.backers[image_id] = {v for v, lab in kept if lab == winner}
         voter = _contrarian(out.disputed, ballots)
         if voter is None or voter in dropped:
             break

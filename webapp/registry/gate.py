@@ -53,7 +53,7 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
     compared = (
         candidate.compared_summary if candidate.compared_summary is not None else candidate.compared
     )
-    return {
+    result = {
         "model_version": mv.version,
         "promoted": promoted,
         "reason": reason,
@@ -65,3 +65,6 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
         "data_counts": candidate.data_counts,
         **candidate.extra,
     }
+    if hasattr(kind, "plain_words"):  # what happened and what to do next, before the statistics
+        result["plain"] = kind.plain_words(result)
+    return result

@@ -19,7 +19,7 @@ from ml.style import methods as ml_methods
 from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
 from webapp.storage.service import storage
-from webapp.tables import Deployment, ModelVersion
+from webapp.tables import Deployment, Job, ModelVersion
 
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
 REFUSAL_SECONDS = 60.0
@@ -306,4 +306,12 @@ def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
         "data_counts": mv.data_counts,
         "created_by": mv.created_by,
         "job_id": mv.job_id,
+        "verdict": _verdict(mv),
     }
+
+
+def _verdict(mv: ModelVersion) -> dict | None:
+    """The retrain's outcome in plain words, as its job recorded it (None for imports, bootstraps)."""
+    job = db.session.get(Job, mv.job_id) if mv.job_id else None
+    result = (job.result or {}) if job is not None else {}
+    return result.get("plain") if result.get("model_version") == mv.version else None

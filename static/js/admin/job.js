@@ -35,10 +35,16 @@
       text: "Holdout: " + hold.n + " images (" + Object.entries(hold.sources || {}).map(function (p) {
         return p[1] + " " + p[0].replace(/_/g, " ");
       }).join(", ") + ")." + (hold.warning ? " " + hold.warning : "") }) : null;
-    box.replaceChildren(h("div", { class: "outcome-text" }, h("strong", { class: "outcome-title", testid: "job-outcome-title", text: title }),
-      h("span", { testid: "job-outcome-reason", text: text || "" }),
+    const plain = (job.kind === "retrain" && r.plain) ? r.plain : null;
+    const said = plain ? [h("span", { testid: "job-outcome-plain", text: plain.headline }),
+      h("span", { testid: "job-outcome-next", text: "Next: " + plain.next }),
+      r.reliability ? h("span", { class: "small", testid: "job-outcome-reliability", text: r.reliability }) : null] : [];
+    const stats = [h("span", { testid: "job-outcome-reason", text: text || "" }),
       warnings.map(function (w) { return h("span", { class: "outcome-flag", testid: "job-outcome-warning", text: "Warning: " + w }); }),
-      holdNote), h("div", { class: "outcome-links" }, links));
+      holdNote];
+    box.replaceChildren(h("div", { class: "outcome-text" }, h("strong", { class: "outcome-title", testid: "job-outcome-title", text: title }),
+      said, plain ? h("details", { class: "stats", testid: "job-outcome-details" },
+        h("summary", { text: "Statistics and warnings" }), stats) : stats), h("div", { class: "outcome-links" }, links));
   }
 
   function renderCompare(job) {

@@ -52,7 +52,7 @@
     const isSel = v.version === selected;
     const action = v.deployed ? h("span", { class: "muted small", text: "serving" })
       : h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "promote-" + v.version,
-        on: { click: function (e) { e.stopPropagation(); promote(v.version, e.currentTarget); } } },
+        on: { click: function (e) { e.stopPropagation(); askPromote(v.version, e.currentTarget); } } },
         h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { class: "btn-label", text: "Promote" }));
     const row = h("tr", { class: "version-row" + (isSel ? " is-selected" : "") + (v.deployed ? " is-deployed" : ""), testid: "version-row-" + v.version },
       h("td", { class: "nowrap" }, h("button", { type: "button", class: "link-like", testid: "select-" + v.version, "aria-pressed": String(isSel),
@@ -102,8 +102,10 @@
       ["Holdout metrics", numeric.length ? h("span", { class: "metric-chips" }, numeric.map(function (e) {
         return h("span", { class: "chip" }, h("span", { class: "muted", text: e[0].replace(/_/g, " ") + " " }), A.fmtMetric(e[1]));
       })) : "—"],
+      v.verdict ? ["Gate", h("span", {}, h("span", { testid: "detail-verdict", text: v.verdict.headline + " " }),
+        h("span", { class: "muted", testid: "detail-next", text: v.verdict.next }))] : null,
       ["Holdout size", m.n == null ? "—" : String(m.n)],
-      ["Reliability", reliability(m.calibration)],
+      ["Reliability", reliability(m.calibration, m.reliability_text)],
       ["Data", dataSummary(v.data_counts)],
       ["Parent", v.parent || "—"],
       ["Created", A.fmtTime(v.created) + (v.created_by ? " by " + v.created_by : "")],
@@ -115,8 +117,14 @@
 
   /* How honest the shown probabilities are: calibration error on the holdout before and after
      the temperature fitted there (0 is perfect), and how often an answer claims over 99 %. */
-  function reliability(c) {
+  function reliability(c, words) {
     if (!c) return "—";
+    if (words) return h("span", {}, h("span", { testid: "reliability-text", text: words + " " }),
+      h("details", { class: "stats" }, h("summary", { text: "Statistics" }), h("span", { class: "small", text: reliabilityNumbers(c) })));
+    return reliabilityNumbers(c);
+  }
+
+  function reliabilityNumbers(c) {
     return "temperature " + c.temperature.toFixed(2) + "; calibration error " + A.fmtMetric(c.ece_before) +
       " -> " + A.fmtMetric(c.ece_after) + "; answers above 99 %: " + Math.round(100 * c.share_above_99_before) +
       " % -> " + Math.round(100 * c.share_above_99_after) + " % (" + c.n + " holdout photos)";
@@ -156,17 +164,39 @@
     } catch (err) { A.fail(err); }
   }
 
-  async function promote(version, button) {
-    CV.setBusy(button, true, "Promoting…");
+  // ---------- promote: say what it does, then do it only when confirmed (as rollback does) ----------
+
+  const promoteBox = document.getElementById("promote-confirm");
+  const promoteYes = document.getElementById("promote-yes");
+  let promoting = null, promoteButton = null;
+
+  function askPromote(version, button) {
+    const live = versions.find(function (v) { return v.deployed; });
+    promoting = version; promoteButton = button;
+    document.getElementById("promote-confirm-text").textContent = "Promote " + version + " for " + target + "? " +
+      "Users get " + version + "'s answers from now on" + (live ? "; " + live.version + " stays in the list and you can roll back to it." : ".") +
+      " If the gate did not deploy it by itself, read its job's result first.";
+    promoteBox.hidden = false;
+    promoteYes.focus();
+  }
+
+  document.getElementById("promote-no").addEventListener("click", function () {
+    promoteBox.hidden = true;
+    if (promoteButton) promoteButton.focus();
+  });
+
+  promoteYes.addEventListener("click", async function () {
+    CV.setBusy(promoteYes, true, "Promoting…");
     try {
-      const out = await CV.api("POST", base + "/" + enc(version) + "/promote");
+      const out = await CV.api("POST", base + "/" + enc(promoting) + "/promote");
       CV.showAlert("Promoted: " + target + " now serves " + out.deployed + ".", "success");
     } catch (err) {
       CV.showAlert((err.status === 409 ? "Promotion refused: " : "") + err.message, "error");
     }
-    CV.setBusy(button, false);
+    CV.setBusy(promoteYes, false);
+    promoteBox.hidden = true;
     loadVersions();
-  }
+  });
 
   // ---------- rollback: say what it does, then do it only when confirmed ----------
 
@@ -234,11 +264,12 @@
   function finished(job) {
     const r = job.result || {};
     const warned = (r.warnings || []).length ? " Warning: " + r.warnings.join(" ") : "";
+    const words = r.plain ? " " + r.plain.headline + " " + r.plain.next : "";
     if (job.status === "done" && r.promoted) {
-      A.notify("success", "Retrain done: " + r.model_version + " was promoted (" + r.reason + ")." + warned,
+      A.notify("success", "Retrain done: " + r.model_version + " was promoted." + (words || " (" + r.reason + ").") + warned,
         { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
     } else if (job.status === "done") {
-      A.notify("warning", "Retrain done: " + r.model_version + " was not promoted: " + r.reason + "." + warned,
+      A.notify("warning", "Retrain done: " + r.model_version + " was not promoted." + (words || " " + r.reason + ".") + warned,
         { href: "/admin/jobs/" + enc(job.id), text: "Job details", testid: "retrain-result-link" });
     } else {
       A.notify("error", "Retrain failed: " + (job.error || "see the log") + ".",

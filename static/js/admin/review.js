@@ -72,9 +72,47 @@
       h("div", { class: "review-facts" }, h("div", { class: "row" }, h("span", { class: "muted small", text: "#" + item.id }),
         item.review !== "pending" ? h("span", { class: "badge " + (item.review === "verified" ? "badge-success" : "badge-danger"), text: item.review }) : null),
       facts)));
-    if (item.review === "pending") card.append(actions(item, card));
+    if (item.review === "pending") card.append(actions(item, card), pick(item));
     return card;
   }
+
+  // ---------- many voters at once: a selection, every crowd, or a time window (one audited call) ----------
+
+  const chosen = new Set();
+  const bulkSelected = document.getElementById("bulk-selected");
+
+  function pick(item) {
+    const box = h("input", { type: "checkbox", testid: "review-select-" + item.id, checked: chosen.has(item.voter),
+      on: { change: function () { if (box.checked) chosen.add(item.voter); else chosen.delete(item.voter); syncChosen(); } } });
+    return h("label", { class: "small review-pick" }, box, " select voter " + item.voter);
+  }
+
+  function syncChosen() {
+    bulkSelected.disabled = !chosen.size;
+    bulkSelected.textContent = "Reject the selected voters" + (chosen.size ? " (" + chosen.size + ")" : "");
+  }
+
+  async function bulkReject(body, what) {
+    if (!taskSelect.value) { CV.showAlert("Choose a task first: bulk rejection works on one task.", "error"); return; }
+    if (!window.confirm("Reject every pending label of " + what + " in " + taskSelect.value + "?")) return;
+    try {
+      const out = await CV.api("POST", "/api/admin/feedback/reject-voters", Object.assign({ task: taskSelect.value }, body));
+      CV.showAlert("Rejected " + out.rejected + " pending label" + (out.rejected === 1 ? "" : "s") + " of " + out.voters +
+        " voter" + (out.voters === 1 ? "" : "s") + ".", "success");
+      chosen.clear(); syncChosen(); load();
+    } catch (err) { A.fail(err); }
+  }
+
+  bulkSelected.addEventListener("click", function () {
+    bulkReject({ voters: Array.from(chosen) }, chosen.size + " selected voter" + (chosen.size === 1 ? "" : "s"));
+  });
+  document.getElementById("bulk-crowds").addEventListener("click", function () { bulkReject({ crowd: "all" }, "every crowd"); });
+  document.getElementById("bulk-window").addEventListener("click", function () {
+    const iso = function (id) { const v = document.getElementById(id).value; return v ? new Date(v).toISOString() : undefined; };
+    const body = { since: iso("bulk-since"), until: iso("bulk-until") };
+    if (!body.since && !body.until) { CV.showAlert("Give a start or an end time.", "error"); return; }
+    bulkReject(body, "the voters who first labelled in that window");
+  });
 
   function updateCount(n) {
     const what = { pending: "waiting for review", verified: "verified", rejected: "rejected" }[state];
