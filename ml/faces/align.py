@@ -1,4 +1,4 @@
-"""The face pipeline shared by training and serving: find the face, five landmarks, aligned chips.
+"""The face pipeline shared by training and serving: find the faces, five landmarks, aligned chips.
 
 Each pretrained face network was trained on faces cut a particular way, and answers best on
 faces cut the same way. The dlib networks (gender, age) were trained on chips cut by dlib's
@@ -6,12 +6,16 @@ faces cut the same way. The dlib networks (gender, age) were trained on chips cu
 their chips are cut here (the wheel's manifest records it). The expression network was trained
 on FER-2013 faces: a detector box with a margin, grey; its chip is the same aligned cut, in grey.
 
-Detection: dlib's HOG frontal face detector on a copy whose long side is at most
+Detection (``find_faces``): dlib's HOG frontal face detector on a copy whose long side is at most
 ``DETECT_LONG_SIDE`` px, looking again at twice the size when a small picture shows no face
-(HOG needs faces of about 80 px). Measured against scikit-image's LBP cascade in
-``bench/faces.py``: see docs/faces.md for the figures and why. Several faces: the largest. No face: the whole picture
-is taken as the face box (landmarks are still fitted inside it, which suits tight face crops),
-and the result says ``found=False``.
+(HOG needs faces of about 80 px). Every face, largest first, up to ``MAX_FACES``. When nothing
+is found upright, the picture turned by 90, 180 and 270 degrees (``ROTATIONS``); then the
+picture inside a border (a tight crop of one face has no room around it for HOG's window).
+
+Rotation convention: ``Face.rotation`` is the angle in degrees by which the photo must be turned
+counter-clockwise to make the face upright: what ``PIL.Image.rotate(rotation, expand=True)``
+and ``np.rot90(image, rotation // 90)`` take. Boxes are always in the photo's own pixels;
+landmarks and chips come from the upright picture.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ from ml.faces.wheels import landmark_model_path
 
 DETECT_LONG_SIDE = 320
 UPSAMPLE_BELOW = 400
+MAX_FACES = 10
+ROTATIONS = (
+    0,
+    270,
+    90,
+    180,
+)  # upright first; a phone held sideways is far likelier than upside down
+PAD_FRACTION = 0.5  # border added per side, as a fraction of the picture's long side
 DETECTORS = ("hog", "lbp")
 _local = threading.local()
 
@@ -52,11 +64,12 @@ class ChipSpec:
 
 @dataclasses.dataclass
 class Face:
-    """The face a pipeline found (or the whole picture standing in for it) and its landmarks."""
+    """A face found (or the whole picture standing in for one), its turn and its landmarks."""
 
-    box: tuple[int, int, int, int]  # x, y, w, h in the picture's pixels
+    box: tuple[int, int, int, int]  # x, y, w, h in the photo's own pixels
     found: bool
-    shape: object  # dlib.full_object_detection: the five landmarks
+    shape: object  # dlib.full_object_detection: the five landmarks, in the upright picture
+    rotation: int = 0  # degrees counter-clockwise that make the face upright
 
 
 def _dlib():
@@ -69,24 +82,61 @@ def _dlib():
     return _local.detector, _local.predictor
 
 
-def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
-    """The largest face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, or None."""
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """``image`` turned counter-clockwise by ``rotation`` (0, 90, 180 or 270) degrees."""
+    if rotation % 90:
+        raise ValueError(f"rotation must be a multiple of 90. Received: rotation={rotation}")
+    k = (rotation // 90) % 4
+    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k))
+
+
+def box_to_photo(box, rotation: int, photo_shape) -> tuple[int, int, int, int]:
+    """A box in the upright picture, in the photo's own pixels (``photo_shape``: the photo's (h, w))."""
+    x, y, w, h = box
+    height, width = photo_shape[:2]
+    k = (rotation // 90) % 4
+    if k == 1:  # np.rot90 once: photo (px, py) -> (py, width - px)
+        return (width - y - h, x, h, w)
+    if k == 2:
+        return (width - x - w, height - y - h, w, h)
+    if k == 3:  # photo (px, py) -> (height - py, px)
+        return (y, height - x - w, h, w)
+    return (x, y, w, h)
+
+
+def box_to_upright(box, rotation: int, photo_shape) -> tuple[int, int, int, int]:
+    """A box in the photo's pixels, in the upright picture's pixels (the inverse of ``box_to_photo``)."""
+    height, width = photo_shape[:2]
+    k = (rotation // 90) % 4
+    turned = (width, height) if k % 2 else (height, width)
+    return box_to_photo(box, (360 - rotation) % 360, turned)
+
+
+def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tuple]:
+    """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first."""
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
     found = detector(small, 0)
     if len(found) == 0 and max(small.shape[:2]) <= UPSAMPLE_BELOW:
         found = detector(small, 1)  # HOG needs ~80 px faces: look again at twice the size
-    if len(found) == 0:
-        return None
-    best = max(found, key=lambda r: r.width() * r.height())
-    x0, y0 = max(0, best.left()), max(0, best.top())
-    x1, y1 = min(small.shape[1], best.right() + 1), min(small.shape[0], best.bottom() + 1)
-    return tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0))
+    boxes = []
+    for r in sorted(found, key=lambda r: -r.width() * r.height()):
+        x0, y0 = max(0, r.left()), max(0, r.top())
+        x1, y1 = min(small.shape[1], r.right() + 1), min(small.shape[0], r.bottom() + 1)
+        if x1 > x0 and y1 > y0:
+            boxes.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
+    return boxes
+
+
+def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
+    """The largest face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, or None."""
+    boxes = hog_boxes(image, long_side)
+    return boxes[0] if boxes else None
 
 
 def detect(image, detector: str = "hog"):
-    """The largest face box by ``detector`` ("hog" or "lbp"), or None."""
+    """The largest upright face box by ``detector`` ("hog" or "lbp"), or None."""
     image = check_rgb(image)
     if detector == "hog":
         return detect_hog(image)
@@ -95,33 +145,114 @@ def detect(image, detector: str = "hog"):
     raise ValueError(f"detector must be one of {DETECTORS}. Received: detector={detector!r}")
 
 
-def find_face(image, detector: str = "hog", box=None) -> Face:
-    """Detect (unless ``box`` is given) and fit the five landmarks; the whole picture when no face is found."""
+def _boxes(image: np.ndarray, detector: str) -> list[tuple]:
+    if detector == "hog":
+        return hog_boxes(image)
+    box = detect(image, detector)
+    return [] if box is None else [box]
+
+
+def _padded_boxes(image: np.ndarray, detector: str) -> list[tuple]:
+    """Faces in ``image`` set inside a border, clipped back to the picture (a tight crop's face)."""
+    small, scale = downscaled(image, DETECT_LONG_SIDE)
+    pad = max(8, int(PAD_FRACTION * max(small.shape[:2])))
+    framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    out = []
+    for x, y, w, h in _boxes(framed, detector):
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        x1, y1 = min(small.shape[1], x + w - pad), min(small.shape[0], y + h - pad)
+        # most of the face must lie in the picture: a border alone is not a face
+        if x1 > x0 and y1 > y0 and (x1 - x0) * (y1 - y0) >= 0.5 * w * h:
+            out.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
+    return out
+
+
+def _detections(image: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
+    """(box reported, rotation, box the landmarks are fitted in) per face, largest first."""
+    for rotation in ROTATIONS:
+        boxes = _boxes(upright(image, rotation), detector)
+        if boxes:
+            return [
+                (box_to_photo(b, rotation, image.shape), rotation, None) for b in boxes[:max_faces]
+            ]
+    boxes = _padded_boxes(image, detector)
+    if len(boxes) == 1:  # a tight crop of one face: the face is the whole picture (the contract)
+        return [((0, 0, image.shape[1], image.shape[0]), 0, boxes[0])]
+    return [(b, 0, None) for b in boxes[:max_faces]]
+
+
+def detect_all(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list[tuple]:
+    """Every face as ``(box in the photo's pixels, rotation)``, largest first, at most ``max_faces``.
+
+    Upright first; only when nothing is found, the picture turned by 270, 90 and 180 degrees;
+    then the upright picture in a border: a tight crop of one face, whose box is the whole picture.
+    """
+    image = check_rgb(image)
+    return [(box, rotation) for box, rotation, _ in _detections(image, detector, max_faces)]
+
+
+def fit_face(image, box, rotation: int = 0, found: bool = True, fit_box=None) -> Face:
+    """The face in ``box`` (photo pixels) with its five landmarks fitted in the upright picture
+    (inside ``fit_box`` when given, else inside ``box``)."""
     import dlib
 
     image = check_rgb(image)
-    found = box is not None or (box := detect(image, detector)) is not None
-    if not found:
-        box = (0, 0, image.shape[1], image.shape[0])
-    x, y, w, h = (int(v) for v in box)
+    fit = tuple(int(v) for v in (box if fit_box is None else fit_box))
+    x, y, w, h = box_to_upright(fit, rotation, image.shape)
     _, predictor = _dlib()
-    shape = predictor(image, dlib.rectangle(x, y, x + max(1, w) - 1, y + max(1, h) - 1))
-    return Face(box=(x, y, w, h), found=found, shape=shape)
+    shape = predictor(
+        upright(image, rotation), dlib.rectangle(x, y, x + max(1, w) - 1, y + max(1, h) - 1)
+    )
+    return Face(box=tuple(int(v) for v in box), found=found, shape=shape, rotation=int(rotation))
+
+
+def find_faces(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list[Face]:
+    """Every face found, largest first, with landmarks; an empty list when there is none."""
+    image = check_rgb(image)
+    return [
+        fit_face(image, box, rot, True, fit)
+        for box, rot, fit in _detections(image, detector, max_faces)
+    ]
+
+
+def find_face(image, detector: str = "hog", box=None, rotation: int = 0) -> Face:
+    """The given face (``box`` in photo pixels, turned by ``rotation``), else the largest found,
+    else the whole picture (``found=False``)."""
+    image = check_rgb(image)
+    if box is not None:
+        return fit_face(image, box, rotation)
+    faces = find_faces(image, detector, max_faces=1)
+    if faces:
+        return faces[0]
+    return fit_face(image, (0, 0, image.shape[1], image.shape[0]), 0, found=False)
 
 
 def cut_chip(image: np.ndarray, face: Face, spec: ChipSpec) -> np.ndarray:
-    """The aligned chip of ``face`` for one network: (size, size, 3) RGB or (size, size, 1) grey, uint8."""
+    """The aligned chip of ``face`` for one network: (size, size, 3) RGB or (size, size, 1) grey, uint8.
+
+    ``image`` is the photo as given; the chip is cut from it turned upright by ``face.rotation``.
+    """
     import dlib
 
     details = dlib.get_face_chip_details(face.shape, int(spec.size), float(spec.padding))
-    chip = np.asarray(dlib.extract_image_chip(np.ascontiguousarray(image), details), dtype=np.uint8)
+    picture = upright(np.asarray(image), face.rotation)
+    chip = np.asarray(dlib.extract_image_chip(np.ascontiguousarray(picture), details), np.uint8)
     if spec.grey:
         return cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)[..., None]
     return chip
 
 
-def chips(image, specs: dict[str, ChipSpec], detector: str = "hog", box=None) -> tuple[dict, Face]:
-    """Every network's chip of the face in ``image`` (one detection, one landmark fit), and the face."""
+def face_chips(image, face: Face, specs: dict[str, ChipSpec]) -> dict[str, np.ndarray]:
+    """Every network's chip of one face."""
+    picture = upright(check_rgb(image), face.rotation)
+    flat = dataclasses.replace(face, rotation=0)
+    return {name: cut_chip(picture, flat, spec) for name, spec in specs.items()}
+
+
+def chips(
+    image, specs: dict[str, ChipSpec], detector: str = "hog", box=None, rotation: int = 0
+) -> tuple[dict, Face]:
+    """Every network's chip of one face in ``image`` (the given one, else the largest), and the face."""
     image = check_rgb(image)
-    face = find_face(image, detector, box)
-    return {name: cut_chip(image, face, spec) for name, spec in specs.items()}, face
+    face = find_face(image, detector, box, rotation)
+    return face_chips(image, face, specs), face

@@ -14,6 +14,7 @@ it runs the face pipeline (``ml.faces.align``), then the model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -208,9 +209,9 @@ class FaceClassifier:
     def config(self) -> dict:
         return self.meta.get("config", {})
 
-    def prepare(self, image, box=None) -> tuple[dict, align.Face]:
-        """The chips of the face in one RGB uint8 image, and the face."""
-        return align.chips(image, self.specs, self.detector, box)
+    def prepare(self, image, box=None, rotation: int = 0) -> tuple[dict, align.Face]:
+        """The chips of one face in an RGB uint8 image (the given box, else the largest), and the face."""
+        return align.chips(image, self.specs, self.detector, box, rotation)
 
     def run(self, chip_batches: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The model's outputs for a batch of chips, through one compiled tf.function."""
@@ -229,10 +230,21 @@ class FaceClassifier:
         batch = {f"{n}_chip": np.asarray(c, np.float32) for n, c in chip_batches.items()}
         return {k: np.asarray(v, np.float64) for k, v in self._forward(batch).items()}
 
-    def outputs(self, images, boxes=None) -> tuple[dict[str, np.ndarray], list[align.Face]]:
-        """Model outputs for a list of images (one face each) and the faces used."""
+    def outputs(
+        self, images, boxes=None, rotations=None
+    ) -> tuple[dict[str, np.ndarray], list[align.Face]]:
+        """Model outputs for a list of images, one face each, and the faces used.
+
+        ``boxes[i]`` (x, y, w, h in image i's own pixels) picks the face to read, turned upright by
+        ``rotations[i]`` degrees counter-clockwise (``Prediction.rotation``; default 0): a retrain
+        reads the face a user labelled. A box of None, or no ``boxes``: the largest face found,
+        else the whole picture.
+        """
+        boxes = boxes if boxes is not None else [None] * len(images)
+        rotations = rotations if rotations is not None else [0] * len(images)
         prepared = [
-            self.prepare(img, None if boxes is None else boxes[i]) for i, img in enumerate(images)
+            self.prepare(img, box, int(rot or 0))
+            for img, box, rot in zip(images, boxes, rotations, strict=True)
         ]
         batch = {n: np.stack([p[0][n] for p in prepared]) for n in self.specs}
         return self.run(batch), [p[1] for p in prepared]
@@ -253,32 +265,52 @@ class FaceClassifier:
         return float(p @ self._age_weights[lo:hi] / p.sum())
 
     def predict(self, image) -> Prediction:
+        """The main (largest) face's answer; ``.faces`` holds every face's, largest first."""
         return self.predict_batch([image])[0]
 
+    def find_faces(self, image) -> list[align.Face]:
+        """Every face in ``image``, largest first; the whole picture (found=False) when there is none."""
+        faces = align.find_faces(image, self.detector, align.MAX_FACES)
+        if faces:
+            return faces
+        whole = (0, 0, image.shape[1], image.shape[0])
+        return [align.fit_face(image, whole, 0, found=False)]
+
     def predict_batch(self, images) -> list[Prediction]:
+        """One Prediction per image (its main face), every face of each image run in one batch."""
         if len(images) == 0:
             return []
-        out, faces = self.outputs(images)
+        images = [align.check_rgb(img) for img in images]
+        per_image = [self.find_faces(img) for img in images]
+        chips = [
+            align.face_chips(img, f, self.specs) for img, fs in zip(images, per_image) for f in fs
+        ]
+        out = self.run({n: np.stack([c[n] for c in chips]) for n in self.specs})
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
             from ml.common.calibration import soften
 
             out["probabilities"] = soften(out["probabilities"], temperature)
-        result = []
-        for i, face in enumerate(faces):
-            probs = out["probabilities"][i]
-            best = int(np.argmax(probs))
-            years = None
-            if self._age_weights is not None and "distribution" in out:
-                years = self.age_within(out["distribution"][i], self.labels[best])
-            result.append(
-                Prediction(
-                    label=self.labels[best],
-                    probability=float(probs[best]),
-                    probabilities={n: float(p) for n, p in zip(self.labels, probs)},
-                    face_box=face.box if face.found else None,
-                    face_found=face.found,
-                    age_years=years,
-                )
-            )
-        return result
+        answers, row = [], 0
+        for faces in per_image:
+            each = [self._answer(out, row + j, face) for j, face in enumerate(faces)]
+            row += len(faces)
+            main = each[0]
+            answers.append(dataclasses.replace(main, faces=tuple(each) if main.face_found else ()))
+        return answers
+
+    def _answer(self, out: dict, row: int, face: align.Face) -> Prediction:
+        probs = out["probabilities"][row]
+        best = int(np.argmax(probs))
+        years = None
+        if self._age_weights is not None and "distribution" in out:
+            years = self.age_within(out["distribution"][row], self.labels[best])
+        return Prediction(
+            label=self.labels[best],
+            probability=float(probs[best]),
+            probabilities={n: float(p) for n, p in zip(self.labels, probs)},
+            face_box=face.box if face.found else None,
+            face_found=face.found,
+            age_years=years,
+            rotation=face.rotation if face.found else 0,
+        )
