@@ -95,7 +95,9 @@ def latest_votes(task_id: int, image_ids: set[int] | None = None) -> dict[tuple[
             Feedback.created,
         )
         .join(Classification, Classification.id == Feedback.classification_id)
-        .where(Feedback.task_id == task_id, Feedback.review != "rejected", Feedback.label.is_not(None))
+        .where(
+            Feedback.task_id == task_id, Feedback.review != "rejected", Feedback.label.is_not(None)
+        )
         .order_by(Feedback.id)
     )  # "no face here" answers (label null) are never a vote for a label of the task
     rows = db.session.execute(query).all()
