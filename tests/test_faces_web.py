@@ -1,0 +1,179 @@
+"""Every face of a photo answered, no answer where there is no face, a changed mind, and a user's
+"no face here" never trained on: what a user of the shipped face tasks meets through the API.
+
+Real faces: scikit-image's astronaut photo and faces of its LFW subset, tiled onto one canvas
+as a group photo; scikit-image's coffee cup as a photo without a face.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from skimage import data as skdata
+
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def config(tmp_path):
+    return make_config(tmp_path, SHIPPED_FACE_MODELS=True)
+
+
+def png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def lfw_face(index: int, side: int) -> np.ndarray:
+    grey = (skdata.lfw_subset()[index] * 255).astype(np.uint8)
+    return np.repeat(
+        cv2.resize(grey, (side, side), interpolation=cv2.INTER_CUBIC)[..., None], 3, -1
+    )
+
+
+def group_photo() -> np.ndarray:
+    """Three people side by side: two LFW faces (150 and 120 px) and the astronaut (~100 px)."""
+    canvas = np.full((300, 700, 3), 200, np.uint8)
+    canvas[20:280, 20:240] = skdata.astronaut()[20:280, 110:330]
+    canvas[60:210, 300:450] = lfw_face(0, 150)
+    canvas[80:200, 520:640] = lfw_face(5, 120)
+    return canvas
+
+
+def classify(client, pixels, task: str = "gender"):
+    return client.post(
+        "/api/classify",
+        data={"image": (io.BytesIO(png(pixels)), "photo.png"), "task": task},
+        content_type="multipart/form-data",
+    )
+
+
+def say(client, answer: dict, **body):
+    return client.post(f"/api/classify/{answer['id']}/feedback", json=body)
+
+
+def inside(box, x0, y0, x1, y1) -> bool:
+    x, y, w, h = box
+    return x0 <= x + w / 2 <= x1 and y0 <= y + h / 2 <= y1
+
+
+def test_a_group_photo_answers_every_face_with_its_box(client):
+    answer = classify(client, group_photo()).json
+    faces = answer["faces"]
+    assert [f["index"] for f in faces] == [0, 1, 2]
+    sizes = [f["face_box"][2] * f["face_box"][3] for f in faces]
+    assert sizes == sorted(sizes, reverse=True)  # largest first
+    where = [(300, 60, 450, 210), (520, 80, 640, 200), (20, 20, 240, 280)]
+    for face in faces:
+        assert sum(inside(face["face_box"], *w) for w in where) == 1, face
+        assert face["label"] in ("female", "male") and set(face["probabilities"]) == {
+            "female",
+            "male",
+        }
+        assert face["probability"] == face["probabilities"][face["label"]]
+    assert (
+        inside(faces[2]["face_box"], *where[2]) and faces[2]["label"] == "female"
+    )  # the astronaut
+    assert (answer["label"], answer["face_box"]) == (faces[0]["label"], faces[0]["face_box"])
+    assert client.get(f"/api/classify/{answer['id']}").json == answer  # read again: the same
+
+
+def test_age_answers_each_face_with_its_years(client):
+    answer = classify(client, group_photo(), "age").json
+    assert len(answer["faces"]) == 3
+    assert all(isinstance(f["age_years"], float) for f in answer["faces"])
+    assert answer["age_years"] == answer["faces"][0]["age_years"]
+
+
+def test_a_label_names_its_face_and_trains_on_that_faces_chip(app, client):
+    from ml.faces import align
+    from webapp.extensions import db
+    from webapp.storage.service import load_pixels
+    from webapp.tables import Classification, Feedback, Image
+
+    answer = classify(client, group_photo()).json
+    astronaut = answer["faces"][2]
+    said = say(client, answer, label="female", face=2)
+    assert said.status_code == 201
+    assert said.json == {
+        "agrees": astronaut["label"] == "female",
+        "label": "female",
+        "face": 2,
+        "no_face": False,
+        "counts": True,
+    }
+    assert say(client, answer, label="female", face=3).status_code == 404
+    assert say(client, answer, label="female", face="2").status_code == 400
+    with app.app_context():
+        fb = db.session.scalar(db.select(Feedback))
+        row = db.session.scalar(db.select(Classification))
+        assert fb.face == 2 and fb.image_id != row.image_id  # the face's chip, not the photo
+        chip = load_pixels(db.session.get(Image, fb.image_id).storage_key)
+        [(box, rotation)] = align.detect_all(chip)  # the astronaut alone, found again
+        assert rotation == 0 and box[2] > 0.4 * chip.shape[1]
+
+
+def test_a_coffee_cup_gets_no_answer_and_its_no_face_is_never_trained_on(app, client, admin):
+    from webapp.classification import datasets
+    from webapp.extensions import db
+    from webapp.tables import Task
+
+    answer = classify(client, skdata.coffee()).json
+    assert answer["label"] is None and answer["faces"] == [] and answer["face_found"] is False
+    assert answer["probability"] is None and answer["probabilities"] == {}
+    said = say(client, answer, no_face=True)
+    assert said.status_code == 201
+    assert said.json == {
+        "agrees": True,
+        "label": None,
+        "face": None,
+        "no_face": True,
+        "counts": False,
+    }
+    queue = client.get("/api/admin/feedback", headers=admin).json
+    items = queue["items"] if isinstance(queue, dict) else queue
+    [item] = [i for i in items if i["no_face"]]
+    assert item["label"] is None and item["faces_found"] == 0
+    verdict = client.post(
+        f"/api/admin/feedback/{item['id']}/review", json={"verdict": "verified"}, headers=admin
+    )
+    assert verdict.status_code == 200, verdict.json  # an admin agrees: still no face
+    with app.app_context():
+        task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
+        assert datasets.labelled_images(task) == []  # nothing to train on
+
+
+def test_a_user_changes_their_answer(app, client):
+    from webapp.extensions import db
+    from webapp.tables import Feedback
+
+    answer = classify(client, skdata.astronaut()).json
+    assert answer["label"] == "female"
+    first = say(client, answer, label="male").json
+    second = say(client, answer, label="female").json
+    assert (first["agrees"], second["agrees"]) == (False, True)
+    with app.app_context():
+        rows = db.session.scalars(db.select(Feedback)).all()
+        assert [(r.label, r.face) for r in rows] == [("female", 0)]  # replaced, not added
+
+
+def test_only_the_uploader_or_an_admin_reads_a_classification(app, client, admin):
+    answer = classify(client, skdata.astronaut()).json
+    stranger = app.test_client()
+    assert stranger.get(f"/api/classify/{answer['id']}").status_code == 403
+    assert stranger.get(f"/api/classify/{answer['id']}", headers=admin).json == answer
+    assert client.get("/api/classify/nosuchclassification0").status_code == 404
+
+
+def test_feedback_refuses_a_wrong_label_and_a_switched_off_task(client, admin):
+    answer = classify(client, skdata.astronaut(), "age").json
+    wrong = say(client, answer, label="18 29")
+    assert wrong.status_code == 400 and "18-29" in wrong.json["error"]
+    client.patch("/api/admin/tasks/age", json={"enabled": False}, headers=admin)
+    off = say(client, answer, label="30-44")
+    assert off.status_code == 409 and "switched off" in off.json["error"]
