@@ -70,15 +70,25 @@
   }
 
   function showPlots(v) {
+    document.querySelectorAll("#plots figure.is-evidence").forEach(function (f) { f.remove(); });
     const figures = Array.from(document.querySelectorAll("#plots figure"));
     let pending = figures.length, shown = 0;
     const none = document.getElementById("plots-none");
     none.hidden = true;
-    if (v.kind && v.kind !== "classifier") {  // style models have no training curve, ROC or confusion matrix
+    const evidence = ((v.metrics || {}).files || []).filter(function (f) { return /\.png$/.test(f); });
+    if (v.kind && v.kind !== "classifier" && v.kind !== "face" && !evidence.length) {  // style models have no training curve, ROC or confusion matrix
       figures.forEach(function (fig) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); });
       none.hidden = false;
       return;
     }
+    evidence.forEach(function (name) {  // a shipped version's plots on its bundled evaluation set
+      const title = CV.capitalize(name.replace(/\.png$/, "").replace(/[/_]+/g, " ")) + " (evaluation set)";
+      const fig = h("figure", { class: "is-evidence", "data-plot": name },
+        h("img", { alt: title, testid: "plot-evidence-" + name.replace(/\W+/g, "-") }), h("figcaption", { text: title }));
+      document.getElementById("plots").append(fig);
+      figures.push(fig);
+    });
+    pending = figures.length;
     figures.forEach(function (fig) {
       const img = fig.querySelector("img");
       fig.hidden = true;
@@ -103,6 +113,8 @@
         return h("span", { class: "chip" }, h("span", { class: "muted", text: e[0].replace(/_/g, " ") + " " }), A.fmtMetric(e[1]));
       })) : "—"],
       ["Holdout size", m.n == null ? "—" : String(m.n)],
+      m.evaluation ? ["Evaluation set", evaluationText(m.evaluation), "version-evaluation"] : null,
+      ["Live agreement", liveText(v.live_agreement), "version-live-agreement"],
       ["Reliability", reliability(m.calibration)],
       ["Data", dataSummary(v.data_counts)],
       ["Parent", v.parent || "—"],
@@ -111,6 +123,31 @@
       ["Size", v.size_bytes ? CV.formatBytes(v.size_bytes) : "—"],
       ["sha256", h("span", { class: "mono small break", text: v.sha256 || "—" })]]);
     showPlots(v);
+  }
+
+  /* A shipped version's evaluation on a bundled set, as the evaluation reports it: every plain
+     fact (set, size, licence, scores) and one line per table (age error by band, per group). */
+  function evaluationText(e) {
+    const plain = function (x) { return typeof x === "number" ? A.fmtMetric(x) : String(x); };
+    const lines = Object.entries(e).filter(function (kv) { return kv[1] !== null && kv[1] !== undefined; }).map(function (kv) {
+      const name = kv[0].replace(/_/g, " ");
+      const value = kv[1];
+      if (typeof value !== "object") return name + ": " + plain(value);
+      if (Array.isArray(value)) return value.length && typeof value[0] !== "object" ? name + ": " + value.map(plain).join(", ") : null;
+      const inner = Object.entries(value).map(function (p) {
+        return p[0].replace(/_/g, " ") + " " + (typeof p[1] === "object" && p[1] !== null
+          ? Object.entries(p[1]).filter(function (q) { return typeof q[1] !== "object"; }).map(function (q) { return q[0].replace(/_/g, " ") + " " + plain(q[1]); }).join(" / ")
+          : plain(p[1]));
+      });
+      return name + ": " + inner.join("; ");
+    }).filter(Boolean);
+    return h("div", { class: "small evaluation-lines" }, lines.map(function (line) { return h("div", { text: line }); }));
+  }
+
+  /* How often users' labels agreed with what this version answered since it was deployed. */
+  function liveText(live) {
+    if (!live || !live.n) return "no labels from users yet";
+    return Math.round(100 * live.share) + " % of " + live.n + " user label" + (live.n === 1 ? "" : "s") + " agree with its answers";
   }
 
   /* How honest the shown probabilities are: calibration error on the holdout before and after
