@@ -143,9 +143,19 @@ def test_a_coffee_cup_gets_no_answer_and_its_no_face_is_never_trained_on(app, cl
         f"/api/admin/feedback/{item['id']}/review", json={"verdict": "verified"}, headers=admin
     )
     assert verdict.status_code == 200, verdict.json  # an admin agrees: still no face
+    face = classify(client, skdata.astronaut()).json
+    say(client, face, label="female")
     with app.app_context():
         task = db.session.scalar(db.select(Task).where(Task.name == "gender"))
-        assert datasets.labelled_images(task) == []  # nothing to train on
+        items = datasets.labelled_images(task)  # what a retrain trains and judges on
+        assert [(x.label, x.source) for x in items] == [("female", "feedback")]
+        assert items[0].image.sha256 != queue_image_sha(client, admin, item)
+
+
+def queue_image_sha(client, admin, item) -> str:
+    import hashlib
+
+    return hashlib.sha256(client.get(item["image_url"], headers=admin).data).hexdigest()
 
 
 def test_a_user_changes_their_answer(app, client):
@@ -177,3 +187,69 @@ def test_feedback_refuses_a_wrong_label_and_a_switched_off_task(client, admin):
     client.patch("/api/admin/tasks/age", json={"enabled": False}, headers=admin)
     off = say(client, answer, label="30-44")
     assert off.status_code == 409 and "switched off" in off.json["error"]
+
+
+def test_a_turned_face_is_answered_and_its_label_trains_on_it_upright(app, client):
+    from ml.faces import align
+    from webapp.extensions import db
+    from webapp.storage.service import load_pixels
+    from webapp.tables import Feedback, Image
+
+    answer = classify(client, np.ascontiguousarray(np.rot90(skdata.astronaut(), 1))).json
+    [face] = answer["faces"]
+    assert face["rotation"] == 270 and face["label"] == "female"
+    assert say(client, answer, label="female").json["counts"] is True
+    with app.app_context():
+        fb = db.session.scalar(db.select(Feedback))
+        chip = load_pixels(db.session.get(Image, fb.image_id).storage_key)
+        [(box, rotation)] = align.detect_all(chip)
+        assert rotation == 0  # the chip stands upright: training reads the face as the user saw it
+
+
+def fake_evaluation(model_dir, out_dir):
+    """What ml.faces.evidence.evaluate hands back: metrics, and plots written to out_dir."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    for name in ("roc.png", "confusion_matrix.png", "reliability.png"):
+        (out / name).write_bytes(png(np.zeros((8, 8, 3), np.uint8)))
+    return {
+        "accuracy": 0.97,
+        "n": 100,
+        "dataset": {"name": "LFW subset", "n": 100, "licence": "LFW: research use"},
+        "age_error_by_band": {"18-29": {"mae": 4.1, "bias": 1.2}},
+    }
+
+
+def test_the_shipped_v1_model_page_shows_its_evidence_and_live_agreement(
+    app, client, admin, monkeypatch
+):
+    import sys
+    import types
+
+    from webapp.extensions import db
+    from webapp.jobs import runner
+    from webapp.tables import Job
+
+    module = types.ModuleType("ml.faces.evidence")
+    module.evaluate = fake_evaluation
+    monkeypatch.setitem(sys.modules, "ml.faces.evidence", module)
+    answer = classify(client, skdata.astronaut()).json  # registers v1, queues its evaluation
+    say(client, answer, label="female")
+    with app.app_context():
+        [job] = db.session.scalars(db.select(Job).where(Job.kind == "evidence")).all()
+        assert (job.target, job.params, job.status) == ("gender", {"version": "v1"}, "queued")
+        runner.execute_job(job.id)  # what the train worker does
+        assert db.session.get(Job, job.id).status == "done"
+    [v1] = client.get("/api/admin/models/gender", headers=admin).json
+    assert v1["metrics"]["accuracy"] == 0.97 and v1["metrics"]["n"] == 100
+    assert v1["metrics"]["evaluation"]["dataset"]["licence"] == "LFW: research use"
+    assert v1["live_agreement"] == {"n": 1, "agree": 1, "share": 1.0}
+    for name in v1["metrics"]["files"]:
+        plot = client.get(f"/api/admin/models/gender/v1/files/{name}", headers=admin)
+        assert plot.status_code == 200 and plot.mimetype == "image/png"
+    assert sorted(v1["metrics"]["files"]) == [
+        "confusion_matrix.png",
+        "reliability.png",
+        "roc.png",
+    ]

@@ -30,6 +30,15 @@ SUMMARY_KEYS += ("f1_macro", "roc_auc", "calibration")
 FILE_SUFFIXES = (".png", ".json")
 
 
+def available() -> bool:
+    """Whether the ml package can evaluate a face model on its bundled set."""
+    try:
+        from ml.faces import evidence as ml_evidence
+    except ImportError:
+        return False
+    return callable(getattr(ml_evidence, "evaluate", None))
+
+
 def schedule(mv: ModelVersion) -> Job | None:
     """Queue the evidence job of a pretrained version unless it has its evidence or one is queued."""
     if (mv.metrics or {}).get("evaluation") or _queued(mv):
