@@ -72,16 +72,19 @@ def _image_id(row: Classification, said: Statement) -> int:
     return image.id
 
 
-def _earlier(row: Classification, said: Statement, client: str, admin: bool) -> Feedback | None:
-    """This person's earlier answer about the same face: from the same address, or (the uploader
-    being the only other person who may answer) an unreviewed answer of the uploader."""
-    query = db.select(Feedback).where(
-        Feedback.classification_id == row.id, Feedback.face == said.face
+def _earlier(row: Classification, said: Statement, client: str) -> Feedback | None:
+    """This person's earlier answer about the same face (from the same address: the uploader's
+    answers from several addresses stay several rows, which is how voters.py links them)."""
+    return db.session.scalar(
+        db.select(Feedback)
+        .where(
+            Feedback.classification_id == row.id,
+            Feedback.face == said.face,
+            Feedback.client == client,
+        )
+        .order_by(Feedback.id.desc())
+        .limit(1)
     )
-    mine = Feedback.client == client
-    if not admin:
-        mine = mine | ((Feedback.review == "pending") & Feedback.reviewed_by.is_(None))
-    return db.session.scalar(query.where(mine).order_by(Feedback.id.desc()).limit(1))
 
 
 def record(
@@ -93,7 +96,7 @@ def record(
     review. A label an admin already rejected stays rejected when its author changes it.
     """
     image_id = _image_id(row, said)
-    fb = _earlier(row, said, client, reviewer is not None)
+    fb = _earlier(row, said, client)
     if fb is None:
         fb = Feedback(classification_id=row.id, task_id=row.task_id, face=said.face, client=client)
         db.session.add(fb)
