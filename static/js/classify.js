@@ -159,11 +159,15 @@
 
   function renderFaces(result) {
     const faces = result.faces || [];
-    $("faces").hidden = faces.length < 2;
+    const turned = faces.some(function (f) { return f.rotation; });
+    const show = faces.length > 1 || turned;
+    $("faces").hidden = !show;
     const list = $("faces-list");
     list.replaceChildren();
-    if (faces.length < 2) return;
-    $("faces-title").textContent = faces.length + " faces found: choose one to see its answer and to label it.";
+    if (!show) return;
+    $("faces-title").textContent = faces.length > 1
+      ? faces.length + " faces found: choose one to see its answer and to label it."
+      : "The face found, turned upright:";
     faces.forEach(function (face, i) {
       const button = document.createElement("button");
       button.type = "button";
