@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+import requests
 from PIL import Image as PILImage
 from playwright.sync_api import expect
 
@@ -30,6 +31,9 @@ def live_server(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("live-faces"), free_port())
     server.env.update({"SHIPPED_FACE_MODELS": "1", "PRETRAINED_CACHE_DIR": str(PRETRAINED_CACHE)})
     server.start()
+    # the first look registers the three shipped v1 models (converted once per machine)
+    tasks = requests.get(server.url("/api/tasks"), timeout=300).json()
+    assert {t["name"]: t["model_version"] for t in tasks}["age"] == "v1", tasks
     yield server
     server.stop()
 
@@ -159,12 +163,22 @@ def test_a_turned_face_is_boxed_and_shown_upright(page, live_server):
     expect(page.get_by_test_id("face-box")).to_be_visible()
     expect(page.get_by_test_id("predicted-label")).to_have_text("Female")
     expect(page.get_by_test_id("faces-title")).to_contain_text("turned upright")
-    # the chip is the face upright: its top half (forehead, eyes) is where the hair is darkest
-    rows = page.get_by_test_id("face-chip-0").evaluate(
-        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        const half = d.length / 2; let top = 0, bottom = 0;
-        for (let i = 0; i < d.length; i += 4) { const v = d[i] + d[i + 1] + d[i + 2];
-          if (i < half) top += v; else bottom += v; }
-        return [top, bottom]; }"""
+    # the chip beside the answer is the face upright: most like the upright face, not a turned one
+    pixels = page.get_by_test_id("face-chip-0").evaluate(
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
     )
-    assert rows[0] < rows[1], rows  # dark hair above, lit chin and collar below
+    chip = np.asarray(pixels, np.float64).reshape(96, 96, 4)[..., :3].mean(-1)
+    x, y, w, h = upright_face_box(upright)
+    g = 0.15  # the page's margin
+    crop = upright[int(y - g * h) : int(y + h + g * h), int(x - g * w) : int(x + w + g * w)]
+    ref = np.asarray(PILImage.fromarray(crop).convert("L").resize((96, 96)), np.float64)
+    scores = [np.corrcoef(chip.ravel(), np.rot90(ref, k).ravel())[0, 1] for k in range(4)]
+    assert int(np.argmax(scores)) == 0, scores
+
+
+def upright_face_box(pixels: np.ndarray):
+    from ml.faces import align
+
+    [(box, rotation)] = align.detect_all(pixels)
+    assert rotation == 0
+    return box

@@ -26,7 +26,7 @@ from webapp.tables import Classification, Feedback, Job, ModelVersion
 KIND = "evidence"
 # What the version list and the gate read at the top level of `metrics` (a retrain's summary keys)
 SUMMARY_KEYS = ("n", "accuracy", "balanced_accuracy", "precision_macro", "recall_macro")
-SUMMARY_KEYS += ("f1_macro", "roc_auc", "calibration")
+SUMMARY_KEYS += ("f1_macro", "roc_auc")
 FILE_SUFFIXES = (".png", ".json")
 
 
