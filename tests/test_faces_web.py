@@ -253,3 +253,13 @@ def test_the_shipped_v1_model_page_shows_its_evidence_and_live_agreement(
         "reliability.png",
         "roc.png",
     ]
+
+
+def test_a_photo_task_reads_the_whole_photo_and_has_no_faces():
+    from ml.common.prediction import Prediction
+    from webapp.classification import faces
+
+    photo = Prediction("cat", 0.9, {"cat": 0.9, "dog": 0.1}, None)  # what ml/classify answers
+    assert faces.answers(photo) is None  # not a face model: the columns hold the answer
+    no_face = Prediction("male", 0.99, {"female": 0.01, "male": 0.99}, None, face_found=False)
+    assert faces.answers(no_face) == []

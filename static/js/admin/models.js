@@ -71,13 +71,20 @@
 
   function showPlots(v) {
     document.querySelectorAll("#plots figure.is-evidence").forEach(function (f) { f.remove(); });
-    const figures = Array.from(document.querySelectorAll("#plots figure"));
+    const all = Array.from(document.querySelectorAll("#plots figure"));
+    // Which of the usual plots this version has: a classifier all; a face model retrained here its
+    // holdout's (no training curve); a shipped face model and the style models none of them.
+    const retrainedFace = v.kind === "face" && (v.metrics || {}).holdout;
+    const figures = all.filter(function (fig) {
+      const has = !v.kind || v.kind === "classifier" || (retrainedFace && /^holdout\//.test(fig.dataset.plot));
+      if (!has) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); }
+      return has;
+    });
     let pending = figures.length, shown = 0;
     const none = document.getElementById("plots-none");
     none.hidden = true;
     const evidence = ((v.metrics || {}).files || []).filter(function (f) { return /\.png$/.test(f); });
-    if (v.kind && v.kind !== "classifier" && v.kind !== "face" && !evidence.length) {  // style models have no training curve, ROC or confusion matrix
-      figures.forEach(function (fig) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); });
+    if (!figures.length && !evidence.length) {
       none.hidden = false;
       return;
     }
