@@ -44,8 +44,13 @@ class ValidImage:
     def extension(self) -> str:
         return "jpg" if self.format == "jpeg" else self.format
 
-    def to_array(self) -> np.ndarray:
-        """RGB uint8 pixels."""
+    def to_array(self, max_side: int | None = None) -> np.ndarray:
+        """RGB uint8 pixels; with ``max_side``, a big JPEG decoded at reduced size (long side still
+        at least ``max_side``): scale boxes found in it by ``self.width / pixels.shape[1]``."""
+        if max_side:
+            from ml.common.images import decode_reduced
+
+            return decode_reduced(self.data, max_side)[0]
         with PILImage.open(io.BytesIO(self.data)) as im:
             return np.asarray(im.convert("RGB"))
 

@@ -25,3 +25,13 @@ class Prediction:
     age_years: float | None = None  # face models using the age network: its expected age
     rotation: int = 0  # face models: degrees counter-clockwise that make the face upright
     faces: tuple = ()  # face models: a Prediction per face found, largest first ([0] is the main one)
+
+    def scaled(self, factor: float) -> Prediction:
+        """This answer with every face box multiplied by ``factor`` (e.g. from a reduced decode
+        back to the photo's own pixels: ``factor = photo width / decoded width``)."""
+
+        def box(b):
+            return None if b is None else tuple(int(round(v * factor)) for v in b)
+
+        faces = tuple(f.scaled(factor) for f in self.faces)
+        return dataclasses.replace(self, face_box=box(self.face_box), faces=faces)

@@ -9,8 +9,9 @@ on FER-2013 faces: a detector box with a margin, grey; its chip is the same alig
 Detection (``find_faces``): dlib's HOG frontal face detector on a copy whose long side is at most
 ``DETECT_LONG_SIDE`` px, looking again at twice the size when a small picture shows no face
 (HOG needs faces of about 80 px). Every face, largest first, up to ``MAX_FACES``. When nothing
-is found upright, the picture turned by 90, 180 and 270 degrees (``ROTATIONS``); then the
-picture inside a border (a tight crop of one face has no room around it for HOG's window).
+is found upright, the picture turned by 270, 90 and 180 degrees (``ROTATIONS``, at
+``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one face has no room
+around it for HOG's window).
 
 Rotation convention: ``Face.rotation`` is the angle in degrees by which the photo must be turned
 counter-clockwise to make the face upright: what ``PIL.Image.rotate(rotation, expand=True)``
@@ -30,7 +31,9 @@ from ml.faces import check_rgb, downscaled
 from ml.faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
-DETECT_LONG_SIDE = 320
+DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side here
+TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
+CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
 MAX_FACES = 10
 ROTATIONS = (
@@ -145,40 +148,62 @@ def detect(image, detector: str = "hog"):
     raise ValueError(f"detector must be one of {DETECTORS}. Received: detector={detector!r}")
 
 
-def _boxes(image: np.ndarray, detector: str) -> list[tuple]:
+def _boxes(image: np.ndarray, detector: str, long_side: int) -> list[tuple]:
     if detector == "hog":
-        return hog_boxes(image)
+        return hog_boxes(image, long_side)
     box = detect(image, detector)
     return [] if box is None else [box]
 
 
 def _padded_boxes(image: np.ndarray, detector: str) -> list[tuple]:
     """Faces in ``image`` set inside a border, clipped back to the picture (a tight crop's face)."""
-    small, scale = downscaled(image, DETECT_LONG_SIDE)
+    small, scale = downscaled(image, CROP_LONG_SIDE)
     pad = max(8, int(PAD_FRACTION * max(small.shape[:2])))
     framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     out = []
-    for x, y, w, h in _boxes(framed, detector):
+    for x, y, w, h in _boxes(framed, detector, 2 * CROP_LONG_SIDE):
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(small.shape[1], x + w - pad), min(small.shape[0], y + h - pad)
         # most of the face must lie in the picture: a border alone is not a face
         if x1 > x0 and y1 > y0 and (x1 - x0) * (y1 - y0) >= 0.5 * w * h:
-            out.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
+            out.append(_scaled((x0, y0, x1 - x0, y1 - y0), 1 / scale))
     return out
 
 
-def _detections(image: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
-    """(box reported, rotation, box the landmarks are fitted in) per face, largest first."""
-    for rotation in ROTATIONS:
-        boxes = _boxes(upright(image, rotation), detector)
+def _scaled(box, factor: float) -> tuple[int, int, int, int]:
+    return tuple(int(round(v * factor)) for v in box)
+
+
+def _search(view: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
+    """(box, rotation, box to fit landmarks in or None) per face in ``view``, largest first."""
+    boxes = _boxes(view, detector, DETECT_LONG_SIDE)
+    if boxes:
+        return [(b, 0, None) for b in boxes[:max_faces]]
+    small, scale = downscaled(view, TURNED_LONG_SIDE)
+    for rotation in ROTATIONS[1:]:
+        boxes = _boxes(upright(small, rotation), detector, TURNED_LONG_SIDE)
         if boxes:
             return [
-                (box_to_photo(b, rotation, image.shape), rotation, None) for b in boxes[:max_faces]
+                (_scaled(box_to_photo(b, rotation, small.shape), 1 / scale), rotation, None)
+                for b in boxes[:max_faces]
             ]
-    boxes = _padded_boxes(image, detector)
+    boxes = _padded_boxes(view, detector)
     if len(boxes) == 1:  # a tight crop of one face: the face is the whole picture (the contract)
-        return [((0, 0, image.shape[1], image.shape[0]), 0, boxes[0])]
+        return [((0, 0, view.shape[1], view.shape[0]), 0, boxes[0])]
     return [(b, 0, None) for b in boxes[:max_faces]]
+
+
+def _detections(image: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
+    """``_search`` on a copy at most ``DETECT_LONG_SIDE`` px long (shrunk once), in the photo's pixels."""
+    view, scale = downscaled(image, DETECT_LONG_SIDE)
+    h, w = image.shape[:2]
+    out = []
+    for box, rotation, fit in _search(np.ascontiguousarray(view), detector, max_faces):
+        box = _scaled(box, 1 / scale)
+        if box[2] >= w - 2 / scale and box[3] >= h - 2 / scale:
+            box = (0, 0, w, h)  # the whole picture stays exactly the whole picture
+        out.append((box, rotation, None if fit is None else _scaled(fit, 1 / scale)))
+    return out
 
 
 def detect_all(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list[tuple]:
