@@ -24,9 +24,7 @@ from webapp.storage.service import storage
 from webapp.tables import Classification, Feedback, Job, ModelVersion
 
 KIND = "evidence"
-# What the version list and the gate read at the top level of `metrics` (a retrain's summary keys)
-SUMMARY_KEYS = ("n", "accuracy", "balanced_accuracy", "precision_macro", "recall_macro")
-SUMMARY_KEYS += ("f1_macro", "roc_auc")
+SUMMARY_KEYS = ("n", "accuracy", "f1_macro", "roc_auc")  # what the job's result repeats
 FILE_SUFFIXES = (".png", ".json")
 
 
@@ -41,7 +39,7 @@ def available() -> bool:
 
 def schedule(mv: ModelVersion) -> Job | None:
     """Queue the evidence job of a pretrained version unless it has its evidence or one is queued."""
-    if (mv.metrics or {}).get("evaluation") or _queued(mv):
+    if "files" in (mv.metrics or {}) or _queued(mv):
         return None
     job = runner.create_job(
         KIND, target=mv.target, params={"version": mv.version}, created_by="system"
@@ -71,11 +69,8 @@ def run_evidence(job: Job, ctx: JobContext) -> dict:
         ctx.progress(0.9, "storing the metrics and plots")
         files = _store_files(mv, Path(tmp))
     store(mv, metrics, files)
-    return {"model_version": mv.version, "files": files, **_summary(metrics)}
-
-
-def _summary(metrics: dict) -> dict:
-    return {k: metrics[k] for k in SUMMARY_KEYS if metrics.get(k) is not None}
+    summary = {k: metrics.get(k) for k in SUMMARY_KEYS if metrics.get(k) is not None}
+    return {"model_version": mv.version, "files": files, **summary}
 
 
 def _prefix(mv: ModelVersion) -> str:
@@ -98,11 +93,17 @@ def _type(name: str) -> str:
 
 
 def store(mv: ModelVersion, metrics: dict, files: list[str]) -> None:
-    """Record the evaluation as the version's metrics (committed), keeping any it had."""
-    plain = json.loads(json.dumps(metrics, default=float))  # numpy numbers -> JSON
-    mv.metrics = {**(mv.metrics or {}), **_summary(plain), "evaluation": plain, "files": files}
+    """Record the evaluation as the version's metrics (committed): the registry's shape, as a
+    retrain stores its holdout's (summary keys at the top, `holdout`, `calibration`), plus which
+    evaluation set (`evaluation_set`), the age figures (`age`) and the stored `files`."""
+    plain = json.loads(json.dumps(metrics, default=_plain))  # numpy numbers -> JSON
+    mv.metrics = {**(mv.metrics or {}), **plain, "files": files}
     db.session.commit()
     current_app.logger.info("stored the evidence of %s %s", mv.target, mv.version)
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def file_path(mv: ModelVersion, name: str) -> Path | None:
