@@ -148,9 +148,33 @@ def test_age_brackets_keep_their_hyphen_on_every_page(page, live_server):
     expect(page.locator("[data-testid^=review-label-]").first).to_have_text("45-59")
     expect(page.get_by_text("Verify as 18-29")).to_be_visible()
     no_spaced_brackets(page.locator("main").inner_text())
-    page.goto("/admin/models/age")
+    page.goto("/admin/models/age?version=v1")
     expect(page.get_by_test_id("versions-table")).to_contain_text("v1")
     no_spaced_brackets(page.locator("main").inner_text())
+
+
+def evidence_ready(server, target: str) -> bool:
+    [v1] = requests.get(server.url(f"/api/admin/models/{target}"), auth=server.admin_auth).json()
+    return "files" in (v1["metrics"] or {})
+
+
+def test_the_shipped_v1_model_pages_show_their_evidence(page, live_server):
+    from tests.services import wait_for
+
+    for target in ("gender", "age"):  # the train worker evaluates each v1 after it is registered
+        wait_for(lambda: evidence_ready(live_server, target), 240, interval=2, message=target)
+    login(page, live_server)
+    page.goto("/admin/models/gender?version=v1")
+    expect(page.get_by_test_id("version-evaluation")).to_contain_text("LFW")
+    expect(page.get_by_test_id("version-evaluation")).to_contain_text("Licence")
+    expect(page.get_by_test_id("reliability-table")).to_be_visible()
+    expect(page.get_by_test_id("version-live-agreement")).to_contain_text("user label")
+    for plot in ("plot-roc", "plot-confusion", "plot-evidence-holdout-reliability-png"):
+        expect(page.get_by_test_id(plot)).to_be_visible()
+    expect(page.get_by_test_id("plots-none")).to_be_hidden()
+    page.goto("/admin/models/age?version=v1")
+    expect(page.get_by_test_id("age-table")).to_contain_text("45-59")
+    expect(page.get_by_test_id("version-no-face")).to_contain_text("taken for a face")
 
 
 def test_a_turned_face_is_boxed_and_shown_upright(page, live_server):
