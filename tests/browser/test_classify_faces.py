@@ -162,7 +162,7 @@ def test_the_shipped_v1_model_pages_show_their_evidence(page, live_server):
     from tests.services import wait_for
 
     for target in ("gender", "age"):  # the train worker evaluates each v1 after it is registered
-        wait_for(lambda: evidence_ready(live_server, target), 240, interval=2, message=target)
+        wait_for(lambda t=target: evidence_ready(live_server, t), 240, interval=2, message=target)
     login(page, live_server)
     page.goto("/admin/models/gender?version=v1")
     expect(page.get_by_test_id("version-evaluation")).to_contain_text("LFW")
