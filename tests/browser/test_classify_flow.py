@@ -74,7 +74,8 @@ def give_feedback(page, testid: str) -> dict:
     expect(page.get_by_test_id("feedback-thanks")).to_be_visible()
     expect(page.get_by_test_id("feedback-thanks")).to_contain_text("Thanks")
     for button in page.get_by_test_id("feedback-buttons").get_by_role("button").all():
-        expect(button).to_be_disabled()  # one answer per photo
+        expect(button).to_be_disabled()  # one answer per photo, until the user changes it
+    expect(page.get_by_test_id("feedback-change")).to_be_visible()
     return answer.value.json()
 
 
