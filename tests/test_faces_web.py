@@ -228,3 +228,18 @@ def test_the_shipped_v1_model_page_shows_its_evidence_and_live_agreement(app, cl
         assert name in metrics["files"]
         plot = client.get(f"/api/admin/models/gender/v1/files/{name}", headers=admin)
         assert plot.status_code == 200 and plot.data[:4] == b"\x89PNG"
+
+
+def test_deleting_a_group_photo_removes_the_face_chips_its_labels_made(app, client):
+    from webapp.extensions import db
+    from webapp.tables import Feedback, Image
+
+    answer = classify(client, group_photo()).json
+    for face in (1, 2):
+        assert say(client, answer, label="male", face=face).status_code == 201
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Image.id))) == 3  # the photo, two chips
+    assert client.delete(f"/api/classify/{answer['id']}").status_code == 204
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Image.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Feedback.id))) == 0
