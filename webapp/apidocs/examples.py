@@ -26,7 +26,7 @@ photo holds no face.
 ```
 ID=$(curl -s -c jar.txt -F image=@face.jpg -F task=smiling {BASE}/api/classify | jq -r .id)
 curl -s {BASE}/api/tasks          # the tasks, their labels and deployed versions
-curl -s -b jar.txt {BASE}/api/classify/$ID | jq '.faces[] | {{index, face_box, label}}'
+curl -s -b jar.txt {BASE}/api/classify/$ID | jq -c '.faces[] | {{face: .index, label: .label, box: .face_box}}'
 curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "smiling", "face": 0}}' \\
   {BASE}/api/classify/$ID/feedback
 curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "not_smiling"}}' \\
