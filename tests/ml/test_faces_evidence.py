@@ -13,6 +13,7 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("pretrained")
 
 
+@pytest.mark.slow
 def test_gender_v1_has_metrics_and_plots(cache, tmp_path):
     metrics = evidence.evaluate(fm.pretrained_task_dir("gender", cache), tmp_path)
     assert metrics["n"] == metrics["holdout"]["n"] > 80 and metrics["accuracy"] > 0.85
@@ -23,6 +24,7 @@ def test_gender_v1_has_metrics_and_plots(cache, tmp_path):
     assert sum(r["n"] for r in metrics["holdout"]["reliability"]) == metrics["n"]
 
 
+@pytest.mark.slow
 def test_age_v1_carries_its_development_figures(cache, tmp_path):
     metrics = evidence.evaluate(fm.pretrained_task_dir("age", cache), tmp_path)
     assert metrics["age"]["development"]["after"]["children_recall"] >= 0.85
