@@ -151,6 +151,9 @@ def test_age_brackets_keep_their_hyphen_on_every_page(page, live_server):
     page.goto("/admin/models/age?version=v1")
     expect(page.get_by_test_id("versions-table")).to_contain_text("v1")
     no_spaced_brackets(page.locator("main").inner_text())
+    page.goto("/admin/tasks")
+    expect(page.locator("main")).to_contain_text("30-44")
+    no_spaced_brackets(page.locator("main").inner_text())
 
 
 def evidence_ready(server, target: str) -> bool:
