@@ -243,3 +243,37 @@ def test_deleting_a_group_photo_removes_the_face_chips_its_labels_made(app, clie
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Image.id))) == 0
         assert db.session.scalar(db.select(db.func.count(Feedback.id))) == 0
+
+
+def test_a_label_on_a_photo_models_answer_agrees_or_not(app, client, monkeypatch):
+    """A photo task (no faces): the label is compared with the whole photo's answer."""
+    from ml.common.prediction import Prediction
+    from webapp.classification import service
+    from webapp.extensions import db
+    from webapp.tables import ModelVersion
+
+    class PhotoModel:
+        def predict(self, pixels):
+            return Prediction("male", 0.8, {"female": 0.2, "male": 0.8}, None)
+
+    with app.app_context():
+        db.session.add(
+            ModelVersion(
+                target="gender",
+                version="v9",
+                kind="classifier",
+                storage_key="x",
+                sha256="0" * 64,
+                size_bytes=1,
+            )
+        )
+        db.session.commit()
+    monkeypatch.setattr(
+        service,
+        "serving_model",
+        lambda task: (db.session.scalar(db.select(ModelVersion)), PhotoModel()),
+    )
+    answer = classify(client, skdata.coffee()).json
+    assert (answer["label"], answer["faces"], answer["probability"]) == ("male", [], 0.8)
+    assert say(client, answer, label="female").json["agrees"] is False
+    assert say(client, answer, label="male").json["agrees"] is True

@@ -44,9 +44,9 @@ def parse(row: Classification, body: dict) -> Statement:
         )
     if isinstance(face, bool) or not isinstance(face, int):
         raise Invalid(f"'face' must be a face index (0 is the largest face). Received: {face!r}")
-    found = faces.listed(row)
     if face != 0 and faces.find(row, face) is None:
-        raise NotFound(f"This photo has no face {face}; it has {len(found)} (indexes from 0).")
+        count = len(faces.listed(row))
+        raise NotFound(f"This photo has no face {face}; it has {count} (indexes from 0).")
     return Statement(label, face, False)
 
 
@@ -57,9 +57,11 @@ def _agrees(row: Classification, said: Statement) -> bool | None:
     if said.no_face:
         return row.face_found is False if row.face_found is not None else None
     face = faces.find(row, said.face)
-    if face is None:  # the model answered no face (or had no face model): nothing to agree with
-        return False if row.face_found is False else None
-    return face["label"] == said.label
+    if face is not None:
+        return face["label"] == said.label
+    if row.face_found is False:  # the model found no face; the person says there is one
+        return False
+    return row.label == said.label if row.label is not None else None  # a photo model
 
 
 def _image_id(row: Classification, said: Statement) -> int:
