@@ -105,7 +105,9 @@ def record(
     elif fb.review != "rejected":
         fb.review, fb.reviewed_by, fb.reviewed_at = "pending", None, None
     fb.image_id, fb.label, fb.no_face = image_id, said.label, said.no_face
-    fb.agrees, fb.created = _agrees(row, said), utcnow()
+    fb.agrees = _agrees(
+        row, said
+    )  # `created` stays the first answer's: a voter's record starts there
     if reviewer is not None:
         fb.review, fb.reviewed_by, fb.reviewed_at = "verified", reviewer, utcnow()
     db.session.commit()
