@@ -80,6 +80,12 @@
       if (!has) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); }
       return has;
     });
+    figures.forEach(function (fig) {  // a shipped version was measured on a bundled set, not a holdout
+      const caption = fig.querySelector("figcaption");
+      caption.dataset.text = caption.dataset.text || caption.textContent;
+      caption.textContent = (v.metrics || {}).evaluation_set
+        ? caption.dataset.text.replace("(holdout)", "(evaluation set)") : caption.dataset.text;
+    });
     let pending = figures.length, shown = 0;
     const none = document.getElementById("plots-none");
     none.hidden = true;
