@@ -43,7 +43,13 @@ def test_feedback_without_prediction_agrees_null(client):
     cid = classify(client).json["id"]
     response = client.post(f"/api/classify/{cid}/feedback", json={"label": "female"})
     assert response.status_code == 201
-    assert response.json == {"agrees": None}
+    assert response.json == {
+        "agrees": None,
+        "label": "female",
+        "face": 0,
+        "no_face": False,
+        "counts": True,
+    }
 
 
 @pytest.mark.parametrize("body", [{"label": "cat"}, {"label": 3}, {}, []])

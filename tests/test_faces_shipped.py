@@ -65,10 +65,11 @@ def test_a_fresh_install_answers_all_three_shipped_tasks(client):
     assert "age_years" not in gender
 
 
-def test_no_face_is_answered_and_said(client):
+def test_no_face_gets_no_answer_about_a_face(client):
     answer = classify(client, skdata.coffee(), "gender").json
-    assert answer["label"] in ("female", "male") and answer["model_version"] == "v1"
+    assert answer["label"] is None and answer["model_version"] == "v1"
     assert answer["face_found"] is False and answer["face_box"] is None
+    assert answer["faces"] == [] and answer["probability"] is None
 
 
 def test_an_admin_switches_a_shipped_task_off_and_on(client, admin):

@@ -80,13 +80,20 @@ def _delete_objects(keys: list[str]) -> None:
 
 
 def _erase_classification(row: Classification, keys: list[str]) -> dict:
+    chips = list(  # the face chips its labels were stored against
+        db.session.scalars(
+            db.select(Feedback.image_id).where(
+                Feedback.classification_id == row.id, Feedback.image_id != row.image_id
+            )
+        )
+    )
     labels = db.session.execute(
         db.delete(Feedback).where(Feedback.classification_id == row.id)
     ).rowcount
     task, image_id = row.task.name, row.image_id
     db.session.delete(row)
     db.session.flush()
-    return {"task": task, "labels": labels, "pictures": _drop_images([image_id], keys)}
+    return {"task": task, "labels": labels, "pictures": _drop_images([image_id, *chips], keys)}
 
 
 def _erase_stylization(row: Stylization, keys: list[str]) -> dict:

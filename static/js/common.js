@@ -89,9 +89,10 @@
     if (area) area.replaceChildren();
   }
 
-  /** Human form of a label or task name: "not_smiling" -> "not smiling". */
+  /** Human form of a label or task name: "not_smiling" -> "not smiling"; hyphens stay
+      (the age bracket "18-29" is a range, not two numbers). */
   function humanize(name) {
-    return String(name == null ? "" : name).replace(/[_-]+/g, " ").trim();
+    return String(name == null ? "" : name).replace(/_+/g, " ").trim();
   }
 
   function capitalize(text) {

@@ -74,7 +74,8 @@ def give_feedback(page, testid: str) -> dict:
     expect(page.get_by_test_id("feedback-thanks")).to_be_visible()
     expect(page.get_by_test_id("feedback-thanks")).to_contain_text("Thanks")
     for button in page.get_by_test_id("feedback-buttons").get_by_role("button").all():
-        expect(button).to_be_disabled()  # one answer per photo
+        expect(button).to_be_disabled()  # one answer per photo, until the user changes it
+    expect(page.get_by_test_id("feedback-change")).to_be_visible()
     return answer.value.json()
 
 
@@ -110,7 +111,7 @@ def test_drop_a_photo_with_no_model_and_label_it(page, live_server, untrained_ta
     expect(page.get_by_test_id("feedback-label-glasses")).to_have_text("Glasses")
     expect(page.get_by_test_id("feedback-label-no_glasses")).to_have_text("No glasses")
 
-    assert give_feedback(page, "feedback-label-no_glasses") == {"agrees": None}
+    assert give_feedback(page, "feedback-label-no_glasses")["agrees"] is None
     assert feedback_stored(live_server, result["id"]) == [("no_glasses", None)]
 
 
@@ -126,7 +127,7 @@ def test_pick_a_photo_with_the_file_chooser_and_label_it(page, live_server, untr
 
     result = classify(page)
     expect(page.get_by_test_id("no-model")).to_be_visible()
-    assert give_feedback(page, "feedback-label-glasses") == {"agrees": None}
+    assert give_feedback(page, "feedback-label-glasses")["agrees"] is None
     assert feedback_stored(live_server, result["id"]) == [("glasses", None)]
 
 
@@ -180,7 +181,7 @@ def test_classify_with_a_trained_model_and_correct_it(page, live_server, gender_
     assert abs(face["x"] - photo["x"] - x / natural * photo["width"]) < 3
 
     expect(page.get_by_test_id("feedback-right")).to_have_text("Right")
-    assert give_feedback(page, f"feedback-wrong-{other}") == {"agrees": False}
+    assert give_feedback(page, f"feedback-wrong-{other}")["agrees"] is False
     expect(page.get_by_test_id(f"feedback-wrong-{other}")).to_have_attribute("aria-pressed", "true")
     save_readme_screenshot(
         page, "classify-result"

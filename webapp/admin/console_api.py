@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from webapp import retention
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
-from webapp.classification import bulk, learning, review, tasks
+from webapp.classification import bulk, faces, learning, review, tasks
 from webapp.classification.overview import task_overview
 from webapp.jobs import runner
 from webapp.registry import catalog
@@ -57,7 +57,10 @@ def _describe_feedback(fb: Feedback, voter: str | None = None) -> dict:
         "id": fb.id,
         "task": cl.task.name,
         "label": fb.label,
-        "predicted": cl.label,
+        "face": fb.face,
+        "no_face": fb.no_face,
+        "faces_found": len(faces.listed(cl)),
+        "predicted": (faces.find(cl, fb.face) or {}).get("label", cl.label),
         "agrees": fb.agrees,
         "review": fb.review,
         "image_url": f"/api/admin/images/{fb.image_id}",

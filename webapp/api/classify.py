@@ -5,6 +5,7 @@ from flask import jsonify, request
 from webapp import retention
 from webapp.api import bp
 from webapp.auth.access import current_admin, require_owner
+from webapp.classification import feedback as answers
 from webapp.classification import service
 from webapp.tables import Classification
 from webapp.web.identity import owner_id, voter_id
@@ -60,26 +61,49 @@ def classify():
     return jsonify(service.describe(row))
 
 
+@bp.get("/classify/<classification_id>")
+def get_classification(classification_id: str):
+    """A classification as its POST answered (its uploader or an admin only).
+    ---
+    get:
+      summary: Read a classification again (its uploader or an admin)
+      responses:
+        200:
+          description: "The same body as the POST answered."
+          content: {application/json: {schema: Classification}}
+        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
+        404: NotFound
+    """
+    row = public_or_404(Classification, classification_id, "classification")
+    require_owner(row, "read this classification")
+    return jsonify(service.describe(row))
+
+
 @bp.post("/classify/<classification_id>/feedback")
 @rate_limited("feedback", "RATE_LIMIT_FEEDBACK")
 def feedback(classification_id: str):
-    """Record the true label of a classified photo (its uploader or an admin only).
+    """Record the true label of one face of a classified photo, or that it holds no face.
     ---
     post:
-      summary: Give the true label of a classified photo (its uploader or an admin)
+      summary: Give the true label of a face in a classified photo (its uploader or an admin)
+      description: >-
+        `{"label", "face"}` names the face (index in `faces`, default 0, the largest);
+        `{"no_face": true}` says the photo holds no face (kept for review, never a training
+        label). A second answer about the same face replaces the earlier one.
       requestBody: {required: true, content: {application/json: {schema: FeedbackRequest}}}
       responses:
-        201: {description: "Recorded.", content: {application/json: {schema: FeedbackResult}}}
+        201: {description: "What was stored.", content: {application/json: {schema: FeedbackResult}}}
+        400: {description: "A label the task does not have.", content: {application/json: {schema: Error}}}
         403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
+        404: {description: "Unknown id or face.", content: {application/json: {schema: Error}}}
+        409: {description: "The task is switched off.", content: {application/json: {schema: Error}}}
     """
     row = public_or_404(Classification, classification_id, "classification")
     require_owner(row, "say what this photo shows")
-    body = json_body()
+    said = answers.parse(row, json_body())
     admin = current_admin()
-    fb = service.add_feedback(
-        row, body.get("label"), voter_id(), reviewer=admin.username if admin else None
-    )
-    return jsonify({"agrees": fb.agrees}), 201
+    fb = answers.record(row, said, voter_id(), reviewer=admin.username if admin else None)
+    return jsonify(answers.describe(fb)), 201
 
 
 @bp.delete("/classify/<classification_id>")

@@ -21,12 +21,19 @@ GROUPS = {
     "classification": f"""Classify photos and correct the answers.
 
 Classify a photo, keeping the uploader cookie (`-c`): giving the true label needs it (`-b`).
+Every face found is answered in `faces` (largest first, with its box); a label names its face
+(`"face": 0` is the largest); a second answer replaces the first; `{{"no_face": true}}` says the
+photo holds no face.
 
 ```
 ID=$(curl -s -c jar.txt -F image=@face.jpg -F task=smiling {BASE}/api/classify | jq -r .id)
 curl -s {BASE}/api/tasks          # the tasks, their labels and deployed versions
-curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "smiling"}}' \\
+curl -s -b jar.txt {BASE}/api/classify/$ID | jq -c '.faces[] | {{face: .index, label: .label, box: .face_box}}'
+curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "smiling", "face": 0}}' \\
   {BASE}/api/classify/$ID/feedback
+curl -s -b jar.txt -H 'Content-Type: application/json' -d '{{"label": "not_smiling"}}' \\
+  {BASE}/api/classify/$ID/feedback   # changed my mind: replaces the earlier answer
+curl -s -b jar.txt -X DELETE {BASE}/api/classify/$ID   # the photo and its labels are gone
 ```""",
     "style": f"""Restyle photos and rate the results.
 

@@ -73,11 +73,37 @@ SCHEMAS: dict[str, dict] = {
             {
                 "type": "boolean",
                 "description": (
-                    "Face models: false when no face was found and the whole photo was read as the "
-                    "face (the answer may mean little); null for other models."
+                    "Face models: false when no face was found (then `label` is null and `faces` "
+                    "empty: no answer about a face that is not there); null for photo models."
                 ),
             }
         ),
+        faces={
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/FaceAnswer"},
+            "description": "Every face found, largest first; index 0 is the one the top-level "
+            "fields describe. Empty for photo tasks and when no face was found.",
+        },
+        age_years={"type": "number", "description": "Task age only: the estimated age in years."},
+    ),
+    "FaceAnswer": _object(
+        ["index", "face_box", "label", "probability", "probabilities"],
+        index={"type": "integer", "minimum": 0, "description": "The face's number (0: largest)."},
+        face_box={
+            "type": "array",
+            "items": {"type": "integer"},
+            "minItems": 4,
+            "maxItems": 4,
+            "description": "[x, y, width, height] in the photo's own pixels.",
+        },
+        rotation={
+            "type": "integer",
+            "enum": [0, 90, 180, 270],
+            "description": "Degrees (counter-clockwise) the face was turned to be upright.",
+        },
+        label=STRING,
+        probability={"type": "number"},
+        probabilities={"type": "object", "additionalProperties": {"type": "number"}},
         age_years={"type": "number", "description": "Task age only: the estimated age in years."},
     ),
     "ClassifyUpload": _object(
@@ -86,17 +112,35 @@ SCHEMAS: dict[str, dict] = {
         task={**NAME, "description": "Task name (GET /api/tasks); default the first task."},
     ),
     "FeedbackRequest": _object(
-        ["label"],
+        [],
         label={"type": "string", "description": "The true label, one of the task's labels."},
+        face={
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": "Which face the label is about (its index in `faces`).",
+        },
+        no_face={
+            "type": "boolean",
+            "description": "true: the photo holds no face (send it instead of a label).",
+        },
     ),
     "FeedbackResult": _object(
-        ["agrees"],
+        ["agrees", "label", "face", "counts"],
         agrees=_nullable(
             {
                 "type": "boolean",
                 "description": "Whether the model's answer was right; null without one.",
             }
         ),
+        label=_nullable({"type": "string", "description": "The label stored (null: no face)."}),
+        face=_nullable({"type": "integer", "description": "The face it is about (null: no face)."}),
+        no_face={"type": "boolean"},
+        counts={
+            "type": "boolean",
+            "description": "Whether it will count toward training (false for 'no face' or when "
+            "an admin held this voter's labels back).",
+        },
     ),
     # ---------------------------------------------------------------- style transfer
     "Preset": _object(
@@ -254,7 +298,10 @@ SCHEMAS: dict[str, dict] = {
             "(a short hash).",
         },
         task=STRING,
-        label=STRING,
+        label=_nullable({"type": "string", "description": "null: the user said there is no face."}),
+        face={"type": "integer", "description": "Which face of the photo the label is about."},
+        no_face={"type": "boolean", "description": "The user said the photo holds no face."},
+        faces_found={"type": "integer", "description": "How many faces the model found."},
         predicted=_nullable(STRING),
         agrees=_nullable({"type": "boolean"}),
         review={"type": "string", "enum": ["pending", "verified", "rejected"]},

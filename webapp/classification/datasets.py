@@ -60,7 +60,11 @@ def _verified(task: Task) -> dict[int, str]:
     """Labels an admin verified in the review queue (the newest verdict per image)."""
     rows = db.session.scalars(
         db.select(Feedback)
-        .where(Feedback.task_id == task.id, Feedback.review == "verified")
+        .where(
+            Feedback.task_id == task.id,
+            Feedback.review == "verified",
+            Feedback.label.is_not(None),  # "no face here" is never a label of the task
+        )
         .order_by(Feedback.reviewed_at, Feedback.id)
     )
     return {fb.image_id: fb.label for fb in rows}

@@ -14,7 +14,7 @@ import math
 from collections import Counter, defaultdict
 
 from ml.common.stats import ALPHA, binomial_tail
-from webapp.classification import datasets, retrain, voters
+from webapp.classification import datasets, faces, retrain, voters
 from webapp.extensions import db
 from webapp.registry import versions as registry
 from webapp.tables import Feedback, HoldoutItem, Task
@@ -27,8 +27,13 @@ MAX_ESTIMATE = 5000  # labels: beyond this the estimate says "unknown"
 
 
 def _doubt(fb: Feedback) -> float:
-    """1 - the deployed model's probability for the user's label (0.5 when no model answered)."""
-    probs = fb.classification.probabilities or {}
+    """1 - the model's probability for the user's label on the face they named (0.5 when no
+    model answered that face)."""
+    face = faces.find(fb.classification, fb.face)
+    if face is not None:
+        probs = face.get("probabilities") or {}
+    else:  # a photo model (the whole photo is the answer), or no face was found
+        probs = (fb.classification.probabilities or {}) if fb.face == 0 else {}
     return 0.5 if fb.label not in probs else round(1.0 - float(probs[fb.label]), 4)
 
 

@@ -47,7 +47,11 @@ def task_overview(task: Task, since: dt.datetime) -> dict:
         live = db.session.execute(
             db.select(Feedback.created, Feedback.agrees)
             .join(Classification, Classification.id == Feedback.classification_id)
-            .where(Classification.model_version_id == mv.id, Feedback.agrees.is_not(None))
+            .where(
+                Classification.model_version_id == mv.id,
+                Feedback.agrees.is_not(None),
+                Feedback.label.is_not(None),  # "no face here" is not a label to agree with
+            )
         ).all()
     pending = db.session.scalar(
         db.select(db.func.count(Feedback.id)).where(

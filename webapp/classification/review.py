@@ -59,9 +59,14 @@ def judge(fb: Feedback, verdict: object, label: object, actor: str) -> Feedback:
     if verdict not in VERDICTS:
         raise Invalid("'verdict' must be 'verified' or 'rejected'.")
     labels = fb.classification.task.labels
+    if fb.no_face and label is None:  # the verdict on "there is no face here" (never trained on)
+        fb.review, fb.reviewed_by, fb.reviewed_at = verdict, actor, utcnow()
+        db.session.commit()
+        return fb
     if not isinstance(label, str) or label not in labels:
         raise Invalid(f"'label' must be one of {labels}.")
     fb.review, fb.label, fb.reviewed_by, fb.reviewed_at = verdict, label, actor, utcnow()
+    fb.no_face = False  # an admin who names the label says there is a face
     db.session.commit()
     return fb
 

@@ -7,12 +7,12 @@ import time
 
 from flask import current_app
 
-from webapp.classification import shipped
-from webapp.exceptions import Invalid, NotFound
+from webapp.classification import faces, shipped
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
-from webapp.tables import Classification, Feedback, ModelVersion, Task, utcnow
+from webapp.tables import Classification, ModelVersion, Task
 from webapp.uploads import ValidImage
 
 _loading: set[str] = set()  # sha256 of versions being loaded in the background
@@ -113,38 +113,63 @@ def warm(model) -> None:
 def classify(
     task: Task, upload: ValidImage, client: str, owner: str | None = None
 ) -> Classification:
-    """Store the upload, run the deployed model (if any) and store the answer."""
+    """Store the upload, run the deployed model (if any) and store its answer for every face.
+
+    A face model that finds no face gives no answer (label null): its reading of the whole
+    picture is not an answer about a face.
+    """
     mv, model = serving_model(task)
-    label = probs = box = latency = face_found = age_years = None
+    answer: dict = {}
     if model is not None:
         started = time.perf_counter()
-        prediction = model.predict(upload.to_array())
-        latency = (time.perf_counter() - started) * 1000
-        label, probs = prediction.label, {k: float(v) for k, v in prediction.probabilities.items()}
-        box = [int(v) for v in prediction.face_box] if prediction.face_box is not None else None
-        face_found = getattr(prediction, "face_found", None)
-        age_years = getattr(prediction, "age_years", None)
+        answer = _answer(_predict(model, upload))
+        answer["latency_ms"] = (time.perf_counter() - started) * 1000
     with saving() as new_keys:
         image = store_image(upload, new_keys)
         row = Classification(
             task_id=task.id,
             image=image,
             model_version_id=mv.id if mv else None,
-            label=label,
-            probabilities=probs,
-            face_box=box,
-            latency_ms=latency,
-            face_found=face_found,
-            age_years=None if age_years is None else round(float(age_years), 1),
             client=client,
             owner=owner,
+            **answer,
         )
         db.session.add(row)
     return row
 
 
+def _predict(model, upload: ValidImage):
+    """The model's answer; a face model reads a big JPEG decoded at reduced size (a 12 MP phone
+    photo at about 1024 px: detection needs no more), its boxes scaled back to the photo's pixels."""
+    if not hasattr(model, "find_faces"):  # a photo model resizes the photo itself
+        return model.predict(upload.to_array())
+    from ml.faces.align import DETECT_LONG_SIDE
+
+    pixels = upload.to_array(max_side=DETECT_LONG_SIDE)
+    prediction = model.predict(pixels)
+    if pixels.shape[1] != upload.width:
+        prediction = prediction.scaled(upload.width / pixels.shape[1])
+    return prediction
+
+
+def _answer(prediction) -> dict:
+    """The columns of a classification from a model's prediction (face 0 at the top level)."""
+    found = faces.answers(prediction)
+    if found == []:  # a face model that found no face
+        return {"face_found": False, "faces": []}
+    main = found[0] if found else faces.answer_of(prediction, 0)
+    return {
+        "label": main["label"],
+        "probabilities": main["probabilities"],
+        "face_box": main["face_box"],
+        "face_found": getattr(prediction, "face_found", None),
+        "age_years": main.get("age_years"),
+        "faces": found,
+    }
+
+
 def describe(row: Classification) -> dict:
-    """The API's answer for a classification."""
+    """The API's answer for a classification (the POST's and GET /api/classify/<id>'s)."""
     probs = row.probabilities or {}
     mv = db.session.get(ModelVersion, row.model_version_id) if row.model_version_id else None
     return {
@@ -152,38 +177,10 @@ def describe(row: Classification) -> dict:
         "task": row.task.name,
         "label": row.label,
         "probability": probs.get(row.label) if row.label else None,
-        "probabilities": probs,
+        "probabilities": probs if row.label else {},
         "model_version": mv.version if mv else None,
         "face_box": row.face_box,
         "face_found": row.face_found,
+        "faces": faces.listed(row),
         **({"age_years": row.age_years} if row.age_years is not None else {}),
     }
-
-
-def add_feedback(
-    row: Classification, label: object, client: str, reviewer: str | None = None
-) -> Feedback:
-    """Record the true label a person gave for a classification.
-
-    An admin's own label (`reviewer`, their username) is trusted at once (verified by them);
-    anyone else's waits for review.
-    """
-    labels = row.task.labels
-    if not isinstance(label, str) or label not in labels:
-        raise Invalid(
-            f"'label' must be one of {labels} for task {row.task.name!r}. Received: {label!r}"
-        )
-    agrees = None if row.label is None else row.label == label
-    with saving():
-        fb = Feedback(
-            classification_id=row.id,
-            task_id=row.task_id,
-            image_id=row.image_id,
-            label=label,
-            agrees=agrees,
-            client=client,
-        )
-        if reviewer is not None:
-            fb.review, fb.reviewed_by, fb.reviewed_at = "verified", reviewer, utcnow()
-        db.session.add(fb)
-    return fb

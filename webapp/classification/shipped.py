@@ -50,13 +50,31 @@ def ensure(task: Task) -> ModelVersion:
         }
 
     with _lock:  # one conversion per process; other processes race through the registry
-        return builtin.ensure_v1(
+        mv = builtin.ensure_v1(
             task.name,
             "face",
             folder,
             config,
             face_model.SOURCES[face_model.SHIPPED[task.name]["network"]],
         )
+    want_evidence(mv)
+    return mv
+
+
+def want_evidence(mv: ModelVersion | None) -> None:
+    """Queue the evaluation of a pretrained v1 on its bundled set (a job: the first classify
+    never waits for it), unless it has its evidence already or the evaluation is not installed."""
+    if mv is None or mv.created_by != "pretrained" or mv.kind != "face":
+        return
+    from webapp.classification import evidence
+
+    if not evidence.available():
+        return
+
+    try:
+        evidence.schedule(mv)
+    except Exception:  # the evidence is a nicety; serving the model is not
+        current_app.logger.exception("could not queue the evidence of %s %s", mv.target, mv.version)
 
 
 def wait_for_v1(task: Task, timeout: float = 30.0) -> ModelVersion | None:

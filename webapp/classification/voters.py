@@ -101,9 +101,11 @@ def latest_votes(task_id: int, image_ids: set[int] | None = None) -> dict[tuple[
             Feedback.created,
         )
         .join(Classification, Classification.id == Feedback.classification_id)
-        .where(Feedback.task_id == task_id, Feedback.review != "rejected")
+        .where(
+            Feedback.task_id == task_id, Feedback.review != "rejected", Feedback.label.is_not(None)
+        )
         .order_by(Feedback.id)
-    )
+    )  # "no face here" answers (label null) are never a vote for a label of the task
     rows = db.session.execute(query).all()
     names = voter_names([(client, owner) for _, client, owner, _, _ in rows])
     out: dict[tuple[int, str], Vote] = {}
@@ -127,7 +129,11 @@ def trusted_labels(task: Task) -> dict[int, str]:
     )
     rows = db.session.execute(
         db.select(Feedback.image_id, Feedback.label)
-        .where(Feedback.task_id == task.id, Feedback.review == "verified")
+        .where(
+            Feedback.task_id == task.id,
+            Feedback.review == "verified",
+            Feedback.label.is_not(None),
+        )
         .order_by(Feedback.reviewed_at, Feedback.id)
     ).all()
     trusted.update(dict(rows))

@@ -14,6 +14,7 @@ import threading
 from flask import Flask
 
 from webapp.classification import service as classify_service
+from webapp.classification import shipped
 from webapp.extensions import db
 from webapp.jobs.background import in_background
 from webapp.registry import versions as registry
@@ -26,6 +27,7 @@ def _warm_classifiers() -> None:
     """Register the shipped face models on a fresh install, then load every deployed classifier once."""
     for task in db.session.scalars(db.select(Task).where(Task.enabled.is_(True))).all():
         mv, model = classify_service.serving_model(task)
+        shipped.want_evidence(mv)  # an install that registered v1 before evidence existed
         if model is not None:
             classify_service.warm(model)  # trace the model's function now, not in a request
 

@@ -36,6 +36,10 @@ KINDS = {
         slow_limit="NST_JOB_SECONDS",
     ),
     "retrain": JobKind("train", "webapp.registry.gate:run_retrain", "TRAIN_JOB_SECONDS"),
+    # a shipped model's metrics and plots on its bundled evaluation set (its model page's evidence)
+    "evidence": JobKind(
+        "train", "webapp.classification.evidence:run_evidence", "TRAIN_JOB_SECONDS"
+    ),
 }
 
 

@@ -52,7 +52,15 @@ def versions_of(target: str) -> list[dict]:
     ).all()
     if not rows and db.session.scalar(db.select(Task).where(Task.name == target)) is None:
         raise NotFound(f"No models or task named {target!r}.")
-    return [versions.describe(mv, current.id if current else None) for mv in rows]
+    from webapp.classification import evidence
+
+    return [
+        {
+            **versions.describe(mv, current.id if current else None),
+            "live_agreement": evidence.live_agreement(mv),
+        }
+        for mv in rows
+    ]
 
 
 def every_version(target: str | None = None) -> list[ModelVersion]:
@@ -139,9 +147,14 @@ def _move(row: Deployment) -> dict:
 def version_file(target: str, version: str, name: str) -> Path:
     """A plot or metrics file of a version, unpacked and checked; NotFound for an unknown file or
     version, Conflict when the stored version is refused (corrupt or missing)."""
+    mv = versions.find(target, version)
+    from webapp.classification import evidence
+
+    stored = evidence.file_path(mv, name)  # a shipped version's evaluation plots
+    if stored is not None:
+        return stored
     if name not in PLOT_FILES:
         raise NotFound(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.")
-    mv = versions.find(target, version)
     try:
         path = versions.local_dir(mv) / name
     except versions.ModelRefused as exc:

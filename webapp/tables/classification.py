@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,6 +56,9 @@ class Classification(db.Model):
     latency_ms: Mapped[float | None]
     face_found: Mapped[bool | None]  # face models: False when the whole picture stood in for a face
     age_years: Mapped[float | None]  # the age network's estimate, for the task age
+    # Every face found, largest first: [{"index", "face_box", "rotation", "label", "probability",
+    # "probabilities", "age_years"?}]; the columns above describe face 0. None: not a face model.
+    faces: Mapped[list | None] = mapped_column(JSON)
     client: Mapped[str] = mapped_column(String(64), index=True)  # hash of the client address
     owner: Mapped[str | None] = mapped_column(
         String(64), index=True
@@ -65,14 +69,19 @@ class Classification(db.Model):
 
 
 class Feedback(db.Model):
-    """A person's statement of the true label of a classified image."""
+    """A person's statement of the true label of one face of a classified photo, or that the photo
+    holds no face (`no_face`, label null: never a training label). One per person and face: a
+    changed mind replaces it. `image_id` is the picture trained on: the photo itself, or the chip
+    of the face when it is not the photo's only upright face."""
 
     __tablename__ = "feedback"
     id: Mapped[int] = mapped_column(primary_key=True)
     classification_id: Mapped[int] = mapped_column(ForeignKey("classifications.id"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
-    label: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(64))
+    face: Mapped[int] = mapped_column(default=0, server_default="0")
+    no_face: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     agrees: Mapped[bool | None]
     client: Mapped[str] = mapped_column(String(64), index=True)
     review: Mapped[str] = mapped_column(String(16), default="pending", index=True)

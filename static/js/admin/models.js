@@ -70,15 +70,40 @@
   }
 
   function showPlots(v) {
-    const figures = Array.from(document.querySelectorAll("#plots figure"));
+    document.querySelectorAll("#plots figure.is-evidence").forEach(function (f) { f.remove(); });
+    const all = Array.from(document.querySelectorAll("#plots figure"));
+    // Which of the usual plots this version has: a classifier all; a face model retrained here its
+    // holdout's (no training curve); a shipped face model and the style models none of them.
+    const retrainedFace = v.kind === "face" && (v.metrics || {}).holdout;  // or evaluated on a bundled set
+    const figures = all.filter(function (fig) {
+      const has = !v.kind || v.kind === "classifier" || (retrainedFace && /^holdout\//.test(fig.dataset.plot));
+      if (!has) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); }
+      return has;
+    });
+    figures.forEach(function (fig) {  // a shipped version was measured on a bundled set, not a holdout
+      const caption = fig.querySelector("figcaption");
+      caption.dataset.text = caption.dataset.text || caption.textContent;
+      caption.textContent = (v.metrics || {}).evaluation_set
+        ? caption.dataset.text.replace("(holdout)", "(evaluation set)") : caption.dataset.text;
+    });
     let pending = figures.length, shown = 0;
     const none = document.getElementById("plots-none");
     none.hidden = true;
-    if (v.kind && v.kind !== "classifier") {  // style models have no training curve, ROC or confusion matrix
-      figures.forEach(function (fig) { fig.hidden = true; fig.querySelector("img").removeAttribute("src"); });
+    const standard = all.map(function (fig) { return fig.dataset.plot; });
+    const evidence = ((v.metrics || {}).files || []).filter(function (f) { return /\.png$/.test(f) && standard.indexOf(f) < 0; });
+    if (!figures.length && !evidence.length) {
       none.hidden = false;
       return;
     }
+    evidence.forEach(function (name) {  // a shipped version's plots on its bundled evaluation set
+      const title = CV.capitalize(name.replace(/\.png$/, "").replace(/^holdout\//, "").replace(/[/_]+/g, " ")) +
+        ((v.metrics || {}).evaluation_set ? " (evaluation set)" : "");
+      const fig = h("figure", { class: "is-evidence", "data-plot": name },
+        h("img", { alt: title, testid: "plot-evidence-" + name.replace(/\W+/g, "-") }), h("figcaption", { text: title }));
+      document.getElementById("plots").append(fig);
+      figures.push(fig);
+    });
+    pending = figures.length;
     figures.forEach(function (fig) {
       const img = fig.querySelector("img");
       fig.hidden = true;
@@ -105,6 +130,12 @@
       v.verdict ? ["Gate", h("span", {}, h("span", { testid: "detail-verdict", text: v.verdict.headline + " " }),
         h("span", { class: "muted", testid: "detail-next", text: v.verdict.next }))] : null,
       ["Holdout size", m.n == null ? "—" : String(m.n)],
+      m.evaluation_set ? ["Evaluation set", evaluationSet(m.evaluation_set), "version-evaluation"] : null,
+      m.no_face ? ["Pictures without a face", m.no_face.answered_as_face + " of " + m.no_face.pictures +
+        " taken for a face", "version-no-face"] : null,
+      (m.holdout || {}).reliability ? ["Reliability table", reliabilityTable(m.holdout), "version-reliability-table"] : null,
+      m.age ? ["Age error by band", ageTable(m.age), "version-age"] : null,
+      ["Live agreement", liveText(v.live_agreement), "version-live-agreement"],
       ["Reliability", reliability(m.calibration, m.reliability_text)],
       ["Data", dataSummary(v.data_counts)],
       ["Parent", v.parent || "—"],
@@ -115,10 +146,56 @@
     showPlots(v);
   }
 
+  /* Which bundled set a shipped version was measured on: its name, size and licence. */
+  function evaluationSet(e) {
+    return h("span", {}, (e.name || "—") + " · " + (e.n == null ? "?" : e.n) + " pictures",
+      e.licence ? h("div", { class: "small muted", text: "Licence: " + e.licence }) : null);
+  }
+
+  function table(head, rows, testid) {
+    return h("div", { class: "table-wrap" }, h("table", { class: "table table-compact small", testid: testid },
+      h("thead", {}, h("tr", {}, head.map(function (c) { return h("th", { text: c }); }))),
+      h("tbody", {}, rows.map(function (r) { return h("tr", {}, r.map(function (c) { return h("td", { text: c }); })); }))));
+  }
+
+  /* Per band of shown confidence: how many answers and how often they were right. */
+  function reliabilityTable(holdout) {
+    const pct = function (x) { return x == null ? "—" : Math.round(100 * x) + " %"; };
+    const rows = holdout.reliability.map(function (r) {
+      return [pct(r.from) + " – " + pct(r.to), String(r.n), pct(r.mean_confidence), pct(r.accuracy)];
+    });
+    const c = holdout.confident_95;
+    return h("div", {}, table(["Shown confidence", "Answers", "Mean shown", "Right"], rows, "reliability-table"),
+      c ? h("div", { class: "small muted", text: "Answers shown at 95 % or more: " + c.n + ", right " + pct(c.accuracy) + "." }) : null);
+  }
+
+  /* Mean signed error (years; negative: answered too young) per age band, before and after the
+     correction measured at development, and on fresh faces when measured. */
+  function ageTable(age) {
+    const dev = age.development || {}, measured = age.measured;
+    const bands = Object.keys((dev.after || {}).mean_signed_error || (measured || {}).by_band || {});
+    const yrs = function (x) { return x == null ? "—" : (x > 0 ? "+" : "") + Number(x).toFixed(1); };
+    const rows = bands.map(function (b) {
+      return [b, yrs(((dev.before || {}).mean_signed_error || {})[b]), yrs(((dev.after || {}).mean_signed_error || {})[b]),
+        measured && measured.by_band[b] ? yrs(measured.by_band[b].mean_signed_error) : "—"];
+    });
+    const facts = [];
+    if (dev.after) facts.push("Mean absolute error (13+): " + dev.after.mae_13_plus + " years; children answered 0-17: " + Math.round(100 * dev.after.children_recall) + " %.");
+    if (dev.set) facts.push("Measured on " + dev.set + ".");
+    return h("div", {}, table(["Age band", "Before correction", "Shipped", "Measured here"], rows, "age-table"),
+      facts.map(function (f) { return h("div", { class: "small muted", text: f }); }));
+  }
+
+  /* How often users' labels agreed with what this version answered since it was deployed. */
+  function liveText(live) {
+    if (!live || !live.n) return "no labels from users yet";
+    return Math.round(100 * live.share) + " % of " + live.n + " user label" + (live.n === 1 ? "" : "s") + " agree with its answers";
+  }
+
   /* How honest the shown probabilities are: calibration error on the holdout before and after
      the temperature fitted there (0 is perfect), and how often an answer claims over 99 %. */
   function reliability(c, words) {
-    if (!c) return "—";
+    if (!c || typeof c.temperature !== "number") return "—";
     if (words) return h("span", {}, h("span", { testid: "reliability-text", text: words + " " }),
       h("details", { class: "stats" }, h("summary", { text: "Statistics" }), h("span", { class: "small", text: reliabilityNumbers(c) })));
     return reliabilityNumbers(c);

@@ -11,11 +11,18 @@
 
   function human(label) { return CV.humanize(label); }
 
+  /** What the user said: a label (of which face, when the photo has several), or "no face". */
+  function said(item) {
+    if (item.no_face) return "There is no face here";
+    return CV.labelText(item.label) + (item.faces_found > 1 ? " (face " + (item.face + 1) + " of " + item.faces_found + ")" : "");
+  }
+
   async function review(item, card, verdict, label) {
     card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     try {
       await CV.api("POST", "/api/admin/feedback/" + item.id + "/review", { verdict: verdict, label: label });
-      CV.showAlert(verdict === "verified" ? "Verified #" + item.id + " as “" + human(label) + "”: it now belongs to the holdout."
+      CV.showAlert(verdict === "verified" && label === null ? "Verified #" + item.id + ": no face (never used for training)."
+        : verdict === "verified" ? "Verified #" + item.id + " as “" + human(label) + "”: it now belongs to the holdout."
         : "Rejected #" + item.id + ": it will not be used for training.", "success");
       card.classList.add("is-leaving");
       setTimeout(function () { card.remove(); updateCount(list.children.length); if (!list.children.length) load(); }, 200);
@@ -28,7 +35,7 @@
   function actions(item, card) {
     const row = h("div", { class: "btn-row review-actions" });
     row.append(h("button", { type: "button", class: "btn btn-success btn-sm", testid: "review-verify-" + item.id,
-      on: { click: function () { review(item, card, "verified", item.label); } } }, "Verify"));
+      on: { click: function () { review(item, card, "verified", item.label); } } }, item.no_face ? "Verify: no face" : "Verify"));
     item.labels.filter(function (l) { return l !== item.label; }).forEach(function (other) {
       row.append(h("button", { type: "button", class: "btn btn-secondary btn-sm", testid: "review-verify-as-" + item.id + "-" + other,
         on: { click: function () { review(item, card, "verified", other); } } }, "Verify as " + human(other)));
@@ -54,13 +61,13 @@
 
   function itemCard(item) {
     const card = h("article", { class: "card review-item", testid: "review-item-" + item.id });
-    const img = h("img", { src: item.image_url, alt: "Photo labelled “" + human(item.label) + "”", loading: "lazy", width: "160", height: "160" });
+    const img = h("img", { src: item.image_url, alt: item.no_face ? "Photo said to hold no face" : "Photo labelled “" + human(item.label) + "”", loading: "lazy", width: "160", height: "160" });
     img.addEventListener("error", function () { img.replaceWith(h("div", { class: "img-missing", text: "image unavailable" })); });
     const agree = item.agrees === null ? null
       : h("span", { class: "badge " + (item.agrees ? "badge-success" : "badge-warning"), text: item.agrees ? "agrees" : "disagrees" });
     const facts = h("dl", { class: "kv small" });
     A.kvList(facts, [
-      ["User says", h("strong", { testid: "review-label-" + item.id, text: CV.labelText(item.label) })],
+      ["User says", h("strong", { testid: "review-label-" + item.id, text: said(item) })],
       ["Model said", h("span", {}, h("span", { testid: "review-predicted-" + item.id, text: item.predicted ? CV.labelText(item.predicted) : "—" }), " ", agree)],
       item.informativeness ? ["Informative", h("span", { testid: "review-score-" + item.id,
         title: "model doubt " + item.informativeness.doubt.toFixed(2) + " + voter disagreement " + item.informativeness.disagreement.toFixed(2),
