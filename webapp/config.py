@@ -132,8 +132,13 @@ def load_config() -> dict:
         "MAX_IMAGE_ASPECT": _float("MAX_IMAGE_ASPECT", 10.0),
         "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
         "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
-        # A request body must arrive within this many seconds plus one per 100 kB (else 408).
-        "REQUEST_BODY_SECONDS": _float("REQUEST_BODY_SECONDS", 15),
+        # A request's head must arrive within this many seconds, and its body at no less than
+        # REQUEST_BODY_MIN_RATE bytes/s over every stretch this long (else 408): webapp/ops/front.py.
+        "REQUEST_BODY_SECONDS": _float("REQUEST_BODY_SECONDS", 10),
+        "REQUEST_BODY_MIN_RATE": _int("REQUEST_BODY_MIN_RATE", 2000),
+        # Open connections one client address (an IPv6 /64) may hold on this server; trusted
+        # proxies (PROXY_COUNT > 0) are not counted.
+        "CONNECTIONS_PER_ADDRESS": _int("CONNECTIONS_PER_ADDRESS", 32),
         "RATE_LIMIT_UPLOADS": _text("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),

@@ -1,0 +1,357 @@
+"""The web worker's front: a request is read whole in the worker's poller before a thread serves it.
+
+gunicorn's threaded worker gives a connection a thread as soon as bytes arrive, and the thread
+then waits on the socket for the rest of the request: 34 reconnecting slow bodies held all 32
+threads of `make run` and /healthz took 15 s (issue 27). Here the main loop of each worker
+reads every request's head and body itself, without blocking, and hands it to a thread only
+once it is all there, so slow and idle clients cost a socket and a buffer, never a thread.
+Around it:
+
+- a client address (an IPv6 /64) may hold `CONNECTIONS_PER_ADDRESS` open connections on this
+  server (split between the web workers); more are answered 429 and closed. Trusted proxies
+  (PROXY_COUNT > 0) are exempt: the proxy limits its own clients.
+- a request's head must arrive within `REQUEST_BODY_SECONDS`, and its body at no less than
+  `REQUEST_BODY_MIN_RATE` bytes/s over every `REQUEST_BODY_SECONDS` stretch: a minimum rate,
+  not a deadline that grows with the length a client declares. Slower gets 408.
+- a connection closes without blocking the loop (gunicorn's own graceful close lingers up to
+  2 s in the main loop for a client that does not read).
+
+TLS and HTTP/2 connections go to gunicorn's own path (`make run` serves neither; a deployment
+terminates them in nginx).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import selectors
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import partial
+
+HEAD_LIMIT = 64 * 1024  # gunicorn's own limits (8 kB lines, 100 fields) answer a long head
+READ_SIZE = 256 * 1024
+LINGER_SECONDS = 2.0
+
+
+@dataclass
+class FrontSettings:
+    """Limits of the front, from the app's config (gunicorn.conf.py's post_worker_init)."""
+
+    connections_per_address: int = 16  # per worker
+    body_seconds: float = 10.0
+    min_rate: int = 2000
+    max_body: int = 10 * 1024 * 1024
+    trusted: list = field(default_factory=list)  # networks whose connections are not counted
+
+
+def client_network(peer) -> str:
+    """The unit one client is counted as: an IPv4 address or an IPv6 /64 (webapp.web.identity)."""
+    from webapp.web.identity import network_of
+
+    host = peer[0] if isinstance(peer, tuple) else str(peer)
+    return network_of(host)
+
+
+def response_bytes(status: str, message: str) -> bytes:
+    payload = json.dumps({"error": message}).encode()
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\nServer: CelebVision\r\n"
+    )
+    if status.startswith("429"):
+        head += "Retry-After: 5\r\n"
+    return head.encode() + b"\r\n" + payload
+
+
+TOO_MANY = response_bytes(
+    "429 Too Many Requests",
+    "Too many open connections from your address; close some and try again.",
+)
+TOO_SLOW = response_bytes(
+    "408 Request Timeout",
+    "Your request's body arrived too slowly; send it again at a normal speed.",
+)
+HEAD_TOO_LONG = response_bytes(
+    "431 Request Header Fields Too Large", "Your request's headers are too long."
+)
+
+
+class Incoming:
+    """A request the front is reading: its bytes so far and how many it needs."""
+
+    def __init__(self, conn, now: float):
+        self.conn, self.data = conn, bytearray()
+        self.head_end: int | None = None
+        self.needed: int | None = None  # head + body; None until the head is read
+        self.chunked = False
+        self.started = self.window_start = now
+        self.window_bytes = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        self.window_bytes += len(chunk)
+
+    def state(self, front: FrontSettings) -> tuple[str, bytes | None]:
+        """('more', None), ('ready', None), ('continue', reply to send) or ('refuse', answer)."""
+        if self.head_end is None:
+            end = self.data.find(b"\r\n\r\n")
+            if end < 0:
+                return ("refuse", HEAD_TOO_LONG) if len(self.data) > HEAD_LIMIT else ("more", None)
+            self.head_end = end + 4
+            expects = self._read_head(front)
+            if expects and not self.complete():
+                return "continue", b"HTTP/1.1 100 Continue\r\n\r\n"
+        return ("ready", None) if self.complete() else ("more", None)
+
+    def complete(self) -> bool:
+        if self.needed is None:
+            return True  # gunicorn answers a head it cannot frame
+        if self.chunked:
+            return self.data.endswith(b"0\r\n\r\n") or len(self.data) >= self.needed
+        return len(self.data) >= self.needed
+
+    def _read_head(self, front: FrontSettings) -> bool:
+        """Frame the body from the head; drop `Expect: 100-continue`, which the front answers."""
+        lines = bytes(self.data[: self.head_end - 4]).split(b"\r\n")
+        kept, expects, length = [lines[0]], False, 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == b"expect" and value == b"100-continue":
+                expects = True
+                continue
+            if name == b"transfer-encoding":
+                self.chunked = True
+            elif name == b"content-length":
+                if not value.isdigit():
+                    return False  # gunicorn answers 400
+                length = int(value)
+            kept.append(line)
+        head = b"\r\n".join(kept) + b"\r\n\r\n"
+        self.data[: self.head_end] = head
+        self.head_end = len(head)
+        # A body larger than allowed goes straight on: the app answers 413 without reading it.
+        body = front.max_body + 1 if self.chunked else min(length, front.max_body + 1)
+        self.needed = self.head_end + (0 if length > front.max_body else body)
+        return expects
+
+    def too_slow(self, now: float, front: FrontSettings, keepalive: float) -> str | None:
+        """'idle' for a connection that never sent a byte, 'slow' under the minimum rate."""
+        if not self.data:
+            return "idle" if now - self.started > keepalive else None
+        if self.head_end is None:
+            return "slow" if now - self.started > front.body_seconds else None
+        if now - self.window_start >= front.body_seconds:
+            if self.window_bytes < front.min_rate * front.body_seconds:
+                return "slow"
+            self.window_start, self.window_bytes = now, 0
+        return None
+
+
+def front_worker():
+    """gunicorn's threaded worker with the front above."""
+    from gunicorn import http
+    from gunicorn.workers.gthread import TConn, ThreadWorker
+
+    class FrontConn(TConn):
+        """A connection whose graceful close lingers in the poller, not in the main loop."""
+
+        def __init__(self, worker, *args):
+            super().__init__(*args)
+            self.worker = worker
+
+        def close(self, graceful=False):
+            if graceful:
+                self.worker.linger(self.sock)
+            else:
+                super().close()
+
+    class FrontWorker(ThreadWorker):
+        front = FrontSettings()
+
+        def init_process(self):
+            self.incoming: dict = {}
+            self.lingering: dict = {}
+            self.open_by_address: dict = defaultdict(set)
+            self.last_prune = time.monotonic()
+            super().init_process()
+
+        def accept(self, listener):
+            try:
+                client_sock, client_addr = listener.accept()
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                    raise
+                return
+            client_sock.setblocking(False)
+            if not self.admit(client_addr):
+                self.refuse(client_sock, TOO_MANY)
+                return
+            self.nr_conns += 1
+            conn = FrontConn(self, self.cfg, client_sock, client_addr, listener.getsockname())
+            self.open_by_address[client_network(client_addr)].add(conn)
+            if self.cfg.is_ssl:
+                self.enqueue_req(conn)  # TLS: gunicorn's own path
+            else:
+                self.read_request(conn)
+
+        def admit(self, peer) -> bool:
+            """Whether this address may open one more connection."""
+            network = client_network(peer)
+            if self.trusted(network):
+                return True
+            conns = self.open_by_address.get(network)
+            if not conns:
+                return True
+            conns -= {c for c in conns if c.sock.fileno() < 0}
+            return len(conns) < self.front.connections_per_address
+
+        def trusted(self, network: str) -> bool:
+            try:
+                address = ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                return False
+            return any(
+                address.subnet_of(n) for n in self.front.trusted if n.version == address.version
+            )
+
+        def read_request(self, conn):
+            incoming = Incoming(conn, time.monotonic())
+            self.incoming[conn] = incoming
+            self.poller.register(
+                conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, incoming)
+            )
+
+        def on_client_socket_readable(self, conn, client):
+            """A kept-alive connection's next request goes through the front too."""
+            self.poller.unregister(client)
+            self.keepalived_conns.remove(conn)
+            self.read_request(conn)
+
+        def on_request_bytes(self, incoming, sock):
+            try:
+                chunk = sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.drop(incoming, None)
+                return
+            incoming.add(chunk)
+            verdict, reply = incoming.state(self.front)
+            if verdict == "refuse":
+                self.drop(incoming, reply)
+            elif verdict == "continue":
+                self.send_quietly(sock, reply)
+            elif verdict == "ready":
+                self.hand_over(incoming)
+
+        def hand_over(self, incoming):
+            """The whole request is here: a thread serves it from the buffer."""
+            conn = incoming.conn
+            self.poller.unregister(conn.sock)
+            del self.incoming[conn]
+            if conn.parser is None:
+                conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+            conn.parser.unreader.unread(bytes(incoming.data))
+            conn.data_ready = True
+            self.enqueue_req(conn)
+
+        def drop(self, incoming, reply: bytes | None):
+            conn = incoming.conn
+            self.poller.unregister(conn.sock)
+            del self.incoming[conn]
+            self.nr_conns -= 1
+            if reply is None:
+                conn.sock.close()
+            else:
+                self.refuse(conn.sock, reply)
+
+        @staticmethod
+        def send_quietly(sock, data: bytes) -> bool:
+            try:
+                sock.send(data)
+                return True
+            except OSError:
+                return False
+
+        def refuse(self, sock, reply: bytes):
+            """Answer and close, without resetting the answer away (unread bytes cause an RST)."""
+            if self.send_quietly(sock, reply):
+                self.linger(sock)
+            else:
+                sock.close()
+
+        def linger(self, sock):
+            """Half-close, then drain what the client still sends for a moment, in the poller."""
+            try:
+                sock.setblocking(False)
+                sock.shutdown(socket.SHUT_WR)
+                self.poller.register(sock, selectors.EVENT_READ, self.on_lingering_bytes)
+            except (OSError, ValueError, KeyError):
+                sock.close()
+                return
+            self.lingering[sock] = time.monotonic() + LINGER_SECONDS
+
+        def on_lingering_bytes(self, sock):
+            try:
+                if sock.recv(READ_SIZE):
+                    return
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                pass
+            self.end_linger(sock)
+
+        def end_linger(self, sock):
+            self.lingering.pop(sock, None)
+            try:
+                self.poller.unregister(sock)
+            except (KeyError, ValueError, OSError):
+                pass
+            sock.close()
+
+        def murder_pending(self):
+            """Each turn of the loop: requests too slow, lingering closes done, counts pruned."""
+            super().murder_pending()
+            now = time.monotonic()
+            for incoming in list(self.incoming.values()):
+                why = incoming.too_slow(now, self.front, self.cfg.keepalive)
+                if why is not None or not self.alive:
+                    self.drop(incoming, TOO_SLOW if why == "slow" else None)
+            for sock, until in list(self.lingering.items()):
+                if now >= until or not self.alive:
+                    self.end_linger(sock)
+            if now - self.last_prune > 10:
+                self.last_prune = now
+                for network in list(self.open_by_address):
+                    conns = self.open_by_address[network]
+                    conns -= {c for c in conns if c.sock.fileno() < 0}
+                    if not conns:
+                        del self.open_by_address[network]
+
+    return FrontWorker
+
+
+def settings_from(config: dict, workers: int) -> FrontSettings:
+    """The front's limits from the app's config; the per-address limit shared among `workers`."""
+    networks = []
+    if config.get("PROXY_COUNT"):
+        for part in config.get("FORWARDED_ALLOW_IPS", "").split(","):
+            if part.strip() == "*":
+                networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+            elif part.strip():
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+    per_worker = -(-int(config["CONNECTIONS_PER_ADDRESS"]) // max(1, workers))
+    return FrontSettings(
+        connections_per_address=max(1, per_worker),
+        body_seconds=float(config["REQUEST_BODY_SECONDS"]),
+        min_rate=int(config["REQUEST_BODY_MIN_RATE"]),
+        max_body=int(config["MAX_CONTENT_LENGTH"]),
+        trusted=networks,
+    )
