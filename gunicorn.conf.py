@@ -46,3 +46,13 @@ def post_worker_init(worker):
         config["MAX_CONTENT_LENGTH"],
     )
     warmup.start(app)
+
+
+def worker_exit(server, worker):
+    """A web worker that stops (Ctrl-C, SIGTERM after its grace, an error) leaves at once, with the
+    status it was leaving with: webapp/ops/process.py says why."""
+    import sys
+
+    from webapp.ops.process import exit_code, exit_now
+
+    exit_now(exit_code(sys.exc_info()[1]))
