@@ -118,6 +118,9 @@ def load_config() -> dict:
         # own cap (ml.style.nst.MAX_EVALS)
         "NST_MAX_EVALS": _int("NST_MAX_EVALS", None),
         "TRAIN_JOB_SECONDS": _float("TRAIN_JOB_SECONDS", 6 * 3600),
+        "IMPORT_JOB_SECONDS": _float("IMPORT_JOB_SECONDS", 1800),
+        # What one console import (a zip, or pictures dropped per label) may unpack to.
+        "IMPORT_MAX_MB": _int("IMPORT_MAX_MB", 1024),
         "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
         "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),
         "ADMIN_USERNAME": _text("ADMIN_USERNAME"),

@@ -36,6 +36,7 @@ KINDS = {
         slow_limit="NST_JOB_SECONDS",
     ),
     "retrain": JobKind("train", "webapp.registry.gate:run_retrain", "TRAIN_JOB_SECONDS"),
+    "import": JobKind("train", "webapp.classification.importing:run_import", "IMPORT_JOB_SECONDS"),
 }
 
 
