@@ -8,11 +8,15 @@ and fields are bounded by gunicorn's limits below. Measured in docs/reliability.
 (bench/abuse.py).
 """
 
+import os
+
 import gunicorn.http.wsgi
 
 from webapp.ops.front import front_worker
 
-worker_class = front_worker()  # gthread, with requests read whole in its poller first
+# WEB_FRONT=0 serves with gunicorn's stock gthread worker (bench/abuse.py measures both).
+FRONT = os.environ.get("WEB_FRONT", "1") != "0"
+worker_class = front_worker() if FRONT else "gthread"  # requests read whole in its poller first
 threads = 16  # per web worker; scripts/serve passes WEB_THREADS
 worker_connections = 1000
 keepalive = 5
@@ -38,7 +42,8 @@ def post_worker_init(worker):
     app = worker.wsgi
     import_ml()
     config = app.config
-    worker.front = settings_from(config, worker.cfg.workers)
+    if FRONT:
+        worker.front = settings_from(config, worker.cfg.workers)
     worker.wsgi = BodyDeadline(
         app,
         config["REQUEST_BODY_SECONDS"],
