@@ -179,3 +179,20 @@ def test_200_slow_connections_from_five_addresses_do_not_stop_the_site(migrated,
     assert max(answers) < 3.0, answers
     refused = [a for f in flood for a in f.answers]
     assert any(a.startswith(b"HTTP/1.1 429") for a in refused), refused[:5]  # the per-address cap
+
+
+def test_pipelined_requests_are_all_answered(migrated, serve):
+    """The front hands a thread one request at a time; one pipelined behind it waits in the
+    front (a slow one there would otherwise hold the thread)."""
+    app, env = migrated()
+    server = serve(env, workers=1)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    sock.sendall(request * 3)
+    answers, data = 0, b""
+    deadline = time.monotonic() + 10
+    while answers < 3 and time.monotonic() < deadline:
+        data += sock.recv(65536)
+        answers = data.count(b"HTTP/1.1 200")
+    sock.close()
+    assert answers == 3, data[:500]

@@ -252,15 +252,38 @@ def front_worker():
                 self.hand_over(incoming)
 
         def hand_over(self, incoming):
-            """The whole request is here: a thread serves it from the buffer."""
+            """The whole request is here: a thread serves it from the buffer. Bytes past it (a
+            pipelined next request) wait for the front again, so a thread never waits on them."""
             conn = incoming.conn
             self.poller.unregister(conn.sock)
             del self.incoming[conn]
+            data = bytes(incoming.data)
+            if incoming.needed is not None and not incoming.chunked:
+                data, conn.leftover = data[: incoming.needed], data[incoming.needed :]
             if conn.parser is None:
                 conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
-            conn.parser.unreader.unread(bytes(incoming.data))
+            conn.parser.unreader.unread(data)
             conn.data_ready = True
             self.enqueue_req(conn)
+
+        def finish_request(self, conn, fs):
+            leftover = getattr(conn, "leftover", b"")
+            conn.leftover = b""
+            kept = self.alive and not fs.cancelled() and fs.exception() is None and fs.result()
+            if not (leftover and kept is True):
+                super().finish_request(conn, fs)
+                return
+            conn.sock.setblocking(False)  # the next request began with the last one
+            self.read_request(conn)
+            incoming = self.incoming[conn]
+            incoming.add(leftover)
+            verdict, reply = incoming.state(self.front)
+            if verdict == "ready":
+                self.hand_over(incoming)
+            elif verdict == "refuse":
+                self.drop(incoming, reply)
+            elif verdict == "continue":
+                self.send_quietly(conn.sock, reply)
 
         def drop(self, incoming, reply: bytes | None):
             conn = incoming.conn
