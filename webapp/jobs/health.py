@@ -74,13 +74,23 @@ def _alive(entry: dict, now: float) -> bool:
         return False
     if entry.get("host") != socket.gethostname() or not entry.get("pid"):
         return True
+    pid = int(entry["pid"])
     try:
-        os.kill(int(entry["pid"]), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # another user's process: it exists
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited and waits for its parent to notice (Linux; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def problem(queue: str) -> str | None:
