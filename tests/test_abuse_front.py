@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from webapp.ops.front import FrontSettings, Incoming, settings_from
+from webapp.ops.front import settings_from
+from webapp.ops.incoming import FrontSettings, Incoming
 
 FRONT = FrontSettings(body_seconds=10, min_rate=2000, max_body=1000)
 
