@@ -167,8 +167,9 @@ def archive_items(task: Task, fileobj) -> list[Item]:
 
     Refuses, before reading any picture: a file that is not a zip, more than MAX_FILES
     entries, a path that leaves the archive (absolute, `..`, a drive or backslashes), links,
-    encrypted entries, entries that unpack far beyond their compressed size or an archive that
-    unpacks beyond IMPORT_MAX_MB or far beyond its size (zip bombs), and folders that are not the task's labels.
+    encrypted entries, entries or a whole archive that unpack far beyond their compressed size
+    (zip bombs), an archive that unpacks beyond IMPORT_MAX_MB, and folders that are not the
+    task's labels.
     """
     try:
         archive = zipfile.ZipFile(fileobj)
