@@ -168,11 +168,18 @@ def main(argv=None) -> int:
     rows = []
     if not args.only_floods:
         rows = issue_20_rows(args, env, root, faces)
+    print_rows(rows)
     floods = (
         abuse_floods.flood_rows(config, root, args.flood_probes, faces) if args.flood_probes else []
     )
     lockout = abuse_floods.lockout_rows(root)
+    print_rows(rows)
+    abuse_floods.print_tables(floods, lockout)
+    return 0
 
+
+def print_rows(rows: list[tuple]) -> None:
+    """Issue 20's table."""
     print()
     print(
         "| situation | /healthz p50 / max (ms) | classify p50 / max (ms) | failed "
@@ -185,8 +192,6 @@ def main(argv=None) -> int:
             f"| {label} | {summary(measured['health'])} | {summary(measured['classify'])} | "
             f"{measured['failures']} | {fast_text} |"
         )
-    abuse_floods.print_tables(floods, lockout)
-    return 0
 
 
 def issue_20_rows(args, env: dict, root: Path, faces: list[bytes]) -> list[tuple]:
