@@ -192,11 +192,13 @@ def test_serve_restarts_a_killed_worker_and_the_job_recovers(migrated, served):
     os.kill(pid, signal.SIGKILL)
 
     health = wait_for(  # at once, not 30 s later
-        lambda: (h := requests.get(f"{server.url}/healthz", timeout=5)).status_code == 503 and h,
+        lambda: (
+            (h := requests.get(f"{server.url}/healthz", timeout=5)).status_code == 503 and h.json()
+        ),
         3,
         message="/healthz to name the killed worker",
     )
-    assert "style worker" in health.json()["queue"], health.text
+    assert "style worker: not running" in health["queue"], health
     wait_for(
         lambda: f"style worker (pid {pid}) stopped" in server.output(), 30, message="the exit log"
     )
