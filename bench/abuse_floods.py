@@ -120,7 +120,9 @@ def flood_rows(config: dict, root, probes: int, faces) -> list[tuple]:
     for front in (False, True):
         # a queue of its own: jobs left queued by earlier attacks would make /healthz 503 here
         queue = root / f"flood-queue-{int(front)}.db"
-        env = served_env(config, WEB_FRONT="1" if front else "0", QUEUE_PATH=queue)
+        env = served_env(
+            config, WEB_FRONT="1" if front else "0", QUEUE_PATH=queue, CONNECTIONS_PER_ADDRESS=32
+        )
         server = Served(env, root / f"serve-front-{int(front)}.log", no_workers=True)
         server.start(timeout=300)
         url, port = server.url, int(server.env["PORT"])
