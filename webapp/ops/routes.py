@@ -45,7 +45,7 @@ def healthz():
       summary: Health of the database, storage and queue
       responses:
         200: {description: "All parts answer.", content: {application/json: {schema: Health}}}
-        503:
+        "503":
           description: "A part is down; its entry says why."
           content: {application/json: {schema: Health}}
     """
