@@ -1,17 +1,22 @@
 """gunicorn settings read from the repository root (`make run`, deployments started here).
 
-Threaded workers (`gthread`): an idle connection waits in the worker's poller and a slow one
-holds one of `threads` threads, never a whole worker process, so a few idle sockets or slow uploads
-cannot freeze the site (the `sync` class gave each one a whole worker until `timeout`). Request
-bodies must arrive within a deadline (webapp/ops/serving.py); header lines and fields are
-bounded by gunicorn's limits below. Measured in docs/reliability.md (bench/abuse.py).
+Threaded workers (`gthread`) behind a front in each worker's poller (webapp/ops/front.py): a
+request is read whole, without a thread, before one of `threads` threads serves it, so idle
+sockets and slow uploads cost a socket each, never a thread; each client address may hold
+CONNECTIONS_PER_ADDRESS connections, and bodies must keep REQUEST_BODY_MIN_RATE. Header lines
+and fields are bounded by gunicorn's limits below. Measured in docs/reliability.md
+(bench/abuse.py).
 """
+
+import os
 
 import gunicorn.http.wsgi
 
-from webapp.ops.serving import poll_first_worker
+from webapp.ops.front import front_worker
 
-worker_class = poll_first_worker()  # gthread, with new connections waiting in its poller
+# WEB_FRONT=0 serves with gunicorn's stock gthread worker (bench/abuse.py measures both).
+FRONT = os.environ.get("WEB_FRONT", "1") != "0"
+worker_class = front_worker() if FRONT else "gthread"  # requests read whole in its poller first
 threads = 16  # per web worker; scripts/serve passes WEB_THREADS
 worker_connections = 1000
 keepalive = 5
@@ -31,11 +36,28 @@ def post_worker_init(worker):
     it at the same time (a concurrent import can deadlock or register TensorFlow's ops twice)."""
     from webapp.classification import warmup
     from webapp.jobs.background import import_ml
+    from webapp.ops.front import settings_from
     from webapp.ops.serving import BodyDeadline
 
     app = worker.wsgi
     import_ml()
+    config = app.config
+    if FRONT:
+        worker.front = settings_from(config, worker.cfg.workers)
     worker.wsgi = BodyDeadline(
-        app, app.config["REQUEST_BODY_SECONDS"], app.config["MAX_CONTENT_LENGTH"]
+        app,
+        config["REQUEST_BODY_SECONDS"],
+        config["REQUEST_BODY_MIN_RATE"],
+        config["MAX_CONTENT_LENGTH"],
     )
     warmup.start(app)
+
+
+def worker_exit(server, worker):
+    """A web worker that stops (Ctrl-C, SIGTERM after its grace, an error) leaves at once, with the
+    status it was leaving with: webapp/ops/process.py says why."""
+    import sys
+
+    from webapp.ops.process import exit_code, exit_now
+
+    exit_now(exit_code(sys.exc_info()[1]))

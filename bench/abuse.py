@@ -15,6 +15,10 @@ from an uninvolved address takes from post to done:
 - job flood: `--flood-addresses` loopback addresses (127.0.0.2, ...) each queueing as many
   1024 px `nst` jobs as the per-client cap lets them (3).
 
+Idle sockets and slow bodies come from 127.0.0.2-6, not the probing address (one address may
+hold CONNECTIONS_PER_ADDRESS connections). Then issue 27's connection floods and admin lock-out,
+with and without the defence (bench/abuse_floods.py; `--flood-probes`, 0 skips them).
+
 All clients are on this machine (loopback addresses), as in the issue's reproductions. Prints
 one markdown table; then issue 27's slow poisoning with and without its defences
 (`bench/poisoning.py`; `--poisoning-only` runs just that).
@@ -34,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench import abuse_floods  # noqa: E402
 from bench.http_load import deploy_model, face_jpegs  # noqa: E402
 from tests.conftest import image_bytes  # noqa: E402
 from tests.reliability import Served, served_env  # noqa: E402
@@ -116,14 +121,16 @@ def fast_job_seconds(url: str, seed: int) -> float:
 
 
 class SlowBody(threading.Thread):
-    def __init__(self, port: int, stop: threading.Event):
+    def __init__(self, port: int, stop: threading.Event, source: str = "127.0.0.2"):
         super().__init__(daemon=True)
-        self.port, self.stop = port, stop
+        self.port, self.stop, self.source = port, stop, source
 
     def run(self) -> None:
         while not self.stop.is_set():  # reconnect when the server cuts it off (408)
             try:
-                sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                sock = socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=30, source_address=(self.source, 0)
+                )
             except OSError:
                 time.sleep(1)
                 continue
@@ -152,6 +159,8 @@ def main(argv=None) -> int:
     parser.add_argument("--flood-addresses", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--poisoning-only", action="store_true")
+    parser.add_argument("--flood-probes", type=int, default=8)
+    parser.add_argument("--only-floods", action="store_true", help="skip issue 20's attacks")
     args = parser.parse_args(argv)
     if args.poisoning_only:
         return poisoning_table()
@@ -159,9 +168,39 @@ def main(argv=None) -> int:
     root = Path(tempfile.mkdtemp(prefix="abuse-bench-"))
     config = deploy_model(root, args.epochs)
     env = served_env(config, MAX_QUEUED_PER_CLIENT="3", JOB_STALE_SECONDS="60")
+    faces = face_jpegs()
+    rows = []
+    if not args.only_floods:
+        rows = issue_20_rows(args, env, root, faces)
+    floods = (
+        abuse_floods.flood_rows(config, root, args.flood_probes, faces) if args.flood_probes else []
+    )
+    lockout = abuse_floods.lockout_rows(root)
+    print_rows(rows)
+    abuse_floods.print_tables(floods, lockout)
+    return poisoning_table()
+
+
+def print_rows(rows: list[tuple]) -> None:
+    """Issue 20's table."""
+    print()
+    print(
+        "| situation | /healthz p50 / max (ms) | classify p50 / max (ms) | failed "
+        "| 256 px `arbitrary` job, post to done (s) |"
+    )
+    print("|---|---|---|---|---|")
+    for label, measured, fast in rows:
+        fast_text = f"{fast:.1f}" if fast is not None else "-"
+        print(
+            f"| {label} | {summary(measured['health'])} | {summary(measured['classify'])} | "
+            f"{measured['failures']} | {fast_text} |"
+        )
+
+
+def issue_20_rows(args, env: dict, root: Path, faces: list[bytes]) -> list[tuple]:
+    """Issue 20's attacks against one server: (situation, probes, fast job seconds)."""
     server = Served(env, root / "serve.log").start(timeout=300)
     url, port = server.url, int(server.env["PORT"])
-    faces = face_jpegs()
     rows = []
     try:
         wait_for(lambda: "worker consuming the style queue" in server.output(), 300)
@@ -173,7 +212,12 @@ def main(argv=None) -> int:
         rows.append(("baseline", probe(url, args.probes, faces), fast_job_seconds(url, 2)))
 
         print(f"{args.idle} idle sockets...", flush=True)
-        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(args.idle)]
+        idle = [
+            socket.create_connection(
+                ("127.0.0.1", port), source_address=(abuse_floods.ATTACKERS[i % 5], 0)
+            )
+            for i in range(args.idle)
+        ]
         time.sleep(2)
         rows.append((f"{args.idle} idle sockets", probe(url, args.probes, faces), None))
         for sock in idle:
@@ -181,7 +225,7 @@ def main(argv=None) -> int:
 
         print(f"{args.slow} slow bodies...", flush=True)
         stop = threading.Event()
-        slow = [SlowBody(port, stop) for _ in range(args.slow)]
+        slow = [SlowBody(port, stop, abuse_floods.ATTACKERS[i % 5]) for i in range(args.slow)]
         for thread in slow:
             thread.start()
         time.sleep(3)
@@ -205,20 +249,7 @@ def main(argv=None) -> int:
         rows.append((label, probe(url, args.probes, faces), fast_job_seconds(url, 3)))
     finally:
         server.stop()
-
-    print()
-    print(
-        "| situation | /healthz p50 / max (ms) | classify p50 / max (ms) | failed "
-        "| 256 px `arbitrary` job, post to done (s) |"
-    )
-    print("|---|---|---|---|---|")
-    for label, measured, fast in rows:
-        fast_text = f"{fast:.1f}" if fast is not None else "-"
-        print(
-            f"| {label} | {summary(measured['health'])} | {summary(measured['classify'])} | "
-            f"{measured['failures']} | {fast_text} |"
-        )
-    return poisoning_table()
+    return rows
 
 
 def poisoning_table() -> int:

@@ -1,5 +1,6 @@
-"""/healthz reports job workers that registered and then broke or vanished, and stays 200 when
-no worker ever ran (NO_WORKERS, the app alone in tests)."""
+"""/healthz reports job workers that registered and then broke or vanished (at once when their
+process is gone), and jobs that wait with no worker to run them (issue 27: NO_WORKERS with 5
+jobs queued said ok); it stays 200 when no worker ever ran and nothing waits."""
 
 from __future__ import annotations
 
@@ -39,3 +40,33 @@ def test_a_vanished_worker_is_reported_until_a_new_one_beats(app, client):
     worker_health.report(app, "train", "ok")  # the supervisor started a new one
     assert health(client) == (200, "ok")
     assert store.get("worker:gone-host:1", peek=True) is None  # the dead one is forgotten
+
+
+def test_jobs_waiting_with_no_worker_make_healthz_503(app, client):
+    from webapp.jobs import health as worker_health
+
+    queue = app.extensions["queue"]
+    for i in range(5):
+        queue.enqueue("retrain", f"job-{i}", "smiling")
+    status, message = health(client)
+    assert status == 503 and "train worker: none running, 5 job(s) waiting" in message
+    worker_health.report(app, "train", "starting")  # a worker comes up
+    assert health(client) == (200, "ok")
+
+
+def test_a_killed_worker_shows_at_once_not_when_its_beats_go_stale(app, client):
+    import socket
+    import subprocess
+    import sys
+
+    from webapp.jobs import health as worker_health
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    store = app.extensions["queue"].hueys["style"]
+    entry = {"beat": time.time(), "state": "ok", "reason": "", "host": socket.gethostname()}
+    store.put("worker:here:1", {**entry, "pid": gone.pid})
+    status, message = health(client)
+    assert status == 503 and "style worker: not running (last seen 0 s ago)" in message
+    worker_health.report(app, "style", "ok")
+    assert health(client) == (200, "ok")

@@ -24,18 +24,38 @@ def jobs(client, password, address):
     return client.get("/api/admin/jobs", headers=basic("root", password), **at(address)).status_code
 
 
-def test_a_stranger_cannot_lock_the_admin_out_of_their_usual_address(strict_app):
+def test_strangers_cannot_lock_out_an_admin_who_never_logged_in(strict_app):
+    """Issue 27's reproduction: 10 wrong passwords from each of three addresses, then the right
+    one from a fourth address the admin never used."""
+    client = strict_app.test_client()
+    for address in ("10.9.0.1", "10.9.0.2", "10.9.0.3"):
+        codes = [jobs(client, "wrong", address) for _ in range(10)]
+        assert codes[:3] == [401] * 3 and set(codes[3:]) == {429}  # the guesser is slowed down
+    assert jobs(client, "s3cret-pass", "127.0.0.1") == 200
+    assert login_form(strict_app.test_client(), **at("127.0.0.2")).status_code == 302
+
+
+def test_an_admin_logs_in_from_a_new_address_while_strangers_guess(strict_app):
     client = strict_app.test_client()
     assert jobs(client, "s3cret-pass", "10.0.0.1") == 200  # the admin's usual address
-    page_login = strict_app.test_client()
-    assert login_form(page_login, **at("10.0.0.2")).status_code == 302  # and their office's
-    # a stranger tries the admin's name from 30 addresses (the reproduction: 30 wrong passwords)
-    codes = [jobs(client, "wrong", f"10.9.{i // 200}.{i % 200}") for i in range(30)]
-    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
-    assert jobs(client, "s3cret-pass", "10.0.0.1") == 200  # the admin is not locked out
+    for i in range(30):  # an attacker guesses from 30 addresses, on and on
+        jobs(client, "wrong", f"10.9.{i // 200}.{i % 200}")
+        assert jobs(client, "s3cret-pass", f"10.5.5.{i}") == 200  # new addresses, every time
     assert login_form(strict_app.test_client(), **at("10.0.0.2")).status_code == 302
-    # a new address is still held back while the name is under attack
-    assert jobs(client, "s3cret-pass", "10.5.5.5") == 429
+    assert jobs(client, "wrong", "10.9.0.0") == 401  # one guess from each: none is refused yet
+
+
+def test_failed_logins_are_audited_per_address(strict_app):
+    client = strict_app.test_client()
+    jobs(client, "wrong", "10.9.0.1")
+    jobs(client, "wrong", "2001:db8:1:2::7")
+    jobs(client, "s3cret-pass", "10.0.0.1")
+    from webapp.retention import audit_events
+
+    with strict_app.app_context():
+        events = audit_events("login-failed")
+        assert sorted(e.actor for e in events) == ["10.9.0.1", "2001:db8:1:2::/64"]
+        assert {e.subject for e in events} == {"user:root"}
 
 
 def test_guessing_from_the_admins_own_address_is_still_limited(strict_app):

@@ -118,6 +118,9 @@ def load_config() -> dict:
         # own cap (ml.style.nst.MAX_EVALS)
         "NST_MAX_EVALS": _int("NST_MAX_EVALS", None),
         "TRAIN_JOB_SECONDS": _float("TRAIN_JOB_SECONDS", 6 * 3600),
+        "IMPORT_JOB_SECONDS": _float("IMPORT_JOB_SECONDS", 1800),
+        # What one console import (a zip, or pictures dropped per label) may unpack to.
+        "IMPORT_MAX_MB": _int("IMPORT_MAX_MB", 1024),
         "MODEL_CACHE_DIR": _text("MODEL_CACHE_DIR", str(instance / "model-cache")),
         "PRETRAINED_CACHE_DIR": _text("PRETRAINED_CACHE_DIR"),
         "ADMIN_USERNAME": _text("ADMIN_USERNAME"),
@@ -132,8 +135,13 @@ def load_config() -> dict:
         "MAX_IMAGE_ASPECT": _float("MAX_IMAGE_ASPECT", 10.0),
         "MAX_QUEUED_PER_CLIENT": _int("MAX_QUEUED_PER_CLIENT", 3),
         "MAX_STYLE_SIZE": _int("MAX_STYLE_SIZE", 1024),
-        # A request body must arrive within this many seconds plus one per 100 kB (else 408).
-        "REQUEST_BODY_SECONDS": _float("REQUEST_BODY_SECONDS", 15),
+        # A request's head must arrive within this many seconds, and its body at no less than
+        # REQUEST_BODY_MIN_RATE bytes/s over every stretch this long (else 408): webapp/ops/front.py.
+        "REQUEST_BODY_SECONDS": _float("REQUEST_BODY_SECONDS", 10),
+        "REQUEST_BODY_MIN_RATE": _int("REQUEST_BODY_MIN_RATE", 2000),
+        # Open connections one client address (an IPv6 /64) may hold on this server; trusted
+        # proxies (PROXY_COUNT > 0) are not counted.
+        "CONNECTIONS_PER_ADDRESS": _int("CONNECTIONS_PER_ADDRESS", 32),
         "RATE_LIMIT_UPLOADS": _text("RATE_LIMIT_UPLOADS", "60/minute"),
         "RATE_LIMIT_FEEDBACK": _text("RATE_LIMIT_FEEDBACK", "120/minute"),
         "RATE_LIMIT_LOGIN": _text("RATE_LIMIT_LOGIN", "10/minute"),

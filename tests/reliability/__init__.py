@@ -18,13 +18,15 @@ ADMIN_HEADER = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).enc
 
 
 def served_env(config: dict, **extra) -> dict:
-    """The environment `make run` would see for `config`, with rate limits raised so load is not refused."""
+    """The environment `make run` would see for `config`, with rate and connection limits raised so
+    load is not refused."""
     env = app_env(config)
     env.update(
         {
             "RATE_LIMIT_UPLOADS": "100000/minute",
             "RATE_LIMIT_FEEDBACK": "100000/minute",
             "MAX_QUEUED_PER_CLIENT": "100000",
+            "CONNECTIONS_PER_ADDRESS": "100000",  # load tests run every client on 127.0.0.1
             "ADMIN_USERNAME": ADMIN[0],
             "ADMIN_PASSWORD": ADMIN[1],
         }

@@ -191,7 +191,14 @@ def test_serve_restarts_a_killed_worker_and_the_job_recovers(migrated, served):
     wait_for(lambda: status(first)["progress"] > 0.05, 180, message="the nst job to be under way")
     os.kill(pid, signal.SIGKILL)
 
-    assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    health = wait_for(  # at once, not 30 s later
+        lambda: (
+            (h := requests.get(f"{server.url}/healthz", timeout=5)).status_code == 503 and h.json()
+        ),
+        3,
+        message="/healthz to name the killed worker",
+    )
+    assert "style worker: not running" in health["queue"], health
     wait_for(
         lambda: f"style worker (pid {pid}) stopped" in server.output(), 30, message="the exit log"
     )

@@ -32,7 +32,10 @@ def import_data(name: str):
         one top folder) or `label` plus one or more `files`. Every picture is validated like an
         upload (JPEG, PNG or WebP), stored once per content and labelled for the task; a bad
         picture is listed in `files` with its reason and skipped. A request is at most
-        MAX_UPLOAD_MB; send larger sets in several requests.
+        MAX_UPLOAD_MB; send larger sets in several requests. A few small pictures are imported
+        at once (200 with the report); more run as an `import` job (202 with `job_id`; the
+        job's `result` is the report, its `progress` the share of pictures checked). An
+        archive that unpacks beyond IMPORT_MAX_MB, or far beyond its size, is refused.
       requestBody:
         required: true
         content:
@@ -45,6 +48,7 @@ def import_data(name: str):
                 files: {type: array, items: {type: string, format: binary}}
       responses:
         200: {description: "What was imported, per file.", content: {application/json: {schema: ImportReport}}}
+        202: {description: "Queued as an import job.", content: {application/json: {schema: {type: object}}}}
         400: BadRequest
         404: NotFound
         413: TooLarge
@@ -57,11 +61,33 @@ def import_data(name: str):
         items = importing.archive_items(task, archive.stream)
     else:
         items = _dropped(task, request.form.get("label", ""), files)
-    report = importing.import_images(task, items, source="console", actor=current_admin().username)
+    actor = current_admin().username
+    if not importing.fits_inline(items):
+        job = importing.start_import_job(task, _archive_bytes(archive, items), actor)
+        return jsonify({"job_id": job.id, "status_url": f"/api/admin/jobs/{job.id}"}), 202
+    report = importing.import_images(task, items, source="console", actor=actor)
     return jsonify(report.to_dict())
 
 
 def _dropped(task: Task, label: str, files) -> list[importing.Item]:
     if label not in task.labels:
         raise Invalid(f"'label' must be one of {task.name!r}'s labels {task.labels}.")
-    return [importing.Item(f.filename or "picture", label, f.stream.read) for f in files]
+    return [importing.Item(f.filename or "picture", label, _reader(f)) for f in files]
+
+
+def _reader(upload):
+    """Read the whole upload, each time it is asked (its header is read once to count pixels)."""
+
+    def read() -> bytes:
+        upload.stream.seek(0)
+        return upload.stream.read()
+
+    return read
+
+
+def _archive_bytes(archive, items: list[importing.Item]) -> bytes:
+    """The zip a job imports: the one sent, or one made of the dropped pictures."""
+    if archive:
+        archive.stream.seek(0)
+        return archive.stream.read()
+    return importing.zip_of(items)

@@ -61,33 +61,32 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-KNOWN_ADDRESSES = 10  # an admin's most recent login addresses that a stranger cannot lock out
+KNOWN_ADDRESSES = 10  # an admin's most recent login addresses, kept for the audit trail
+
+
+def _address() -> str:
+    """The client as the login limits count it: an IPv4 address or an IPv6 /64."""
+    return network_of(client_address())
 
 
 def _address_key() -> str:
-    return _digest_address(network_of(client_address()))
+    return _digest_address(_address())
 
 
 def _digest_address(address: str) -> str:
     return hashlib.sha256(f"{current_app.secret_key}|login|{address}".encode()).hexdigest()[:32]
 
 
-def _known(user: User | None, address: str) -> bool:
-    return bool(user is not None and address in (user.known_addresses or []))
-
-
-def _guards(username: str, user: User | None) -> list[tuple[str, str, str]]:
-    """(key, bucket, limit) of the failed-login counters that apply: per address, per user name
-    and address, and per user name from addresses it never logged in from. A stranger's failures
-    therefore never lock an admin out of the addresses they use."""
+def _guards(username: str) -> list[tuple[str, str, str]]:
+    """(key, bucket, limit) of the failed-login counters that apply to this request: per address,
+    and per user name from this address. Failures slow down only the address they come from: no
+    counter spans addresses, so guesses from elsewhere never refuse the right password here
+    (a per-name counter let three strangers lock out an admin everywhere, issue 27)."""
     config, address, name = current_app.config, _address_key(), username[:80].lower()
-    guards = [
+    return [
         (address, "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),
         (f"{name}|{address}", "auth-fail-user-addr", config["RATE_LIMIT_LOGIN_USER"]),
     ]
-    if not _known(user, address):
-        guards.append((name, "auth-fail-user", config["RATE_LIMIT_LOGIN_USER"]))
-    return guards
 
 
 def remember_address(user: User) -> None:
@@ -97,29 +96,45 @@ def remember_address(user: User) -> None:
     user.known_addresses = (known + [address])[-KNOWN_ADDRESSES:]
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The admin these credentials name, or None; 429 once an address or a user name failed too often.
-
-    Every path (login form, HTTP Basic) comes here. An unknown user name costs the same password
-    hash as a known one, so timing does not tell whether the name exists.
-    """
-    user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
-    guards = _guards(username, user)
+def _refuse_if_throttled(guards: list[tuple[str, str, str]]) -> None:
     for key, bucket, limit in guards:
         count, _ = limit.split("/", 1)
         if limiter().peek(key, bucket, limit) >= int(count):
             raise too_many(
-                "Too many failed logins from your address or for this user name.",
+                "Too many failed logins from your address.",
                 seconds_left(limit),
             )
+
+
+def _record_failure(username: str, guards: list[tuple[str, str, str]]) -> None:
+    """Count the failure against this address and audit it: which address tried which name."""
+    from webapp.retention import audit
+
+    for key, bucket, limit in guards:
+        limiter().hit(key, bucket, limit)
+    try:
+        audit("login-failed", _address(), f"user:{username[:80]}")
+        db.session.commit()
+    except Exception:  # the audit log must not turn a wrong password into a 500
+        db.session.rollback()
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The admin these credentials name, or None; 429 once this address failed too often.
+
+    Every path (login form, HTTP Basic) comes here. An unknown user name costs the same password
+    hash as a known one, so timing does not tell whether the name exists.
+    """
+    guards = _guards(username)
+    _refuse_if_throttled(guards)
+    user = db.session.scalar(db.select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and ok and user.is_admin:
-        if not _known(user, _address_key()):
+        if _address_key() not in (user.known_addresses or []):
             remember_address(user)
             db.session.commit()
         return user
-    for key, bucket, limit in guards:
-        limiter().hit(key, bucket, limit)
+    _record_failure(username, guards)
     return None
 
 

@@ -1,10 +1,12 @@
 """Job workers' health, kept beside their queue (Huey's key-value store: SQLite or Redis), so
 `/healthz` on any web server can tell when the workers of a queue cannot run jobs.
 
-A worker registers when it starts, beats every few seconds, says `broken` (with the reason) when
-it finds it cannot run jobs (TensorFlow unusable), and removes its entry when it stops. Only
-workers that registered are judged: with no worker at all (`NO_WORKERS`, tests that run the
-app alone) the queue is healthy, since jobs simply wait.
+A worker registers when it starts, beats every 2 s, says `broken` (with the reason) when it
+finds it cannot run jobs (TensorFlow unusable), and removes its entry when it stops. A worker is
+live while its beats are fresh and, on this machine, while its process exists: a killed worker
+shows at once, not after the beats go stale. A queue is unhealthy when its live workers are
+broken, when a worker it had is gone and none replaced it, or when jobs wait in it and no
+worker is live (`NO_WORKERS`, or every worker dead): they would wait for ever.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import time
 
 from flask import Flask, current_app
 
-BEAT_SECONDS = 5.0
-STALE_SECONDS = 30.0  # a worker not heard from this long has stopped without saying so
+BEAT_SECONDS = 2.0
+STALE_SECONDS = 10.0  # a worker not heard from this long has stopped without saying so
 FORGET_SECONDS = 3600.0  # entries of dead workers are forgotten after this long
 PREFIX = "worker:"
 BROKEN_EXIT = 3  # the exit status of a worker that found it cannot run jobs
@@ -34,7 +36,13 @@ def worker_key() -> str:
 
 def report(app: Flask, queue: str, state: str, reason: str = "") -> None:
     """Write this worker's entry: state `ok` or `broken` (with the reason)."""
-    entry = {"beat": time.time(), "state": state, "reason": reason, "host": socket.gethostname()}
+    entry = {
+        "beat": time.time(),
+        "state": state,
+        "reason": reason,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
     _store(app, queue).put(worker_key(), entry)
 
 
@@ -60,29 +68,53 @@ def _entries(queue: str) -> dict[str, dict]:
     }
 
 
+def _alive(entry: dict, now: float) -> bool:
+    """Fresh beats, and on this machine a process that still exists."""
+    if now - entry["beat"] > STALE_SECONDS:
+        return False
+    if entry.get("host") != socket.gethostname() or not entry.get("pid"):
+        return True
+    pid = int(entry["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited and waits for its parent to notice (Linux; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 def problem(queue: str) -> str | None:
-    """Why the registered workers of `queue` cannot run jobs, or None when they can (or none is
-    registered)."""
+    """Why `queue`'s jobs cannot run, or None when they can (or none waits and no worker died)."""
     now = time.time()
     store = _store(current_app, queue)
     entries = _entries(queue)
-    fresh = {}
-    for key, entry in entries.items():
-        age = now - entry["beat"]
-        if age > FORGET_SECONDS:
-            store.delete(key)
-        elif age <= STALE_SECONDS:
-            fresh[key] = entry
-    broken = [e for e in fresh.values() if e["state"] == "broken"]
+    for key in [k for k, e in entries.items() if now - e["beat"] > FORGET_SECONDS]:
+        store.delete(key)
+        del entries[key]
+    live = {k: e for k, e in entries.items() if _alive(e, now)}
+    broken = [e for e in live.values() if e["state"] == "broken"]
     if broken:
         return f"{queue} worker: cannot run jobs: {broken[0]['reason']}"
-    if fresh:
-        for key in set(entries) - set(fresh):  # a restarted worker replaced a dead one
+    if live:
+        for key in set(entries) - set(live):  # a restarted worker replaced a dead one
             store.delete(key)
         return None
     if entries:
         last = max(e["beat"] for e in entries.values())
         return f"{queue} worker: not running (last seen {now - last:.0f} s ago)"
+    waiting = current_app.extensions["queue"].pending(queue)
+    if waiting:
+        return f"{queue} worker: none running, {waiting} job(s) waiting"
     return None
 
 

@@ -40,6 +40,7 @@ KINDS = {
     "evidence": JobKind(
         "train", "webapp.classification.evidence:run_evidence", "TRAIN_JOB_SECONDS"
     ),
+    "import": JobKind("train", "webapp.classification.importing:run_import", "IMPORT_JOB_SECONDS"),
 }
 
 

@@ -83,14 +83,15 @@ def _lane_loop(app: Flask, lane: str, stop: threading.Event) -> None:
 def run_worker(app: Flask, queue: str) -> None:
     """Consume `queue`'s lanes until interrupted."""
     stale = app.config["JOB_STALE_SECONDS"]
+    health.report(app, queue, "starting")  # live from now: importing TensorFlow takes seconds
+    stop = threading.Event()
+    threading.Thread(target=_health_loop, args=(app, queue, stop), daemon=True).start()
     # TensorFlow is imported here, in the main thread, before any warm-up or job thread starts:
     # two threads importing it at once deadlock or leave its op registry broken for good.
     import_ml(*ML_MODULES.get(queue, ()))
     health.exit_if_broken(app, queue, "at start")
     health.report(app, queue, "ok")
-    stop = threading.Event()
     threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
-    threading.Thread(target=_health_loop, args=(app, queue, stop), daemon=True).start()
     main, *others = lanes(queue)
     if queue == "style" and app.config["STYLE_WARMUP"]:
         from webapp.style import builtin

@@ -24,8 +24,8 @@ class WorkerProblem(Exception):
 
 
 def _check_queue_and_workers() -> None:
-    """The queue answers, and no registered job worker is broken or gone (workers that never
-    registered, as with NO_WORKERS, are not judged: jobs then simply wait)."""
+    """The queue answers, no job worker is broken or gone, and no job waits where no worker is
+    live to run it (NO_WORKERS with jobs queued: they would wait for ever)."""
     from webapp.jobs import health
     from webapp.jobs.kinds import QUEUES
 
@@ -38,13 +38,14 @@ def _check_queue_and_workers() -> None:
 @bp.get("/healthz")
 def healthz():
     """200 when database, storage and queue all answer; 503 naming the part that does not (a
-    job worker that registered and then broke or vanished counts as the queue's failure).
+    job worker that broke or vanished, or jobs waiting with no live worker, count as the
+    queue's failure).
     ---
     get:
       summary: Health of the database, storage and queue
       responses:
         200: {description: "All parts answer.", content: {application/json: {schema: Health}}}
-        503:
+        "503":
           description: "A part is down; its entry says why."
           content: {application/json: {schema: Health}}
     """

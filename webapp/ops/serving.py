@@ -1,11 +1,11 @@
-"""Serving that slow clients cannot starve: a request body must arrive within a deadline.
+"""Serving that slow clients cannot starve: a request body must arrive at a minimum rate.
 
-gunicorn's threaded workers (gunicorn.conf.py) keep idle connections in a poller, not in a
-thread; but a thread that reads a request's body waits as long as the client keeps trickling
-bytes. `BodyDeadline` reads the whole body first, and stops reading from the socket at the
-request's deadline (`REQUEST_BODY_SECONDS` plus one second per 100 kB declared), and answers
-408 when it is not there in time, so a client sending one byte every few seconds holds a
-thread for seconds, not minutes. Bodies are spooled to disk past 1 MB.
+The web workers' front (webapp/ops/front.py) reads every request whole before a thread serves
+it. What it hands on unread (a chunked body past the upload limit) is read here, in the thread:
+`BodyDeadline` reads the whole body first and stops reading from the socket when a stretch of
+`REQUEST_BODY_SECONDS` brought less than `REQUEST_BODY_MIN_RATE` bytes a second, answering 408,
+so a client sending one byte every few seconds holds a thread for seconds, not minutes. Bodies
+are spooled to disk past 1 MB.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import json
 import socket
 import tempfile
 import threading
-import time
 
-BYTES_PER_EXTRA_SECOND = 100_000
 SPOOL_BYTES = 1 << 20
 CHUNK = 64 * 1024
 
@@ -37,8 +35,9 @@ def _stop_reading(sock: socket.socket) -> None:
 class BodyDeadline:
     """WSGI middleware (installed by gunicorn.conf.py): read each request body under a deadline."""
 
-    def __init__(self, app, base_seconds: float, max_bytes: int):
-        self.app, self.base_seconds, self.max_bytes = app, base_seconds, max_bytes
+    def __init__(self, app, window_seconds: float, min_rate: int, max_bytes: int):
+        self.app, self.window, self.max_bytes = app, window_seconds, max_bytes
+        self.min_bytes = min_rate * window_seconds  # per window
 
     def __call__(self, wsgi_env, start_response):
         sock = wsgi_env.get("gunicorn.socket")
@@ -52,28 +51,37 @@ class BodyDeadline:
             return self.app(wsgi_env, start_response)  # Werkzeug answers a malformed length
         if declared > self.max_bytes:
             return self.app(wsgi_env, start_response)  # refused with 413 before it is read
-        deadline = time.monotonic() + self.base_seconds + declared / BYTES_PER_EXTRA_SECOND
         try:
-            wsgi_env["wsgi.input"], read = self._read(wsgi_env["wsgi.input"], sock, deadline)
+            wsgi_env["wsgi.input"], read = self._read(wsgi_env["wsgi.input"], sock)
         except BodyTooSlow:
             return self._too_slow(start_response)
         if chunked:
             wsgi_env["CONTENT_LENGTH"] = str(read)
         return self.app(wsgi_env, start_response)
 
-    def _read(self, stream, sock: socket.socket, deadline: float):
-        """The body, spooled; a timer stops reading from the socket at the deadline (a blocked
-        read then returns, however slowly the client trickles bytes)."""
+    def _read(self, stream, sock: socket.socket):
+        """The body, spooled; a watchdog stops reading from the socket after a window that
+        brought too few bytes (a blocked read then returns, however slowly bytes trickle)."""
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         late = threading.Event()
+        progress = {"total": 0, "seen": 0}
 
-        def cut_off() -> None:
-            late.set()
-            _stop_reading(sock)
+        def watch() -> None:
+            if progress.get("done"):
+                return
+            if progress["total"] - progress["seen"] < self.min_bytes:
+                late.set()
+                _stop_reading(sock)
+                return
+            progress["seen"] = progress["total"]
+            arm()
 
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut_off)
-        timer.daemon = True
-        timer.start()
+        def arm() -> None:
+            progress["timer"] = threading.Timer(self.window, watch)
+            progress["timer"].daemon = True
+            progress["timer"].start()
+
+        arm()
         total = 0
         try:
             while total <= self.max_bytes:  # past it Flask answers 413 from what it reads
@@ -86,9 +94,11 @@ class BodyDeadline:
                 if not chunk:
                     break
                 total += len(chunk)
+                progress["total"] = total
                 body.write(chunk)
         finally:
-            timer.cancel()
+            progress["done"] = True
+            progress["timer"].cancel()
         if late.is_set():
             raise BodyTooSlow()
         body.seek(0)
@@ -107,33 +117,3 @@ class BodyDeadline:
             ],
         )
         return [payload]
-
-
-def poll_first_worker():
-    """gunicorn's threaded worker, except that a new connection waits in the poller, not in a
-    thread, until its first bytes arrive (gunicorn 27 gives it a thread for up to 5 s first,
-    so 50 idle sockets held every thread of two workers for seconds). An idle connection is
-    closed after `keepalive` seconds, as gunicorn closes a deferred one."""
-    import errno
-    import selectors
-    from functools import partial
-
-    from gunicorn.workers.gthread import TConn, ThreadWorker
-
-    class PollFirstWorker(ThreadWorker):
-        def accept(self, listener):
-            try:
-                client_sock, client_addr = listener.accept()
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                    raise
-                return
-            self.nr_conns += 1
-            conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
-            conn.timeout = time.monotonic() + self.cfg.keepalive
-            self.pending_conns.append(conn)
-            self.poller.register(
-                conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
-            )
-
-    return PollFirstWorker

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import make_private_dir
 from webapp.web.errors import ApiError
-from webapp.web.identity import CLIENT_COOKIE, client_address, set_client_cookie
+from webapp.web.identity import CLIENT_COOKIE, client_address, network_of, set_client_cookie
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -132,14 +132,15 @@ def limiter() -> RateLimiter:
 def rate_limited(bucket: str, config_key: str):
     """Decorator: answer 429 when this client address exceeds the configured limit for `bucket`.
 
-    Counted per address (not per user agent or cookie, which a client can change at will).
+    Counted per address (not per user agent or cookie, which a client can change at will); an
+    IPv6 client is its whole /64, as for votes and the job cap.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             limit = current_app.config[config_key]
-            if not limiter().hit(client_address(), bucket, limit):
+            if not limiter().hit(network_of(client_address()), bucket, limit):
                 raise too_many("Too many requests from your address.", seconds_left(limit))
             return view(*args, **kwargs)
 

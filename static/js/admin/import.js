@@ -39,6 +39,19 @@
     });
   }
 
+  /** A large import runs as a job (202 {job_id, status_url}): poll it until it ends, showing
+      its progress; resolves to its report like a small import's answer. */
+  async function report(data, onProgress) {
+    if (!data || !data.job_id) return data;
+    for (;;) {
+      const job = await CV.api("GET", data.status_url);
+      if (job.status === "done") return job.result;
+      if (job.status === "failed") throw new Error(job.error || "The import failed.");
+      onProgress(job.progress || 0);
+      await new Promise(function (r) { setTimeout(r, 1000); });
+    }
+  }
+
   /* ---------- progress and results ---------- */
 
   function showProgress(fraction, phase, indeterminate) {
@@ -131,11 +144,12 @@
     CV.setBusy(button, true, "Importing…");
     showProgress(0, "Uploading " + file.name + "…");
     try {
-      const report = await send(form, function (loaded, total) {
+      const answer = await send(form, function (loaded, total) {
         if (loaded < total) showProgress(0.5 * loaded / total, "Uploading " + file.name + "… " + CV.formatBytes(loaded) + " of " + CV.formatBytes(total));
         else showProgress(0.5, "Checking and storing the pictures…", true);
       });
-      results = report.files;
+      const done = await report(answer, function (p) { showProgress(0.5 + 0.5 * p, "Checking and storing the pictures… (an import job)"); });
+      results = done.files;
       renderResults();
       finish(null);
     } catch (err) { renderResults(); finish(err); }
@@ -201,10 +215,13 @@
       part.files.forEach(function (f) { form.append("files", f, f.name); });
       const phase = "Part " + (i + 1) + " of " + parts.length + " (" + CV.labelText(part.label) + ")";
       try {
-        const report = await send(form, function (loaded, total_) {
+        const answer = await send(form, function (loaded, total_) {
           showProgress((done + part.files.length * 0.5 * loaded / total_) / total, phase + ": uploading…");
         });
-        results = results.concat(report.files);
+        const partReport = await report(answer, function (p) {
+          showProgress((done + part.files.length * (0.5 + 0.5 * p)) / total, phase + ": checking (an import job)…");
+        });
+        results = results.concat(partReport.files);
         done += part.files.length;
         showProgress(done / total, phase + ": " + done + " of " + total + " pictures checked");
         renderResults();
