@@ -185,6 +185,8 @@ def test_admin_console_retrains_arbitrary_and_rolls_back_to_v1(admin_page, live_
     expect(page.get_by_test_id("version-row-v2")).to_be_visible()
     if not result["promoted"]:
         page.get_by_test_id("promote-v2").click()
+        expect(page.get_by_test_id("promote-confirm-text")).to_contain_text("Promote v2")
+        page.get_by_test_id("promote-confirm-yes").click()  # a promote asks first, as a rollback
     expect(page.get_by_test_id("deployed-v2")).to_be_visible()
     page.get_by_test_id("rollback-button").click()
     expect(page.get_by_test_id("rollback-confirm-text")).to_contain_text("from v2 to v1")

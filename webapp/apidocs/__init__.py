@@ -20,8 +20,12 @@ def openapi_document() -> dict:
 def served_document() -> dict:
     """The document as this request sees it: its curl sessions and `servers` at the address the
     page was served from (behind trusted proxies, the one they report), not a fixed port 8000."""
-    base = request.host_url.rstrip("/")
-    return {**_at(openapi_document(), base), "servers": [{"url": base}]}
+    return at_address(openapi_document(), request.host_url.rstrip("/"))
+
+
+def at_address(document: dict, base: str) -> dict:
+    """``document`` as served from ``base``: its examples at that address, and its `servers`."""
+    return {**_at(document, base), "servers": [{"url": base}]}
 
 
 def _at(value, base: str):

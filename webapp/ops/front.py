@@ -256,8 +256,8 @@ def front_worker():
 def settings_from(config: dict, workers: int) -> FrontSettings:
     """The front's limits from the app's config; the per-address limit shared among `workers`."""
     networks = []
-    if config.get("PROXY_COUNT"):
-        for part in config.get("FORWARDED_ALLOW_IPS", "").split(","):
+    if config["PROXY_COUNT"]:
+        for part in (config["FORWARDED_ALLOW_IPS"] or "").split(","):
             if part.strip() == "*":
                 networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
             elif part.strip():
