@@ -16,7 +16,14 @@ import requests
 from PIL import Image as PILImage
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveServer, drop_file, login, picture, require_chromium
+from tests.browser.conftest import (
+    LiveServer,
+    drop_file,
+    login,
+    picture,
+    require_chromium,
+    save_screenshot,
+)
 from tests.services import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -91,6 +98,7 @@ def test_every_face_of_a_group_photo_is_boxed_answered_and_labelled(page, live_s
         "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).some(v => v > 0)"
     )
     assert drawn
+    save_screenshot(page, "faces-group")
     stored = answer_with(page, "feedback-right")
     assert stored == {
         "agrees": True,
@@ -111,6 +119,7 @@ def test_a_coffee_cup_has_no_face_and_the_user_changes_their_mind(page, live_ser
     expect(page.get_by_test_id("prob-list")).to_be_hidden()  # no probabilities as an answer
     expect(page.get_by_test_id("no-model")).to_be_hidden()
     expect(page.get_by_test_id("result")).not_to_contain_text("Confidence")
+    save_screenshot(page, "faces-no-face")
     said = answer_with(page, "feedback-no-face")
     assert said["no_face"] is True and said["counts"] is False
     expect(page.get_by_test_id("feedback-thanks")).to_contain_text("no face")
@@ -177,8 +186,10 @@ def test_the_shipped_v1_model_pages_show_their_evidence(page, live_server):
     for plot in ("plot-roc", "plot-confusion", "plot-evidence-holdout-reliability-png"):
         expect(page.get_by_test_id(plot)).to_be_visible()
     expect(page.get_by_test_id("plots-none")).to_be_hidden()
+    save_screenshot(page, "faces-gender-v1-evidence")
     page.goto("/admin/models/age?version=v1")
     expect(page.get_by_test_id("age-table")).to_contain_text("45-59")
+    save_screenshot(page, "faces-age-v1-evidence")
     expect(page.get_by_test_id("version-no-face")).to_contain_text("taken for a face")
 
 
@@ -192,6 +203,7 @@ def test_a_turned_face_is_boxed_and_shown_upright(page, live_server):
     expect(page.get_by_test_id("face-box")).to_be_visible()
     expect(page.get_by_test_id("predicted-label")).to_have_text("Female")
     expect(page.get_by_test_id("faces-title")).to_contain_text("turned upright")
+    save_screenshot(page, "faces-turned")
     # the chip beside the answer is the face upright: most like the upright face, not a turned one
     pixels = page.get_by_test_id("face-chip-0").evaluate(
         "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
