@@ -202,6 +202,9 @@
   }
 
   function reliabilityNumbers(c) {
+    if (typeof c.ece_before !== "number") {  // a shipped version: a temperature fitted elsewhere
+      return "temperature " + c.temperature.toFixed(2) + (c.fitted_on ? ", fitted on " + c.fitted_on : "");
+    }
     return "temperature " + c.temperature.toFixed(2) + "; calibration error " + A.fmtMetric(c.ece_before) +
       " -> " + A.fmtMetric(c.ece_after) + "; answers above 99 %: " + Math.round(100 * c.share_above_99_before) +
       " % -> " + Math.round(100 * c.share_above_99_after) + " % (" + c.n + " holdout photos)";
