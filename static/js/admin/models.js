@@ -173,14 +173,15 @@
      correction measured at development, and on fresh faces when measured. */
   function ageTable(age) {
     const dev = age.development || {}, measured = age.measured;
-    const bands = Object.keys((dev.after || {}).mean_signed_error || (measured || {}).by_band || {});
+    const shipped = dev.served || dev.after;  // served: age_years as answered (held in its bracket)
+    const bands = Object.keys((shipped || {}).mean_signed_error || (measured || {}).by_band || {});
     const yrs = function (x) { return x == null ? "—" : (x > 0 ? "+" : "") + Number(x).toFixed(1); };
     const rows = bands.map(function (b) {
-      return [b, yrs(((dev.before || {}).mean_signed_error || {})[b]), yrs(((dev.after || {}).mean_signed_error || {})[b]),
+      return [b, yrs(((dev.before || {}).mean_signed_error || {})[b]), yrs(((shipped || {}).mean_signed_error || {})[b]),
         measured && measured.by_band[b] ? yrs(measured.by_band[b].mean_signed_error) : "—"];
     });
     const facts = [];
-    if (dev.after) facts.push("Mean absolute error (13+): " + dev.after.mae_13_plus + " years; children answered 0-17: " + Math.round(100 * dev.after.children_recall) + " %.");
+    if (shipped) facts.push("Mean absolute error (13+): " + shipped.mae_13_plus + " years; children answered 0-17: " + Math.round(100 * shipped.children_recall) + " %.");
     if (dev.set) facts.push("Measured on " + dev.set + ".");
     return h("div", {}, table(["Age band", "Before correction", "Shipped", "Measured here"], rows, "age-table"),
       facts.map(function (f) { return h("div", { class: "small muted", text: f }); }));
