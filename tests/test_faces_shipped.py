@@ -32,12 +32,15 @@ def png(pixels: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def lfw_face(index: int) -> np.ndarray:
+def lfw_face(index: int, side: int = 100) -> np.ndarray:
+    """Face `index` of scikit-image's LFW subset, grey as RGB, `side` px."""
     grey = (skdata.lfw_subset()[index] * 255).astype(np.uint8)
-    return np.repeat(cv2.resize(grey, (100, 100), interpolation=cv2.INTER_CUBIC)[..., None], 3, -1)
+    return np.repeat(
+        cv2.resize(grey, (side, side), interpolation=cv2.INTER_CUBIC)[..., None], 3, -1
+    )
 
 
-def classify(client, pixels, task: str, **kw):
+def classify(client, pixels, task: str = "gender", **kw):
     return client.post(
         "/api/classify",
         data={"image": (io.BytesIO(png(pixels)), "photo.png"), "task": task},

@@ -7,33 +7,10 @@ as a group photo; scikit-image's coffee cup as a photo without a face.
 
 from __future__ import annotations
 
-import io
-
-import cv2
 import numpy as np
-import pytest
-from PIL import Image as PILImage
 from skimage import data as skdata
 
-from tests.conftest import make_config
-
-
-@pytest.fixture
-def config(tmp_path):
-    return make_config(tmp_path, SHIPPED_FACE_MODELS=True)
-
-
-def png(pixels: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    PILImage.fromarray(pixels).save(out, format="PNG")
-    return out.getvalue()
-
-
-def lfw_face(index: int, side: int) -> np.ndarray:
-    grey = (skdata.lfw_subset()[index] * 255).astype(np.uint8)
-    return np.repeat(
-        cv2.resize(grey, (side, side), interpolation=cv2.INTER_CUBIC)[..., None], 3, -1
-    )
+from tests.test_faces_shipped import classify, config, lfw_face, png  # noqa: F401 - config is a fixture
 
 
 def group_photo() -> np.ndarray:
@@ -43,14 +20,6 @@ def group_photo() -> np.ndarray:
     canvas[60:210, 300:450] = lfw_face(0, 150)
     canvas[80:200, 520:640] = lfw_face(5, 120)
     return canvas
-
-
-def classify(client, pixels, task: str = "gender"):
-    return client.post(
-        "/api/classify",
-        data={"image": (io.BytesIO(png(pixels)), "photo.png"), "task": task},
-        content_type="multipart/form-data",
-    )
 
 
 def say(client, answer: dict, **body):

@@ -301,6 +301,10 @@ def pretrained_task_dir(task: str, cache_dir, progress=None) -> Path:
 class FaceClassifier:
     """A loaded face model folder: the face pipeline, then the model."""
 
+    # how small a caller may decode a big photo for it (detection needs no more): its boxes then
+    # come back in the decoded pixels, to scale by the photo's width over theirs
+    decode_long_side = align.DECODE_LONG_SIDE
+
     def __init__(self, model: keras.Model, meta: dict):
         self.model, self.meta = model, meta
         self.labels = list(meta["labels"])

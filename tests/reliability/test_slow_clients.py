@@ -64,6 +64,20 @@ def timed(fn) -> tuple[float, requests.Response]:
     return time.perf_counter() - started, response
 
 
+def probe(url: str, times: int, first_seed: int, timeout: float, pause: float = 0.0):
+    """Seconds of `times` /healthz and classify requests in turn, each answered 200."""
+    health, answers = [], []
+    for i in range(times):
+        seconds, response = timed(lambda: requests.get(f"{url}/healthz", timeout=timeout))
+        assert response.status_code == 200, response.text
+        health.append(seconds)
+        seconds, response = timed(lambda i=i: classify(url, first_seed + i))
+        assert response.status_code == 200, response.text
+        answers.append(seconds)
+        time.sleep(pause)
+    return health, answers
+
+
 def classify(url: str, seed: int) -> requests.Response:
     files = {"image": ("p.jpg", image_bytes("JPEG", seed=seed))}
     return requests.post(f"{url}/api/classify", files=files, data={"task": "gender"}, timeout=30)
@@ -81,14 +95,7 @@ def test_idle_sockets_and_slow_bodies_do_not_starve_the_server(migrated, serve):
         s.start()
     time.sleep(3)  # every attacker connected and holding on
 
-    health, answers = [], []
-    for i in range(8):
-        seconds, response = timed(lambda: requests.get(f"{server.url}/healthz", timeout=10))
-        assert response.status_code == 200, response.text
-        health.append(seconds)
-        seconds, response = timed(lambda i=i: classify(server.url, 10 + i))
-        assert response.status_code == 200, response.text
-        answers.append(seconds)
+    health, answers = probe(server.url, 8, first_seed=10, timeout=10)
     for s in slow:
         s.stop.set()
     for sock in idle:
@@ -163,16 +170,8 @@ def test_200_slow_connections_from_five_addresses_do_not_stop_the_site(migrated,
     for f in flood:
         f.start()
     time.sleep(3)
-    health, answers = [], []
     try:
-        for i in range(10):
-            seconds, response = timed(lambda: requests.get(f"{server.url}/healthz", timeout=20))
-            assert response.status_code == 200, response.text
-            health.append(seconds)
-            seconds, response = timed(lambda i=i: classify(server.url, 20 + i))
-            assert response.status_code == 200, response.text
-            answers.append(seconds)
-            time.sleep(0.5)
+        health, answers = probe(server.url, 10, first_seed=20, timeout=20, pause=0.5)
     finally:
         for f in flood:
             f.stop.set()

@@ -28,15 +28,6 @@ SUMMARY_KEYS = ("n", "accuracy", "f1_macro", "roc_auc")  # what the job's result
 FILE_SUFFIXES = (".png", ".json")
 
 
-def available() -> bool:
-    """Whether the ml package can evaluate a face model on its bundled set."""
-    try:
-        from ml.faces import evidence as ml_evidence
-    except ImportError:
-        return False
-    return callable(getattr(ml_evidence, "evaluate", None))
-
-
 def schedule(mv: ModelVersion) -> Job | None:
     """Queue the evidence job of a pretrained version unless it has its evidence or one is queued."""
     if "files" in (mv.metrics or {}) or _queued(mv):

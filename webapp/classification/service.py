@@ -139,13 +139,10 @@ def classify(
 
 
 def _predict(model, upload: ValidImage):
-    """The model's answer; a face model reads a big JPEG decoded at reduced size (a 12 MP phone
-    photo at about 1024 px: detection needs no more), its boxes scaled back to the photo's pixels."""
-    if not hasattr(model, "find_faces"):  # a photo model resizes the photo itself
-        return model.predict(upload.to_array())
-    from ml.faces.align import DETECT_LONG_SIDE
-
-    pixels = upload.to_array(max_side=DETECT_LONG_SIDE)
+    """The model's answer. A model that says how small it may read a photo (`decode_long_side`:
+    a face model's detection needs about 1000 px) gets a big JPEG decoded at reduced size, and
+    its boxes are scaled back to the photo's pixels; a photo model resizes the photo itself."""
+    pixels = upload.to_array(max_side=getattr(model, "decode_long_side", None))
     prediction = model.predict(pixels)
     if pixels.shape[1] != upload.width:
         prediction = prediction.scaled(upload.width / pixels.shape[1])

@@ -63,13 +63,10 @@ def ensure(task: Task) -> ModelVersion:
 
 def want_evidence(mv: ModelVersion | None) -> None:
     """Queue the evaluation of a pretrained v1 on its bundled set (a job: the first classify
-    never waits for it), unless it has its evidence already or the evaluation is not installed."""
+    never waits for it), unless it has its evidence already."""
     if mv is None or mv.created_by != "pretrained" or mv.kind != "face":
         return
     from webapp.classification import evidence
-
-    if not evidence.available():
-        return
 
     try:
         evidence.schedule(mv)
