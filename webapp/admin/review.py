@@ -8,7 +8,6 @@ from flask import Response, jsonify
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
 from webapp.classification import bulk, faces, learning, review
-from webapp.storage.service import storage
 from webapp.tables import Feedback, Image
 from webapp.tables.base import iso
 from webapp.web.requests import get_or_404, json_body
@@ -150,4 +149,4 @@ def image(image_id: int):
           content: {image/*: {schema: {type: string, format: binary}}}
     """
     row = get_or_404(Image, image_id, "image")
-    return Response(storage().get(row.storage_key), mimetype=row.mimetype)
+    return Response(review.picture(row), mimetype=row.mimetype)
