@@ -11,9 +11,10 @@ webapp/auth/routes.py, webapp/ops/routes.py) and every command in webapp/cli/:
   request plumbing;
 - no file storage: no `storage()` nor the app's extensions (`current_app.extensions[...]`, where
   the storage and the queue live): a service reads pictures and probes the parts;
-- no `ApiError`: what crosses from services to views is a domain exception (`webapp.exceptions`:
-  `NotFound`, `Conflict`, ...), which a view may also raise itself for a malformed request
-  (`Invalid`); `webapp.web.errors` maps them to HTTP in one place.
+- no `ApiError` and no error response built by hand (`abort(...)`, setting `.status_code`): what
+  crosses from services to views is a domain exception (`webapp.exceptions`: `NotFound`,
+  `Conflict`, `NotReady`, ...), which a view may also raise itself for a malformed request
+  (`Invalid`); `webapp.web.errors` maps them to HTTP statuses and the JSON error body in one place.
 Reading a loaded row's attributes to shape JSON is allowed.
 """
 
@@ -46,6 +47,10 @@ def violations(source: str) -> list[str]:
                 found.append(f"{node.lineno}: .query")
             elif node.attr == "extensions" and getattr(node.value, "id", "") == "current_app":
                 found.append(f"{node.lineno}: current_app.extensions")
+            elif node.attr == "status_code" and isinstance(node.ctx, ast.Store):
+                found.append(f"{node.lineno}: sets status_code")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "abort":
+            found.append(f"{node.lineno}: abort")
         elif isinstance(node, ast.Name) and node.id in ("ApiError", "storage"):
             found.append(f"{node.lineno}: {node.id}")
         elif isinstance(node, ast.Import):
@@ -80,6 +85,8 @@ def test_the_rule_sees_what_it_forbids():
         "    Rating.query.filter_by(id=1)\n"
         "    storage().get('key')\n"
         "    current_app.extensions['queue'].check()\n"
+        "    response.status_code = 202\n"
+        "    abort(404)\n"
         "    raise ApiError('no', 404)\n"
     )
     assert violations(source) == [
@@ -92,7 +99,9 @@ def test_the_rule_sees_what_it_forbids():
         "8: .query",
         "9: storage",
         "10: current_app.extensions",
-        "11: ApiError",
+        "11: sets status_code",
+        "12: abort",
+        "13: ApiError",
     ]
     assert violations("import sqlalchemy as sa\n") == ["1: imports sqlalchemy"]
     allowed = (
@@ -100,6 +109,8 @@ def test_the_rule_sees_what_it_forbids():
         "from webapp.web.requests import public_or_404\n"
         "row = public_or_404(Classification, 'x', 'classification')\n"
         "raise NotFound('No such thing.')\n"
+        "return jsonify(body), 201\n"
+        "print(response.status_code)\n"
     )
     assert violations(allowed) == []
 
@@ -130,3 +141,41 @@ def test_views_hold_no_session_no_storage_and_raise_no_api_error():
 def test_the_command_line_holds_no_session_either():
     wrong = {p.name: v for p in CLI if (v := violations(p.read_text()))}
     assert wrong == {}, f"CLI commands must call services, not the database: {wrong}"
+
+
+def test_every_domain_exception_has_its_http_status_in_one_place():
+    import inspect
+
+    from webapp import exceptions
+    from webapp.web.errors import STATUS
+
+    domain = {
+        cls
+        for _, cls in inspect.getmembers(exceptions, inspect.isclass)
+        if issubclass(cls, exceptions.DomainError) and cls is not exceptions.DomainError
+    }
+    assert domain == set(STATUS), "map each domain exception to a status in webapp.web.errors"
+    assert STATUS[exceptions.NotFound] == 404 and STATUS[exceptions.Conflict] == 409
+
+
+def test_a_domain_exception_leaves_as_the_json_error_body(app):
+    from flask import Blueprint
+
+    from webapp.exceptions import Conflict, NotFound, NotReady
+
+    raised = {
+        "missing": NotFound("No such thing."),
+        "busy": Conflict("Already running.", job_id="j1"),
+    }
+    raised["later"] = NotReady("Still being painted.", retry_after=3)
+    probe = Blueprint("probe", __name__)
+    probe.add_url_rule(
+        "/api/probe/<what>", "raise", lambda what: (_ for _ in ()).throw(raised[what])
+    )
+    app.register_blueprint(probe)
+    client = app.test_client()
+    missing, busy, later = (client.get(f"/api/probe/{w}") for w in ("missing", "busy", "later"))
+    assert (missing.status_code, missing.json) == (404, {"error": "No such thing."})
+    assert (busy.status_code, busy.json) == (409, {"error": "Already running.", "job_id": "j1"})
+    assert (later.status_code, later.json) == (202, {"error": "Still being painted."})
+    assert later.headers["Retry-After"] == "3" and later.headers["Cache-Control"] == "no-store"
