@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import text
+from flask import Blueprint, Response, jsonify
 
-from webapp.extensions import db
+from webapp.ops import probes
 
 bp = Blueprint("ops", __name__)
-
-
-def _probe(name: str, fn) -> str:
-    try:
-        fn()
-        return "ok"
-    except Exception as exc:
-        current_app.logger.warning("health check %s failed: %s", name, exc)
-        return f"down: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
-
-
-class WorkerProblem(Exception):
-    """The registered workers of a queue cannot run jobs."""
-
-
-def _check_queue_and_workers() -> None:
-    """The queue answers, no job worker is broken or gone, and no job waits where no worker is
-    live to run it (NO_WORKERS with jobs queued: they would wait for ever)."""
-    from webapp.jobs import health
-    from webapp.jobs.kinds import QUEUES
-
-    current_app.extensions["queue"].check()
-    problems = [p for queue in QUEUES if (p := health.problem(queue))]
-    if problems:
-        raise WorkerProblem("; ".join(problems))
 
 
 @bp.get("/healthz")
@@ -49,11 +23,7 @@ def healthz():
           description: "A part is down; its entry says why."
           content: {application/json: {schema: Health}}
     """
-    parts = {
-        "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
-        "storage": _probe("storage", lambda: current_app.extensions["storage"].check()),
-        "queue": _probe("queue", _check_queue_and_workers),
-    }
+    parts = probes.parts()
     ok = all(v == "ok" for v in parts.values())
     return jsonify({"status": "ok" if ok else "degraded", **parts}), 200 if ok else 503
 
