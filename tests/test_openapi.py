@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from tests.openapi_shape import facts
 from webapp.apidocs.spec import undocumented_routes
+
+# /api/openapi.json as published before its declarations moved to one schema source.
+BEFORE = Path(__file__).parent / "data" / "openapi_before.json"
 
 
 @pytest.fixture
@@ -173,3 +180,35 @@ def test_docs_page_lists_every_operation_without_inline_code(client, doc):
     assert " style=" not in html and "<style" not in html  # no inline styles
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "https://" not in html.split("<main", 1)[1]  # served offline: nothing from another host
+
+
+def test_the_published_description_loses_nothing(doc):
+    before = json.loads(BEFORE.read_text())
+    lost = sorted(facts(before) - facts(doc))
+    assert lost == [], f"{len(lost)} facts of the earlier description are gone: {lost[:40]}"
+
+
+def test_equivalent_descriptions_compare_equal_and_a_loss_shows():
+    before = json.loads(BEFORE.read_text())
+    # the same description with a component renamed, its uses pointing at the new name, and
+    # every object's keys in reverse order
+    text = json.dumps(before).replace('"#/components/schemas/Task"', '"#/components/schemas/T2"')
+    renamed = json.loads(text)
+    renamed["components"]["schemas"]["T2"] = renamed["components"]["schemas"].pop("Task")
+    reordered = json.loads(
+        json.dumps(renamed), object_pairs_hook=lambda pairs: dict(reversed(pairs))
+    )
+    assert facts(reordered) == facts(before)
+
+    for lose in (
+        lambda d: d["paths"].pop("/api/tasks"),
+        lambda d: d["paths"]["/api/classify/{classification_id}"].pop("delete"),
+        lambda d: d["paths"]["/api/admin/feedback"]["get"]["parameters"].pop(),
+        lambda d: d["components"]["schemas"]["StylizeUpload"]["properties"].pop("size"),
+        lambda d: d["paths"]["/api/stylize"]["post"]["responses"].pop("202"),
+        lambda d: d["components"]["schemas"]["Stylization"]["properties"].pop("seconds"),
+        lambda d: d["components"]["schemas"]["RatingRequest"]["properties"]["stars"].pop("maximum"),
+    ):
+        damaged = copy.deepcopy(before)
+        lose(damaged)
+        assert facts(before) - facts(damaged), lose
