@@ -48,16 +48,49 @@ def _resolve(doc: dict, value):
     return walk(value, ())
 
 
+def _number(value):
+    """1.0 and 1 are the same JSON number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    return value
+
+
 def _text(value) -> str:
+    value = _number(value)
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         value = sorted(value, key=repr)
     return json.dumps(value, sort_keys=True)
+
+
+_NULL = {"type": "object", "nullable": True}
+
+
+def _flat(schema: dict) -> dict:
+    """The same schema without composition that only says it plainly: `allOf: [X]` is X (with
+    the siblings), `anyOf: [X, {nullable object}]` is X, nullable; `additionalProperties: {}`
+    is `true`."""
+    schema = dict(schema)
+    for part in schema.pop("allOf", []):
+        schema = {**_flat(part), **schema}
+    if "anyOf" in schema:
+        parts = [p for p in schema["anyOf"] if p != _NULL]
+        if len(parts) == 1 and len(schema["anyOf"]) == 2:
+            del schema["anyOf"]
+            schema = {**_flat(parts[0]), **schema, "nullable": True}
+    if schema.get("additionalProperties") == {}:
+        schema["additionalProperties"] = True
+    return schema
 
 
 def schema_facts(schema, where: str) -> set[str]:
     """Facts about a (resolved) JSON schema at `where`."""
     if not isinstance(schema, dict):
         return {f"{where} = {_text(schema)}"}
+    schema = _flat(schema)
     facts = {f"{where} {key}={_text(schema[key])}" for key in _SCALARS if key in schema}
     if "required" in schema:
         facts |= {f"{where} required {name}" for name in schema["required"]}

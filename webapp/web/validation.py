@@ -1,7 +1,9 @@
-"""What a client sends, checked before a view uses it: JSON bodies, query parameters, URL ids.
+"""What a client sends, checked before a view uses it: JSON bodies, forms, query parameters, URL ids.
 
-Every check answers 400 (or 413) with a message naming the parameter and what it must be, so no
-input can reach the code below as a Python error and leave as a 500.
+Views declare what they take as marshmallow schemas (webapp/apidocs/schemas.py) with
+`@bp.arguments(...)`; `parser` reads the request against them. Every check answers 400 (or 413)
+with a message naming the parameter and what it must be, so no input can reach the code below as
+a Python error and leave as a 500.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import re
 from itertools import accumulate
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, request
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.routing import IntegerConverter
 
 from webapp.web.errors import ApiError
@@ -102,6 +107,62 @@ def query_str(
     if len(value) > max_length or "\x00" in value:
         raise ApiError(f"Query parameter '{name}' must be text of at most {max_length} characters.")
     return value
+
+
+def _first_problem(messages, data) -> tuple[str | None, str, object]:
+    """The first field a marshmallow error names, its message, and the value it was sent."""
+    for name, problem in messages.items():
+        value = data.get(name, ma.missing) if hasattr(data, "get") and name != "_schema" else None
+        while isinstance(problem, dict):  # a list's or an object's inner error: the first one
+            key, problem = next(iter(problem.items()))
+            if isinstance(value, (list, dict)) and not isinstance(key, str):
+                value = value[key] if key < len(value) else ma.missing
+        text = problem[0] if isinstance(problem, list) else str(problem)
+        return (None if name == "_schema" else name), text, value
+    return None, "The request could not be understood.", ma.missing
+
+
+def problem_message(messages, data) -> str:
+    """One sentence for a marshmallow error: the field, what it must be, and what was received.
+
+    Field messages are written as the rest of a sentence about the field ("must be a whole number
+    from 1 to 5.", "is required: ..."); a message that names its field itself is left whole."""
+    name, text, value = _first_problem(messages, data)
+    if name is None or text[:1].isupper() or text.startswith("'"):
+        return text  # a whole sentence of its own
+    message = f"'{name}' {text}"
+    shown = repr(value)
+    if value is not ma.missing and len(shown) <= 80:
+        message += f" Received: {shown}"
+    return message
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser speaking this API's language: 400 with `{"error": message}`, JSON read
+    by `json_body` (its size, depth and object checks), and `files` meaning the whole multipart
+    form (its file and text fields, declared in one schema)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    # A field a schema does not declare is passed on untouched, as the views always took it.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "json": ma.INCLUDE}
+
+    def load_json(self, req, schema):
+        return json_body()
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        ((location, messages),) = error.messages.items()
+        data = error.data if isinstance(error.data, dict) else {}
+        if location == "files":
+            data = CombinedMultiDict([req.files, req.form])
+        elif location == "query":
+            data = req.args
+        raise ApiError(problem_message(messages, data), error_status_code or 400)
+
+
+parser = Parser()
 
 
 class IdConverter(IntegerConverter):
