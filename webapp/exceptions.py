@@ -39,3 +39,12 @@ class TooMany(DomainError):
             f"{message} Try again in {int(retry_after)} s.", retry_after=int(retry_after)
         )
         self.retry_after = int(retry_after)
+
+
+class NotReady(DomainError):
+    """What is asked for is still being prepared (by a worker); it may be asked for again in
+    `retry_after` seconds. Not a failure: HTTP answers it 202 with `Retry-After`."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = int(retry_after)

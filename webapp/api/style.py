@@ -17,12 +17,9 @@ from webapp.apidocs.schemas import (
 )
 from webapp.apidocs.spec import BINARY, NOT_THE_UPLOADER
 from webapp.auth.access import current_admin, require_owner
-from webapp.extensions import db
-from webapp.storage.service import storage
 from webapp.style import service
-from webapp.tables import Rating, Stylization
+from webapp.tables import Stylization
 from webapp.tables.base import iso
-from webapp.web.errors import ApiError
 from webapp.web.identity import is_owner, owner_id, voter_id
 from webapp.web.requests import public_or_404, upload
 from webapp.web.security import rate_limited
@@ -65,8 +62,8 @@ def stylize_status(stylization_id: str):
     return jsonify(describe(_find(stylization_id)))
 
 
-def _image_response(key: str, mimetype: str) -> Response:
-    response = Response(storage().get(key), mimetype=mimetype)
+def _image_response(data: bytes, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -78,9 +75,7 @@ def _image_response(key: str, mimetype: str) -> Response:
 def stylize_result(stylization_id: str):
     """The finished picture (PNG); 404 until it is done."""
     row = _find(stylization_id)
-    if row.status != "done" or not row.result_key:
-        raise ApiError(f"This stylization is {row.status}; the result exists once it is done.", 404)
-    return _image_response(row.result_key, "image/png")
+    return _image_response(service.result_picture(row), "image/png")
 
 
 @bp.get("/stylize/<stylization_id>/<any(content, style):which>")
@@ -91,10 +86,7 @@ def stylize_input(stylization_id: str, which: str):
     """One of the stylization's input pictures (its uploader or an admin only)."""
     row = _find(stylization_id)
     require_owner(row, "see the pictures it was made from")
-    image = row.content_image if which == "content" else row.style_image
-    if image is None:
-        raise ApiError(f"This stylization has no {which} image.", 404)
-    response = _image_response(image.storage_key, image.mimetype)
+    response = _image_response(*service.input_picture(row, which))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -211,7 +203,5 @@ def _preset(row: Stylization) -> dict | None:
 
 def _client_rating(stylization_id: int, client: str) -> dict | None:
     """This client's rating of a stylization, so a revisited page shows its stars."""
-    rating = db.session.scalar(
-        db.select(Rating).where(Rating.stylization_id == stylization_id, Rating.client == client)
-    )
+    rating = service.client_rating(stylization_id, client)
     return {"stars": rating.stars, "comment": rating.comment} if rating else None

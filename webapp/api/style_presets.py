@@ -2,14 +2,11 @@
 
 from flask import Response, jsonify
 
-from ml.style import methods as ml_methods
 from webapp.api import bp
 from webapp.apidocs.schemas import ErrorSchema, StylesReadySchema
 from webapp.apidocs.spec import BINARY
-from webapp.registry import versions as registry
-from webapp.storage.service import storage
 from webapp.style import builtin as style_builtin
-from webapp.web.errors import ApiError
+from webapp.style import service
 
 
 @bp.get("/styles/preset/<int:preset_id>/thumbnail.jpg")
@@ -30,22 +27,7 @@ from webapp.web.errors import ApiError
 @bp.alt_response(404, response="NotFound")
 def preset_thumbnail(preset_id: int):
     """A preset style's thumbnail (JPEG); 202 while the style worker is still rendering it."""
-    method = ml_methods.PRESET  # the network these routes serve thumbnails of
-    mv = registry.deployed(method.name)
-    if mv is None or preset_id not in style_builtin.preset_ids(mv, method):
-        raise ApiError(f"No preset style {preset_id} (yet): GET /api/styles lists them.", 404)
-    try:
-        data = storage().get(style_builtin.thumbnail_key(mv, preset_id))
-    except KeyError:
-        response = jsonify(
-            {
-                "error": "This thumbnail is being rendered by the style worker; try again in a moment."
-            }
-        )
-        response.status_code = 202
-        response.headers["Retry-After"] = "2"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    data = service.preset_thumbnail(preset_id)
     response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

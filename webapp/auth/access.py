@@ -56,6 +56,13 @@ def start_session(user: User) -> None:
     db.session.commit()
 
 
+def end_session(user: User) -> None:
+    """Log `user` out everywhere: every session cookie issued so far, this one included, stops
+    working."""
+    user.revoke_sessions()
+    db.session.commit()
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))

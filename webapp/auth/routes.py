@@ -6,8 +6,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from webapp.auth import bp
-from webapp.auth.access import authenticate, start_session
-from webapp.extensions import db
+from webapp.auth.access import authenticate, end_session, start_session
 from webapp.web.security import rate_limited
 
 
@@ -46,8 +45,7 @@ def login():
 def logout():
     """End the admin session; copies of its cookie stop working too."""
     if current_user.is_authenticated:
-        current_user.revoke_sessions()
-        db.session.commit()
+        end_session(current_user)
     logout_user()
     session.clear()
     return redirect(url_for("pages.index"))

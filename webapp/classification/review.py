@@ -15,7 +15,8 @@ from webapp import retention
 from webapp.classification import learning, tasks, voters
 from webapp.exceptions import Invalid
 from webapp.extensions import db
-from webapp.tables import Classification, Feedback, Task, utcnow
+from webapp.storage.service import storage
+from webapp.tables import Classification, Feedback, Image, Task, utcnow
 
 REVIEWS = ("pending", "verified", "rejected")
 VERDICTS = ("verified", "rejected")
@@ -104,3 +105,8 @@ def reject_voter(prefix: object, scope: object, task_name: object, actor: str) -
 def addresses_of(rows: list[Feedback]) -> list[str]:
     """The shortened client addresses the labels came from, sorted."""
     return sorted({fb.client[:8] for fb in rows})
+
+
+def picture(image: Image) -> bytes:
+    """The stored bytes of an uploaded picture, for an admin judging its label."""
+    return storage().get(image.storage_key)

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify
-from sqlalchemy import text
+from flask import Response, jsonify
 
 from webapp.apidocs.schemas import ErrorSchema, HealthSchema
 from webapp.apidocs.spec import Blueprint
-from webapp.extensions import db
+from webapp.ops import probes
 
 bp = Blueprint("ops", __name__)
-
-
-def _probe(name: str, fn) -> str:
-    try:
-        fn()
-        return "ok"
-    except Exception as exc:
-        current_app.logger.warning("health check %s failed: %s", name, exc)
-        return f"down: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
-
-
-class WorkerProblem(Exception):
-    """The registered workers of a queue cannot run jobs."""
-
-
-def _check_queue_and_workers() -> None:
-    """The queue answers, no job worker is broken or gone, and no job waits where no worker is
-    live to run it (NO_WORKERS with jobs queued: they would wait for ever)."""
-    from webapp.jobs import health
-    from webapp.jobs.kinds import QUEUES
-
-    current_app.extensions["queue"].check()
-    problems = [p for queue in QUEUES if (p := health.problem(queue))]
-    if problems:
-        raise WorkerProblem("; ".join(problems))
 
 
 @bp.get("/healthz")
@@ -45,11 +19,7 @@ def healthz():
     """200 when database, storage and queue all answer; 503 naming the part that does not (a
     job worker that broke or vanished, or jobs waiting with no live worker, count as the
     queue's failure)."""
-    parts = {
-        "database": _probe("database", lambda: db.session.execute(text("SELECT 1"))),
-        "storage": _probe("storage", lambda: current_app.extensions["storage"].check()),
-        "queue": _probe("queue", _check_queue_and_workers),
-    }
+    parts = probes.parts()
     ok = all(v == "ok" for v in parts.values())
     return jsonify({"status": "ok" if ok else "degraded", **parts}), 200 if ok else 503
 

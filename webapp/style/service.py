@@ -9,11 +9,13 @@ from flask import current_app
 from sqlalchemy import false, text, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp.exceptions import Conflict, Invalid, TooMany, Unavailable
+from ml.style import methods as ml_methods
+from webapp.exceptions import Conflict, Invalid, NotFound, NotReady, TooMany, Unavailable
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.registry import versions as registry
-from webapp.storage.service import saving, store_image
+from webapp.storage.service import saving, storage, store_image
+from webapp.style import builtin as style_builtin
 from webapp.style.methods import (
     add_defaults_and_waits,
     check_strength,
@@ -182,3 +184,41 @@ def rate(row: Stylization, body: dict, client: str) -> Rating:
     except IntegrityError:  # the same client rated twice at the same moment
         raise Conflict("Your rating crossed another one from you; send it again.") from None
     return rating
+
+
+def client_rating(stylization_id: int, client: str) -> Rating | None:
+    """This client's rating of a stylization, so a revisited page shows its stars."""
+    return db.session.scalar(
+        db.select(Rating).where(Rating.stylization_id == stylization_id, Rating.client == client)
+    )
+
+
+def result_picture(row: Stylization) -> bytes:
+    """The finished picture (PNG); NotFound until the stylization is done."""
+    if row.status != "done" or not row.result_key:
+        raise NotFound(f"This stylization is {row.status}; the result exists once it is done.")
+    return storage().get(row.result_key)
+
+
+def input_picture(row: Stylization, which: str) -> tuple[bytes, str]:
+    """The `content` or `style` picture a stylization was made from, and its MIME type."""
+    image = row.content_image if which == "content" else row.style_image
+    if image is None:
+        raise NotFound(f"This stylization has no {which} image.")
+    return storage().get(image.storage_key), image.mimetype
+
+
+def preset_thumbnail(preset_id: int) -> bytes:
+    """A preset style's thumbnail (JPEG), rendered once by the style worker: NotFound for a preset
+    the deployed network does not have, NotReady while the worker has not rendered it yet."""
+    method = ml_methods.PRESET  # the network whose presets the thumbnails show
+    mv = registry.deployed(method.name)
+    if mv is None or preset_id not in style_builtin.preset_ids(mv, method):
+        raise NotFound(f"No preset style {preset_id} (yet): GET /api/styles lists them.")
+    try:
+        return storage().get(style_builtin.thumbnail_key(mv, preset_id))
+    except KeyError:
+        raise NotReady(
+            "This thumbnail is being rendered by the style worker; try again in a moment.",
+            retry_after=2,
+        ) from None

@@ -6,7 +6,15 @@ from flask import Flask, current_app, g, jsonify, make_response, render_template
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from webapp.exceptions import Conflict, DomainError, Invalid, NotFound, TooMany, Unavailable
+from webapp.exceptions import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    NotReady,
+    TooMany,
+    Unavailable,
+)
 from webapp.extensions import db
 from webapp.storage import StorageError, StorageUnavailable
 
@@ -29,8 +37,16 @@ class ApiError(Exception):
         self.message, self.status, self.extra = message, status, extra
 
 
-# The one mapping from domain refusals to HTTP statuses.
-STATUS = {Invalid: 400, NotFound: 404, Conflict: 409, TooMany: 429, Unavailable: 503}
+# The one mapping from domain refusals to HTTP statuses. Views raise or let these through and
+# never build an error response themselves.
+STATUS = {
+    Invalid: 400,
+    NotFound: 404,
+    Conflict: 409,
+    TooMany: 429,
+    Unavailable: 503,
+    NotReady: 202,
+}
 
 
 def status_of(exc: DomainError) -> int:
@@ -76,7 +92,11 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError):
         if isinstance(exc, TooMany):
             g.retry_after = exc.retry_after  # the security layer turns it into Retry-After
-        return error_response(exc.message, status_of(exc), **exc.extra)
+        response = make_response(error_response(exc.message, status_of(exc), **exc.extra))
+        if isinstance(exc, NotReady):  # ask again later, and keep no copy of this answer
+            response.headers["Retry-After"] = str(exc.retry_after)
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(StorageError)
     def _storage_down(exc: StorageError):

@@ -1,6 +1,6 @@
 """Admin console pages: each renders a shell that its script in static/js/admin/ fills from /api/admin/*."""
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import login_required
 
 from webapp.admin import bp
@@ -18,6 +18,20 @@ def dashboard():
 def review():
     """The review queue: verify or reject users' labels."""
     return render_template("admin/review.html")
+
+
+@bp.get("/admin/tasks")
+@login_required
+def tasks():
+    """Classification tasks and the form that creates one."""
+    return render_template("admin/tasks.html")
+
+
+@bp.get("/admin/import")
+@login_required
+def import_page():
+    """Pick a task, upload a zip or drop pictures per label, watch each file's result."""
+    return render_template("admin/import.html", max_upload_mb=current_app.config["MAX_UPLOAD_MB"])
 
 
 @bp.get("/admin/models")
@@ -47,10 +61,3 @@ def job(job_id: str):
 def audit():
     """The deploy audit log."""
     return render_template("admin/audit.html")
-
-
-@bp.get("/admin/tasks")
-@login_required
-def tasks():
-    """Classification tasks and the form that creates one."""
-    return render_template("admin/tasks.html")

@@ -1,23 +1,15 @@
-"""Importing labelled pictures from the console (its page and its API): a zip of `<label>/`
-folders, or pictures dropped per label."""
+"""Importing labelled pictures from the console: a zip of `<label>/` folders, or pictures
+dropped per label."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
-from flask_login import login_required
+from flask import jsonify, request
 
 from webapp.admin import bp
 from webapp.auth.access import admin_required, current_admin
 from webapp.classification import importing, tasks
 from webapp.exceptions import Invalid
 from webapp.tables import Task
-
-
-@bp.get("/admin/import")
-@login_required
-def import_page():
-    """Pick a task, upload a zip or drop pictures per label, watch each file's result."""
-    return render_template("admin/import.html", max_upload_mb=current_app.config["MAX_UPLOAD_MB"])
 
 
 @bp.post("/api/admin/tasks/<name>/import")
