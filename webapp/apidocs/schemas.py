@@ -16,6 +16,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from webapp.classification.learning import ORDERS
+from webapp.classification.review import REVIEWS
 from webapp.uploads import ACCEPTED_TEXT
 from webapp.web.validation import ID_MAX, JSON_MAX_DEPTH
 
@@ -115,6 +117,55 @@ def image(description: str, field: str, *, required: bool) -> Upload:
         },
         **_meta(description),
     )
+
+
+def domain(
+    type_: str, description: str | None = None, *, required: str | None = None, **doc
+) -> fields.Raw:
+    """A field the domain checks itself, with its own words (it knows the names taken, a task's
+    labels, the crowds found, and refuses in its own order); described here with the type and
+    bounds it must have. `required`: the message when it is missing."""
+    return fields.Raw(
+        required=required is not None,
+        error_messages={"required": required} if required else None,
+        metadata={"type": type_, **({"description": description} if description else {}), **doc},
+    )
+
+
+class NoNul(validate.Validator):
+    """Text without NUL characters (no database stores them)."""
+
+    error = "must be text of at most 200 characters."
+
+    def __call__(self, value):
+        if "\x00" in value:
+            raise ma.ValidationError(self.error)
+        return value
+
+
+def query_number(low: int, high: int, default: int, description: str) -> fields.Integer:
+    """A whole-number query parameter from `low` to `high`."""
+    return fields.Integer(
+        load_default=default,
+        validate=validate.Range(low, high, error=f"must be from {low} to {high}."),
+        error_messages={"invalid": f"must be a whole number from {low} to {high}."},
+        **_meta(description),
+    )
+
+
+def query_text(
+    description: str | None = None, *, choices=None, default: str | None = None
+) -> fields.String:
+    """A text query parameter: one of `choices`, or any text of at most 200 characters."""
+    if choices is not None:
+        checks = validate.OneOf(choices, error=f"must be one of {list(choices)}.")
+    else:
+        checks = [
+            validate.Length(max=200, error="must be text of at most 200 characters."),
+            NoNul(),
+        ]
+    extra = {"load_default": default} if default is not None else {}
+    return fields.String(validate=checks, **extra, **_meta(description))
 
 
 class Shape(ma.Schema):
@@ -354,39 +405,6 @@ class RatingSchema(Shape):
 # ---------------------------------------------------------------- admin
 
 
-class TaskRequestSchema(RequestShape):
-    name = slug(required=True)
-    labels = fields.List(
-        slug(),
-        validate=validate.Length(min=2),
-        required=True,
-        metadata={"uniqueItems": True},
-    )
-    description = text(maxLength=255)
-    face_crop = flag()
-    features = fields.String(
-        validate=validate.OneOf(["face", "photo"]),
-        **_meta(
-            "What the task's model reads: 'face' (default), a head on pretrained face networks' "
-            "features from the aligned face; 'photo', a head on VGG16 features of the whole "
-            "(face-cropped) photo."
-        ),
-    )
-
-
-class TaskUpdateSchema(RequestShape):
-    enabled = flag("false switches the task off: it leaves GET /api/tasks.", required=True)
-
-
-class RetrainRequestSchema(RequestShape):
-    class Meta:
-        unknown = ma.INCLUDE
-        description = "Name a task or a style model."
-
-    task = text()
-    style = text()
-
-
 class RetrainAcceptedSchema(Shape):
     job_id = text(required=True)
 
@@ -464,28 +482,10 @@ class FeedbackItemSchema(Shape):
     )
 
 
-class RejectVoterRequestSchema(RequestShape):
-    client = fields.String(
-        required=True,
-        validate=[validate.Length(8, 64), validate.Regexp("^[A-Za-z0-9]+$")],
-        **_meta("The id the review queue shows as `client` or `voter`."),
-    )
-    scope = fields.String(validate=validate.OneOf(["voter", "address"]), load_default="voter")
-    task = text("Only this task's labels.")
-
-
 class RejectVoterResultSchema(Shape):
     rejected = whole(required=True)
     scope = text(required=True)
     addresses = fields.List(fields.String(), required=True)
-
-
-class RejectVotersRequestSchema(RequestShape):
-    task = text(required=True)
-    voters = fields.List(fields.String(validate=validate.Length(8, 64)))
-    crowd = text("A crowd's name from a retrain warning, or all.")
-    since = fields.DateTime()
-    until = fields.DateTime()
 
 
 class RejectVotersResultSchema(Shape):
@@ -500,11 +500,6 @@ class AuditEventSchema(Shape):
     subject = text(required=True)
     detail = anything(nullable=True)
     created = when(required=True)
-
-
-class ReviewRequestSchema(RequestShape):
-    verdict = fields.String(validate=validate.OneOf(["verified", "rejected"]), required=True)
-    label = text("A corrected label (default: the user's).")
 
 
 class TargetSchema(Shape):
@@ -563,9 +558,125 @@ class ImportReportSchema(Shape):
     files = fields.List(fields.Nested(ImportedFileSchema), required=True)
 
 
+class TaskRequestSchema(RequestShape):
+    name = domain(
+        "string",
+        required="'name' must be lowercase letters, digits, '_' or '-', starting with a letter.",
+        pattern=NAME_PATTERN,
+        example="gender",
+    )
+    labels = domain(
+        "array",
+        required="'labels' must be a list of at least 2 distinct lowercase names, "
+        "e.g. ['cat', 'dog'].",
+        items={"type": "string", "pattern": NAME_PATTERN, "example": "gender"},
+        minItems=2,
+        uniqueItems=True,
+    )
+    description = domain("string", maxLength=255)
+    face_crop = domain("boolean")
+    features = domain(
+        "string",
+        "What the task's model reads: 'face' (default), a head on pretrained face networks' "
+        "features from the aligned face; 'photo', a head on VGG16 features of the whole "
+        "(face-cropped) photo.",
+        enum=["face", "photo"],
+    )
+
+
+class TaskUpdateSchema(RequestShape):
+    enabled = StrictBoolean(
+        required=True,
+        error_messages={"required": "must be true or false."} | says("must be true or false."),
+        **_meta("false switches the task off: it leaves GET /api/tasks."),
+    )
+
+
+class RetrainRequestSchema(RequestShape):
+    class Meta:
+        unknown = ma.INCLUDE
+        description = "Name a task or a style model."
+
+    task = domain("string")
+    style = domain("string")
+
+
+class RejectVoterRequestSchema(RequestShape):
+    client = domain(
+        "string",
+        "The id the review queue shows as `client` or `voter`.",
+        required="'client' must be the 8-character id the review queue shows (client or voter).",
+        minLength=8,
+        maxLength=64,
+        pattern="^[A-Za-z0-9]+$",
+    )
+    scope = domain("string", enum=["voter", "address"], default="voter")
+    task = domain("string", "Only this task's labels.")
+
+
+class RejectVotersRequestSchema(RequestShape):
+    task = domain("string", required="'task' must be the task's name.")
+    voters = domain("array", items={"type": "string", "minLength": 8, "maxLength": 64})
+    crowd = domain("string", "A crowd's name from a retrain warning, or all.")
+    since = domain("string", format="date-time")
+    until = domain("string", format="date-time")
+
+
+class ReviewRequestSchema(RequestShape):
+    verdict = domain(
+        "string",
+        required="'verdict' must be 'verified' or 'rejected'.",
+        enum=["verified", "rejected"],
+    )
+    label = domain("string", "A corrected label (default: the user's).")
+
+
 class ScheduleRequestSchema(RequestShape):
-    every_hours = fields.Float(validate=validate.Range(0.05, 2160), required=True)
-    enabled = flag()
+    every_hours = domain(
+        "number",
+        required="'every_hours' must be a number of hours from 0.05 to 2160.",
+        minimum=0.05,
+        maximum=2160,
+    )
+    enabled = domain("boolean")
+
+
+class ImportUploadSchema(RequestShape):
+    """Which of the two was sent, and the label's and pictures' checks, are the import's to say."""
+
+    archive = Upload()
+    label = domain("string")
+    files = fields.List(Upload())
+
+
+class LimitQuery(ma.Schema):
+    limit = query_number(1, 500, 50, "At most this many.")
+
+
+class JobsQuery(LimitQuery):
+    kind = query_text("Only jobs of this kind (retrain, stylize).")
+
+
+class ReviewQueueQuery(LimitQuery):
+    review = query_text(choices=REVIEWS, default="pending")
+    order = query_text(
+        "oldest first, or the labels that would teach the model most first.",
+        choices=ORDERS,
+        default="oldest",
+    )
+    task = query_text("Only this task.")
+
+
+class OverviewQuery(ma.Schema):
+    days = query_number(1, 3650, 30, "Feedback of the last N days.")
+
+
+class AuditQuery(ma.Schema):
+    action = query_text("Only this action.")
+
+
+class DeploymentsQuery(ma.Schema):
+    target = query_text("Only this target.")
 
 
 # ---------------------------------------------------------------- operations

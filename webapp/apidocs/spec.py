@@ -6,18 +6,15 @@ and documents it, `@bp.response` / `@bp.alt_response` document the answers, `@bp
 summary and description. `Conventions` then adds what every route shares, so a view declares
 only what is particular to it: path parameters typed from the URL converters, the error
 responses each kind of route can give, tags, operation ids and the admin security.
-
-A view of a plain Flask blueprint may still describe itself in YAML after `---` in its docstring
-(apispec's convention); `build_spec` adds those too, until they are declared.
 """
 
 from __future__ import annotations
 
 import http
-import re
 
+import flask
 import flask_smorest
-from apispec import BasePlugin, yaml_utils
+from apispec import BasePlugin
 from flask import Flask
 from flask_smorest.spec.plugins import FlaskPlugin
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
@@ -25,7 +22,6 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
 from webapp.apidocs import examples, schemas
 from webapp.web.validation import parser
 
-_YAML_START = re.compile(r"^\s*---\s*$", re.MULTILINE)
 METHODS = ("get", "put", "post", "delete", "patch")
 PUBLIC = ("/api/", "/healthz", "/metrics")
 TAGS = [{"name": name, "description": text} for name, text in examples.GROUPS.items()]
@@ -52,6 +48,15 @@ class Blueprint(flask_smorest.Blueprint):
         than the schema lists, and a 204 has no body), so nothing is serialised here."""
         return self.alt_response(status_code, schema=schema, success=True, **kwargs)
 
+    def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **options):
+        """An API or operations route joins the description; a page (the admin console) is a
+        plain Flask route, as every page is."""
+        if ((self.url_prefix or "") + rule).startswith(PUBLIC):
+            return super().add_url_rule(rule, endpoint, view_func, *args, **options)
+        options.pop("parameters", None)
+        options.pop("tags", None)
+        return flask.Blueprint.add_url_rule(self, rule, endpoint, view_func, *args, **options)
+
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
         for method, doc in self._docs[endpoint].items():
@@ -63,11 +68,6 @@ class Blueprint(flask_smorest.Blueprint):
 BINARY = {"type": "string", "format": "binary"}
 # What a route that only the uploader (or an admin) may use answers anyone else.
 NOT_THE_UPLOADER = {"schema": schemas.ErrorSchema, "description": "Not the uploader."}
-
-
-def documented(view) -> bool:
-    """Whether a view's docstring carries an OpenAPI block."""
-    return bool(_YAML_START.search(view.__doc__ or ""))
 
 
 def _tag(path: str) -> str:
@@ -111,11 +111,9 @@ def path_parameters(rule: Rule) -> list[dict]:
 
 
 class Routes(FlaskPlugin):
-    """Paths from Flask rules; a view passed as `view` brings the YAML of its docstring."""
+    """Paths from Flask rules; their parameters are added per operation by `Conventions`."""
 
-    def path_helper(self, rule, operations, parameters, view=None, **kwargs):
-        if view is not None:
-            operations.update(yaml_utils.load_operations_from_docstring(view.__doc__))
+    def path_helper(self, rule, operations, parameters, **kwargs):
         return self.flaskpath2openapi(rule.rule)
 
 
@@ -229,22 +227,13 @@ def register_blueprints(app: Flask, blueprints) -> None:
 
 
 def build_spec(app: Flask) -> dict:
-    """The OpenAPI 3 document of every described route of `app` (built once per app)."""
+    """The OpenAPI 3 document of every declared route of `app` (built once per app)."""
     if "openapi" not in app.extensions:
         api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-        with app.test_request_context():
-            for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-                view = app.view_functions[rule.endpoint]
-                first = app.url_map._rules_by_endpoint[rule.endpoint][0] is rule
-                if first and documented(view) and not _declared(app, rule):
-                    api.spec.path(rule=rule, view=view)
-        app.extensions["openapi"] = api.spec.to_dict()
+        document = api.spec.to_dict()
+        document["paths"] = dict(sorted(document["paths"].items()))  # the page lists them so
+        app.extensions["openapi"] = document
     return app.extensions["openapi"]
-
-
-def _declared(app: Flask, rule: Rule) -> bool:
-    blueprint = app.blueprints.get(rule.endpoint.rpartition(".")[0])
-    return isinstance(blueprint, flask_smorest.Blueprint)
 
 
 def undocumented_routes(app: Flask) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, request
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
 
 from webapp.web.errors import ApiError
@@ -73,42 +73,6 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def query_int(name: str, default: int, low: int, high: int) -> int:
-    """Query parameter `name` as a whole number in low..high; 400 naming it otherwise."""
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
-        raise ApiError(
-            f"Query parameter '{name}' must be a whole number from {low} to {high}. Received: {value!r}"
-        )
-    number = int(value)
-    if not low <= number <= high:
-        raise ApiError(
-            f"Query parameter '{name}' must be from {low} to {high}. Received: {value!r}"
-        )
-    return number
-
-
-def query_str(
-    name: str,
-    default: str | None = None,
-    choices: tuple[str, ...] | None = None,
-    max_length: int = 200,
-) -> str | None:
-    """Query parameter `name` as text (one of `choices` when given); 400 naming it otherwise."""
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if choices is not None and value not in choices:
-        raise ApiError(
-            f"Query parameter '{name}' must be one of {list(choices)}. Received: {value!r}"
-        )
-    if len(value) > max_length or "\x00" in value:
-        raise ApiError(f"Query parameter '{name}' must be text of at most {max_length} characters.")
-    return value
-
-
 def _first_problem(messages, data) -> tuple[str | None, str, object]:
     """The first field a marshmallow error names, its message, and the value it was sent."""
     for name, problem in messages.items():
@@ -149,6 +113,11 @@ class Parser(FlaskParser):
     def load_json(self, req, schema):
         return json_body()
 
+    def load_querystring(self, req, schema):
+        """The query string; a parameter sent empty (`?limit=`) counts as not sent."""
+        args = MultiDict((k, v) for k, v in req.args.items(multi=True) if v != "")
+        return self._makeproxy(args, schema)
+
     def load_files(self, req, schema):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
@@ -159,7 +128,10 @@ class Parser(FlaskParser):
             data = CombinedMultiDict([req.files, req.form])
         elif location == "query":
             data = req.args
-        raise ApiError(problem_message(messages, data), error_status_code or 400)
+        message = problem_message(messages, data)
+        if location == "query" and message.startswith("'"):
+            message = f"Query parameter {message}"
+        raise ApiError(message, error_status_code or 400)
 
 
 parser = Parser()
