@@ -91,6 +91,13 @@ def box(description: str, *, nullable: bool = False, required: bool = False) -> 
     )
 
 
+def typed(type_: str, description: str | None = None, *, nullable: bool = False) -> fields.Raw:
+    """A value of JSON type `type_` whose inside the description leaves open."""
+    return fields.Raw(
+        allow_none=nullable, metadata={"type": type_, **_meta(description)["metadata"]}
+    )
+
+
 def scores(*, required: bool = False) -> fields.Dict:
     """{label: probability}."""
     return fields.Dict(keys=fields.String(), values=fields.Float(), required=required)
@@ -203,19 +210,6 @@ class TaskSchema(Shape):
     metrics = metrics(required=True)
 
 
-class FaceAnswerSchema(Shape):
-    index = whole("The face's number (0: largest).", minimum=0, required=True)
-    face_box = box("[x, y, width, height] in the photo's own pixels.", required=True)
-    rotation = fields.Integer(
-        validate=validate.OneOf([0, 90, 180, 270]),
-        **_meta("Degrees (counter-clockwise) the face was turned to be upright."),
-    )
-    label = text(required=True)
-    probability = number(required=True)
-    probabilities = scores(required=True)
-    age_years = number("Task age only: the estimated age in years.")
-
-
 class ClassificationSchema(Shape):
     id = opaque_id(required=True)
     task = text(required=True)
@@ -234,12 +228,25 @@ class ClassificationSchema(Shape):
         nullable=True,
     )
     faces = fields.List(
-        fields.Nested(FaceAnswerSchema),
+        fields.Nested(lambda: FaceAnswerSchema()),
         **_meta(
             "Every face found, largest first; index 0 is the one the top-level "
             "fields describe. Empty for photo tasks and when no face was found."
         ),
     )
+    age_years = number("Task age only: the estimated age in years.")
+
+
+class FaceAnswerSchema(Shape):
+    index = whole("The face's number (0: largest).", minimum=0, required=True)
+    face_box = box("[x, y, width, height] in the photo's own pixels.", required=True)
+    rotation = fields.Integer(
+        validate=validate.OneOf([0, 90, 180, 270]),
+        **_meta("Degrees (counter-clockwise) the face was turned to be upright."),
+    )
+    label = text(required=True)
+    probability = number(required=True)
+    probabilities = scores(required=True)
     age_years = number("Task age only: the estimated age in years.")
 
 
@@ -435,12 +442,10 @@ class ModelVersionSchema(Shape):
     metrics = metrics(required=True)
     deployed = flag(required=True)
     kind = text()
-    verdict = fields.Raw(
-        allow_none=True,
-        metadata={
-            "type": "object",
-            "description": "The retrain's outcome in plain words: headline, next, labels_needed.",
-        },
+    verdict = typed(
+        "object",
+        "The retrain's outcome in plain words: headline, next, labels_needed.",
+        nullable=True,
     )
 
 
@@ -469,16 +474,11 @@ class FeedbackItemSchema(Shape):
     faces_found = whole("How many faces the model found.")
     predicted = text(nullable=True, required=True)
     agrees = flag(nullable=True, required=True)
-    review = fields.String(
-        validate=validate.OneOf(["pending", "verified", "rejected"]), required=True
-    )
+    review = fields.String(validate=validate.OneOf(REVIEWS), required=True)
     image_url = text(required=True)
     created = when()
-    informativeness = fields.Raw(
-        metadata={
-            "type": "object",
-            "description": "How much verifying this label would teach the model: score and its parts.",
-        }
+    informativeness = typed(
+        "object", "How much verifying this label would teach the model: score and its parts."
     )
 
 
@@ -649,21 +649,23 @@ class ImportUploadSchema(RequestShape):
     files = fields.List(Upload())
 
 
-class LimitQuery(ma.Schema):
-    limit = query_number(1, 500, 50, "At most this many.")
+def at_most() -> fields.Integer:
+    return query_number(1, 500, 50, "At most this many.")
 
 
-class JobsQuery(LimitQuery):
+class JobsQuery(ma.Schema):
+    limit = at_most()
     kind = query_text("Only jobs of this kind (retrain, stylize).")
 
 
-class ReviewQueueQuery(LimitQuery):
+class ReviewQueueQuery(ma.Schema):
     review = query_text(choices=REVIEWS, default="pending")
     order = query_text(
         "oldest first, or the labels that would teach the model most first.",
         choices=ORDERS,
         default="oldest",
     )
+    limit = at_most()
     task = query_text("Only this task.")
 
 

@@ -179,6 +179,12 @@ class Api(flask_smorest.Api):
     def _register_doc_blueprint(self):
         pass
 
+    def _register_etag_headers(self):
+        pass  # no ETags here
+
+    def _register_pagination_header(self):
+        pass  # no paginated answers here
+
     def _register_error_handlers(self):
         pass
 
@@ -231,7 +237,10 @@ def build_spec(app: Flask) -> dict:
     if "openapi" not in app.extensions:
         api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
         document = api.spec.to_dict()
-        document["paths"] = dict(sorted(document["paths"].items()))  # the page lists them so
+        # in the order of their URL rules (a variable part before a fixed one), as the page lists them
+        document["paths"] = dict(
+            sorted(document["paths"].items(), key=lambda item: item[0].replace("{", "<"))
+        )
         app.extensions["openapi"] = document
     return app.extensions["openapi"]
 
