@@ -7,19 +7,11 @@ from webapp.apidocs.schemas import DeletedSchema, ScheduleRequestSchema, Schedul
 from webapp.auth.access import admin_required, current_admin
 from webapp.registry import schedules
 from webapp.tables import Schedule
-from webapp.tables.base import iso
 
 
 def describe(row: Schedule) -> dict:
-    """The API's view of a schedule."""
-    return {
-        "target": row.target,
-        "every_hours": row.every_hours,
-        "enabled": row.enabled,
-        "last_run": iso(row.last_run),
-        "last_job_id": row.last_job_id,
-        "last_outcome": row.last_outcome,
-    }
+    """The API's view of a schedule: its described shape, filled from the row."""
+    return ScheduleSchema().dump(row)
 
 
 @bp.get("/api/admin/schedules")

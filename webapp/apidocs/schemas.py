@@ -18,6 +18,7 @@ from marshmallow import fields, validate
 
 from webapp.classification.learning import ORDERS
 from webapp.classification.review import REVIEWS
+from webapp.tables.base import iso
 from webapp.uploads import ACCEPTED_TEXT
 from webapp.web.validation import ID_MAX, JSON_MAX_DEPTH
 
@@ -64,8 +65,15 @@ def fraction(description: str | None = None, *, required: bool = False) -> field
     return fields.Float(validate=validate.Range(0, 1), required=required, **_meta(description))
 
 
+class When(fields.DateTime):
+    """A timestamp as the API writes every one (webapp.tables.base.iso: UTC, whole seconds)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+
 def when(*, required: bool = False) -> fields.DateTime:
-    return fields.DateTime(allow_none=True, required=required)
+    return When(allow_none=True, required=required)
 
 
 def anything(
