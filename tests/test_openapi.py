@@ -35,7 +35,7 @@ def json_schema(op, status):
 
 def test_every_api_route_is_documented(app):
     assert undocumented_routes(app) == [], (
-        "add an OpenAPI block (--- YAML) to these views' docstrings"
+        "declare these routes on a webapp.apidocs.spec.Blueprint (docs/api.md)"
     )
 
 

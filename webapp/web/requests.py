@@ -7,6 +7,7 @@ from flask import current_app, request
 from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.uploads import Limits, ValidImage, read_upload
+from webapp.web.validation import json_body  # noqa: F401  (the one JSON body parser, re-exported for the views)
 
 
 def upload(field: str, *, required: bool = True) -> ValidImage | None:

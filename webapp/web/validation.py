@@ -79,8 +79,10 @@ def _first_problem(messages, data) -> tuple[str | None, str, object]:
         value = data.get(name, ma.missing) if hasattr(data, "get") and name != "_schema" else None
         while isinstance(problem, dict):  # a list's or an object's inner error: the first one
             key, problem = next(iter(problem.items()))
-            if isinstance(value, (list, dict)) and not isinstance(key, str):
-                value = value[key] if key < len(value) else ma.missing
+            if isinstance(value, list) and isinstance(key, int) and key < len(value):
+                value = value[key]
+            else:
+                value = value.get(key, ma.missing) if isinstance(value, dict) else ma.missing
         text = problem[0] if isinstance(problem, list) else str(problem)
         return (None if name == "_schema" else name), text, value
     return None, "The request could not be understood.", ma.missing
@@ -90,7 +92,8 @@ def problem_message(messages, data) -> str:
     """One sentence for a marshmallow error: the field, what it must be, and what was received.
 
     Field messages are written as the rest of a sentence about the field ("must be a whole number
-    from 1 to 5.", "is required: ..."); a message that names its field itself is left whole."""
+    from 1 to 5."); a message that is a sentence of its own ("Missing image: ...", or one that
+    names its field in quotes) is left whole."""
     name, text, value = _first_problem(messages, data)
     if name is None or text[:1].isupper() or text.startswith("'"):
         return text  # a whole sentence of its own
