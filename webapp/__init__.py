@@ -77,7 +77,6 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.admin import bp as admin_bp
     from webapp.api import bp as api_bp
     from webapp.apidocs import bp as apidocs_bp
-    from webapp.apidocs.spec import register_blueprints
     from webapp.auth import bp as auth_bp
     from webapp.ops.routes import bp as ops_bp
     from webapp.pages import bp as pages_bp
@@ -86,4 +85,5 @@ def _register_blueprints(app: Flask) -> None:
     # routes check the CSRF token themselves (webapp.auth.access.current_admin).
     csrf.exempt(api_bp)
     csrf.exempt(admin_bp)
-    register_blueprints(app, (pages_bp, auth_bp, api_bp, admin_bp, ops_bp, apidocs_bp))
+    for bp in (pages_bp, auth_bp, api_bp, admin_bp, ops_bp, apidocs_bp):
+        app.register_blueprint(bp)

@@ -188,16 +188,9 @@ class Api(flask_smorest.Api):
     def _register_error_handlers(self):
         pass
 
-    def register_blueprint(self, blp, **options):
-        """Register `blp` and its views' descriptions (tags are per path, not per blueprint)."""
-        name = options.get("name", blp.name)
-        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
-        self._app.register_blueprint(blp, **options)
-        blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=None)
-
 
 def create_api(app: Flask) -> Api:
-    """The app's API description, with the shared components, before any blueprint joins it."""
+    """The app's API description, with the shared components, before any route joins it."""
     api = Api(
         app,
         spec_kwargs={
@@ -222,20 +215,14 @@ def create_api(app: Flask) -> Api:
     return api
 
 
-def register_blueprints(app: Flask, blueprints) -> None:
-    """Register `blueprints` in `app`; the declared ones also in its API description."""
-    api = create_api(app)
-    for blueprint in blueprints:
-        if isinstance(blueprint, flask_smorest.Blueprint):
-            api.register_blueprint(blueprint)
-        else:
-            app.register_blueprint(blueprint)
-
-
 def build_spec(app: Flask) -> dict:
-    """The OpenAPI 3 document of every declared route of `app` (built once per app)."""
+    """The OpenAPI 3 document of every declared route of `app`, built when first asked for (an
+    app that never serves it, as most test apps, pays nothing)."""
     if "openapi" not in app.extensions:
-        api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+        api = create_api(app)
+        for name, blueprint in app.blueprints.items():
+            if isinstance(blueprint, Blueprint):  # tags are per path, not per blueprint
+                blueprint.register_views_in_doc(api, app, api.spec, name=name, parameters=None)
         document = api.spec.to_dict()
         # in the order of their URL rules (a variable part before a fixed one), as the page lists them
         document["paths"] = dict(
