@@ -1,8 +1,8 @@
 """The HTTP API's shapes, declared once as marshmallow schemas.
 
-A request schema both checks what a client sends (`@bp.arguments`, read by
+A request schema both checks what a client sends (a view's `arguments` declaration, read by
 webapp.web.validation.parser) and describes it in /api/openapi.json; a response schema describes
-an answer (`@bp.response`). flask-smorest's marshmallow plugin names each one after its class
+an answer (its `response` declaration). flask-smorest's marshmallow plugin names each one after its class
 (`TaskSchema` -> `Task`). A shape's required fields are what every answer carries; answers may
 carry more fields than listed.
 

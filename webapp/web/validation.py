@@ -1,9 +1,9 @@
 """What a client sends, checked before a view uses it: JSON bodies, forms, query parameters, URL ids.
 
-Views declare what they take as marshmallow schemas (webapp/apidocs/schemas.py) with
-`@bp.arguments(...)`; `parser` reads the request against them. Every check answers 400 (or 413)
-with a message naming the parameter and what it must be, so no input can reach the code below as
-a Python error and leave as a 500.
+Views declare what they take as marshmallow schemas (webapp/apidocs/schemas.py) in their
+`arguments(...)` declarations (docs/api.md); `parser` reads the request against them. Every
+check answers 400 (or 413) with a message naming the parameter and what it must be, so no input
+can reach the code below as a Python error and leave as a 500.
 """
 
 from __future__ import annotations
