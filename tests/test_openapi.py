@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import image_bytes
+from tests.openapi_shape import facts
 from webapp.apidocs.spec import undocumented_routes
+
+# /api/openapi.json as published before its declarations moved to one schema source.
+BEFORE = Path(__file__).parent / "data" / "openapi_before.json"
 
 
 @pytest.fixture
@@ -26,7 +35,7 @@ def json_schema(op, status):
 
 def test_every_api_route_is_documented(app):
     assert undocumented_routes(app) == [], (
-        "add an OpenAPI block (--- YAML) to these views' docstrings"
+        "declare these routes on a webapp.apidocs.spec.Blueprint (docs/api.md)"
     )
 
 
@@ -173,3 +182,64 @@ def test_docs_page_lists_every_operation_without_inline_code(client, doc):
     assert " style=" not in html and "<style" not in html  # no inline styles
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "https://" not in html.split("<main", 1)[1]  # served offline: nothing from another host
+
+
+# Facts of the earlier description that were wrong: the feedback route's own descriptions of its
+# 400 and 404 were overwritten by the generic ones (an integer and a string key for one status).
+CORRECTED = {
+    "POST /api/classify/{classification_id}/feedback -> 400: The request is malformed: a bad "
+    "parameter, a body that is not a JSON object, nested deeper than 16 levels, or an image that "
+    "is not a valid JPEG, PNG or WebP.",
+    "POST /api/classify/{classification_id}/feedback -> 404: No such resource.",
+}
+
+
+def test_the_published_description_loses_nothing(doc):
+    before = json.loads(BEFORE.read_text())
+    lost = sorted(facts(before) - facts(doc) - CORRECTED)
+    assert lost == [], f"{len(lost)} facts of the earlier description are gone: {lost[:40]}"
+
+
+def test_equivalent_descriptions_compare_equal_and_a_loss_shows():
+    before = json.loads(BEFORE.read_text())
+    # the same description with a component renamed, its uses pointing at the new name, and
+    # every object's keys in reverse order
+    text = json.dumps(before).replace('"#/components/schemas/Task"', '"#/components/schemas/T2"')
+    renamed = json.loads(text)
+    renamed["components"]["schemas"]["T2"] = renamed["components"]["schemas"].pop("Task")
+    reordered = json.loads(
+        json.dumps(renamed), object_pairs_hook=lambda pairs: dict(reversed(pairs))
+    )
+    assert facts(reordered) == facts(before)
+
+    for lose in (
+        lambda d: d["paths"].pop("/api/tasks"),
+        lambda d: d["paths"]["/api/classify/{classification_id}"].pop("delete"),
+        lambda d: d["paths"]["/api/admin/feedback"]["get"]["parameters"].pop(),
+        lambda d: d["components"]["schemas"]["StylizeUpload"]["properties"].pop("size"),
+        lambda d: d["paths"]["/api/stylize"]["post"]["responses"].pop("202"),
+        lambda d: d["components"]["schemas"]["Stylization"]["properties"].pop("seconds"),
+        lambda d: d["components"]["schemas"]["RatingRequest"]["properties"]["stars"].pop("maximum"),
+    ):
+        damaged = copy.deepcopy(before)
+        lose(damaged)
+        assert facts(before) - facts(damaged), lose
+
+
+def test_a_route_keeps_its_own_words_for_its_errors(doc):
+    responses = doc["paths"]["/api/classify/{classification_id}/feedback"]["post"]["responses"]
+    assert responses["400"]["description"] == "A label the task does not have."
+    assert responses["404"]["description"] == "Unknown id or face."
+
+
+def test_upload_fields_are_refused_exactly_outside_their_described_bounds(client, doc):
+    size = schema_of(doc, "StylizeUpload")["properties"]["size"]
+    low, high = size["minimum"], size["maximum"]
+    for value, refused in ((low - 1, True), (low, False), (high, False), (high + 1, True)):
+        response = client.post(
+            "/api/stylize",
+            data={"content": (io.BytesIO(image_bytes()), "c.jpg"), "size": str(value)},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400  # no style picture: refused all the same
+        assert ("'size'" in response.json["error"]) is refused, (value, response.json)

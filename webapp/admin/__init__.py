@@ -7,7 +7,7 @@ are `admin.<view function>`): `pages` (every console page), `overview` (the dash
 cancel), `schedules` and `audit`.
 """
 
-from flask import Blueprint
+from webapp.apidocs.spec import Blueprint
 
 bp = Blueprint("admin", __name__)
 

@@ -4,54 +4,45 @@ promote, rollback and the deploy log."""
 from flask import Response, jsonify
 
 from webapp.admin import bp
+from webapp.apidocs.schemas import (
+    DeployedSchema,
+    DeploymentSchema,
+    DeploymentsQuery,
+    ErrorSchema,
+    ModelVersionSchema,
+    TargetSchema,
+)
+from webapp.apidocs.spec import BINARY
 from webapp.auth.access import admin_required, current_admin
 from webapp.registry import catalog
-from webapp.web.validation import query_str
 
 
 @bp.get("/api/admin/targets")
 @admin_required
+@bp.doc(summary="Retrainable targets")
+@bp.response(200, TargetSchema(many=True), description="Tasks and style models.")
 def targets():
-    """Every retrainable target: tasks and style models, with what is deployed.
-    ---
-    get:
-      summary: Retrainable targets
-      responses:
-        200:
-          description: "Tasks and style models."
-          content: {application/json: {schema: {type: array, items: Target}}}
-    """
+    """Every retrainable target: tasks and style models, with what is deployed."""
     return jsonify(catalog.targets())
 
 
 @bp.get("/api/admin/models/<target>")
 @admin_required
+@bp.doc(summary="Versions of a target, newest first")
+@bp.response(200, ModelVersionSchema(many=True), description="Every version.")
 def list_models(target: str):
-    """Every version of a target, newest first.
-    ---
-    get:
-      summary: Versions of a target, newest first
-      responses:
-        200:
-          description: "Every version."
-          content: {application/json: {schema: {type: array, items: ModelVersion}}}
-    """
+    """Every version of a target, newest first."""
     return jsonify(catalog.versions_of(target))
 
 
 @bp.get("/api/admin/models/<target>/<version>/files/<path:name>")
 @admin_required
+@bp.doc(summary="A plot or the metrics file of a model version")
+@bp.response(200, BINARY, content_type="image/png", description="The file.")
+@bp.alt_response(200, schema={"type": "object"}, description="The file.")
+@bp.alt_response(409, response="Conflict")
 def model_file(target: str, version: str, name: str):
-    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix).
-    ---
-    get:
-      summary: A plot or the metrics file of a model version
-      responses:
-        200:
-          description: "The file."
-          content: {image/png: {schema: {type: string, format: binary}}, application/json: {schema: {type: object}}}
-        409: Conflict
-    """
+    """A plot or the metrics of a model version (training curve, ROC curve, confusion matrix)."""
     path = catalog.version_file(target, version, name)
     return Response(
         path.read_bytes(), mimetype="application/json" if name.endswith(".json") else "image/png"
@@ -60,48 +51,31 @@ def model_file(target: str, version: str, name: str):
 
 @bp.post("/api/admin/models/<target>/<version>/promote")
 @admin_required
+@bp.doc(summary="Deploy a version")
+@bp.response(200, DeployedSchema, description="Now deployed.")
+@bp.alt_response(409, response="Conflict")
 def promote(target: str, version: str):
-    """Deploy a version of a target.
-    ---
-    post:
-      summary: Deploy a version
-      responses:
-        200: {description: "Now deployed.", content: {application/json: {schema: Deployed}}}
-        409: Conflict
-    """
+    """Deploy a version of a target."""
     mv = catalog.promote(target, version, current_admin().username)
     return jsonify({"target": target, "deployed": mv.version})
 
 
 @bp.post("/api/admin/models/<target>/rollback")
 @admin_required
+@bp.doc(summary="Deploy the previously deployed version again")
+@bp.response(200, DeployedSchema, description="The version now deployed.")
+@bp.alt_response(409, schema=ErrorSchema, description="Nothing to roll back to.")
 def rollback(target: str):
-    """Deploy the version that was deployed before the current one.
-    ---
-    post:
-      summary: Deploy the previously deployed version again
-      responses:
-        200:
-          description: "The version now deployed."
-          content: {application/json: {schema: Deployed}}
-        409: {description: "Nothing to roll back to.", content: {application/json: {schema: Error}}}
-    """
+    """Deploy the version that was deployed before the current one."""
     mv = catalog.rollback(target, current_admin().username)
     return jsonify({"target": target, "deployed": mv.version})
 
 
 @bp.get("/api/admin/deployments")
 @admin_required
-def deployments():
-    """The audit log: every move of every deploy pointer, newest first.
-    ---
-    get:
-      summary: The deploy audit log
-      parameters:
-        - {name: target, in: query, schema: {type: string, maxLength: 200}, description: "Only this target."}
-      responses:
-        200:
-          description: "Deploy pointer moves, newest first."
-          content: {application/json: {schema: {type: array, items: Deployment}}}
-    """
-    return jsonify(catalog.deploy_log(query_str("target")))
+@bp.doc(summary="The deploy audit log")
+@bp.arguments(DeploymentsQuery, location="query")
+@bp.response(200, DeploymentSchema(many=True), description="Deploy pointer moves, newest first.")
+def deployments(query: dict):
+    """The audit log: every move of every deploy pointer, newest first."""
+    return jsonify(catalog.deploy_log(query.get("target")))

@@ -6,12 +6,21 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from webapp.admin import bp
+from webapp.apidocs.schemas import (
+    FeedbackItemSchema,
+    RejectVoterRequestSchema,
+    RejectVoterResultSchema,
+    RejectVotersRequestSchema,
+    RejectVotersResultSchema,
+    ReviewQueueQuery,
+    ReviewRequestSchema,
+)
+from webapp.apidocs.spec import BINARY
 from webapp.auth.access import admin_required, current_admin
-from webapp.classification import bulk, faces, learning, review
+from webapp.classification import bulk, faces, review
 from webapp.tables import Feedback, Image
 from webapp.tables.base import iso
-from webapp.web.requests import get_or_404, json_body
-from webapp.web.validation import query_int, query_str
+from webapp.web.requests import get_or_404
 
 
 def _describe_feedback(fb: Feedback, voter: str | None = None) -> dict:
@@ -37,33 +46,13 @@ def _describe_feedback(fb: Feedback, voter: str | None = None) -> dict:
 
 @bp.get("/api/admin/feedback")
 @admin_required
-def feedback_queue():
-    """The review queue: feedback by review state (default pending), oldest first or most informative first.
-    ---
-    get:
-      summary: The review queue
-      parameters:
-        - {name: review, in: query, schema: {type: string, enum: [pending, verified, rejected], default: pending}}
-        - name: order
-          in: query
-          schema: {type: string, enum: [oldest, informative], default: oldest}
-          description: "oldest first, or the labels that would teach the model most first."
-        - name: limit
-          in: query
-          schema: {type: integer, minimum: 1, maximum: 500, default: 50}
-          description: At most this many.
-        - {name: task, in: query, schema: {type: string, maxLength: 200}, description: "Only this task."}
-      responses:
-        200:
-          description: "Feedback in the order asked for."
-          content: {application/json: {schema: {type: array, items: FeedbackItem}}}
-    """
-    rows, scores = review.queue(
-        query_str("review", "pending", choices=review.REVIEWS),
-        query_str("order", "oldest", choices=tuple(learning.ORDERS)),
-        query_int("limit", 50, 1, 500),
-        query_str("task"),
-    )
+@bp.doc(summary="The review queue")
+@bp.arguments(ReviewQueueQuery, location="query")
+@bp.response(200, FeedbackItemSchema(many=True), description="Feedback in the order asked for.")
+def feedback_queue(query: dict):
+    """The review queue: feedback by review state (default pending), oldest first or most
+    informative first."""
+    rows, scores = review.queue(query["review"], query["order"], query["limit"], query.get("task"))
     who = review.voter_of(rows)
     return jsonify(
         [{**_describe_feedback(fb, who[fb.id]), "informativeness": scores[fb.id]} for fb in rows]
@@ -72,42 +61,29 @@ def feedback_queue():
 
 @bp.post("/api/admin/feedback/<int:feedback_id>/review")
 @admin_required
-def review_feedback(feedback_id: int):
-    """Verify (optionally correcting the label) or reject a user's label.
-    ---
-    post:
-      summary: Verify or reject a user's label
-      requestBody: {required: true, content: {application/json: {schema: ReviewRequest}}}
-      responses:
-        200:
-          description: "The reviewed feedback."
-          content: {application/json: {schema: FeedbackItem}}
-    """
+@bp.doc(summary="Verify or reject a user's label")
+@bp.arguments(ReviewRequestSchema)
+@bp.response(200, FeedbackItemSchema, description="The reviewed feedback.")
+def review_feedback(body: dict, feedback_id: int):
+    """Verify (optionally correcting the label) or reject a user's label."""
     fb = get_or_404(Feedback, feedback_id, "feedback")
-    body = json_body()
     review.judge(fb, body.get("verdict"), body.get("label", fb.label), current_admin().username)
     return jsonify(_describe_feedback(fb, review.voter_of([fb])[fb.id]))
 
 
 @bp.post("/api/admin/feedback/reject-voter")
 @admin_required
-def reject_voter():
-    """Reject every pending label of one voter (or only of one address) in one action, audited.
-    ---
-    post:
-      summary: Reject all pending labels of a voter or an address
-      description: >-
-        `client` is the id the review queue shows as `client` (an address) or `voter` (every
-        address and uploader cookie linked to it), at least 8 characters. With `scope` `voter`
-        (the default) the labels of every linked address and cookie are rejected, with `address`
-        only that address's. `task` limits it to one task.
-      requestBody: {required: true, content: {application/json: {schema: RejectVoterRequest}}}
-      responses:
-        200:
-          description: "How many labels were rejected."
-          content: {application/json: {schema: RejectVoterResult}}
-    """
-    body = json_body()
+@bp.doc(
+    summary="Reject all pending labels of a voter or an address",
+    description="`client` is the id the review queue shows as `client` (an address) or `voter` "
+    "(every address and uploader cookie linked to it), at least 8 characters. With `scope` "
+    "`voter` (the default) the labels of every linked address and cookie are rejected, with "
+    "`address` only that address's. `task` limits it to one task.",
+)
+@bp.arguments(RejectVoterRequestSchema)
+@bp.response(200, RejectVoterResultSchema, description="How many labels were rejected.")
+def reject_voter(body: dict):
+    """Reject every pending label of one voter (or only of one address) in one action, audited."""
     scope = body.get("scope", "voter")
     rows = review.reject_voter(
         body.get("client"), scope, body.get("task"), current_admin().username
@@ -117,36 +93,27 @@ def reject_voter():
 
 @bp.post("/api/admin/feedback/reject-voters")
 @admin_required
-def reject_voters():
-    """Reject every pending label of many voters of one task in one call, audited.
-    ---
-    post:
-      summary: Reject the pending labels of many voters at once
-      description: >-
-        Name the voters one way: `voters`, a list of ids the review queue shows (`voter` or
-        `client`); `crowd`, a crowd a retrain's warning named (or `all` of the task's crowds:
-        bursts of new addresses each labelling one or two new images); or `since` / `until`
-        (ISO 8601), every voter whose first label of the task falls in that window.
-      requestBody: {required: true, content: {application/json: {schema: RejectVotersRequest}}}
-      responses:
-        200:
-          description: "How many labels of how many voters were rejected."
-          content: {application/json: {schema: RejectVotersResult}}
-    """
-    return jsonify(bulk.reject_voters(json_body(), current_admin().username))
+@bp.doc(
+    summary="Reject the pending labels of many voters at once",
+    description="Name the voters one way: `voters`, a list of ids the review queue shows (`voter` "
+    "or `client`); `crowd`, a crowd a retrain's warning named (or `all` of the task's crowds: "
+    "bursts of new addresses each labelling one or two new images); or `since` / `until` "
+    "(ISO 8601), every voter whose first label of the task falls in that window.",
+)
+@bp.arguments(RejectVotersRequestSchema)
+@bp.response(
+    200, RejectVotersResultSchema, description="How many labels of how many voters were rejected."
+)
+def reject_voters(body: dict):
+    """Reject every pending label of many voters of one task in one call, audited."""
+    return jsonify(bulk.reject_voters(body, current_admin().username))
 
 
 @bp.get("/api/admin/images/<int:image_id>")
 @admin_required
+@bp.doc(summary="An uploaded image")
+@bp.response(200, BINARY, content_type="image/*", description="The image.")
 def image(image_id: int):
-    """An uploaded image, for reviewing.
-    ---
-    get:
-      summary: An uploaded image
-      responses:
-        200:
-          description: "The image."
-          content: {image/*: {schema: {type: string, format: binary}}}
-    """
+    """An uploaded image, for reviewing."""
     row = get_or_404(Image, image_id, "image")
     return Response(review.picture(row), mimetype=row.mimetype)

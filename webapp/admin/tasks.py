@@ -3,26 +3,21 @@
 from flask import current_app, jsonify
 
 from webapp.admin import bp
+from webapp.apidocs.schemas import TaskRequestSchema, TaskSchema, TaskUpdateSchema
 from webapp.auth.access import admin_required, current_admin
 from webapp.classification import tasks
 from webapp.registry import versions as registry
 from webapp.tables import Task
-from webapp.web.requests import json_body
 
 
 @bp.post("/api/admin/tasks")
 @admin_required
-def create_task():
-    """Create a classification task with its labels.
-    ---
-    post:
-      summary: Create a classification task
-      requestBody: {required: true, content: {application/json: {schema: TaskRequest}}}
-      responses:
-        201: {description: "Created.", content: {application/json: {schema: Task}}}
-        409: Conflict
-    """
-    body = json_body()
+@bp.doc(summary="Create a classification task")
+@bp.arguments(TaskRequestSchema)
+@bp.response(201, TaskSchema, description="Created.")
+@bp.alt_response(409, response="Conflict")
+def create_task(body: dict):
+    """Create a classification task with its labels."""
     task = tasks.create(
         body.get("name"),
         body.get("labels"),
@@ -49,29 +44,21 @@ def _task_json(task: Task) -> dict:
 
 @bp.get("/api/admin/tasks")
 @admin_required
+@bp.doc(summary="List every task, including those switched off (admin)")
+@bp.response(200, TaskSchema(many=True), description="Every task.")
 def all_tasks():
-    """Every task, switched off or not.
-    ---
-    get:
-      summary: List every task, including those switched off (admin)
-      responses:
-        200: {description: "Every task.", content: {application/json: {schema: {type: array, items: Task}}}}
-    """
+    """Every task, switched off or not."""
     return jsonify([_task_json(t) for t in tasks.every()])
 
 
 @bp.patch("/api/admin/tasks/<name>")
 @admin_required
-def update_task(name: str):
-    """Switch a task on or off.
-    ---
-    patch:
-      summary: Switch a task on or off (a switched-off task leaves GET /api/tasks and the pages)
-      requestBody: {required: true, content: {application/json: {schema: TaskUpdate}}}
-      responses:
-        200: {description: "Updated.", content: {application/json: {schema: Task}}}
-        404: NotFound
-    """
+@bp.doc(summary="Switch a task on or off (a switched-off task leaves GET /api/tasks and the pages)")
+@bp.arguments(TaskUpdateSchema)
+@bp.response(200, TaskSchema, description="Updated.")
+@bp.alt_response(404, response="NotFound")
+def update_task(body: dict, name: str):
+    """Switch a task on or off."""
     task = tasks.named(name)
-    tasks.switch(task, json_body().get("enabled"), current_admin().username)
+    tasks.switch(task, body.get("enabled"), current_admin().username)
     return jsonify(_task_json(task))

@@ -1,6 +1,6 @@
 """The public JSON API under /api (every route is described at /api/docs)."""
 
-from flask import Blueprint
+from webapp.apidocs.spec import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -2,49 +2,46 @@
 
 import re
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, url_for
 
 from ml.style import methods as ml_methods
 from webapp import retention
 from webapp.api import bp
+from webapp.apidocs.schemas import (
+    RatingRequestSchema,
+    RatingSchema,
+    StyleMethodSchema,
+    StylizationSchema,
+    StylizeAcceptedSchema,
+    StylizeUploadSchema,
+)
+from webapp.apidocs.spec import BINARY, NOT_THE_UPLOADER
 from webapp.auth.access import current_admin, require_owner
 from webapp.style import service
 from webapp.tables import Stylization
 from webapp.tables.base import iso
 from webapp.web.identity import is_owner, owner_id, voter_id
-from webapp.web.requests import json_body, public_or_404, upload
+from webapp.web.requests import public_or_404, upload
 from webapp.web.security import rate_limited
 
 
 @bp.get("/styles")
+@bp.doc(summary="List the style methods")
+@bp.response(200, StyleMethodSchema(many=True), description="Every method a user can pick now.")
 def list_styles():
-    """The style methods available now.
-    ---
-    get:
-      summary: List the style methods
-      responses:
-        200:
-          description: "Every method a user can pick now."
-          content: {application/json: {schema: {type: array, items: StyleMethod}}}
-    """
+    """The style methods available now."""
     return jsonify(service.list_methods())
 
 
 @bp.post("/stylize")
 @rate_limited("upload", "RATE_LIMIT_UPLOADS")
-def stylize():
-    """Queue a stylization; answer at once with where to watch it.
-    ---
-    post:
-      summary: Restyle a photo (queued)
-      requestBody: {required: true, content: {multipart/form-data: {schema: StylizeUpload}}}
-      responses:
-        202:
-          description: "Queued; poll status_url."
-          content: {application/json: {schema: StylizeAccepted}}
-    """
+@bp.doc(summary="Restyle a photo (queued)")
+@bp.arguments(StylizeUploadSchema, location="files")
+@bp.response(202, StylizeAcceptedSchema, description="Queued; poll status_url.")
+def stylize(form: dict):
+    """Queue a stylization; answer at once with where to watch it."""
     service.check_queue_cap(voter_id())
-    method, params = service.parse_params(request.form)
+    method, params = service.parse_params(form)
     content = upload("content")
     style = upload("style", required=False)
     incoming = len(content.data) + (len(style.data) if style else 0)
@@ -58,14 +55,10 @@ def _find(stylization_id: str) -> Stylization:
 
 
 @bp.get("/stylize/<stylization_id>")
+@bp.doc(summary="Status and progress of a stylization")
+@bp.response(200, StylizationSchema, description="Its state.")
 def stylize_status(stylization_id: str):
-    """Status, progress and result link of a stylization (anyone holding its id: a share link).
-    ---
-    get:
-      summary: Status and progress of a stylization
-      responses:
-        200: {description: "Its state.", content: {application/json: {schema: Stylization}}}
-    """
+    """Status, progress and result link of a stylization (anyone holding its id: a share link)."""
     return jsonify(describe(_find(stylization_id)))
 
 
@@ -76,34 +69,21 @@ def _image_response(data: bytes, mimetype: str) -> Response:
 
 
 @bp.get("/stylize/<stylization_id>/result")
+@bp.doc(summary="The finished picture")
+@bp.response(200, BINARY, content_type="image/png", description="The picture.")
+@bp.alt_response(200, schema=BINARY, content_type="image/jpeg", description="The picture.")
 def stylize_result(stylization_id: str):
-    """The finished picture (PNG); 404 until it is done.
-    ---
-    get:
-      summary: The finished picture
-      responses:
-        200:
-          description: "The picture."
-          content:
-            image/png: {schema: {type: string, format: binary}}
-            image/jpeg: {schema: {type: string, format: binary}}
-    """
+    """The finished picture (PNG); 404 until it is done."""
     row = _find(stylization_id)
     return _image_response(service.result_picture(row), "image/png")
 
 
 @bp.get("/stylize/<stylization_id>/<any(content, style):which>")
+@bp.doc(summary="An input picture of a stylization (its uploader or an admin)")
+@bp.response(200, BINARY, content_type="image/*", description="The picture.")
+@bp.alt_response(403, **NOT_THE_UPLOADER)
 def stylize_input(stylization_id: str, which: str):
-    """One of the stylization's input pictures (its uploader or an admin only).
-    ---
-    get:
-      summary: An input picture of a stylization (its uploader or an admin)
-      responses:
-        200:
-          description: "The picture."
-          content: {image/*: {schema: {type: string, format: binary}}}
-        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
-    """
+    """One of the stylization's input pictures (its uploader or an admin only)."""
     row = _find(stylization_id)
     require_owner(row, "see the pictures it was made from")
     response = _image_response(*service.input_picture(row, which))
@@ -113,36 +93,29 @@ def stylize_input(stylization_id: str, which: str):
 
 @bp.post("/stylize/<stylization_id>/rating")
 @rate_limited("feedback", "RATE_LIMIT_FEEDBACK")
-def rate(stylization_id: str):
-    """Rate a finished stylization 1-5 stars (its uploader or an admin; one rating per address).
-    ---
-    post:
-      summary: Rate a finished stylization (its uploader or an admin; a second rating replaces the first)
-      requestBody: {required: true, content: {application/json: {schema: RatingRequest}}}
-      responses:
-        201: {description: "Recorded.", content: {application/json: {schema: Rating}}}
-        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
-        409: Conflict
-    """
+@bp.doc(
+    summary="Rate a finished stylization (its uploader or an admin; a second rating replaces "
+    "the first)"
+)
+@bp.arguments(RatingRequestSchema)
+@bp.response(201, RatingSchema, description="Recorded.")
+@bp.alt_response(403, **NOT_THE_UPLOADER)
+@bp.alt_response(409, response="Conflict")
+def rate(body: dict, stylization_id: str):
+    """Rate a finished stylization 1-5 stars (its uploader or an admin; one rating per address)."""
     row = _find(stylization_id)
     require_owner(row, "rate it")
-    rating = service.rate(row, json_body(), voter_id())
+    rating = service.rate(row, body, voter_id())
     return jsonify({"stars": rating.stars, "comment": rating.comment}), 201
 
 
 @bp.post("/stylize/<stylization_id>/cancel")
+@bp.doc(summary="Cancel a stylization (its uploader or an admin)")
+@bp.response(202, StylizationSchema, description="Cancelled, or asked to stop.")
+@bp.alt_response(403, **NOT_THE_UPLOADER)
+@bp.alt_response(409, response="Conflict")
 def cancel(stylization_id: str):
-    """Ask the worker to stop a queued or running stylization (its uploader or an admin only).
-    ---
-    post:
-      summary: Cancel a stylization (its uploader or an admin)
-      responses:
-        202:
-          description: "Cancelled, or asked to stop."
-          content: {application/json: {schema: Stylization}}
-        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
-        409: Conflict
-    """
+    """Ask the worker to stop a queued or running stylization (its uploader or an admin only)."""
     row = _find(stylization_id)
     require_owner(row, "cancel it")
     service.cancel(row)
@@ -150,20 +123,17 @@ def cancel(stylization_id: str):
 
 
 @bp.delete("/stylize/<stylization_id>")
+@bp.doc(
+    summary="Delete a stylization and everything derived from it (its uploader or an admin)",
+    description="A queued or running job is cancelled; the row, its result, its ratings and its "
+    "input pictures are gone (a picture another record still uses stays for that one). The "
+    "audit log records the deletion.",
+)
+@bp.response(204, description="Deleted.")
+@bp.alt_response(403, **NOT_THE_UPLOADER)
+@bp.alt_response(404, response="NotFound")
 def delete_stylization(stylization_id: str):
-    """Delete a stylization, its result, ratings and pictures (its uploader or an admin only).
-    ---
-    delete:
-      summary: Delete a stylization and everything derived from it (its uploader or an admin)
-      description: >-
-        A queued or running job is cancelled; the row, its result, its ratings and its input
-        pictures are gone (a picture another record still uses stays for that one). The audit
-        log records the deletion.
-      responses:
-        204: {description: "Deleted."}
-        403: {description: "Not the uploader.", content: {application/json: {schema: Error}}}
-        404: NotFound
-    """
+    """Delete a stylization, its result, ratings and pictures (its uploader or an admin only)."""
     row = _find(stylization_id)
     require_owner(row, "delete it")
     admin = current_admin()

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 
 from webapp.apidocs import examples
-from webapp.apidocs.spec import build_spec
+from webapp.apidocs.spec import Blueprint, build_spec
 
 bp = Blueprint("apidocs", __name__)
 
 
 def openapi_document() -> dict:
-    """This app's OpenAPI document, built once from its routes."""
-    if "openapi" not in current_app.extensions:
-        current_app.extensions["openapi"] = build_spec(current_app)
-    return current_app.extensions["openapi"]
+    """This app's OpenAPI document, built once from its routes' declarations."""
+    return build_spec(current_app)
 
 
 def served_document() -> dict:
@@ -40,30 +38,25 @@ def _at(value, base: str):
 
 
 @bp.get("/api/openapi.json")
+@bp.doc(summary="The OpenAPI 3 description of this API")
+@bp.response(
+    200, {"type": "object", "required": ["openapi", "paths"]}, description="The OpenAPI document."
+)
 def openapi_json():
-    """This OpenAPI 3 description of the HTTP API.
-    ---
-    get:
-      summary: The OpenAPI 3 description of this API
-      responses:
-        200:
-          description: The OpenAPI document.
-          content: {application/json: {schema: {type: object, required: [openapi, paths]}}}
-    """
+    """This OpenAPI 3 description of the HTTP API."""
     return jsonify(served_document())
 
 
 @bp.get("/api/docs")
+@bp.doc(summary="The API reference as a web page")
+@bp.response(
+    200,
+    {"type": "string"},
+    content_type="text/html",
+    description="An HTML page listing every route, its parameters and answers.",
+)
 def docs():
-    """The API reference, rendered on the server from the OpenAPI description.
-    ---
-    get:
-      summary: The API reference as a web page
-      responses:
-        200:
-          description: An HTML page listing every route, its parameters and answers.
-          content: {text/html: {schema: {type: string}}}
-    """
+    """The API reference, rendered on the server from the OpenAPI description."""
     from webapp.apidocs.reference import reference
 
     return render_template("apidocs/docs.html", api=reference(served_document()))

@@ -23,12 +23,24 @@ def prose(text: str) -> list[dict]:
     return out
 
 
+def _bound(value) -> str:
+    """A bound as people write it: 1 rather than 1.0; '' when there is none."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def type_of(schema: dict | None) -> str:
     """A short human reading of a JSON schema: `string`, `array of Task`, `integer 1..5 | null`."""
     if not schema:
         return "any"
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema or "allOf" in schema:  # a named shape that may be null, or one of several
+        parts = schema.get("anyOf") or schema["allOf"]
+        named = [type_of(p) for p in parts if not (p.get("nullable") and "$ref" not in p)]
+        nullable = schema.get("nullable") or any(p.get("nullable") for p in parts)
+        return " | ".join(named) + (" | null" if nullable else "")
     kind = schema.get("type", "object")
     if kind == "array":
         text = f"array of {type_of(schema.get('items'))}"
@@ -36,9 +48,9 @@ def type_of(schema: dict | None) -> str:
         text = " | ".join(repr(v) for v in schema["enum"])
     else:
         text = f"{kind} ({schema['format']})" if "format" in schema else kind
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None or high is not None:
-            text += f" {'' if low is None else low}..{'' if high is None else high}"
+        low, high = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
+        if low or high:
+            text += f" {low}..{high}"
     return text + (" | null" if schema.get("nullable") else "")
 
 

@@ -1,7 +1,9 @@
-"""What a client sends, checked before a view uses it: JSON bodies, query parameters, URL ids.
+"""What a client sends, checked before a view uses it: JSON bodies, forms, query parameters, URL ids.
 
-Every check answers 400 (or 413) with a message naming the parameter and what it must be, so no
-input can reach the code below as a Python error and leave as a 500.
+Views declare what they take as marshmallow schemas (webapp/apidocs/schemas.py) in their
+`arguments(...)` declarations (docs/api.md); `parser` reads the request against them. Every
+check answers 400 (or 413) with a message naming the parameter and what it must be, so no input
+can reach the code below as a Python error and leave as a 500.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import re
 from itertools import accumulate
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, request
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
 
 from webapp.web.errors import ApiError
@@ -68,40 +73,71 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def query_int(name: str, default: int, low: int, high: int) -> int:
-    """Query parameter `name` as a whole number in low..high; 400 naming it otherwise."""
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
-        raise ApiError(
-            f"Query parameter '{name}' must be a whole number from {low} to {high}. Received: {value!r}"
-        )
-    number = int(value)
-    if not low <= number <= high:
-        raise ApiError(
-            f"Query parameter '{name}' must be from {low} to {high}. Received: {value!r}"
-        )
-    return number
+def _first_problem(messages, data) -> tuple[str | None, str, object]:
+    """The first field a marshmallow error names, its message, and the value it was sent."""
+    for name, problem in messages.items():
+        value = data.get(name, ma.missing) if hasattr(data, "get") and name != "_schema" else None
+        while isinstance(problem, dict):  # a list's or an object's inner error: the first one
+            key, problem = next(iter(problem.items()))
+            if isinstance(value, list) and isinstance(key, int) and key < len(value):
+                value = value[key]
+            else:
+                value = value.get(key, ma.missing) if isinstance(value, dict) else ma.missing
+        text = problem[0] if isinstance(problem, list) else str(problem)
+        return (None if name == "_schema" else name), text, value
+    return None, "The request could not be understood.", ma.missing
 
 
-def query_str(
-    name: str,
-    default: str | None = None,
-    choices: tuple[str, ...] | None = None,
-    max_length: int = 200,
-) -> str | None:
-    """Query parameter `name` as text (one of `choices` when given); 400 naming it otherwise."""
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if choices is not None and value not in choices:
-        raise ApiError(
-            f"Query parameter '{name}' must be one of {list(choices)}. Received: {value!r}"
-        )
-    if len(value) > max_length or "\x00" in value:
-        raise ApiError(f"Query parameter '{name}' must be text of at most {max_length} characters.")
-    return value
+def problem_message(messages, data) -> str:
+    """One sentence for a marshmallow error: the field, what it must be, and what was received.
+
+    Field messages are written as the rest of a sentence about the field ("must be a whole number
+    from 1 to 5."); a message that is a sentence of its own ("Missing image: ...", or one that
+    names its field in quotes) is left whole."""
+    name, text, value = _first_problem(messages, data)
+    if name is None or text[:1].isupper() or text.startswith("'"):
+        return text  # a whole sentence of its own
+    message = f"'{name}' {text}"
+    shown = repr(value)
+    if value is not ma.missing and len(shown) <= 80:
+        message += f" Received: {shown}"
+    return message
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser speaking this API's language: 400 with `{"error": message}`, JSON read
+    by `json_body` (its size, depth and object checks), and `files` meaning the whole multipart
+    form (its file and text fields, declared in one schema)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    # A field a schema does not declare is passed on untouched, as the views always took it.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "json": ma.INCLUDE}
+
+    def load_json(self, req, schema):
+        return json_body()
+
+    def load_querystring(self, req, schema):
+        """The query string; a parameter sent empty (`?limit=`) counts as not sent."""
+        args = MultiDict((k, v) for k, v in req.args.items(multi=True) if v != "")
+        return self._makeproxy(args, schema)
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        ((location, messages),) = error.messages.items()
+        data = error.data if isinstance(error.data, dict) else {}
+        if location == "files":
+            data = CombinedMultiDict([req.files, req.form])
+        elif location == "query":
+            data = req.args
+        message = problem_message(messages, data)
+        if location == "query" and message.startswith("'"):
+            message = f"Query parameter {message}"
+        raise ApiError(message, error_status_code or 400)
+
+
+parser = Parser()
 
 
 class IdConverter(IntegerConverter):
