@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 import yaml
+from tqdm import tqdm
 
 from ml import kinds
+from ml.classify import classifier, data
 from ml.common import modeldir
 from ml.common.errors import Cancelled
 
@@ -25,8 +27,6 @@ __all__ = ["train", "main", "Cancelled"]
 
 def read_kind(config) -> tuple[str, dict]:
     """Return (kind, config dict) of a config given as a dict or a YAML path."""
-    from ml.classify import classifier
-
     if isinstance(config, (str, Path)):
         config = classifier.load_config(config)
     if not isinstance(config, dict):
@@ -75,8 +75,6 @@ class ConsoleProgress:
 
     def __call__(self, fraction: float, message: str):
         if self.bar is None:  # opened on the first report, so an early error stays one line
-            from tqdm import tqdm
-
             self.bar = tqdm(
                 total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr
             )
@@ -127,7 +125,6 @@ def main(argv=None) -> int:
     try:
         if not Path(args.config).is_file():
             raise ValueError(f"config file not found: {args.config}")
-        from ml.classify import data
 
         data.detect_layout(args.data)
         with ConsoleProgress() as console:

@@ -100,10 +100,10 @@ def format_table(metrics: dict) -> str:
 
 def _pyplot():
     """Return matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
+    import matplotlib  # lazy: plots only; the Agg backend is chosen before pyplot loads
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: see above
 
     return plt
 
