@@ -5,6 +5,9 @@
 The config's ``kind`` (classifier when absent; face, adain, cyclegan) picks the trainer through
 ``ml.kinds``. A killed run resumes where it stopped: checkpoints live in ``OUT/checkpoints``
 until the run ends.
+
+The entry point over the per-package trainers of the same name and role, ``ml/classify/train.py``
+and ``ml/faces/train.py``, which ``ml.kinds`` picks between.
 """
 
 from __future__ import annotations

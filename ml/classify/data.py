@@ -5,6 +5,10 @@ once more), ``list_attr_celeba.csv`` (image_id + 40 attributes of -1/1) and opti
 ``list_eval_partition.csv`` (image_id, partition 0/1/2). Folder per label: ``DIR/<label>/*.jpg``;
 its train/val/test split is a stable hash of each file's path, so training and a later
 evaluation agree on the held-out images without storing a list.
+
+Named as ``webapp/cli/data.py`` (the ``flask data`` commands) for the same role on the web
+side's command line: labelled image folders, read here, imported and exported there with these
+readers.
 """
 
 from __future__ import annotations

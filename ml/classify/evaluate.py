@@ -1,6 +1,7 @@
 """A classifier's report: metrics from predictions (NumPy only), a printed table, JSON and PNG plots.
 
-``python -m ml.evaluate`` (ml/evaluate.py) runs a model folder over a data folder and calls these.
+``python -m ml.evaluate`` (ml/evaluate.py) runs a model folder over a data folder and calls these:
+the same role, evaluation, as the entry point of that name, for the classifier and face models.
 """
 
 from __future__ import annotations

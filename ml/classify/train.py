@@ -2,6 +2,7 @@
 
 ``python -m ml.train`` (ml/train.py) reads any config and calls ``train`` here for classifiers.
 A killed run resumes where it stopped: checkpoints live in ``OUT/checkpoints`` until the run ends.
+Same role as ``ml/faces/train.py`` (each package's trainer), under the one entry point ml/train.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The judge of style-transfer fidelity (issue 13), independent of how a result was made.
+"""The judge of style-transfer fidelity, independent of how a result was made.
 
 One definition, used by every benchmark, the calibration, the tests and the style-retrain gate:
 the offline HED VGG16 (``ml.common.backbones.vgg16("hed")``), caffe preprocessing, images compared at
@@ -168,8 +168,8 @@ def subject_check(result: np.ndarray, content: np.ndarray) -> dict:
     }
 
 
-# A picture's eyes, which no method optimises for (issue 28: Classic at 256 px gave a white blotch
-# and glowing eyes): in the band of the photo's face box where eyes are (``EYE_BAND``, fractions of
+# A picture's eyes, which no method optimises for (a method can paint a white blotch and glowing
+# eyes on a face): in the band of the photo's face box where eyes are (``EYE_BAND``, fractions of
 # the box), the share of pixels brighter than the photo's own brightest there (its 99th
 # percentile luminance + GLARE_MARGIN) or more coloured (its 99th percentile chroma, max - min
 # channel, + GLINT_MARGIN) must stay under EYES_BOUND. Classic's default at 256 and 512 px on the
