@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
-from ml.common.errors import Cancelled
+from ml import kinds
+from ml.common import stoppable
+from ml.common.errors import Cancelled, check_stop
 from ml.common.images import read_image
 from ml.style import methods
+from ml.style.fast_style import pretrained_model_dir
 from ml.style.methods import DEFAULT_CACHE, MAX_SIZE, MIN_SIZE, StyleCall, StyleResult
 
 __all__ = ["DEFAULT_CACHE", "MAX_SIZE", "MIN_SIZE", "Cancelled", "StyleResult", "run", "main"]
@@ -35,7 +41,6 @@ def method_for(method: str, model_dir=None) -> methods.StyleMethod:
         raise ValueError(
             f"Method {method!r} needs a trained model folder. Received: model_dir=None"
         )
-    from ml import kinds
 
     found = methods.for_model(kinds.kind_of(model_dir))
     if found is None:
@@ -50,20 +55,14 @@ def default_strength(method: str, preset: int | None = None, model_dir=None) -> 
 
 def load_model(model_dir):
     """The stylizer of a style model folder (by its kind), loaded once per process."""
-    from ml import kinds
-
     style_kinds = tuple(m.model_kind for m in methods.METHODS.values() if m.model_kind)
     return kinds.load(model_dir, expect=style_kinds)
 
 
 def _model(entry: methods.StyleMethod, call: StyleCall):
     """The loaded folder ``entry`` runs: the given one (of its kind) or its pretrained one."""
-    from ml import kinds
-
     model_dir = call.model_dir
     if model_dir is None:
-        from ml.style.fast_style import pretrained_model_dir
-
         model_dir = pretrained_model_dir(entry.model_kind, DEFAULT_CACHE, call.progress)
     if kinds.kind_of(model_dir) != entry.model_kind:
         raise ValueError(
@@ -99,11 +98,6 @@ def run(
     "content": the photo, the default); without a usable folder nst starts from the photo and says
     so in stats. ``max_evals`` caps an optimising method's (nst's) evaluations: its cost.
     """
-    import time
-
-    from ml.common import stoppable
-    from ml.common.errors import check_stop
-
     entry = methods.find(method)
     if strength is None:  # the method's own (a fixed style's, when it is named by its own name)
         strength = (entry or methods.FIXED_STYLE).default_strength(preset)
@@ -152,8 +146,6 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     """CLI: one-line message and exit status 2 on bad input; tqdm progress bar."""
-    from tqdm import tqdm
-
     args = parse_args(argv)
     try:
         strength = args.strength
@@ -177,7 +169,6 @@ def main(argv=None) -> int:
                 progress,
                 preset=args.preset,
             )
-        from PIL import Image
 
         Image.fromarray(result.image).save(args.out)
     except (ValueError, OSError) as exc:

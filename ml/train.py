@@ -5,6 +5,9 @@
 The config's ``kind`` (classifier when absent; face, adain, cyclegan) picks the trainer through
 ``ml.kinds``. A killed run resumes where it stopped: checkpoints live in ``OUT/checkpoints``
 until the run ends.
+
+The entry point over the per-package trainers of the same name and role, ``ml/classify/train.py``
+and ``ml/faces/train.py``, which ``ml.kinds`` picks between.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import sys
 from pathlib import Path
 
 import yaml
+from tqdm import tqdm
 
 from ml import kinds
+from ml.classify import classifier, data
 from ml.common import modeldir
 from ml.common.errors import Cancelled
 
@@ -25,8 +30,6 @@ __all__ = ["train", "main", "Cancelled"]
 
 def read_kind(config) -> tuple[str, dict]:
     """Return (kind, config dict) of a config given as a dict or a YAML path."""
-    from ml.classify import classifier
-
     if isinstance(config, (str, Path)):
         config = classifier.load_config(config)
     if not isinstance(config, dict):
@@ -75,8 +78,6 @@ class ConsoleProgress:
 
     def __call__(self, fraction: float, message: str):
         if self.bar is None:  # opened on the first report, so an early error stays one line
-            from tqdm import tqdm
-
             self.bar = tqdm(
                 total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining}", file=sys.stderr
             )
@@ -127,7 +128,6 @@ def main(argv=None) -> int:
     try:
         if not Path(args.config).is_file():
             raise ValueError(f"config file not found: {args.config}")
-        from ml.classify import data
 
         data.detect_layout(args.data)
         with ConsoleProgress() as console:

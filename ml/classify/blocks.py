@@ -11,6 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ml.common import backbones
+
 NORMALIZATION = {
     "vgg16": "caffe",
     "vgg19": "caffe",
@@ -57,8 +59,6 @@ def load_backbone(name: str, weights, input_shape: tuple) -> keras.Model:
     """Return a fresh, trainable-copy backbone without its top (``weights``: hed, imagenet, None or a path)."""
     name = name.lower()
     if name == "vgg16":
-        from ml.common import backbones
-
         shared = backbones.vgg16(weights=weights, input_shape=input_shape, include_top=False)
         model = keras.models.clone_model(shared)
         model.set_weights(shared.get_weights())

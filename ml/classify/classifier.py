@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import yaml
 
-from ml.classify import data
+from ml.classify import data, features
 from ml.classify.blocks import (
     NORMALIZATION,
     Normalize,
@@ -213,8 +213,6 @@ def build_model(config: dict, num_classes: int) -> keras.Model:
     if kind == "transfer":
         return build_transfer(config["model"], input_shape, num_classes)
     if kind == "features":
-        from ml.classify import features
-
         return features.build_features_model(config, num_classes)
     raise ValueError(
         f"model.type must be custom_cnn, transfer or features. Received: type={kind!r}"

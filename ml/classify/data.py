@@ -5,6 +5,10 @@ once more), ``list_attr_celeba.csv`` (image_id + 40 attributes of -1/1) and opti
 ``list_eval_partition.csv`` (image_id, partition 0/1/2). Folder per label: ``DIR/<label>/*.jpg``;
 its train/val/test split is a stable hash of each file's path, so training and a later
 evaluation agree on the held-out images without storing a list.
+
+Named as ``webapp/cli/data.py`` (the ``flask data`` commands) for the same role on the web
+side's command line: labelled image folders, read here, imported and exported there with these
+readers.
 """
 
 from __future__ import annotations
@@ -297,7 +301,7 @@ class SkipCounter:
 
 def build_augmenter(augmentation: dict | None, seed: int = 0):
     """Return a Keras Sequential of random layers for ``augmentation``, or None when empty."""
-    import keras
+    import keras  # lazy: `flask data` reads folders with this module
 
     cfg, layers = augmentation or {}, []
     if cfg.get("rotation"):
@@ -340,7 +344,7 @@ def _decoder(preprocessing: dict, skips: SkipCounter | None):
 
 def _to_float(images, labels, weights):
     """Cast a uint8 batch to float32 (still 0..255)."""
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: `flask data` reads folders with this module
 
     return tf.cast(images, tf.float32), labels, weights
 
@@ -363,7 +367,7 @@ def make_dataset(
     ``skips``): filtering it out would hide the data set's length from Keras. ``class_weight``
     ({label index: weight}) is folded into the weights.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: `flask data` reads folders with this module
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")

@@ -1,6 +1,7 @@
 """A classifier's report: metrics from predictions (NumPy only), a printed table, JSON and PNG plots.
 
-``python -m ml.evaluate`` (ml/evaluate.py) runs a model folder over a data folder and calls these.
+``python -m ml.evaluate`` (ml/evaluate.py) runs a model folder over a data folder and calls these:
+the same role, evaluation, as the entry point of that name, for the classifier and face models.
 """
 
 from __future__ import annotations
@@ -100,10 +101,10 @@ def format_table(metrics: dict) -> str:
 
 def _pyplot():
     """Return matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
+    import matplotlib  # lazy: plots only; the Agg backend is chosen before pyplot loads
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: see above
 
     return plt
 

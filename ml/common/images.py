@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 
 def resize_long_side(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
     """Resize an RGB uint8/float image so its long side is ``size``; float32 RGB in 0..1 back."""
-    from PIL import Image
-
     image = np.asarray(image)
     if image.dtype != np.uint8:
         image = np.clip(np.asarray(image, "float32") * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -32,8 +33,6 @@ def to_uint8(image) -> np.ndarray:
 
 def read_image(path) -> np.ndarray:
     """An RGB uint8 array from an image file; ValueError with the reason if unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
@@ -49,10 +48,6 @@ def decode_reduced(source, max_side: int | None = None) -> tuple[np.ndarray, flo
     about a third of a full decode. A box ``b`` found in the pixels is ``b / scale`` in the photo.
     EXIF orientation is not applied here (``webapp.uploads`` stores photos already upright).
     """
-    import io
-
-    from PIL import Image
-
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(source)
     with Image.open(source) as im:

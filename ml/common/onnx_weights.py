@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 
 def dequantize(
@@ -31,9 +33,6 @@ def dequantize(
 def constants(model) -> dict[str, np.ndarray]:
     """Every tensor of the graph whose value is known without inputs: initializers, Constant
     nodes and DequantizeLinear of those (dequantized to float32)."""
-    import onnx
-    from onnx import numpy_helper
-
     values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
@@ -61,8 +60,6 @@ def _source_name(model, tensor: str) -> str:
 
 def conv_weights(path: str | Path) -> dict[str, dict]:
     """``{scope: {"kernel", "bias", "strides", "group"}}`` for every Conv node of the ONNX file."""
-    import onnx
-
     model = onnx.load(str(path))
     values = constants(model)
     out = {}
@@ -85,6 +82,4 @@ def conv_weights(path: str | Path) -> dict[str, dict]:
 
 def initializers(path: str | Path) -> dict[str, np.ndarray]:
     """All constant tensors of an ONNX file by name (dequantized where quantized)."""
-    import onnx
-
     return constants(onnx.load(str(path)))

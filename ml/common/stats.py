@@ -38,7 +38,7 @@ def best_threshold_accuracy(
     """Return (the highest accuracy of calling ``scores >= t`` positive over all t, that t; None: none positive).
 
     A model whose argmax accuracy is far below this ranks well but decides badly: its threshold
-    is in the wrong place (stale batch-norm statistics did that once, issue 14).
+    is in the wrong place (stale batch-norm statistics do that).
     """
     is_positive, scores = np.asarray(is_positive, dtype=bool), np.asarray(scores, dtype=np.float64)
     order = np.argsort(-scores, kind="stable")

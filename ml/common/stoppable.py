@@ -1,4 +1,4 @@
-"""Long calls a cancel need not wait for (issue 27: a running 1024 px ``nst`` took 39 s).
+"""Long calls a cancel need not wait for: a running 1024 px ``nst`` would otherwise finish first.
 
 At 1024 px on a busy CPU one evaluation of the style loss is 5 to 15 s, and one L-BFGS-B
 iteration over its 3 million pixels seconds more; neither a TensorFlow op nor scipy's optimiser

@@ -8,12 +8,20 @@ that the reference implementation does not have (sigmoid output, zero padding) a
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from PIL import Image
 
+from ml.common import backbones
 from ml.common.errors import check_stop
+from ml.common.images import resize_long_side, to_uint8
+from ml.common.modeldir import read_meta, write_meta
+from ml.style.strength import check, style_space, with_photo
 from ml.style.training import (
     list_images,
     progress_callback,
@@ -37,8 +45,6 @@ DECODER_FILE = "decoder.weights.h5"
 
 def conv(filters: int, kernel: int = 3, activation="relu"):
     """Reflection-padded 'valid' convolution, as in the reference decoder."""
-    import keras
-
     return keras.Sequential(
         [
             reflection_padding(kernel // 2),
@@ -49,10 +55,6 @@ def conv(filters: int, kernel: int = 3, activation="relu"):
 
 def get_encoder(weights="hed"):
     """Frozen VGG16 up to relu4_1 mapping RGB 0..1 to the four relu*_1 feature maps."""
-    import keras
-
-    from ml.common import backbones
-
     vgg = backbones.vgg16(weights)
     vgg_part = keras.Model(vgg.input, [vgg.get_layer(n).output for n in ENCODER_LAYERS])
     inputs = keras.Input((None, None, 3))
@@ -62,8 +64,6 @@ def get_encoder(weights="hed"):
 
 def get_decoder():
     """Mirror of the encoder: 512 x H/8 features -> RGB 0..1 image (unclamped)."""
-    import keras
-
     up = lambda: keras.layers.UpSampling2D(2, interpolation="nearest")  # noqa: E731
     layers = [
         conv(256),
@@ -84,8 +84,6 @@ def get_decoder():
 
 def ada_in(content, style, eps: float = 1e-5):
     """Adaptive instance normalisation: content features with the style's channel mean and std."""
-    import tensorflow as tf
-
     c_mean, c_var = tf.nn.moments(content, axes=[1, 2], keepdims=True)
     s_mean, s_var = tf.nn.moments(style, axes=[1, 2], keepdims=True)
     return s_var**0.5 * (content - c_mean) / tf.sqrt(c_var + eps) + s_mean
@@ -93,8 +91,6 @@ def ada_in(content, style, eps: float = 1e-5):
 
 def make_trainer(encoder, decoder, style_weight: float):
     """A keras.Model whose train_step trains ``decoder`` with AdaIN content + style losses."""
-    import keras
-    import tensorflow as tf
 
     def mean_std(x):
         mean, var = tf.nn.moments(x, axes=[1, 2])
@@ -141,11 +137,6 @@ def make_trainer(encoder, decoder, style_weight: float):
 
 def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, seed=0) -> dict:
     """Train an AdaIN decoder on data_dir/content + data_dir/style; write a model folder; return a summary."""
-    import keras
-    import tensorflow as tf
-
-    from ml.common.modeldir import write_meta
-
     cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
     content_dir, style_dir = training_folders(cfg, data_dir)
     contents, styles = list_images(content_dir), list_images(style_dir)
@@ -199,16 +190,12 @@ def _decoder_file(path) -> Path:
     """The decoder weights of a model folder, or the path itself when it is a weights file."""
     path = Path(path)
     if path.is_dir():
-        from ml.common.modeldir import read_meta
-
         return path / read_meta(path).get("files", {}).get("decoder", DECODER_FILE)
     return path
 
 
 def _write_samples(stylizer, contents, styles, path, size: int) -> None:
     """A grid PNG: rows of (content, style, result) for up to three pairs."""
-    from PIL import Image
-
     rows = []
     for c_path, s_path in list(zip(contents, styles * len(contents)))[:3]:
         c, s = (np.asarray(Image.open(p).convert("RGB")) for p in (c_path, s_path))
@@ -225,8 +212,6 @@ class AdaINStylizer:
     """A trained AdaIN decoder with the offline encoder, ready to stylize with any style image."""
 
     def __init__(self, decoder, weights="hed"):
-        import tensorflow as tf
-
         self.decoder, self.encoder = decoder, get_encoder(weights)
         spec = tf.TensorSpec([1, None, None, 3], tf.float32)
         stat = tf.TensorSpec([1, 1, 1, 512], tf.float32)
@@ -238,14 +223,10 @@ class AdaINStylizer:
         self._cache: dict[str, tuple] = {}
 
     def _stats(self, image):
-        import tensorflow as tf
-
         mean, var = tf.nn.moments(self.encoder(image)[-1], axes=[1, 2], keepdims=True)
         return mean, tf.sqrt(var + 1e-5)
 
     def _forward(self, content, s_mean, s_std, alpha):
-        import tensorflow as tf
-
         fc = self.encoder(content)[-1]
         c_mean, c_var = tf.nn.moments(fc, axes=[1, 2], keepdims=True)
         target = s_std * (fc - c_mean) / tf.sqrt(c_var + 1e-5) + s_mean
@@ -253,10 +234,6 @@ class AdaINStylizer:
 
     def style_stats(self, style: np.ndarray, size: int):
         """Channel mean and std of the style's relu4_1 features, cached per style image and size."""
-        import hashlib
-
-        from ml.common.images import resize_long_side
-
         key = hashlib.sha1(style.tobytes() + str((style.shape, size)).encode()).hexdigest()
         if key not in self._cache:
             if len(self._cache) > 32:
@@ -268,8 +245,6 @@ class AdaINStylizer:
     @classmethod
     def load(cls, model_dir) -> AdaINStylizer:
         """Load the decoder of an ``adain`` model folder."""
-        from ml.common.modeldir import read_meta
-
         meta = read_meta(model_dir, kind="adain")
         decoder = get_decoder()
         decoder.load_weights(_decoder_file(model_dir))
@@ -281,9 +256,6 @@ class AdaINStylizer:
         """Stylize ``content`` like ``style``; ``strength`` as ml/style/strength.py defines it: alpha
         (the feature blend) at ``style_space(strength)``, the picture mixed with the photo by
         ``strength``; 0 is the photo."""
-        from ml.common.images import resize_long_side, to_uint8
-        from ml.style.strength import check, style_space, with_photo
-
         strength = check(strength)
         c = resize_long_side(content, size, multiple=8)[None].astype(np.float32)
         if strength == 0.0:

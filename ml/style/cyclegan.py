@@ -9,10 +9,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from PIL import Image
 
 from ml.common.errors import check_stop
-from ml.style.training import list_images, progress_callback, random_crops, reflection_padding
+from ml.common.images import resize_long_side, to_uint8
+from ml.common.modeldir import read_meta, write_meta
+from ml.style.strength import check, with_photo, without_knob
+from ml.style.training import (
+    list_images,
+    progress_callback,
+    random_crops,
+    reflection_padding,
+    training_folders,
+)
 
 DEFAULTS = {
     "image_size": 256,
@@ -33,15 +45,11 @@ GENERATOR_FILE = "generator.weights.h5"
 
 def instance_norm():
     """Instance normalisation without tensorflow-addons."""
-    import keras
-
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
 
 
 def residual_block(x, filters: int):
     """Two reflection-padded 3x3 convs with instance norm, added to the input."""
-    import keras
-
     y = x
     for i in range(2):
         y = reflection_padding(1)(y)
@@ -54,8 +62,6 @@ def residual_block(x, filters: int):
 
 def get_generator(base_filters: int = 64, residual_blocks: int = 9, name="generator"):
     """ResNet generator: c7s1-64, d128, d256, R256 x n, u128, u64, c7s1-3 (tanh, -1..1)."""
-    import keras
-
     inputs = keras.Input((None, None, 3))
     x = keras.layers.Conv2D(base_filters, 7, use_bias=False)(reflection_padding(3)(inputs))
     x = keras.layers.ReLU()(instance_norm()(x))
@@ -77,8 +83,6 @@ def get_generator(base_filters: int = 64, residual_blocks: int = 9, name="genera
 
 def get_discriminator(filters: int = 64, name="discriminator"):
     """PatchGAN: C64-C128-C256-C512 (4x4 convs, LeakyReLU 0.2, instance norm after the first)."""
-    import keras
-
     inputs = keras.Input((None, None, 3))
     x = keras.layers.LeakyReLU(0.2)(
         keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs)
@@ -92,83 +96,89 @@ def get_discriminator(filters: int = 64, name="discriminator"):
     return keras.Model(inputs, x, name=name)
 
 
-def make_cyclegan(cfg: dict):
+def _mse(a, b):
+    """Mean squared error (the LSGAN loss)."""
+    return tf.reduce_mean((a - b) ** 2)
+
+
+def _mae(a, b):
+    """Mean absolute error (the cycle and identity losses)."""
+    return tf.reduce_mean(tf.abs(a - b))
+
+
+class CycleGAN(keras.Model):
+    """G: A->B, F: B->A, D_A, D_B; ``train_step`` does one update of both generators and critics."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        self.cycle_weight = float(cfg["cycle_weight"])
+        self.identity_weight = float(cfg["identity_weight"])
+        self.gen_ab = get_generator(cfg["base_filters"], cfg["residual_blocks"], "gen_ab")
+        self.gen_ba = get_generator(cfg["base_filters"], cfg["residual_blocks"], "gen_ba")
+        self.disc_a = get_discriminator(cfg["disc_filters"], "disc_a")
+        self.disc_b = get_discriminator(cfg["disc_filters"], "disc_b")
+        names = ("gen_loss", "cycle_loss", "identity_loss", "disc_loss")
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, gen_optimizer, disc_optimizer):
+        super().compile()
+        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
+
+    def batch_losses(self, real_a, real_b) -> dict:
+        """The four losses of one batch: adversarial, cycle, identity (generators) and critics'."""
+        fake_b = self.gen_ab(real_a, training=True)
+        fake_a = self.gen_ba(real_b, training=True)
+        cycle = _mae(self.gen_ba(fake_b, training=True), real_a) + _mae(
+            self.gen_ab(fake_a, training=True), real_b
+        )
+        identity = _mae(self.gen_ab(real_b, training=True), real_b) + _mae(
+            self.gen_ba(real_a, training=True), real_a
+        )
+        d_fake_b = self.disc_b(fake_b, training=True)
+        d_fake_a = self.disc_a(fake_a, training=True)
+        disc_loss = 0.5 * (
+            _mse(self.disc_b(real_b, training=True), 1.0)
+            + _mse(d_fake_b, 0.0)
+            + _mse(self.disc_a(real_a, training=True), 1.0)
+            + _mse(d_fake_a, 0.0)
+        )
+        return {
+            "gen_loss": _mse(d_fake_b, 1.0) + _mse(d_fake_a, 1.0),
+            "cycle_loss": cycle,
+            "identity_loss": identity,
+            "disc_loss": disc_loss,
+        }
+
+    def train_step(self, data):
+        real_a, real_b = data
+        weight = self.cycle_weight
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self.batch_losses(real_a, real_b)
+            gen_loss = (
+                losses["gen_loss"]
+                + weight * losses["cycle_loss"]
+                + weight * self.identity_weight * losses["identity_loss"]
+            )
+        gens = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
+        discs = self.disc_a.trainable_variables + self.disc_b.trainable_variables
+        self.gen_optimizer.apply_gradients(zip(tape.gradient(gen_loss, gens), gens))
+        self.disc_optimizer.apply_gradients(zip(tape.gradient(losses["disc_loss"], discs), discs))
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {n: t.result() for n, t in self.trackers.items()}
+
+
+def make_cyclegan(cfg: dict) -> CycleGAN:
     """A keras.Model whose train_step does one CycleGAN update of both generators and critics."""
-    import keras
-    import tensorflow as tf
-
-    mse = lambda a, b: tf.reduce_mean((a - b) ** 2)  # noqa: E731  (LSGAN)
-    mae = lambda a, b: tf.reduce_mean(tf.abs(a - b))  # noqa: E731
-
-    class CycleGAN(keras.Model):
-        """G: A->B, F: B->A, D_A, D_B; loss trackers for each part."""
-
-        def __init__(self):
-            super().__init__()
-            gen = lambda n: get_generator(cfg["base_filters"], cfg["residual_blocks"], n)  # noqa: E731
-            self.gen_ab, self.gen_ba = gen("gen_ab"), gen("gen_ba")
-            self.disc_a = get_discriminator(cfg["disc_filters"], "disc_a")
-            self.disc_b = get_discriminator(cfg["disc_filters"], "disc_b")
-            names = ("gen_loss", "cycle_loss", "identity_loss", "disc_loss")
-            self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
-
-        @property
-        def metrics(self):
-            return list(self.trackers.values())
-
-        def compile(self, gen_optimizer, disc_optimizer):
-            super().compile()
-            self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
-
-        def train_step(self, data):
-            real_a, real_b = data
-            with tf.GradientTape(persistent=True) as tape:
-                fake_b, fake_a = (
-                    self.gen_ab(real_a, training=True),
-                    self.gen_ba(real_b, training=True),
-                )
-                cycle = mae(self.gen_ba(fake_b, training=True), real_a) + mae(
-                    self.gen_ab(fake_a, training=True), real_b
-                )
-                identity = mae(self.gen_ab(real_b, training=True), real_b) + mae(
-                    self.gen_ba(real_a, training=True), real_a
-                )
-                d_fake_b, d_fake_a = (
-                    self.disc_b(fake_b, training=True),
-                    self.disc_a(fake_a, training=True),
-                )
-                adv = mse(d_fake_b, 1.0) + mse(d_fake_a, 1.0)
-                gen_loss = (
-                    adv
-                    + cfg["cycle_weight"] * cycle
-                    + cfg["cycle_weight"] * cfg["identity_weight"] * identity
-                )
-                disc_loss = 0.5 * (
-                    mse(self.disc_b(real_b, training=True), 1.0)
-                    + mse(d_fake_b, 0.0)
-                    + mse(self.disc_a(real_a, training=True), 1.0)
-                    + mse(d_fake_a, 0.0)
-                )
-            gens = self.gen_ab.trainable_variables + self.gen_ba.trainable_variables
-            discs = self.disc_a.trainable_variables + self.disc_b.trainable_variables
-            self.gen_optimizer.apply_gradients(zip(tape.gradient(gen_loss, gens), gens))
-            self.disc_optimizer.apply_gradients(zip(tape.gradient(disc_loss, discs), discs))
-            values = {
-                "gen_loss": adv,
-                "cycle_loss": cycle,
-                "identity_loss": identity,
-                "disc_loss": disc_loss,
-            }
-            for name, value in values.items():
-                self.trackers[name].update_state(value)
-            return {n: t.result() for n, t in self.trackers.items()}
-
-    return CycleGAN()
+    return CycleGAN(cfg)
 
 
 def sample_writer(gen_ab, photos: list, out_dir: Path, size: int):
     """A Keras callback that writes samples/epoch_NNN.png (photo | stylized) after each epoch."""
-    import keras
 
     class Samples(keras.callbacks.Callback):
         """Photo-to-style samples on fixed photos, one PNG per epoch."""
@@ -183,8 +193,6 @@ def sample_writer(gen_ab, photos: list, out_dir: Path, size: int):
 
 def _write_samples(style, photos, path: Path, size: int) -> None:
     """Rows of (photo, stylized) for the given photo files."""
-    from PIL import Image
-
     rows = []
     for p in photos:
         photo = np.asarray(Image.open(p).convert("RGB").resize((size, size)))
@@ -195,12 +203,6 @@ def _write_samples(style, photos, path: Path, size: int) -> None:
 
 def train(config: dict, data_dir, out_dir, *, progress=None, should_stop=None, seed=0) -> dict:
     """Train on data_dir/A (photos) and data_dir/B (style); export the A->B generator; return a summary."""
-    import keras
-    import tensorflow as tf
-
-    from ml.common.modeldir import write_meta
-    from ml.style.training import training_folders
-
     cfg = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
     dir_a, dir_b = training_folders(cfg, data_dir, ("a_dir", "b_dir"), ("A", "B"))
     photos, styles = list_images(dir_a), list_images(dir_b)
@@ -256,8 +258,6 @@ class FixedStyle:
     @classmethod
     def load(cls, model_dir) -> FixedStyle:
         """Load the generator of a ``cyclegan`` model folder."""
-        from ml.common.modeldir import read_meta
-
         meta = read_meta(model_dir, kind="cyclegan")
         cfg = {**DEFAULTS, **meta.get("config", {})}
         generator = get_generator(int(cfg["base_filters"]), int(cfg["residual_blocks"]))
@@ -269,9 +269,6 @@ class FixedStyle:
     def stylize(self, content: np.ndarray, strength: float = 1.0, size: int = 512) -> np.ndarray:
         """Photo -> style at long side ``size``; the result mixed with the photo by
         ``without_knob(strength)`` (ml/style/strength.py: a fixed style has no style knob); 0 is the photo."""
-        from ml.common.images import resize_long_side, to_uint8
-        from ml.style.strength import check, with_photo, without_knob
-
         strength = check(strength)
         photo = resize_long_side(content, size, multiple=4)[None]
         if strength == 0.0:

@@ -15,8 +15,10 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from ml.common.modeldir import read_meta
+from ml.common.images import resize_long_side, to_uint8
+from ml.common.modeldir import read_meta, write_meta
 from ml.common.pretrained import converted_once
 from ml.style.strength import check as check_strength
 from ml.style.strength import style_space, with_photo, without_knob
@@ -139,8 +141,7 @@ def pretrained_model_dir(kind: str, cache_dir, progress=None) -> Path:
 
 def _convert(kind: str, onnx_paths, out: Path, shas: dict, progress=None) -> None:
     """Build the Keras networks of ``kind``, load the ONNX weights, save them and meta.json to ``out``."""
-    from ml.common.modeldir import write_meta
-    from ml.style import fast_style_nets as nets
+    from ml.style import fast_style_nets as nets  # lazy: Keras; the web app reads PRESETS
 
     say = progress or (lambda fraction, message: None)
     say(0.0, f"converting the pretrained {kind} network")
@@ -186,10 +187,6 @@ def _painted(render, content: np.ndarray, photo: np.ndarray) -> np.ndarray:
     """``render(picture)`` of ``content`` at ``photo``'s size, painted at MIN_RENDER px at least:
     the networks learned their strokes at 256 px and more, and at 128 px their strokes are as big
     as a face (docs/style.md); a smaller result is the larger painting scaled down (Lanczos)."""
-    from PIL import Image
-
-    from ml.common.images import resize_long_side, to_uint8
-
     if max(photo.shape[:2]) >= MIN_RENDER:
         return render(photo)
     big = to_uint8(render(resize_long_side(content, MIN_RENDER)))
@@ -212,7 +209,7 @@ def _check_image(image, what: str) -> np.ndarray:
 
 def _compiled(model):
     """model(picture, cond) compiled once for any picture size (eager Keras calls cost more)."""
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: the web app reads PRESETS from this module
 
     spec = [
         tf.TensorSpec([None, None, None, 3], tf.float32),
@@ -225,7 +222,7 @@ class ArbitraryStylizer:
     """Any style picture: the style predictor and the transformer of an ``arbitrary`` folder."""
 
     def __init__(self, predictor, transformer, meta: dict | None = None):
-        import tensorflow as tf
+        import tensorflow as tf  # lazy: the web app reads PRESETS from this module
 
         self.predictor, self.transformer, self.meta = predictor, transformer, meta or {}
         self._predict = tf.function(
@@ -238,7 +235,7 @@ class ArbitraryStylizer:
     @classmethod
     def load(cls, model_dir) -> ArbitraryStylizer:
         """Load an ``arbitrary`` model folder."""
-        from ml.style import fast_style_nets as nets
+        from ml.style import fast_style_nets as nets  # lazy: Keras; the web app reads PRESETS
 
         meta = read_meta(model_dir, kind="arbitrary")
         files = {**FILES, **meta.get("files", {})}
@@ -255,8 +252,6 @@ class ArbitraryStylizer:
 
     def style_vector(self, style: np.ndarray) -> np.ndarray:
         """The 100-number style vector of a picture (its centre square at 256 px), cached per picture."""
-        from PIL import Image
-
         style = np.ascontiguousarray(_check_image(style, "style"))
         key = hashlib.sha1(style.tobytes() + str(style.shape).encode()).hexdigest()
         if key not in self._vectors:
@@ -289,8 +284,6 @@ class ArbitraryStylizer:
         between the photo's own and the style picture's (as in the paper), the picture mixed with
         the photo by ``strength``; 0 is the photo.
         """
-        from ml.common.images import resize_long_side, to_uint8
-
         strength, content = check_strength(strength), _check_image(content, "content")
         vector, photo = self.style_vector(style), resize_long_side(content, int(size))
         if strength == 0.0:
@@ -313,7 +306,7 @@ class PresetStylizer:
     @classmethod
     def load(cls, model_dir, upsampling: str = PRESET_UPSAMPLING) -> PresetStylizer:
         """Load a ``preset`` model folder; ``upsampling="nearest"`` is the original graph's."""
-        from ml.style import fast_style_nets as nets
+        from ml.style import fast_style_nets as nets  # lazy: Keras; the web app reads PRESETS
 
         meta = read_meta(model_dir, kind="preset")
         model = nets.build_transformer(**nets.PRESET_ARCH, upsampling=upsampling)
@@ -346,8 +339,6 @@ class PresetStylizer:
     ) -> np.ndarray:
         """``content`` in fixed style ``preset``; the picture mixed with the photo by
         ``without_knob(strength)`` (ml/style/strength.py: the network has no style knob); 0 is the photo."""
-        from ml.common.images import resize_long_side, to_uint8
-
         preset = self.check_preset(preset)
         strength, content = check_strength(strength), _check_image(content, "content")
         photo = resize_long_side(content, int(size))

@@ -14,6 +14,11 @@ and crops). Layer names map one to one to the ONNX weight scopes, so loading is 
 
 from __future__ import annotations
 
+import keras
+import tensorflow as tf
+
+from ml.common.onnx_weights import conv_weights, initializers
+
 STYLE_DIM, N_PRESETS, EPSILON = 100, 26, 1e-5
 # The 26-style network as a build_transformer configuration.
 PRESET_ARCH = {
@@ -37,8 +42,6 @@ MOBILENET_V2 = (
 
 
 def _keras():
-    import keras
-
     return keras
 
 
@@ -49,8 +52,6 @@ def reflect_pad(x, pad: int):
 
 def upsample(x, method: str = "nearest"):
     """Double height and width of an NHWC tensor of any (unknown) size."""
-    import tensorflow as tf
-
     return tf.image.resize(x, tf.shape(x)[1:3] * 2, method=method)
 
 
@@ -171,8 +172,6 @@ def _set(layer, spec, depthwise=False, dense=False):
 
 def load_onnx_transformer(model, path) -> None:
     """Weights of ``arbitrary_transform.onnx`` into ``build_transformer()``."""
-    from ml.common.onnx_weights import conv_weights
-
     convs = conv_weights(path)
     scopes = {
         "contract1": "contract/conv1",
@@ -206,8 +205,6 @@ def load_onnx_transformer(model, path) -> None:
 
 def load_onnx_predictor(model, path) -> None:
     """Weights of ``arbitrary_predict.onnx`` into ``build_predictor()``."""
-    from ml.common.onnx_weights import conv_weights
-
     convs, layers = conv_weights(path), _keras().layers
     for layer in model.layers:
         if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
@@ -224,8 +221,6 @@ def load_onnx_predictor(model, path) -> None:
 
 def load_onnx_preset(model, path) -> None:
     """Weights of ``multistyle26.onnx`` into ``build_transformer(**PRESET_ARCH)``."""
-    from ml.common.onnx_weights import conv_weights, initializers
-
     convs, values = conv_weights(path), initializers(path)
     scopes = {f"contract{i}": f"contract.{i - 1}" for i in (1, 2, 3)}
     scopes.update(

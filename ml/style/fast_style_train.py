@@ -16,10 +16,17 @@ import shutil
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from PIL import Image
 
 from ml.common.errors import check_stop
+from ml.common.modeldir import write_meta
+from ml.style import judge
+from ml.style.fast_style import FILES, ArbitraryStylizer, _check_image
 from ml.style.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS
+from ml.style.nst import feature_extractor, features, style_and_content_losses, style_grams
 
 STYLE_LAYERS = (
     JUDGE_STYLE_LAYERS  # the judge's layers; the gate's independence is its fixed, unseen pairs
@@ -31,8 +38,6 @@ CALIBRATION_BATCHES = 4  # batches of the starting network whose mean losses set
 
 def _check_pairs(pairs, weighted: bool = True) -> list:
     """``pairs`` as a list of (content, style[, weight]) with images HxWx3; ValueError otherwise."""
-    from ml.style.fast_style import _check_image
-
     pairs = list(pairs or [])
     if not pairs:
         raise ValueError(
@@ -62,8 +67,6 @@ def _check_pairs(pairs, weighted: bool = True) -> list:
 
 def _crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """A random ``size`` x ``size`` crop (float 0..1) of the image resized to short side ``size``."""
-    from PIL import Image
-
     h, w = image.shape[:2]
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
@@ -74,10 +77,6 @@ def _crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
 
 def _step_functions(transformer, optimizer, compile_step: bool):
     """(losses, train step) over batches of (content, style vectors, Gram targets)."""
-    import tensorflow as tf
-
-    from ml.style.nst import feature_extractor, features, style_and_content_losses
-
     extractor = feature_extractor("hed", STYLE_LAYERS + CONTENT_LAYERS)
     n_style = len(STYLE_LAYERS)
 
@@ -114,12 +113,6 @@ def finetune_arbitrary(
 
     ``pairs``: (content uint8, style uint8, weight > 0). Returns the run's stats (also in meta).
     """
-    import keras
-    import tensorflow as tf
-
-    from ml.style.fast_style import ArbitraryStylizer
-    from ml.style.nst import style_grams
-
     pairs = _check_pairs(pairs)
     if int(steps) < 1 or not 32 <= int(size) <= 1024 or int(batch_size) < 1:
         raise ValueError(
@@ -127,42 +120,23 @@ def finetune_arbitrary(
             f"Received: steps={steps}, size={size}, batch_size={batch_size}"
         )
     say = progress or (lambda fraction, message: None)
-    start, rng = time.perf_counter(), np.random.default_rng(seed)
+    start = time.perf_counter()
     base = ArbitraryStylizer.load(base_dir)
-    vectors = np.stack([base.style_vector(style) for _, style, _ in pairs]).astype(np.float32)
-    p = np.array([w for _, _, w in pairs]) / sum(w for _, _, w in pairs)
+    batches = _Batches(base, pairs, int(size), int(batch_size), np.random.default_rng(seed))
     losses, train_step = _step_functions(
         base.transformer,
         keras.optimizers.Adam(learning_rate),
         compile_step=int(steps) > EAGER_STEPS,
     )
-
-    def batch():
-        idx = rng.choice(len(pairs), size=int(batch_size), p=p)
-        content = np.stack([_crop(pairs[i][0], int(size), rng) for i in idx])
-        grams = [style_grams(pairs[i][1], int(size), "hed", STYLE_LAYERS) for i in idx]
-        return (
-            tf.constant(content),
-            tf.constant(vectors[idx]),
-            [tf.concat(g, 0) for g in zip(*grams)],
-        )
-
     say(0.0, "measuring the starting network's losses")
     initial = np.mean(
-        [[float(v) for v in losses(*batch())] for _ in range(min(len(pairs), CALIBRATION_BATCHES))],
+        [
+            [float(v) for v in losses(*batches.draw())]
+            for _ in range(min(len(pairs), CALIBRATION_BATCHES))
+        ],
         0,
     )
-    scale = tf.constant(np.maximum(initial, 1e-12), tf.float32)
-    history = []
-    for step in range(int(steps)):
-        check_stop(should_stop)
-        style, content = train_step(*batch(), scale)
-        history.append((float(style), float(content)))
-        say(
-            (step + 1) / int(steps),
-            f"step {step + 1}/{steps}: style loss {history[-1][0] / initial[0]:.3f}x, "
-            f"content loss {history[-1][1] / initial[1]:.3f}x of the start",
-        )
+    history = _train_steps(train_step, batches, initial, int(steps), say, should_stop)
     tail = np.mean(history[-min(10, len(history)) :], axis=0)
     stats = {
         "steps": int(steps),
@@ -178,11 +152,47 @@ def finetune_arbitrary(
     return stats
 
 
+class _Batches:
+    """Training batches: pairs drawn in proportion to their weight, a random crop of each photo,
+    the style picture's vector (from the frozen predictor) and its Gram matrices."""
+
+    def __init__(self, base, pairs: list, size: int, batch_size: int, rng: np.random.Generator):
+        self.pairs, self.size, self.batch_size, self.rng = pairs, size, batch_size, rng
+        styles = [style for _, style, _ in pairs]
+        self.vectors = np.stack([base.style_vector(style) for style in styles]).astype(np.float32)
+        self.p = np.array([w for _, _, w in pairs]) / sum(w for _, _, w in pairs)
+
+    def draw(self):
+        """One batch: (content crops, style vectors, Gram matrices per style layer)."""
+        idx = self.rng.choice(len(self.pairs), size=self.batch_size, p=self.p)
+        content = np.stack([_crop(self.pairs[i][0], self.size, self.rng) for i in idx])
+        grams = [style_grams(self.pairs[i][1], self.size, "hed", STYLE_LAYERS) for i in idx]
+        return (
+            tf.constant(content),
+            tf.constant(self.vectors[idx]),
+            [tf.concat(g, 0) for g in zip(*grams)],
+        )
+
+
+def _train_steps(train_step, batches: _Batches, initial, steps: int, say, should_stop) -> list:
+    """Run ``steps`` training steps, each loss divided by its ``initial`` mean; return the
+    (style, content) losses of each step."""
+    scale = tf.constant(np.maximum(initial, 1e-12), tf.float32)
+    history = []
+    for step in range(steps):
+        check_stop(should_stop)
+        style, content = train_step(*batches.draw(), scale)
+        history.append((float(style), float(content)))
+        say(
+            (step + 1) / steps,
+            f"step {step + 1}/{steps}: style loss {history[-1][0] / initial[0]:.3f}x, "
+            f"content loss {history[-1][1] / initial[1]:.3f}x of the start",
+        )
+    return history
+
+
 def _write_folder(base, base_dir, out_dir, stats: dict) -> None:
     """The fine-tuned ``arbitrary`` folder: the base's predictor, the new transformer, meta.json."""
-    from ml.common.modeldir import write_meta
-    from ml.style.fast_style import FILES
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {**FILES, **base.meta.get("files", {})}
@@ -219,9 +229,6 @@ def judge_arbitrary(model_dir, pairs, size: int = 256) -> dict:
     ``style_ratio``: mean over pairs of the result's style distance to the style picture divided
     by the photo's own (lower is more styled); ``content``: mean content distance to the photo.
     """
-    from ml.style import judge
-    from ml.style.fast_style import ArbitraryStylizer
-
     pairs = _check_pairs(pairs, weighted=False)
     stylizer = ArbitraryStylizer.load(model_dir)
     found = judge.judge_pairs(

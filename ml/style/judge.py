@@ -1,4 +1,4 @@
-"""The judge of style-transfer fidelity (issue 13), independent of how a result was made.
+"""The judge of style-transfer fidelity, independent of how a result was made.
 
 One definition, used by every benchmark, the calibration, the tests and the style-retrain gate:
 the offline HED VGG16 (``ml.common.backbones.vgg16("hed")``), caffe preprocessing, images compared at
@@ -28,6 +28,11 @@ import collections
 import hashlib
 
 import numpy as np
+from PIL import Image
+
+from ml.common.images import resize_long_side, to_uint8
+from ml.faces import DETECT_SIZE, detect_face
+from ml.style.nst import feature_extractor, features
 
 JUDGE_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 JUDGE_CONTENT_LAYER = "block4_conv2"
@@ -35,8 +40,6 @@ JUDGE_CONTENT_LAYER = "block4_conv2"
 
 def _judge_model():
     """The judge's feature extractor (cached by ml.style.nst.feature_extractor)."""
-    from ml.style.nst import feature_extractor
-
     return feature_extractor("hed", JUDGE_STYLE_LAYERS + (JUDGE_CONTENT_LAYER,))
 
 
@@ -64,10 +67,6 @@ def _measures(image: np.ndarray, shape) -> tuple[list[np.ndarray], np.ndarray]:
 
 def _features(image: np.ndarray, shape) -> list[np.ndarray]:
     """Judge features of a uint8 image resized (Lanczos) to exactly ``shape`` (H, W)."""
-    from PIL import Image
-
-    from ml.style.nst import features
-
     image = np.asarray(image)
     if image.dtype != np.uint8:
         image = np.clip(np.asarray(image, "float32") * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -140,8 +139,6 @@ def face_near(image: np.ndarray, box) -> tuple[int, int, int, int] | None:
     side, at the scale it looks at the whole picture, in ``image``'s coordinates; None when there
     is none. It asks whether the photo's face is still where it was: over the whole picture the
     detector took a dot pattern elsewhere for a larger face ('Night dots' at 0.05, docs/style.md)."""
-    from ml.faces import DETECT_SIZE, detect_face
-
     image = np.asarray(image)
     x, y, w, h = box
     left, top = max(0, x - w // 2), max(0, y - h // 2)
@@ -154,10 +151,6 @@ def face_near(image: np.ndarray, box) -> tuple[int, int, int, int] | None:
 def subject_check(result: np.ndarray, content: np.ndarray) -> dict:
     """Whether ``result`` keeps the subject of ``content`` (see FACE_IOU, CONTENT_BOUND):
     {"content", "face_iou" (None when the photo has no face found), "kept"}."""
-    from PIL import Image
-
-    from ml.faces import detect_face
-
     result = np.asarray(result)
     photo = np.asarray(
         Image.fromarray(np.asarray(content)[..., :3]).resize(
@@ -175,8 +168,8 @@ def subject_check(result: np.ndarray, content: np.ndarray) -> dict:
     }
 
 
-# A picture's eyes, which no method optimises for (issue 28: Classic at 256 px gave a white blotch
-# and glowing eyes): in the band of the photo's face box where eyes are (``EYE_BAND``, fractions of
+# A picture's eyes, which no method optimises for (a method can paint a white blotch and glowing
+# eyes on a face): in the band of the photo's face box where eyes are (``EYE_BAND``, fractions of
 # the box), the share of pixels brighter than the photo's own brightest there (its 99th
 # percentile luminance + GLARE_MARGIN) or more coloured (its 99th percentile chroma, max - min
 # channel, + GLINT_MARGIN) must stay under EYES_BOUND. Classic's default at 256 and 512 px on the
@@ -189,10 +182,6 @@ GLARE_MARGIN, GLINT_MARGIN, EYES_BOUND = 20.0, 40.0, 0.02
 def eyes_check(result: np.ndarray, content: np.ndarray) -> dict | None:
     """Glare and coloured glints around the eyes of the photo's face in ``result`` (see
     EYES_BOUND): {"glare", "glints", "kept"}; None when the photo has no face found."""
-    from PIL import Image
-
-    from ml.faces import detect_face
-
     result = np.asarray(result)[..., :3].astype("float64")
     photo = np.asarray(
         Image.fromarray(np.asarray(content)[..., :3]).resize(
@@ -231,8 +220,6 @@ def judge_pairs(stylize, pairs, size: int) -> dict:
     untouched scores) and ``style_ratio`` (the result's style distance over the photo's own, per
     pair in ``style_ratios``; lower is more styled).
     """
-    from ml.common.images import resize_long_side, to_uint8
-
     styled, photos, contents = [], [], []
     for content, style in pairs:
         result = stylize(content, style)

@@ -17,14 +17,23 @@ from __future__ import annotations
 import collections
 import functools
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 
+import keras
 import numpy as np
+import scipy.optimize
+import tensorflow as tf
+from PIL import Image
 
-from ml.common import stoppable
+from ml.common import backbones, stoppable
+from ml.common.cache import cached
 from ml.common.errors import Cancelled, check_stop
 from ml.common.images import resize_long_side, to_uint8
+from ml.style.fast_style import ArbitraryStylizer
+from ml.style.strength import check as check_strength
+from ml.style.strength import style_space, with_photo
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 # block3_conv3 keeps the subject's shapes (a face stays a face at 256 px), block5_conv2 its
@@ -54,8 +63,6 @@ Progress = Callable[[float, str], None]
 
 def gram_matrix(features):
     """Gram matrix of (B, H, W, C) features divided by the number of positions -> (B, C, C)."""
-    import tensorflow as tf
-
     shape = tf.shape(features)
     positions = tf.cast(shape[1] * shape[2], features.dtype)
     return tf.einsum("bijc,bijd->bcd", features, features) / positions
@@ -68,26 +75,18 @@ def feature_extractor(weights="hed", layers: tuple = STYLE_LAYERS + CONTENT_LAYE
     ``weights``: "hed" (offline VGG16), "imagenet" (VGG19, downloaded by Keras) or a VGG16
     weights file.
     """
-    import keras
-
-    from ml.common import backbones
-
     vgg = backbones.vgg19("imagenet") if weights == "imagenet" else backbones.vgg16(weights)
     return keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers])
 
 
 def features(extractor, image):
     """Features of a (B, H, W, 3) RGB 0..1 image; a list, one per layer of the extractor."""
-    from ml.common.backbones import preprocess_vgg
-
-    out = extractor(preprocess_vgg(image * 255.0))
+    out = extractor(backbones.preprocess_vgg(image * 255.0))
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def style_and_content_losses(feats, style_grams, content_feats):
     """Mean squared Gram error over style layers and mean squared feature error over content."""
-    import tensorflow as tf
-
     n_style = len(style_grams)
     style = (
         tf.add_n(
@@ -111,8 +110,6 @@ def normalized_losses(feats, style_grams, content_feats):
     activations, so the shallow layers (colour, fine texture) barely move; dividing each layer
     by its target's mean square balances them, and makes the weights unit-free.
     """
-    import tensorflow as tf
-
     n_style = len(style_grams)
     style = (
         tf.add_n(
@@ -134,8 +131,6 @@ def normalized_losses(feats, style_grams, content_feats):
 
 def tv_per_pixel(image):
     """Total variation of a (1, H, W, 3) image, per pixel (resolution independent)."""
-    import tensorflow as tf
-
     pixels = tf.cast(tf.shape(image)[1] * tf.shape(image)[2], image.dtype)
     return tf.reduce_sum(tf.image.total_variation(image)) / pixels
 
@@ -180,11 +175,9 @@ def reflected(image, pad: int = BORDER_PAD):
     """A (B, H, W, 3) picture reflect-padded by ``pad`` (less on tiny pictures) on every side.
 
     VGG's zero padding makes its features at the border differ from the interior's; optimising
-    the pixels against them left a dark line along the bottom and right edges (issue 21). Seen
+    the pixels against them left a dark line along the bottom and right edges. Seen
     through a reflected border the edge pixels are interior pixels to VGG.
     """
-    import tensorflow as tf
-
     shape = tf.shape(image)
     pad = tf.minimum(tf.minimum(pad, shape[1] - 1), shape[2] - 1)
     return tf.pad(image, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
@@ -194,8 +187,6 @@ def features_inside(extractor, image, pad: int = BORDER_PAD):
     """``features`` of the picture seen through its reflected border (``reflected``), each map
     cropped to the picture's own positions. Uncropped, the border's pixels (the picture's own,
     mirrored) counted twice in the Gram matrices: a faint seam ``pad`` px in from every edge."""
-    import tensorflow as tf
-
     padded = reflected(image, pad)
     outer = tf.shape(padded)
     border = (outer[1] - tf.shape(image)[1]) // 2  # less than ``pad`` on tiny pictures
@@ -211,7 +202,6 @@ def features_inside(extractor, image, pad: int = BORDER_PAD):
 def _loss_and_grad_fn(extractor, losses=style_and_content_losses):
     """A compiled (image, targets, weights) -> (total, [style, content, tv], gradient) function;
     the features are of the picture inside a reflected border (``features_inside``)."""
-    import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def loss_and_grad(image, grams, content_feats, loss_weights):
@@ -237,61 +227,76 @@ class _Converged(Exception):
     """Raised inside the L-BFGS objective when the loss has stopped falling."""
 
 
+class _Level:
+    """One pyramid level's L-BFGS-B run: the objective scipy calls, the best point it has seen,
+    and how many of its evaluations the caller has reported."""
+
+    def __init__(self, fn, image, targets, loss_weights):
+        self.fn, self.targets, self.loss_weights = fn, targets, loss_weights
+        self.shape = image.shape
+        self.best_loss, self.best_parts = np.inf, None
+        self.best_x = image.ravel().astype("float64")
+        self.history: list[float] = []  # the loss of each evaluation
+        self.reported = 0
+        self.stopped = threading.Event()  # set by the caller when it gives up on this run
+
+    def objective(self, x):
+        """The loss and its gradient at ``x``; ``_Converged`` once the loss stops falling."""
+        if self.stopped.is_set():  # given up on by the caller: end before another evaluation
+            raise Cancelled("stopped at the caller's request")
+        image = tf.constant(x.reshape(self.shape), tf.float32)
+        total, parts, grad = self.fn(image, *self.targets, self.loss_weights)
+        total = float(total)
+        self.history.append(total)
+        if total < self.best_loss:
+            self.best_loss, self.best_x, self.best_parts = total, x.copy(), parts.numpy()
+        old = self.history[-PATIENCE - 1] if len(self.history) > PATIENCE else None
+        if old is not None and (old - min(self.history[-PATIENCE:])) < MIN_IMPROVEMENT * abs(old):
+            raise _Converged
+        return total, grad.numpy().ravel().astype("float64")
+
+    def minimise(self, max_evals: int) -> None:
+        """Run L-BFGS-B on the pixels, bounded to 0..1, for at most ``max_evals`` evaluations."""
+        size = self.best_x.size
+        try:
+            scipy.optimize.minimize(
+                self.objective,
+                self.best_x,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=scipy.optimize.Bounds(np.zeros(size), np.ones(size)),
+                options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20},
+            )
+        except _Converged:
+            pass
+
+    def report(self, on_eval) -> None:
+        """Call ``on_eval()`` once for each evaluation done since the last report."""
+        while self.reported < len(self.history):
+            self.reported += 1
+            on_eval()
+
+
 def _lbfgs_level(fn, image, targets, loss_weights, max_evals, on_eval, should_stop=None):
     """Minimise one pyramid level with L-BFGS-B; returns (best image, parts, evaluations).
 
     The optimiser runs through ``stoppable.call``: a cancel does not wait for an evaluation or an
     L-BFGS iteration (each seconds at 1024 px on a CPU) to end; ``on_eval`` (progress, which
     writes to the job's database) runs in the caller's thread once per evaluation done."""
-    import threading
-
-    import scipy.optimize
-    import tensorflow as tf
-
-    shape = image.shape
-    best = {"loss": np.inf, "x": image.ravel().astype("float64"), "parts": None}
-    history, reported, stopped = [], [0], threading.Event()
-
-    def fun(x):
-        if stopped.is_set():  # given up on by the caller: end before another evaluation
-            raise Cancelled("stopped at the caller's request")
-        total, parts, grad = fn(tf.constant(x.reshape(shape), tf.float32), *targets, loss_weights)
-        total = float(total)
-        history.append(total)
-        if total < best["loss"]:
-            best.update(loss=total, x=x.copy(), parts=parts.numpy())
-        old = history[-PATIENCE - 1] if len(history) > PATIENCE else None
-        if old is not None and (old - min(history[-PATIENCE:])) < MIN_IMPROVEMENT * abs(old):
-            raise _Converged
-        return total, grad.numpy().ravel().astype("float64")
-
-    def minimise():
-        bounds = scipy.optimize.Bounds(np.zeros(image.size), np.ones(image.size))
-        try:
-            scipy.optimize.minimize(
-                fun,
-                best["x"],
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": max_evals, "maxfun": max_evals, "maxcor": 20},
-            )
-        except _Converged:
-            pass
-
-    def report():
-        while reported[0] < len(history):
-            reported[0] += 1
-            on_eval()
-
-    stoppable.call(should_stop, minimise, stopped=stopped, on_wait=report)
-    return best["x"].reshape(shape).astype("float32"), best["parts"], len(history)
+    level = _Level(fn, image, targets, loss_weights)
+    stoppable.call(
+        should_stop,
+        level.minimise,
+        max_evals,
+        stopped=level.stopped,
+        on_wait=functools.partial(level.report, on_eval),
+    )
+    best = level.best_x.reshape(level.shape).astype("float32")
+    return best, level.best_parts, len(level.history)
 
 
 def _upsample_delta(image, coarse_content, content):
     """Start a finer level from the sharp content plus the upsampled stylization change."""
-    import tensorflow as tf
-
     delta = tf.image.resize(image - coarse_content, content.shape[1:3], method="bicubic")
     return np.clip(content + delta.numpy(), 0.0, 1.0)
 
@@ -332,9 +337,6 @@ def initial_image(
     if init_model_dir is None:
         return photo, "content (the arbitrary model folder is not available)"
     try:
-        from ml.common.cache import cached
-        from ml.style.fast_style import ArbitraryStylizer
-
         model = cached(init_model_dir, ArbitraryStylizer.load)
         picture = model.stylize(content, style, strength=1.0, size=side)
     except (ValueError, OSError) as exc:
@@ -375,93 +377,173 @@ def stylize(
     photo's, the weight is raised x10 and the refinement goes on, up to ``max_evals``
     evaluations in all. ``stats["own_style_ratio"]`` is where it ended (before the mix).
     """
-    import tensorflow as tf
-
-    from ml.style.strength import check, style_space, with_photo
-
     _check_images(content, style)
-    strength = check(strength)
+    strength = check_strength(strength)
     if strength == 0.0:  # the photo itself, at the size asked for: nothing to optimise
         return to_uint8(resize_long_side(content, size)), _photo_stats()
     min_side = MIN_SIDE if min_side is None else min_side
-    if size < min_side:
-        from PIL import Image
+    painting = _Painting(content, style, strength, weights, should_stop, init, init_model_dir)
+    image, stats = _paint(
+        painting,
+        max(size, min_side),
+        progress,
+        pyramid=pyramid,
+        tv_weight=tv_weight,
+        style_weight=style_weight,
+        max_evals=max_evals,
+    )
+    if size >= min_side:
+        return image, stats
+    h, w = resize_long_side(content, size).shape[:2]
+    small = np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
+    return small, {**stats, "painted_at": int(min_side)}
 
-        image, stats = stylize(
-            content, style, strength, min_side, progress, should_stop, weights, init=init,
-            init_model_dir=init_model_dir, pyramid=pyramid, tv_weight=tv_weight,
-            style_weight=style_weight, max_evals=max_evals, min_side=min_side,
-        )  # fmt: skip
-        h, w = resize_long_side(content, size).shape[:2]
-        small = np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
-        return small, {**stats, "painted_at": int(min_side)}
-    knob = style_space(strength)  # ml/style/strength.py: the style weight's own share, then the mix
-    style_weight = strength_to_style_weight(knob) if style_weight is None else style_weight
-    target = own_style_target(knob)
-    extractor, fn = _fast_objective(weights)
-    levels = _capped([(max(32, int(round(size * f))), n) for f, n in pyramid], max_evals)
-    max_evals = max(max_evals, sum(n for _, n in levels))
-    extra = levels[-1][0] ** 2 * (max_evals - sum(n for _, n in levels))  # continuation, if needed
-    budget, done = sum(s * s * n for s, n in levels) + extra, [0.0]
-    start, image, coarse, steps, parts = time.perf_counter(), None, None, 0, None
-    started_from, ratio, rounds = "content", 1.0, 0
-    n_style = len(STYLE_LAYERS)
-    for level, (side, level_evals) in enumerate(levels):
-        check_stop(should_stop)
-        content01 = resize_long_side(content, side)[None]
-        if image is None:  # the arbitrary network's picture: seconds at 1024 px on a CPU
-            image, started_from = stoppable.call(
-                should_stop, initial_image, content, style, strength, side, init, init_model_dir
+
+class _Painting:
+    """One stylization's optimisation state: what it was asked, the picture so far, what it cost.
+
+    The pyramid's levels and the continuation rounds of the last level all update this one
+    object, coarse to fine, so ``_paint`` reads as a plain loop.
+    """
+
+    def __init__(self, content, style, strength, weights, should_stop, init, init_model_dir):
+        self.content, self.style, self.strength = content, style, strength
+        self.weights, self.should_stop = weights, should_stop
+        self.init, self.init_model_dir = init, init_model_dir
+        self.image = None  # (1, H, W, 3) 0..1, the picture being optimised
+        self.photo = None  # the photo at the current level's side
+        self.started_from = "content"
+        self.steps = self.rounds = 0  # L-BFGS evaluations and rounds, over all levels
+        self.parts = None  # the last round's best [style, content, tv] losses
+        self.ratio = 1.0  # its style loss over the photo's own (on the last level)
+        self.weight = 0.0  # the style weight of the last round
+
+    def start_level(self, side: int, extractor):
+        """Move to a level of long side ``side``; return the photo's features and the targets.
+
+        The first level starts from ``initial_image``, a finer one from the sharp photo plus the
+        upsampled change made so far. Each step here is seconds at 1024 px on a CPU, so each can
+        be cancelled on its own.
+        """
+        stop = self.should_stop
+        photo = resize_long_side(self.content, side)[None]
+        if self.image is None:
+            self.image, self.started_from = stoppable.call(
+                stop,
+                initial_image,
+                self.content,
+                self.style,
+                self.strength,
+                side,
+                self.init,
+                self.init_model_dir,
             )
         else:
-            image = _upsample_delta(image, coarse, content01)
-        coarse = content01
-        # each step below is seconds at 1024 px on a CPU
-        content_feats = stoppable.call(should_stop, features_inside, extractor, content01)
-        grams = stoppable.call(should_stop, style_grams, style, side, weights)
-        targets = (grams, content_feats[n_style:])
+            self.image = _upsample_delta(self.image, self.photo, photo)
+        self.photo = photo
+        content_feats = stoppable.call(stop, features_inside, extractor, photo)
+        grams = stoppable.call(stop, style_grams, self.style, side, self.weights)
+        return content_feats, (grams, content_feats[len(STYLE_LAYERS) :])
 
-        def on_eval(side=side, level=level):
-            check_stop(should_stop)
-            done[0] += side * side
-            if progress is not None:
-                progress(
-                    min(done[0] / budget, 0.99), f"level {level + 1}/{len(levels)} at {side} px"
-                )
+    def optimise(self, fn, targets, weight, tv_weight, evals, on_eval, photo_style, goal, budget):
+        """L-BFGS rounds on the current level at style weight ``weight``.
 
+        With a ``goal`` (the last level) the weight is raised x10 for another ``CONTINUE_EVALS``
+        evaluations while the style loss over ``photo_style`` is above it, until ``budget``
+        evaluations have been spent in all.
+        """
+        while True:
+            loss_weights = tf.constant([weight, 1.0, tv_weight], tf.float32)
+            self.image, self.parts, done = _lbfgs_level(
+                fn, self.image, targets, loss_weights, evals, on_eval, self.should_stop
+            )
+            self.steps, self.rounds = self.steps + done, self.rounds + 1
+            self.ratio = float(self.parts[0]) / max(photo_style, 1e-12)
+            evals = min(CONTINUE_EVALS, budget - self.steps)
+            if goal is None or self.ratio <= goal or evals <= 0:
+                break
+            weight *= 10.0
+        self.weight = weight
+
+
+class _Meter:
+    """Progress over the pyramid, in pixels evaluated: each evaluation of a level costs side**2."""
+
+    def __init__(self, progress: Progress | None, should_stop, levels, max_evals: int):
+        self.progress, self.should_stop, self.levels = progress, should_stop, levels
+        planned = sum(n for _, n in levels)
+        extra = levels[-1][0] ** 2 * (max_evals - planned)  # the last level's continuation
+        self.budget = sum(s * s * n for s, n in levels) + extra
+        self.done = 0.0
+
+    def evaluated(self, level: int) -> None:
+        """One evaluation on ``level`` done: report it, and stop here when asked to."""
+        check_stop(self.should_stop)
+        side = self.levels[level][0]
+        self.done += side * side
+        if self.progress is not None:
+            self.progress(
+                min(self.done / self.budget, 0.99),
+                f"level {level + 1}/{len(self.levels)} at {side} px",
+            )
+
+    def level_done(self, level: int) -> None:
+        """The levels up to ``level`` count as fully spent, however early they stopped."""
+        self.done = sum(s * s * n for s, n in self.levels[: level + 1])
+
+
+def _paint(painting: _Painting, size, progress, *, pyramid, tv_weight, style_weight, max_evals):
+    """``stylize`` at long side ``size``: the pyramid's levels, coarse to fine."""
+    knob = style_space(painting.strength)  # the style weight's own share, then the mix
+    style_weight = strength_to_style_weight(knob) if style_weight is None else style_weight
+    target = own_style_target(knob)
+    extractor, fn = _fast_objective(painting.weights)
+    levels = _capped([(max(32, int(round(size * f))), n) for f, n in pyramid], max_evals)
+    max_evals = max(max_evals, sum(n for _, n in levels))
+    meter = _Meter(progress, painting.should_stop, levels, max_evals)
+    start = time.perf_counter()
+    for level, (side, level_evals) in enumerate(levels):
+        check_stop(painting.should_stop)
+        content_feats, targets = painting.start_level(side, extractor)
         if style_weight == 0.0:
             continue  # no style asked for: the photo is the answer
         last = level == len(levels) - 1
-        photo_style = (
-            float(stoppable.call(should_stop, normalized_losses, content_feats, *targets)[0])
-            if last
-            else 1.0
-        )
-        weight, evals_here = style_weight, level_evals
-        while True:
-            loss_weights = tf.constant([weight, 1.0, tv_weight], tf.float32)
-            image, parts, evals = _lbfgs_level(
-                fn, image, targets, loss_weights, evals_here, on_eval, should_stop
+        photo_style = 1.0
+        if last:  # the photo's own style loss, which the outcome asked for is a fraction of
+            losses = stoppable.call(
+                painting.should_stop, normalized_losses, content_feats, *targets
             )
-            steps, rounds = steps + evals, rounds + 1
-            ratio = float(parts[0]) / max(photo_style, 1e-12)
-            evals_here = min(CONTINUE_EVALS, max_evals - steps)
-            if not last or ratio <= target or evals_here <= 0:
-                break
-            weight *= 10.0
-        done[0] = sum(s * s * n for s, n in levels[: level + 1])
+            photo_style = float(losses[0])
+        painting.optimise(
+            fn,
+            targets,
+            style_weight,
+            tv_weight,
+            level_evals,
+            functools.partial(meter.evaluated, level),
+            photo_style,
+            target if last else None,
+            max_evals,
+        )
+        meter.level_done(level)
     if progress is not None:
         progress(1.0, "done")
-    final_weights = np.array([weight if style_weight else 0.0, 1.0, tv_weight])
-    stats = _stats(steps, start, parts if parts is not None else np.zeros(3), final_weights)
-    image = with_photo(np.asarray(image)[0], coarse[0], strength)
+    return _painted(painting, start, tv_weight, target)
+
+
+def _painted(painting: _Painting, start: float, tv_weight: float, target: float):
+    """The finished picture mixed with the photo by strength, and the run's stats."""
+    final_weights = np.array([painting.weight, 1.0, tv_weight])
+    parts = painting.parts if painting.parts is not None else np.zeros(3)
+    stats = _stats(painting.steps, start, parts, final_weights)
+    image = with_photo(np.asarray(painting.image)[0], painting.photo[0], painting.strength)
     return to_uint8(image), {
         **stats,
-        "init": started_from,
+        "init": painting.started_from,
         "style_weight": float(final_weights[0]),
-        "own_style_ratio": round(ratio, 5),
+        "own_style_ratio": round(painting.ratio, 5),
         "own_style_target": round(target, 5),
-        "rounds": rounds,
+        "rounds": painting.rounds,
     }
 
 
@@ -511,9 +593,6 @@ def tutorial_nst(
     learning_rate: float = 0.02,
 ):
     """The TensorFlow tutorial's algorithm (the benchmark baseline); returns (image, stats)."""
-    import keras
-    import tensorflow as tf
-
     _check_images(content, style)
     layers = STYLE_LAYERS + CONTENT_LAYERS
     extractor = feature_extractor(weights, layers)

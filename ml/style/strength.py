@@ -1,4 +1,4 @@
-"""What ``strength`` means for every style method (issue 21): 0 the photo, 1 the full style.
+"""What ``strength`` means for every style method: 0 the photo, 1 the full style.
 
 Every method renders its picture with its own style knob at ``style_space(strength)`` (the
 arbitrary network's style vector, AdaIN's alpha, nst's style weight: half-way to full between 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from PIL import Image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -27,9 +30,6 @@ def list_images(folder) -> list[Path]:
 
 def random_crops(files, size: int, seed: int, scale=(0.0, 1.0)):
     """tf.data of endless random ``size`` crops (short side resized to 1.15 x size) in ``scale``."""
-    import tensorflow as tf
-    from PIL import Image
-
     rng = random.Random(seed)
 
     def gen():
@@ -54,8 +54,6 @@ def random_crops(files, size: int, seed: int, scale=(0.0, 1.0)):
 
 def reflection_padding(pad: int):
     """A layer that reflection-pads height and width by ``pad`` pixels."""
-    import keras
-
     return keras.layers.Lambda(
         lambda x: keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
     )
@@ -63,7 +61,6 @@ def reflection_padding(pad: int):
 
 def progress_callback(total_steps: int, progress, should_stop):
     """A Keras callback that reports progress per batch and stops training when asked."""
-    import keras
 
     class Monitor(keras.callbacks.Callback):
         """Calls ``progress(fraction, message)``; sets ``cancelled`` when ``should_stop()``."""
