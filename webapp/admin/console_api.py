@@ -15,7 +15,7 @@ from webapp.jobs import runner
 from webapp.registry import catalog
 from webapp.storage.service import storage
 from webapp.style import service as style_service
-from webapp.style.methods import rating_distribution
+from webapp.style.offers import rating_distribution
 from webapp.tables import Feedback, Image, Job, utcnow
 from webapp.tables.base import iso
 from webapp.web.requests import get_or_404, json_body

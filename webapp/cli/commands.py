@@ -37,11 +37,13 @@ def create_admin(name: str, password: str) -> None:
 )
 def worker(queues: tuple[str, ...]) -> None:
     """Run a job worker for a queue (Ctrl-C stops it cleanly)."""
+    from webapp import wiring
     from webapp.jobs.worker import run_worker
     from webapp.ops.process import exit_code, exit_now
 
+    app, queue = current_app._get_current_object(), queues[0] if queues else "style"
     try:
-        run_worker(current_app._get_current_object(), queues[0] if queues else "style")
+        run_worker(app, queue, wiring.worker_duties(queue, warm=app.config["STYLE_WARMUP"]))
     except BaseException as exc:  # Ctrl-C, SIGTERM: the consumer has stopped
         exit_now(exit_code(exc if not isinstance(exc, KeyboardInterrupt) else None))
     exit_now(0)

@@ -2,7 +2,7 @@
 
 Two queues: `style` (stylization) and `train` (retraining), so a GPU box can consume only
 `train` while CPU workers take `style`. The style queue has two lanes (`style` and `style-slow`,
-webapp/jobs/kinds.py) that its workers consume side by side, so a fast method never waits
+webapp/jobs/job_types.py) that its workers consume side by side, so a fast method never waits
 behind `nst`. Each queue's store also holds its workers' health (webapp/jobs/health.py).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp.jobs.kinds import LANES, lane_for, lanes
+from webapp.jobs.job_types import all_lanes, lane_for, lanes
 from webapp.jobs.runner import execute_job
 
 
@@ -19,7 +19,7 @@ class JobQueue:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.hueys = {name: self._make_huey(name) for name in LANES}
+        self.hueys = {name: self._make_huey(name) for name in all_lanes()}
         self._tasks = {
             name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()
         }

@@ -19,7 +19,8 @@ from sqlalchemy import update
 
 from webapp.exceptions import Conflict
 from webapp.extensions import db
-from webapp.jobs.kinds import KINDS, handler_for, queue_for_kind, time_limit_key
+from webapp.jobs import health
+from webapp.jobs.job_types import handler_for, names_in, queue_for, time_limit_key
 from webapp.tables import Job, utcnow
 from webapp.tables.base import iso
 
@@ -261,10 +262,8 @@ def execute_job(job_id: str) -> None:
     except Exception as exc:
         current_app.logger.error("job %s failed:\n%s", job_id, traceback.format_exc())
         _finish(job_id, "failed", error=_reason(exc))
-        from webapp.jobs import health
-
         health.exit_if_broken(
-            current_app._get_current_object(), queue_for_kind(job.kind), "after a failed job"
+            current_app._get_current_object(), queue_for(job.kind), "after a failed job"
         )
     finally:
         stop.set()
@@ -302,7 +301,7 @@ def _reason(exc: Exception) -> str:
 
 def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int = 2) -> list[str]:
     """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
-    kinds = [k for k, spec in KINDS.items() if spec.queue == queue_name]
+    kinds = names_in(queue_name)
     cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
     stale = db.session.scalars(
         db.select(Job).where(Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)

@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, store_image
-from webapp.style.methods import (
+from webapp.style.offers import (
     add_defaults_and_waits,
     check_strength,
     method_of,
@@ -25,6 +25,7 @@ from webapp.style.prefs import learned_strength
 from webapp.tables import Rating, Stylization, utcnow
 from webapp.uploads import ValidImage
 
+STYLIZE_JOB = "stylize"  # the job type of a stylization (registered by webapp.wiring)
 QUEUE_CAP_HOURS = 6
 DEFAULT_METHOD = "arbitrary"  # POST /api/stylize without `method` (CONTRACT.md)
 
@@ -129,7 +130,7 @@ def create(
         )
         hold_client_lock(client)
         check_queue_cap(client)
-        job = create_job("stylize", target=method["method"])  # its parameters: the row's
+        job = create_job(STYLIZE_JOB, target=method["method"])  # its parameters: the row's
         row = Stylization(
             content_image=content_row,
             style_image=style_row,
