@@ -126,7 +126,7 @@ def test_the_check_sees_every_kind_of_import(tmp_path):
     graph = _graph()
     assert "webapp.jobs.runner" in graph["webapp.jobs.queue"]  # a top-level import
     assert "webapp.jobs.worker" in graph["webapp.cli.commands"]  # a function-local one
-    assert "webapp.retention" in graph["webapp.cli.data"]  # `from webapp import retention`
+    assert "webapp.retention" in graph["webapp.cli.data_commands"]  # `from webapp import retention`
     assert "webapp.wiring" in graph["webapp"]
     source = tmp_path / "probe.py"
     source.write_text('HANDLER = "webapp.style.render:run_stylization"\n')

@@ -15,7 +15,7 @@ import time
 from flask import current_app
 
 from ml import kinds as ml_kinds
-from webapp.registry import builtin, model_kinds
+from webapp.registry import model_kinds, shipped_v1
 from webapp.registry import versions as registry
 from webapp.tables import ModelVersion, Task
 
@@ -38,7 +38,7 @@ def ensure(task: Task) -> ModelVersion:
     from ml.faces import model as face_model
 
     def folder():
-        return face_model.pretrained_task_dir(task.name, builtin.pretrained_cache())
+        return face_model.pretrained_task_dir(task.name, shipped_v1.pretrained_cache())
 
     def config(path) -> dict:
         from ml.common.modeldir import read_meta
@@ -51,7 +51,7 @@ def ensure(task: Task) -> ModelVersion:
         }
 
     with _lock:  # one conversion per process; other processes race through the registry
-        mv = builtin.ensure_v1(
+        mv = shipped_v1.ensure_v1(
             task.name,
             ml_kinds.FACE.name,
             folder,

@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapp.cli import data as cli_data
+from webapp.cli import data_commands as cli_data
 from webapp.cli import models as cli_models
 from webapp.cli.groups import fail
 

@@ -23,7 +23,7 @@ from flask import current_app
 
 from ml.style import methods as ml_methods
 from ml.style.methods import StyleCall, StyleMethod
-from webapp.registry import builtin as builtin_models
+from webapp.registry import shipped_v1
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
 from webapp.tables import ModelVersion
@@ -42,7 +42,7 @@ def pretrained_dir(method: StyleMethod) -> Path:
 
     return Path(
         pretrained_model_dir(
-            method.model_kind, builtin_models.pretrained_cache(), progress=_conversion_log(method)
+            method.model_kind, shipped_v1.pretrained_cache(), progress=_conversion_log(method)
         )
     )
 
@@ -73,7 +73,7 @@ def ensure(method: StyleMethod | str) -> ModelVersion:
     def config(folder: Path) -> dict:
         return {}
 
-    return builtin_models.ensure_v1(
+    return shipped_v1.ensure_v1(
         method.name, method.model_kind, lambda: pretrained_dir(method), config, SOURCE
     )
 

@@ -1,4 +1,8 @@
-"""Stylization requests: validated, queued as jobs, their results served and rated."""
+"""Stylization requests: validated, queued as jobs, their results served and rated.
+
+The style domain's request service; `webapp.classification.service` plays the same role for
+classifications.
+"""
 
 from __future__ import annotations
 
