@@ -178,12 +178,12 @@ def _train(
     from ml import train as ml_train
 
     config = resolve_config(task.config or current_app.config["TRAIN_CONFIG"])
-    kind, _ = ml_train.read_kind(config)
-    if kind not in TRAIN_OVERRIDES:
+    model_kind, _ = ml_train.read_kind(config)
+    if model_kind not in TRAIN_OVERRIDES:
         raise ValueError(
-            f"A task's config must train one of {sorted(TRAIN_OVERRIDES)}; {config} trains {kind!r}"
+            f"A task's config must train one of {sorted(TRAIN_OVERRIDES)}; {config} trains {model_kind!r}"
         )
-    overrides = TRAIN_OVERRIDES[kind](task, current)
+    overrides = TRAIN_OVERRIDES[model_kind](task, current)
     try:
         return ml_train.train(
             config,

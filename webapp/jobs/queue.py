@@ -39,9 +39,9 @@ class JobQueue:
         with self.app.app_context():
             execute_job(job_id)
 
-    def enqueue(self, kind: str, job_id: str, target: str | None = None) -> None:
-        """Put `job_id` on the lane that runs jobs of `kind` for `target`."""
-        self._tasks[lane_for(kind, target)](job_id)
+    def enqueue(self, job_type: str, job_id: str, target: str | None = None) -> None:
+        """Put `job_id` on the lane that runs jobs of `job_type` for `target`."""
+        self._tasks[lane_for(job_type, target)](job_id)
 
     def pending(self, name: str) -> int:
         """How many jobs wait in queue `name` (all its lanes)."""
