@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.classify import data
-from ml.classify.evaluate import predict_samples
 from ml.common import cache, modeldir
 from ml.style import methods as style_methods
 
@@ -93,6 +91,11 @@ def _classify(model, images) -> list:
 
 def _evaluate_classifier(clf, data_dir_or_samples, split: str):
     """A trainable classifier on a data folder's ``split`` (its own data settings) or on Samples."""
+    # lazy: OpenCV and the data pipeline stay out of the processes that only load models by kind
+    # (every web worker imports this module at start)
+    from ml.classify import data
+    from ml.classify.evaluate import predict_samples
+
     samples = data_dir_or_samples
     if not isinstance(samples, data.Samples):
         data_cfg = {**clf.config.get("data", {})}
@@ -105,6 +108,8 @@ def _evaluate_classifier(clf, data_dir_or_samples, split: str):
 
 def _evaluate_face(clf, data_dir_or_samples, split: str):
     """A face model: the face pipeline, then the model, 16 photos at a time (uncalibrated)."""
+    from ml.classify import data  # lazy: as in _evaluate_classifier
+
     samples = data_dir_or_samples
     if not isinstance(samples, data.Samples):
         samples = data.read_folder(samples, clf.labels).split(split)
