@@ -1,4 +1,5 @@
-"""Evaluate a trained model folder (a classifier or a face model) on a labelled data folder.
+"""Evaluate a trained model folder (of a kind judged on labelled images: a classifier or a face
+model) on a labelled data folder.
 
     python -m ml.evaluate MODEL_DIR --data DIR [--out DIR] [--split test|val|train|all]
 
@@ -11,53 +12,21 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from ml import kinds
 from ml.classify import data
-from ml.classify.evaluate import (
-    format_table,
-    metrics_from_predictions,
-    predict_samples,
-    write_report,
-)
-from ml.common import modeldir
+from ml.classify.evaluate import format_table, metrics_from_predictions, write_report
 
 
 def predict_dir(model_dir, data_dir_or_samples, split: str = "test"):
-    """Return (true labels, probabilities, label names) of a model folder on a data folder's ``split`` or on Samples."""
-    from ml.classify.inference import Classifier
-
-    if modeldir.read_meta(model_dir)["kind"] == "face":
-        return _predict_face_dir(model_dir, data_dir_or_samples, split)
-    clf = Classifier.load(model_dir)
-    samples = data_dir_or_samples
-    if not isinstance(samples, data.Samples):
-        data_cfg = {**clf.config.get("data", {})}
-        data_cfg["labels"] = data_cfg.get("labels") or clf.labels
-        samples = data.load_samples(samples, data_cfg).split(split)
-    if len(samples) == 0:
-        raise data.DataError(f"no images in the {split!r} split of the data")
-    return (*predict_samples(clf.model, samples, clf.preprocessing), clf.labels)
-
-
-def _predict_face_dir(model_dir, data_dir_or_samples, split: str):
-    """predict_dir for a face model folder: the face pipeline, then the model, 16 photos at a time."""
-    from ml.faces.model import FaceClassifier
-
-    clf = FaceClassifier.load(model_dir)
-    samples = data_dir_or_samples
-    if not isinstance(samples, data.Samples):
-        samples = data.read_folder(samples, clf.labels).split(split)
-    if len(samples) == 0:
-        raise data.DataError(f"no images in the {split!r} split of the data")
-    probs = []
-    for start in range(0, len(samples), 16):
-        images = [data.load_image(p) for p in samples.paths[start : start + 16]]
-        probs.append(clf.outputs(images)[0]["probabilities"])
-    names = list(samples.label_names)
-    if names != clf.labels:
-        raise data.DataError(f"the data's labels {names} are not the model's {clf.labels}")
-    return np.asarray(samples.labels), np.concatenate(probs), clf.labels
+    """Return (true labels, probabilities, label names) of a model folder on a data folder's
+    ``split`` or on Samples, by its kind's ``evaluate``; ValueError for a kind not judged on
+    labelled images (a style model)."""
+    kind = kinds.get(kinds.kind_of(model_dir))
+    if kind.evaluate is None:
+        raise ValueError(
+            f"{model_dir} holds a {kind.name!r} model, which is not evaluated on labelled images"
+        )
+    return kind.evaluate(kind.load(model_dir), data_dir_or_samples, split)
 
 
 def evaluate(model_dir, data_dir_or_samples, out_dir=None, split: str = "test") -> dict:

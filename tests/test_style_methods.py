@@ -59,12 +59,12 @@ def test_a_new_style_method_is_listed_and_stylizes_through_the_api(app, client, 
     assert picture.shape[:2] == (64, 64) and picture.std(axis=-1).mean() < picture.std()
 
 
-def test_a_method_that_optimises_runs_in_the_slow_lane_with_its_limit(grayscale):
+def test_a_method_that_optimises_runs_in_the_slow_lane_with_its_limit(app, grayscale):
     """The lane follows the entry: a new method that optimises (not one pass) does not hold up
     the fast pictures, and gets the slow lane's time limit; a one-pass one stays in the main lane."""
     from dataclasses import replace
 
-    from webapp.jobs.kinds import lane_for, time_limit_key
+    from webapp.jobs.job_types import lane_for, time_limit_key
 
     assert lane_for("stylize", "grayscale") == "style"
     assert time_limit_key("stylize", "grayscale") == "STYLE_JOB_SECONDS"

@@ -52,6 +52,7 @@ def _ensure_env_admin(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from webapp import wiring
     from webapp.database import init_database
     from webapp.jobs import JobQueue
     from webapp.storage import open_storage
@@ -59,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     from webapp.web.security import register_security
     from webapp.web.validation import register_validation
 
+    wiring.install()  # model kinds, job types and their handlers: before the queue's lanes
     register_validation(app)
     init_database(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))

@@ -1,5 +1,9 @@
-"""The registry of style methods: each says what it needs, its parameters, its own default
-strength, how it runs and which model kind (``ml/kinds.py``) its folders are.
+"""The registry of style methods, what a user picks: each says what it needs, its parameters, its
+own default strength, how it runs and which model kind (``ml/kinds.py``) its folders are.
+
+A method is not a model kind: ``nst`` runs no model folder, and every fixed style is one method
+(``cyclegan``) over many folders. A style model kind (``ml.kinds``) names the method that paints
+with its folders, and predicts as that method renders.
 
 ``ml.stylize.run``, its CLI and the web app look a method up here (``get``, ``for_model``) and then
 only ask the entry; nothing compares method names. Adding a method is a module that defines its
@@ -140,6 +144,7 @@ def _with_style(call: StyleCall, model) -> StyleResult:
 
 
 def _with_preset(call: StyleCall, model) -> StyleResult:
+    """The preset network painting one of its fixed styles."""
     image = model.stylize(call.content, call.preset, strength=call.strength, size=call.size)
     preset = int(call.preset)
     return StyleResult(image, {"preset": {"id": preset, "name": model.presets[preset - 1]["name"]}})

@@ -11,7 +11,7 @@ from webapp.classification import tasks
 from webapp.classification.overview import task_overview
 from webapp.jobs import runner
 from webapp.style import service as style_service
-from webapp.style.methods import rating_distribution
+from webapp.style.offers import rating_distribution
 from webapp.tables import utcnow
 
 

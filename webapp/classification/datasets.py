@@ -43,7 +43,7 @@ class Labelled:
         return self.verified or self.source != "feedback"
 
     @property
-    def kind(self) -> str:
+    def provenance(self) -> str:
         """Where the label comes from, as the retrain result reports it."""
         if self.verified:
             return "admin_verified"
@@ -149,7 +149,7 @@ def composition(items: list[Labelled]) -> dict:
         "n": len(items),
         "trusted": trusted,
         "labels": dict(Counter(x.label for x in items)),
-        "sources": dict(Counter(x.kind for x in items)),
+        "sources": dict(Counter(x.provenance for x in items)),
     }
     if not trusted:
         out["warning"] = UNTRUSTED_WARNING

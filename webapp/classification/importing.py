@@ -27,6 +27,7 @@ from webapp.exceptions import DomainError, Invalid
 from webapp.extensions import db
 from webapp.tables import Task, TrainingExample
 
+IMPORT_JOB = "import"  # the job type of a background import (registered by webapp.wiring)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 MAX_FILES = 5000  # pictures per import (an archive or one request of dropped files)
 MAX_RATIO = 50  # compressed photos barely shrink; an entry 50x smaller than its content is a bomb
@@ -303,7 +304,7 @@ def start_import_job(task: Task, archive: bytes, actor: str):
     key = f"imports/{uuid.uuid4().hex}.zip"
     storage().put(key, archive, "application/zip")
     job = create_job(
-        "import", params={"task": task.name, "archive": key, "actor": actor}, created_by=actor
+        IMPORT_JOB, params={"task": task.name, "archive": key, "actor": actor}, created_by=actor
     )
     db.session.commit()
     enqueue(job)

@@ -1,4 +1,7 @@
-"""Retraining a task's classifier from imported data and feedback, behind a promotion gate.
+"""The task model kinds' serving half: retraining a task's model (a trainable classifier or a
+face model) from imported data and feedback behind a promotion gate, and the two kinds' plugins
+(`ModelKindPlugin`, registered by `webapp.wiring`). `webapp.style.retrain` plays the same role for
+the style models.
 
 The candidate and the deployed model are judged on the same holdout: trusted labels only
 (admin-verified, or a frozen split of imported data) whenever any exist; the result says what
@@ -18,12 +21,13 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 
+from ml import kinds as ml_kinds
 from ml.common.stats import ALPHA, mcnemar_exact
 from webapp.classification import datasets, guard, shares, voters, wording
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
-from webapp.registry.kinds import Candidate
+from webapp.registry.model_kinds import Candidate, ModelKindPlugin
 from webapp.tables import Feedback, Job, ModelVersion, Task
 
 MIN_PER_LABEL = 4
@@ -138,6 +142,31 @@ def resolve_config(config: str) -> str:
     return str(CONFIG_DIR / config)
 
 
+def _classifier_overrides(task: Task, current: ModelVersion | None) -> dict:
+    """A trainable classifier learns from every image outside the holdout, cropped as the task says."""
+    return {
+        "data.labels": list(task.labels),
+        "data.test_fraction": 0.0,
+        "preprocessing.face_crop": bool(task.face_crop),
+    }
+
+
+def _face_overrides(task: Task, current: ModelVersion | None) -> dict:
+    """A face model is a head on the face networks, from the deployed face model when there is one."""
+    same_kind = current is not None and current.kind == ml_kinds.FACE.name
+    return {
+        "data.labels": list(task.labels),
+        "start_from": str(registry.local_dir(current)) if same_kind else None,
+    }
+
+
+# How a task's retrain trains each model kind a task's config may name.
+TRAIN_OVERRIDES = {
+    ml_kinds.CLASSIFIER.name: _classifier_overrides,
+    ml_kinds.FACE.name: _face_overrides,
+}
+
+
 def _train(
     task: Task,
     job: Job,
@@ -149,22 +178,12 @@ def _train(
     from ml import train as ml_train
 
     config = resolve_config(task.config or current_app.config["TRAIN_CONFIG"])
-    kind, _ = ml_train.read_kind(config)
-    if (
-        kind == "face"
-    ):  # a head on the face networks, from the deployed face model when there is one
-        overrides = {
-            "data.labels": list(task.labels),
-            "start_from": str(registry.local_dir(current))
-            if current and current.kind == "face"
-            else None,
-        }
-    else:
-        overrides = {
-            "data.labels": list(task.labels),
-            "data.test_fraction": 0.0,
-            "preprocessing.face_crop": bool(task.face_crop),
-        }
+    model_kind, _ = ml_train.read_kind(config)
+    if model_kind not in TRAIN_OVERRIDES:
+        raise ValueError(
+            f"A task's config must train one of {sorted(TRAIN_OVERRIDES)}; {config} trains {model_kind!r}"
+        )
+    overrides = TRAIN_OVERRIDES[model_kind](task, current)
     try:
         return ml_train.train(
             config,
@@ -335,10 +354,11 @@ def _train_candidate(
     )
 
 
-class ClassifierKind:
-    """A classification task's model: trained from imported data and feedback, gated by a paired test."""
+class TaskRetrain:
+    """The retrain of a classification task's model (a classifier or a face model): trained from
+    imported data and feedback, gated by a paired test."""
 
-    name, label = "classifier", "task"
+    name, label = ml_kinds.CLASSIFIER.name, "task"
 
     def owns(self, target: str) -> bool:
         return _task(target) is not None
@@ -367,4 +387,8 @@ class ClassifierKind:
         return wording.verdict(result)
 
 
-CLASSIFIER = ClassifierKind()
+TASKS = TaskRetrain()
+
+# The task model kinds' plugins: both retrained as a task; a shipped face task has a pretrained v1.
+CLASSIFIER = ModelKindPlugin(ml_kinds.CLASSIFIER, retrain=TASKS)
+FACE = ModelKindPlugin(ml_kinds.FACE, retrain=TASKS, ships_v1=True)

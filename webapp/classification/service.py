@@ -1,4 +1,8 @@
-"""Classification: the deployed model of a task answers; the request and answer are kept."""
+"""Classification: the deployed model of a task answers; the request and answer are kept.
+
+The classification domain's request service; `webapp.style.service` plays the same role for
+stylizations.
+"""
 
 from __future__ import annotations
 

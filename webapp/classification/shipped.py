@@ -14,7 +14,8 @@ import time
 
 from flask import current_app
 
-from webapp.registry import builtin
+from ml import kinds as ml_kinds
+from webapp.registry import model_kinds, shipped_v1
 from webapp.registry import versions as registry
 from webapp.tables import ModelVersion, Task
 
@@ -37,7 +38,7 @@ def ensure(task: Task) -> ModelVersion:
     from ml.faces import model as face_model
 
     def folder():
-        return face_model.pretrained_task_dir(task.name, builtin.pretrained_cache())
+        return face_model.pretrained_task_dir(task.name, shipped_v1.pretrained_cache())
 
     def config(path) -> dict:
         from ml.common.modeldir import read_meta
@@ -50,9 +51,9 @@ def ensure(task: Task) -> ModelVersion:
         }
 
     with _lock:  # one conversion per process; other processes race through the registry
-        mv = builtin.ensure_v1(
+        mv = shipped_v1.ensure_v1(
             task.name,
-            "face",
+            ml_kinds.FACE.name,
             folder,
             config,
             face_model.SOURCES[face_model.SHIPPED[task.name]["network"]],
@@ -64,7 +65,8 @@ def ensure(task: Task) -> ModelVersion:
 def want_evidence(mv: ModelVersion | None) -> None:
     """Queue the evaluation of a pretrained v1 on its bundled set (a job: the first classify
     never waits for it), unless it has its evidence already."""
-    if mv is None or mv.created_by != "pretrained" or mv.kind != "face":
+    plugin = model_kinds.find(mv.kind) if mv is not None else None
+    if plugin is None or not plugin.ships_v1 or mv.created_by != "pretrained":
         return
     from webapp.classification import evidence
 

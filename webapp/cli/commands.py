@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapp.cli import data as cli_data
+from webapp.cli import data_commands as cli_data
 from webapp.cli import models as cli_models
 from webapp.cli.groups import fail
 
@@ -37,11 +37,13 @@ def create_admin(name: str, password: str) -> None:
 )
 def worker(queues: tuple[str, ...]) -> None:
     """Run a job worker for a queue (Ctrl-C stops it cleanly)."""
+    from webapp import wiring
     from webapp.jobs.worker import run_worker
     from webapp.ops.process import exit_code, exit_now
 
+    app, queue = current_app._get_current_object(), queues[0] if queues else "style"
     try:
-        run_worker(current_app._get_current_object(), queues[0] if queues else "style")
+        run_worker(app, queue, wiring.worker_duties(queue, warm=app.config["STYLE_WARMUP"]))
     except BaseException as exc:  # Ctrl-C, SIGTERM: the consumer has stopped
         exit_now(exit_code(exc if not isinstance(exc, KeyboardInterrupt) else None))
     exit_now(0)

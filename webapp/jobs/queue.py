@@ -2,7 +2,7 @@
 
 Two queues: `style` (stylization) and `train` (retraining), so a GPU box can consume only
 `train` while CPU workers take `style`. The style queue has two lanes (`style` and `style-slow`,
-webapp/jobs/kinds.py) that its workers consume side by side, so a fast method never waits
+webapp/jobs/job_types.py) that its workers consume side by side, so a fast method never waits
 behind `nst`. Each queue's store also holds its workers' health (webapp/jobs/health.py).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp.jobs.kinds import LANES, lane_for, lanes
+from webapp.jobs.job_types import all_lanes, lane_for, lanes
 from webapp.jobs.runner import execute_job
 
 
@@ -19,7 +19,7 @@ class JobQueue:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.hueys = {name: self._make_huey(name) for name in LANES}
+        self.hueys = {name: self._make_huey(name) for name in all_lanes()}
         self._tasks = {
             name: huey.task(name="run_job")(self._run_job) for name, huey in self.hueys.items()
         }
@@ -39,9 +39,9 @@ class JobQueue:
         with self.app.app_context():
             execute_job(job_id)
 
-    def enqueue(self, kind: str, job_id: str, target: str | None = None) -> None:
-        """Put `job_id` on the lane that runs jobs of `kind` for `target`."""
-        self._tasks[lane_for(kind, target)](job_id)
+    def enqueue(self, job_type: str, job_id: str, target: str | None = None) -> None:
+        """Put `job_id` on the lane that runs jobs of `job_type` for `target`."""
+        self._tasks[lane_for(job_type, target)](job_id)
 
     def pending(self, name: str) -> int:
         """How many jobs wait in queue `name` (all its lanes)."""

@@ -19,7 +19,8 @@ from sqlalchemy import update
 
 from webapp.exceptions import Conflict
 from webapp.extensions import db
-from webapp.jobs.kinds import KINDS, handler_for, queue_for_kind, time_limit_key
+from webapp.jobs import health
+from webapp.jobs.job_types import handler_for, names_in, queue_for, time_limit_key
 from webapp.tables import Job, utcnow
 from webapp.tables.base import iso
 
@@ -44,7 +45,7 @@ class JobCancelled(Exception):
 
 
 def create_job(
-    kind: str,
+    job_type: str,
     *,
     target: str | None = None,
     params: dict | None = None,
@@ -53,7 +54,7 @@ def create_job(
     """Add a queued Job row (committed by the caller, enqueued after the commit)."""
     job = Job(
         id=str(uuid.uuid4()),
-        kind=kind,
+        kind=job_type,
         target=target,
         params=params or {},
         created_by=created_by,
@@ -81,11 +82,11 @@ def describe_job(job: Job) -> dict:
     }
 
 
-def recent_jobs(limit: int, kind: str | None = None) -> list[Job]:
-    """The newest `limit` jobs (of `kind` only, when given), newest first."""
+def recent_jobs(limit: int, job_type: str | None = None) -> list[Job]:
+    """The newest `limit` jobs (of type `job_type` only, when given), newest first."""
     query = db.select(Job).order_by(Job.created.desc()).limit(limit)
-    if kind:
-        query = query.where(Job.kind == kind)
+    if job_type:
+        query = query.where(Job.kind == job_type)
     return list(db.session.scalars(query))
 
 
@@ -97,12 +98,12 @@ def active_count() -> int:
 
 
 def enqueue(job: Job) -> None:
-    """Hand a committed job to the queue (the lane for its kind and target)."""
+    """Hand a committed job to the queue (the lane for its type and target)."""
     current_app.extensions["queue"].enqueue(job.kind, job.id, job.target)
 
 
 def time_limit(job: Job) -> float:
-    """How many seconds a job of this kind and target may run (STYLE_/NST_/TRAIN_JOB_SECONDS)."""
+    """How many seconds a job of this type and target may run (STYLE_/NST_/TRAIN_JOB_SECONDS)."""
     return float(current_app.config[time_limit_key(job.kind, job.target)])
 
 
@@ -261,10 +262,8 @@ def execute_job(job_id: str) -> None:
     except Exception as exc:
         current_app.logger.error("job %s failed:\n%s", job_id, traceback.format_exc())
         _finish(job_id, "failed", error=_reason(exc))
-        from webapp.jobs import health
-
         health.exit_if_broken(
-            current_app._get_current_object(), queue_for_kind(job.kind), "after a failed job"
+            current_app._get_current_object(), queue_for(job.kind), "after a failed job"
         )
     finally:
         stop.set()
@@ -302,10 +301,10 @@ def _reason(exc: Exception) -> str:
 
 def recover_stale_jobs(queue_name: str, stale_seconds: float, max_attempts: int = 2) -> list[str]:
     """Requeue (or fail, after `max_attempts`) running jobs whose worker stopped beating."""
-    kinds = [k for k, spec in KINDS.items() if spec.queue == queue_name]
+    types = names_in(queue_name)
     cutoff = utcnow() - dt.timedelta(seconds=stale_seconds)
     stale = db.session.scalars(
-        db.select(Job).where(Job.status == "running", Job.kind.in_(kinds), Job.heartbeat < cutoff)
+        db.select(Job).where(Job.status == "running", Job.kind.in_(types), Job.heartbeat < cutoff)
     ).all()
     requeued = []
     for job in stale:

@@ -1,16 +1,23 @@
 """The job worker process: a Huey consumer per lane, recovery of jobs whose worker died, and the
-worker's health beside its queue."""
+worker's health beside its queue.
+
+What a queue's worker does besides running jobs (warming models, starting due retrains) is given
+to `run_worker` as callables by whoever starts it (the `flask worker` command, from
+`webapp.wiring.worker_duties`): this package imports no domain package.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from flask import Flask
 
 from webapp.extensions import db
 from webapp.jobs import health
 from webapp.jobs.background import import_ml, in_background, with_models_lock
-from webapp.jobs.kinds import lanes
+from webapp.jobs.job_types import lanes
 from webapp.jobs.runner import clean_workdirs, recover_stale_jobs
 
 ML_MODULES = {
@@ -19,18 +26,28 @@ ML_MODULES = {
 }
 
 
-def _recovery_loop(app: Flask, queue: str, stale: float, stop: threading.Event) -> None:
-    """Every few seconds, requeue or fail jobs whose heartbeat stopped."""
+@dataclass(frozen=True)
+class Duties:
+    """What a queue's worker does besides running jobs: `warm` once at start, in a background
+    thread holding the models lock (a job builds models under the same lock); `periodic` on
+    every recovery pass."""
+
+    warm: Sequence[Callable[[], None]] = ()
+    periodic: Sequence[Callable[[], object]] = ()
+
+
+def _recovery_loop(
+    app: Flask, queue: str, stale: float, stop: threading.Event, periodic: Sequence[Callable]
+) -> None:
+    """Every few seconds, requeue or fail jobs whose heartbeat stopped, then run `periodic`."""
     every = min(stale, app.config["JOB_RECOVERY_SECONDS"])
     while True:
         with app.app_context():
             try:
                 recover_stale_jobs(queue, stale)
                 clean_workdirs()
-                if queue == "train":
-                    from webapp.registry.schedules import run_due_schedules
-
-                    run_due_schedules()
+                for duty in periodic:
+                    duty()
             except Exception:
                 app.logger.exception("job recovery pass failed")
             finally:
@@ -80,8 +97,13 @@ def _lane_loop(app: Flask, lane: str, stop: threading.Event) -> None:
             app.logger.exception("a job of the %s lane failed", lane)
 
 
-def run_worker(app: Flask, queue: str) -> None:
-    """Consume `queue`'s lanes until interrupted."""
+def _warm(duties: Sequence[Callable[[], None]]) -> None:
+    for duty in duties:
+        duty()
+
+
+def run_worker(app: Flask, queue: str, duties: Duties = Duties()) -> None:
+    """Consume `queue`'s lanes until interrupted, doing `duties` beside."""
     stale = app.config["JOB_STALE_SECONDS"]
     health.report(app, queue, "starting")  # live from now: importing TensorFlow takes seconds
     stop = threading.Event()
@@ -91,14 +113,14 @@ def run_worker(app: Flask, queue: str) -> None:
     import_ml(*ML_MODULES.get(queue, ()))
     health.exit_if_broken(app, queue, "at start")
     health.report(app, queue, "ok")
-    threading.Thread(target=_recovery_loop, args=(app, queue, stale, stop), daemon=True).start()
+    threading.Thread(
+        target=_recovery_loop, args=(app, queue, stale, stop, duties.periodic), daemon=True
+    ).start()
     main, *others = lanes(queue)
-    if queue == "style" and app.config["STYLE_WARMUP"]:
-        from webapp.style import builtin
-
-        # Load the fast networks now, not on the first user's job; jobs build their models
-        # under the same lock, so warm-up and a job never build models at the same time.
-        in_background(app, lambda: with_models_lock(builtin.warm), "style-warmup")
+    if duties.warm:
+        # Load models now, not on the first user's job; jobs build their models under the same
+        # lock, so warm-up and a job never build models at the same time.
+        in_background(app, lambda: with_models_lock(lambda: _warm(duties.warm)), f"{queue}-warmup")
     for lane in others:
         threading.Thread(
             target=_lane_loop, args=(app, lane, stop), name=f"lane-{lane}", daemon=True

@@ -26,7 +26,7 @@ def _check_queue_and_workers() -> None:
     """The queue answers, no job worker is broken or gone, and no job waits where no worker is
     live to run it (NO_WORKERS with jobs queued: they would wait for ever)."""
     from webapp.jobs import health
-    from webapp.jobs.kinds import QUEUES
+    from webapp.jobs.job_types import QUEUES
 
     current_app.extensions["queue"].check()
     problems = [p for queue in QUEUES if (p := health.problem(queue))]

@@ -7,11 +7,15 @@ module answers the console's questions about them and commits an admin's decisio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from ml import kinds as ml_kinds
+from ml.common.modeldir import ModelDirError, read_meta
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.registry import versions
+from webapp.storage.service import saving
 from webapp.tables import Deployment, ModelVersion, Task
 from webapp.tables.base import iso
 
@@ -23,6 +27,33 @@ PLOT_FILES = {
     "holdout/evaluation.json",
     "metrics.json",
 }
+
+# What a domain adds to a version as the console shows it, registered by `webapp.wiring`: extra
+# fields of a version (a task model's live agreement), and files kept outside its model folder (a
+# shipped version's evaluation plots; None when it has no such file).
+_version_fields: list[Callable[[ModelVersion], dict]] = []
+_stored_files: list[Callable[[ModelVersion, str], Path | None]] = []
+
+
+def add_version_details(
+    fields: Callable[[ModelVersion], dict], stored_file: Callable[[ModelVersion, str], Path | None]
+) -> Callable[[], None]:
+    """Show `fields(mv)` with every version and serve `stored_file(mv, name)` before the folder's
+    own files (the same pair again is a no-op); returns what removes them."""
+    if fields not in _version_fields:
+        _version_fields.append(fields)
+    if stored_file not in _stored_files:
+        _stored_files.append(stored_file)
+
+    def undo() -> None:
+        _version_fields.remove(fields)
+        _stored_files.remove(stored_file)
+
+    return undo
+
+
+def _extra_fields(mv: ModelVersion) -> dict:
+    return {k: v for fields in _version_fields for k, v in fields(mv).items()}
 
 
 def targets() -> list[dict]:
@@ -52,13 +83,8 @@ def versions_of(target: str) -> list[dict]:
     ).all()
     if not rows and db.session.scalar(db.select(Task).where(Task.name == target)) is None:
         raise NotFound(f"No models or task named {target!r}.")
-    from webapp.classification import evidence
-
     return [
-        {
-            **versions.describe(mv, current.id if current else None),
-            "live_agreement": evidence.live_agreement(mv),
-        }
+        {**versions.describe(mv, current.id if current else None), **_extra_fields(mv)}
         for mv in rows
     ]
 
@@ -82,12 +108,11 @@ def promote(
 
 def register_folder(target: str, model_dir: Path, actor: str) -> ModelVersion:
     """The model folder `model_dir` (written by `python -m ml.train`) as the next version of
-    `target` (committed, its archive stored first); Invalid when it is not a model folder."""
-    from ml.common.modeldir import ModelDirError, read_meta
-    from webapp.storage.service import saving
-
+    `target` (committed, its archive stored first); Invalid when it is not a model folder of a
+    registered kind."""
     try:
         meta = read_meta(model_dir)
+        ml_kinds.kind_of(model_dir)
     except ModelDirError as exc:
         raise Invalid(str(exc)) from None
     with saving() as new_keys:
@@ -148,11 +173,9 @@ def version_file(target: str, version: str, name: str) -> Path:
     """A plot or metrics file of a version, unpacked and checked; NotFound for an unknown file or
     version, Conflict when the stored version is refused (corrupt or missing)."""
     mv = versions.find(target, version)
-    from webapp.classification import evidence
-
-    stored = evidence.file_path(mv, name)  # a shipped version's evaluation plots
-    if stored is not None:
-        return stored
+    for stored_file in _stored_files:  # e.g. a shipped version's evaluation plots
+        if (stored := stored_file(mv, name)) is not None:
+            return stored
     if name not in PLOT_FILES:
         raise NotFound(f"Unknown file {name!r}; one of {sorted(PLOT_FILES)}.")
     try:

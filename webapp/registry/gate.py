@@ -1,7 +1,7 @@
 """The one retrain pipeline every model kind goes through: train, judge, register, decide, promote.
 
-The kind (`webapp.registry.targets`) trains a candidate and judges it against the deployed
-version; the gate registers the candidate as the next immutable version whatever the verdict (so
+The target's retrain family (`webapp.registry.targets.resolve`) trains a candidate and judges it
+against the deployed version; the gate registers the candidate as the next immutable version whatever the verdict (so
 an admin can inspect or promote it by hand), deploys it only when it passed, and returns the job
 result an admin reads: version, verdict, reason, metrics of both, data counts.
 """
@@ -17,16 +17,16 @@ from webapp.tables import Job
 
 
 def run_retrain(job: Job, ctx: JobContext) -> dict:
-    """Run a retrain job: the job handler of kind `retrain`."""
-    kind = targets.resolve(job.target)
-    current = kind.deployed(job.target)
+    """Run a retrain job: the handler of the job type `retrain`."""
+    family = targets.resolve(job.target)
+    current = family.deployed(job.target)
     with workdir(job.id) as tmp:
-        candidate = kind.train(job.target, job, ctx, tmp, current)
+        candidate = family.train(job.target, job, ctx, tmp, current)
         ctx.progress(0.95, "registering the candidate")
         with saving() as new_keys:
             mv = versions.register_version(
                 job.target,
-                candidate.model_kind or kind.name,
+                candidate.model_kind or family.name,
                 candidate.model_dir,
                 new_keys,
                 metrics=candidate.metrics,
@@ -65,6 +65,6 @@ def run_retrain(job: Job, ctx: JobContext) -> dict:
         "data_counts": candidate.data_counts,
         **candidate.extra,
     }
-    if hasattr(kind, "plain_words"):  # what happened and what to do next, before the statistics
-        result["plain"] = kind.plain_words(result)
+    if hasattr(family, "plain_words"):  # what happened and what to do next, before the statistics
+        result["plain"] = family.plain_words(result)
     return result

@@ -54,8 +54,8 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def new_feedback_since(target: str, since: dt.datetime | None) -> int:
     """How many labels (task) or ratings (style model) arrived after `since`."""
-    kind = targets.resolve_or_none(target)
-    return kind.new_feedback_since(target, since) if kind else 0
+    family = targets.resolve_or_none(target)
+    return family.new_feedback_since(target, since) if family else 0
 
 
 def is_due(schedule: Schedule, now: dt.datetime) -> bool:

@@ -113,6 +113,16 @@ def has_versions(target: str) -> bool:
     )
 
 
+def latest_kind(target: str) -> str | None:
+    """The model kind of the newest version of `target` (None when it has none)."""
+    return db.session.scalar(
+        db.select(ModelVersion.kind)
+        .where(ModelVersion.target == target)
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
+
+
 def deployed(target: str) -> ModelVersion | None:
     """The version of `target` being served now, if any."""
     row = db.session.scalar(

@@ -19,12 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import current_app
 
 from ml.style import methods as ml_methods
 from ml.style.methods import StyleCall, StyleMethod
-from webapp.jobs.background import in_background
-from webapp.registry import builtin as builtin_models
+from webapp.registry import shipped_v1
 from webapp.registry import versions as registry
 from webapp.storage.service import storage
 from webapp.tables import ModelVersion
@@ -43,7 +42,7 @@ def pretrained_dir(method: StyleMethod) -> Path:
 
     return Path(
         pretrained_model_dir(
-            method.model_kind, builtin_models.pretrained_cache(), progress=_conversion_log(method)
+            method.model_kind, shipped_v1.pretrained_cache(), progress=_conversion_log(method)
         )
     )
 
@@ -74,7 +73,7 @@ def ensure(method: StyleMethod | str) -> ModelVersion:
     def config(folder: Path) -> dict:
         return {}
 
-    return builtin_models.ensure_v1(
+    return shipped_v1.ensure_v1(
         method.name, method.model_kind, lambda: pretrained_dir(method), config, SOURCE
     )
 
@@ -170,23 +169,18 @@ def readiness() -> dict:
 # ---------------------------------------------------------------- the style worker's warm-up
 
 
-def warm() -> None:
-    """Register, load and exercise each pretrained network once, then render the thumbnails."""
-    log = current_app.logger
+def warm(method: StyleMethod) -> None:
+    """Register, load and exercise a pretrained method's network once, then render its preset
+    thumbnails (if it has presets): a style worker's warm-up of that method's model kind."""
     started = time.perf_counter()
-    photo, served = sample_photo(512), {}
-    for method in ml_methods.pretrained():
-        mv, model = served[method.name] = serving(method)
-        first = method.presets()[0]["id"] if method.takes_preset else None
-        call = StyleCall(method.name, photo, photo[::-1], 1.0, 512, preset=first)
-        method.render(call, model)
-    log.info("fast style networks warm in %.1f s", time.perf_counter() - started)
-    for method in with_presets():
-        made = render_thumbnails(*served[method.name], method)
+    photo = sample_photo(512)
+    mv, model = serving(method)
+    first = method.presets()[0]["id"] if method.takes_preset else None
+    method.render(StyleCall(method.name, photo, photo[::-1], 1.0, 512, preset=first), model)
+    current_app.logger.info(
+        "the %s style network is warm in %.1f s", method.name, time.perf_counter() - started
+    )
+    if method.takes_preset:
+        made = render_thumbnails(mv, model, method)
         if made:
-            log.info("rendered %d preset thumbnails", made)
-
-
-def start_warmup(app: Flask) -> threading.Thread:
-    """Warm the fast networks in a daemon thread while the worker already takes jobs."""
-    return in_background(app, warm, "style-warmup")
+            current_app.logger.info("rendered %d preset thumbnails", made)

@@ -1,4 +1,5 @@
-"""What the job worker does for each job kind. Inputs come from storage, ml does the work."""
+"""The stylize job's handler: a stylization rendered by the job worker. Inputs come from storage,
+ml does the work."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
 from webapp.storage.service import load_pixels, saving, storage
 from webapp.style import builtin as style_builtin
-from webapp.style.methods import method_for
+from webapp.style.offers import method_serving
 from webapp.tables import Job, ModelVersion, Stylization, utcnow
 
 
@@ -40,7 +41,7 @@ def run_stylization(job: Job, ctx: JobContext) -> dict:
     try:
         with MODELS_LOCK:  # never while the warm-up or the other lane builds a model
             mv = _model_version(row)
-            method = method_for(row.method, mv)
+            method = method_serving(row.method, mv)
             model_dir = str(registry.local_dir(mv)) if mv else None
             kwargs = _method_kwargs(row, method)
             _load_models(mv, method, kwargs)

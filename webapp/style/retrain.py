@@ -1,4 +1,6 @@
-"""Retraining style models from what users uploaded and how they rated the results.
+"""The style model kinds' serving half: retraining style models from what users uploaded and how
+they rated the results, and each style kind's plugin (`ModelKindPlugin`, registered by
+`webapp.wiring`). `webapp.classification.retrain` plays the same role for the task models.
 
 `arbitrary` (the pretrained fast network, v1 from the wheel): its transformer is fine-tuned
 from the deployed version on the (content, style) pairs users stylized, drawn in proportion to
@@ -26,14 +28,16 @@ import numpy as np
 import yaml
 from flask import current_app
 
+from ml import kinds as ml_kinds
 from ml.style import methods as ml_methods
 from webapp.config import REPO_ROOT
 from webapp.exceptions import Invalid
 from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
-from webapp.registry.kinds import Candidate
+from webapp.registry.model_kinds import Candidate, ModelKindPlugin
 from webapp.storage.service import load_pixels, storage
+from webapp.style import builtin
 from webapp.style.builtin import ensure
 from webapp.tables import Image, Job, ModelVersion, Rating, Stylization
 
@@ -285,7 +289,6 @@ def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, st
 def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion) -> Candidate:
     """Fine-tune the deployed arbitrary network on rated user pairs and judge it on the fixed pairs."""
     from ml.common.errors import Cancelled
-    from ml.style.fast_style_train import finetune_arbitrary
 
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}
@@ -311,7 +314,7 @@ def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion
         f"fine-tuning {current.version} for {steps} steps on {len(pairs)} pairs (drawn by rating)",
     )
     try:
-        stats = finetune_arbitrary(
+        stats = ml_kinds.ARBITRARY.finetune()(
             registry.local_dir(current),
             pairs,
             tmp / "model",
@@ -353,7 +356,7 @@ def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion
     )
 
 
-# ---------------------------------------------------------------- the style model kinds
+# ---------------------------------------------------------------- the style retrain targets
 
 
 def _ratings_since(target: str, since: dt.datetime | None) -> int:
@@ -365,7 +368,7 @@ def _ratings_since(target: str, since: dt.datetime | None) -> int:
     return db.session.scalar(query.where(Rating.created > since) if since else query)
 
 
-class _StyleKind:
+class _StyleRetrain:
     label = "style"
 
     def check_request(self, target: str) -> None:
@@ -378,7 +381,7 @@ class _StyleKind:
         return _ratings_since(target, since)
 
 
-class TrainedStyleKind(_StyleKind):
+class TrainedStyle(_StyleRetrain):
     """A style model that learns from ratings: its target has its name, `trainer` builds the candidate.
 
     `deployed` finds the version a retrain starts from (`ensure` for a built-in network, which
@@ -400,12 +403,12 @@ class TrainedStyleKind(_StyleKind):
         return self._trainer(job, ctx, workdir, current)
 
 
-class FixedStyles(_StyleKind):
+class FixedStyles(_StyleRetrain):
     """Style models that learn nothing from ratings: a pretrained network no trainer retrains (the
     26-style preset network) and the fixed styles registered from the command line. Its `name` is
     the model kind (ml/kinds.py) such a registered fixed style has."""
 
-    name = ml_methods.FIXED_STYLE.model_kind
+    name = ml_kinds.CYCLEGAN.name
 
     def owns(self, target: str) -> bool:
         method = ml_methods.find(target)
@@ -428,9 +431,34 @@ class FixedStyles(_StyleKind):
         )
 
 
-# The registrations (webapp/registry/targets.py): which retrain owns which style target.
+# Which retrain owns which style target.
 # The pretrained arbitrary-style network: fine-tuned on rated user pairs, judged on fixed package pairs.
-RETRAIN_ARBITRARY = TrainedStyleKind(ml_methods.ARBITRARY.name, _train_arbitrary, deployed=ensure)
+RETRAIN_ARBITRARY = TrainedStyle(ml_kinds.ARBITRARY.name, _train_arbitrary, deployed=ensure)
 # The AdaIN decoder: fine-tuned on users' photos and liked styles, judged on the earliest images.
-RETRAIN_ADAIN = TrainedStyleKind(ml_methods.ADAIN.model_kind, _train_adain)
+RETRAIN_ADAIN = TrainedStyle(ml_kinds.ADAIN.name, _train_adain)
 FIXED_STYLES = FixedStyles()
+
+
+# ---------------------------------------------------------------- the style model kinds' plugins
+
+
+def _warm(method: ml_methods.StyleMethod):
+    return lambda: builtin.warm(method)
+
+
+ARBITRARY = ModelKindPlugin(
+    ml_kinds.ARBITRARY,
+    retrain=RETRAIN_ARBITRARY,
+    warm_queue="style",
+    warm=_warm(ml_methods.ARBITRARY),
+    ships_v1=True,
+)
+ADAIN = ModelKindPlugin(ml_kinds.ADAIN, retrain=RETRAIN_ADAIN)
+CYCLEGAN = ModelKindPlugin(ml_kinds.CYCLEGAN, retrain=FIXED_STYLES)
+PRESET = ModelKindPlugin(
+    ml_kinds.PRESET,
+    retrain=FIXED_STYLES,
+    warm_queue="style",
+    warm=_warm(ml_methods.PRESET),
+    ships_v1=True,
+)

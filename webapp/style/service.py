@@ -1,4 +1,8 @@
-"""Stylization requests: validated, queued as jobs, their results served and rated."""
+"""Stylization requests: validated, queued as jobs, their results served and rated.
+
+The style domain's request service; `webapp.classification.service` plays the same role for
+classifications.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.registry import versions as registry
 from webapp.storage.service import saving, storage, store_image
 from webapp.style import builtin as style_builtin
-from webapp.style.methods import (
+from webapp.style.offers import (
     add_defaults_and_waits,
     check_strength,
     method_of,
@@ -27,6 +31,7 @@ from webapp.style.prefs import learned_strength
 from webapp.tables import Rating, Stylization, utcnow
 from webapp.uploads import ValidImage
 
+STYLIZE_JOB = "stylize"  # the job type of a stylization (registered by webapp.wiring)
 QUEUE_CAP_HOURS = 6
 DEFAULT_METHOD = "arbitrary"  # POST /api/stylize without `method` (CONTRACT.md)
 
@@ -131,7 +136,7 @@ def create(
         )
         hold_client_lock(client)
         check_queue_cap(client)
-        job = create_job("stylize", target=method["method"])  # its parameters: the row's
+        job = create_job(STYLIZE_JOB, target=method["method"])  # its parameters: the row's
         row = Stylization(
             content_image=content_row,
             style_image=style_row,

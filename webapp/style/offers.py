@@ -1,5 +1,5 @@
-"""What a user can pick: the style methods of `ml.style.methods` as GET /api/styles and POST
-/api/stylize see them, with their defaults and the parameters only some take.
+"""What a user can pick (offers): the style methods of `ml.style.methods` as GET /api/styles and
+POST /api/stylize see them, with their defaults and the parameters only some take.
 
 An offer is the API's dict for one pickable method: a built-in method (`arbitrary`, `preset`,
 `nst`, ...) under its own name, or a deployed model of a method served from trained folders
@@ -25,7 +25,7 @@ def method_of(offer: dict) -> ml_methods.StyleMethod:
     return ml_methods.get(offer["kind"])
 
 
-def method_for(name: str, mv: ModelVersion | None) -> ml_methods.StyleMethod | None:
+def method_serving(name: str, mv: ModelVersion | None) -> ml_methods.StyleMethod | None:
     """The ml method that paints `name` (a target) served by `mv` (its model version, if any)."""
     return ml_methods.for_model(mv.kind) if mv is not None else ml_methods.find(name)
 
@@ -39,7 +39,7 @@ def runs_slow(target: str) -> bool:
 
 def default_strength(name: str, mv: ModelVersion | None = None, preset=None) -> float:
     """The method's own default strength (a preset's own when named), before ratings teach one."""
-    method = method_for(name, mv if mv is not None else registry.deployed(name))
+    method = method_serving(name, mv if mv is not None else registry.deployed(name))
     return method.default_strength(preset) if method else ml_methods.FIXED_STYLE.strength
 
 

@@ -4,7 +4,9 @@ The fast style networks (`arbitrary`, `preset`) and the face networks of the shi
 (`gender`, `smiling`, `age`) come with installed wheels and are converted once per machine into a
 model folder. Whoever needs one first registers that folder as v1 of its target and deploys it, so
 a retrain has a parent to beat and a rollback a version to return to. Several processes racing do
-so once: (target, version) is unique, the losers wait for the winner's deployment.
+so once: (target, version) is unique, the losers wait for the winner's deployment. The model-kind
+plugins that ship such a version say so (`ModelKindPlugin.ships_v1`: arbitrary, preset, face);
+their domains call `ensure_v1` (`webapp.style.builtin`, `webapp.classification.shipped`).
 """
 
 from __future__ import annotations
