@@ -91,10 +91,8 @@ def _classify(model, images) -> list:
 
 def _evaluate_classifier(clf, data_dir_or_samples, split: str):
     """A trainable classifier on a data folder's ``split`` (its own data settings) or on Samples."""
-    # lazy: OpenCV and the data pipeline stay out of the processes that only load models by kind
-    # (every web worker imports this module at start)
-    from ml.classify import data
-    from ml.classify.evaluate import predict_samples
+    from ml.classify import data  # lazy: OpenCV stays out of web workers (they import ml.kinds)
+    from ml.classify.evaluate import predict_samples  # lazy: as above
 
     samples = data_dir_or_samples
     if not isinstance(samples, data.Samples):

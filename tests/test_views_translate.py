@@ -130,7 +130,7 @@ def test_every_view_package_is_checked():
         "auth/routes.py",
         "ops/routes.py",
     } <= names
-    assert {p.name for p in CLI} >= {"data.py", "models.py", "commands.py"}
+    assert {p.name for p in CLI} >= {"data_commands.py", "models.py", "commands.py"}
 
 
 def test_views_hold_no_session_no_storage_and_raise_no_api_error():

@@ -156,14 +156,14 @@ def _fixed(call: StyleCall, model) -> StyleResult:
 
 
 def _presets() -> tuple[dict, ...]:
-    from ml.style.fast_style import PRESETS
+    from ml.style.fast_style import PRESETS  # lazy: the web app imports this module at start
 
     return PRESETS
 
 
 def pretrained_or_none(method: str, progress=None):
     """The pretrained folder of ``method`` in DEFAULT_CACHE, or None when the wheel is missing."""
-    from ml.style.fast_style import pretrained_model_dir
+    from ml.style.fast_style import pretrained_model_dir  # lazy: as PRESETS above
 
     try:
         return pretrained_model_dir(get(method).model_kind, DEFAULT_CACHE, progress)
@@ -172,10 +172,10 @@ def pretrained_or_none(method: str, progress=None):
 
 
 def _nst(call: StyleCall, model) -> StyleResult:
-    from ml.style import nst
+    from ml.style import nst  # lazy: nst imports TensorFlow; the web app imports this module
 
     init_model_dir = call.init_model_dir
-    if call.init == NST.starts_from and init_model_dir is None:  # the start before issue 21
+    if call.init == NST.starts_from and init_model_dir is None:  # its pretrained start, unless given one
         # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
         progress = call.progress
         say = None if progress is None else (lambda f, message: progress(0.05 * f, message))
@@ -197,7 +197,7 @@ def _nst(call: StyleCall, model) -> StyleResult:
 
 def _nst_prepare(weights) -> None:
     """Build nst's feature networks once per process, so a render builds none."""
-    from ml.style import nst
+    from ml.style import nst  # lazy: nst imports TensorFlow; the web app imports this module
 
     for layers in (nst.STYLE_LAYERS + nst.CONTENT_LAYERS, nst.STYLE_LAYERS):
         nst.feature_extractor(weights, layers)
