@@ -175,7 +175,9 @@ def _nst(call: StyleCall, model) -> StyleResult:
     from ml.style import nst  # lazy: nst imports TensorFlow; the web app imports this module
 
     init_model_dir = call.init_model_dir
-    if call.init == NST.starts_from and init_model_dir is None:  # its pretrained start, unless given one
+    if (
+        call.init == NST.starts_from and init_model_dir is None
+    ):  # its pretrained start, unless given one
         # a first conversion reports 0..1 of its own: keep it in the job's first 5 %
         progress = call.progress
         say = None if progress is None else (lambda f, message: progress(0.05 * f, message))
