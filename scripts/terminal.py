@@ -2,7 +2,7 @@
 and the "open in your browser" line once the site answers.
 
 `scripts/serve` pipes everything the supervisor and its children print through this
-(`python scripts/terminal.py URL`). Why (issue 28): the address used to be printed about 36 s
+(`python scripts/terminal.py URL`). Why: the address used to be printed about 36 s
 before the site answered, and each process that imports TensorFlow printed about 28 lines, four
 of them `E0000 ... failed call to cuInit`, which on a machine without a GPU read as failures.
 Those lines are dropped and replaced by one sentence saying what a missing GPU means; every

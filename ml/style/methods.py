@@ -230,18 +230,9 @@ PRESET = StyleMethod(
     model_kind="preset",
     pretrained=True,
 )
-# Classic's by the same rule, on the same three styles (grid 0.5, 0.6, 0.8, 1; `--methods nst`):
-# coffee's and immunohistochemistry's lose the face at 1 and keep it at 0.8 (content 0.29 / 0.39,
-# face IoU 0.93). Its old 0.5 (content 0.11) gave back nearly the photo.
+# The highest strength at which the subject check still keeps the face on the calibration styles
+# (bench/style_calibrate.py --methods nst; figures and the time it costs in docs/style.md).
 NST_DEFAULT_STRENGTH = 0.8
-# Its time at that default on a shared 2-core CPU (issue 28; the astronaut, 61 evaluations):
-# at 256 px 71 s (coffee's style, load 5) and 105 s (immunohistochemistry's, load 7-8; the issue
-# measured 110 s where the page said "about a minute"); at 512 px 250 s (load 5) and 329 s (load
-# 9); the newcomer walk's coffee at 256 px on a quieter box 53 s. The page says 90 s and 5 minutes
-# (static/js/stylize.js) until jobs here are timed, then their median: within 30 % of each run but
-# the quiet one (a 2x spread with the machine's load that no fixed figure covers). The judge at
-# 512 px (immunohistochemistry): style distance 0.040x the photo's, face IoU 1.0, eyes check kept
-# (ml.style.judge.eyes_check); at 256 px 0.024x, eyes kept (docs/style.md).
 NST = StyleMethod(
     "nst",
     "Classic: about 90 s at 256 px on a CPU, about 5 minutes at 512 (results under 256 px are "

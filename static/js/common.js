@@ -157,7 +157,7 @@
     let current = null;
 
     // A file the browser cannot show (a PDF named .jpg): no broken-image icon and clipped alt
-    // text; its name stays, and the server's refusal says what is wrong (issue 28).
+    // text; its name stays, and the server's refusal says what is wrong.
     if (img) img.addEventListener("error", function () {
       if (!current || !img.getAttribute("src")) return;
       if (wrap) wrap.hidden = true;

@@ -88,7 +88,7 @@ def _guards(username: str) -> list[tuple[str, str, str]]:
     """(key, bucket, limit) of the failed-login counters that apply to this request: per address,
     and per user name from this address. Failures slow down only the address they come from: no
     counter spans addresses, so guesses from elsewhere never refuse the right password here
-    (a per-name counter let three strangers lock out an admin everywhere, issue 27)."""
+    (a per-name counter let three strangers lock out an admin everywhere)."""
     config, address, name = current_app.config, _address_key(), username[:80].lower()
     return [
         (address, "auth-fail-addr", config["RATE_LIMIT_LOGIN"]),

@@ -1,4 +1,4 @@
-"""Rejecting the pending labels of many voters of a task in one call, audited (issue 27).
+"""Rejecting the pending labels of many voters of a task in one call, audited.
 
 An admin picks the voters three ways: a selection of the ids the review queue shows (`voter` or
 `client`), a crowd the retrain's warning named (a burst of new addresses on new images, or

