@@ -16,7 +16,8 @@ from PIL import Image
 from skimage import data as skdata
 
 from ml.common.images import decode_reduced, read_image
-from ml.faces import align, downscaled
+from ml.common.lbp_faces import downscaled
+from ml.faces import align
 from ml.faces import model as fm
 
 try:  # dlib's MMOD CNN detector: `pip install --target DIR face_recognition_models`, DIR on PYTHONPATH

@@ -26,10 +26,11 @@ import dataclasses
 import threading
 
 import cv2
+import dlib
 import numpy as np
 
-from ml.faces import check_rgb, downscaled
-from ml.faces import detect_face as detect_lbp
+from ml.common.lbp_faces import check_rgb, downscaled
+from ml.common.lbp_faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
 DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side here
@@ -90,8 +91,6 @@ class Face:
 def _dlib():
     """This thread's dlib detector and landmark predictor (built once per thread)."""
     if not hasattr(_local, "predictor"):
-        import dlib
-
         _local.detector = dlib.get_frontal_face_detector()
         _local.predictor = dlib.shape_predictor(str(landmark_model_path()))
     return _local.detector, _local.predictor
@@ -268,8 +267,6 @@ def detect_all(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list
 def fit_face(image, box, rotation: int = 0, found: bool = True, fit_box=None) -> Face:
     """The face in ``box`` (photo pixels) with its five landmarks fitted in the upright picture
     (inside ``fit_box`` when given, else inside ``box``)."""
-    import dlib
-
     image = check_rgb(image)
     fit = tuple(int(v) for v in (box if fit_box is None else fit_box))
     x, y, w, h = box_to_upright(fit, rotation, image.shape)
@@ -323,8 +320,6 @@ def cut_chip(image: np.ndarray, face: Face, spec: ChipSpec) -> np.ndarray:
 
     ``image`` is the photo as given; the chip is cut from it turned upright by ``face.rotation``.
     """
-    import dlib
-
     details = dlib.get_face_chip_details(face.shape, int(spec.size), float(spec.padding))
     picture = upright(np.asarray(image), face.rotation)
     chip = np.asarray(dlib.extract_image_chip(np.ascontiguousarray(picture), details), np.uint8)

@@ -114,7 +114,7 @@ def content_distance(result: np.ndarray, content: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- is the subject still there?
 
-# A result keeps its subject when (a) for a photo with a face, ml/faces.py still finds the face
+# A result keeps its subject when (a) for a photo with a face, ml.common.lbp_faces still finds the face
 # where it was (``face_near``) and its box overlaps the photo's by at least FACE_IOU
 # (intersection over union), and (b) for
 # any photo, the content distance is at most CONTENT_BOUND. The bound is the judge's content
@@ -136,11 +136,11 @@ def box_iou(a, b) -> float:
 
 
 def face_near(image: np.ndarray, box) -> tuple[int, int, int, int] | None:
-    """The largest face ml.faces finds in ``image`` within ``box`` grown by half its size on every
+    """The largest face ml.common.lbp_faces finds in ``image`` within ``box`` grown by half its size on every
     side, at the scale it looks at the whole picture, in ``image``'s coordinates; None when there
     is none. It asks whether the photo's face is still where it was: over the whole picture the
     detector took a dot pattern elsewhere for a larger face ('Night dots' at 0.05, docs/style.md)."""
-    from ml.faces import DETECT_SIZE, detect_face
+    from ml.common.lbp_faces import DETECT_SIZE, detect_face
 
     image = np.asarray(image)
     x, y, w, h = box
@@ -156,7 +156,7 @@ def subject_check(result: np.ndarray, content: np.ndarray) -> dict:
     {"content", "face_iou" (None when the photo has no face found), "kept"}."""
     from PIL import Image
 
-    from ml.faces import detect_face
+    from ml.common.lbp_faces import detect_face
 
     result = np.asarray(result)
     photo = np.asarray(
@@ -191,7 +191,7 @@ def eyes_check(result: np.ndarray, content: np.ndarray) -> dict | None:
     EYES_BOUND): {"glare", "glints", "kept"}; None when the photo has no face found."""
     from PIL import Image
 
-    from ml.faces import detect_face
+    from ml.common.lbp_faces import detect_face
 
     result = np.asarray(result)[..., :3].astype("float64")
     photo = np.asarray(
