@@ -7,12 +7,12 @@ their chips are cut here (the wheel's manifest records it). The expression netwo
 on FER-2013 faces: a detector box with a margin, grey; its chip is the same aligned cut, in grey.
 
 Detection (``find_faces``): dlib's HOG frontal face detector on a copy whose long side is at most
-``DETECT_LONG_SIDE`` px (HOG needs faces of about 80 px). When it shows no face, it is looked at
-again bigger: twice the size for a small picture, ``SMALL_FACES_ZOOM`` times for a bigger one (the
-small faces of a group taken from afar). Every face, largest first, up to ``MAX_FACES``. When nothing
-is found upright, the picture turned by 270, 90 and 180 degrees (``ROTATIONS``, at
-``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one face has no room
-around it for HOG's window).
+``DETECT_LONG_SIDE`` px (HOG needs faces of about 80 px); small faces (a group taken from afar)
+on a copy ``SMALL_FACES_ZOOM`` times as big: at once from ``ONE_LOOK_FROM`` px, else only when
+nothing is found (under ``UPSAMPLE_BELOW`` px: at twice the size). Every face, largest first, up
+to ``MAX_FACES``. When nothing is found upright, the picture turned by 270, 90 and 180 degrees
+(``ROTATIONS``, at ``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one
+face has no room around it for HOG's window).
 
 Rotation convention: ``Face.rotation`` is the angle in degrees by which the photo must be turned
 counter-clockwise to make the face upright: what ``PIL.Image.rotate(rotation, expand=True)``
