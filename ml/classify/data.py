@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from ml import faces
+from ml.common import lbp_faces as faces
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 CELEBA_ATTRS = "list_attr_celeba.csv"

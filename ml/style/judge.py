@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ml.common.images import resize_long_side, to_uint8
-from ml.faces import DETECT_SIZE, detect_face
+from ml.common.lbp_faces import DETECT_SIZE, detect_face
 from ml.style.nst import feature_extractor, features
 
 JUDGE_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -113,7 +113,7 @@ def content_distance(result: np.ndarray, content: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- is the subject still there?
 
-# A result keeps its subject when (a) for a photo with a face, ml/faces.py still finds the face
+# A result keeps its subject when (a) for a photo with a face, ml.common.lbp_faces still finds the face
 # where it was (``face_near``) and its box overlaps the photo's by at least FACE_IOU
 # (intersection over union), and (b) for
 # any photo, the content distance is at most CONTENT_BOUND. The bound is the judge's content
@@ -135,7 +135,7 @@ def box_iou(a, b) -> float:
 
 
 def face_near(image: np.ndarray, box) -> tuple[int, int, int, int] | None:
-    """The largest face ml.faces finds in ``image`` within ``box`` grown by half its size on every
+    """The largest face the LBP cascade finds in ``image`` within ``box`` grown by half its size on every
     side, at the scale it looks at the whole picture, in ``image``'s coordinates; None when there
     is none. It asks whether the photo's face is still where it was: over the whole picture the
     detector took a dot pattern elsewhere for a larger face ('Night dots' at 0.05, docs/style.md)."""

@@ -159,7 +159,7 @@ def test_a_tight_crop_is_a_face_as_big_as_the_picture(gender):
 
 def test_small_faces_of_a_group_taken_from_afar_are_found():
     """Faces under HOG's ~80 px at the detection size (two people 3.75 % of a 2400 px photo wide)
-    are looked for at twice the size when nothing bigger is there; the suit is not a face."""
+    are found on a zoomed copy; the suit is not a face."""
     face = skdata.astronaut()
     photo = np.full((1200, 2400, 3), 90, np.uint8)
     photo[100:612, 100:612] = face
@@ -170,3 +170,26 @@ def test_small_faces_of_a_group_taken_from_afar_are_found():
     assert len(found) == 2, found
     for box in truth:
         assert max(iou(box, f) for f in found) >= 0.5, (box, found)
+
+
+def test_small_faces_beside_a_big_one_are_found_in_a_big_photo():
+    """A 2400 px photo (the size of a phone's, decoded for detection) with one face close up and
+    two people far away: all three are found, not only the big one."""
+    import cv2
+
+    x, y, w, h = astronaut_box()
+    near = cv2.resize(skdata.astronaut()[:400, 80:400], (960, 1200), interpolation=cv2.INTER_CUBIC)
+    photo = np.full((1200, 2400, 3), 90, np.uint8)
+    photo[:, :960] = near
+    photo[400:912, 1100:1612] = skdata.astronaut()
+    photo[400:912, 1800:2312] = skdata.astronaut()[:, ::-1]
+    truth = [
+        ((x - 80) * 3, y * 3, w * 3, h * 3),
+        (1100 + x, 400 + y, w, h),
+        (1800 + 512 - x - w, 400 + y, w, h),
+    ]
+    found = [box for box, rotation in align.detect_all(photo)]
+    assert len(found) == 3, found
+    for box in truth:
+        assert max(iou(box, f) for f in found) >= 0.5, (box, found)
+    assert iou(found[0], truth[0]) >= 0.5  # the close-up is the main face

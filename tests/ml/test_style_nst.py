@@ -220,7 +220,7 @@ def test_the_eyes_check_sees_white_blotches_and_glowing_eyes():
     from PIL import Image
     from skimage import data
 
-    from ml.faces import detect_face
+    from ml.common.lbp_faces import detect_face
 
     content = data.astronaut()
     photo = np.asarray(Image.fromarray(content).resize((256, 256), Image.LANCZOS))
