@@ -36,7 +36,7 @@ def make_config(tmp_path, **overrides) -> dict:
         "RATE_LIMIT_FEEDBACK": "1000/minute",
         "MAX_QUEUED_PER_CLIENT": 100,  # every test client shares one address; the cap has its own test
         # The shipped tasks' pretrained face networks are off except in their own tests
-        # (tests/test_faces_shipped.py): the loop's tests train gender/smiling from scratch.
+        # (tests/faces/test_shipped_face_tasks.py): the loop's tests train gender/smiling from scratch.
         "SHIPPED_FACE_MODELS": False,
         "NEW_TASK_FEATURES": "photo",
         "PRETRAINED_CACHE_DIR": str(PRETRAINED_CACHE),

@@ -1,4 +1,4 @@
-"""Issue 27's slow poisoning, replayed in-process: shared by tests/test_security_drift.py and
+"""Issue 27's slow poisoning, replayed in-process: shared by tests/security/test_slow_poisoning.py and
 bench/abuse.py (which runs it with and without the defences)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""HTTP round trips the tests (and the benches) share: queue a retrain, wait for a job to end.
+"""HTTP round trips the tests (and the benches) share: a request from an address, a login,
+queueing a retrain and waiting for a job to end.
 
 `client` is a Flask test client; `admin` the HTTP Basic header of the `admin` fixture. The waits
 poll the public routes, as an admin's script or the console does, so they see what a user sees.
@@ -6,11 +7,39 @@ poll the public routes, as an admin's script or the console does, so they see wh
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable
 
 from tests.services import wait_for
 
 ENDED = ("done", "failed")
+
+
+def at(address: str) -> dict:
+    """Keyword arguments that make a test client's request come from `address`."""
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def basic(user: str, password: str) -> dict:
+    """An HTTP Basic `Authorization` header."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def login_form(client, username="root", password="s3cret-pass", next_url=None, **extra):
+    """Log in through the /login form (its CSRF token included); the POST's response."""
+    page = client.get("/login", **extra)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(
+        url, data={"username": username, "password": password, "csrf_token": token}, **extra
+    )
+
+
+def log_in(client) -> None:
+    """Log in as the `admin` fixture's account through the login form (the console's session)."""
+    response = login_form(client)
+    assert response.status_code == 302, response.data[:500]
 
 
 def ended(fetch: Callable[[], dict]) -> Callable[[], dict | bool]:

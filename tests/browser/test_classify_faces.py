@@ -46,8 +46,8 @@ def live_server(tmp_path_factory):
 
 
 def group_jpeg() -> bytes:
-    """Three people: the test_faces_web.py group photo."""
-    from tests.test_faces_web import group_photo
+    """Three people: the tests/faces/test_face_api.py group photo."""
+    from tests.faces.test_face_api import group_photo
 
     out = io.BytesIO()
     PILImage.fromarray(group_photo()).save(out, format="JPEG", quality=92)

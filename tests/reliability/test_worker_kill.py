@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from tests import http_helpers
+from tests.classification.test_celeba_import_and_retrain import write_split_celeba
 from tests.conftest import image_bytes
 from tests.http_helpers import ended, start_retrain
 from tests.reliability import ADMIN, ADMIN_HEADER, orphans_and_dangling
 from tests.services import REPO, wait_for
-from tests.test_classify_loop import write_split_celeba
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from tests import http_helpers
+from tests.classification.test_label_retrain_rollback import jpeg
 from tests.ml.conftest import lfw_rgb_images
 from tests.services import Worker
-from tests.test_feedback_loop import jpeg
 
 pytestmark = pytest.mark.slow
 HONEST, SLEEPERS, PER_HONEST = 4, 39, 15

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from skimage import data as skdata
 
-from tests.test_faces_shipped import classify, config, lfw_face, png  # noqa: F401 - config is a fixture
+from tests.faces.test_shipped_face_tasks import classify, config, lfw_face, png  # noqa: F401 - config is a fixture
 
 
 def group_photo() -> np.ndarray:

@@ -20,7 +20,7 @@ def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
 
 def fifty_fake_voters(app, client, admin) -> list[str]:
     """Three honest voters on 12 pictures, then 50 new addresses, one new picture each."""
-    from tests.test_security_voting import label
+    from tests.security.test_vote_counting import label
 
     assert (
         client.post(
@@ -66,7 +66,7 @@ def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
     assert len(pending(client, admin)) == 12
 
     since = dt.datetime.now(dt.UTC).isoformat()
-    from tests.test_security_voting import label
+    from tests.security.test_vote_counting import label
 
     for k in range(5):  # a second wave, after the first was dealt with
         label(app.test_client(), 200 + k, "other", f"10.67.0.{k + 1}")
@@ -82,7 +82,7 @@ def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
 
 
 def test_the_review_page_offers_bulk_rejection(client, admin):
-    from tests.test_admin_pages import log_in
+    from tests.http_helpers import log_in
 
     log_in(client)
     html = client.get("/admin/review").get_data(as_text=True)

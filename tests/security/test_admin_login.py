@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.conftest import build_app, make_config
-from tests.test_security_admin import at, basic, login_form
+from tests.http_helpers import at, basic, login_form
 
 
 @pytest.fixture
