@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import faulthandler
 import io
 import os
 import tempfile
@@ -17,6 +18,42 @@ from tests.services import app_env, fresh_postgres_database
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Pretrained networks converted to model folders once per machine, shared by every test app.
 PRETRAINED_CACHE = Path(tempfile.gettempdir()) / "celebvision-test-pretrained"
+
+
+def pytest_configure(config):
+    # The terminal's stderr, kept before output capture can redirect it: where the backstop below
+    # writes the stacks of a test that even pytest-timeout could not stop.
+    config.backstop_stderr = os.dup(2)
+
+
+def timeout_of(item) -> float:
+    """The test's pytest-timeout limit in seconds (0: none), as pytest-timeout resolves it."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None:
+        value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+        if value is not None:
+            return float(value)
+    value = item.config.getoption("timeout", None)
+    if value is None:
+        value = os.environ.get("PYTEST_TIMEOUT") or item.config.getini("timeout")
+    return float(value or 0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Backstop for a test stuck where pytest-timeout's SIGALRM cannot reach it (native code that
+    never returns to Python): at twice its limit plus a minute, print every thread's stack and
+    end the run with status 1, so CI fails instead of hanging."""
+    limit = timeout_of(item)
+    if limit > 0:
+        faulthandler.dump_traceback_later(
+            2 * limit + 60, exit=True, file=item.config.backstop_stderr
+        )
+    try:
+        return (yield)
+    finally:
+        if limit > 0:
+            faulthandler.cancel_dump_traceback_later()
 
 
 def make_config(tmp_path, **overrides) -> dict:
