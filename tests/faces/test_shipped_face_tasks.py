@@ -19,6 +19,8 @@ from tests.conftest import build_app, dispose, make_config
 from tests.http_helpers import retrain
 from tests.services import REPO, Worker, app_env, fresh_postgres_database, race
 
+pytestmark = pytest.mark.slow  # loads the face networks, races processes, retrains
+
 LABELS = REPO / "bench" / "data" / "lfw_face_labels.csv"
 
 

@@ -48,6 +48,7 @@ def redis_app(tmp_path):
         conn.delete(key)
 
 
+@pytest.mark.slow
 def test_jobs_go_through_redis(redis_app, admin, tmp_path):
     from tests.services import app_env
 

@@ -1,8 +1,11 @@
 """Issue 27: slow poisoning by many new addresses is held for an admin, round after round."""
 
+import pytest
+
 from tests.drift_replay import replay
 
 
+@pytest.mark.slow
 def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
     first, *rounds = replay(app, client, admin)
     assert first["promoted"] is True and first["deployed_right"] >= 55, first
@@ -57,6 +60,7 @@ def test_fifty_fake_voters_are_rejected_in_one_call_by_selection(app, client, ad
     assert event["detail"]["voters"] == 50 and event["subject"] == "task:faces"
 
 
+@pytest.mark.slow
 def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
     import datetime as dt
 

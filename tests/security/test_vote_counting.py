@@ -109,6 +109,7 @@ def honest_task(app, client, admin, voters: int, per_voter: int, verify: int) ->
     return cids
 
 
+@pytest.mark.slow
 def test_31_addresses_with_one_cookie_are_one_voter_and_flip_nothing(faces, client, admin):
     app = faces
     honest_task(app, client, admin, voters=8, per_voter=10, verify=3)  # 80 photos, 24 verified
@@ -172,6 +173,7 @@ def test_31_addresses_with_one_cookie_are_one_voter_and_flip_nothing(faces, clie
     assert "warning" not in card["faces"]["labels_needed"]
 
 
+@pytest.mark.slow
 def test_rotating_cookies_and_addresses_cannot_outvote_proven_voters(faces, client, admin):
     app = faces
     honest_task(app, client, admin, voters=8, per_voter=10, verify=3)
@@ -205,6 +207,7 @@ def fake_deployed_since(app, when) -> None:
         db.session.commit()
 
 
+@pytest.mark.slow
 def test_39_new_addresses_cannot_flip_an_untrusted_task(faces, client, admin):
     import datetime as dt
 
@@ -313,6 +316,7 @@ def test_without_trusted_labels_a_drifting_candidate_waits_but_an_ordinary_one_p
         assert passed and not held
 
 
+@pytest.mark.slow
 def test_one_address_opposing_the_only_labeller_cannot_fail_the_task(faces, client):
     """The issue's case: one honest labeller, 40 photos; one extra address votes the opposite."""
     app = faces
@@ -404,6 +408,7 @@ def test_clear_majority_wins_and_near_tie_is_left_out(app):
         assert len(disputed) == 1
 
 
+@pytest.mark.slow
 def test_behind_a_proxy_the_forwarded_address_is_the_voter(tmp_path):
     from tests.conftest import build_app, make_config
     from webapp.classification import datasets
