@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import faulthandler
+import hashlib
 import io
 import os
+import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -13,17 +17,32 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.services import app_env, fresh_postgres_database
+from tests.services import REPO, app_env, fresh_postgres_database
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Pretrained networks converted to model folders once per machine, shared by every test app.
 PRETRAINED_CACHE = Path(tempfile.gettempdir()) / "celebvision-test-pretrained"
+# Databases migrated to head, one per version of migrations/ (see build_app).
+MIGRATED_TEMPLATES = Path(tempfile.gettempdir()) / "celebvision-test-migrated"
 
 
 def pytest_configure(config):
     # The terminal's stderr, kept before output capture can redirect it: where the backstop below
     # writes the stacks of a test that even pytest-timeout could not stop.
     config.backstop_stderr = os.dup(2)
+
+
+# Slow files that are being edited elsewhere: marked from here until the marker moves into them.
+SLOW_FILES = {
+    "tests/test_api_fuzz.py": "Schemathesis against the app served by gunicorn",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.partition("::")[0] in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 
 
 def timeout_of(item) -> float:
@@ -83,15 +102,56 @@ def make_config(tmp_path, **overrides) -> dict:
 
 
 def build_app(config: dict):
-    """Create the app and migrate its database with the real migrations."""
+    """Create the app and migrate its database with the real migrations.
+
+    A SQLite database starts as a byte copy of one migrated by them once per version of
+    migrations/ (milliseconds instead of running every migration for each test's app).
+    """
     from flask_migrate import upgrade
 
     from webapp import create_app
 
     app = create_app(config)
+    path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is not None and path.stat().st_size == 0:
+        # into the file create_app made, so it keeps its private permissions
+        shutil.copyfile(migrated_sqlite_template(), path)
+        return app
     with app.app_context():
         upgrade()
     return app
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///` URL, None for other databases and in-memory ones."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def migrated_sqlite_template() -> Path:
+    """A SQLite database migrated to head, shared by the test runs of these migrations."""
+    digest = hashlib.sha256()
+    for version in sorted((REPO / "migrations").rglob("*.py")):
+        digest.update(version.name.encode() + version.read_bytes())
+    template = MIGRATED_TEMPLATES / f"{digest.hexdigest()[:16]}.db"
+    if not template.exists():
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+
+        MIGRATED_TEMPLATES.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=MIGRATED_TEMPLATES) as tmp:
+            app = create_app(make_config(Path(tmp)))
+            with app.app_context():
+                upgrade()
+            dispose(app)
+            database = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+            with contextlib.closing(sqlite3.connect(database)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the one file
+            os.replace(database, template)  # atomic: parallel runs never read half a file
+    return template
 
 
 @pytest.fixture
