@@ -26,7 +26,8 @@ from tests.browser.conftest import (
 )
 from tests.services import free_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The live server, a first retrain or conversion, then the flow's own waits: past the default limit.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

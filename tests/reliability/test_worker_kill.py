@@ -15,7 +15,8 @@ from tests.http_helpers import ended, start_retrain
 from tests.reliability import ADMIN, ADMIN_HEADER, orphans_and_dangling
 from tests.services import REPO, wait_for
 
-pytestmark = pytest.mark.slow
+# Its own waits (start, RECOVERY, the next job) add up to more than the default limit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 # How long a job may take to end after the kill: a fresh worker imports TensorFlow, then runs the
 # retried job and maybe one queued before it. A minute or two on a quiet 2-core box; an nst job at
