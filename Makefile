@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format worker bench clean-venv
+.PHONY: run test test-fast lint format worker bench clean-venv
 
 # Every step says what it does and roughly how long it takes; pip shows its own progress bars.
 $(BIN)/python:
@@ -34,9 +34,16 @@ run: $(VENV)/.deps
 	@echo "    its progress is logged below and the home page says how far it got)."
 	./scripts/serve
 
+# `make test` runs every test (CI calls it through .ci/run); PYTEST_ARGS passes options to pytest,
+# e.g. PYTEST_ARGS="tests/security -x". Each test has a time limit (pytest.ini: timeout).
 test: lint
 	./scripts/test-prereqs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit loop: every test not marked `slow` (no training, rendering, served stack or browser
+# flow), a few minutes on a laptop; no lint. `make test` before a commit still runs everything.
+test-fast: $(VENV)/.deps-dev
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Lint and formatting (ruff, configured in pyproject.toml); `make format` fixes what it can.
 lint: $(VENV)/.deps-dev

@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from bench import abuse_floods  # noqa: E402
 from bench.http_load import deploy_model, face_jpegs  # noqa: E402
 from tests.conftest import image_bytes  # noqa: E402
+from tests.http_helpers import wait_until_ended  # noqa: E402
 from tests.reliability import Served, served_env  # noqa: E402
 from tests.services import wait_for  # noqa: E402
 
@@ -106,15 +107,11 @@ def fast_job_seconds(url: str, seed: int) -> float:
     started = time.perf_counter()
     sid = stylize(url, address, "arbitrary", 256, seed)
     session = session_from(address)
-    body = wait_for(
-        lambda: (
-            (b := session.get(f"{url}/api/stylize/{sid}", timeout=30).json())["status"]
-            in ("done", "failed")
-            and b
-        ),
+    body = wait_until_ended(
+        lambda: session.get(f"{url}/api/stylize/{sid}", timeout=30).json(),
         900,
+        "the arbitrary job",
         interval=0.2,
-        message="the arbitrary job",
     )
     assert body["status"] == "done", body
     return time.perf_counter() - started

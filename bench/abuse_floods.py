@@ -154,7 +154,7 @@ def flood_rows(config: dict, root, probes: int, faces) -> list[tuple]:
 def lockout_rows(tmp) -> list[tuple[str, str]]:
     """The right password from a new address after strangers' guesses: old rule and new."""
     from tests.conftest import build_app, make_config
-    from tests.test_security_admin import at, basic
+    from tests.http_helpers import at, basic
     from webapp.auth import access
 
     rows = []

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import faulthandler
+import hashlib
 import io
 import os
+import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -12,11 +17,62 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.services import app_env, fresh_postgres_database
+from tests.services import REPO, app_env, fresh_postgres_database
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Pretrained networks converted to model folders once per machine, shared by every test app.
 PRETRAINED_CACHE = Path(tempfile.gettempdir()) / "celebvision-test-pretrained"
+# Databases migrated to head, one per version of migrations/ (see build_app).
+MIGRATED_TEMPLATES = Path(tempfile.gettempdir()) / "celebvision-test-migrated"
+
+
+def pytest_configure(config):
+    # The terminal's stderr, kept before output capture can redirect it: where the backstop below
+    # writes the stacks of a test that even pytest-timeout could not stop.
+    config.backstop_stderr = os.dup(2)
+
+
+# Slow files that are being edited elsewhere: marked from here until the marker moves into them.
+SLOW_FILES = {
+    "tests/test_api_fuzz.py": "Schemathesis against the app served by gunicorn",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.partition("::")[0] in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
+def timeout_of(item) -> float:
+    """The test's pytest-timeout limit in seconds (0: none), as pytest-timeout resolves it."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None:
+        value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+        if value is not None:
+            return float(value)
+    value = item.config.getoption("timeout", None)
+    if value is None:
+        value = os.environ.get("PYTEST_TIMEOUT") or item.config.getini("timeout")
+    return float(value or 0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Backstop for a test stuck where pytest-timeout's SIGALRM cannot reach it (native code that
+    never returns to Python): at twice its limit plus a minute, print every thread's stack and
+    end the run with status 1, so CI fails instead of hanging."""
+    limit = timeout_of(item)
+    if limit > 0:
+        faulthandler.dump_traceback_later(
+            2 * limit + 60, exit=True, file=item.config.backstop_stderr
+        )
+    try:
+        return (yield)
+    finally:
+        if limit > 0:
+            faulthandler.cancel_dump_traceback_later()
 
 
 def make_config(tmp_path, **overrides) -> dict:
@@ -36,7 +92,7 @@ def make_config(tmp_path, **overrides) -> dict:
         "RATE_LIMIT_FEEDBACK": "1000/minute",
         "MAX_QUEUED_PER_CLIENT": 100,  # every test client shares one address; the cap has its own test
         # The shipped tasks' pretrained face networks are off except in their own tests
-        # (tests/test_faces_shipped.py): the loop's tests train gender/smiling from scratch.
+        # (tests/faces/test_shipped_face_tasks.py): the loop's tests train gender/smiling from scratch.
         "SHIPPED_FACE_MODELS": False,
         "NEW_TASK_FEATURES": "photo",
         "PRETRAINED_CACHE_DIR": str(PRETRAINED_CACHE),
@@ -46,15 +102,56 @@ def make_config(tmp_path, **overrides) -> dict:
 
 
 def build_app(config: dict):
-    """Create the app and migrate its database with the real migrations."""
+    """Create the app and migrate its database with the real migrations.
+
+    A SQLite database starts as a byte copy of one migrated by them once per version of
+    migrations/ (milliseconds instead of running every migration for each test's app).
+    """
     from flask_migrate import upgrade
 
     from webapp import create_app
 
     app = create_app(config)
+    path = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is not None and path.stat().st_size == 0:
+        # into the file create_app made, so it keeps its private permissions
+        shutil.copyfile(migrated_sqlite_template(), path)
+        return app
     with app.app_context():
         upgrade()
     return app
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///` URL, None for other databases and in-memory ones."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def migrated_sqlite_template() -> Path:
+    """A SQLite database migrated to head, shared by the test runs of these migrations."""
+    digest = hashlib.sha256()
+    for version in sorted((REPO / "migrations").rglob("*.py")):
+        digest.update(version.name.encode() + version.read_bytes())
+    template = MIGRATED_TEMPLATES / f"{digest.hexdigest()[:16]}.db"
+    if not template.exists():
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+
+        MIGRATED_TEMPLATES.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=MIGRATED_TEMPLATES) as tmp:
+            app = create_app(make_config(Path(tmp)))
+            with app.app_context():
+                upgrade()
+            dispose(app)
+            database = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+            with contextlib.closing(sqlite3.connect(database)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the one file
+            os.replace(database, template)  # atomic: parallel runs never read half a file
+    return template
 
 
 @pytest.fixture

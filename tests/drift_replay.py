@@ -1,4 +1,4 @@
-"""Issue 27's slow poisoning, replayed in-process: shared by tests/test_security_drift.py and
+"""Issue 27's slow poisoning, replayed in-process: shared by tests/security/test_slow_poisoning.py and
 bench/abuse.py (which runs it with and without the defences)."""
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from unittest import mock
 
 import numpy as np
 from PIL import Image as PILImage
+
+from tests import http_helpers
+from tests.http_helpers import start_retrain
 
 HONEST, HONEST_VOTERS, ATTACKERS, UNSEEN, ROUNDS = 60, 3, 80, 60, 3
 TASK = "faces"
@@ -56,11 +59,10 @@ def label(browser, data: bytes, value: str, address: str) -> dict:
 def retrain(app, client, admin) -> dict:
     from webapp.jobs.runner import execute_job
 
-    response = client.post("/api/admin/retrain", json={"task": TASK}, headers=admin)
-    assert response.status_code == 202, response.json
+    job_id = start_retrain(client, admin, task=TASK)
     with app.app_context():
-        execute_job(response.json["job_id"])
-    job = client.get(f"/api/admin/jobs/{response.json['job_id']}", headers=admin).json
+        execute_job(job_id)  # in this process: no worker to start, and the replay stays quick
+    job = http_helpers.job(client, admin, job_id)
     assert job["status"] == "done", job
     return job["result"]
 

@@ -92,7 +92,7 @@ def app_env(config: dict) -> dict:
     env["JOB_STALE_SECONDS"] = env.get("JOB_STALE_SECONDS", "10")
     env.setdefault("JOB_RECOVERY_SECONDS", "1")
     # A style worker warms the pretrained fast networks at start (conversion, thumbnails): only the
-    # tests of those networks want that work (tests/test_fast_styles.py turns it on).
+    # tests of those networks want that work (tests/style/test_fast_style_methods.py turns it on).
     env.setdefault("STYLE_WARMUP", "0")
     return env
 

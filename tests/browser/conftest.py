@@ -249,7 +249,7 @@ def live_server(tmp_path_factory):
 def gender_model(live_server, tmp_path_factory):
     """A trained and deployed `gender` model: CelebA-layout import + `flask retrain gender --wait`
     through the live server's own train worker. Returns the deployed version."""
-    from tests.test_classify_loop import write_split_celeba
+    from tests.classification.test_celeba_import_and_retrain import write_split_celeba
 
     before = {t["name"]: t for t in api_get(live_server, "/api/tasks")}
     if before["gender"]["model_version"]:

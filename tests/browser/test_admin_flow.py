@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import file_payload, save_screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The live server, a first retrain or conversion, then the flow's own waits: past the default limit.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LABELS = ["face", "not_face"]
 PHONE = {"width": 390, "height": 844}

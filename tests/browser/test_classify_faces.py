@@ -26,7 +26,8 @@ from tests.browser.conftest import (
 )
 from tests.services import free_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The live server, a first retrain or conversion, then the flow's own waits: past the default limit.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,8 @@ def live_server(tmp_path_factory):
 
 
 def group_jpeg() -> bytes:
-    """Three people: the test_faces_web.py group photo."""
-    from tests.test_faces_web import group_photo
+    """Three people: the tests/faces/test_face_api.py group photo."""
+    from tests.faces.test_face_api import group_photo
 
     out = io.BytesIO()
     PILImage.fromarray(group_photo()).save(out, format="JPEG", quality=92)

@@ -35,7 +35,8 @@ from tests.browser.test_admin_flow import LABELS, face_images, mirrored
 from tests.browser.test_phone_layout import assert_fits
 from tests.services import free_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The live server, a first retrain or conversion, then the flow's own waits: past the default limit.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import login, picture, save_screenshot
 from tests.services import wait_for
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a live server and Chromium
 
 PHONE = {"width": 390, "height": 844}
 

@@ -16,7 +16,8 @@ from ml.style.methods import ARBITRARY_DEFAULT_STRENGTH
 from tests.browser.conftest import drop_file, picture, save_screenshot
 from tests.services import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The live server, a first retrain or conversion, then the flow's own waits: past the default limit.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def presets_ready(live_server) -> list[dict]:

@@ -8,6 +8,8 @@ from skimage import data as skdata
 
 from ml.classify.inference import Classifier
 
+pytestmark = pytest.mark.slow  # needs a trained classifier (trained_default)
+
 
 @pytest.fixture(scope="module")
 def clf(trained_default):

@@ -11,6 +11,8 @@ from ml.common.errors import Cancelled
 from ml.style.fast_style import ArbitraryStylizer
 from ml.style.fast_style_train import finetune_arbitrary, judge_arbitrary
 
+pytestmark = pytest.mark.slow  # fine-tunes the fast networks
+
 
 @pytest.fixture(scope="module")
 def pictures():

@@ -32,6 +32,7 @@ def folder(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_second_retrain_reads_every_feature_from_the_cache_and_serves_the_same_features(
     folder, tmp_path
 ):

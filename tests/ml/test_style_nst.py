@@ -7,6 +7,8 @@ from ml.common import images
 from ml.common.errors import Cancelled
 from ml.style import judge, nst
 
+pytestmark = pytest.mark.slow  # optimises pictures with TensorFlow, seconds each
+
 SIZE = 48
 
 

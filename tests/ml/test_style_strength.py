@@ -8,6 +8,8 @@ from PIL import Image
 
 from ml.style import judge
 
+pytestmark = pytest.mark.slow  # renders every method at five strengths
+
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 

@@ -10,6 +10,8 @@ from PIL import Image
 
 from ml import stylize
 
+pytestmark = pytest.mark.slow  # trains style networks
+
 TINY_ADAIN = {"image_size": 32, "batch_size": 2, "steps": 2}
 TINY_CYCLEGAN = {
     "image_size": 32,

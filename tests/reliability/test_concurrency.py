@@ -11,6 +11,8 @@ import requests
 from tests.conftest import image_bytes
 from tests.reliability import orphans_and_dangling
 
+pytestmark = pytest.mark.slow  # gunicorn and its workers, started for the test
+
 CLIENTS, ROUNDS = 50, 2
 SHARED = image_bytes(
     "PNG", size=(48, 48), seed=999

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import image_bytes
+from tests.http_helpers import ended
 from tests.services import wait_for
 
 pytestmark = pytest.mark.slow
@@ -35,10 +36,6 @@ def post(client, method: str, seed: int, size: int, address: str = "127.0.0.1"):
         content_type="multipart/form-data",
         environ_base={"REMOTE_ADDR": address},
     )
-
-
-def ended(get):
-    return lambda: (body := get())["status"] in ("done", "failed") and body
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from tests.conftest import image_bytes
 from tests.reliability import orphans_and_dangling
 from tests.services import FAKE_AWS, free_port, wait_for
 
+pytestmark = pytest.mark.slow  # gunicorn and its workers, started for the test
+
 BUCKET = "celebvision-reliability"
 AWS = FAKE_AWS
 

@@ -13,6 +13,8 @@ from webapp.exceptions import Invalid
 from webapp.uploads import validate_image
 from webapp.web.errors import status_of
 
+pytestmark = pytest.mark.slow  # Hypothesis: hundreds of generated uploads
+
 SEEDS = [
     image_bytes("JPEG", size=(40, 32)),
     image_bytes("PNG", size=(24, 20)),

@@ -8,12 +8,15 @@ import io
 import pytest
 import yaml
 
+from tests import http_helpers
+from tests.classification.test_celeba_import_and_retrain import write_split_celeba
 from tests.conftest import image_bytes
+from tests.http_helpers import ended, start_retrain
 from tests.reliability import ADMIN, ADMIN_HEADER, orphans_and_dangling
 from tests.services import REPO, wait_for
-from tests.test_classify_loop import write_split_celeba
 
-pytestmark = pytest.mark.slow
+# Its own waits (start, RECOVERY, the next job) add up to more than the default limit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 # How long a job may take to end after the kill: a fresh worker imports TensorFlow, then runs the
 # retried job and maybe one queued before it. A minute or two on a quiet 2-core box; an nst job at
@@ -42,7 +45,7 @@ def with_admin(app):
 
 
 def job(client, job_id: str) -> dict:
-    return client.get(f"/api/admin/jobs/{job_id}", headers=ADMIN_HEADER).json
+    return http_helpers.job(client, ADMIN_HEADER, job_id)
 
 
 def attempts(app, job_id: str) -> int:
@@ -53,11 +56,6 @@ def attempts(app, job_id: str) -> int:
         count = db.session.get(Job, job_id).attempts
         db.session.remove()
     return count
-
-
-def ended(get):
-    """A poll predicate: the body once its status is done or failed."""
-    return lambda: (body := get())["status"] in ("done", "failed") and body
 
 
 def test_kill_worker_during_training(migrated, job_worker, tmp_path):
@@ -78,9 +76,7 @@ def test_kill_worker_during_training(migrated, job_worker, tmp_path):
     assert result.exit_code == 0, result.output
 
     worker = job_worker(env, "train")
-    job_id = client.post("/api/admin/retrain", json={"task": "gender"}, headers=ADMIN_HEADER).json[
-        "job_id"
-    ]
+    job_id = start_retrain(client, ADMIN_HEADER, task="gender")
     wait_for(
         lambda: job(client, job_id)["progress"] >= 0.15, 180, message="training to be under way"
     )
@@ -104,9 +100,7 @@ def test_kill_worker_during_training(migrated, job_worker, tmp_path):
         assert versions == [] and "worker stopped" in final["error"]
     assert orphans_and_dangling(app) == ([], [])
 
-    next_id = client.post(
-        "/api/admin/retrain", json={"task": "smiling"}, headers=ADMIN_HEADER
-    ).json["job_id"]
+    next_id = start_retrain(client, ADMIN_HEADER, task="smiling")
     after = wait_for(ended(lambda: job(client, next_id)), 120, message="the next job to run")
     assert "Not enough labelled images" in (after["error"] or ""), (
         after

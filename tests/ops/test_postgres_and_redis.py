@@ -6,7 +6,8 @@ import uuid
 import pytest
 
 from tests.conftest import build_app, image_bytes, make_config
-from tests.services import REDIS_URL, Worker, require_service, wait_for
+from tests.http_helpers import start_retrain, wait_for_job
+from tests.services import REDIS_URL, Worker, require_service
 
 
 def test_postgres_classify_and_feedback(pg_app):
@@ -47,27 +48,18 @@ def redis_app(tmp_path):
         conn.delete(key)
 
 
+@pytest.mark.slow
 def test_jobs_go_through_redis(redis_app, admin, tmp_path):
     from tests.services import app_env
 
     client = redis_app.test_client()
-    job_id = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=admin).json[
-        "job_id"
-    ]
+    job_id = start_retrain(client, admin, task="smiling")
     assert redis_app.extensions["queue"].pending("train") == 1
     assert "1 job(s) waiting" in client.get("/healthz").json["queue"]  # and no worker
     worker = Worker(app_env(redis_app.config), "train", tmp_path / "w.log").start()
     try:
-        job = wait_for(
-            lambda: (
-                (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                == "failed"
-                and j
-            ),
-            60,
-            message="the Redis worker to run the job",
-        )
+        job = wait_for_job(client, admin, job_id, 60, message="the Redis worker to run the job")
     finally:
         worker.stop()
-    assert "Not enough labelled images" in job["error"]
+    assert job["status"] == "failed" and "Not enough labelled images" in job["error"], job
     assert redis_app.extensions["queue"].pending("train") == 0

@@ -6,30 +6,17 @@ import io
 import numpy as np
 import pytest
 
+from tests import http_helpers
+from tests.classification.test_label_retrain_rollback import jpeg
 from tests.ml.conftest import lfw_rgb_images
 from tests.services import Worker
-from tests.test_feedback_loop import jpeg
 
 pytestmark = pytest.mark.slow
 HONEST, SLEEPERS, PER_HONEST = 4, 39, 15
 
 
 def retrain(client, admin) -> dict:
-    from tests.services import wait_for
-
-    response = client.post("/api/admin/retrain", json={"task": "faces"}, headers=admin)
-    assert response.status_code == 202, response.json
-    job_id = response.json["job_id"]
-    job = wait_for(
-        lambda: (
-            (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-            in ("done", "failed")
-            and j
-        ),
-        300,
-        interval=1,
-        message="the retrain job",
-    )
+    job = http_helpers.retrain(client, admin, 300, task="faces")
     assert job["status"] == "done", job
     return job["result"]
 

@@ -8,9 +8,10 @@ as a group photo; scikit-image's coffee cup as a photo without a face.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from skimage import data as skdata
 
-from tests.test_faces_shipped import classify, config, lfw_face, png  # noqa: F401 - config is a fixture
+from tests.faces.test_shipped_face_tasks import classify, config, lfw_face, png  # noqa: F401 - config is a fixture
 
 
 def group_photo() -> np.ndarray:
@@ -175,6 +176,7 @@ def test_a_turned_face_is_answered_and_its_label_trains_on_it_upright(app, clien
         assert rotation == 0  # the chip stands upright: training reads the face as the user saw it
 
 
+@pytest.mark.slow
 def test_the_shipped_v1_model_page_shows_its_evidence_and_live_agreement(app, client, admin):
     from webapp.extensions import db
     from webapp.jobs import runner

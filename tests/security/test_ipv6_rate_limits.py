@@ -4,7 +4,7 @@ pick any address in it), as votes, the job cap and the quota already did."""
 import pytest
 
 from tests.conftest import build_app, dispose, make_config
-from tests.test_security_admin import at
+from tests.http_helpers import at
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import zipfile
 import numpy as np
 from PIL import Image as PILImage
 
+from tests.classification.test_label_import import examples, post_zip, zipped
 from tests.conftest import build_app, dispose, image_bytes, make_config
-from tests.test_console_import import examples, post_zip, zipped
 
 
 def solid_png(side: int) -> bytes:

@@ -16,7 +16,10 @@ from PIL import Image as PILImage
 from skimage import data as skdata
 
 from tests.conftest import build_app, dispose, make_config
+from tests.http_helpers import retrain
 from tests.services import REPO, Worker, app_env, fresh_postgres_database, race
+
+pytestmark = pytest.mark.slow  # loads the face networks, races processes, retrains
 
 LABELS = REPO / "bench" / "data" / "lfw_face_labels.csv"
 
@@ -168,20 +171,7 @@ def test_forty_users_labels_retrain_smiling_without_making_it_worse(
     before = score()
     worker = Worker(env, "train", tmp_path / "worker.log").start()
     try:
-        job = client.post("/api/admin/retrain", json={"task": "smiling"}, headers=admin).json[
-            "job_id"
-        ]
-        from tests.services import wait_for
-
-        result = wait_for(
-            lambda: (
-                (r := client.get(f"/api/admin/jobs/{job}", headers=admin).json)["status"]
-                in ("done", "failed")
-                and r
-            ),
-            timeout=300,
-            message="the smiling retrain",
-        )
+        result = retrain(client, admin, 300, task="smiling")
     finally:
         worker.stop()
     assert result["status"] == "done", result["log_tail"] + worker.output()[-3000:]

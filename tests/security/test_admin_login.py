@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.conftest import build_app, make_config
-from tests.test_security_admin import at, basic, login_form
+from tests.http_helpers import at, basic, login_form
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def test_strangers_cannot_lock_out_an_admin_who_never_logged_in(strict_app):
     assert login_form(strict_app.test_client(), **at("127.0.0.2")).status_code == 302
 
 
+@pytest.mark.slow
 def test_an_admin_logs_in_from_a_new_address_while_strangers_guess(strict_app):
     client = strict_app.test_client()
     assert jobs(client, "s3cret-pass", "10.0.0.1") == 200  # the admin's usual address

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from webapp import config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WEBAPP = ROOT / "webapp"
 READERS = {
     "_flag",

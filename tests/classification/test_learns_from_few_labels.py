@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
+from tests.classification.test_label_retrain_rollback import jpeg, label_photo, retrain
 from tests.ml.conftest import lfw_rgb_images
 from tests.services import Worker
-from tests.test_feedback_loop import jpeg, label_photo, retrain
 
 pytestmark = pytest.mark.slow
 LABELS = 80

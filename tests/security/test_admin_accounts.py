@@ -1,6 +1,5 @@
 """Attacks on admin accounts: guessing passwords, open redirects, stolen cookies, readable secrets."""
 
-import base64
 import re
 import statistics
 import time
@@ -8,10 +7,7 @@ import time
 import pytest
 
 from tests.conftest import build_app, make_config
-
-
-def basic(user: str, password: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+from tests.http_helpers import at, basic, login_form
 
 
 @pytest.fixture
@@ -24,19 +20,6 @@ def strict_app(tmp_path):
     with app.app_context():
         create_or_reset_admin("root", "s3cret-pass")
     return app
-
-
-def at(address: str) -> dict:
-    return {"environ_base": {"REMOTE_ADDR": address}}
-
-
-def login_form(client, username="root", password="s3cret-pass", next_url=None, **extra):
-    page = client.get("/login", **extra)
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
-    url = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(
-        url, data={"username": username, "password": password, "csrf_token": token}, **extra
-    )
 
 
 def test_basic_auth_guessing_is_limited_per_address(strict_app):

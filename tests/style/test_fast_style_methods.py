@@ -11,6 +11,7 @@ import pytest
 from PIL import Image as PILImage
 
 from ml.style.methods import ARBITRARY_DEFAULT_STRENGTH, NST_DEFAULT_STRENGTH
+from tests.http_helpers import retrain
 from tests.services import Worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -224,21 +225,9 @@ def test_fast_methods_through_the_worker_then_retrained_from_ratings_and_rolled_
         "STYLE_FINETUNE_SIZE": "64",
         "STYLE_JUDGE_SIZE": "64",
     }
-    job_id = client.post("/api/admin/retrain", json={"style": "arbitrary"}, headers=admin).json[
-        "job_id"
-    ]
     trainer = Worker(env, "train", tmp_path / "train.log").start()
     try:
-        job = wait_for(
-            lambda: (
-                (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-                in ("done", "failed")
-                and j
-            ),
-            600,
-            interval=1,
-            message="the arbitrary retrain",
-        )
+        job = retrain(client, admin, 600, style="arbitrary")
     finally:
         trainer.stop()
     assert job["status"] == "done", (job, trainer.output()[-3000:])

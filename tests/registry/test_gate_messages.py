@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tests.services import REPO
 from webapp.classification import retrain, wording
 
 
@@ -56,15 +57,14 @@ def test_the_reliability_line_in_words():
 
 
 def test_promote_asks_for_confirmation_as_rollback_does(app, client, admin):
-    from pathlib import Path
 
-    from tests.test_admin_pages import log_in
+    from tests.http_helpers import log_in
 
     log_in(client)
     page = client.get("/admin/models/gender")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'data-testid="promote-confirm"' in html and 'data-testid="promote-confirm-yes"' in html
-    script = (Path(__file__).parent.parent / "static/js/admin/models.js").read_text()
+    script = (REPO / "static/js/admin/models.js").read_text()
     assert "askPromote(v.version" in script  # the row's button only opens the confirmation
     assert script.count('"/promote"') == 1 and "promoteYes.addEventListener" in script

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from scripts.terminal import NO_GPU
@@ -83,6 +84,7 @@ def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, t
     assert ready["thumbnails_ready"] == [second["id"]] and ready["thumbnails_total"] == 26
 
 
+@pytest.mark.slow
 def test_first_start_shows_the_address_once_the_site_answers_and_no_tensorflow_noise(tmp_path):
     """`scripts/serve` as `make run` starts it: the "open in your browser" line comes when the
     home page answers (it came about 36 s early), and none of TensorFlow's start-up lines (four

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from tests import http_helpers
 from tests.ml.conftest import jitter, lfw_rgb_images
-from tests.services import Worker, wait_for
+from tests.services import Worker
 
 pytestmark = pytest.mark.slow
 
@@ -53,19 +54,7 @@ ADDRESSES: dict[str, str] = {}
 
 
 def retrain(client, admin, may_fail=False):
-    response = client.post("/api/admin/retrain", json={"task": "faces"}, headers=admin)
-    assert response.status_code == 202, response.json
-    job_id = response.json["job_id"]
-    job = wait_for(
-        lambda: (
-            (j := client.get(f"/api/admin/jobs/{job_id}", headers=admin).json)["status"]
-            in ("done", "failed")
-            and j
-        ),
-        240,
-        interval=1,
-        message="the retrain job",
-    )
+    job = http_helpers.retrain(client, admin, 240, task="faces")
     if may_fail and job["status"] == "failed":
         return job
     assert job["status"] == "done", job

@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 
 from tests.conftest import image_bytes
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hostile-images"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "hostile-images"
 needs_corpus = pytest.mark.skipif(
     not CORPUS.is_dir(),
     reason=f"hostile-image corpus not found at {CORPUS} "

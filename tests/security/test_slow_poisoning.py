@@ -1,8 +1,11 @@
 """Issue 27: slow poisoning by many new addresses is held for an admin, round after round."""
 
+import pytest
+
 from tests.drift_replay import replay
 
 
+@pytest.mark.slow
 def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
     first, *rounds = replay(app, client, admin)
     assert first["promoted"] is True and first["deployed_right"] >= 55, first
@@ -20,7 +23,7 @@ def test_slow_poisoning_is_never_promoted_without_an_admin(app, client, admin):
 
 def fifty_fake_voters(app, client, admin) -> list[str]:
     """Three honest voters on 12 pictures, then 50 new addresses, one new picture each."""
-    from tests.test_security_voting import label
+    from tests.security.test_vote_counting import label
 
     assert (
         client.post(
@@ -57,6 +60,7 @@ def test_fifty_fake_voters_are_rejected_in_one_call_by_selection(app, client, ad
     assert event["detail"]["voters"] == 50 and event["subject"] == "task:faces"
 
 
+@pytest.mark.slow
 def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
     import datetime as dt
 
@@ -66,7 +70,7 @@ def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
     assert len(pending(client, admin)) == 12
 
     since = dt.datetime.now(dt.UTC).isoformat()
-    from tests.test_security_voting import label
+    from tests.security.test_vote_counting import label
 
     for k in range(5):  # a second wave, after the first was dealt with
         label(app.test_client(), 200 + k, "other", f"10.67.0.{k + 1}")
@@ -82,7 +86,7 @@ def test_a_crowd_and_a_time_window_are_rejected_in_one_call(app, client, admin):
 
 
 def test_the_review_page_offers_bulk_rejection(client, admin):
-    from tests.test_admin_pages import log_in
+    from tests.http_helpers import log_in
 
     log_in(client)
     html = client.get("/admin/review").get_data(as_text=True)
