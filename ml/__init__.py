@@ -10,5 +10,5 @@ TensorFlow, Keras or ONNX in a module the web app (or `flask data`) imports with
 model (`ml.style.methods`, `ml.style.fast_style`, `ml.kinds`, `ml.common`'s light modules,
 `ml.classify.data` and `ml.classify.evaluate`), so that a web worker that serves no model never
 loads TensorFlow; and an optional or slow backend only one function needs (matplotlib for
-plots). No function is longer than 60 lines. `tests/test_code_shape.py` checks all three.
+plots). No function is longer than 60 lines. `tests/architecture/test_ml_code_shape.py` checks all three.
 """

@@ -32,19 +32,6 @@ def pytest_configure(config):
     config.backstop_stderr = os.dup(2)
 
 
-# Slow files that are being edited elsewhere: marked from here until the marker moves into them.
-SLOW_FILES = {
-    "tests/test_api_fuzz.py": "Schemathesis against the app served by gunicorn",
-}
-
-
-@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.nodeid.partition("::")[0] in SLOW_FILES:
-            item.add_marker(pytest.mark.slow)
-
-
 def timeout_of(item) -> float:
     """The test's pytest-timeout limit in seconds (0: none), as pytest-timeout resolves it."""
     marker = item.get_closest_marker("timeout")

@@ -492,7 +492,7 @@ def test_without_trusted_labels_the_holdout_says_so_and_an_admin_label_is_truste
     )  # an admin's own label is trusted at once
     with app.app_context():
         hold = datasets.holdout(gender(app), datasets.labelled_images(gender(app)))
-        assert [x.kind for x in hold] == ["admin_verified"]
+        assert [x.provenance for x in hold] == ["admin_verified"]
         assert datasets.composition(hold)["trusted"]
 
 

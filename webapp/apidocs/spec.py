@@ -65,7 +65,7 @@ class _Declaring(flask_smorest.Blueprint):
 
 
 # Exported as `Blueprint`: route modules create theirs by that name. This module only defines the
-# class, and must not read as a route module to the layer test (tests/test_import_cycles.py).
+# class, and must not read as a route module to the layer test (tests/architecture/test_no_import_cycles.py).
 Blueprint = _Declaring
 
 # A picture or other file in the body of an answer.

@@ -2,7 +2,7 @@
 
 A job type is registered with its handler as a callable by the composition module
 (`webapp.wiring`, at app start): `webapp.jobs` imports no domain package, and every handler is an
-ordinary import there, visible to the layer check (tests/test_layers.py). The names here are the
+ordinary import there, visible to the layer check (tests/architecture/test_layers.py). The names here are the
 `Job.kind` values stored in the database and shown by GET /api/admin/jobs/<id>.
 
 Lanes: a queue's worker consumes it in two lanes, each with its own thread, so a fast job never

@@ -15,7 +15,7 @@ from tests.openapi_shape import facts
 from webapp.apidocs.spec import undocumented_routes
 
 # /api/openapi.json as published before its declarations moved to one schema source.
-BEFORE = Path(__file__).parent / "data" / "openapi_before.json"
+BEFORE = Path(__file__).resolve().parents[1] / "data" / "openapi_before.json"
 
 
 @pytest.fixture

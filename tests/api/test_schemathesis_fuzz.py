@@ -24,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import build_app, make_config
 from tests.reliability import ADMIN, Gunicorn, served_env
 
+pytestmark = pytest.mark.slow  # Schemathesis against the app served by gunicorn
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 CHECKS = [
     not_a_server_error,

@@ -10,7 +10,7 @@ import ast
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 WEBAPP, ML = REPO / "webapp", REPO / "ml"
 
 # Bottom to top; a module belongs to the layer of the longest prefix that names it.

@@ -21,7 +21,7 @@ Reading a loaded row's attributes to shape JSON is allowed.
 import ast
 from pathlib import Path
 
-WEBAPP = Path(__file__).resolve().parent.parent / "webapp"
+WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
 VIEWS = [
     *sorted((WEBAPP / "admin").glob("*.py")),
     *sorted((WEBAPP / "api").glob("*.py")),

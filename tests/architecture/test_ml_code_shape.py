@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ML = ROOT / "ml"
 MAX_FUNCTION_LINES = 60
 HEAVY = ("tensorflow", "keras", "onnx")
