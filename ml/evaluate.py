@@ -4,6 +4,8 @@ model) on a labelled data folder.
     python -m ml.evaluate MODEL_DIR --data DIR [--out DIR] [--split test|val|train|all]
 
 Prints the metrics table and writes evaluation.json, roc.png and confusion_matrix.png.
+
+The entry point of evaluation; `ml/classify/evaluate.py` computes the report for the models it runs.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from ml import kinds
 from ml.common import stoppable
-from ml.common.errors import Cancelled, check_stop
 from ml.common.images import read_image
+from ml.common.stoppable import Cancelled, check_stop
 from ml.style import methods
 from ml.style.fast_style import pretrained_model_dir
 from ml.style.methods import DEFAULT_CACHE, MAX_SIZE, MIN_SIZE, StyleCall, StyleResult

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ml import kinds
 from ml.classify import classifier, data
 from ml.common import modeldir
-from ml.common.errors import Cancelled
+from ml.common.stoppable import Cancelled
 
 __all__ = ["train", "main", "Cancelled"]
 

@@ -16,7 +16,7 @@ from flask import current_app
 from webapp.exceptions import TooMany
 from webapp.extensions import db
 from webapp.jobs.runner import request_cancel
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import (
     AuditEvent,
     Classification,

@@ -29,7 +29,7 @@ from ml.classify.blocks import (
     frozen_backbone,
 )
 from ml.classify.folder import save_model_folder
-from ml.common.errors import check_stop
+from ml.common.stoppable import check_stop
 
 FEATURE_BATCH = 32
 

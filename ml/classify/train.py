@@ -19,7 +19,7 @@ import tensorflow as tf
 from ml.classify import batchnorm, classifier, data, features
 from ml.classify.blocks import class_weights, compile_model
 from ml.classify.folder import save_model_folder
-from ml.common.errors import check_stop
+from ml.common.stoppable import check_stop
 
 
 def train(

@@ -1,4 +1,6 @@
-"""Long calls a cancel need not wait for: a running 1024 px ``nst`` would otherwise finish first.
+"""Stopping at a caller's request: ``Cancelled`` and ``check_stop`` for every long ml run (a
+style picture, a training), and ``call`` for the long calls a cancel need not wait for: a running
+1024 px ``nst`` would otherwise finish first.
 
 At 1024 px on a busy CPU one evaluation of the style loss is 5 to 15 s, and one L-BFGS-B
 iteration over its 3 million pixels seconds more; neither a TensorFlow op nor scipy's optimiser
@@ -14,7 +16,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ml.common.errors import Cancelled
+
+class Cancelled(Exception):
+    """A stylization or training run stopped because ``should_stop()`` returned True."""
+
+
+def check_stop(should_stop: Callable[[], bool] | None) -> None:
+    """Raise ``Cancelled`` when the caller's ``should_stop`` hook asks for it."""
+    if should_stop is not None and should_stop():
+        raise Cancelled("stopped at the caller's request")
+
 
 POLL_SECONDS = 0.2
 _ABANDONED: list[threading.Thread] = []

@@ -22,6 +22,8 @@ The bundled sets (no download; CPU, a few seconds):
   age task the answer carries the held-out figures measured at development
   (``model.AGE_EVIDENCE``), and, with ``age_data`` (a folder of UTKFace-named files such as
   ``../shared/data/utkface-dev``), a fresh measurement on it.
+
+The ml half of a model page's evidence; `webapp/classification/evidence.py` runs it as a job and shows it.
 """
 
 from __future__ import annotations

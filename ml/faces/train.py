@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ml.classify import data
-from ml.common.errors import check_stop
+from ml.common.stoppable import check_stop
 from ml.faces import model as face_model
 from ml.faces import networks
 from ml.faces.layers import SafeLog

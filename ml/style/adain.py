@@ -18,9 +18,9 @@ import tensorflow as tf
 from PIL import Image
 
 from ml.common import backbones
-from ml.common.errors import check_stop
 from ml.common.images import resize_long_side, to_uint8
 from ml.common.modeldir import read_meta, write_meta
+from ml.common.stoppable import check_stop
 from ml.style.strength import check, style_space, with_photo
 from ml.style.training import (
     list_images,

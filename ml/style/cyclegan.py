@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from ml.common.errors import check_stop
 from ml.common.images import resize_long_side, to_uint8
 from ml.common.modeldir import read_meta, write_meta
+from ml.common.stoppable import check_stop
 from ml.style.strength import check, with_photo, without_knob
 from ml.style.training import (
     list_images,

@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from ml.common.errors import check_stop
 from ml.common.modeldir import write_meta
+from ml.common.stoppable import check_stop
 from ml.style import judge
 from ml.style.fast_style import FILES, ArbitraryStylizer, _check_image
 from ml.style.judge import JUDGE_CONTENT_LAYER, JUDGE_STYLE_LAYERS

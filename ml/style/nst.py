@@ -29,8 +29,8 @@ from PIL import Image
 
 from ml.common import backbones, stoppable
 from ml.common.cache import cached
-from ml.common.errors import Cancelled, check_stop
 from ml.common.images import resize_long_side, to_uint8
+from ml.common.stoppable import Cancelled, check_stop
 from ml.style.fast_style import ArbitraryStylizer
 from ml.style.strength import check as check_strength
 from ml.style.strength import style_space, with_photo

@@ -107,7 +107,7 @@ def test_exif_orientation_applied_and_metadata_stripped(app, client):
     response = post_image(client, exif_with_gps_and_orientation())
     assert response.status_code == 200
     from webapp.extensions import db
-    from webapp.storage.service import storage
+    from webapp.storage.store import storage
     from webapp.tables import Image
 
     with app.app_context():

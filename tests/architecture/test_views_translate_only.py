@@ -77,7 +77,7 @@ def test_the_rule_sees_what_it_forbids():
     source = (
         "from webapp.extensions import db\n"
         "from webapp.web.errors import ApiError\n"
-        "from webapp.storage.service import storage\n"
+        "from webapp.storage.store import storage\n"
         "from sqlalchemy import text\n"
         "def view():\n"
         "    db.session.add(1)\n"

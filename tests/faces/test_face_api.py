@@ -63,7 +63,7 @@ def test_age_answers_each_face_with_its_years(client):
 def test_a_label_names_its_face_and_trains_on_that_faces_chip(app, client):
     from ml.faces import align
     from webapp.extensions import db
-    from webapp.storage.service import load_pixels
+    from webapp.storage.store import load_pixels
     from webapp.tables import Classification, Feedback, Image
 
     answer = classify(client, group_photo()).json
@@ -162,7 +162,7 @@ def test_feedback_refuses_a_wrong_label_and_a_switched_off_task(client, admin):
 def test_a_turned_face_is_answered_and_its_label_trains_on_it_upright(app, client):
     from ml.faces import align
     from webapp.extensions import db
-    from webapp.storage.service import load_pixels
+    from webapp.storage.store import load_pixels
     from webapp.tables import Feedback, Image
 
     answer = classify(client, np.ascontiguousarray(np.rot90(skdata.astronaut(), 1))).json

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ml import stylize
-from ml.common.errors import Cancelled
+from ml.common.stoppable import Cancelled
 from ml.style.fast_style import ArbitraryStylizer
 from ml.style.fast_style_train import finetune_arbitrary, judge_arbitrary
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ml.common import images
-from ml.common.errors import Cancelled
+from ml.common.stoppable import Cancelled
 from ml.style import judge, nst
 
 pytestmark = pytest.mark.slow  # optimises pictures with TensorFlow, seconds each

@@ -18,7 +18,7 @@ from scripts.terminal import NO_GPU
 from tests.services import REPO, free_port
 from webapp.extensions import db
 from webapp.registry import versions
-from webapp.storage.service import saving
+from webapp.storage.store import saving
 
 
 def test_a_rollback_row_names_the_version_it_replaced(app, client, admin, tmp_path):
@@ -46,7 +46,7 @@ def test_a_rollback_row_names_the_version_it_replaced(app, client, admin, tmp_pa
 
 
 def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, tmp_path):
-    from webapp.storage.service import storage
+    from webapp.storage.store import storage
     from webapp.style import builtin
 
     assert client.get("/api/styles/preset/ready").json == {

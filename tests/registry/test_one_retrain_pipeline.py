@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.jobs.runner import execute_job
 from webapp.registry import model_kinds, versions
 from webapp.registry.model_kinds import Candidate, ModelKindPlugin
-from webapp.storage.service import saving, storage
+from webapp.storage.store import saving, storage
 from webapp.tables import Job, ModelVersion
 
 

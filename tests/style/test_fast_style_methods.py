@@ -300,7 +300,7 @@ def test_pretrained_versions_register_once_even_when_processes_race(racing_app, 
         assert sorted(rows) == [("arbitrary", "v1", "pretrained"), ("preset", "v1", "pretrained")]
         assert db.session.scalar(db.select(db.func.count(Deployment.id))) == 2
         keys = {mv.storage_key for mv in db.session.scalars(db.select(ModelVersion))}
-        from webapp.storage.service import storage
+        from webapp.storage.store import storage
 
         assert all(
             storage().exists(k) for k in keys

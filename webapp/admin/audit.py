@@ -1,4 +1,7 @@
-"""Admin API for the audit log of actions on people's data."""
+"""Admin API for the audit log of actions on people's data.
+
+Named for the resource it serves, as each admin module is: the rows of `webapp/tables/audit.py`.
+"""
 
 from flask import jsonify
 
@@ -6,7 +9,7 @@ from webapp import retention
 from webapp.admin import bp
 from webapp.apidocs.schemas import AuditEventSchema, AuditQuery
 from webapp.auth.access import admin_required
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 
 
 @bp.get("/api/admin/audit-events")

@@ -1,5 +1,8 @@
 """Admin API for retrainable targets and their model versions: the targets, versions, their files,
-promote, rollback and the deploy log."""
+promote, rollback and the deploy log.
+
+The HTTP view of the model registry; `webapp/cli/models.py` is its command-line view.
+"""
 
 from flask import Response, jsonify
 

@@ -1,4 +1,7 @@
-"""Admin API for the dashboard's data."""
+"""Admin API for the dashboard's data.
+
+Named for the resource it serves, as each admin module is: `classification/overview.py`'s task overview.
+"""
 
 import datetime as dt
 

@@ -1,5 +1,8 @@
 """Admin API for reviewing users' labels: the queue, verify or reject one, reject a voter's or
-many voters' labels, and the uploaded image under review."""
+many voters' labels, and the uploaded image under review.
+
+Named for the resource it serves, as each admin module is: `classification/review.py`'s review queue.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from webapp.apidocs.spec import BINARY
 from webapp.auth.access import admin_required, current_admin
 from webapp.classification import bulk, faces, review
 from webapp.tables import Feedback, Image
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 from webapp.web.requests import get_or_404
 
 

@@ -1,4 +1,7 @@
-"""Admin API for periodic retraining schedules."""
+"""Admin API for periodic retraining schedules.
+
+Named for the resource it serves, as each admin module is: `registry/schedules.py`'s schedules.
+"""
 
 from flask import jsonify
 

@@ -1,4 +1,7 @@
-"""Admin API for classification tasks: create, list every one, switch on or off."""
+"""Admin API for classification tasks: create, list every one, switch on or off.
+
+Named for the resource it serves, as each admin module is: `classification/tasks.py`'s tasks.
+"""
 
 from flask import current_app, jsonify
 

@@ -1,4 +1,7 @@
-"""Style-transfer endpoints."""
+"""Style-transfer endpoints.
+
+Named for the resource it serves, as each view module is: the stylizations of `webapp/tables/style.py`.
+"""
 
 import re
 
@@ -19,7 +22,7 @@ from webapp.apidocs.spec import BINARY, NOT_THE_UPLOADER
 from webapp.auth.access import current_admin, require_owner
 from webapp.style import service
 from webapp.tables import Stylization
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 from webapp.web.identity import is_owner, owner_id, voter_id
 from webapp.web.requests import public_or_404, upload
 from webapp.web.security import rate_limited

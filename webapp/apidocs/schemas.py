@@ -18,7 +18,7 @@ from marshmallow import fields, validate
 
 from webapp.classification.learning import ORDERS
 from webapp.classification.review import REVIEWS
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 from webapp.uploads import ACCEPTED_TEXT
 from webapp.web.validation import ID_MAX, JSON_MAX_DEPTH
 
@@ -66,7 +66,7 @@ def fraction(description: str | None = None, *, required: bool = False) -> field
 
 
 class When(fields.DateTime):
-    """A timestamp as the API writes every one (webapp.tables.base.iso: UTC, whole seconds)."""
+    """A timestamp as the API writes every one (webapp.tables.columns.iso: UTC, whole seconds)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return iso(value)

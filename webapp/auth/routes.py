@@ -1,4 +1,7 @@
-"""Login and logout pages."""
+"""Login and logout pages.
+
+Each view package keeps its blueprint's views in `routes.py`, as `ops/routes.py` and `pages/routes.py` do.
+"""
 
 from urllib.parse import urlsplit
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from webapp.classification import voters
 from webapp.extensions import db
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import Feedback, HoldoutItem, Image, Task, TrainingExample
 
 HOLDOUT_SHARE = 0.2

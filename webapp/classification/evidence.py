@@ -6,6 +6,8 @@ metrics of its own. When it is registered, a job (kind `evidence`, on the train 
 a web request, never before the first classify) runs `ml.faces.evidence.evaluate` on it and
 stores the metrics in the version's `metrics` (as a retrain stores its holdout's) and the plots
 in storage under `evidence/<target>/<version>/`, which the model page shows beside the rest.
+
+The web half of the evidence; `ml/faces/evidence.py` computes it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from webapp.extensions import db
 from webapp.jobs import runner
 from webapp.jobs.runner import JobContext
 from webapp.registry import versions as registry
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import Classification, Feedback, Job, ModelVersion
 
 KIND = "evidence"

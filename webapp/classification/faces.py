@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image as PILImage
 
-from webapp.storage.service import load_pixels
+from webapp.storage.store import load_pixels
 from webapp.tables import Classification
 from webapp.uploads import ValidImage, validate_image
 

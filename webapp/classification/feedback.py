@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from webapp.classification import faces
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
-from webapp.storage.service import saving, store_image
+from webapp.storage.store import saving, store_image
 from webapp.tables import Classification, Feedback, utcnow
 
 

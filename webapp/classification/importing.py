@@ -123,7 +123,7 @@ def import_images(
 
 
 def _import_one(task: Task, item: Item, source: str) -> FileResult:
-    from webapp.storage.service import saving, store_image
+    from webapp.storage.store import saving, store_image
     from webapp.uploads import validate_image
 
     if not item.label:
@@ -299,7 +299,7 @@ def start_import_job(task: Task, archive: bytes, actor: str):
     import uuid
 
     from webapp.jobs.runner import create_job, enqueue
-    from webapp.storage.service import storage
+    from webapp.storage.store import storage
 
     key = f"imports/{uuid.uuid4().hex}.zip"
     storage().put(key, archive, "application/zip")
@@ -314,7 +314,7 @@ def start_import_job(task: Task, archive: bytes, actor: str):
 def run_import(job, ctx) -> dict:
     """The handler of `import` jobs: import the stored archive with progress, then delete it."""
     from webapp.jobs.runner import JobCancelled
-    from webapp.storage.service import storage
+    from webapp.storage.store import storage
 
     params = job.params or {}
     task = db.session.scalar(db.select(Task).where(Task.name == params["task"]))

@@ -4,6 +4,8 @@ live agreement with user labels, the review backlog, and how many labels are tru
 "Trusted labels" is `datasets.Labelled.trusted` counted over the task's labelled images (one per
 image, as the next retrain sees them), not a count of label rows: two verified labels of one
 photo, or a verified label of an imported photo, are one trusted image.
+
+`webapp/admin/overview.py` is its admin API (admin modules are named for the resource they serve).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ every pending label of one voter at once (audited).
 
 Which labels come first in the ``informative`` order is `learning.py`'s; who a voter is, is
 `voters.py`'s.
+
+`webapp/admin/review.py` is its admin API (admin modules are named for the resource they serve).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from webapp import retention
 from webapp.classification import learning, tasks, voters
 from webapp.exceptions import Invalid
 from webapp.extensions import db
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import Classification, Feedback, Image, Task, utcnow
 
 REVIEWS = ("pending", "verified", "rejected")

@@ -15,7 +15,7 @@ from webapp.classification import faces, shipped
 from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.registry import versions as registry
-from webapp.storage.service import saving, store_image
+from webapp.storage.store import saving, store_image
 from webapp.tables import Classification, ModelVersion, Task
 from webapp.uploads import ValidImage
 

@@ -1,4 +1,7 @@
-"""Classification tasks themselves: creating one, finding one by name, listing, switching on or off."""
+"""Classification tasks themselves: creating one, finding one by name, listing, switching on or off.
+
+`webapp/admin/tasks.py` is its admin API (admin modules are named for the resource they serve).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`flask retrain` and `flask models ...`."""
+"""`flask retrain` and `flask models ...`.
+
+The command-line view of the model registry; `webapp/admin/models.py` is its HTTP view.
+"""
 
 from __future__ import annotations
 

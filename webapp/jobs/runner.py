@@ -22,7 +22,7 @@ from webapp.extensions import db
 from webapp.jobs import health
 from webapp.jobs.job_types import handler_for, names_in, queue_for, time_limit_key
 from webapp.tables import Job, utcnow
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 
 LOG_REPEAT_SECONDS = 5.0
 HARD_LIMIT_EXIT = (

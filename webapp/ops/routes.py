@@ -1,4 +1,7 @@
-"""Operations endpoints: /healthz and /metrics."""
+"""Operations endpoints: /healthz and /metrics.
+
+Each view package keeps its blueprint's views in `routes.py`, as `auth/routes.py` and `pages/routes.py` do.
+"""
 
 from __future__ import annotations
 

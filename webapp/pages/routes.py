@@ -1,4 +1,7 @@
-"""Views of the pages blueprint: each renders a template; the data comes from /api via JS."""
+"""Views of the pages blueprint: each renders a template; the data comes from /api via JS.
+
+Each view package keeps its blueprint's views in `routes.py`, as `auth/routes.py` and `ops/routes.py` do.
+"""
 
 from flask import current_app, render_template
 

@@ -15,9 +15,9 @@ from ml.common.modeldir import ModelDirError, read_meta
 from webapp.exceptions import Conflict, Invalid, NotFound
 from webapp.extensions import db
 from webapp.registry import versions
-from webapp.storage.service import saving
+from webapp.storage.store import saving
 from webapp.tables import Deployment, ModelVersion, Task
-from webapp.tables.base import iso
+from webapp.tables.columns import iso
 
 # The files of a model folder an admin may open: its plots and metrics.
 PLOT_FILES = {

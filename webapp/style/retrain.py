@@ -36,7 +36,7 @@ from webapp.extensions import db
 from webapp.jobs.runner import JobCancelled, JobContext
 from webapp.registry import versions as registry
 from webapp.registry.model_kinds import Candidate, ModelKindPlugin
-from webapp.storage.service import load_pixels, storage
+from webapp.storage.store import load_pixels, storage
 from webapp.style import builtin
 from webapp.style.builtin import ensure
 from webapp.tables import Image, Job, ModelVersion, Rating, Stylization
@@ -288,7 +288,7 @@ def decide_arbitrary(candidate: dict, current, compared: dict) -> tuple[bool, st
 
 def _train_arbitrary(job: Job, ctx: JobContext, tmp: Path, current: ModelVersion) -> Candidate:
     """Fine-tune the deployed arbitrary network on rated user pairs and judge it on the fixed pairs."""
-    from ml.common.errors import Cancelled
+    from ml.common.stoppable import Cancelled
 
     weights = pair_weights()
     drawn = {pair: w for pair, w in weights.items() if w > 0}

@@ -18,7 +18,7 @@ from webapp.exceptions import Conflict, Invalid, NotFound, NotReady, TooMany, Un
 from webapp.extensions import db
 from webapp.jobs.runner import create_job, enqueue, request_cancel
 from webapp.registry import versions as registry
-from webapp.storage.service import saving, storage, store_image
+from webapp.storage.store import saving, storage, store_image
 from webapp.style import builtin as style_builtin
 from webapp.style.offers import (
     add_defaults_and_waits,

@@ -1,7 +1,6 @@
 """The product's data model: what users uploaded, what the models answered, what people said."""
 
 from webapp.tables.audit import AuditEvent
-from webapp.tables.base import utcnow
 from webapp.tables.classification import (
     Classification,
     Feedback,
@@ -9,6 +8,7 @@ from webapp.tables.classification import (
     Task,
     TrainingExample,
 )
+from webapp.tables.columns import utcnow
 from webapp.tables.image import Image
 from webapp.tables.job import Job
 from webapp.tables.registry import Deployment, ModelVersion

@@ -1,4 +1,7 @@
-"""The audit log of actions on people's data: deletions, bulk rejections, retention runs."""
+"""The audit log of actions on people's data: deletions, bulk rejections, retention runs.
+
+Each tables module is named for the domain whose rows it holds; `webapp/admin/audit.py` serves these to admins.
+"""
 
 import datetime as dt
 from typing import Any
@@ -7,7 +10,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
-from webapp.tables.base import created_column
+from webapp.tables.columns import created_column
 
 
 class AuditEvent(db.Model):

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.tables.base import created_column, public_id_column
+from webapp.tables.columns import created_column, public_id_column
 from webapp.tables.image import Image
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
-from webapp.tables.base import created_column
+from webapp.tables.columns import created_column
 
 LOG_LIMIT = 20_000
 

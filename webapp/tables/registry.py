@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.tables.base import created_column
+from webapp.tables.columns import created_column
 
 
 class ModelVersion(db.Model):

@@ -6,7 +6,7 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
-from webapp.tables.base import created_column
+from webapp.tables.columns import created_column
 
 
 class Schedule(db.Model):

@@ -1,4 +1,7 @@
-"""Style-transfer requests and their ratings."""
+"""Style-transfer requests and their ratings.
+
+Each tables module is named for the domain whose rows it holds; `webapp/api/style.py` serves these.
+"""
 
 import datetime as dt
 from typing import Any
@@ -8,7 +11,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.tables.base import created_column, public_id_column
+from webapp.tables.columns import created_column, public_id_column
 from webapp.tables.image import Image
 from webapp.tables.job import Job
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
-from webapp.tables.base import created_column
+from webapp.tables.columns import created_column
 
 
 class User(UserMixin, db.Model):
