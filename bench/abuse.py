@@ -1,4 +1,5 @@
-"""/healthz and classify latency with and without each attack of issue 20, side by side, in one run.
+"""/healthz and classify latency with and without each attack (idle sockets, slow bodies, a job
+flood), side by side, in one run.
 
     .venv/bin/python bench/abuse.py [--probes 15] [--idle 200] [--slow 10] [--flood-addresses 4]
 
@@ -16,11 +17,11 @@ from an uninvolved address takes from post to done:
   1024 px `nst` jobs as the per-client cap lets them (3).
 
 Idle sockets and slow bodies come from 127.0.0.2-6, not the probing address (one address may
-hold CONNECTIONS_PER_ADDRESS connections). Then issue 27's connection floods and admin lock-out,
+hold CONNECTIONS_PER_ADDRESS connections). Then the connection floods and admin lock-out,
 with and without the defence (bench/abuse_floods.py; `--flood-probes`, 0 skips them).
 
-All clients are on this machine (loopback addresses), as in the issue's reproductions. Prints
-one markdown table; then issue 27's slow poisoning with and without its defences
+All clients are on this machine (loopback addresses), as in the reported reproductions. Prints
+one markdown table; then the slow poisoning with and without its defences
 (`bench/poisoning.py`; `--poisoning-only` runs just that).
 """
 
@@ -157,7 +158,11 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--poisoning-only", action="store_true")
     parser.add_argument("--flood-probes", type=int, default=8)
-    parser.add_argument("--only-floods", action="store_true", help="skip issue 20's attacks")
+    parser.add_argument(
+        "--only-floods",
+        action="store_true",
+        help="skip the idle-socket, slow-body and job-flood attacks",
+    )
     args = parser.parse_args(argv)
     if args.poisoning_only:
         return poisoning_table()
@@ -179,7 +184,7 @@ def main(argv=None) -> int:
 
 
 def print_rows(rows: list[tuple]) -> None:
-    """Issue 20's table."""
+    """The idle-socket, slow-body and job-flood table."""
     print()
     print(
         "| situation | /healthz p50 / max (ms) | classify p50 / max (ms) | failed "
@@ -195,7 +200,7 @@ def print_rows(rows: list[tuple]) -> None:
 
 
 def issue_20_rows(args, env: dict, root: Path, faces: list[bytes]) -> list[tuple]:
-    """Issue 20's attacks against one server: (situation, probes, fast job seconds)."""
+    """The idle-socket, slow-body and job-flood attacks against one server: (situation, probes, fast job seconds)."""
     server = Served(env, root / "serve.log").start(timeout=300)
     url, port = server.url, int(server.env["PORT"])
     rows = []
@@ -250,7 +255,7 @@ def issue_20_rows(args, env: dict, root: Path, faces: list[bytes]) -> list[tuple
 
 
 def poisoning_table() -> int:
-    """Issue 27's slow poisoning, with and without the defences (in-process)."""
+    """The slow poisoning, with and without the defences (in-process)."""
     from bench.poisoning import table
 
     print("\nslow poisoning (80 new addresses, one wrong label each, three rounds):", flush=True)

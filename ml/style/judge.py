@@ -11,10 +11,10 @@ result's exact shape). Lower is closer; 0 means identical statistics.
 * ``content_distance(result, content)``: the squared relative feature error at block4_conv2,
   ||F(result) - F(content)||^2 / ||F(content)||^2.
 
-This squared reading over block1..4 reproduces the issue's probe on the pretrained fast network
+This squared reading over block1..4 reproduces the reported probe on the pretrained fast network
 (astronaut in the style of ``immunohistochemistry`` at 512 px: style 0.131, content 0.459; the
-issue reported 0.13 / 0.47). The photo's own style distance comes out 1.671 here, where the issue
-reported 2.446, so ratios to the photo's own are, if anything, stricter here than in the issue.
+report said 0.13 / 0.47). The photo's own style distance comes out 1.671 here, where the report
+said 2.446, so ratios to the photo's own are, if anything, stricter here than in the report.
 
 It differs from what ``ml.style.nst`` optimises (docs/style.md): nst's style loss is at five layers
 including block5_conv1, each normalised by the mean square of the style's Gram matrix, its
