@@ -122,7 +122,8 @@ def test_uploads_rate_limited_per_client(tmp_path):
         headers={"User-Agent": "someone else"},
         content_type="multipart/form-data",
     )
-    assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 61
+    # the window slides: this minute's hits still weigh on part of the next, so at most two minutes
+    assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 121
     assert (
         app.test_client()
         .post(

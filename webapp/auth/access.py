@@ -16,7 +16,7 @@ from webapp.extensions import db, login_manager
 from webapp.tables import User
 from webapp.web.errors import ApiError
 from webapp.web.identity import client_address, is_owner, network_of
-from webapp.web.security import limiter, seconds_left, too_many
+from webapp.web.security import limiter, too_many
 
 _UNSET = object()
 
@@ -106,10 +106,10 @@ def remember_address(user: User) -> None:
 def _refuse_if_throttled(guards: list[tuple[str, str, str]]) -> None:
     for key, bucket, limit in guards:
         count, _ = limit.split("/", 1)
-        if limiter().peek(key, bucket, limit) >= int(count):
+        if limiter().peek(key, bucket, limit) + 1 > int(count):  # this try would be one too many
             raise too_many(
                 "Too many failed logins from your address.",
-                seconds_left(limit),
+                limiter().retry_after(key, bucket, limit),
             )
 
 

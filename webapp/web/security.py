@@ -34,14 +34,21 @@ def _parse(limit: str) -> tuple[int, int]:
 
 
 class RateLimiter:
-    """Fixed-window counters per (client, bucket), shared by every worker process.
+    """Sliding-window counters per (client, bucket), shared by every worker process.
+
+    Each window of the limit's length keeps a count; a request is weighed against the current
+    window's count plus the previous window's, scaled by how much of the previous window the last
+    `seconds` still cover. A fixed window would let a client spend its limit at the end of one
+    window and again at the start of the next (twice the limit in a moment); this does not.
 
     In Redis when configured (all machines share it); otherwise in a small SQLite file in the
-    instance folder, which every gunicorn worker on this machine shares.
+    instance folder, which every gunicorn worker on this machine shares. An outage of either lets
+    requests through: a rate limiter must not take the product down.
     """
 
-    def __init__(self, redis_url: str | None = None, path: str | None = None):
+    def __init__(self, redis_url: str | None = None, path: str | None = None, clock=time.time):
         self._redis = self._path = None
+        self._clock = clock
         self._local = threading.local()
         if redis_url:
             import redis
@@ -53,23 +60,34 @@ class RateLimiter:
     def hit(self, client: str, bucket: str, limit: str) -> bool:
         """Count one request; False when the client is over `limit` (e.g. '60/minute')."""
         count, seconds = _parse(limit)
-        window = int(time.time() // seconds)
-        key = f"rl:{bucket}:{client}:{window}"
-        if self._redis is not None:
-            return self._hit_redis(key, count, seconds)
-        return self._hit_sqlite(key, window * seconds, seconds) <= count
+        now = self._clock()
+        current, previous = self._counts(client, bucket, seconds, now, add=True)
+        return _estimate(current, previous, seconds, now) <= count
 
-    def peek(self, client: str, bucket: str, limit: str) -> int:
-        """How many hits `client` has in `bucket`'s current window, without counting one."""
+    def peek(self, client: str, bucket: str, limit: str) -> float:
+        """How many hits `client` has had in `bucket` over the last window, without counting one."""
         _, seconds = _parse(limit)
-        key = f"rl:{bucket}:{client}:{int(time.time() // seconds)}"
+        now = self._clock()
+        current, previous = self._counts(client, bucket, seconds, now, add=False)
+        return _estimate(current, previous, seconds, now)
+
+    def retry_after(self, client: str, bucket: str, limit: str) -> int:
+        """Seconds until one more request of `client` in `bucket` fits under `limit`."""
+        count, seconds = _parse(limit)
+        now = self._clock()
+        current, previous = self._counts(client, bucket, seconds, now, add=False)
+        return _seconds_until_room(count, current, previous, seconds, now)
+
+    def _counts(self, client: str, bucket: str, seconds: int, now: float, add: bool):
+        window = int(now // seconds)
+        key, before = (f"rl:{bucket}:{client}:{w}" for w in (window, window - 1))
+        keep_until = (window + 2) * seconds  # a window still weighs on the next one
         try:
             if self._redis is not None:
-                return int(self._redis.get(key) or 0)
-            row = self._db().execute("SELECT n FROM window_hits WHERE key = ?", (key,)).fetchone()
-            return row[0] if row else 0
-        except Exception:  # a rate limiter outage must not take the product down
-            return 0
+                return self._counts_redis(key, before, keep_until, add)
+            return self._counts_sqlite(key, before, keep_until, add)
+        except Exception:  # an outage lets requests through: see the class docstring
+            return 0, 0
 
     def _db(self):
         conn = getattr(self._local, "conn", None)
@@ -79,41 +97,60 @@ class RateLimiter:
             touch_private(self._path)
             conn = sqlite3.connect(self._path, timeout=5, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            # Windows of different lengths (minute, hour) share the table: each row keeps its own end.
+            # Windows of different lengths (minute, hour) share the table: each row says until
+            # when it is needed (the end of the window after its own).
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS window_hits (key TEXT PRIMARY KEY, n INTEGER, ends INTEGER)"
             )
             self._local.conn = conn
         return conn
 
-    def _hit_sqlite(self, key: str, start: int, seconds: int) -> int:
-        try:
-            conn = self._db()
+    def _counts_sqlite(self, key: str, before: str, keep_until: int, add: bool):
+        conn = self._db()
+        if add:
             n = conn.execute(
                 "INSERT INTO window_hits VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
                 "RETURNING n",
-                (key, start + seconds),
+                (key, keep_until),
             ).fetchone()[0]
-            if n == 1:  # first hit of a window: forget windows that have ended
-                conn.execute("DELETE FROM window_hits WHERE ends < ?", (int(time.time()),))
-            return n
-        except sqlite3.Error:  # a rate limiter outage must not take the product down
-            return 0
+            if n == 1:  # first hit of a window: forget the windows nothing weighs any more
+                conn.execute("DELETE FROM window_hits WHERE ends < ?", (int(self._clock()),))
+        else:
+            row = conn.execute("SELECT n FROM window_hits WHERE key = ?", (key,)).fetchone()
+            n = row[0] if row else 0
+        row = conn.execute("SELECT n FROM window_hits WHERE key = ?", (before,)).fetchone()
+        return n, row[0] if row else 0
 
-    def _hit_redis(self, key: str, count: int, seconds: int) -> bool:
-        try:
-            pipe = self._redis.pipeline()
+    def _counts_redis(self, key: str, before: str, keep_until: int, add: bool):
+        pipe = self._redis.pipeline()
+        if add:
             pipe.incr(key)
-            pipe.expire(key, seconds * 2)
-            return pipe.execute()[0] <= count
-        except Exception:  # a rate limiter outage must not take the product down
-            return True
+            pipe.expireat(key, keep_until)
+        else:
+            pipe.get(key)
+        pipe.get(before)
+        results = pipe.execute()
+        return int(results[0] or 0), int(results[-1] or 0)
 
 
-def seconds_left(limit: str) -> int:
-    """Seconds until the current window of `limit` ends (what Retry-After should say)."""
-    _, seconds = _parse(limit)
-    return max(1, int(seconds - time.time() % seconds) + 1)
+def _estimate(current: int, previous: int, seconds: int, now: float) -> float:
+    """Hits over the last `seconds`: the current window's, plus the previous window's share of
+    the stretch the last `seconds` still cover."""
+    return current + previous * (1 - (now % seconds) / seconds)
+
+
+def _seconds_until_room(count: int, current: int, previous: int, seconds: int, now: float) -> int:
+    """When `_estimate` + 1 first fits under `count` again, in whole seconds (at least 1)."""
+    into = now % seconds
+    room = count - 1 - current  # what the previous window's share must fall to, in this window
+    if room >= 0 and previous > 0:
+        wait = max(0.0, (1 - room / previous) * seconds - into)
+    elif room >= 0:
+        wait = 0.0
+    else:  # only the next window has room: there this window's count is the carried share
+        share = max(0.0, 1 - (count - 1) / current)
+        wait = (seconds - into) + share * seconds
+    return max(1, int(wait) + 1)
 
 
 def too_many(message: str, retry_after: int) -> ApiError:
@@ -141,7 +178,10 @@ def rate_limited(bucket: str, config_key: str):
         def wrapper(*args, **kwargs):
             limit = current_app.config[config_key]
             if not limiter().hit(network_of(client_address()), bucket, limit):
-                raise too_many("Too many requests from your address.", seconds_left(limit))
+                raise too_many(
+                    "Too many requests from your address.",
+                    limiter().retry_after(network_of(client_address()), bucket, limit),
+                )
             return view(*args, **kwargs)
 
         return wrapper
