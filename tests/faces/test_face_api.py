@@ -227,6 +227,9 @@ def test_a_label_on_a_photo_models_answer_agrees_or_not(app, client, monkeypatch
         def predict(self, pixels):
             return Prediction("male", 0.8, {"female": 0.2, "male": 0.8}, None)
 
+        def predict_batch(self, images):  # the classifying kinds' protocol
+            return [self.predict(pixels) for pixels in images]
+
     with app.app_context():
         db.session.add(
             ModelVersion(

@@ -4,20 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import build_app, make_config
 from tests.http_helpers import at, basic, login_form
-
-
-@pytest.fixture
-def strict_app(tmp_path):
-    app = build_app(
-        make_config(tmp_path, RATE_LIMIT_LOGIN="3/minute", RATE_LIMIT_LOGIN_USER="5/hour")
-    )
-    from webapp.auth.access import create_or_reset_admin
-
-    with app.app_context():
-        create_or_reset_admin("root", "s3cret-pass")
-    return app
 
 
 def jobs(client, password, address):

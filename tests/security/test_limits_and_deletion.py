@@ -126,6 +126,10 @@ def stylize(client, seed: int = 1, **extra) -> str:
     return response.json["id"]
 
 
+# What a deletion must leave of a user's records: nothing.
+NOTHING_LEFT = dict.fromkeys(("Classification", "Feedback", "Image", "Rating", "Stylization"), 0)
+
+
 def counts(app) -> dict:
     from webapp.extensions import db
     from webapp.tables import Classification, Feedback, Image, Rating, Stylization
@@ -153,13 +157,7 @@ def test_the_uploader_deletes_a_classification_and_its_labels_and_picture(app, c
     assert stranger.status_code == 403 and "uploaded" in stranger.json["error"]
     response = client.delete(f"/api/classify/{cid}")
     assert response.status_code == 204 and response.data == b""
-    assert counts(app) == {
-        "Classification": 0,
-        "Feedback": 0,
-        "Image": 0,
-        "Rating": 0,
-        "Stylization": 0,
-    }
+    assert counts(app) == NOTHING_LEFT
     assert stored_files(app) == before
     assert client.delete(f"/api/classify/{cid}").status_code == 404
     (event,) = client.get("/api/admin/audit-events", headers=admin).json
@@ -212,13 +210,7 @@ def test_deleting_a_stylization_takes_its_result_ratings_and_pictures(app, clien
     assert client.post(f"/api/stylize/{sid}/rating", json={"stars": 4}).status_code == 201
     assert app.test_client().delete(f"/api/stylize/{sid}").status_code == 403
     assert client.delete(f"/api/stylize/{sid}", headers=admin).status_code == 204  # an admin may
-    assert counts(app) == {
-        "Classification": 0,
-        "Feedback": 0,
-        "Image": 0,
-        "Rating": 0,
-        "Stylization": 0,
-    }
+    assert counts(app) == NOTHING_LEFT
     assert stored_files(app) == before
     assert client.get(f"/api/stylize/{sid}").status_code == 404
     (event,) = client.get("/api/admin/audit-events?action=delete", headers=admin).json

@@ -11,6 +11,7 @@ import time
 
 from flask import current_app
 
+from ml import kinds as ml_kinds
 from webapp.classification import faces, shipped
 from webapp.exceptions import NotFound
 from webapp.extensions import db
@@ -126,7 +127,7 @@ def classify(
     answer: dict = {}
     if model is not None:
         started = time.perf_counter()
-        answer = _answer(_predict(model, upload))
+        answer = _answer(_predict(mv, model, upload))
         answer["latency_ms"] = (time.perf_counter() - started) * 1000
     with saving() as new_keys:
         image = store_image(upload, new_keys)
@@ -142,12 +143,13 @@ def classify(
     return row
 
 
-def _predict(model, upload: ValidImage):
-    """The model's answer. A model that says how small it may read a photo (`decode_long_side`:
-    a face model's detection needs about 1000 px) gets a big JPEG decoded at reduced size, and
-    its boxes are scaled back to the photo's pixels; a photo model resizes the photo itself."""
+def _predict(mv: ModelVersion, model, upload: ValidImage):
+    """The model's answer, through its kind's one prediction protocol. A model that says how
+    small it may read a photo (`decode_long_side`: a face model's detection needs about 1000 px)
+    gets a big JPEG decoded at reduced size, and its boxes are scaled back to the photo's pixels;
+    a photo model resizes the photo itself."""
     pixels = upload.to_array(max_side=getattr(model, "decode_long_side", None))
-    prediction = model.predict(pixels)
+    (prediction,) = ml_kinds.get(mv.kind).predict(model, [pixels])
     if pixels.shape[1] != upload.width:
         prediction = prediction.scaled(upload.width / pixels.shape[1])
     return prediction
