@@ -79,6 +79,8 @@ def test_a_label_names_its_face_and_trains_on_that_faces_chip(app, client):
     }
     assert say(client, answer, label="female", face=3).status_code == 404
     assert say(client, answer, label="female", face="2").status_code == 400
+    negative = say(client, answer, label="female", face=-1)  # not an index: 400, not "no face -1"
+    assert negative.status_code == 400 and "face index" in negative.json["error"]
     with app.app_context():
         fb = db.session.scalar(db.select(Feedback))
         row = db.session.scalar(db.select(Classification))

@@ -298,6 +298,7 @@ class FeedbackRequestSchema(RequestShape):
     )
     face = StrictInteger(
         error_messages=says("must be a face index (0 is the largest face)."),
+        validate=validate.Range(min=0, error="must be a face index (0 is the largest face)."),
         **_meta("Which face the label is about (its index in `faces`).", minimum=0, default=0),
     )
     no_face = StrictBoolean(
