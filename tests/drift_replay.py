@@ -1,4 +1,4 @@
-"""Issue 27's slow poisoning, replayed in-process: shared by tests/security/test_slow_poisoning.py and
+"""Slow poisoning, replayed in-process: shared by tests/security/test_slow_poisoning.py and
 bench/abuse.py (which runs it with and without the defences)."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def candidate_right_on(app, version: str, unseen: list[tuple[bytes, str]]) -> in
 
 @contextlib.contextmanager
 def without_defences():
-    """Issue 27's defences switched off: no crowds, no share bound, only the predecessor checks."""
+    """The defences switched off: no crowds, no share bound, only the predecessor checks."""
     from webapp.classification import guard, shares, voters
 
     with contextlib.ExitStack() as stack:

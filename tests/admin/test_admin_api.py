@@ -89,7 +89,7 @@ def test_session_login_then_admin_api_needs_csrf(client, admin):
     )
     assert response.status_code == 302
     assert client.get("/api/admin/models/gender").status_code == 200
-    # the login renewed the CSRF token (issue 20): the console's pages carry the new one
+    # the login renewed the CSRF token: the console's pages carry the new one
     token = (
         re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/admin").data)
         .group(1)

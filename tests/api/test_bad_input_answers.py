@@ -1,4 +1,4 @@
-"""Inputs that used to answer 500 (issue 10): each is now a 4xx or 503 with a message a person can act on."""
+"""Inputs that used to answer 500: each is now a 4xx or 503 with a message a person can act on."""
 
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ def test_api_answers_as_described(case, served, admin_session):
     SENT.append((case.operation.label, response.status_code))
     if case.operation.label == "GET /healthz" and "job(s) waiting" in response.text:
         # No job worker runs here, so a fuzzed stylization leaves a job waiting: /healthz is
-        # right to answer 503 (issue 27); it is checked against its description all the same.
+        # right to answer 503; it is checked against its description all the same.
         case.validate_response(response, checks=[c for c in CHECKS if c is not not_a_server_error])
         return
     case.validate_response(response, checks=CHECKS)

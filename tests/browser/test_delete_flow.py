@@ -1,4 +1,4 @@
-"""Issue 20 in a real browser: the uploader deletes their photo from the result page."""
+"""In a real browser: the uploader deletes their photo from the result page."""
 
 from __future__ import annotations
 

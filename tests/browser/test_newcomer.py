@@ -43,9 +43,7 @@ PHONE = {"width": 390, "height": 844}
 TASK = "newcomer_faces"
 FIRST_START_TIMEOUT = 600_000  # ms: converting both networks and painting 26 thumbnails on 2 cores
 RETRAIN_TIMEOUT = 300_000
-CLASSIC_TIMEOUT = (
-    600_000  # ms: nst at 256 px, 70-110 s on 2 shared cores (issue 28), minutes more when loaded
-)
+CLASSIC_TIMEOUT = 600_000  # ms: nst at 256 px, 70-110 s on 2 shared cores, minutes more when loaded
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +403,6 @@ def test_a_newcomers_first_hour(browser, first_start, faces):
     log = server.log()
     assert "converting the fast style networks (1/2)" in log, log[-3000:]
     assert re.search(r"rendering preset thumbnails \d+/26", log), log[-3000:]
-    # the terminal: the address once the site answered, no TensorFlow start-up noise (issue 28)
+    # the terminal: the address once the site answered, no TensorFlow start-up noise
     assert f"CelebVision: {server.base_url}" in log, log[-3000:]
     assert "cuInit" not in log and not re.search(r"^[IWE]0000 ", log, re.M), log[-3000:]

@@ -196,7 +196,7 @@ def test_stylize_with_live_progress_download_and_rating(page, live_server):
 )
 def test_a_refused_file_leaves_no_broken_preview(browser, live_server, viewport):
     """A document named .jpg: the API's message, and the drop zone shows the file's name with
-    no broken-image icon and clipped "Preview of the chosen photo" beside it (issue 28)."""
+    no broken-image icon and clipped "Preview of the chosen photo" beside it."""
     context = browser.new_context(base_url=live_server.base_url, viewport=viewport)
     context.set_default_timeout(15_000)
     page = context.new_page()

@@ -46,7 +46,7 @@ def jpeg(pixels) -> bytes:
 
 def as_photo_task(app, name: str) -> None:
     """Make `name` read whole photos: this data is faces against non-faces, and a face task answers
-    a picture without a face with no label (CONTRACT: issue 26)."""
+    a picture without a face with no label (CONTRACT)."""
     from webapp.extensions import db
     from webapp.tables import Task
 
@@ -112,7 +112,7 @@ def test_import_bad_input_one_line_errors(runner, tmp_path):
 
 
 def test_imported_celeba_serves_what_ml_evaluate_scores(app, client, runner, env, tmp_path):
-    """Issue 14: a new user's CelebA folder (140/30/30, test partition removed) -> import -> retrain -> classify.
+    """A new user's CelebA folder (140/30/30, test partition removed) -> import -> retrain -> classify.
 
     The served model used to rank its holdout almost perfectly yet answer the unseen photos at
     chance (stale batch-norm statistics). The 30 unseen photos must be answered well, and over

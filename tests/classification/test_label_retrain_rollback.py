@@ -109,9 +109,7 @@ def test_feedback_loop_over_http(app, client, admin, env, tmp_path):
     ):  # every photo is now one vote against one
         assert "votes disagree" in third["error"] and now == before
     else:
-        gate = third[
-            "gate"
-        ]  # a paired test on the same holdout decides (issue 14), not a raw comparison
+        gate = third["gate"]  # a paired test on the same holdout decides, not a raw comparison
         assert (
             gate["n"] == third["holdout_size"] == third["metrics"]["n"]
             and gate["alternative"] == "candidate worse"

@@ -1,4 +1,4 @@
-"""Batch-norm statistics after training are the exact statistics of the training images (issue 14)."""
+"""Batch-norm statistics after training are the exact statistics of the training images."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def preset(pretrained_dirs):
 # How far onnxruntime's int8 predictor lands from the same graph in float, by instruction set
 # (mean |int8 - float| over mean |int8|, and cosine, on coffee / ihc / astronaut / chelsea):
 # SSE4.2 only (qemu-x86_64 -cpu Nehalem) 1.4-1.7 %, cos 0.9999; AVX2 without VNNI (AMD EPYC)
-# 17-22 %, cos 0.973-0.984 (its u8 x s8 kernels saturate); AVX-512 VNNI under 3 % (issue 21).
+# 17-22 %, cos 0.973-0.984 (its u8 x s8 kernels saturate); AVX-512 VNNI under 3 %.
 # Our predictor is checked against the float graph; the int8 one only within that spread.
 INT8_RELATIVE_ERROR, INT8_COSINE = 0.30, 0.95
 

@@ -1,4 +1,4 @@
-"""The from-scratch CNN's small-data recipe: a learning-rate warm-up and weight averaging (issue 14)."""
+"""The from-scratch CNN's small-data recipe: a learning-rate warm-up and weight averaging."""
 
 from __future__ import annotations
 

@@ -151,7 +151,7 @@ def test_should_stop_cancels(pair):
 
 
 def test_a_cancel_does_not_wait_for_a_slow_evaluation(pair, monkeypatch):
-    """Issue 27: one evaluation at 1024 px is 5-15 s on a busy CPU, and a running nst stopped
+    """One evaluation at 1024 px is 5-15 s on a busy CPU, and a running nst stopped
     only after it (39 s). Each evaluation here takes 3 s; the cancel must not wait for one."""
     import time
 
@@ -217,7 +217,7 @@ def test_judge_is_zero_for_identical_pictures_and_grows_with_difference(pair):
 
 
 def test_the_eyes_check_sees_white_blotches_and_glowing_eyes():
-    """Issue 28: Classic at 256 px gave a white blotch and glowing eyes; the subject check (face
+    """Classic at 256 px gave a white blotch and glowing eyes; the subject check (face
     found, content distance) passed them. The eyes check, which no method optimises, does not."""
     from PIL import Image
     from skimage import data

@@ -1,4 +1,4 @@
-"""`strength` means the same for every method (issue 21): 0 gives the photo back, 1 the method's
+"""`strength` means the same for every method: 0 gives the photo back, 1 the method's
 full style, and in between the judge's (ml/style/judge.py) style distance falls and its content
 distance rises at every step of 0, 0.25, 0.5, 0.75, 1. On scikit-image's photos."""
 

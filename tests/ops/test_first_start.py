@@ -88,7 +88,7 @@ def test_thumbnails_answer_202_until_painted_and_ready_lists_them(app, client, t
 def test_first_start_shows_the_address_once_the_site_answers_and_no_tensorflow_noise(tmp_path):
     """`scripts/serve` as `make run` starts it: the "open in your browser" line comes when the
     home page answers (it came about 36 s early), and none of TensorFlow's start-up lines (four
-    `E0000 ... failed call to cuInit` on a CPU machine) reach the terminal (issue 28)."""
+    `E0000 ... failed call to cuInit` on a CPU machine) reach the terminal."""
     env = first_start_env(tmp_path, free_port())
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
@@ -160,7 +160,7 @@ def first_start_env(tmp_path, port: int) -> dict:
 
 
 def test_api_docs_examples_use_the_address_the_page_was_served_from(client):
-    """The curl sessions said port 8000 whatever the server ran on (issue 28); DELETE is in one."""
+    """The curl sessions said port 8000 whatever the server ran on; DELETE is in one."""
     from webapp.apidocs.examples import BASE
 
     base = "http://celebvision.test:5123"

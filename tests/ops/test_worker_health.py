@@ -1,5 +1,5 @@
 """/healthz reports job workers that registered and then broke or vanished (at once when their
-process is gone), and jobs that wait with no worker to run them (issue 27: NO_WORKERS with 5
+process is gone), and jobs that wait with no worker to run them (NO_WORKERS with 5
 jobs queued said ok); it stays 200 when no worker ever ran and nothing waits."""
 
 from __future__ import annotations

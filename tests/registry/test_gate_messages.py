@@ -1,4 +1,4 @@
-"""Issue 28: the gate's verdict and the reliability line in plain words first; promote asks first."""
+"""The gate's verdict and the reliability line in plain words first; promote asks first."""
 
 import numpy as np
 

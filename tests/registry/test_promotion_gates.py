@@ -36,7 +36,7 @@ def test_mcnemar_is_the_exact_binomial_tail_on_discordant_pairs():
 
 
 def test_first_model_barely_above_the_baseline_on_a_few_dozen_images_is_refused():
-    # Issue 14's numbers: 34 images, accuracy 0.618 against a majority baseline of 0.529.
+    # A reported case's numbers: 34 images, accuracy 0.618 against a majority baseline of 0.529.
     y = np.array([0] * 18 + [1] * 16)
     baseline_right, baseline = retrain._majority(y, ["female", "male"])
     assert baseline["accuracy"] == pytest.approx(18 / 34) and baseline["baseline"] == "majority"

@@ -1,5 +1,5 @@
 """Ctrl-C stops `make run` (scripts/serve: the supervisor, gunicorn's master and workers, both job
-workers) within gunicorn's grace, and nothing is killed for lingering (issue 27: a web worker
+workers) within gunicorn's grace, and nothing is killed for lingering (a web worker
 ignored Ctrl-C for the 20 s grace and was killed with "Perhaps out of memory?")."""
 
 from __future__ import annotations

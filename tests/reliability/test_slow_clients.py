@@ -109,7 +109,7 @@ def test_a_body_that_trickles_in_is_cut_off_whatever_length_it_declares(migrated
     app, env = migrated()
     env["REQUEST_BODY_SECONDS"] = "2"
     server = serve(env, workers=1)
-    slow = SlowBody(server.port, every=0.5, length=10_000_000)  # issue 27: held a thread 115 s
+    slow = SlowBody(server.port, every=0.5, length=10_000_000)  # held a thread 115 s
     started = time.perf_counter()
     slow.start()
     slow.join(30)
@@ -125,7 +125,7 @@ def test_a_body_that_trickles_in_is_cut_off_whatever_length_it_declares(migrated
 
 class Flooder(threading.Thread):
     """One slow connection, opened again whenever the server closes it: a 10 MB body sent a
-    byte a second (issue 27: 34 of these from one address put /healthz at 15 s)."""
+    byte a second (34 of these from one address put /healthz at 15 s)."""
 
     def __init__(self, port: int, source: str):
         super().__init__(daemon=True)
@@ -159,7 +159,7 @@ class Flooder(threading.Thread):
 
 
 def test_200_slow_connections_from_five_addresses_do_not_stop_the_site(migrated, serve):
-    """Issue 27, Must deliver 2. The test asserts every probe is answered within a few seconds
+    """The test asserts every probe is answered within a few seconds
     (machine independent); bench/abuse.py measures the figure (well under 1 s)."""
     app, env = migrated()
     env["CONNECTIONS_PER_ADDRESS"] = "32"  # the default, which served_env raises for load tests

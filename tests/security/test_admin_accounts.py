@@ -32,7 +32,7 @@ def test_basic_auth_guessing_is_limited_per_address(strict_app):
 
 
 def test_guessing_one_user_name_from_many_addresses_is_limited_per_address(strict_app):
-    """Issue 27 replaced issue 20's counter per user name (it let strangers lock the admin out
+    """A counter per user name was replaced (it let strangers lock the admin out
     everywhere): each guessing address is held back on its own, and every failure is audited
     with its address."""
     client = strict_app.test_client()

@@ -1,4 +1,4 @@
-"""Issue 20: a stranger cannot lock the admin out; sessions end; the CSRF token is renewed at login."""
+"""A stranger cannot lock the admin out; sessions end; the CSRF token is renewed at login."""
 
 import re
 
@@ -12,7 +12,7 @@ def jobs(client, password, address):
 
 
 def test_strangers_cannot_lock_out_an_admin_who_never_logged_in(strict_app):
-    """Issue 27's reproduction: 10 wrong passwords from each of three addresses, then the right
+    """The reported reproduction: 10 wrong passwords from each of three addresses, then the right
     one from a fourth address the admin never used."""
     client = strict_app.test_client()
     for address in ("10.9.0.1", "10.9.0.2", "10.9.0.3"):

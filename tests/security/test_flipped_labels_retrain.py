@@ -1,4 +1,4 @@
-"""Issue 20, through the real retrain job: on a task without trusted labels, voters who flip every
+"""Through the real retrain job: on a task without trusted labels, voters who flip every
 label cannot get the reversed model promoted; it waits for an admin with the likely cause named."""
 
 import io

@@ -1,5 +1,5 @@
 """Forwarded headers count only from the configured proxies, and cross-site pages cannot queue
-paid work: replays of the attacks in issue 20 (a client that reaches the server directly with
+paid work: replays of the reported attacks (a client that reaches the server directly with
 PROXY_COUNT=1 and a rotating X-Forwarded-For; a forged X-Forwarded-Host; a cross-site POST
 without cookies)."""
 

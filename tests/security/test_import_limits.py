@@ -1,4 +1,4 @@
-"""Issue 27: admin imports are bounded in pixels and time. A few small pictures are imported
+"""Admin imports are bounded in pixels and time. A few small pictures are imported
 within the request; more run as an `import` job with progress (300 solid-colour 4000 x 4000
 PNGs in a 107 KB zip held a web request 41 s); archives are refused beyond IMPORT_MAX_MB
 unpacked, or when many small entries unpack far beyond the archive's size."""

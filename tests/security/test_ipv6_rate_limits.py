@@ -1,4 +1,4 @@
-"""Issue 27: every per-address limit counts an IPv6 client as its whole /64 (one subscriber may
+"""Every per-address limit counts an IPv6 client as its whole /64 (one subscriber may
 pick any address in it), as votes, the job cap and the quota already did."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 20: uploads that cost seconds, unbounded storage, deleting one's photo, and the smaller leaks."""
+"""Uploads that cost seconds, unbounded storage, deleting one's photo, and the smaller leaks."""
 
 import io
 import time

@@ -1,4 +1,4 @@
-"""Issue 27: slow poisoning by many new addresses is held for an admin, round after round."""
+"""Slow poisoning by many new addresses is held for an admin, round after round."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 """How labels and ratings are counted as votes, under attack: extra user agents, cookies, repeat
-ratings, rotating addresses and coordinated voters (issue 20's attacks replayed) buy no votes."""
+ratings, rotating addresses and coordinated voters (the reported attacks replayed) buy no votes."""
 
 import io
 import time
@@ -388,8 +388,8 @@ def test_one_attacker_with_many_user_agents_cannot_relabel_honest_photos(app):
         assert not any(
             x.label == "male" for x in items
         )  # her votes count once per photo, never win
-        # one against one on every photo, and she is the one party to all 12 disputes (issue 20:
-        # one opposing voter cannot dispute a task into failure): her votes are set aside
+        # one against one on every photo, and she is the one party to all 12 disputes (one
+        # opposing voter cannot dispute a task into failure): her votes are set aside
         assert not disputed and [x.label for x in items] == ["female"] * 12
         assert len(outcome.set_aside) == 1
 

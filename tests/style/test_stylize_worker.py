@@ -54,7 +54,7 @@ def test_stylize_runs_in_worker_with_progress_and_rating(app, client, env, tmp_p
             120,
             message="the second stylization to start",
         )
-        # cancel while it runs, in the middle of an evaluation (issue 27: 39 s at 1024 px)
+        # cancel while it runs, in the middle of an evaluation (39 s at 1024 px)
         asked = time.monotonic()
         assert client.post(f"/api/stylize/{long_one}/cancel").status_code == 202
         cancelled = wait_for(
